@@ -1,0 +1,3 @@
+@_exported import SwitchboardConfig
+@_exported import SwitchboardCore
+@_exported import SwitchboardProviders

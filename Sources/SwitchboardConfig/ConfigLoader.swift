@@ -1,0 +1,185 @@
+import Foundation
+import SwitchboardProviders
+import TOMLKit
+
+/// Reads `switchboard.toml` into a validated `SwitchboardConfig`.
+public enum ConfigLoader {
+    /// The config path: `--config`, else `SWITCHBOARD_CONFIG`, else `./switchboard.toml` when present.
+    public static func resolvePath(explicit: String?, environment: Environment) -> String? {
+        if let explicit { return explicit }
+        if let fromEnv = environment["SWITCHBOARD_CONFIG"] { return fromEnv }
+        return FileManager.default.fileExists(atPath: "switchboard.toml") ? "switchboard.toml" : nil
+    }
+
+    /// Loads and validates a file; an explicitly named file that is missing is an error.
+    public static func load(path: String) throws(ConfigError) -> SwitchboardConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: nil, message: "cannot read the configuration file")
+        }
+        var config = try parse(String(decoding: data, as: UTF8.self), file: path)
+        config.file = path
+        return config
+    }
+
+    /// Parses and validates TOML text.
+    public static func parse(_ text: String, file: String = "switchboard.toml") throws(ConfigError) -> SwitchboardConfig {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ConfigError(file: file, line: error.source.begin.line, message: "TOML syntax: \(error.description)")
+        } catch {
+            throw ConfigError(file: file, line: nil, message: "TOML syntax: \(error)")
+        }
+        let reader = Reader(source: TOMLSource(file: file, text: text))
+        return try reader.read(TOMLNode(table))
+    }
+}
+
+/// Walks the parsed document, checking every key and value.
+private struct Reader {
+    let source: TOMLSource
+
+    func fail(_ message: String, key: String, table: String, occurrence: Int = 0) -> ConfigError {
+        ConfigError(file: source.file, line: source.keyLine(key, table: table, occurrence: occurrence), message: message)
+    }
+
+    func entries(_ node: TOMLNode, table: String, key: String, occurrence: Int = 0) throws(ConfigError) -> [(String, TOMLNode)] {
+        guard case .table(let items) = node else {
+            throw fail("'\(table.isEmpty ? key : table)' must be a table, not \(node.typeName)", key: key, table: table)
+        }
+        return items
+    }
+
+    func string(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> String {
+        guard case .string(let s) = node else {
+            throw fail("'\(path)' must be a string, not \(node.typeName)", key: key, table: table, occurrence: occurrence)
+        }
+        return s
+    }
+
+    func url(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> String {
+        let s = try string(node, path, key: key, table: table, occurrence: occurrence)
+        guard let u = URL(string: s), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
+            throw fail("'\(path)' must be an http(s) URL, not '\(s)'", key: key, table: table, occurrence: occurrence)
+        }
+        return s
+    }
+
+    func read(_ root: TOMLNode) throws(ConfigError) -> SwitchboardConfig {
+        var config = SwitchboardConfig()
+        for (key, value) in try entries(root, table: "", key: "") {
+            switch key {
+            case "agent":
+                for (k, v) in try entries(value, table: "agent", key: "agent") {
+                    guard k == "model" else { throw fail("unknown key 'agent.\(k)'", key: k, table: "agent") }
+                    config.defaultModel = try string(v, "agent.model", key: k, table: "agent")
+                }
+            case "router":
+                for (k, v) in try entries(value, table: "router", key: "router") {
+                    guard k == "fallback" else { throw fail("unknown key 'router.\(k)'", key: k, table: "router") }
+                    guard case .array(let items) = v else {
+                        throw fail("'router.fallback' must be an array of \"provider/model\" strings", key: k, table: "router")
+                    }
+                    for item in items {
+                        let slot = try string(item, "router.fallback[]", key: k, table: "router")
+                        guard slot.contains("/") else {
+                            throw fail("'router.fallback' entry '\(slot)' must be \"provider/model\"", key: k, table: "router")
+                        }
+                        config.fallback.append(slot)
+                    }
+                }
+            case "providers":
+                try readProviders(value, into: &config)
+            default:
+                throw fail("unknown section or key '\(key)'", key: key, table: "")
+            }
+        }
+        // Declaration order decides the router's slot order.
+        config.providers.sort { ($0.line ?? .max) < ($1.line ?? .max) }
+        return config
+    }
+
+    func readProviders(_ node: TOMLNode, into config: inout SwitchboardConfig) throws(ConfigError) {
+        for (id, value) in try entries(node, table: "providers", key: "providers") {
+            let table = "providers.\(id)"
+            if id == "openai_compat" {
+                guard case .array(let items) = value else {
+                    throw fail("'providers.openai_compat' must be an array of tables ([[providers.openai_compat]])",
+                               key: id, table: "providers")
+                }
+                for (n, item) in items.enumerated() { config.customEndpoints.append(try readCustom(item, occurrence: n)) }
+                continue
+            }
+            if unavailableProviderIDs[id] != nil {
+                config.unavailableSections.append(id)
+                continue
+            }
+            if id == "mock" {
+                for (k, v) in try entries(value, table: table, key: id) {
+                    guard k == "enabled", case .bool(let b) = v else {
+                        throw fail(k == "enabled" ? "'providers.mock.enabled' must be a boolean" : "unknown key 'providers.mock.\(k)'",
+                                   key: k, table: table)
+                    }
+                    config.mockEnabled = b
+                }
+                continue
+            }
+            guard let descriptor = ProviderRegistry.descriptor(id: id) else {
+                throw fail("unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])",
+                           key: id, table: "providers")
+            }
+            var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
+            for (k, v) in try entries(value, table: table, key: id) {
+                let path = "\(table).\(k)"
+                switch k {
+                case "api_key": section.apiKey = SecretSource(try string(v, path, key: k, table: table))
+                case "base_url": section.baseURL = try url(v, path, key: k, table: table)
+                case "model": section.model = try string(v, path, key: k, table: table)
+                case "enabled":
+                    guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table) }
+                    section.enabled = b
+                case "tier" where !descriptor.tiers.isEmpty:
+                    let tier = try string(v, path, key: k, table: table)
+                    guard descriptor.tiers[tier] != nil else {
+                        throw fail("'\(path)' must be one of \(descriptor.tiers.keys.sorted().joined(separator: ", ")), not '\(tier)'",
+                                   key: k, table: table)
+                    }
+                    section.tier = tier
+                default:
+                    throw fail("unknown key '\(path)'", key: k, table: table)
+                }
+            }
+            config.providers.append(section)
+        }
+    }
+
+    func readCustom(_ node: TOMLNode, occurrence n: Int) throws(ConfigError) -> CustomEndpoint {
+        let table = "providers.openai_compat"
+        var id: String?
+        var base: String?
+        var endpoint = CustomEndpoint(id: "", baseURL: "", line: source.headerLine(table, occurrence: n))
+        for (k, v) in try entries(node, table: table, key: "openai_compat", occurrence: n) {
+            let path = "providers.openai_compat[\(n)].\(k)"
+            switch k {
+            case "id": id = try string(v, path, key: k, table: table, occurrence: n)
+            case "api_key": endpoint.apiKey = SecretSource(try string(v, path, key: k, table: table, occurrence: n))
+            case "base_url": base = try url(v, path, key: k, table: table, occurrence: n)
+            case "chat_path":
+                let p = try string(v, path, key: k, table: table, occurrence: n)
+                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
+                endpoint.chatPath = p
+            case "model": endpoint.model = try string(v, path, key: k, table: table, occurrence: n)
+            default: throw fail("unknown key '\(path)'", key: k, table: table, occurrence: n)
+            }
+        }
+        guard let id, !id.isEmpty, !id.contains("/") else {
+            throw ConfigError(file: source.file, line: endpoint.line,
+                              message: "providers.openai_compat[\(n)] needs an 'id' without '/'")
+        }
+        guard let base else {
+            throw ConfigError(file: source.file, line: endpoint.line, message: "providers.openai_compat[\(n)] ('\(id)') needs a 'base_url'")
+        }
+        endpoint.id = id
+        endpoint.baseURL = base
+        return endpoint
+    }
+}

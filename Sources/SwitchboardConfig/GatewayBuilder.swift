@@ -1,0 +1,127 @@
+public import SwitchboardCore
+public import SwitchboardProviders
+
+/// Builds providers and the router from a configuration and the environment.
+///
+/// Slot order: explicit provider sections in file order, then custom endpoints in declaration order,
+/// then, only when the file configures no provider, every registry service whose key variable is set.
+/// With no real provider at all the built-in mock is on.
+public struct GatewayBuilder: Sendable {
+    /// What was built, with warnings for a person.
+    public struct Result: Sendable {
+        public var gateway: Gateway
+        /// Skipped providers (naming the missing variable) and unavailable sections.
+        public var warnings: [String]
+        /// True when the mock is the only provider.
+        public var mockOnly: Bool
+    }
+
+    public var config: SwitchboardConfig
+    public var environment: Environment
+    public var transport: any HTTPTransport
+
+    /// Creates a builder.
+    public init(config: SwitchboardConfig, environment: Environment, transport: any HTTPTransport) {
+        self.config = config
+        self.environment = environment
+        self.transport = transport
+    }
+
+    /// Builds the gateway; a `[router] fallback` naming an unknown provider is an error.
+    public func build() throws(ConfigError) -> Result {
+        var providers: [any LLMProvider] = []
+        var warnings: [String] = []
+        let file = config.file ?? "switchboard.toml"
+
+        for id in config.unavailableSections {
+            warnings.append("[providers.\(id)] is not available in this build yet (\(unavailableProviderIDs[id] ?? id)); section ignored")
+        }
+        for section in config.providers where section.enabled {
+            guard let descriptor = ProviderRegistry.descriptor(id: section.id) else { continue }
+            switch resolveKey(section.apiKey, fallbackEnv: descriptor.apiKeyEnv, required: descriptor.requiresKey) {
+            case .missing(let variable):
+                warnings.append("\(section.id) skipped: \(variable) is not set")
+            case .key(let key):
+                var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
+                options.baseURL = section.baseURL.map { baseURL(for: descriptor, configured: $0) }
+                    ?? descriptor.baseURLEnv.flatMap { environment[$0] }
+                options.modelOverride = section.model
+                options.tier = section.tier.flatMap { descriptor.tiers[$0] }
+                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+            }
+        }
+        for endpoint in config.customEndpoints {
+            switch resolveKey(endpoint.apiKey, fallbackEnv: nil, required: false) {
+            case .missing(let variable):
+                warnings.append("\(endpoint.id) skipped: \(variable) is not set")
+            case .key(let key):
+                let descriptor = ProviderDescriptor(id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
+                                                    baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
+                                                    freeTier: .local)
+                var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
+                options.chatPath = endpoint.chatPath
+                options.modelOverride = endpoint.model
+                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+            }
+        }
+        if config.providers.isEmpty, config.customEndpoints.isEmpty {
+            for descriptor in ProviderRegistry.builtIn where descriptor.requiresKey {
+                guard let variable = descriptor.apiKeyEnv, let key = environment[variable] else { continue }
+                var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
+                options.baseURL = descriptor.baseURLEnv.flatMap { environment[$0] }
+                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+            }
+        }
+        let realProviders = providers.count
+        if config.mockEnabled == true || (realProviders == 0 && config.mockEnabled != false) {
+            providers.append(MockProvider())
+        }
+
+        var slots: [RouterSlot] = []
+        if config.fallback.isEmpty {
+            slots = providers.map { RouterSlot(provider: $0) }
+        } else {
+            for entry in config.fallback {
+                let (id, model) = split(entry)
+                guard let provider = providers.first(where: { $0.id == id }) else {
+                    throw ConfigError(file: file, line: nil,
+                                      message: "router.fallback names '\(id)', which is not a configured provider")
+                }
+                slots.append(RouterSlot(provider: provider, model: model))
+            }
+        }
+        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots), defaultModel: config.defaultModel)
+        return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
+    }
+
+    private enum KeyResolution {
+        case key(String?)
+        case missing(String)
+    }
+
+    private func resolveKey(_ source: SecretSource?, fallbackEnv: String?, required: Bool) -> KeyResolution {
+        switch source {
+        case .literal(let key): return .key(key)
+        case .env(let name):
+            if let value = environment[name] { return .key(value) }
+            return .missing(name)
+        case nil:
+            if let name = fallbackEnv, let value = environment[name] { return .key(value) }
+            if required, let name = fallbackEnv { return .missing(name) }
+            return .key(nil)
+        }
+    }
+
+    /// Ollama's section names the server (`http://localhost:11434`); its OpenAI API lives under `/v1`.
+    private func baseURL(for descriptor: ProviderDescriptor, configured: String) -> String {
+        var base = configured
+        while base.hasSuffix("/") { base.removeLast() }
+        if descriptor.id == "ollama", !base.hasSuffix("/v1") { base += "/v1" }
+        return base
+    }
+
+    private func split(_ slot: String) -> (String, String) {
+        let slash = slot.firstIndex(of: "/")!
+        return (String(slot[..<slash]), String(slot[slot.index(after: slash)...]))
+    }
+}

@@ -1,0 +1,62 @@
+/// Where a secret comes from: written in the file, or an environment variable (`env:NAME`).
+public enum SecretSource: Sendable, Hashable {
+    case literal(String)
+    case env(String)
+
+    /// Parses `env:NAME` or a literal value.
+    public init(_ text: String) {
+        if text.hasPrefix("env:") { self = .env(String(text.dropFirst(4))) } else { self = .literal(text) }
+    }
+}
+
+/// A `[providers.ID]` section for a built-in provider.
+public struct ProviderSection: Sendable, Hashable {
+    public var id: String
+    public var apiKey: SecretSource?
+    public var baseURL: String?
+    /// Model used for every request to this provider.
+    public var model: String?
+    /// Client-side plan limits by tier name (Cerebras: `free`, `developer`).
+    public var tier: String?
+    public var enabled: Bool = true
+    /// Where the section starts, for messages.
+    public var line: Int?
+}
+
+/// A `[[providers.openai_compat]]` custom endpoint.
+public struct CustomEndpoint: Sendable, Hashable {
+    public var id: String
+    public var apiKey: SecretSource?
+    public var baseURL: String
+    public var chatPath: String?
+    public var model: String?
+    public var line: Int?
+}
+
+/// The validated configuration.
+public struct SwitchboardConfig: Sendable, Hashable {
+    /// The file it came from; nil when no file was found.
+    public var file: String?
+    /// `[agent] model`: used when a request names none.
+    public var defaultModel: String?
+    /// Built-in provider sections in file order.
+    public var providers: [ProviderSection] = []
+    /// Custom endpoints in declaration order.
+    public var customEndpoints: [CustomEndpoint] = []
+    /// `[providers.mock] enabled`.
+    public var mockEnabled: Bool?
+    /// `[router] fallback`: ordered `provider/model` slots; empty means every provider in order.
+    public var fallback: [String] = []
+    /// Sections of providers this build does not have yet.
+    public var unavailableSections: [String] = []
+
+    /// An empty configuration.
+    public init() {}
+}
+
+/// Provider sections that later work will serve; accepted and reported, never silently ignored.
+let unavailableProviderIDs: [String: String] = [
+    "anthropic": "native Anthropic", "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI",
+    "copilot": "GitHub Copilot", "qwen_oauth": "Qwen OAuth", "swarm": "Nostr NIP-90 swarm",
+    "cli_agent": "headless CLI agents",
+]

@@ -1,0 +1,87 @@
+/// Why generation stopped.
+public enum FinishReason: Sendable, Hashable, CustomStringConvertible {
+    case stop, length, toolCalls, contentFilter, error
+    /// A provider reason with no unified meaning, kept verbatim.
+    case other(String)
+
+    /// Maps an OpenAI-style reason string.
+    public init(wire: String) {
+        switch wire {
+        case "stop", "end_turn", "stop_sequence": self = .stop
+        case "length", "max_tokens": self = .length
+        case "tool_calls", "function_call", "tool_use": self = .toolCalls
+        case "content_filter": self = .contentFilter
+        case "error": self = .error
+        default: self = .other(wire)
+        }
+    }
+
+    /// The OpenAI wire spelling.
+    public var wireValue: String {
+        switch self {
+        case .stop: "stop"
+        case .length: "length"
+        case .toolCalls: "tool_calls"
+        case .contentFilter: "content_filter"
+        case .error: "error"
+        case .other(let s): s
+        }
+    }
+
+    /// The wire spelling.
+    public var description: String { wireValue }
+}
+
+/// Token counts of one call.
+public struct Usage: Sendable, Hashable {
+    /// Prompt tokens, cached ones included.
+    public var inputTokens: Int
+    /// Generated tokens, reasoning included.
+    public var outputTokens: Int
+    /// Of the output, tokens spent reasoning.
+    public var reasoningTokens: Int
+    /// Of the input, tokens served from the provider's prompt cache.
+    public var cachedTokens: Int
+
+    /// Creates a usage record.
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0, cachedTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.reasoningTokens = reasoningTokens
+        self.cachedTokens = cachedTokens
+    }
+
+    /// Input plus output.
+    public var totalTokens: Int { inputTokens + outputTokens }
+}
+
+/// A complete answer from a provider.
+public struct ChatResponse: Sendable, Hashable {
+    /// The upstream response id.
+    public var id: String
+    /// The model that answered, as the provider reports it.
+    public var model: String
+    /// The id of the provider that served it.
+    public var provider: String
+    /// The assistant message: text, reasoning and tool calls.
+    public var message: Message
+    public var finishReason: FinishReason
+    public var usage: Usage?
+
+    /// Creates a response.
+    public init(id: String, model: String, provider: String, message: Message, finishReason: FinishReason, usage: Usage?) {
+        self.id = id
+        self.model = model
+        self.provider = provider
+        self.message = message
+        self.finishReason = finishReason
+        self.usage = usage
+    }
+
+    /// The answer's text.
+    public var content: String { message.text }
+    /// The answer's reasoning text, if any.
+    public var reasoning: String? { message.reasoning }
+    /// The tool calls the model made.
+    public var toolCalls: [ToolCall] { message.toolCalls }
+}

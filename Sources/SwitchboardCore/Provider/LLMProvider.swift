@@ -1,0 +1,135 @@
+public import Logging
+
+/// What a provider or model can do.
+public enum Capability: String, Sendable, Hashable, Codable, CaseIterable {
+    case chat, streaming, tools, reasoning, structuredOutput, embeddings, vision
+}
+
+/// Per-call context: logger, request id and deadline. Cancellation is the calling task's.
+public struct CallContext: Sendable {
+    /// Where the call logs; carries the request id as metadata.
+    public var logger: Logger
+    /// The id that ties this call to the client's request.
+    public var requestID: String
+    /// When the whole call must be done.
+    public var deadline: ContinuousClock.Instant
+
+    /// Creates a context with a timeout from now.
+    public init(logger: Logger, requestID: String, timeout: Duration = .seconds(600)) {
+        var logger = logger
+        logger[metadataKey: "request_id"] = .string(requestID)
+        self.logger = logger
+        self.requestID = requestID
+        self.deadline = .now + timeout
+    }
+
+    /// Time left before the deadline (zero when past it).
+    public var remaining: Duration { max(.zero, deadline - .now) }
+}
+
+/// A model a provider serves.
+public struct ModelInfo: Sendable, Hashable {
+    /// The model id as the provider names it.
+    public var id: String
+    /// The provider's id.
+    public var provider: String
+    /// A human name, when known.
+    public var displayName: String?
+    /// Context window in tokens, when known.
+    public var contextWindow: Int?
+    /// Input price per million tokens, nil when unknown.
+    public var inputPricePerMillion: NanoUSD?
+    /// Output price per million tokens, nil when unknown.
+    public var outputPricePerMillion: NanoUSD?
+    public var capabilities: Set<Capability>
+
+    /// Creates a model description.
+    public init(
+        id: String, provider: String, displayName: String? = nil, contextWindow: Int? = nil,
+        inputPricePerMillion: NanoUSD? = nil, outputPricePerMillion: NanoUSD? = nil,
+        capabilities: Set<Capability> = [.chat, .streaming]
+    ) {
+        self.id = id
+        self.provider = provider
+        self.displayName = displayName
+        self.contextWindow = contextWindow
+        self.inputPricePerMillion = inputPricePerMillion
+        self.outputPricePerMillion = outputPricePerMillion
+        self.capabilities = capabilities
+    }
+
+    /// The model's price, when both input and output prices are known.
+    public var price: ModelPrice? {
+        guard let i = inputPricePerMillion, let o = outputPricePerMillion else { return nil }
+        return ModelPrice(inputPerMillion: i, outputPerMillion: o)
+    }
+}
+
+/// The result of a health probe.
+public struct ProviderHealth: Sendable, Hashable {
+    /// Health states.
+    public enum Status: String, Sendable, Hashable, Codable {
+        case healthy, degraded, down
+    }
+
+    public var status: Status
+    /// How long the probe took.
+    public var latency: Duration?
+    /// Detail for a person: the error, or remaining rate limits.
+    public var message: String?
+
+    /// Creates a health result.
+    public init(status: Status, latency: Duration? = nil, message: String? = nil) {
+        self.status = status
+        self.latency = latency
+        self.message = message
+    }
+}
+
+/// A source of chat completions.
+public protocol LLMProvider: Sendable {
+    /// Stable id, used in `provider/model` names and config.
+    var id: String { get }
+    /// Name for people.
+    var displayName: String { get }
+    /// What it can do.
+    var capabilities: Set<Capability> { get }
+    /// Whether it has what it needs (credentials, endpoint) to make calls.
+    var isConfigured: Bool { get }
+    /// One complete answer.
+    func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse
+    /// The answer as it is generated; the stream throws on failure and never ends silently early.
+    func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error>
+    /// The models it serves.
+    func models(context: CallContext) async throws -> [ModelInfo]
+    /// A cheap real probe.
+    func health(context: CallContext) async -> ProviderHealth
+}
+
+extension LLMProvider {
+    /// Default `chat`: drain `stream` through the shared accumulator.
+    public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try await StreamAccumulator.collect(stream(request, context: context))
+    }
+}
+
+/// Embedding vectors for a batch of inputs.
+public struct EmbeddingResponse: Sendable, Hashable {
+    /// One vector per input, in input order.
+    public var vectors: [[Double]]
+    public var model: String
+    public var usage: Usage
+
+    /// Creates an embedding response.
+    public init(vectors: [[Double]], model: String, usage: Usage) {
+        self.vectors = vectors
+        self.model = model
+        self.usage = usage
+    }
+}
+
+/// A provider that also computes embeddings; found with `as?`.
+public protocol EmbeddingProvider: LLMProvider {
+    /// Embeds each input text.
+    func embed(_ inputs: [String], model: String, context: CallContext) async throws -> EmbeddingResponse
+}

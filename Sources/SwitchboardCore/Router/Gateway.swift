@@ -1,0 +1,34 @@
+/// The configured providers plus the router, and the rule that maps a model name to one of them.
+public struct Gateway: Sendable {
+    /// Configured providers, in configuration order.
+    public let providers: [any LLMProvider]
+    /// The failover router over the configured slots.
+    public let router: ProviderRouter
+    /// The model used when a request names none.
+    public let defaultModel: String?
+
+    /// Creates a gateway.
+    public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil) {
+        self.providers = providers
+        self.router = router
+        self.defaultModel = defaultModel
+    }
+
+    /// The provider with this id.
+    public func provider(id: String) -> (any LLMProvider)? {
+        providers.first { $0.id == id }
+    }
+
+    /// `provider/model` picks that provider (when the prefix is a configured provider id); anything else,
+    /// including ids such as `meta-llama/Llama-3` whose prefix is no provider, goes to the router as is.
+    public func resolve(model: String) -> (provider: any LLMProvider, model: String) {
+        let name = model.isEmpty ? (defaultModel ?? "") : model
+        if let slash = name.firstIndex(of: "/") {
+            let prefix = String(name[..<slash])
+            if let provider = provider(id: prefix) {
+                return (provider, String(name[name.index(after: slash)...]))
+            }
+        }
+        return (router, name)
+    }
+}

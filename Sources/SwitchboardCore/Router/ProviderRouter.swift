@@ -1,0 +1,144 @@
+import Logging
+import Synchronization
+
+/// One place the router can send a request: a provider and, optionally, the model to ask it for.
+public struct RouterSlot: Sendable {
+    public var provider: any LLMProvider
+    /// Replaces the request's model for this slot when set.
+    public var model: String?
+
+    /// Creates a slot.
+    public init(provider: any LLMProvider, model: String? = nil) {
+        self.provider = provider
+        self.model = model
+    }
+}
+
+/// Observes the router's decisions (for metrics); every method has an empty default.
+public protocol RouterObserver: Sendable {
+    /// A slot failed with a retryable error and the router moves on.
+    func routerFailedOver(from provider: String, error: ProviderError)
+}
+
+/// Tries ordered slots until one answers; itself a provider.
+///
+/// Retryable failures (429, 408, 5xx, 529, timeouts, connection errors) move on to the next slot;
+/// anything else fails at once. A stream fails over only before its first event reached the caller.
+/// A `Retry-After` puts the slot in cool-down for that long.
+public final class ProviderRouter: LLMProvider {
+    public let id: String
+    public let displayName: String
+    public let slots: [RouterSlot]
+    private let cooldowns = Mutex<[Int: ContinuousClock.Instant]>([:])
+    private let observer: (any RouterObserver)?
+
+    /// Creates a router over `slots`, tried in order.
+    public init(id: String = "router", slots: [RouterSlot], observer: (any RouterObserver)? = nil) {
+        self.id = id
+        self.displayName = "Failover router"
+        self.slots = slots
+        self.observer = observer
+    }
+
+    public var capabilities: Set<Capability> {
+        slots.reduce(into: Set<Capability>()) { $0.formUnion($1.provider.capabilities) }
+    }
+
+    public var isConfigured: Bool { slots.contains { $0.provider.isConfigured } }
+
+    /// The slot's cool-down end, if it is cooling down now.
+    public func coolingDown(slot index: Int) -> ContinuousClock.Instant? {
+        cooldowns.withLock { map in
+            guard let until = map[index] else { return nil }
+            if until <= .now { map[index] = nil; return nil }
+            return until
+        }
+    }
+
+    public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        var attempts: [AllProvidersFailed.Attempt] = []
+        for (index, slot) in slots.enumerated() {
+            let model = slot.model ?? request.model
+            if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+            do {
+                return try await slot.provider.chat(request.withModel(model), context: context)
+            } catch let error as ProviderError where error.isRetryable {
+                attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
+            }
+        }
+        throw AllProvidersFailed(attempts: attempts)
+    }
+
+    public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                var attempts: [AllProvidersFailed.Attempt] = []
+                for (index, slot) in slots.enumerated() {
+                    let model = slot.model ?? request.model
+                    if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+                    var delivered = false
+                    do {
+                        for try await event in slot.provider.stream(request.withModel(model), context: context) {
+                            delivered = true
+                            continuation.yield(event)
+                        }
+                        continuation.finish()
+                        return
+                    } catch let error as ProviderError where error.isRetryable && !delivered {
+                        attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
+                    } catch {
+                        continuation.finish(throwing: error)
+                        return
+                    }
+                }
+                continuation.finish(throwing: AllProvidersFailed(attempts: attempts))
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Every slot's models, de-duplicated by provider.
+    public func models(context: CallContext) async throws -> [ModelInfo] {
+        var seen = Set<String>()
+        var out: [ModelInfo] = []
+        for slot in slots where seen.insert(slot.provider.id).inserted {
+            out += try await slot.provider.models(context: context)
+        }
+        return out
+    }
+
+    /// Healthy when every slot is; degraded when some are; down when none answers.
+    public func health(context: CallContext) async -> ProviderHealth {
+        let start = ContinuousClock.now
+        var statuses: [ProviderHealth.Status] = []
+        for slot in slots { statuses.append(await slot.provider.health(context: context).status) }
+        let status: ProviderHealth.Status =
+            statuses.allSatisfy { $0 == .healthy } ? .healthy : (statuses.contains(.healthy) ? .degraded : .down)
+        return ProviderHealth(status: status, latency: .now - start)
+    }
+
+    private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String) -> AllProvidersFailed.Attempt? {
+        guard let until = coolingDown(slot: index) else { return nil }
+        let error = ProviderError(
+            .rateLimited(retryAfter: until - .now), provider: slot.provider.id, message: "cooling down after a rate limit")
+        return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
+    }
+
+    private func recordFailure(
+        _ index: Int, slot: RouterSlot, model: String, error: ProviderError, context: CallContext
+    ) -> AllProvidersFailed.Attempt {
+        if let wait = error.retryAfter ?? error.rateLimit?.suggestedWait, wait > .zero {
+            cooldowns.withLock { $0[index] = .now + wait }
+        }
+        context.logger.warning(
+            "provider failed, trying next slot",
+            metadata: ["provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)"])
+        observer?.routerFailedOver(from: slot.provider.id, error: error)
+        return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
+    }
+}
+
+extension RouterObserver {
+    /// Does nothing.
+    public func routerFailedOver(from provider: String, error: ProviderError) {}
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import NIOCore
+public import SwitchboardCore
+import Synchronization
+
+/// The one adapter for every OpenAI-compatible service; a `ProviderDescriptor` says how they differ.
+public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
+    /// How to reach one service instance.
+    public struct Options: Sendable {
+        /// The service's shape.
+        public var descriptor: ProviderDescriptor
+        /// Overrides the descriptor's id (custom endpoints, several instances of one service).
+        public var id: String?
+        public var apiKey: String?
+        /// Overrides the descriptor's base URL.
+        public var baseURL: String?
+        /// Overrides the descriptor's chat path.
+        public var chatPath: String?
+        /// Used for every request, whatever model it names.
+        public var modelOverride: String?
+        /// Plan limits enforced before requests leave.
+        public var tier: RateLimitTier?
+        /// Largest non-streamed body read.
+        public var maxResponseBytes: Int = 32 << 20
+
+        /// Options for `descriptor` with nothing overridden.
+        public init(descriptor: ProviderDescriptor, apiKey: String? = nil) {
+            self.descriptor = descriptor
+            self.apiKey = apiKey
+        }
+    }
+
+    public let id: String
+    public let displayName: String
+    public let descriptor: ProviderDescriptor
+    let options: Options
+    let transport: any HTTPTransport
+    private let limiter: ClientRateLimiter?
+    private let lastRateLimit = Mutex<RateLimitInfo?>(nil)
+
+    /// Creates the provider over a transport.
+    public init(options: Options, transport: any HTTPTransport) {
+        self.options = options
+        self.descriptor = options.descriptor
+        self.id = options.id ?? options.descriptor.id
+        self.displayName = options.descriptor.displayName
+        self.transport = transport
+        self.limiter = options.tier.map { ClientRateLimiter(tier: $0, provider: options.id ?? options.descriptor.id) }
+    }
+
+    public var capabilities: Set<Capability> {
+        var caps: Set<Capability> = [.chat, .streaming, .tools, .structuredOutput, .vision]
+        if !descriptor.reasoningFields.isEmpty { caps.insert(.reasoning) }
+        if descriptor.embeddings { caps.insert(.embeddings) }
+        return caps
+    }
+
+    public var isConfigured: Bool { !descriptor.requiresKey || (options.apiKey?.isEmpty == false) }
+
+    /// The rate-limit headers of the latest response.
+    public var latestRateLimit: RateLimitInfo? { lastRateLimit.withLock { $0 } }
+
+    var baseURL: String {
+        var base = options.baseURL ?? descriptor.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    private var secrets: [String] { options.apiKey.map { [$0] } ?? [] }
+
+    private func headers(stream: Bool) -> [(String, String)] {
+        var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", "switchboard/0.1")]
+        h.append(("Accept", stream ? "text/event-stream" : "application/json"))
+        if let key = options.apiKey, !key.isEmpty { h.append(("Authorization", "Bearer \(key)")) }
+        for (name, value) in descriptor.extraHeaders.sorted(by: { $0.key < $1.key }) { h.append((name, value)) }
+        return h
+    }
+
+    private func prepared(_ request: ChatRequest) -> ChatRequest {
+        var r = request
+        if let forced = options.modelOverride { r.model = forced }
+        if r.model.isEmpty, let fallback = descriptor.defaultModel { r.model = fallback }
+        return r
+    }
+
+    private func reserve(_ request: ChatRequest) throws(ProviderError) -> ClientRateLimiter.Reservation? {
+        guard let limiter else { return nil }
+        let promptChars = request.messages.reduce(0) { $0 + $1.text.utf8.count }
+        return try limiter.acquire(tokens: promptChars / 4 + (request.maxTokens ?? 1024))
+    }
+
+    private func settle(_ reservation: ClientRateLimiter.Reservation?, usage: Usage?) {
+        guard let reservation, let limiter else { return }
+        limiter.settle(reservation, actualTokens: usage?.totalTokens ?? reservation.tokens)
+    }
+
+    /// Sends a JSON body and returns the response, turning HTTP errors into `ProviderError`.
+    private func post(path: String, body: [String: JSONValue], stream: Bool, context: CallContext) async throws -> TransportResponse {
+        let data: Data
+        do { data = try JSONEncoder().encode(JSONValue.object(body)) } catch {
+            throw ProviderError(.invalidRequest, provider: id, message: "request could not be encoded: \(error)")
+        }
+        let request = TransportRequest(method: "POST", url: baseURL + path, headers: headers(stream: stream),
+                                       body: ByteBuffer(bytes: data))
+        return try await send(request, context: context)
+    }
+
+    func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
+        let response: TransportResponse
+        do {
+            response = try await transport.send(request, context: context)
+        } catch let error as TransportError {
+            throw providerError(error)
+        }
+        let info = RateLimitInfo(headers: response.headers)
+        if let info { lastRateLimit.withLock { $0 = info } }
+        guard (200..<300).contains(response.status) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+            let error = OpenAIErrorDecoding.error(
+                status: response.status, headers: response.headers, body: Data(body.readableBytesView),
+                provider: id, secrets: secrets)
+            context.logger.debug("upstream error", metadata: ["provider": "\(id)", "status": "\(response.status)"])
+            throw error
+        }
+        return response
+    }
+
+    func providerError(_ error: TransportError) -> ProviderError {
+        switch error {
+        case .timedOut: ProviderError(.timeout, provider: id, message: "upstream did not answer in time")
+        case .connectFailed(let m): ProviderError(.network, provider: id, message: "cannot reach \(baseURL): \(Redaction.redact(m, secrets: secrets))")
+        case .connectionClosed(let m): ProviderError(.network, provider: id, message: "connection lost: \(m)")
+        case .bodyTooLarge(let limit): ProviderError(.decoding, provider: id, message: "upstream response larger than \(limit) bytes")
+        case .invalidURL(let m): ProviderError(.invalidRequest, provider: id, message: "bad upstream URL \(baseURL): \(m)")
+        }
+    }
+
+    public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        let request = prepared(request)
+        let reservation = try reserve(request)
+        var usage: Usage?
+        defer { settle(reservation, usage: usage) }
+        let response = try await post(path: options.chatPath ?? descriptor.chatPath,
+                                      body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false),
+                                      stream: false, context: context)
+        let body: ByteBuffer
+        do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
+            throw providerError(error)
+        }
+        let result = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
+        usage = result.usage
+        return result
+    }
+
+    public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        let request = prepared(request)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var usage: Usage?
+                var reservation: ClientRateLimiter.Reservation?
+                do {
+                    reservation = try reserve(request)
+                    let response = try await post(
+                        path: options.chatPath ?? descriptor.chatPath,
+                        body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: true),
+                        stream: true, context: context)
+                    var parser = SSEParser()
+                    var decoder = OpenAIStreamDecoder(descriptor: descriptor, provider: id)
+                    do {
+                        for try await chunk in response.body {
+                            for event in try parser.feed(chunk) {
+                                for e in try decoder.decode(event.data) {
+                                    if case .usage(let u) = e { usage = u }
+                                    continuation.yield(e)
+                                }
+                            }
+                            if decoder.sawDone { break }
+                        }
+                        for event in parser.finish() where !decoder.sawDone {
+                            for e in try decoder.decode(event.data) { continuation.yield(e) }
+                        }
+                    } catch let error as TransportError {
+                        throw providerError(error)
+                    } catch let error as SSEParseError {
+                        throw ProviderError(.decoding, provider: id, message: "bad event stream: \(error)")
+                    }
+                    guard decoder.isComplete else {
+                        throw ProviderError(.network, provider: id, message: "stream ended before the response was complete")
+                    }
+                    settle(reservation, usage: usage)
+                    continuation.finish()
+                } catch {
+                    settle(reservation, usage: usage)
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func models(context: CallContext) async throws -> [ModelInfo] {
+        let request = TransportRequest(method: "GET", url: baseURL + descriptor.modelsPath, headers: headers(stream: false))
+        let response = try await send(request, context: context)
+        let body: ByteBuffer
+        do { body = try await response.body.collect(upTo: 16 << 20) } catch let error as TransportError {
+            throw providerError(error)
+        }
+        let ids = try OpenAIResponseDecoding.modelIDs(Data(body.readableBytesView), provider: id)
+        return ids.map { modelID in
+            if let seed = descriptor.catalogue.first(where: { $0.id == modelID }) {
+                return ModelInfo(id: modelID, provider: id, contextWindow: seed.contextWindow,
+                                 inputPricePerMillion: seed.inputPerMillion, outputPricePerMillion: seed.outputPerMillion,
+                                 capabilities: seed.capabilities)
+            }
+            return ModelInfo(id: modelID, provider: id, capabilities: capabilities.subtracting([.embeddings]))
+        }
+    }
+
+    /// Probes `GET /models`: healthy on success, degraded when a rate limit is exhausted, down on failure.
+    public func health(context: CallContext) async -> ProviderHealth {
+        let start = ContinuousClock.now
+        do {
+            let request = TransportRequest(method: "GET", url: baseURL + descriptor.modelsPath, headers: headers(stream: false))
+            let response = try await send(request, context: context)
+            _ = try? await response.body.collect(upTo: 16 << 20)
+            let latency = ContinuousClock.now - start
+            let info = RateLimitInfo(headers: response.headers)
+            let exhausted = info?.remainingRequests == 0 || info?.remainingTokens == 0
+            return ProviderHealth(status: exhausted ? .degraded : .healthy, latency: latency, message: info?.summary)
+        } catch let error as ProviderError {
+            let status: ProviderHealth.Status = if case .rateLimited = error.kind { .degraded } else { .down }
+            return ProviderHealth(status: status, latency: .now - start, message: error.description)
+        } catch {
+            return ProviderHealth(status: .down, latency: .now - start, message: "\(error)")
+        }
+    }
+
+    public func embed(_ inputs: [String], model: String, context: CallContext) async throws -> EmbeddingResponse {
+        let body: [String: JSONValue] = ["model": .string(model), "input": .array(inputs.map(JSONValue.string))]
+        let response = try await post(path: descriptor.embeddingsPath, body: body, stream: false, context: context)
+        let data: ByteBuffer
+        do { data = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
+            throw providerError(error)
+        }
+        return try OpenAIResponseDecoding.embeddings(Data(data.readableBytesView), provider: id)
+    }
+}

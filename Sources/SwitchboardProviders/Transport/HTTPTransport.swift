@@ -1,0 +1,106 @@
+public import NIOCore
+public import SwitchboardCore
+
+/// An outgoing HTTP request to an upstream.
+public struct TransportRequest: Sendable {
+    public var method: String
+    /// Absolute URL.
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: ByteBuffer?
+
+    /// Creates a request.
+    public init(method: String, url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A response body as it arrives, chunk by chunk, with back-pressure.
+public struct TransportBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+
+    /// Iterates the body's chunks.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate let nextChunk: () async throws -> ByteBuffer?
+        /// The next chunk, or nil at the end.
+        public mutating func next() async throws -> ByteBuffer? { try await nextChunk() }
+    }
+
+    private let makeIterator: @Sendable () -> AsyncIterator
+
+    /// Wraps any sequence of byte buffers.
+    public init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == ByteBuffer {
+        makeIterator = {
+            let box = IteratorBox(base.makeAsyncIterator())
+            return AsyncIterator(nextChunk: { try await box.next() })
+        }
+    }
+
+    /// A body held in memory.
+    public init(bytes: ByteBuffer) {
+        self.init(AsyncThrowingStream<ByteBuffer, any Error> { c in
+            if bytes.readableBytes > 0 { c.yield(bytes) }
+            c.finish()
+        })
+    }
+
+    /// Starts iterating.
+    public func makeAsyncIterator() -> AsyncIterator { makeIterator() }
+
+    /// Reads the whole body, failing past `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var all = ByteBuffer()
+        for try await var chunk in self {
+            guard all.readableBytes + chunk.readableBytes <= limit else {
+                throw TransportError.bodyTooLarge(limit: limit)
+            }
+            all.writeBuffer(&chunk)
+        }
+        return all
+    }
+}
+
+/// Holds a non-Sendable iterator; only one task iterates a body at a time.
+private final class IteratorBox<Base: AsyncIteratorProtocol>: @unchecked Sendable where Base.Element == ByteBuffer {
+    private var base: Base
+    init(_ base: Base) { self.base = base }
+    func next() async throws -> ByteBuffer? { try await base.next() }
+}
+
+/// An upstream's response: status, headers and the streaming body.
+public struct TransportResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: TransportBody
+
+    /// Creates a response.
+    public init(status: Int, headers: [(String, String)], body: TransportBody) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header with this name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
+
+/// Failures below HTTP: connecting, timing out, reading.
+public enum TransportError: Error, Sendable, Hashable {
+    case connectFailed(String)
+    case timedOut
+    case connectionClosed(String)
+    case bodyTooLarge(limit: Int)
+    case invalidURL(String)
+}
+
+/// Sends HTTP requests upstream. Providers talk only to this, so the client behind it can change.
+public protocol HTTPTransport: Sendable {
+    /// Sends `request` and returns once the response head arrived; the body streams after that.
+    /// Cancelling the calling task cancels the upstream request.
+    func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse
+}
