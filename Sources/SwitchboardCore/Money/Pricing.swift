@@ -41,3 +41,9 @@ public struct ModelPrice: Sendable, Hashable, Codable {
         return NanoUSD(Int64(clamping: total))
     }
 }
+
+/// A provider that knows its models' prices without a network call; found with `as?`.
+public protocol ModelPricing: Sendable {
+    /// The price of `model`, nil when unknown.
+    func price(forModel model: String) -> ModelPrice?
+}

@@ -72,3 +72,10 @@ public struct MockProvider: LLMProvider {
         ProviderHealth(status: .healthy, latency: .zero, message: "mock: no upstream")
     }
 }
+
+extension MockProvider: ModelPricing {
+    /// The mock is free.
+    public func price(forModel model: String) -> ModelPrice? {
+        Self.modelIDs.contains(model) ? ModelPrice(inputPerMillion: .zero, outputPerMillion: .zero) : nil
+    }
+}

@@ -246,3 +246,12 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         return try OpenAIResponseDecoding.embeddings(Data(data.readableBytesView), provider: id)
     }
 }
+
+extension OpenAICompatibleProvider: ModelPricing {
+    /// The catalogue's seed price for `model`.
+    public func price(forModel model: String) -> ModelPrice? {
+        guard let entry = descriptor.catalogue.first(where: { $0.id == model }),
+              let input = entry.inputPerMillion, let output = entry.outputPerMillion else { return nil }
+        return ModelPrice(inputPerMillion: input, outputPerMillion: output)
+    }
+}

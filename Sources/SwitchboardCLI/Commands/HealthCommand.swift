@@ -1,0 +1,45 @@
+import ArgumentParser
+import Switchboard
+
+struct HealthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health", abstract: "Probe every configured provider; exit 1 if any is down.")
+
+    @OptionGroup var options: GatewayOptions
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let loaded = try options.load(quiet: json)
+            let context = options.context(loaded.logger, timeout: .seconds(15))
+            let results = await withTaskGroup(of: (Int, ProviderHealth).self) { group in
+                for (i, p) in loaded.gateway.providers.enumerated() {
+                    group.addTask { (i, await p.health(context: context)) }
+                }
+                var out: [(Int, ProviderHealth)] = []
+                for await r in group { out.append(r) }
+                return out.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            let ids = loaded.gateway.providers.map(\.id)
+            if json {
+                Terminal.out(Terminal.json(.array(zip(ids, results).map { id, h in
+                    ["provider": .string(id), "status": .string(h.status.rawValue),
+                     "latency_ms": h.latency.map { .int(milliseconds($0)) } ?? .null,
+                     "message": h.message.map(JSONValue.string) ?? .null]
+                })))
+            } else {
+                let rows = zip(ids, results).map { id, h in
+                    [id, h.status.rawValue, h.latency.map { "\(milliseconds($0)) ms" } ?? "-", h.message ?? ""]
+                }
+                Terminal.out(Terminal.table(["PROVIDER", "STATUS", "LATENCY", "DETAIL"], rows))
+            }
+            if results.contains(where: { $0.status == .down }) { throw ExitCode(1) }
+        }
+    }
+}
+
+func milliseconds(_ d: Duration) -> Int64 {
+    d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+}

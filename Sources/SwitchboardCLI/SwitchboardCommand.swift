@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SwitchboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "One API in front of many LLM providers.",
+        subcommands: [ChatCommand.self, ModelsCommand.self, HealthCommand.self, ProvidersCommand.self]
+    )
+}

@@ -1,0 +1,206 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+public import SwitchboardCore
+import Synchronization
+
+/// A real HTTP server on 127.0.0.1 speaking OpenAI chat completions, models and SSE, with scripted faults.
+public final class FakeUpstream: Sendable {
+    /// A request the fake received.
+    public struct Received: Sendable {
+        public var method: String
+        public var path: String
+        /// Header names lowercased.
+        public var headers: [String: String]
+        /// The JSON body, when it was JSON.
+        public var json: JSONValue?
+    }
+
+    private struct State {
+        var defaultBehavior: FakeBehavior = .reply(FakeReply("Hello from the fake upstream"))
+        var byModel: [String: FakeBehavior] = [:]
+        var queued: [String: [FakeBehavior]] = [:]
+        var received: [Received] = []
+        var models: [String] = ["fake-model"]
+        var requiredKey: String?
+        var extraHeaders: [(String, String)] = []
+        var inFlight = 0
+        var completed = 0
+        var cancelled = 0
+    }
+
+    private let state = Mutex(State())
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    /// The bound port.
+    public let port: Int
+
+    private init(port: Int) {
+        self.port = port
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, the base URL a provider is pointed at.
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// Starts a fake on a free loopback port.
+    public static func start() async throws -> FakeUpstream {
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        let holder = Mutex<FakeUpstream?>(nil)
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            guard let fake = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            return try await fake.handle(request, context: context)
+        }
+        router.post("v1/chat/completions", use: handler)
+        router.post("v1/embeddings", use: handler)
+        router.get("v1/models", use: handler)
+        var logger = Logger(label: "fake-upstream")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }, logger: logger)
+        let runTask = Task { try await app.runService() }
+        var port = 0
+        for await p in portStream { port = p }
+        let fake = FakeUpstream(port: port)
+        holder.withLock { $0 = fake }
+        fake.task.withLock { $0 = runTask }
+        return fake
+    }
+
+    /// Stops the server.
+    public func stop() async {
+        let t = task.withLock { $0 }
+        t?.cancel()
+        _ = await t?.result
+    }
+
+    /// The behaviour for requests naming no scripted model.
+    public func setDefault(_ behavior: FakeBehavior) { state.withLock { $0.defaultBehavior = behavior } }
+    /// The behaviour for every request for `model`.
+    public func set(_ behavior: FakeBehavior, forModel model: String) { state.withLock { $0.byModel[model] = behavior } }
+    /// One-shot behaviours for `model`, used before its standing behaviour.
+    public func enqueue(_ behaviors: [FakeBehavior], forModel model: String) {
+        state.withLock { $0.queued[model, default: []] += behaviors }
+    }
+    /// The ids `GET /v1/models` lists.
+    public func setModels(_ ids: [String]) { state.withLock { $0.models = ids } }
+    /// Requests without `Authorization: Bearer <key>` get 401.
+    public func requireKey(_ key: String?) { state.withLock { $0.requiredKey = key } }
+    /// Headers added to every response (rate-limit headers, say).
+    public func setExtraHeaders(_ headers: [(String, String)]) { state.withLock { $0.extraHeaders = headers } }
+
+    /// Every request received so far.
+    public var received: [Received] { state.withLock { $0.received } }
+    /// Streams that are being written now.
+    public var streamsInFlight: Int { state.withLock { $0.inFlight } }
+    /// Streams whose writing stopped because the client went away.
+    public var streamsCancelled: Int { state.withLock { $0.cancelled } }
+
+    private func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 << 20)
+        let json = try? JSONValue.parse(Data(body.readableBytesView))
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let path = request.uri.path
+        let (behavior, models, key, extra) = state.withLock { s -> (FakeBehavior, [String], String?, [(String, String)]) in
+            s.received.append(Received(method: request.method.rawValue, path: path, headers: headers, json: json))
+            let model = json?["model"]?.stringValue ?? ""
+            var behavior = s.byModel[model] ?? s.defaultBehavior
+            if var queue = s.queued[model], !queue.isEmpty {
+                behavior = queue.removeFirst()
+                s.queued[model] = queue
+            }
+            return (behavior, s.models, s.requiredKey, s.extraHeaders)
+        }
+        if let key, headers["authorization"] != "Bearer \(key)" {
+            return respond(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, extra)
+        }
+        if path.hasSuffix("/models") {
+            let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fake"] })]
+            return respond(200, list.jsonString(), extra)
+        }
+        if path.hasSuffix("/embeddings") {
+            var inputs: [JSONValue] = []
+            switch json?["input"] {
+            case .some(.array(let a)): inputs = a
+            case .some(let one): inputs = [one]
+            case .none: break
+            }
+            let data = inputs.enumerated().map { i, input -> JSONValue in
+                let n = Double(input.stringValue?.count ?? 0)
+                return ["object": "embedding", "index": .int(Int64(i)), "embedding": [.double(n), .double(Double(i)), 0.5]]
+            }
+            let out: JSONValue = ["object": "list", "data": .array(data), "model": json?["model"] ?? "fake",
+                                  "usage": ["prompt_tokens": .int(Int64(inputs.count)), "total_tokens": .int(Int64(inputs.count))]]
+            return respond(200, out.jsonString(), extra)
+        }
+        let stream = json?["stream"]?.boolValue ?? false
+        let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
+        return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage, extra: extra)
+    }
+
+    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool,
+                        extra: [(String, String)]) async throws -> Response {
+        switch behavior {
+        case .delay(let d, let then):
+            try await Task.sleep(for: d)
+            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, extra: extra)
+        case .status(let code, let body, let headers):
+            return respond(code, body, extra + headers)
+        case .malformedJSON:
+            if stream { return sse(["{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"ok\"}"], pause: .zero, extra: extra, dropAtEnd: false) }
+            return respond(200, "{\"id\": \"chatcmpl-broken\", \"choices\": [", extra)
+        case .raw(let pieces, let contentType, let pause):
+            return raw(pieces, contentType: contentType, pause: pause, extra: extra)
+        case .reply(let reply):
+            if !stream { return respond(200, reply.completionJSON(model: model).jsonString(), extra) }
+            return sse(reply.streamPayloads(model: model, includeUsage: includeUsage), pause: reply.chunkDelay, extra: extra, dropAtEnd: false)
+        case .dropAfter(let n, let reply):
+            let payloads = reply.streamPayloads(model: model, includeUsage: includeUsage)
+            return sse(Array(payloads.prefix(n)), pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
+        }
+    }
+
+    private func respond(_ status: Int, _ body: String, _ headers: [(String, String)]) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        for (name, value) in headers { if let n = HTTPField.Name(name) { fields[n] = value } }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private func sse(_ payloads: [String], pause: Duration, extra: [(String, String)], dropAtEnd: Bool) -> Response {
+        raw(payloads.map { "data: \($0)\n\n" }, contentType: "text/event-stream", pause: pause, extra: extra, dropAtEnd: dropAtEnd)
+    }
+
+    private func raw(_ pieces: [String], contentType: String, pause: Duration, extra: [(String, String)],
+                     dropAtEnd: Bool = false) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = contentType
+        for (name, value) in extra { if let n = HTTPField.Name(name) { fields[n] = value } }
+        let body = ResponseBody { [self] writer in
+            state.withLock { $0.inFlight += 1 }
+            defer { state.withLock { $0.inFlight -= 1 } }
+            do {
+                for piece in pieces {
+                    if pause > .zero { try await Task.sleep(for: pause) }
+                    try await writer.write(ByteBuffer(string: piece))
+                }
+            } catch {
+                state.withLock { $0.cancelled += 1 }
+                throw error
+            }
+            if dropAtEnd { throw FakeUpstreamDrop() }
+            try await writer.finish(nil)
+            state.withLock { $0.completed += 1 }
+        }
+        return Response(status: .ok, headers: fields, body: body)
+    }
+}
+
+/// Thrown inside a response body to cut the connection mid-stream.
+struct FakeUpstreamDrop: Error {}

@@ -1,0 +1,39 @@
+import Foundation
+public import Logging
+public import SwitchboardCore
+import Synchronization
+
+extension CallContext {
+    /// A context for tests: a quiet logger and a short deadline.
+    public static func testing(timeout: Duration = .seconds(10), logger: Logger? = nil) -> CallContext {
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        return CallContext(logger: logger ?? quiet, requestID: UUID().uuidString, timeout: timeout)
+    }
+}
+
+/// A log handler that keeps every line, to search logs for secrets.
+public final class CapturingLogHandler: LogHandler, @unchecked Sendable {
+    private let store = Mutex<[String]>([])
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .trace
+
+    /// An empty capture.
+    public init() {}
+
+    /// Every line logged, with its metadata.
+    public var lines: [String] { store.withLock { $0 } }
+
+    /// A logger writing here.
+    public var logger: Logger { Logger(label: "capture") { _ in self } }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        store.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
+    }
+}

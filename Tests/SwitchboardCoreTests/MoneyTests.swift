@@ -1,0 +1,38 @@
+import SwitchboardCore
+import Testing
+
+@Suite struct MoneyTests {
+    @Test func parsesDollarsExactly() {
+        #expect(NanoUSD(usd: "2.25")?.value == 2_250_000_000)
+        #expect(NanoUSD(usd: "0.0000005")?.value == 500)
+        #expect(NanoUSD(usd: "1")?.value == 1_000_000_000)
+        #expect(NanoUSD(usd: ".5")?.value == 500_000_000)
+        #expect(NanoUSD(usd: "0.0000000001") == nil)
+        #expect(NanoUSD(usd: "abc") == nil)
+        #expect(NanoUSD(usd: "1.2.3") == nil)
+        #expect(NanoUSD(2_250_000_000).usdString == "2.25")
+        #expect(NanoUSD(123).usdString == "0.000000123")
+    }
+
+    @Test func costRoundsEachComponentHalfUp() {
+        let price = ModelPrice(inputPerMillion: NanoUSD(usd: "2.25")!, outputPerMillion: NanoUSD(usd: "2.75")!)
+        // 1000 * 2.25e9 / 1e6 = 2_250_000 exactly; 333 * 2.75e9 / 1e6 = 915_750 exactly.
+        #expect(price.cost(of: Usage(inputTokens: 1000, outputTokens: 333)).value == 2_250_000 + 915_750)
+        let tiny = ModelPrice(inputPerMillion: NanoUSD(1_500_000), outputPerMillion: NanoUSD(499_999))
+        // 1 token * 1.5 nano = 1.5 -> 2 (half up); 1 * 0.499999 -> 0.
+        #expect(tiny.cost(of: Usage(inputTokens: 1, outputTokens: 1)).value == 2)
+    }
+
+    @Test func cachedAndReasoningTokensUseTheirPrices() {
+        let price = ModelPrice(inputPerMillion: NanoUSD(1_000_000_000), outputPerMillion: NanoUSD(2_000_000_000),
+                               cachedInputPerMillion: NanoUSD(100_000_000), reasoningPerMillion: NanoUSD(4_000_000_000))
+        let cost = price.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 1_000_000, reasoningTokens: 500_000, cachedTokens: 500_000))
+        #expect(cost.value == 500_000_000 + 50_000_000 + 1_000_000_000 + 2_000_000_000)
+    }
+
+    @Test func hugeTokenCountsDoNotOverflow() {
+        let price = ModelPrice(inputPerMillion: NanoUSD(150_000_000_000), outputPerMillion: NanoUSD(600_000_000_000))
+        let cost = price.cost(of: Usage(inputTokens: 1_000_000_000_000, outputTokens: 1_000_000_000))
+        #expect(cost.value == 150_000_000_000_000_000 + 600_000_000_000_000)
+    }
+}

@@ -1,0 +1,106 @@
+import SwitchboardCore
+import SwitchboardTesting
+import Testing
+
+@Suite struct RouterTests {
+    @Test func triesSlotsInOrderOnRetryableFailures() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(503)])
+        let b = ScriptedProvider(id: "b", steps: [.fail(429)])
+        let c = ScriptedProvider(id: "c", steps: [.reply("hello world")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b, model: "b-model"), .init(provider: c)])
+        let r = try await router.chat(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing())
+        #expect(r.content == "hello world")
+        #expect(r.provider == "c")
+        #expect(a.calls == ["m"] && b.calls == ["b-model"] && c.calls == ["m"])
+    }
+
+    @Test(arguments: [400, 401, 403, 404])
+    func nonRetryableFailureStopsAtOnce(status: Int) async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(status)])
+        let b = ScriptedProvider(id: "b", steps: [.reply("never")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let error = await #expect(throws: ProviderError.self) {
+            try await router.chat(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing())
+        }
+        #expect(error?.status == status)
+        #expect(b.calls.isEmpty)
+    }
+
+    @Test func contentFilterIsNotRetried() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.error(ProviderError(.contentFiltered, provider: "a", status: 400, message: "no"))])
+        let b = ScriptedProvider(id: "b", steps: [.reply("never")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        await #expect(throws: ProviderError.self) {
+            try await router.chat(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing())
+        }
+        #expect(b.calls.isEmpty)
+    }
+
+    @Test func allFailedListsEveryAttemptInOrder() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(500)])
+        let b = ScriptedProvider(id: "b", steps: [.fail(429)])
+        let router = ProviderRouter(slots: [.init(provider: a, model: "x"), .init(provider: b, model: "y")])
+        let error = await #expect(throws: AllProvidersFailed.self) {
+            try await router.chat(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing())
+        }
+        #expect(error?.attempts.map(\.provider) == ["a", "b"])
+        #expect(error?.attempts.map(\.model) == ["x", "y"])
+        #expect(error?.attempts.map(\.error.status) == [500, 429])
+        #expect(error?.description == "all providers failed: 1. a/x: server_error (HTTP 500); 2. b/y: rate_limited (HTTP 429)")
+    }
+
+    @Test func streamFailsOverBeforeTheFirstEvent() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.delay(.milliseconds(5), then: .fail(502))])
+        let b = ScriptedProvider(id: "b", steps: [.reply("from b")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let r = try await StreamAccumulator.collect(router.stream(ChatRequest(model: "m", messages: [.user("x")]), context: .testing()))
+        #expect(r.content == "from b")
+    }
+
+    @Test func streamNeverFailsOverAfterTheFirstEventAndEndsWithAnError() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.drop(afterEvents: 2, text: "one two three four")])
+        let b = ScriptedProvider(id: "b", steps: [.reply("from b")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        var texts: [String] = []
+        let error = await #expect(throws: ProviderError.self) {
+            for try await event in router.stream(ChatRequest(model: "m", messages: [.user("x")]), context: .testing()) {
+                if case .textDelta(let t) = event { texts.append(t) }
+            }
+        }
+        #expect(error?.kind == .network)
+        #expect(texts == ["one", " two"])
+        #expect(b.calls.isEmpty)
+    }
+
+    @Test func retryAfterCoolsTheSlotDown() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(429, retryAfter: .seconds(30)), .reply("a again")])
+        let b = ScriptedProvider(id: "b", steps: [.reply("b")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let request = ChatRequest(model: "m", messages: [.user("x")])
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        #expect(a.calls.count == 1)
+        #expect(router.coolingDown(slot: 0) != nil)
+    }
+
+    @Test func allSlotsCoolingDownReportsSkippedAttempts() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(429, retryAfter: .seconds(30))])
+        let router = ProviderRouter(slots: [.init(provider: a)])
+        let request = ChatRequest(model: "m", messages: [.user("x")])
+        await #expect(throws: AllProvidersFailed.self) { try await router.chat(request, context: .testing()) }
+        let error = await #expect(throws: AllProvidersFailed.self) { try await router.chat(request, context: .testing()) }
+        #expect(error?.attempts.first?.skipped == true)
+        #expect(a.calls.count == 1)
+    }
+
+    @Test func gatewayResolvesProviderPrefixesOnlyForConfiguredIDs() {
+        let a = ScriptedProvider(id: "groq", steps: [.reply("x")])
+        let router = ProviderRouter(slots: [.init(provider: a)])
+        let gateway = Gateway(providers: [a], router: router, defaultModel: "groq/llama")
+        #expect(gateway.resolve(model: "groq/llama-3").provider.id == "groq")
+        #expect(gateway.resolve(model: "groq/llama-3").model == "llama-3")
+        #expect(gateway.resolve(model: "meta-llama/Llama-3").provider.id == "router")
+        #expect(gateway.resolve(model: "meta-llama/Llama-3").model == "meta-llama/Llama-3")
+        #expect(gateway.resolve(model: "").model == "llama")
+    }
+}
