@@ -28,6 +28,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60))
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.maxConnectionsPerHost
+        // A refused connection should fail this attempt at once so the router can move on,
+        // not be retried by the pool until the request's deadline.
+        config.connectionPool.retryConnectionEstablishment = false
         config.timeout = .init(
             connect: .nanoseconds(settings.connectTimeout.components.seconds * 1_000_000_000),
             read: .nanoseconds(settings.readTimeout.components.seconds * 1_000_000_000))
@@ -58,6 +61,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                 body: TransportBody(MappedBody(base: response.body)))
         } catch let error as HTTPClientError {
             throw Self.map(error)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // NIO's connect and I/O errors: refused, reset, unreachable, DNS.
+            throw TransportError.connectFailed("\(error)")
         }
     }
 
