@@ -124,8 +124,7 @@ private struct Reader {
                 continue
             }
             guard let descriptor = ProviderRegistry.descriptor(id: id) else {
-                throw fail("unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])",
-                           key: id, table: "providers")
+                throw ConfigError(file: source.file, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"), message:"unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])")
             }
             var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
             for (k, v) in try entries(value, table: table, key: id) {

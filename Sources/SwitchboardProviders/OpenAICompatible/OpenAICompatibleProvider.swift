@@ -61,7 +61,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     /// The rate-limit headers of the latest response.
     public var latestRateLimit: RateLimitInfo? { lastRateLimit.withLock { $0 } }
 
-    var baseURL: String {
+    /// The base URL requests go to.
+    public var baseURL: String {
         var base = options.baseURL ?? descriptor.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         return base

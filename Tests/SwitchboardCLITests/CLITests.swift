@@ -1,0 +1,130 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardTesting
+import Testing
+
+@Suite(.serialized) struct CLITests {
+    func cerebrasConfig(_ fake: FakeUpstream) -> String {
+        """
+        [agent]
+        model = "cerebras/zai-glm-4.7"
+
+        [providers.cerebras]
+        api_key = "env:CEREBRAS_API_KEY"
+        base_url = "\(fake.baseURL)"
+        """
+    }
+
+    @Test func chatStreamsTokensAsTheyArriveAndReportsTokensAndCost() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        var reply = FakeReply("Streaming works from the fake upstream")
+        reply.chunkDelay = .milliseconds(150)
+        reply.usage = Usage(inputTokens: 9, outputTokens: 12)
+        fake.setDefault(.reply(reply))
+        let cli = try CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-test-123456789012"])
+        let out = try await cli.run(["chat", "hello", "-m", "cerebras/zai-glm-4.7"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout == "Streaming works from the fake upstream\n")
+        #expect(out.stderr.contains("9 in / 12 out tokens"))
+        // 9 * 2.25 + 12 * 2.75 = 53.25 micro-dollars.
+        #expect(out.stderr.contains("cost $0.00005325"))
+        #expect(try #require(out.firstOutputBeforeExit) > .milliseconds(500))
+        #expect(fake.received.last?.json?["stream"] == true)
+        #expect(fake.received.last?.json?["model"] == "zai-glm-4.7")
+    }
+
+    @Test func promptFromStandardInputAndJSONOutput() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        let cli = try CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-x"])
+        let out = try await cli.run(["chat", "-", "--json", "--no-stream", "--system", "be brief", "--max-tokens", "5"], stdin: "from stdin\n")
+        #expect(out.status == 0, "\(out.stderr)")
+        let json = try JSONValue.parse(Data(out.stdout.utf8))
+        #expect(json["content"] == "Hello from the fake upstream")
+        #expect(json["provider"] == "cerebras")
+        let sent = try #require(fake.received.last?.json)
+        #expect(sent["messages"] == [["role": "system", "content": "be brief"], ["role": "user", "content": "from stdin"]])
+        #expect(sent["max_completion_tokens"] == 5)
+    }
+
+    @Test func modelsPrintsATableWithPrices() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        fake.setModels(["zai-glm-4.7", "new-model"])
+        let cli = try CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-x"])
+        let out = try await cli.run(["models"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines[0] == ["MODEL", "PROVIDER", "CONTEXT", "INPUT/M", "OUTPUT/M"])
+        #expect(lines[1] == ["cerebras/zai-glm-4.7", "cerebras", "131072", "$2.25", "$2.75"])
+        #expect(lines[2] == ["cerebras/new-model", "cerebras", "-", "-", "-"])
+    }
+
+    @Test func healthExitsOneWhenAProviderIsDown() async throws {
+        let fake = try await FakeUpstream.start()
+        let config = cerebrasConfig(fake) + """
+
+            [[providers.openai_compat]]
+            id = "second"
+            base_url = "\(fake.baseURL)"
+            """
+        let cli = try CLIRunner(config: config, environment: ["CEREBRAS_API_KEY": "csk-x"])
+        let up = try await cli.run(["health"])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("cerebras  healthy"))
+        await fake.stop()
+        let down = try await cli.run(["health", "--json"])
+        #expect(down.status == 1)
+        let json = try JSONValue.parse(Data(down.stdout.utf8))
+        #expect(json == .array([
+            ["provider": "cerebras", "status": "down", "latency_ms": try #require(json.arrayItem(0)?["latency_ms"]),
+             "message": try #require(json.arrayItem(0)?["message"])],
+            ["provider": "second", "status": "down", "latency_ms": try #require(json.arrayItem(1)?["latency_ms"]),
+             "message": try #require(json.arrayItem(1)?["message"])],
+        ]))
+    }
+
+    @Test func aBadKeyIsOneClearLineWithoutTheKey() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        fake.requireKey("csk-the-right-one")
+        let cli = try CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-wrong-0123456789abcdef"])
+        let out = try await cli.run(["chat", "hi", "-m", "cerebras/zai-glm-4.7"])
+        #expect(out.status == 1)
+        #expect(out.stdout == "\n" || out.stdout.isEmpty)
+        let lines = out.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("error: cerebras: authentication (HTTP 401)") == true)
+        #expect(out.stderr.contains("$CEREBRAS_API_KEY"))
+        #expect(!out.stderr.contains("csk-wrong"))
+    }
+
+    @Test func aBadConfigNamesFileLineAndKey() async throws {
+        let cli = try CLIRunner(config: "[providers.cerebras]\napi_key = \"k\"\nbase_url = 42\n")
+        let out = try await cli.run(["models"])
+        #expect(out.status == 1)
+        #expect(out.stderr == "error: configuration: switchboard.toml:3: 'providers.cerebras.base_url' must be a string, not an integer\n")
+    }
+
+    @Test func withNothingConfiguredTheMockAnswersAndProvidersListsTheRegistry() async throws {
+        let cli = try CLIRunner(config: nil)
+        let chat = try await cli.run(["chat", "echo me back"])
+        #expect(chat.status == 0, "\(chat.stderr)")
+        #expect(chat.stdout == "echo me back\n")
+        let providers = try await cli.run(["providers"])
+        #expect(providers.stdout.contains("cerebras"))
+        #expect(providers.stdout.contains("CEREBRAS_API_KEY"))
+        #expect(providers.stdout.contains("mock"))
+        let failing = try await cli.run(["chat", "x", "-m", "mock/fail-429"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("rate_limited (HTTP 429)"))
+    }
+}
+
+extension JSONValue {
+    func arrayItem(_ i: Int) -> JSONValue? {
+        if case .array(let a) = self, i < a.count { return a[i] }
+        return nil
+    }
+}

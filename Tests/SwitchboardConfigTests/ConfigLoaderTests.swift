@@ -1,0 +1,166 @@
+import Foundation
+import SwitchboardConfig
+import SwitchboardCore
+import SwitchboardProviders
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    let good = """
+        [agent]
+        model = "cerebras/zai-glm-4.7"
+
+        [providers.openai]
+        api_key = "env:OPENAI_API_KEY"
+
+        [providers.cerebras]
+        api_key = "env:CEREBRAS_API_KEY"
+        tier = "free"
+
+        [providers.ollama]
+        base_url = "http://localhost:11434"
+
+        [[providers.openai_compat]]
+        id = "vllm"
+        api_key = "literal-key"
+        base_url = "http://127.0.0.1:8000/v1"
+        chat_path = "/chat/completions"
+        model = "qwen"
+
+        [[providers.openai_compat]]
+        id = "second"
+        base_url = "http://127.0.0.1:8001/v1"
+        """
+
+    func build(_ text: String, env: [String: String]) throws -> GatewayBuilder.Result {
+        let config = try ConfigLoader.parse(text)
+        return try GatewayBuilder(config: config, environment: Environment(env), transport: AsyncHTTPClientTransport.shared).build()
+    }
+
+    @Test func readsTheSeedShapedFile() throws {
+        let c = try ConfigLoader.parse(good)
+        #expect(c.defaultModel == "cerebras/zai-glm-4.7")
+        #expect(c.providers.map(\.id) == ["openai", "cerebras", "ollama"])
+        #expect(c.providers[1].apiKey == .env("CEREBRAS_API_KEY"))
+        #expect(c.providers[1].tier == "free")
+        #expect(c.customEndpoints.map(\.id) == ["vllm", "second"])
+        #expect(c.customEndpoints[0].apiKey == .literal("literal-key"))
+        #expect(c.customEndpoints[0].model == "qwen")
+    }
+
+    @Test func slotsFollowTheSeedOrderAndMissingCredentialsAreSkippedByName() throws {
+        let r = try build(good, env: ["CEREBRAS_API_KEY": "csk-1"])
+        #expect(r.gateway.providers.map(\.id) == ["cerebras", "ollama", "vllm", "second"])
+        #expect(r.gateway.router.slots.map(\.provider.id) == ["cerebras", "ollama", "vllm", "second"])
+        #expect(r.warnings == ["openai skipped: OPENAI_API_KEY is not set"])
+        #expect(!r.mockOnly)
+        let ollama = try #require(r.gateway.provider(id: "ollama") as? OpenAICompatibleProvider)
+        #expect(ollama.descriptor.id == "ollama")
+    }
+
+    @Test func declarationOrderDecidesProviderOrder() throws {
+        let c = try ConfigLoader.parse("[providers.groq]\napi_key = \"g\"\n[providers.openai]\napi_key = \"o\"\n")
+        #expect(c.providers.map(\.id) == ["groq", "openai"])
+    }
+
+    @Test func envFallbacksOnlyWhenNoProviderIsConfigured() throws {
+        let none = try build("", env: ["GROQ_API_KEY": "g", "OPENAI_API_KEY": "o", "CEREBRAS_API_KEY": "c"])
+        #expect(none.gateway.providers.map(\.id) == ["openai", "groq", "cerebras"])
+        let some = try build("[providers.groq]\napi_key = \"g\"\n", env: ["OPENAI_API_KEY": "o"])
+        #expect(some.gateway.providers.map(\.id) == ["groq"])
+    }
+
+    @Test func mockIsOnWhenNothingElseIsOrWhenAskedFor() throws {
+        let empty = try build("", env: [:])
+        #expect(empty.gateway.providers.map(\.id) == ["mock"])
+        #expect(empty.mockOnly)
+        let asked = try build("[providers.groq]\napi_key = \"g\"\n[providers.mock]\nenabled = true\n", env: [:])
+        #expect(asked.gateway.providers.map(\.id) == ["groq", "mock"])
+        let off = try build("[providers.mock]\nenabled = false\n", env: [:])
+        #expect(off.gateway.providers.isEmpty)
+    }
+
+    @Test func laterProvidersAreReportedNotIgnored() throws {
+        let r = try build("[providers.anthropic]\napi_key = \"x\"\n[providers.bedrock]\nregion = \"us-east-1\"\n", env: [:])
+        #expect(r.warnings.count == 2)
+        #expect(r.warnings[0].contains("[providers.anthropic] is not available in this build yet"))
+    }
+
+    @Test func unknownKeyNamesTheKeyAndLine() {
+        let text = "[agent]\nmodel = \"x\"\n\n[providers.cerebras]\napi_key = \"k\"\ntierr = \"free\"\n"
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text, file: "s.toml") }
+        #expect(error?.description == "s.toml:6: unknown key 'providers.cerebras.tierr'")
+    }
+
+    @Test func badValuesNameTheKeyAndLine() {
+        let e1 = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[agent]\nmodel = 5\n", file: "s.toml") }
+        #expect(e1?.description == "s.toml:2: 'agent.model' must be a string, not an integer")
+        let e2 = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[providers.cerebras]\ntier = \"platinum\"\n", file: "s.toml")
+        }
+        #expect(e2?.description == "s.toml:2: 'providers.cerebras.tier' must be one of developer, free, not 'platinum'")
+        let e3 = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"a\"\nbase_url = \"http://x\"\n[[providers.openai_compat]]\nid = \"b\"\nbase_url = \"ftp:/nope\"\n", file: "s.toml")
+        }
+        #expect(e3?.line == 6)
+        let e4 = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.nosuch]\napi_key = \"k\"\n", file: "s.toml") }
+        #expect(e4?.line == 1)
+        #expect(e4?.message.contains("unknown provider 'nosuch'") == true)
+    }
+
+    @Test func syntaxErrorsCarryTheParserLine() {
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[agent]\nmodel = \"unterminated\n", file: "s.toml") }
+        #expect(error?.line == 2)
+    }
+
+    @Test func fallbackNamesSlotsAndMustNameConfiguredProviders() throws {
+        let r = try build("[providers.groq]\napi_key = \"g\"\n[providers.openai]\napi_key = \"o\"\n[router]\nfallback = [\"openai/gpt-4o-mini\", \"groq/llama-3.3-70b-versatile\"]\n", env: [:])
+        #expect(r.gateway.router.slots.map(\.provider.id) == ["openai", "groq"])
+        #expect(r.gateway.router.slots.map(\.model) == ["gpt-4o-mini", "llama-3.3-70b-versatile"])
+        #expect(throws: ConfigError.self) {
+            try build("[providers.groq]\napi_key = \"g\"\n[router]\nfallback = [\"openai/x\"]\n", env: [:])
+        }
+    }
+
+    @Test func cerebrasEndpointVariableMovesTheBaseURL() throws {
+        let r = try build("", env: ["CEREBRAS_API_KEY": "c", "CEREBRAS_ENDPOINT": "http://127.0.0.1:9/v1"])
+        let cerebras = try #require(r.gateway.provider(id: "cerebras") as? OpenAICompatibleProvider)
+        #expect(cerebras.baseURL == "http://127.0.0.1:9/v1")
+        let ollama = try build("[providers.ollama]\nbase_url = \"http://127.0.0.1:11434/\"\n", env: [:])
+        #expect((ollama.gateway.provider(id: "ollama") as? OpenAICompatibleProvider)?.baseURL == "http://127.0.0.1:11434/v1")
+    }
+}
+
+@Suite struct EnvironmentTests {
+    @Test func dotenvParsesQuotesExportAndComments() throws {
+        let values = try DotEnv.parse("""
+            # comment
+            export A=1
+            B="two words"
+            C='x#y'
+            D=plain # trailing
+            """)
+        #expect(values == ["A": "1", "B": "two words", "C": "x#y", "D": "plain"])
+        #expect(throws: ConfigError.self) { try DotEnv.parse("novalue\n") }
+    }
+
+    @Test func realEnvironmentWinsThenEnvLocalThenEnv() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-env-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "SB_TEST_ONE=local\nSB_TEST_TWO=local\n".write(to: dir.appendingPathComponent(".env.local"), atomically: true, encoding: .utf8)
+        try "SB_TEST_TWO=dotenv\nSB_TEST_THREE=dotenv\nPATH=/nope\n".write(to: dir.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let env = try Environment.load(directory: dir.path)
+        #expect(env["SB_TEST_ONE"] == "local")
+        #expect(env["SB_TEST_TWO"] == "local")
+        #expect(env["SB_TEST_THREE"] == "dotenv")
+        #expect(env["PATH"] != "/nope")
+    }
+
+    @Test func envIndirectionReadsTheNamedVariable() throws {
+        let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
+        let r = try GatewayBuilder(config: config, environment: Environment(["MY_GROQ": "gsk-x"]),
+                                   transport: AsyncHTTPClientTransport.shared).build()
+        #expect(r.gateway.provider(id: "groq")?.isConfigured == true)
+        #expect(r.warnings.isEmpty)
+    }
+}
