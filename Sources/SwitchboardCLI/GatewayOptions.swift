@@ -13,25 +13,26 @@ struct GatewayOptions: ParsableArguments {
 
     struct Loaded {
         var config: SwitchboardConfig
+        var environment: Environment
         var gateway: Gateway
         var logger: Logger
         var mockOnly: Bool
     }
 
-    func load(quiet: Bool = false) throws -> Loaded {
+    func load(quiet: Bool = false, observer: (any RouterObserver)? = nil, logLevel: Logger.Level = .warning) throws -> Loaded {
         var logger = Logger(label: "switchboard")
-        logger.logLevel = verbose ? .debug : .warning
+        logger.logLevel = verbose ? .debug : logLevel
         let environment = try Environment.load()
         var config = SwitchboardConfig()
         if let path = ConfigLoader.resolvePath(explicit: config_, environment: environment) {
             config = try ConfigLoader.load(path: path)
         }
         let result = try GatewayBuilder(config: config, environment: environment,
-                                        transport: AsyncHTTPClientTransport.shared).build()
+                                        transport: AsyncHTTPClientTransport.shared, routerObserver: observer).build()
         if !quiet {
             for warning in result.warnings { Terminal.err("warning: \(warning)\n") }
         }
-        return Loaded(config: config, gateway: result.gateway, logger: logger, mockOnly: result.mockOnly)
+        return Loaded(config: config, environment: environment, gateway: result.gateway, logger: logger, mockOnly: result.mockOnly)
     }
 
     private var config_: String? { config }

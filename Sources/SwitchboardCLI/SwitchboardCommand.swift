@@ -5,6 +5,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "One API in front of many LLM providers.",
-        subcommands: [ChatCommand.self, ModelsCommand.self, HealthCommand.self, ProvidersCommand.self]
+        subcommands: [ChatCommand.self, ModelsCommand.self, HealthCommand.self, ProvidersCommand.self, ServeCommand.self,
+                      KeysCommand.self]
     )
 }

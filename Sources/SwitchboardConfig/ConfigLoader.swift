@@ -89,6 +89,13 @@ private struct Reader {
                 }
             case "providers":
                 try readProviders(value, into: &config)
+            case "server":
+                config.server = try readServer(value)
+            case "store":
+                for (k, v) in try entries(value, table: "store", key: "store") {
+                    guard k == "path" else { throw fail("unknown key 'store.\(k)'", key: k, table: "store") }
+                    config.store.path = try string(v, "store.path", key: k, table: "store")
+                }
             default:
                 throw fail("unknown section or key '\(key)'", key: key, table: "")
             }
@@ -149,6 +156,39 @@ private struct Reader {
             }
             config.providers.append(section)
         }
+    }
+
+    func int(_ node: TOMLNode, _ path: String, key: String, table: String, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard case .int(let i) = node else { throw fail("'\(path)' must be an integer, not \(node.typeName)", key: key, table: table) }
+        guard range.contains(i) else {
+            throw fail("'\(path)' must be between \(range.lowerBound) and \(range.upperBound), not \(i)", key: key, table: table)
+        }
+        return i
+    }
+
+    func readServer(_ node: TOMLNode) throws(ConfigError) -> ServerSettings {
+        var s = ServerSettings()
+        let t = "server"
+        for (k, v) in try entries(node, table: t, key: t) {
+            let path = "server.\(k)"
+            switch k {
+            case "host": s.host = try string(v, path, key: k, table: t)
+            case "port": s.port = try int(v, path, key: k, table: t, range: 0...65535)
+            case "max_body_bytes": s.maxBodyBytes = try int(v, path, key: k, table: t, range: 1024...(1 << 30))
+            case "request_timeout_seconds": s.requestTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
+            case "drain_timeout_seconds": s.drainTimeoutSeconds = try int(v, path, key: k, table: t, range: 0...3600)
+            case "health_interval_seconds": s.healthIntervalSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
+            case "master_key": s.masterKey = SecretSource(try string(v, path, key: k, table: t))
+            case "auth":
+                let mode = try string(v, path, key: k, table: t)
+                guard let m = ServerSettings.AuthMode(rawValue: mode) else {
+                    throw fail("'server.auth' must be \"keys\" or \"none\", not '\(mode)'", key: k, table: t)
+                }
+                s.auth = m
+            default: throw fail("unknown key '\(path)'", key: k, table: t)
+            }
+        }
+        return s
     }
 
     func readCustom(_ node: TOMLNode, occurrence n: Int) throws(ConfigError) -> CustomEndpoint {

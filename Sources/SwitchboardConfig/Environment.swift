@@ -31,6 +31,15 @@ public struct Environment: Sendable {
         for (k, v) in more where values[k] == nil { values[k] = v }
     }
 
+    /// The secret a `SecretSource` names: the literal, or the variable's value (nil when unset).
+    public func resolve(_ source: SecretSource?) -> String? {
+        switch source {
+        case .literal(let s)?: s.isEmpty ? nil : s
+        case .env(let name)?: self[name]
+        case nil: nil
+        }
+    }
+
     /// The value of `name`, nil when unset or empty.
     public subscript(name: String) -> String? {
         guard let v = values[name], !v.isEmpty else { return nil }

@@ -19,12 +19,16 @@ public struct GatewayBuilder: Sendable {
     public var config: SwitchboardConfig
     public var environment: Environment
     public var transport: any HTTPTransport
+    /// Told of the router's failovers (the server's metrics).
+    public var routerObserver: (any RouterObserver)?
 
     /// Creates a builder.
-    public init(config: SwitchboardConfig, environment: Environment, transport: any HTTPTransport) {
+    public init(config: SwitchboardConfig, environment: Environment, transport: any HTTPTransport,
+                routerObserver: (any RouterObserver)? = nil) {
         self.config = config
         self.environment = environment
         self.transport = transport
+        self.routerObserver = routerObserver
     }
 
     /// Builds the gateway; a `[router] fallback` naming an unknown provider is an error.
@@ -90,7 +94,7 @@ public struct GatewayBuilder: Sendable {
                 slots.append(RouterSlot(provider: provider, model: model))
             }
         }
-        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots), defaultModel: config.defaultModel)
+        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver), defaultModel: config.defaultModel)
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
     }
 

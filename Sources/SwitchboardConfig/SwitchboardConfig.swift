@@ -49,6 +49,10 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var fallback: [String] = []
     /// Sections of providers this build does not have yet.
     public var unavailableSections: [String] = []
+    /// `[server]`.
+    public var server = ServerSettings()
+    /// `[store]`.
+    public var store = StoreSettings()
 
     /// An empty configuration.
     public init() {}

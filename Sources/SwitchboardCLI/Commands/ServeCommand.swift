@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Switchboard
+import SwitchboardServer
+import SwitchboardStorage
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the OpenAI-compatible gateway.")
+
+    @OptionGroup var options: GatewayOptions
+
+    @Option(name: .long, help: "Address to listen on (overrides [server] host).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on; 0 picks a free one (overrides [server] port).")
+    var port: Int?
+
+    func run() async throws {
+        try await reportingErrors {
+            let metrics = GatewayMetrics()
+            let loaded = try options.load(observer: metrics, logLevel: .info)
+            let settings = loaded.config.server
+            var serverOptions = GatewayServer.Options()
+            serverOptions.host = host ?? settings.host
+            serverOptions.port = port ?? settings.port
+            serverOptions.maxBodyBytes = settings.maxBodyBytes
+            serverOptions.requestTimeout = .seconds(settings.requestTimeoutSeconds)
+            serverOptions.drainTimeout = .seconds(settings.drainTimeoutSeconds)
+            serverOptions.healthInterval = .seconds(settings.healthIntervalSeconds)
+            serverOptions.requireKeys = settings.auth == .keys
+            serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
+            if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {
+                Terminal.err("warning: [server] master_key names \(name), which is not set\n")
+            }
+            let store = try openStore(loaded.config)
+            if !serverOptions.requireKeys {
+                Terminal.err("""
+                    WARNING: [server] auth = "none": anyone who can reach \(serverOptions.host):\(serverOptions.port) can use \
+                    every configured provider with your credentials. Use this only on a trusted machine.
+
+                    """)
+            } else if serverOptions.masterKey == nil, try await store.listKeys().isEmpty {
+                Terminal.err("warning: no master key and no API keys yet: set SWITCHBOARD_MASTER_KEY or run `switchboard keys create --name NAME`\n")
+            }
+            if loaded.mockOnly {
+                Terminal.err("note: no provider is configured; serving the built-in mock (mock/echo, mock/slow, ...)\n")
+            }
+            let server = GatewayServer(gateway: loaded.gateway, store: store, options: serverOptions, metrics: metrics,
+                                       logger: loaded.logger)
+            let host = serverOptions.host
+            try await server.run(onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                Terminal.err("switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n")
+            })
+            Terminal.err("switchboard stopped\n")
+        }
+    }
+}
+
+func openStore(_ config: SwitchboardConfig) throws -> SQLiteStore {
+    do {
+        return try SQLiteStore(path: config.store.path)
+    } catch {
+        throw ValidationError("cannot open the store at \(config.store.path): \(error)")
+    }
+}

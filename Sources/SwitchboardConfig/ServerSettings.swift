@@ -1,0 +1,34 @@
+/// `[server]`: how `switchboard serve` listens and guards itself.
+public struct ServerSettings: Sendable, Hashable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Larger request bodies get 413.
+    public var maxBodyBytes = 1 << 20
+    /// Whole-request deadline for upstream work.
+    public var requestTimeoutSeconds = 600
+    /// How long in-flight requests and streams may run after SIGTERM/SIGINT.
+    public var drainTimeoutSeconds = 30
+    /// The admin key; `env:NAME` reads a variable.
+    public var masterKey: SecretSource?
+    /// `keys` (default) or `none` for keyless local use.
+    public var auth: AuthMode = .keys
+    /// Seconds between background health probes.
+    public var healthIntervalSeconds = 30
+
+    /// Authentication modes.
+    public enum AuthMode: String, Sendable, Hashable {
+        case keys, none
+    }
+
+    /// Defaults.
+    public init() {}
+}
+
+/// `[store]`: where keys (and later the ledger) live.
+public struct StoreSettings: Sendable, Hashable {
+    /// SQLite file path.
+    public var path = "switchboard.db"
+
+    /// Defaults.
+    public init() {}
+}

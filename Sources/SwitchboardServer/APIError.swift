@@ -1,0 +1,114 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+public import SwitchboardCore
+
+/// An error answered in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var type: String
+    public var param: String?
+    public var code: String?
+    /// Extra headers (Retry-After).
+    public var headers: HTTPFields
+
+    /// Creates an error.
+    public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
+                headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = headers
+    }
+
+    /// 400 naming the offending field.
+    public static func invalid(_ message: String, param: String? = nil) -> APIError {
+        APIError(status: .badRequest, message: message, type: "invalid_request_error", param: param)
+    }
+
+    /// 401.
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(status: .unauthorized, message: message, type: "invalid_request_error", code: "invalid_api_key")
+    }
+
+    /// The JSON body.
+    public var body: JSONValue {
+        ["error": [
+            "message": .string(message), "type": .string(type),
+            "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null,
+        ]]
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body.jsonString())))
+    }
+
+    /// Maps any failure to what the client should see: client mistakes keep their 4xx, upstream trouble
+    /// becomes 502/503/504 (429 when every attempt was rate limited), and nothing secret is echoed.
+    public static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as ProviderError: return from(provider: e, summary: nil)
+        case let e as AllProvidersFailed:
+            guard let last = e.last else {
+                return APIError(status: .serviceUnavailable, message: "no provider is configured for this model", type: "server_error",
+                                code: "no_provider")
+            }
+            let allLimited = e.attempts.allSatisfy { if case .rateLimited = $0.error.kind { true } else { false } }
+            var mapped = from(provider: last, summary: e.description)
+            if allLimited { mapped.status = .tooManyRequests }
+            return mapped
+        case let e as HTTPError:
+            switch e.status {
+            case .contentTooLarge:
+                return APIError(status: .contentTooLarge, message: "request body is larger than the server accepts",
+                                type: "invalid_request_error", code: "request_too_large")
+            case .notFound:
+                return APIError(status: .notFound, message: e.body ?? "no such route", type: "invalid_request_error", code: "not_found")
+            default:
+                return APIError(status: e.status, message: e.body ?? e.status.reasonPhrase, type: e.status.code < 500 ? "invalid_request_error" : "server_error")
+            }
+        case is CancellationError:
+            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+        default:
+            return APIError(status: .internalServerError, message: "internal error", type: "server_error")
+        }
+    }
+
+    private static func from(provider e: ProviderError, summary: String?) -> APIError {
+        let detail = summary ?? e.description
+        switch e.kind {
+        case .invalidRequest:
+            return APIError(status: .badRequest, message: "\(e.provider) rejected the request: \(e.message)", type: "invalid_request_error",
+                            code: e.code)
+        case .modelNotFound:
+            return APIError(status: .notFound, message: "model not found at \(e.provider): \(e.message)", type: "invalid_request_error",
+                            code: "model_not_found")
+        case .contentFiltered:
+            return APIError(status: .badRequest, message: "content filtered by \(e.provider): \(e.message)", type: "invalid_request_error",
+                            code: "content_filter")
+        case .rateLimited(let wait):
+            var headers = HTTPFields()
+            if let wait { headers[.retryAfter] = String(max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))) }
+            return APIError(status: .tooManyRequests, message: "upstream rate limited: \(detail)", type: "rate_limit_error",
+                            code: "rate_limit_exceeded", headers: headers)
+        case .timeout:
+            return APIError(status: .gatewayTimeout, message: "upstream timed out: \(detail)", type: "server_error", code: "upstream_timeout")
+        case .overloaded, .quotaExceeded:
+            return APIError(status: .serviceUnavailable, message: "upstream unavailable: \(detail)", type: "server_error", code: "upstream_unavailable")
+        case .authentication, .permission:
+            return APIError(status: .badGateway, message: "the gateway's credentials were refused upstream: \(detail)", type: "server_error",
+                            code: "upstream_auth")
+        case .network, .server, .decoding:
+            return APIError(status: .badGateway, message: "upstream failed: \(detail)", type: "server_error", code: "upstream_error")
+        case .cancelled:
+            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+        }
+    }
+}

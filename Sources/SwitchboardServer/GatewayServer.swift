@@ -1,0 +1,82 @@
+public import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+public import SwitchboardCore
+public import SwitchboardStorage
+import UnixSignals
+
+/// `switchboard serve`: the OpenAI-compatible HTTP gateway over a `Gateway`.
+public struct GatewayServer: Sendable {
+    /// Listening, limits and auth.
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var maxBodyBytes = 1 << 20
+        public var requestTimeout: Duration = .seconds(600)
+        public var drainTimeout: Duration = .seconds(30)
+        public var healthInterval: Duration = .seconds(30)
+        /// The master key in clear; only its hash is kept.
+        public var masterKey: String?
+        /// False for `[server] auth = "none"`.
+        public var requireKeys = true
+
+        /// Defaults.
+        public init() {}
+    }
+
+    public let gateway: Gateway
+    public let store: any KeyStore
+    public let options: Options
+    public let metrics: GatewayMetrics
+    public let logger: Logger
+    let catalog = ModelCatalog()
+    let prober: HealthProber
+
+    /// Creates the server; `metrics` should be the observer the gateway's router was built with.
+    public init(gateway: Gateway, store: any KeyStore, options: Options, metrics: GatewayMetrics, logger: Logger) {
+        self.gateway = gateway
+        self.store = store
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        self.prober = HealthProber(gateway: gateway, catalog: catalog, metrics: metrics, interval: options.healthInterval, logger: logger)
+    }
+
+    /// The latest probe results, by provider.
+    public var providerStatus: [String: ProviderHealth.Status] { prober.current }
+
+    /// The Hummingbird application: routes, middleware and the background prober.
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: GatewayMiddleware(metrics: metrics))
+        let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
+        let routes = GatewayRoutes(
+            gateway: gateway, catalog: catalog, metrics: metrics, prober: prober,
+            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
+            logger: logger, startedAt: .now)
+        routes.register(on: router, auth: AuthMiddleware(authenticator: Authenticator(mode: mode, store: store)))
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .notice)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard"),
+            services: [prober],
+            onServerRunning: onServerRunning,
+            logger: quiet)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight work finish within the drain
+    /// timeout, and returns.
+    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let app = makeApplication(onServerRunning: onServerRunning)
+        var config = ServiceGroupConfiguration(
+            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        config.maximumGracefulShutdownDuration = options.drainTimeout
+        try await ServiceGroup(configuration: config).run()
+    }
+}

@@ -1,0 +1,42 @@
+import Logging
+public import SwitchboardCore
+import Synchronization
+
+/// The models every configured provider lists, refreshed in the background, so `/v1/models` and bare-model
+/// routing never wait on upstreams.
+public final class ModelCatalog: Sendable {
+    private let state = Mutex<[String: [ModelInfo]]>([:])
+
+    /// An empty catalog.
+    public init() {}
+
+    /// Refreshes from every provider concurrently; a provider that fails keeps its previous list.
+    public func refresh(_ gateway: Gateway, context: CallContext) async {
+        await withTaskGroup(of: (String, [ModelInfo]?).self) { group in
+            for provider in gateway.providers {
+                group.addTask {
+                    do { return (provider.id, try await provider.models(context: context)) } catch {
+                        context.logger.warning("model listing failed", metadata: ["provider": "\(provider.id)", "error": "\(error)"])
+                        return (provider.id, nil)
+                    }
+                }
+            }
+            for await (id, models) in group {
+                if let models { state.withLock { $0[id] = models } }
+            }
+        }
+    }
+
+    /// Every cached model, in provider order.
+    public func all(order: [String]) -> [ModelInfo] {
+        state.withLock { s in order.flatMap { s[$0] ?? [] } }
+    }
+
+    /// How many models are cached.
+    public var count: Int { state.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
+    /// The providers listing `model` (a bare id).
+    public func providers(serving model: String) -> [String] {
+        state.withLock { s in s.filter { $0.value.contains { $0.id == model } }.keys.sorted() }
+    }
+}

@@ -1,0 +1,67 @@
+import HTTPTypes
+import Hummingbird
+import Synchronization
+import SwitchboardStorage
+
+/// Turns the caller's key into a `Principal`. Keys are looked up by their SHA-256 hash and compared in
+/// constant time; a short cache keeps the store off the hot path without making revocation slow.
+final class Authenticator: Sendable {
+    enum Mode: Sendable {
+        case keys(masterKeyHash: String?)
+        case none
+    }
+
+    private let mode: Mode
+    private let store: any KeyStore
+    private let ttl: Duration
+    private let cache = Mutex<[String: (APIKeyRecord, ContinuousClock.Instant)]>([:])
+
+    init(mode: Mode, store: any KeyStore, cacheTTL: Duration = .seconds(1)) {
+        self.mode = mode
+        self.store = store
+        self.ttl = cacheTTL
+    }
+
+    static func presentedKey(_ headers: HTTPFields) -> String? {
+        if let auth = headers[.authorization] {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        return headers[.apiKey]?.trimmingCharacters(in: .whitespaces)
+    }
+
+    func authenticate(_ headers: HTTPFields) async throws -> Principal {
+        guard case .keys(let masterHash) = mode else { return .anonymous }
+        guard let presented = Self.presentedKey(headers), !presented.isEmpty else {
+            throw APIError.unauthorized("missing API key: send 'Authorization: Bearer sk-sb-...' or 'x-api-key'")
+        }
+        let hash = APIKeys.hash(presented)
+        if let masterHash, APIKeys.constantTimeEquals(hash, masterHash) { return .master }
+        let now = ContinuousClock.now
+        var record = cache.withLock { c -> APIKeyRecord? in
+            guard let (r, expiry) = c[hash], expiry > now else { return nil }
+            return r
+        }
+        if record == nil {
+            record = try await store.key(hash: hash)
+            if let record { cache.withLock { $0[hash] = (record, now + ttl) } }
+        }
+        guard let record else { throw APIError.unauthorized("invalid API key") }
+        guard !record.isRevoked else { throw APIError.unauthorized("this API key has been revoked") }
+        return .key(record)
+    }
+}
+
+/// Requires a valid key on the routes it guards.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let authenticator: Authenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.principal = try await authenticator.authenticate(request.headers)
+        return try await next(request, context)
+    }
+}
+
+import Foundation

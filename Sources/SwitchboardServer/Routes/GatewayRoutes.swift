@@ -1,0 +1,161 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+/// The gateway's handlers and what they share.
+struct GatewayRoutes: Sendable {
+    struct Options: Sendable {
+        var maxBodyBytes: Int
+        var requestTimeout: Duration
+    }
+
+    let gateway: Gateway
+    let catalog: ModelCatalog
+    let metrics: GatewayMetrics
+    let prober: HealthProber
+    let options: Options
+    let logger: Logger
+    let startedAt: ContinuousClock.Instant
+
+    func register(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
+        router.get("health", use: health)
+        router.get("metrics", use: metricsText)
+        let v1 = router.group("v1").add(middleware: auth)
+        v1.post("chat/completions", use: chat)
+        v1.get("models", use: listModels)
+        v1.get("models/**", use: oneModel)
+        v1.post("embeddings", use: embeddings)
+    }
+
+    /// Reads and parses a JSON body within the size limit.
+    func jsonBody(_ request: inout Request) async throws -> JSONValue {
+        let buffer = try await request.collectBody(upTo: options.maxBodyBytes)
+        do {
+            return try JSONValue.parse(Data(buffer.readableBytesView))
+        } catch {
+            throw APIError.invalid("request body is not valid JSON")
+        }
+    }
+
+    /// Picks the provider for a client's model name: `provider/model` when the prefix is configured, a bare id
+    /// that exactly one provider lists goes there, anything else to the failover router.
+    func resolve(_ model: String, principal: Principal?) throws -> (any LLMProvider, String) {
+        guard principal?.allows(model: model) ?? true else {
+            throw APIError(status: .forbidden, message: "this API key may not use model '\(model)'", type: "invalid_request_error",
+                           param: "model", code: "model_not_allowed")
+        }
+        let resolved = gateway.resolve(model: model)
+        if resolved.provider.id == gateway.router.id {
+            let owners = catalog.providers(serving: model)
+            if owners.count == 1, let provider = gateway.provider(id: owners[0]) { return (provider, model) }
+            if gateway.router.slots.isEmpty {
+                throw APIError(status: .notFound, message: "no provider serves model '\(model)'", type: "invalid_request_error",
+                               param: "model", code: "model_not_found")
+            }
+        }
+        return resolved
+    }
+
+    func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.jsonString())))
+    }
+
+    // MARK: models
+
+    private func modelEntries() async -> [(id: String, info: ModelInfo)] {
+        let order = gateway.providers.map(\.id)
+        var models = catalog.all(order: order)
+        if models.isEmpty {
+            await catalog.refresh(gateway, context: CallContext(logger: logger, requestID: "models", timeout: .seconds(15)))
+            models = catalog.all(order: order)
+        }
+        var counts: [String: Int] = [:]
+        for m in models { counts[m.id, default: 0] += 1 }
+        var out: [(String, ModelInfo)] = models.map { ("\($0.provider)/\($0.id)", $0) }
+        // Bare ids too, where exactly one provider serves them.
+        out += models.filter { counts[$0.id] == 1 && !$0.id.isEmpty }.map { ($0.id, $0) }
+        return out
+    }
+
+    static func modelObject(id: String, _ m: ModelInfo) -> JSONValue {
+        var o: [String: JSONValue] = ["id": .string(id), "object": "model", "created": 0,
+                                      "owned_by": .string(m.provider == "mock" ? "switchboard-mock" : m.provider)]
+        if let c = m.contextWindow { o["context_window"] = .int(Int64(c)) }
+        if let p = m.inputPricePerMillion { o["input_nano_usd_per_million"] = .int(p.value) }
+        if let p = m.outputPricePerMillion { o["output_nano_usd_per_million"] = .int(p.value) }
+        if m.provider == "mock" { o["mock"] = true }
+        return .object(o)
+    }
+
+    func listModels(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let entries = await modelEntries().filter { context.principal?.allows(model: $0.id) ?? true }
+        return jsonResponse(["object": "list", "data": .array(entries.map { Self.modelObject(id: $0.id, $0.info) })])
+    }
+
+    func oneModel(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let id = context.parameters.getCatchAll().joined(separator: "/")
+        guard let entry = await modelEntries().first(where: { $0.id == id }), context.principal?.allows(model: id) ?? true else {
+            throw APIError(status: .notFound, message: "The model '\(id)' does not exist", type: "invalid_request_error",
+                           param: "model", code: "model_not_found")
+        }
+        return jsonResponse(Self.modelObject(id: entry.id, entry.info))
+    }
+
+    // MARK: embeddings
+
+    func embeddings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        var request = request
+        let json = try await jsonBody(&request)
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            throw APIError.invalid("'model' is required", param: "model")
+        }
+        let inputs: [String]
+        switch json["input"] {
+        case .string(let s)?: inputs = [s]
+        case .array(let a)? where !a.isEmpty && a.allSatisfy({ $0.stringValue != nil }): inputs = a.compactMap(\.stringValue)
+        default: throw APIError.invalid("'input' must be a string or a non-empty array of strings", param: "input")
+        }
+        let (provider, upstreamModel) = try resolve(model, principal: context.principal)
+        context.record.route(model: model, provider: provider.id)
+        guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
+            throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")
+        }
+        let start = ContinuousClock.now
+        let result = try await embedder.embed(inputs, model: upstreamModel,
+                                              context: CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout))
+        context.record.upstream = ContinuousClock.now - start
+        let data = result.vectors.enumerated().map { i, v -> JSONValue in
+            ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
+        }
+        return jsonResponse(["object": "list", "data": .array(data), "model": .string(result.model.isEmpty ? model : result.model),
+                             "usage": ["prompt_tokens": .int(Int64(result.usage.inputTokens)),
+                                       "total_tokens": .int(Int64(result.usage.inputTokens))]])
+    }
+
+    // MARK: health and metrics
+
+    func health(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let statuses = prober.current
+        var providers: [String: JSONValue] = [:]
+        for p in gateway.providers { providers[p.id] = .string(statuses[p.id]?.rawValue ?? "unknown") }
+        let values = gateway.providers.map { statuses[$0.id] }
+        let overall: String =
+            values.allSatisfy({ $0 == .healthy }) ? "healthy" : (values.contains(where: { $0 == .healthy || $0 == .degraded }) ? "degraded" : "down")
+        let uptime = ContinuousClock.now - startedAt
+        return jsonResponse([
+            "status": .string(overall), "uptime": .double(Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18),
+            "models_cached": .int(Int64(catalog.count)), "provider_status": .object(providers),
+        ])
+    }
+
+    func metricsText(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+    }
+}

@@ -1,0 +1,189 @@
+public import SwitchboardCore
+
+/// A decoded `/v1/chat/completions` body: the unified request plus the transport flags.
+public struct DecodedChatRequest: Sendable {
+    public var request: ChatRequest
+    public var stream: Bool
+    public var includeUsage: Bool
+}
+
+/// Pure translation of an OpenAI chat-completions request into a `ChatRequest`, with 400s that name the field.
+public enum OpenAIChatRequestDecoding {
+    /// Fields handled here; anything else passes through to the provider as is.
+    static let handled: Set<String> = [
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+        "stop", "seed", "user", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
+        "disable_reasoning", "clear_thinking", "n",
+    ]
+
+    /// Decodes a parsed JSON body.
+    public static func decode(_ body: JSONValue) throws(APIError) -> DecodedChatRequest {
+        guard case .object(let o) = body else { throw .invalid("request body must be a JSON object") }
+        guard let model = o["model"]?.stringValue, !model.isEmpty else {
+            throw .invalid("'model' is required and must be a non-empty string", param: "model")
+        }
+        guard case .array(let rawMessages)? = o["messages"], !rawMessages.isEmpty else {
+            throw .invalid("'messages' is required and must be a non-empty array", param: "messages")
+        }
+        var messages: [Message] = []
+        for (i, m) in rawMessages.enumerated() { messages.append(try message(m, at: i)) }
+
+        var r = ChatRequest(model: model, messages: messages)
+        r.temperature = try number(o, "temperature", in: 0...2)
+        r.topP = try number(o, "top_p", in: 0...1)
+        let completionTokens = try integer(o, "max_completion_tokens")
+        let legacyTokens = try integer(o, "max_tokens")
+        if let n = completionTokens ?? legacyTokens {
+            guard n > 0 else { throw .invalid("'max_tokens' must be positive", param: "max_tokens") }
+            r.maxTokens = Int(n)
+        }
+        if let n = try integer(o, "n"), n != 1 { throw .invalid("only n = 1 is supported", param: "n") }
+        switch o["stop"] {
+        case nil, .null?: break
+        case .string(let s)?: r.stop = [s]
+        case .array(let a)? where a.allSatisfy({ $0.stringValue != nil }): r.stop = a.compactMap(\.stringValue)
+        default: throw .invalid("'stop' must be a string or an array of strings", param: "stop")
+        }
+        r.seed = try integer(o, "seed")
+        r.user = try string(o, "user")
+        r.tools = try tools(o["tools"])
+        r.toolChoice = try toolChoice(o["tool_choice"])
+        if let p = o["parallel_tool_calls"], p != .null {
+            guard let b = p.boolValue else { throw .invalid("'parallel_tool_calls' must be a boolean", param: "parallel_tool_calls") }
+            r.parallelToolCalls = b
+        }
+        r.responseFormat = try responseFormat(o["response_format"])
+        let effort = try string(o, "reasoning_effort")
+        let disable = try bool(o, "disable_reasoning")
+        let clear = try bool(o, "clear_thinking")
+        if effort != nil || disable != nil || clear != nil {
+            r.reasoning = ReasoningOptions(effort: effort, disable: disable, clearThinking: clear)
+        }
+        for (key, value) in o where !handled.contains(key) { r.passthrough[key] = value }
+
+        let stream = try bool(o, "stream") ?? false
+        let includeUsage = o["stream_options"]?["include_usage"]?.boolValue ?? false
+        return DecodedChatRequest(request: r, stream: stream, includeUsage: includeUsage)
+    }
+
+    static func message(_ value: JSONValue, at i: Int) throws(APIError) -> Message {
+        let path = "messages[\(i)]"
+        guard case .object(let m) = value else { throw .invalid("'\(path)' must be an object", param: path) }
+        guard let roleText = m["role"]?.stringValue, let role = Role(rawValue: roleText) else {
+            throw .invalid("'\(path).role' must be one of system, developer, user, assistant, tool", param: "\(path).role")
+        }
+        let content = try self.content(m["content"], path: "\(path).content", optional: role == .assistant)
+        var message = Message(role: role, content: content, name: m["name"]?.stringValue)
+        if case .array(let calls)? = m["tool_calls"] {
+            for (j, call) in calls.enumerated() {
+                guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
+                    throw .invalid("'\(path).tool_calls[\(j)]' needs an id and function.name", param: "\(path).tool_calls")
+                }
+                let args = call["function"]?["arguments"]
+                message.toolCalls.append(ToolCall(id: id, name: name, arguments: args?.stringValue ?? args?.jsonString() ?? "{}"))
+            }
+        }
+        if role == .tool {
+            guard let id = m["tool_call_id"]?.stringValue else {
+                throw .invalid("'\(path).tool_call_id' is required for tool messages", param: "\(path).tool_call_id")
+            }
+            message.toolCallID = id
+        }
+        message.reasoning = m["reasoning"]?.stringValue ?? m["reasoning_content"]?.stringValue
+        return message
+    }
+
+    static func content(_ value: JSONValue?, path: String, optional: Bool) throws(APIError) -> MessageContent {
+        switch value {
+        case .string(let s)?: return .text(s)
+        case nil, .null?:
+            if optional { return .text("") }
+            throw .invalid("'\(path)' is required", param: path)
+        case .array(let parts)?:
+            var out: [ContentPart] = []
+            for (k, part) in parts.enumerated() {
+                switch part["type"]?.stringValue {
+                case "text", "input_text":
+                    guard let t = part["text"]?.stringValue else { throw .invalid("'\(path)[\(k)].text' must be a string", param: path) }
+                    out.append(.text(t))
+                case "image_url":
+                    let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue
+                    guard let url else { throw .invalid("'\(path)[\(k)].image_url.url' must be a string", param: path) }
+                    out.append(.imageURL(url, detail: part["image_url"]?["detail"]?.stringValue))
+                default:
+                    throw .invalid("'\(path)[\(k)].type' must be text or image_url", param: path)
+                }
+            }
+            return .parts(out)
+        default:
+            throw .invalid("'\(path)' must be a string or an array of parts", param: path)
+        }
+    }
+
+    static func tools(_ value: JSONValue?) throws(APIError) -> [Tool] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let items) = value else { throw .invalid("'tools' must be an array", param: "tools") }
+        var out: [Tool] = []
+        for (i, item) in items.enumerated() {
+            guard item["type"]?.stringValue == "function", let f = item["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
+                throw .invalid("'tools[\(i)]' must be {\"type\":\"function\",\"function\":{\"name\":...}}", param: "tools[\(i)]")
+            }
+            out.append(Tool(name: name, description: f["description"]?.stringValue, parameters: f["parameters"], strict: f["strict"]?.boolValue))
+        }
+        return out
+    }
+
+    static func toolChoice(_ value: JSONValue?) throws(APIError) -> ToolChoice? {
+        switch value {
+        case nil, .null?: return nil
+        case .string("auto")?: return .auto
+        case .string("none")?: return ToolChoice.none
+        case .string("required")?: return .required
+        case .object?:
+            if let name = value?["function"]?["name"]?.stringValue { return .named(name) }
+            throw .invalid("'tool_choice.function.name' is required", param: "tool_choice")
+        default: throw .invalid("'tool_choice' must be auto, none, required or a function", param: "tool_choice")
+        }
+    }
+
+    static func responseFormat(_ value: JSONValue?) throws(APIError) -> ResponseFormat? {
+        guard let value, value != .null else { return nil }
+        switch value["type"]?.stringValue {
+        case "text": return .text
+        case "json_object": return .jsonObject
+        case "json_schema":
+            guard let spec = value["json_schema"], let name = spec["name"]?.stringValue else {
+                throw .invalid("'response_format.json_schema.name' is required", param: "response_format")
+            }
+            return .jsonSchema(name: name, schema: spec["schema"] ?? ["type": "object"], strict: spec["strict"]?.boolValue,
+                               description: spec["description"]?.stringValue)
+        default: throw .invalid("'response_format.type' must be text, json_object or json_schema", param: "response_format")
+        }
+    }
+
+    static func number(_ o: [String: JSONValue], _ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
+        guard let v = o[key], v != .null else { return nil }
+        guard let d = v.doubleValue, range.contains(d) else {
+            throw .invalid("'\(key)' must be a number between \(range.lowerBound) and \(range.upperBound)", param: key)
+        }
+        return d
+    }
+
+    static func integer(_ o: [String: JSONValue], _ key: String) throws(APIError) -> Int64? {
+        guard let v = o[key], v != .null else { return nil }
+        guard let i = v.intValue else { throw .invalid("'\(key)' must be an integer", param: key) }
+        return i
+    }
+
+    static func string(_ o: [String: JSONValue], _ key: String) throws(APIError) -> String? {
+        guard let v = o[key], v != .null else { return nil }
+        guard let s = v.stringValue else { throw .invalid("'\(key)' must be a string", param: key) }
+        return s
+    }
+
+    static func bool(_ o: [String: JSONValue], _ key: String) throws(APIError) -> Bool? {
+        guard let v = o[key], v != .null else { return nil }
+        guard let b = v.boolValue else { throw .invalid("'\(key)' must be a boolean", param: key) }
+        return b
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+public import SwitchboardCore
+
+/// Pure translation of unified responses and stream events into OpenAI's wire shapes.
+public enum OpenAIChatResponseEncoding {
+    static func usage(_ u: Usage) -> JSONValue {
+        [
+            "prompt_tokens": .int(Int64(u.inputTokens)), "completion_tokens": .int(Int64(u.outputTokens)),
+            "total_tokens": .int(Int64(u.totalTokens)),
+            "prompt_tokens_details": ["cached_tokens": .int(Int64(u.cachedTokens))],
+            "completion_tokens_details": ["reasoning_tokens": .int(Int64(u.reasoningTokens))],
+        ]
+    }
+
+    /// A `chat.completion` object.
+    public static func completion(_ r: ChatResponse, created: Int64) -> JSONValue {
+        var message: [String: JSONValue] = [
+            "role": "assistant",
+            "content": r.toolCalls.isEmpty || !r.content.isEmpty ? .string(r.content) : .null,
+            "refusal": .null,
+        ]
+        if let reasoning = r.reasoning { message["reasoning_content"] = .string(reasoning) }
+        if !r.toolCalls.isEmpty {
+            message["tool_calls"] = .array(r.toolCalls.map {
+                ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
+            })
+        }
+        var out: [String: JSONValue] = [
+            "id": .string(r.id.isEmpty ? "chatcmpl-switchboard" : r.id), "object": "chat.completion", "created": .int(created),
+            "model": .string(r.model),
+            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(r.finishReason.wireValue)]],
+        ]
+        out["usage"] = r.usage.map(usage) ?? .null
+        return .object(out)
+    }
+}
+
+/// Turns one stream's events into `chat.completion.chunk` payloads.
+public struct OpenAIChunkEncoder: Sendable {
+    private var id: String
+    private var model: String
+    private let created: Int64
+    private let includeUsage: Bool
+    private var sentRole = false
+    private var pendingUsage: Usage?
+
+    /// An encoder for one response.
+    public init(id: String, model: String, created: Int64, includeUsage: Bool) {
+        self.id = id
+        self.model = model
+        self.created = created
+        self.includeUsage = includeUsage
+    }
+
+    private func chunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
+        [
+            "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
+            "choices": [["index": 0, "delta": delta, "logprobs": .null, "finish_reason": finish.map(JSONValue.string) ?? .null]],
+        ]
+    }
+
+    /// The payloads (JSON text) for one event; usage is held back to the end.
+    public mutating func encode(_ event: StreamEvent) -> [String] {
+        var out: [JSONValue] = []
+        func delta(_ fields: [String: JSONValue]) -> JSONValue {
+            var d = fields
+            if !sentRole { d["role"] = "assistant" }
+            return .object(d)
+        }
+        switch event {
+        case .started(let id, let model, _):
+            if !id.isEmpty { self.id = id }
+            if !model.isEmpty { self.model = model }
+            return []
+        case .textDelta(let t): out.append(chunk(delta(["content": .string(t)])))
+        case .reasoningDelta(let r): out.append(chunk(delta(["reasoning_content": .string(r)])))
+        case .toolCallDelta(let d):
+            var call: [String: JSONValue] = ["index": .int(Int64(d.index))]
+            if let id = d.id { call["id"] = .string(id); call["type"] = "function" }
+            var function: [String: JSONValue] = ["arguments": .string(d.arguments)]
+            if let name = d.name { function["name"] = .string(name) }
+            call["function"] = .object(function)
+            out.append(chunk(delta(["tool_calls": [.object(call)]])))
+        case .finish(let reason):
+            out.append(chunk(sentRole ? [:] : ["role": "assistant"], finish: reason.wireValue))
+        case .usage(let u):
+            pendingUsage = u
+            return []
+        }
+        sentRole = true
+        return out.map { $0.jsonString() }
+    }
+
+    /// The closing payloads: the usage chunk when asked for, then `[DONE]`.
+    public func finish() -> [String] {
+        var out: [String] = []
+        if includeUsage, let u = pendingUsage {
+            let last: JSONValue = [
+                "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
+                "choices": [], "usage": OpenAIChatResponseEncoding.usage(u),
+            ]
+            out.append(last.jsonString())
+        }
+        out.append("[DONE]")
+        return out
+    }
+
+    /// The usage seen so far.
+    public var usage: Usage? { pendingUsage }
+}

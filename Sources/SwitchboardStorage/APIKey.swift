@@ -1,0 +1,85 @@
+import Crypto
+public import Foundation
+
+/// A stored API key: everything but the secret, which is kept only as its SHA-256 hash.
+public struct APIKeyRecord: Sendable, Hashable, Codable {
+    /// Public id (`key_...`), used to list and revoke.
+    public var id: String
+    public var name: String
+    /// The user the key belongs to, for per-user limits and usage.
+    public var user: String?
+    /// The first characters of the secret, so people can tell keys apart.
+    public var prefix: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+    /// Models the key may use (`provider/model` or bare); nil allows every model.
+    public var allowedModels: [String]?
+
+    /// Creates a record.
+    public init(id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date? = nil,
+                allowedModels: [String]? = nil) {
+        self.id = id
+        self.name = name
+        self.user = user
+        self.prefix = prefix
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.allowedModels = allowedModels
+    }
+
+    /// Whether the key was revoked.
+    public var isRevoked: Bool { revokedAt != nil }
+
+    /// Whether the key may use `model` (the name the client sent).
+    public func allows(model: String) -> Bool {
+        guard let allowed = allowedModels, !allowed.isEmpty else { return true }
+        return allowed.contains { $0 == model || model.hasSuffix("/" + $0) || $0.hasSuffix("/" + model) }
+    }
+}
+
+/// Making, hashing and comparing API key secrets.
+public enum APIKeys {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+    /// A new secret: `sk-sb-` and 40 random base-62 characters (about 238 bits).
+    public static func generateSecret() -> String {
+        "sk-sb-" + randomString(40)
+    }
+
+    /// A new public key id.
+    public static func generateID() -> String {
+        "key_" + randomString(16)
+    }
+
+    private static func randomString(_ n: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<n).map { _ in alphabet[Int(rng.next(upperBound: UInt64(alphabet.count)))] })
+    }
+
+    /// Hex SHA-256 of a secret: what is stored and looked up.
+    public static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares two secrets (or hashes) in time that does not depend on where they differ.
+    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0
+    }
+}
+
+/// Where API keys live.
+public protocol KeyStore: Sendable {
+    /// Stores a new key and returns its record and the secret (shown once, never stored).
+    func createKey(name: String, user: String?, allowedModels: [String]?) async throws -> (record: APIKeyRecord, secret: String)
+    /// Every key, newest first.
+    func listKeys() async throws -> [APIKeyRecord]
+    /// Revokes a key; false when no key has this id.
+    func revokeKey(id: String) async throws -> Bool
+    /// The key whose secret hashes to `hash`, revoked or not.
+    func key(hash: String) async throws -> APIKeyRecord?
+}
