@@ -141,7 +141,8 @@ let package = Package(
                 "SwitchboardServer", "SwitchboardStorage", "SwitchboardConfig", "SwitchboardProviders",
                 "SwitchboardCore", "SwitchboardTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -1,10 +1,10 @@
 public import Hummingbird
 public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 public import SwitchboardCore
 public import SwitchboardStorage
-import UnixSignals
+public import UnixSignals
 
 /// `switchboard serve`: the OpenAI-compatible HTTP gateway over a `Gateway`.
 public struct GatewayServer: Sendable {
@@ -71,12 +71,19 @@ public struct GatewayServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight work finish within the drain
     /// timeout, and returns.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        try await makeServiceGroup(signals: [.sigterm, .sigint], onServerRunning: onServerRunning).run()
+    }
+
+    /// The service group `run` uses; tests trigger its graceful shutdown directly.
+    public func makeServiceGroup(
+        signals: [UnixSignal], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> ServiceGroup {
         let app = makeApplication(onServerRunning: onServerRunning)
         var config = ServiceGroupConfiguration(
             services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
+            gracefulShutdownSignals: signals,
             logger: logger)
         config.maximumGracefulShutdownDuration = options.drainTimeout
-        try await ServiceGroup(configuration: config).run()
+        return ServiceGroup(configuration: config)
     }
 }

@@ -96,6 +96,8 @@ public final class FakeUpstream: Sendable {
 
     /// Every request received so far.
     public var received: [Received] { state.withLock { $0.received } }
+    /// The latest chat-completions request (health probes list models in between).
+    public var lastChat: Received? { received.last { $0.path.hasSuffix("/chat/completions") } }
     /// Streams that are being written now.
     public var streamsInFlight: Int { state.withLock { $0.inFlight } }
     /// Streams whose writing stopped because the client went away.

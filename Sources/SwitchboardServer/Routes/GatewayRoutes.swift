@@ -32,7 +32,13 @@ struct GatewayRoutes: Sendable {
 
     /// Reads and parses a JSON body within the size limit.
     func jsonBody(_ request: inout Request) async throws -> JSONValue {
-        let buffer = try await request.collectBody(upTo: options.maxBodyBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: options.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(status: .contentTooLarge, message: "request body is larger than \(options.maxBodyBytes) bytes",
+                           type: "invalid_request_error", code: "request_too_large")
+        }
         do {
             return try JSONValue.parse(Data(buffer.readableBytesView))
         } catch {

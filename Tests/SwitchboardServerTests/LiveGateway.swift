@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardProviders
+import SwitchboardServer
+import SwitchboardStorage
+import SwitchboardTesting
+import Synchronization
+
+/// A real `switchboard serve` on a free loopback port, in front of a fake upstream.
+final class LiveGateway: Sendable {
+    static let master = "sk-sb-master-0123456789"
+
+    let fake: FakeUpstream
+    let store: SQLiteStore
+    let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let server: GatewayServer
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    private init(fake: FakeUpstream, store: SQLiteStore, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer) {
+        self.fake = fake
+        self.store = store
+        self.port = port
+        self.group = group
+        self.task = task
+        self.server = server
+    }
+
+    static func start(
+        requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
+        upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
+        extraProviders: [any LLMProvider] = []
+    ) async throws -> LiveGateway {
+        let fake = try await FakeUpstream.start()
+        fake.setModels(["fake-model", "other-model"])
+        let descriptor = ProviderDescriptor(id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
+                                            defaultModel: "fake-model", freeTier: .local).with { $0.embeddings = true }
+        let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
+                                                transport: AsyncHTTPClientTransport.shared)
+        let metrics = GatewayMetrics()
+        let providers: [any LLMProvider] = [provider] + extraProviders
+        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics))
+        let store = try SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
+        var options = GatewayServer.Options()
+        options.port = 0
+        options.masterKey = master
+        options.requireKeys = requireKeys
+        options.maxBodyBytes = maxBodyBytes
+        options.requestTimeout = requestTimeout
+        options.drainTimeout = .seconds(10)
+        var quiet = Logger(label: "gateway-test")
+        quiet.logLevel = .critical
+        let server = GatewayServer(gateway: gateway, store: store, options: options, metrics: metrics, logger: logger ?? quiet)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let group = server.makeServiceGroup(signals: []) { channel in
+            continuation.yield(channel.localAddress?.port ?? 0)
+            continuation.finish()
+        }
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in ports { port = p }
+        return LiveGateway(fake: fake, store: store, port: port, group: group, task: task, server: server)
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+        await fake.stop()
+    }
+
+    struct Reply {
+        var status: Int
+        var headers: [(String, String)]
+        var body: String
+        var json: JSONValue? { try? JSONValue.parse(Data(body.utf8)) }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    /// Sends a request with the master key unless `key` says otherwise.
+    func send(_ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
+              headers: [(String, String)] = []) async throws -> Reply {
+        let response = try await open(method, path, json: json, raw: raw, key: key, headers: headers)
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: response.status, headers: response.headers, body: String(buffer: body))
+    }
+
+    func open(_ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
+              headers: [(String, String)] = []) async throws -> TransportResponse {
+        var h = headers
+        if let key { h.append(("Authorization", "Bearer \(key)")) }
+        h.append(("Content-Type", "application/json"))
+        let text = raw ?? json?.jsonString()
+        let request = TransportRequest(method: method, url: base + path, headers: h, body: text.map { ByteBuffer(string: $0) })
+        return try await AsyncHTTPClientTransport.shared.send(request, context: .testing(timeout: .seconds(30)))
+    }
+}
+
+func chatBody(_ model: String = "fake/fake-model", stream: Bool = false, includeUsage: Bool = false, text: String = "hi") -> JSONValue {
+    var o: [String: JSONValue] = ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]]
+    if stream { o["stream"] = true }
+    if includeUsage { o["stream_options"] = ["include_usage": true] }
+    return .object(o)
+}
