@@ -104,7 +104,9 @@ struct GatewayRoutes: Sendable {
     }
 
     func oneModel(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let id = context.parameters.getCatchAll().joined(separator: "/")
+        // SDKs percent-encode the slash of `provider/model`.
+        let raw = context.parameters.getCatchAll().joined(separator: "/")
+        let id = raw.removingPercentEncoding ?? raw
         guard let entry = await modelEntries().first(where: { $0.id == id }), context.principal?.allows(model: id) ?? true else {
             throw APIError(status: .notFound, message: "The model '\(id)' does not exist", type: "invalid_request_error",
                            param: "model", code: "model_not_found")

@@ -1,0 +1,59 @@
+"""Starts a fake upstream and a live `switchboard serve` in front of it, for the official SDKs."""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("SWITCHBOARD_BIN_DIR", ROOT / ".build" / "debug"))
+MASTER_KEY = "sk-sb-python-tests-master-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    fake = subprocess.Popen([str(BIN / "switchboard-fake-upstream"), "Hello from the fake upstream", "5"],
+                            stdout=subprocess.PIPE, text=True)
+    base_url = fake.stdout.readline().strip()
+    assert base_url.startswith("http://127.0.0.1:"), base_url
+    work = tempfile.mkdtemp(prefix="sb-py-")
+    port = free_port()
+    config = Path(work) / "switchboard.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
+        f'[store]\npath = "{work}/switchboard.db"\n\n'
+        f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
+    )
+    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY)
+    server = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health")
+        yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}"}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        fake.kill()
+        fake.wait()
