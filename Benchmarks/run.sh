@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Gateway benchmark on loopback: a fixed-response nginx upstream, nginx proxy_pass in front of it (the
+# reference for what a proxy can do), and `switchboard serve` (release) in front of it with the full
+# path on (auth, routing, metrics). wrk drives each at concurrency 1, 32 and 256, interleaved, and the
+# script prints requests/s, p50, p99 and each proxy's CPU side by side, then the gateway's RSS, a
+# 1,000-stream SSE hold test and (with PROFILE=1) a perf profile.
+#
+#   Benchmarks/run.sh                 # DURATION=10 by default
+#   DURATION=20 PROFILE=1 Benchmarks/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+LEVELS=${LEVELS:-"1 32 256"}
+for tool in nginx wrk python3; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install nginx wrk)"; exit 1; }; done
+
+BIN=${SWITCHBOARD_BIN:-.build-release/release/switchboard}
+if [ ! -x "$BIN" ]; then swift build -c release --product switchboard --scratch-path .build-release; fi
+
+WORK=$(mktemp -d /tmp/sb-bench.XXXXXX)
+UP=19101; NGX=19102; SB=19103
+KEY=sk-sb-bench-master
+cleanup() { [ -n "${SBPID:-}" ] && kill "$SBPID" 2>/dev/null; nginx -p "$WORK/up" -c nginx.conf -s stop 2>/dev/null;
+            nginx -p "$WORK/px" -c nginx.conf -s stop 2>/dev/null; true; }
+trap cleanup EXIT
+
+COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the benchmark upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
+# 200 SSE chunks then [DONE], for the stream hold test.
+python3 - "$WORK/stream.txt" <<'PY'
+import json, sys
+out = []
+for i in range(200):
+    out.append("data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "model": "bench-model",
+        "choices": [{"index": 0, "delta": {"content": f"t{i} "}, "finish_reason": None}]}) + "\n\n")
+out.append("data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "model": "bench-model",
+    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 1, "completion_tokens": 200}}) + "\n\n")
+out.append("data: [DONE]\n\n")
+open(sys.argv[1], "w").write("".join(out))
+PY
+
+mkdir -p "$WORK/up/logs" "$WORK/px/logs"
+cat > "$WORK/up/nginx.conf" <<NGINX
+worker_processes 1;
+error_log logs/error.log;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$UP;
+    location /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model","object":"model"}]}'; }
+    location /v1/chat/completions {
+      if (\$http_x_stream = "1") { rewrite ^ /stream last; }
+      default_type application/json; return 200 '$COMPLETION';
+    }
+    location = /stream { internal; default_type text/event-stream; alias $WORK/stream.txt; }
+  }
+}
+NGINX
+cat > "$WORK/px/nginx.conf" <<NGINX
+worker_processes 1;
+error_log logs/error.log;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream up { server 127.0.0.1:$UP; keepalive 512; }
+  server {
+    listen 127.0.0.1:$NGX;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+NGINX
+nginx -p "$WORK/up" -c nginx.conf
+nginx -p "$WORK/px" -c nginx.conf
+
+cat > "$WORK/switchboard.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = $SB
+health_interval_seconds = 3600
+[store]
+path = "$WORK/switchboard.db"
+[[providers.openai_compat]]
+id = "up"
+base_url = "http://127.0.0.1:$UP/v1"
+api_key = "sk-upstream-bench"
+TOML
+SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
+SBPID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB/health" >/dev/null && break; sleep 0.1; done
+
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+LUA
+
+ngx_pid() { cat "$WORK/px/logs/nginx.pid" | xargs -I{} pgrep -P {} | head -1; }
+cpu_ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+TICK=$(getconf CLK_TCK)
+
+# One wrk run: prints "rps p50 p99 cpu_cores cpu_us_per_req".
+measure() { # url pid conns
+  local url=$1 pid=$2 c=$3 t=2
+  [ "$c" -lt 2 ] && t=1
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t$t -c"$c" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$url/v1/chat/completions")
+  after=$(cpu_ticks "$pid")
+  local rps p50 p99 errs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  python3 - "$rps" "$p50" "$p99" "$before" "$after" "$TICK" "$DURATION" "${errs:-0}" <<'PY'
+import sys
+rps, p50, p99, b, a, tick, dur, errs = sys.argv[1:]
+def ms(v):
+    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if v.endswith(unit): return float(v[:-len(unit)]) * f
+    return float(v)
+cores = (int(a) - int(b)) / int(tick) / float(dur)
+rps = float(rps)
+print(f"{rps:.0f} {ms(p50):.3f} {ms(p99):.3f} {cores:.2f} {cores * 1e6 / rps if rps else 0:.0f} {errs}")
+PY
+}
+
+# Warm up both proxies.
+wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$NGX/v1/chat/completions" >/dev/null
+wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
+
+echo "duration ${DURATION}s per run; nginx upstream 1 worker, nginx proxy 1 worker; switchboard $(nproc)-core NIO"
+printf "%-5s | %-40s | %-40s | %s\n" "conns" "nginx proxy_pass: req/s p50ms p99ms cores µs/req" "switchboard: req/s p50ms p99ms cores µs/req" "ratio"
+for c in $LEVELS; do
+  n=$(measure "http://127.0.0.1:$NGX" "$(ngx_pid)" "$c")
+  s=$(measure "http://127.0.0.1:$SB" "$SBPID" "$c")
+  ratio=$(python3 -c "print(f'{float(\"$s\".split()[0]) / float(\"$n\".split()[0]):.3f}x')")
+  printf "%-5s | %-40s | %-40s | %s\n" "$c" "$n" "$s" "$ratio"
+  if [ "$c" = 1 ]; then
+    python3 -c "n='$n'.split(); s='$s'.split(); print(f'      p50 added over nginx proxy at c=1: {float(s[1]) - float(n[1]):.3f} ms')"
+  fi
+done
+echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+
+# 1,000 concurrent SSE streams of 200 chunks each, held to completion.
+python3 - "$SB" "$KEY" <<'PY'
+import asyncio, sys, time
+port, key = int(sys.argv[1]), sys.argv[2]
+body = b'{"model":"up/bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+req = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+       f"Content-Type: application/json\r\nX-Stream: 1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+async def one():
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(req); await w.drain()
+    data = await r.read()
+    w.close()
+    text = data.decode(errors="replace")
+    return text.startswith("HTTP/1.1 200") and text.count('"content"') == 200 and "[DONE]" in text
+async def main():
+    t = time.monotonic()
+    results = await asyncio.gather(*(one() for _ in range(1000)), return_exceptions=True)
+    ok = sum(1 for r in results if r is True)
+    print(f"SSE hold: {ok}/1000 streams of 200 chunks completed in {time.monotonic() - t:.1f}s, {1000 - ok} errors")
+asyncio.run(main())
+PY
+echo "switchboard RSS after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+
+if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
+  perf record -q -e cpu-clock -F 999 -g -p "$SBPID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  PERF=$!
+  wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
+  wait $PERF || true
+  echo "perf: top symbols (self time) at c=32"
+  perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -30
+fi

@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+import SwitchboardCore
+import SwitchboardTesting
+import Testing
+
+@Suite(.serialized) struct ServeAndKeysCLITests {
+    @Test func keysCreateListRevokeNeverShowTheSecretTwice() async throws {
+        let cli = try CLIRunner(config: "[store]\npath = \"keys.db\"\n")
+        let created = try await cli.run(["keys", "create", "--name", "ci-bot", "--user", "alice", "--models", "mock/echo, cerebras/zai-glm-4.7"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("sk-sb-"))
+        let list = try await cli.run(["keys", "list", "--json"])
+        #expect(!list.stdout.contains(secret))
+        let keys = try JSONValue.parse(Data(list.stdout.utf8))
+        guard case .array(let items) = keys, let first = items.first, let id = first["id"]?.stringValue else {
+            Issue.record("no key listed: \(list.stdout)")
+            return
+        }
+        #expect(first["user"] == "alice")
+        #expect(first["models"] == ["mock/echo", "cerebras/zai-glm-4.7"])
+        #expect(first["revoked"] == false)
+        let db = try Data(contentsOf: cli.directory.appendingPathComponent("keys.db"))
+        #expect(db.range(of: Data(secret.utf8)) == nil)
+        #expect(try await cli.run(["keys", "revoke", id]).status == 0)
+        #expect(try await cli.run(["keys", "list", "--json"]).stdout.contains("\"revoked\" : true"))
+        let missing = try await cli.run(["keys", "revoke", "key_nope"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no key with id key_nope"))
+    }
+
+    @Test func serveAnswersThenDrainsAndExitsZeroOnSIGTERM() async throws {
+        let cli = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
+                                environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])
+        let process = Process()
+        process.executableURL = CLIRunner.binary
+        process.arguments = ["serve"]
+        process.currentDirectoryURL = cli.directory
+        process.environment = cli.environment
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        let seen = Mutex("")
+        err.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            seen.withLock { $0 += String(decoding: d, as: UTF8.self) }
+        }
+        let (exited, done) = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in done.finish() }
+        try process.run()
+        var port: Int?
+        for _ in 0..<200 where port == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            port = seen.withLock { $0.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap { Int($0.output.1) } }
+        }
+        let p = try #require(port, "no listening line in: \(seen.withLock { $0 })")
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)/health")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(try JSONValue.parse(data)["provider_status"] == ["mock": "healthy"])
+        process.terminate()  // SIGTERM
+        for await _ in exited {}
+        err.fileHandleForReading.readabilityHandler = nil
+        #expect(process.terminationStatus == 0)
+        #expect(process.terminationReason == .exit)
+    }
+}
