@@ -25,7 +25,8 @@ trap cleanup EXIT
 
 COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the benchmark upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
 # 200 SSE chunks then [DONE], for the stream hold test.
-python3 - "$WORK/stream.txt" <<'PY'
+mkdir -p "$WORK/stream/v1/chat"
+python3 - "$WORK/stream/v1/chat/completions" <<'PY'
 import json, sys
 out = []
 for i in range(200):
@@ -38,7 +39,10 @@ open(sys.argv[1], "w").write("".join(out))
 PY
 
 mkdir -p "$WORK/up/logs" "$WORK/px/logs"
+# Static files are read by the worker, which must be able to enter $WORK.
+USERLINE=""; [ "$(id -u)" = 0 ] && USERLINE="user root;"
 cat > "$WORK/up/nginx.conf" <<NGINX
+$USERLINE
 worker_processes 1;
 error_log logs/error.log;
 pid logs/nginx.pid;
@@ -49,11 +53,9 @@ http {
   server {
     listen 127.0.0.1:$UP;
     location /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model","object":"model"}]}'; }
-    location /v1/chat/completions {
-      if (\$http_x_stream = "1") { rewrite ^ /stream last; }
-      default_type application/json; return 200 '$COMPLETION';
-    }
-    location = /stream { internal; default_type text/event-stream; alias $WORK/stream.txt; }
+    location /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
+    # The streamed answer: a static file of 200 SSE chunks (405 -> 200 lets the static module answer a POST).
+    location /stream/ { root $WORK; default_type text/event-stream; error_page 405 =200 \$uri; }
   }
 }
 NGINX
@@ -86,6 +88,9 @@ path = "$WORK/switchboard.db"
 id = "up"
 base_url = "http://127.0.0.1:$UP/v1"
 api_key = "sk-upstream-bench"
+[[providers.openai_compat]]
+id = "sse"
+base_url = "http://127.0.0.1:$UP/stream/v1"
 TOML
 SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
 SBPID=$!
@@ -149,9 +154,9 @@ echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /pro
 python3 - "$SB" "$KEY" <<'PY'
 import asyncio, sys, time
 port, key = int(sys.argv[1]), sys.argv[2]
-body = b'{"model":"up/bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+body = b'{"model":"sse/bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 req = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-       f"Content-Type: application/json\r\nX-Stream: 1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+       f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
 async def one():
     r, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(req); await w.drain()

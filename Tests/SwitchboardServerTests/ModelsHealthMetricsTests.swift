@@ -28,7 +28,7 @@ import Testing
         defer { Task { await gw.stop() } }
         let r = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/text-embed", "input": ["ab", "abcd"]])
         #expect(r.status == 200)
-        #expect(r.json?["data"]?.arrayItem(1)?["embedding"]?.arrayItem(0) == 4)
+        #expect(r.json?["data"]?.arrayItem(1)?["embedding"]?.arrayItem(0)?.doubleValue == 4)
         let unsupported = try await gw.send("POST", "/v1/embeddings", json: ["model": "mock/echo", "input": "x"])
         #expect(unsupported.status == 400)
         let bad = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/x", "input": 5])

@@ -51,18 +51,102 @@ public enum JSONValue: Sendable, Hashable {
         objectValue?[key]
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text (Foundation's parser; far cheaper than decoding this enum through `Codable`, which
+    /// has to try each case in turn).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONValue(foundation: JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+    }
+
+    private init(foundation value: Any) throws {
+        switch value {
+        case let s as String: self = .string(s)
+        case let n as NSNumber:
+            // JSONSerialization gives booleans as NSNumber of type char, fractions as double.
+            let type = n.objCType.pointee
+            if type == CChar(UInt8(ascii: "c")) {
+                self = .bool(n.boolValue)
+            } else if type == CChar(UInt8(ascii: "d")) || type == CChar(UInt8(ascii: "f")) {
+                self = .double(n.doubleValue)
+            } else {
+                self = .int(n.int64Value)
+            }
+        case let a as [Any]: self = .array(try a.map { try JSONValue(foundation: $0) })
+        case let o as [String: Any]:
+            var out: [String: JSONValue] = [:]
+            out.reserveCapacity(o.count)
+            for (k, v) in o { out[k] = try JSONValue(foundation: v) }
+            self = .object(out)
+        case is NSNull: self = .null
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected JSON value \(type(of: value))"))
+        }
     }
 
     /// Compact JSON text with sorted keys (stable for tests and hashing).
     public func jsonString() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to a JSON value.
-        guard let data = try? encoder.encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    /// Appends compact JSON with sorted keys.
+    public func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d):
+            if d.isFinite {
+                out += d == d.rounded(.towardZero) && abs(d) < 1e15 ? String(Int64(d)) + ".0" : String(d)
+            } else {
+                out += "null"
+            }
+        case .string(let s): Self.writeString(s, into: &out)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.write(into: &out)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            for (i, key) in o.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                Self.writeString(key, into: &out)
+                out += ":"
+                o[key]!.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        var plainStart = s.unicodeScalars.startIndex
+        var index = plainStart
+        let scalars = s.unicodeScalars
+        while index < scalars.endIndex {
+            let c = scalars[index]
+            let escape: String? = switch c {
+            case "\"": "\\\""
+            case "\\": "\\\\"
+            case "\n": "\\n"
+            case "\r": "\\r"
+            case "\t": "\\t"
+            case _ where c.value < 0x20:
+                "\\u00" + String(c.value >> 4, radix: 16) + String(c.value & 0xF, radix: 16)
+            default: nil
+            }
+            if let escape {
+                out.unicodeScalars.append(contentsOf: scalars[plainStart..<index])
+                out += escape
+                plainStart = scalars.index(after: index)
+            }
+            index = scalars.index(after: index)
+        }
+        out.unicodeScalars.append(contentsOf: scalars[plainStart..<scalars.endIndex])
+        out += "\""
     }
 }
 
