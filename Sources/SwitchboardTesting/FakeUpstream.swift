@@ -196,7 +196,11 @@ public final class FakeUpstream: Sendable {
                 state.withLock { $0.cancelled += 1 }
                 throw error
             }
-            if dropAtEnd { throw FakeUpstreamDrop() }
+            if dropAtEnd {
+                // Let the written chunks reach the client before the connection is cut.
+                try await Task.sleep(for: .milliseconds(50))
+                throw FakeUpstreamDrop()
+            }
             try await writer.finish(nil)
             state.withLock { $0.completed += 1 }
         }

@@ -98,12 +98,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     /// Sends a JSON body and returns the response, turning HTTP errors into `ProviderError`.
     private func post(path: String, body: [String: JSONValue], stream: Bool, context: CallContext) async throws -> TransportResponse {
-        let data: Data
-        do { data = try JSONEncoder().encode(JSONValue.object(body)) } catch {
-            throw ProviderError(.invalidRequest, provider: id, message: "request could not be encoded: \(error)")
-        }
         let request = TransportRequest(method: "POST", url: baseURL + path, headers: headers(stream: stream),
-                                       body: ByteBuffer(bytes: data))
+                                       body: ByteBuffer(bytes: JSONValue.object(body).jsonBytes()))
         return try await send(request, context: context)
     }
 

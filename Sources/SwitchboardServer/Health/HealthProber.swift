@@ -27,6 +27,7 @@ public final class HealthProber: Service, Sendable {
     /// Probes once now.
     public func probeOnce() async {
         let context = CallContext(logger: logger, requestID: "health-probe", timeout: .seconds(15))
+        await catalog.refresh(gateway, context: context)
         await withTaskGroup(of: (String, ProviderHealth).self) { group in
             for provider in gateway.providers {
                 group.addTask { (provider.id, await provider.health(context: context)) }
@@ -36,7 +37,6 @@ public final class HealthProber: Service, Sendable {
                 metrics.providerUp(id, health.status != .down)
             }
         }
-        await catalog.refresh(gateway, context: context)
     }
 
     public func run() async throws {

@@ -6,6 +6,7 @@ import Synchronization
 /// routing never wait on upstreams.
 public final class ModelCatalog: Sendable {
     private let state = Mutex<[String: [ModelInfo]]>([:])
+    private let loaded = Mutex(false)
 
     /// An empty catalog.
     public init() {}
@@ -21,11 +22,18 @@ public final class ModelCatalog: Sendable {
                     }
                 }
             }
+            // Swap in one step, so readers never see a half-refreshed catalog.
+            var fresh = state.withLock { $0 }
             for await (id, models) in group {
-                if let models { state.withLock { $0[id] = models } }
+                if let models { fresh[id] = models }
             }
+            state.withLock { $0 = fresh }
         }
+        loaded.withLock { $0 = true }
     }
+
+    /// Whether one refresh has completed.
+    public var isLoaded: Bool { loaded.withLock { $0 } }
 
     /// Every cached model, in provider order.
     public func all(order: [String]) -> [ModelInfo] {

@@ -23,9 +23,12 @@ final class Authenticator: Sendable {
     }
 
     static func presentedKey(_ headers: HTTPFields) -> String? {
-        if let auth = headers[.authorization] {
-            let parts = auth.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
+        if let auth = headers[.authorization], auth.utf8.count > 7 {
+            let scheme = auth.utf8.prefix(7)
+            // "Bearer " in any case.
+            if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
+                return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            }
         }
         return headers[.apiKey]?.trimmingCharacters(in: .whitespaces)
     }

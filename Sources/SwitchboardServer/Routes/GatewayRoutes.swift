@@ -68,18 +68,17 @@ struct GatewayRoutes: Sendable {
     func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.jsonString())))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.jsonBytes())))
     }
 
     // MARK: models
 
     private func modelEntries() async -> [(id: String, info: ModelInfo)] {
         let order = gateway.providers.map(\.id)
-        var models = catalog.all(order: order)
-        if models.isEmpty {
+        if !catalog.isLoaded {
             await catalog.refresh(gateway, context: CallContext(logger: logger, requestID: "models", timeout: .seconds(15)))
-            models = catalog.all(order: order)
         }
+        let models = catalog.all(order: order)
         var counts: [String: Int] = [:]
         for m in models { counts[m.id, default: 0] += 1 }
         var out: [(String, ModelInfo)] = models.map { ("\($0.provider)/\($0.id)", $0) }
