@@ -1,0 +1,18 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+
+// The gateway runs Swift concurrency on NIO's event loops: handlers, providers and I/O then share threads
+// instead of hopping between the concurrency pool and the loops on every request. This must happen
+// before any task runs, so it is decided from the raw arguments.
+if CommandLine.arguments.dropFirst().first == "serve" {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+}
+
+/// ArgumentParser's async entry point, called from here rather than through `@main` so the executor
+/// choice above comes first.
+func runSwitchboard() async {
+    await SwitchboardCommand.main(nil)
+}
+
+await runSwitchboard()
