@@ -25,6 +25,22 @@ import Testing
         #expect(gw.fake.lastChat?.headers["authorization"] == "Bearer sk-upstream-secret-9876543210")
     }
 
+    @Test func sameDialectBodiesAreForwardedUntouchedAndErrorsInsideA200AreCaught() async throws {
+        let gw = try await LiveGateway.start()
+        defer { Task { await gw.stop() } }
+        let upstream = #"{"id":"chatcmpl-x","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"time_info":{"total_time":0.01}}"#
+        gw.fake.set(.raw([upstream], contentType: "application/json"), forModel: "passthrough")
+        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/passthrough"))
+        #expect(r.status == 200)
+        #expect(r.body == upstream)
+        gw.fake.set(.raw([#"{"error":{"message":"queue full","type":"server_error","code":"queue_exceeded"},"status_code":503}"#],
+                         contentType: "application/json"), forModel: "error-in-200")
+        let e = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/error-in-200"))
+        #expect(e.status == 503)
+        let metrics = try await gw.send("GET", "/metrics", key: nil).body
+        #expect(metrics.contains(#"switchboard_input_tokens_total{provider="fake",model="fake-model"} 5"#))
+    }
+
     @Test func streamFramingIsExactOpenAISSE() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import NIOCore
+public import NIOCore
 public import SwitchboardCore
 import Synchronization
 
@@ -150,6 +150,31 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         return result
     }
 
+    /// A non-streamed completion as the upstream sent it: for clients that speak the same dialect, the body
+    /// is forwarded without being decoded and encoded again.
+    public func chatOpenAIBody(_ request: ChatRequest, context: CallContext) async throws -> OpenAIChatBody {
+        let request = prepared(request)
+        let reservation = try reserve(request)
+        var usage: Usage?
+        defer { settle(reservation, usage: usage) }
+        let response = try await post(path: options.chatPath ?? descriptor.chatPath,
+                                      body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false),
+                                      stream: false, context: context)
+        let body: ByteBuffer
+        do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
+            throw providerError(error)
+        }
+        let data = Data(body.readableBytesView)
+        if let summary = OpenAIResponseDecoding.summary(data) {
+            usage = summary.usage?.usage
+            return OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: usage)
+        }
+        // Not a plain completion: the full decoder says what is wrong.
+        let full = try OpenAIResponseDecoding.chatResponse(data, descriptor: descriptor, provider: id)
+        usage = full.usage
+        return OpenAIChatBody(body: body, provider: id, model: full.model, usage: usage)
+    }
+
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
         let request = prepared(request)
         return AsyncThrowingStream { continuation in
@@ -242,6 +267,15 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         }
         return try OpenAIResponseDecoding.embeddings(Data(data.readableBytesView), provider: id)
     }
+}
+
+/// An upstream chat completion body in OpenAI's shape, with what billing and metrics need.
+public struct OpenAIChatBody: Sendable {
+    /// The body exactly as the upstream sent it.
+    public var body: ByteBuffer
+    public var provider: String
+    public var model: String
+    public var usage: Usage?
 }
 
 extension OpenAICompatibleProvider: ModelPricing {

@@ -159,3 +159,26 @@ extension OpenAIResponseDecoding {
         }
     }
 }
+
+/// The few fields of a chat completion the gateway needs when it forwards the body untouched.
+struct WireCompletionSummary: Decodable {
+    struct Choice: Decodable {
+        var finish_reason: String?
+    }
+
+    var id: String?
+    var model: String?
+    var choices: [Choice]?
+    var usage: WireUsage?
+    var error: JSONValue?
+}
+
+extension OpenAIResponseDecoding {
+    /// Checks a chat completion and reads its usage without decoding the message; nil when the body is not a
+    /// plain successful completion (the caller then decodes it fully, which reports the problem).
+    static func summary(_ data: Data) -> WireCompletionSummary? {
+        guard let s = try? JSONDecoder().decode(WireCompletionSummary.self, from: data),
+              s.error == nil, let choices = s.choices, !choices.isEmpty else { return nil }
+        return s
+    }
+}

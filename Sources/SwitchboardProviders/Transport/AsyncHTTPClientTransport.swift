@@ -36,6 +36,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             read: .nanoseconds(settings.readTimeout.components.seconds * 1_000_000_000))
         config.decompression = .enabled(limit: .ratio(50))
         config.redirectConfiguration = .disallow
+        // No per-request tracing spans: they cost on every call and nothing here collects them.
+        config.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchboardCore
+import SwitchboardProviders
 
 extension GatewayRoutes {
     /// `POST /v1/chat/completions`.
@@ -18,6 +19,16 @@ extension GatewayRoutes {
         let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout)
         let created = Int64(Date().timeIntervalSince1970)
 
+        if !decoded.stream, let sameDialect = provider as? OpenAICompatibleProvider {
+            // The upstream speaks the client's dialect: forward its body untouched.
+            let start = ContinuousClock.now
+            let result = try await sameDialect.chatOpenAIBody(chatRequest, context: call)
+            context.record.upstream = ContinuousClock.now - start
+            if let usage = result.usage { metrics.tokens(provider: result.provider, model: result.model, usage: usage) }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: result.body))
+        }
         if !decoded.stream {
             let start = ContinuousClock.now
             let response = try await provider.chat(chatRequest, context: call)
@@ -39,6 +50,9 @@ extension GatewayRoutes {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
+        // Watching for the client going away consumes the connection, so it is not reused after the stream;
+        // saying so keeps clients from sending the next request down a closing connection.
+        headers[.connection] = "close"
         let metrics = self.metrics
         let providerID = provider.id
         let logger = call.logger
