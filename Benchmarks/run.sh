@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
 LEVELS=${LEVELS:-"1 32 256"}
 for tool in nginx wrk python3; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install nginx wrk)"; exit 1; }; done
 
@@ -137,16 +138,28 @@ PY
 wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$NGX/v1/chat/completions" >/dev/null
 wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
 
-echo "duration ${DURATION}s per run; nginx upstream 1 worker, nginx proxy 1 worker; switchboard $(nproc)-core NIO"
-printf "%-5s | %-40s | %-40s | %s\n" "conns" "nginx proxy_pass: req/s p50ms p99ms cores µs/req" "switchboard: req/s p50ms p99ms cores µs/req" "ratio"
+echo "duration ${DURATION}s per run, $ROUNDS interleaved rounds per level (median shown); nginx upstream 1 worker, nginx proxy 1 worker"
+printf "%-5s | %-40s | %-40s | %s\n" "conns" "nginx proxy_pass: req/s p50ms p99ms cores µs/req" "switchboard: req/s p50ms p99ms cores µs/req" "ratio (each round)"
 for c in $LEVELS; do
-  n=$(measure "http://127.0.0.1:$NGX" "$(ngx_pid)" "$c")
-  s=$(measure "http://127.0.0.1:$SB" "$SBPID" "$c")
-  ratio=$(python3 -c "print(f'{float(\"$s\".split()[0]) / float(\"$n\".split()[0]):.3f}x')")
-  printf "%-5s | %-40s | %-40s | %s\n" "$c" "$n" "$s" "$ratio"
-  if [ "$c" = 1 ]; then
-    python3 -c "n='$n'.split(); s='$s'.split(); print(f'      p50 added over nginx proxy at c=1: {float(s[1]) - float(n[1]):.3f} ms')"
-  fi
+  rows=""
+  for r in $(seq 1 "$ROUNDS"); do
+    n=$(measure "http://127.0.0.1:$NGX" "$(ngx_pid)" "$c")
+    s=$(measure "http://127.0.0.1:$SB" "$SBPID" "$c")
+    rows="$rows$n|$s"$'\n'
+  done
+  python3 - "$c" "$rows" <<'PY'
+import sys, statistics
+c, rows = sys.argv[1], [r for r in sys.argv[2].split("\n") if r]
+pairs = [(list(map(float, n.split())), list(map(float, s.split()))) for n, s in (r.split("|") for r in rows)]
+def med(side, i): return statistics.median(p[side][i] for p in pairs)
+ratios = [s[0] / n[0] for n, s in pairs]
+fmt = lambda side: f"{med(side,0):.0f} {med(side,1):.3f} {med(side,2):.3f} {med(side,3):.2f} {med(side,4):.0f}"
+print(f"{c:<5} | {fmt(0):<40} | {fmt(1):<40} | {statistics.median(ratios):.3f}x ({', '.join(f'{r:.3f}' for r in ratios)})")
+if c == "1":
+    print(f"      p50 added over nginx proxy at c=1: {med(1,1) - med(0,1):.3f} ms")
+errors = sum(p[1][5] for p in pairs)
+if errors: print(f"      switchboard non-2xx responses: {errors:.0f}")
+PY
 done
 echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
 
@@ -171,7 +184,9 @@ async def main():
     print(f"SSE hold: {ok}/1000 streams of 200 chunks completed in {time.monotonic() - t:.1f}s, {1000 - ok} errors")
 asyncio.run(main())
 PY
-echo "switchboard RSS after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+sleep 6
+echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   perf record -q -e cpu-clock -F 999 -g -p "$SBPID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &

@@ -63,7 +63,7 @@ public struct GatewayServer: Sendable {
         return Application(
             router: router,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard"),
-            services: [prober],
+            services: [prober, MemoryTrimmer()],
             onServerRunning: onServerRunning,
             logger: quiet)
     }
