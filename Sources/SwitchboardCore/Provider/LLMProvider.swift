@@ -7,7 +7,8 @@ public enum Capability: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// Per-call context: logger, request id and deadline. Cancellation is the calling task's.
 public struct CallContext: Sendable {
-    /// Where the call logs; carries the request id as metadata.
+    /// Where the call logs; log calls add `request_id` themselves (setting logger metadata per request
+    /// costs a re-render of the metadata in common handlers).
     public var logger: Logger
     /// The id that ties this call to the client's request.
     public var requestID: String
@@ -16,8 +17,6 @@ public struct CallContext: Sendable {
 
     /// Creates a context with a timeout from now.
     public init(logger: Logger, requestID: String, timeout: Duration = .seconds(600)) {
-        var logger = logger
-        logger[metadataKey: "request_id"] = .string(requestID)
         self.logger = logger
         self.requestID = requestID
         self.deadline = .now + timeout

@@ -132,7 +132,8 @@ public final class ProviderRouter: LLMProvider {
         }
         context.logger.warning(
             "provider failed, trying next slot",
-            metadata: ["provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)"])
+            metadata: ["provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
+                       "request_id": "\(context.requestID)"])
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
     }

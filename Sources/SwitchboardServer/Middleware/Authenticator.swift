@@ -27,10 +27,17 @@ final class Authenticator: Sendable {
             let scheme = auth.utf8.prefix(7)
             // "Bearer " in any case.
             if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
-                return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                return trimmed(auth.dropFirst(7))
             }
         }
-        return headers[.apiKey]?.trimmingCharacters(in: .whitespaces)
+        return headers[.apiKey].map { trimmed(Substring($0)) }
+    }
+
+    private static func trimmed(_ s: Substring) -> String {
+        var s = s
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        return String(s)
     }
 
     func authenticate(_ headers: HTTPFields) async throws -> Principal {

@@ -56,6 +56,7 @@ extension GatewayRoutes {
         let metrics = self.metrics
         let providerID = provider.id
         let logger = call.logger
+        let requestID = call.requestID
         let requestBody = request.body
         let body = ResponseBody { writer in
             // A client that goes away cancels this closure, which cancels the upstream stream.
@@ -73,7 +74,7 @@ extension GatewayRoutes {
                     if let usage = encoder.usage { metrics.tokens(provider: providerID, model: model, usage: usage) }
                 } catch let error where !(error is CancellationError) && !Task.isCancelled {
                     // Never a silent clean end: the client gets an error event and no [DONE].
-                    logger.warning("stream failed after it began", metadata: ["error": "\(Redacted(error))"])
+                    logger.warning("stream failed after it began", metadata: ["error": "\(Redacted(error))", "request_id": "\(requestID)"])
                     try await writer.write(Self.sse([APIError.from(error).body.jsonString()]))
                 }
             }
