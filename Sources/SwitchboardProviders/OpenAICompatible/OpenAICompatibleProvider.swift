@@ -133,7 +133,11 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         }
     }
 
-    public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+    /// One non-streamed completion: reserve plan limits, post, read the body, decode, settle to the real usage.
+    private func completion<Result>(
+        _ request: ChatRequest, context: CallContext,
+        decode: (ChatRequest, ByteBuffer) throws -> (Result, Usage?)
+    ) async throws -> Result {
         let request = prepared(request)
         let reservation = try reserve(request)
         var usage: Usage?
@@ -145,34 +149,31 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
             throw providerError(error)
         }
-        let result = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
-        usage = result.usage
+        let (result, used) = try decode(request, body)
+        usage = used
         return result
+    }
+
+    public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try await completion(request, context: context) { _, body in
+            let response = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
+            return (response, response.usage)
+        }
     }
 
     /// A non-streamed completion as the upstream sent it: for clients that speak the same dialect, the body
     /// is forwarded without being decoded and encoded again.
     public func chatOpenAIBody(_ request: ChatRequest, context: CallContext) async throws -> OpenAIChatBody {
-        let request = prepared(request)
-        let reservation = try reserve(request)
-        var usage: Usage?
-        defer { settle(reservation, usage: usage) }
-        let response = try await post(path: options.chatPath ?? descriptor.chatPath,
-                                      body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false),
-                                      stream: false, context: context)
-        let body: ByteBuffer
-        do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
-            throw providerError(error)
+        try await completion(request, context: context) { request, body in
+            let data = Data(body.readableBytesView)
+            if let summary = OpenAIResponseDecoding.summary(data) {
+                let usage = summary.usage?.usage
+                return (OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: usage), usage)
+            }
+            // Not a plain completion: the full decoder says what is wrong.
+            let full = try OpenAIResponseDecoding.chatResponse(data, descriptor: descriptor, provider: id)
+            return (OpenAIChatBody(body: body, provider: id, model: full.model, usage: full.usage), full.usage)
         }
-        let data = Data(body.readableBytesView)
-        if let summary = OpenAIResponseDecoding.summary(data) {
-            usage = summary.usage?.usage
-            return OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: usage)
-        }
-        // Not a plain completion: the full decoder says what is wrong.
-        let full = try OpenAIResponseDecoding.chatResponse(data, descriptor: descriptor, provider: id)
-        usage = full.usage
-        return OpenAIChatBody(body: body, provider: id, model: full.model, usage: usage)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
