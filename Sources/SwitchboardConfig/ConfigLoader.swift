@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 import SwitchboardProviders
 import TOMLKit
 
@@ -91,6 +92,15 @@ private struct Reader {
                 try readProviders(value, into: &config)
             case "server":
                 config.server = try readServer(value)
+            case "pricing":
+                config.prices = try readPricing(value)
+            case "billing":
+                for (k, v) in try entries(value, table: "billing", key: "billing") {
+                    guard k == "btc_usd" else { throw fail("unknown key 'billing.\(k)'", key: k, table: "billing") }
+                    let price = try dollars(v, "billing.btc_usd", key: k, table: "billing")
+                    guard price.value > 0 else { throw fail("'billing.btc_usd' must be positive", key: k, table: "billing") }
+                    config.btcPrice = price
+                }
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
                     guard k == "path" else { throw fail("unknown key 'store.\(k)'", key: k, table: "store") }
@@ -164,6 +174,49 @@ private struct Reader {
             throw fail("'\(path)' must be between \(range.lowerBound) and \(range.upperBound), not \(i)", key: key, table: table)
         }
         return i
+    }
+
+    /// A dollar amount, exact: TOML floats are read back from their shortest decimal text.
+    func dollars(_ node: TOMLNode, _ path: String, key: String, table: String) throws(ConfigError) -> NanoUSD {
+        let text: String
+        switch node {
+        case .int(let i): text = String(i)
+        case .double(let d): text = String(d)
+        case .string(let s): text = s
+        default: throw fail("'\(path)' must be a number of dollars, not \(node.typeName)", key: key, table: table)
+        }
+        guard let amount = NanoUSD(usd: text), amount.value >= 0 else {
+            throw fail("'\(path)' must be a non-negative dollar amount with at most 9 decimals, not \(text)", key: key, table: table)
+        }
+        return amount
+    }
+
+    func readPricing(_ node: TOMLNode) throws(ConfigError) -> [String: ModelPrice] {
+        var out: [String: ModelPrice] = [:]
+        for (model, value) in try entries(node, table: "pricing", key: "pricing") {
+            let table = "pricing.\"\(model)\""
+            guard model.contains("/") else {
+                throw fail("pricing keys must be \"provider/model\", not '\(model)'", key: model, table: table)
+            }
+            var input: NanoUSD?, output: NanoUSD?, cached: NanoUSD?, reasoning: NanoUSD?
+            for (k, v) in try entries(value, table: table, key: model) {
+                let path = "pricing.\"\(model)\".\(k)"
+                switch k {
+                case "input_per_million_usd": input = try dollars(v, path, key: k, table: table)
+                case "output_per_million_usd": output = try dollars(v, path, key: k, table: table)
+                case "cached_input_per_million_usd": cached = try dollars(v, path, key: k, table: table)
+                case "reasoning_per_million_usd": reasoning = try dollars(v, path, key: k, table: table)
+                default: throw fail("unknown key '\(path)'", key: k, table: table)
+                }
+            }
+            guard let input, let output else {
+                throw ConfigError(file: source.file, line: source.headerLine(table),
+                                  message: "[\(table)] needs input_per_million_usd and output_per_million_usd")
+            }
+            out[model] = ModelPrice(inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached,
+                                    reasoningPerMillion: reasoning)
+        }
+        return out
     }
 
     func readServer(_ node: TOMLNode) throws(ConfigError) -> ServerSettings {

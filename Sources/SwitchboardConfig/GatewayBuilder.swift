@@ -94,8 +94,28 @@ public struct GatewayBuilder: Sendable {
                 slots.append(RouterSlot(provider: provider, model: model))
             }
         }
-        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver), defaultModel: config.defaultModel)
+        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver),
+                              defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice))
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
+    }
+
+    /// Built-in prices (the registry's seed catalogues, the free mock) for every configured provider, then
+    /// `[pricing]` overrides.
+    private func priceTable(_ providers: [any LLMProvider]) -> PriceTable {
+        var table = PriceTable()
+        for provider in providers {
+            if let compat = provider as? OpenAICompatibleProvider {
+                for entry in compat.descriptor.catalogue {
+                    if let price = compat.price(forModel: entry.id) { table.set(price, for: "\(provider.id)/\(entry.id)") }
+                }
+            } else if provider is MockProvider {
+                for id in MockProvider.modelIDs {
+                    table.set(ModelPrice(inputPerMillion: .zero, outputPerMillion: .zero), for: "mock/\(id)")
+                }
+            }
+        }
+        for (key, price) in config.prices { table.set(price, for: key) }
+        return table
     }
 
     private enum KeyResolution {

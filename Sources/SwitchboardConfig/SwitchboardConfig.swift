@@ -1,3 +1,5 @@
+public import SwitchboardCore
+
 /// Where a secret comes from: written in the file, or an environment variable (`env:NAME`).
 public enum SecretSource: Sendable, Hashable {
     case literal(String)
@@ -53,6 +55,10 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var server = ServerSettings()
     /// `[store]`.
     public var store = StoreSettings()
+    /// `[pricing."provider/model"]` overrides, exact.
+    public var prices: [String: ModelPrice] = [:]
+    /// `[billing] btc_usd`: the BTC price used for msats.
+    public var btcPrice: NanoUSD = NanoUSD(100_000 * 1_000_000_000)
 
     /// An empty configuration.
     public init() {}

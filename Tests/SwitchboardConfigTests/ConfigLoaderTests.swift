@@ -130,6 +130,43 @@ import Testing
     }
 }
 
+@Suite struct PricingConfigTests {
+    @Test func pricingOverridesAreExactAndSeedsAreBuiltIn() throws {
+        let text = """
+            [providers.cerebras]
+            api_key = "c"
+            [pricing."cerebras/llama-3.3-70b"]
+            input_per_million_usd = 0.6
+            output_per_million_usd = "1.2"
+            cached_input_per_million_usd = 0
+            [pricing."groq/llama-3.3-70b-versatile"]
+            input_per_million_usd = 0.59
+            output_per_million_usd = 0.79
+            [billing]
+            btc_usd = 64000
+            """
+        let config = try ConfigLoader.parse(text)
+        let r = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let prices = r.gateway.prices
+        #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.inputPerMillion.value == 600_000_000)
+        #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.outputPerMillion.value == 1_200_000_000)
+        #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.cachedInputPerMillion == .zero)
+        #expect(prices.price(provider: "cerebras", model: "zai-glm-4.7")?.inputPerMillion.value == 2_250_000_000)
+        #expect(prices.price(provider: "groq", model: "llama-3.3-70b-versatile")?.inputPerMillion.value == 590_000_000)
+        #expect(r.gateway.sats.btcPrice.value == 64_000_000_000_000)
+    }
+
+    @Test func badPricesNameTheKey() {
+        let e = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[pricing.\"a/b\"]\ninput_per_million_usd = -1\noutput_per_million_usd = 1\n", file: "p.toml")
+        }
+        #expect(e?.line == 2)
+        let missing = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing.\"a/b\"]\ninput_per_million_usd = 1\n") }
+        #expect(missing?.message.contains("needs input_per_million_usd and output_per_million_usd") == true)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing.nomodel]\ninput_per_million_usd = 1\noutput_per_million_usd = 1\n") }
+    }
+}
+
 @Suite struct EnvironmentTests {
     @Test func dotenvParsesQuotesExportAndComments() throws {
         let values = try DotEnv.parse("""

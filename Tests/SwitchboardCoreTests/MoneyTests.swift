@@ -36,3 +36,22 @@ import Testing
         #expect(cost.value == 150_000_000_000_000_000 + 600_000_000_000_000)
     }
 }
+
+@Suite struct PriceTableTests {
+    @Test func unknownModelsHaveNoCostNeverZero() {
+        var table = PriceTable()
+        table.set(ModelPrice(inputPerMillion: NanoUSD(usd: "2.25")!, outputPerMillion: NanoUSD(usd: "2.75")!), for: "cerebras/zai-glm-4.7")
+        #expect(table.cost(provider: "cerebras", model: "zai-glm-4.7", usage: Usage(inputTokens: 1_000_000))?.value == 2_250_000_000)
+        #expect(table.cost(provider: "cerebras", model: "other", usage: Usage(inputTokens: 1)) == nil)
+    }
+
+    @Test func msatsAreExactAtTheConfiguredRate() {
+        let rate = SatsRate(btcPrice: NanoUSD(usd: "100000")!)
+        // $1 at $100,000/BTC is 0.00001 BTC = 1,000,000 msats.
+        #expect(rate.msats(NanoUSD(usd: "1")!) == 1_000_000)
+        // 53,250 nano-USD = $0.00005325 -> 53.25 msats -> 53.
+        #expect(rate.msats(NanoUSD(53_250)) == 53)
+        #expect(rate.msats(NanoUSD(55_000)) == 55)
+        #expect(SatsRate(btcPrice: NanoUSD(usd: "64000")!).msats(NanoUSD(usd: "0.000032")!) == 50)
+    }
+}

@@ -97,10 +97,8 @@ struct ChatCommand: AsyncParsableCommand {
     }
 
     private func cost(of response: ChatResponse, gateway: Gateway) -> NanoUSD? {
-        guard let usage = response.usage,
-              let price = (gateway.provider(id: response.provider) as? any ModelPricing)?.price(forModel: response.model)
-        else { return nil }
-        return price.cost(of: usage)
+        guard let usage = response.usage else { return nil }
+        return gateway.prices.cost(provider: response.provider, model: response.model, usage: usage)
     }
 
     private func summary(_ r: ChatResponse, cost: NanoUSD?) -> String {

@@ -6,12 +6,19 @@ public struct Gateway: Sendable {
     public let router: ProviderRouter
     /// The model used when a request names none.
     public let defaultModel: String?
+    /// Prices by `provider/model`: built-in seeds with configured overrides.
+    public let prices: PriceTable
+    /// The BTC price used to report costs in msats.
+    public let sats: SatsRate
 
     /// Creates a gateway.
-    public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil) {
+    public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
+                prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000))) {
         self.providers = providers
         self.router = router
         self.defaultModel = defaultModel
+        self.prices = prices
+        self.sats = sats
     }
 
     /// The provider with this id.

@@ -1,0 +1,44 @@
+/// Prices by `provider/model`, with exact integer cost and msats conversion.
+public struct PriceTable: Sendable, Hashable {
+    /// Prices keyed by `provider/model`.
+    public private(set) var prices: [String: ModelPrice]
+
+    /// A table with these prices.
+    public init(_ prices: [String: ModelPrice] = [:]) {
+        self.prices = prices
+    }
+
+    /// The price of `model` at `provider`, nil when unknown (cost is then unknown, never zero).
+    public func price(provider: String, model: String) -> ModelPrice? {
+        prices["\(provider)/\(model)"]
+    }
+
+    /// Sets (or overrides) one price.
+    public mutating func set(_ price: ModelPrice, for key: String) {
+        prices[key] = price
+    }
+
+    /// The exact cost of `usage`, nil when the model has no price.
+    public func cost(provider: String, model: String, usage: Usage) -> NanoUSD? {
+        price(provider: provider, model: model)?.cost(of: usage)
+    }
+}
+
+/// Converts nano-USD to millisatoshis at a configured BTC price.
+public struct SatsRate: Sendable, Hashable {
+    /// The price of one bitcoin.
+    public var btcPrice: NanoUSD
+
+    /// A rate from the price of one bitcoin.
+    public init(btcPrice: NanoUSD) {
+        self.btcPrice = btcPrice
+    }
+
+    /// msats = nano-USD × 10^11 msats/BTC ÷ BTC price in nano-USD, rounded half up, in integers only.
+    public func msats(_ amount: NanoUSD) -> Int64 {
+        guard btcPrice.value > 0 else { return 0 }
+        let numerator = Int128(amount.value) * 100_000_000_000
+        let price = Int128(btcPrice.value)
+        return Int64(clamping: (numerator + price / 2) / price)
+    }
+}
