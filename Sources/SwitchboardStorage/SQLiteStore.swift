@@ -4,7 +4,7 @@ import GRDB
 /// The embedded store: one SQLite file in WAL mode, migrated at open. GRDB runs every statement on its
 /// own queue, never on an event loop.
 public final class SQLiteStore: KeyStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// The database file.
     public let path: String
 
@@ -32,6 +32,7 @@ public final class SQLiteStore: KeyStore {
                 t.column("allowed_models", .text)
             }
         }
+        registerLedgerMigration(&m)
         return m
     }
 

@@ -1,0 +1,102 @@
+public import Foundation
+import GRDB
+
+extension SQLiteStore: LedgerStore {
+    static func registerLedgerMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v2-usage-ledger") { db in
+            try db.create(table: "usage_ledger") { t in
+                t.column("request_id", .text).primaryKey()
+                t.column("ts", .double).notNull()
+                t.column("key_id", .text)
+                t.column("user", .text)
+                t.column("task", .text).notNull()
+                t.column("provider", .text)
+                t.column("model", .text)
+                t.column("input_tokens", .integer).notNull()
+                t.column("output_tokens", .integer).notNull()
+                t.column("cached_tokens", .integer).notNull()
+                t.column("reasoning_tokens", .integer).notNull()
+                t.column("cost_nano_usd", .integer)
+                t.column("estimated", .boolean).notNull()
+                t.column("latency_ms", .integer).notNull()
+                t.column("ttft_ms", .integer)
+                t.column("status", .integer).notNull()
+                t.column("attempts", .integer).notNull()
+            }
+            try db.create(index: "usage_ledger_ts", on: "usage_ledger", columns: ["ts"])
+            try db.create(index: "usage_ledger_key", on: "usage_ledger", columns: ["key_id", "ts"])
+        }
+    }
+
+    public func append(_ records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for r in records {
+                try statement.execute(arguments: [
+                    r.requestID, r.timestamp.timeIntervalSince1970, r.keyID, r.user, r.task, r.provider, r.model,
+                    r.inputTokens, r.outputTokens, r.cachedTokens, r.reasoningTokens, r.costNanoUSD, r.estimated,
+                    r.latencyMs, r.ttftMs, r.status, r.attempts,
+                ])
+            }
+        }
+    }
+
+    private static func whereClause(_ f: UsageFilter) -> (String, StatementArguments) {
+        var parts: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let since = f.since { parts.append("ts >= ?"); args.append(since.timeIntervalSince1970) }
+        if let key = f.keyID { parts.append("key_id = ?"); args.append(key) }
+        if let user = f.user { parts.append("user = ?"); args.append(user) }
+        if let model = f.model {
+            parts.append("(model = ? OR provider || '/' || model = ?)")
+            args.append(model)
+            args.append(model)
+        }
+        return (parts.isEmpty ? "" : "WHERE " + parts.joined(separator: " AND "), StatementArguments(args))
+    }
+
+    public func records(_ filter: UsageFilter) async throws -> [UsageRecord] {
+        let (clause, args) = Self.whereClause(filter)
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT ? OFFSET ?",
+                             arguments: args + [filter.limit, filter.offset]).map { row in
+                UsageRecord(
+                    requestID: row["request_id"], timestamp: Date(timeIntervalSince1970: row["ts"]), keyID: row["key_id"],
+                    user: row["user"], task: row["task"], provider: row["provider"], model: row["model"],
+                    inputTokens: row["input_tokens"], outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"],
+                    reasoningTokens: row["reasoning_tokens"], costNanoUSD: row["cost_nano_usd"], estimated: row["estimated"],
+                    latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"])
+            }
+        }
+    }
+
+    public func count(_ filter: UsageFilter) async throws -> Int {
+        let (clause, args) = Self.whereClause(filter)
+        return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage_ledger \(clause)", arguments: args) ?? 0 }
+    }
+
+    public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
+        let (clause, args) = Self.whereClause(filter)
+        let select = """
+            COUNT(*) AS n, COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
+            COALESCE(SUM(cost_nano_usd), 0) AS c, COALESCE(SUM(cost_nano_usd IS NULL), 0) AS u
+            """
+        return try await pool.read { db in
+            func totals(_ row: Row, provider: String?, model: String?) -> UsageTotals {
+                UsageTotals(provider: provider, model: model, requests: row["n"], inputTokens: row["i"], outputTokens: row["o"],
+                            costNanoUSD: row["c"], unpricedRequests: row["u"])
+            }
+            var out = try Row.fetchAll(db, sql: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
+                                       arguments: args).map { totals($0, provider: $0["provider"], model: $0["model"]) }
+            if let all = try Row.fetchOne(db, sql: "SELECT \(select) FROM usage_ledger \(clause)", arguments: args) {
+                out.append(totals(all, provider: nil, model: nil))
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,98 @@
+public import Foundation
+
+/// One request's compact ledger entry. No prompt or response text.
+public struct UsageRecord: Sendable, Hashable, Codable {
+    /// UUID of the request.
+    public var requestID: String
+    public var timestamp: Date
+    public var keyID: String?
+    public var user: String?
+    /// What was asked: `chat.completions`, `embeddings`, `hf.text-generation`, ...
+    public var task: String
+    public var provider: String?
+    public var model: String?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cachedTokens: Int
+    public var reasoningTokens: Int
+    /// Exact cost; nil when the model has no price (flagged, never 0).
+    public var costNanoUSD: Int64?
+    /// Token counts were estimated because the provider reported none.
+    public var estimated: Bool
+    public var latencyMs: Int
+    /// Time to first token of a stream.
+    public var ttftMs: Int?
+    /// HTTP status returned to the client.
+    public var status: Int
+    /// Provider attempts made (failovers included).
+    public var attempts: Int
+
+    /// Creates a record.
+    public init(
+        requestID: String, timestamp: Date = Date(), keyID: String? = nil, user: String? = nil, task: String,
+        provider: String? = nil, model: String? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0,
+        reasoningTokens: Int = 0, costNanoUSD: Int64? = nil, estimated: Bool = false, latencyMs: Int = 0, ttftMs: Int? = nil,
+        status: Int, attempts: Int = 0
+    ) {
+        self.requestID = requestID
+        self.timestamp = timestamp
+        self.keyID = keyID
+        self.user = user
+        self.task = task
+        self.provider = provider
+        self.model = model
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedTokens = cachedTokens
+        self.reasoningTokens = reasoningTokens
+        self.costNanoUSD = costNanoUSD
+        self.estimated = estimated
+        self.latencyMs = latencyMs
+        self.ttftMs = ttftMs
+        self.status = status
+        self.attempts = attempts
+    }
+}
+
+/// Which ledger records to read.
+public struct UsageFilter: Sendable, Hashable {
+    public var since: Date?
+    public var keyID: String?
+    public var user: String?
+    public var model: String?
+    public var limit: Int = 1000
+    public var offset: Int = 0
+
+    /// Everything.
+    public init(since: Date? = nil, keyID: String? = nil, user: String? = nil, model: String? = nil) {
+        self.since = since
+        self.keyID = keyID
+        self.user = user
+        self.model = model
+    }
+}
+
+/// Totals for one model (or for everything when `model` is nil).
+public struct UsageTotals: Sendable, Hashable {
+    public var provider: String?
+    public var model: String?
+    public var requests: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Sum of the known costs.
+    public var costNanoUSD: Int64
+    /// Requests whose cost is unknown (no price).
+    public var unpricedRequests: Int
+}
+
+/// Where usage records live.
+public protocol LedgerStore: Sendable {
+    /// Appends records in one transaction: all are stored or none.
+    func append(_ records: [UsageRecord]) async throws
+    /// Records matching the filter, newest first.
+    func records(_ filter: UsageFilter) async throws -> [UsageRecord]
+    /// How many records match.
+    func count(_ filter: UsageFilter) async throws -> Int
+    /// Totals per provider and model, then the grand total last.
+    func totals(_ filter: UsageFilter) async throws -> [UsageTotals]
+}
