@@ -103,8 +103,12 @@ private struct Reader {
                 }
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
-                    guard k == "path" else { throw fail("unknown key 'store.\(k)'", key: k, table: "store") }
-                    config.store.path = try string(v, "store.path", key: k, table: "store")
+                    switch (k, v) {
+                    case ("path", _): config.store.path = try string(v, "store.path", key: k, table: "store")
+                    case ("ledger", .bool(let b)): config.store.ledger = b
+                    case ("ledger", _): throw fail("'store.ledger' must be a boolean", key: k, table: "store")
+                    default: throw fail("unknown key 'store.\(k)'", key: k, table: "store")
+                    }
                 }
             default:
                 throw fail("unknown section or key '\(key)'", key: key, table: "")

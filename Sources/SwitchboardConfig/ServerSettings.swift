@@ -28,6 +28,8 @@ public struct ServerSettings: Sendable, Hashable {
 public struct StoreSettings: Sendable, Hashable {
     /// SQLite file path.
     public var path = "switchboard.db"
+    /// Record every request in the usage ledger (off only to measure what it costs).
+    public var ledger = true
 
     /// Defaults.
     public init() {}

@@ -1,4 +1,5 @@
 public import Hummingbird
+import SwitchboardCore
 import Synchronization
 public import SwitchboardStorage
 
@@ -18,29 +19,51 @@ public enum Principal: Sendable {
     }
 }
 
-/// What a handler learned that the outer middleware reports: upstream time, model and provider.
+/// What a handler learned that the outer middleware reports and records: upstream time, model, provider,
+/// usage. Handlers and the middleware share it through the context.
 final class RequestRecord: Sendable {
-    private struct State {
+    struct State {
         var upstream: Duration = .zero
-        var model = ""
+        /// The model as the client named it (metrics label).
+        var clientModel = ""
         var provider = ""
+        /// The model as the provider was asked for it (prices, ledger).
+        var upstreamModel = ""
+        /// Ledger task name; nil for routes that are not billed.
+        var task: String?
+        var usage: Usage?
+        var estimated = false
+        var ttft: Duration?
+        /// The route wrote its own ledger record (streams record at their end).
+        var recorded = false
+        var trace: CallTrace?
+        /// The authenticated caller, shared with the outer middleware.
+        var principal: Principal?
     }
 
     private let state = Mutex(State())
+
+    func update(_ change: (inout State) -> Void) {
+        state.withLock { change(&$0) }
+    }
+
+    var snapshot: State { state.withLock { $0 } }
 
     var upstream: Duration {
         get { state.withLock { $0.upstream } }
         set { state.withLock { $0.upstream = newValue } }
     }
 
-    func route(model: String, provider: String) {
+    func route(task: String, clientModel: String, provider: String, upstreamModel: String) {
         state.withLock {
-            $0.model = model
+            $0.task = task
+            $0.clientModel = clientModel
             $0.provider = provider
+            $0.upstreamModel = upstreamModel
         }
     }
 
-    var labels: (model: String, provider: String) { state.withLock { ($0.model, $0.provider) } }
+    var labels: (model: String, provider: String) { state.withLock { ($0.clientModel, $0.provider) } }
 }
 
 /// The request context of every gateway route.

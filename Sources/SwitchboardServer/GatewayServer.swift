@@ -27,6 +27,8 @@ public struct GatewayServer: Sendable {
 
     public let gateway: Gateway
     public let store: any KeyStore
+    /// Commits a usage record per request; nil runs without a ledger.
+    public let ledger: LedgerWriter?
     public let options: Options
     public let metrics: GatewayMetrics
     public let logger: Logger
@@ -34,9 +36,11 @@ public struct GatewayServer: Sendable {
     let prober: HealthProber
 
     /// Creates the server; `metrics` should be the observer the gateway's router was built with.
-    public init(gateway: Gateway, store: any KeyStore, options: Options, metrics: GatewayMetrics, logger: Logger) {
+    public init(gateway: Gateway, store: any KeyStore, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
+                logger: Logger) {
         self.gateway = gateway
         self.store = store
+        self.ledger = ledger
         self.options = options
         self.metrics = metrics
         self.logger = logger
@@ -51,19 +55,21 @@ public struct GatewayServer: Sendable {
         -> some ApplicationProtocol
     {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: GatewayMiddleware(metrics: metrics))
+        let usage = UsageLedger(writer: ledger, prices: gateway.prices, sats: gateway.sats)
+        router.add(middleware: GatewayMiddleware(metrics: metrics, ledger: usage))
         let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
         let routes = GatewayRoutes(
             gateway: gateway, catalog: catalog, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
-            logger: logger, startedAt: .now)
+            ledger: usage, logger: logger, startedAt: .now)
         routes.register(on: router, auth: AuthMiddleware(authenticator: Authenticator(mode: mode, store: store)))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         return Application(
             router: router,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard"),
-            services: [prober, MemoryTrimmer()],
+            // Shut down in reverse: the server drains first, the ledger commits last.
+            services: (ledger.map { [LedgerService(writer: $0)] as [any Service] } ?? []) + [prober, MemoryTrimmer()],
             onServerRunning: onServerRunning,
             logger: quiet)
     }

@@ -38,7 +38,7 @@ import Testing
         let e = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/error-in-200"))
         #expect(e.status == 503)
         let metrics = try await gw.send("GET", "/metrics", key: nil).body
-        #expect(metrics.contains(#"switchboard_input_tokens_total{provider="fake",model="fake-model"} 5"#))
+        #expect(metrics.contains(#"switchboard_input_tokens_total{provider="fake",model="passthrough"} 5"#))
     }
 
     @Test func streamFramingIsExactOpenAISSE() async throws {
@@ -58,7 +58,8 @@ import Testing
             + "data: \(head){\"content\":\" there\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
             + "data: \(head){},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
             + "data: {\"choices\":[],\"created\":\(created),\"id\":\"chatcmpl-fake\",\"model\":\"fake-model\",\"object\":\"chat.completion.chunk\","
-            + "\"usage\":{\"completion_tokens\":2,\"completion_tokens_details\":{\"reasoning_tokens\":0},\"prompt_tokens\":3,"
+            + "\"usage\":{\"completion_tokens\":2,\"completion_tokens_details\":{\"reasoning_tokens\":0},"
+            + "\"cost_msats\":null,\"cost_nano_usd\":null,\"cost_usd\":null,\"prompt_tokens\":3,"
             + "\"prompt_tokens_details\":{\"cached_tokens\":0},\"total_tokens\":5}}\n\n"
             + "data: [DONE]\n\n"
         #expect(r.body == expected)

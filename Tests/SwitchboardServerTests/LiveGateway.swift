@@ -44,7 +44,11 @@ final class LiveGateway: Sendable {
                                                 transport: AsyncHTTPClientTransport.shared)
         let metrics = GatewayMetrics()
         let providers: [any LLMProvider] = [provider] + extraProviders
-        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics))
+        var prices = PriceTable()
+        // $2.25 / $2.75 per million, the seed's GLM prices.
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(2_250_000_000), outputPerMillion: NanoUSD(2_750_000_000)), for: "fake/fake-model")
+        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
+                              prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
         let store = try SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
         var options = GatewayServer.Options()
         options.port = 0
@@ -55,7 +59,8 @@ final class LiveGateway: Sendable {
         options.drainTimeout = .seconds(10)
         var quiet = Logger(label: "gateway-test")
         quiet.logLevel = .critical
-        let server = GatewayServer(gateway: gateway, store: store, options: options, metrics: metrics, logger: logger ?? quiet)
+        let server = GatewayServer(gateway: gateway, store: store, ledger: LedgerWriter(store: store), options: options,
+                                   metrics: metrics, logger: logger ?? quiet)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = server.makeServiceGroup(signals: []) { channel in
             continuation.yield(channel.localAddress?.port ?? 0)

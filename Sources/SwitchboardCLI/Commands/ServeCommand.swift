@@ -47,8 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
             if loaded.mockOnly {
                 Terminal.err("note: no provider is configured; serving the built-in mock (mock/echo, mock/slow, ...)\n")
             }
-            let server = GatewayServer(gateway: loaded.gateway, store: store, options: serverOptions, metrics: metrics,
-                                       logger: loaded.logger)
+            let ledger = loaded.config.store.ledger ? LedgerWriter(store: store) : nil
+            if ledger == nil { Terminal.err("warning: [store] ledger = false: requests are not recorded or billed\n") }
+            let server = GatewayServer(gateway: loaded.gateway, store: store, ledger: ledger, options: serverOptions,
+                                       metrics: metrics, logger: loaded.logger)
             let host = serverOptions.host
             try await server.run(onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// What a provider or model can do.
 public enum Capability: String, Sendable, Hashable, Codable, CaseIterable {
@@ -14,12 +15,21 @@ public struct CallContext: Sendable {
     public var requestID: String
     /// When the whole call must be done.
     public var deadline: ContinuousClock.Instant
+    /// Collects the providers tried for this call (the router appends), for the ledger's attempt count.
+    public var trace: CallTrace?
 
     /// Creates a context with a timeout from now.
     public init(logger: Logger, requestID: String, timeout: Duration = .seconds(600)) {
         self.logger = logger
         self.requestID = requestID
         self.deadline = .now + timeout
+    }
+
+    /// A copy that records provider attempts in a new trace.
+    public func traced() -> CallContext {
+        var copy = self
+        copy.trace = CallTrace()
+        return copy
     }
 
     /// Time left before the deadline (zero when past it).
@@ -131,4 +141,20 @@ public struct EmbeddingResponse: Sendable, Hashable {
 public protocol EmbeddingProvider: LLMProvider {
     /// Embeds each input text.
     func embed(_ inputs: [String], model: String, context: CallContext) async throws -> EmbeddingResponse
+}
+
+/// The providers one call tried, in order.
+public final class CallTrace: Sendable {
+    private let tried = Mutex<[String]>([])
+
+    /// An empty trace.
+    public init() {}
+
+    /// Notes one attempt at `provider`.
+    public func attempt(_ provider: String) {
+        tried.withLock { $0.append(provider) }
+    }
+
+    /// Providers tried, first to last.
+    public var attempts: [String] { tried.withLock { $0 } }
 }

@@ -60,6 +60,7 @@ public final class ProviderRouter: LLMProvider {
         for (index, slot) in slots.enumerated() {
             let model = slot.model ?? request.model
             if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+            context.trace?.attempt(slot.provider.id)
             do {
                 return try await slot.provider.chat(request.withModel(model), context: context)
             } catch let error as ProviderError where error.isRetryable {
@@ -76,6 +77,7 @@ public final class ProviderRouter: LLMProvider {
                 for (index, slot) in slots.enumerated() {
                     let model = slot.model ?? request.model
                     if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+                    context.trace?.attempt(slot.provider.id)
                     var delivered = false
                     do {
                         for try await event in slot.provider.stream(request.withModel(model), context: context) {

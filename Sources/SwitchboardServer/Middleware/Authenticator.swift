@@ -69,7 +69,9 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.principal = try await authenticator.authenticate(request.headers)
+        let principal = try await authenticator.authenticate(request.headers)
+        context.principal = principal
+        context.record.update { $0.principal = principal }
         return try await next(request, context)
     }
 }

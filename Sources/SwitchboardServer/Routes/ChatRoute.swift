@@ -13,18 +13,20 @@ extension GatewayRoutes {
         let json = try await jsonBody(&request)
         let decoded = try OpenAIChatRequestDecoding.decode(json)
         let (provider, model) = try resolve(decoded.request.model, principal: context.principal)
-        context.record.route(model: decoded.request.model, provider: provider.id)
+        context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
         var chatRequest = decoded.request
         chatRequest.model = model
-        let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout)
+        let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
+        context.record.update { $0.trace = call.trace }
         let created = Int64(Date().timeIntervalSince1970)
+        let promptCharacters = chatRequest.messages.reduce(0) { $0 + $1.text.count }
 
         if !decoded.stream, let sameDialect = provider as? OpenAICompatibleProvider {
             // The upstream speaks the client's dialect: forward its body untouched.
             let start = ContinuousClock.now
             let result = try await sameDialect.chatOpenAIBody(chatRequest, context: call)
             context.record.upstream = ContinuousClock.now - start
-            if let usage = result.usage { metrics.tokens(provider: result.provider, model: result.model, usage: usage) }
+            record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), context: context)
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: result.body))
@@ -33,7 +35,8 @@ extension GatewayRoutes {
             let start = ContinuousClock.now
             let response = try await provider.chat(chatRequest, context: call)
             context.record.upstream = ContinuousClock.now - start
-            if let usage = response.usage { metrics.tokens(provider: response.provider, model: response.model, usage: usage) }
+            context.record.update { $0.provider = response.provider }
+            record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
 
@@ -42,8 +45,14 @@ extension GatewayRoutes {
         let start = ContinuousClock.now
         let events = EventIterator(provider.stream(chatRequest, context: call))
         let first = try await events.next()
-        context.record.upstream = ContinuousClock.now - start
-        metrics.timeToFirstToken(provider: provider.id, ContinuousClock.now - start)
+        let ttft = ContinuousClock.now - start
+        context.record.upstream = ttft
+        context.record.update {
+            $0.ttft = ttft
+            $0.recorded = true
+            if case .started(_, _, let served)? = first { $0.provider = served }
+        }
+        metrics.timeToFirstToken(provider: provider.id, ttft)
 
         let encoder = OpenAIChunkEncoder(id: "chatcmpl-\(context.requestID)", model: model, created: created,
                                          includeUsage: decoded.includeUsage)
@@ -53,34 +62,61 @@ extension GatewayRoutes {
         // Watching for the client going away consumes the connection, so it is not reused after the stream;
         // saying so keeps clients from sending the next request down a closing connection.
         headers[.connection] = "close"
-        let metrics = self.metrics
-        let providerID = provider.id
-        let logger = call.logger
-        let requestID = call.requestID
         let requestBody = request.body
-        let body = ResponseBody { writer in
+        let body = ResponseBody { [self] writer in
             // A client that goes away cancels this closure, which cancels the upstream stream.
             try await requestBody.consumeWithCancellationOnInboundClose { _ in
                 var encoder = encoder
                 var event = first
+                var outputCharacters = 0
+                var failure: (any Error)?
                 do {
                     while let current = event {
+                        if case .textDelta(let t) = current { outputCharacters += t.count }
+                        if case .started(_, _, let served) = current { context.record.update { $0.provider = served } }
                         let payloads = encoder.encode(current)
                         if !payloads.isEmpty { try await writer.write(Self.sse(payloads)) }
                         event = try await events.next()
                     }
                     try Task.checkCancellation()
-                    try await writer.write(Self.sse(encoder.finish()))
-                    if let usage = encoder.usage { metrics.tokens(provider: providerID, model: model, usage: usage) }
-                } catch let error where !(error is CancellationError) && !Task.isCancelled {
+                } catch {
+                    failure = error
+                }
+                // The record is committed before the client is told the stream is complete, whatever happened.
+                record(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), context: context)
+                let cancelled = failure is CancellationError || Task.isCancelled
+                let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
+                let snapshot = context.record.snapshot
+                try await ledger.record(snapshot, requestID: context.requestID, principal: context.principal, status: status,
+                                        latency: ContinuousClock.now - start)
+                if let failure, !cancelled {
                     // Never a silent clean end: the client gets an error event and no [DONE].
-                    logger.warning("stream failed after it began", metadata: ["error": "\(Redacted(error))", "request_id": "\(requestID)"])
-                    try await writer.write(Self.sse([APIError.from(error).body.jsonString()]))
+                    logger.warning("stream failed after it began",
+                                   metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
+                    try await writer.write(Self.sse([APIError.from(failure).body.jsonString()]))
+                } else if !cancelled {
+                    try await writer.write(Self.sse(encoder.finish(usageExtras: ledger.costFields(ledger.cost(snapshot)))))
                 }
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Notes usage for metrics and the ledger; without reported usage, estimates it from text length.
+    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), context: GatewayRequestContext) {
+        let labels = context.record.snapshot
+        if let usage {
+            metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
+            context.record.update { $0.usage = usage }
+        } else {
+            let estimate = Usage(inputTokens: estimatedTokens(fallbackCharacters.prompt),
+                                 outputTokens: estimatedTokens(fallbackCharacters.output))
+            context.record.update {
+                $0.usage = estimate
+                $0.estimated = true
+            }
+        }
     }
 
     static func sse(_ payloads: [String]) -> ByteBuffer {

@@ -17,6 +17,7 @@ struct GatewayRoutes: Sendable {
     let metrics: GatewayMetrics
     let prober: HealthProber
     let options: Options
+    let ledger: UsageLedger
     let logger: Logger
     let startedAt: ContinuousClock.Instant
 
@@ -128,7 +129,7 @@ struct GatewayRoutes: Sendable {
         default: throw APIError.invalid("'input' must be a string or a non-empty array of strings", param: "input")
         }
         let (provider, upstreamModel) = try resolve(model, principal: context.principal)
-        context.record.route(model: model, provider: provider.id)
+        context.record.route(task: "embeddings", clientModel: model, provider: provider.id, upstreamModel: upstreamModel)
         guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
             throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")
         }
@@ -136,6 +137,7 @@ struct GatewayRoutes: Sendable {
         let result = try await embedder.embed(inputs, model: upstreamModel,
                                               context: CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout))
         context.record.upstream = ContinuousClock.now - start
+        context.record.update { $0.usage = result.usage }
         let data = result.vectors.enumerated().map { i, v -> JSONValue in
             ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
         }

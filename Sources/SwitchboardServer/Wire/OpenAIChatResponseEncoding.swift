@@ -91,13 +91,16 @@ public struct OpenAIChunkEncoder: Sendable {
         return out.map { $0.jsonString() }
     }
 
-    /// The closing payloads: the usage chunk when asked for, then `[DONE]`.
-    public func finish() -> [String] {
+    /// The closing payloads: the usage chunk when asked for (with `usageExtras`, such as cost, merged into
+    /// its usage object), then `[DONE]`.
+    public func finish(usageExtras: [String: JSONValue] = [:]) -> [String] {
         var out: [String] = []
         if includeUsage, let u = pendingUsage {
+            var usage = OpenAIChatResponseEncoding.usage(u).objectValue ?? [:]
+            usage.merge(usageExtras) { $1 }
             let last: JSONValue = [
                 "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
-                "choices": [], "usage": OpenAIChatResponseEncoding.usage(u),
+                "choices": [], "usage": .object(usage),
             ]
             out.append(last.jsonString())
         }

@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardStorage
+
+/// Turns what a request did into its ledger record, prices it, and waits for the commit.
+struct UsageLedger: Sendable {
+    let writer: LedgerWriter?
+    let prices: PriceTable
+    let sats: SatsRate
+
+    /// The cost of what the record says was used; nil when the model has no price.
+    func cost(_ state: RequestRecord.State) -> NanoUSD? {
+        guard let usage = state.usage else { return nil }
+        return prices.cost(provider: state.provider, model: state.upstreamModel, usage: usage)
+    }
+
+    /// Writes one record and returns once it is committed (at once when no ledger is configured).
+    func record(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
+        guard let writer, let task = state.task else { return }
+        let usage = state.usage ?? Usage()
+        var keyID: String?
+        var user: String?
+        switch principal {
+        case .key(let k)?: keyID = k.id; user = k.user
+        case .master?: keyID = "master"
+        default: break
+        }
+        let record = UsageRecord(
+            requestID: requestID, keyID: keyID, user: user, task: task,
+            provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
+            inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
+            reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
+            latencyMs: Int(milliseconds(latency)), ttftMs: state.ttft.map { Int(milliseconds($0)) }, status: status,
+            attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1))
+        try await writer.record(record)
+    }
+
+    /// Cost fields for a response: exact nano-USD, dollars for display, msats.
+    func costFields(_ cost: NanoUSD?) -> [String: JSONValue] {
+        guard let cost else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
+        return ["cost_nano_usd": .int(cost.value), "cost_usd": .string(cost.usdString), "cost_msats": .int(sats.msats(cost))]
+    }
+}
+
+/// Runs the ledger writer for as long as the server runs; it stops after the HTTP server has drained, so
+/// every finished response's record is committed before the process exits.
+struct LedgerService: Service {
+    let writer: LedgerWriter
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            writer.stop()
+        }
+    }
+}
+
+func milliseconds(_ d: Duration) -> Int64 {
+    d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+}
+
+/// Rough token count for text a provider did not report usage for (about four characters a token).
+func estimatedTokens(_ characters: Int) -> Int {
+    characters == 0 ? 0 : max(1, (characters + 3) / 4)
+}
