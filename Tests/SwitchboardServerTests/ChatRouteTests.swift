@@ -59,7 +59,7 @@ import Testing
             + "data: \(head){},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
             + "data: {\"choices\":[],\"created\":\(created),\"id\":\"chatcmpl-fake\",\"model\":\"fake-model\",\"object\":\"chat.completion.chunk\","
             + "\"usage\":{\"completion_tokens\":2,\"completion_tokens_details\":{\"reasoning_tokens\":0},"
-            + "\"cost_msats\":null,\"cost_nano_usd\":null,\"cost_usd\":null,\"prompt_tokens\":3,"
+            + "\"cost_msats\":12,\"cost_nano_usd\":12250,\"cost_usd\":\"0.00001225\",\"prompt_tokens\":3,"
             + "\"prompt_tokens_details\":{\"cached_tokens\":0},\"total_tokens\":5}}\n\n"
             + "data: [DONE]\n\n"
         #expect(r.body == expected)
