@@ -150,7 +150,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardCLITests",
-            dependencies: ["SwitchboardTesting", "SwitchboardCore"],
+            dependencies: [
+                "SwitchboardTesting", "SwitchboardCore", "SwitchboardProviders", "SwitchboardStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ],
