@@ -13,6 +13,9 @@ public final class SQLiteStore: KeyStore {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(5)
+        // WAL with synchronous=NORMAL: a commit is durable against a crash or SIGKILL of the process (the WAL
+        // is in the OS's hands), without an fsync per transaction; only a power loss can drop the last ones.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
     }
