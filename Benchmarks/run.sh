@@ -163,6 +163,34 @@ PY
 done
 echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
 
+if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
+  # The same gateway with the usage ledger off, measured interleaved with the one above (ledger on),
+  # before the SSE test leaves hundreds of idle upstream connections in the first one's pool.
+  SB2=19104
+  sed -e "s/port = $SB/port = $SB2/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/noledger.db\"\nledger = false|" \
+    "$WORK/switchboard.toml" > "$WORK/noledger.toml"
+  SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/noledger.toml" 2>"$WORK/sb2.log" &
+  SB2PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB2/health" >/dev/null && break; sleep 0.1; done
+  wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB2/v1/chat/completions" >/dev/null
+  rows=""
+  for r in $(seq 1 "$ROUNDS"); do
+    on=$(measure "http://127.0.0.1:$SB" "$SBPID" 32)
+    off=$(measure "http://127.0.0.1:$SB2" "$SB2PID" 32)
+    rows="$rows$on|$off"$'\n'
+  done
+  kill "$SB2PID"
+  curl -s "http://127.0.0.1:$SB/metrics" | grep -E '^switchboard_ledger_(batches|records) ' | tr '\n' ' '; echo
+  python3 - "$rows" <<'PY'
+import sys, statistics
+rows = [r for r in sys.argv[1].split("\n") if r]
+pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
+on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
+print(f"ledger on vs off at c=32: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower with the ledger "
+      f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
+PY
+fi
+
 # 1,000 concurrent SSE streams of 200 chunks each, held to completion.
 python3 - "$SB" "$KEY" <<'PY'
 import asyncio, sys, time
@@ -187,32 +215,6 @@ PY
 echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
 sleep 6
 echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
-
-if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
-  # The same gateway with the usage ledger off, measured interleaved with the one above (ledger on).
-  SB2=19104
-  sed -e "s/port = $SB/port = $SB2/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/noledger.db\"\nledger = false|" \
-    "$WORK/switchboard.toml" > "$WORK/noledger.toml"
-  SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/noledger.toml" 2>"$WORK/sb2.log" &
-  SB2PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB2/health" >/dev/null && break; sleep 0.1; done
-  wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB2/v1/chat/completions" >/dev/null
-  rows=""
-  for r in $(seq 1 "$ROUNDS"); do
-    on=$(measure "http://127.0.0.1:$SB" "$SBPID" 32)
-    off=$(measure "http://127.0.0.1:$SB2" "$SB2PID" 32)
-    rows="$rows$on|$off"$'\n'
-  done
-  kill "$SB2PID"
-  python3 - "$rows" <<'PY'
-import sys, statistics
-rows = [r for r in sys.argv[1].split("\n") if r]
-pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
-on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
-print(f"ledger on vs off at c=32: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower with the ledger "
-      f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
-PY
-fi
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   perf record -q -e cpu-clock -F 999 -g -p "$SBPID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &

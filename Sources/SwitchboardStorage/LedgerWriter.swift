@@ -1,101 +1,159 @@
-import Synchronization
+import Foundation
 
 /// Group commit for the usage ledger: callers wait until their record is committed, and every record that
 /// arrives while one transaction runs goes into the next, so the cost per request stays small under load
 /// and an idle gateway commits at once.
-public final class LedgerWriter: Sendable {
+///
+/// With a store that can commit synchronously, the loop runs on a thread of its own, parked on a condition
+/// variable: a record costs one wake-up and one continuation resume, not a trip through the task scheduler
+/// and the database's queue per batch.
+public final class LedgerWriter: @unchecked Sendable {
+    // @unchecked: `queue`, `stopped` and `wake` are only touched with `condition` locked.
     private struct Pending {
         var record: UsageRecord
         var done: CheckedContinuation<Void, any Error>
     }
 
-    private struct State {
-        var queue: [Pending] = []
-        var wake: CheckedContinuation<Void, Never>?
-        var stopped = false
-    }
-
     private let store: any LedgerStore
     private let maxBatch: Int
-    private let state = Mutex(State())
-    private let batches = Mutex<(count: Int, records: Int)>((0, 0))
+    private let gather: TimeInterval
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopped = false
+    private var wake: CheckedContinuation<Void, Never>?
+    private var committedBatches = 0
+    private var committedRecords = 0
 
     /// A writer over `store`; call `run()` to start committing.
-    public init(store: any LedgerStore, maxBatch: Int = 1024) {
+    /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
+    /// short (a few hundred microseconds turn many small transactions into a few larger ones).
+    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .microseconds(500)) {
         self.store = store
         self.maxBatch = maxBatch
+        self.gather = Double(gather.components.attoseconds) / 1e18 + Double(gather.components.seconds)
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body()
     }
 
     /// Transactions committed and records in them, for measuring batching.
-    public var statistics: (batches: Int, records: Int) { batches.withLock { ($0.count, $0.records) } }
+    public var statistics: (batches: Int, records: Int) { locked { (committedBatches, committedRecords) } }
 
     /// Returns once `record` is committed; throws when the store refused the batch it was in.
     /// Cancelling the caller does not withdraw the record.
     public func record(_ record: UsageRecord) async throws {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            let (wake, refused) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
-                guard !s.stopped else { return (nil, true) }
-                s.queue.append(Pending(record: record, done: done))
-                let w = s.wake
-                s.wake = nil
-                return (w, false)
+            let (refused, waiting) = locked { () -> (Bool, CheckedContinuation<Void, Never>?) in
+                guard !stopped else { return (true, nil) }
+                queue.append(Pending(record: record, done: done))
+                condition.signal()
+                let w = wake
+                wake = nil
+                return (false, w)
             }
             if refused { done.resume(throwing: LedgerError.stopped) }
-            wake?.resume()
+            waiting?.resume()
         }
-    }
-
-    private enum Step {
-        case batch([Pending])
-        case wait
-        case finish
     }
 
     /// Commits batches until `stop()`, then commits what is left and returns.
     public func run() async {
-        while true {
-            let step = state.withLock { s -> Step in
-                if !s.queue.isEmpty {
-                    let n = min(s.queue.count, maxBatch)
-                    let batch = Array(s.queue.prefix(n))
-                    s.queue.removeFirst(n)
-                    return .batch(batch)
+        if let blocking = store as? any BlockingLedgerStore {
+            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    runBlocking(blocking)
+                    finished.resume()
                 }
-                return s.stopped ? .finish : .wait
+                thread.name = "switchboard-ledger"
+                thread.start()
             }
-            switch step {
-            case .finish:
+        } else {
+            await runAsync()
+        }
+    }
+
+    private func takeBatch() -> [Pending] {
+        let n = min(queue.count, maxBatch)
+        let batch = Array(queue.prefix(n))
+        queue.removeFirst(n)
+        return batch
+    }
+
+    private func runBlocking(_ store: any BlockingLedgerStore) {
+        while true {
+            condition.lock()
+            while queue.isEmpty, !stopped { condition.wait() }
+            if queue.isEmpty, stopped {
+                condition.unlock()
                 return
-            case .wait:
-                await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
-                    let now = state.withLock { s -> Bool in
-                        if !s.queue.isEmpty || s.stopped { return true }
-                        s.wake = wake
+            }
+            if gather > 0, queue.count < 32, !stopped {
+                let deadline = Date(timeIntervalSinceNow: gather)
+                while queue.count < 32, !stopped, condition.wait(until: deadline) {}
+            }
+            let batch = takeBatch()
+            condition.unlock()
+            do {
+                try store.appendBlocking(batch.map(\.record))
+                finish(batch, error: nil)
+            } catch {
+                finish(batch, error: error)
+            }
+        }
+    }
+
+    private func runAsync() async {
+        while true {
+            let batch = locked { () -> [Pending]? in
+                if !queue.isEmpty { return takeBatch() }
+                return stopped ? nil : []
+            }
+            guard let batch else { return }
+            if batch.isEmpty {
+                await withCheckedContinuation { (w: CheckedContinuation<Void, Never>) in
+                    let now = locked { () -> Bool in
+                        if !queue.isEmpty || stopped { return true }
+                        wake = w
                         return false
                     }
-                    if now { wake.resume() }
+                    if now { w.resume() }
                 }
-            case .batch(let batch):
-                do {
-                    try await store.append(batch.map(\.record))
-                    batches.withLock { $0.count += 1; $0.records += batch.count }
-                    for p in batch { p.done.resume() }
-                } catch {
-                    for p in batch { p.done.resume(throwing: error) }
-                }
+                continue
             }
+            do {
+                try await store.append(batch.map(\.record))
+                finish(batch, error: nil)
+            } catch {
+                finish(batch, error: error)
+            }
+        }
+    }
+
+    private func finish(_ batch: [Pending], error: (any Error)?) {
+        if error == nil {
+            locked {
+                committedBatches += 1
+                committedRecords += batch.count
+            }
+        }
+        for p in batch {
+            if let error { p.done.resume(throwing: error) } else { p.done.resume() }
         }
     }
 
     /// Stops taking records; `run()` returns after committing those already queued.
     public func stop() {
-        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            s.stopped = true
-            let w = s.wake
-            s.wake = nil
+        let waiting = locked { () -> CheckedContinuation<Void, Never>? in
+            stopped = true
+            condition.broadcast()
+            let w = wake
+            wake = nil
             return w
         }
-        wake?.resume()
+        waiting?.resume()
     }
 }
 

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
 
-extension SQLiteStore: LedgerStore {
+extension SQLiteStore: BlockingLedgerStore {
     static func registerLedgerMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration("v2-usage-ledger") { db in
             try db.create(table: "usage_ledger") { t in
@@ -30,19 +30,27 @@ extension SQLiteStore: LedgerStore {
 
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for r in records {
-                try statement.execute(arguments: [
-                    r.requestID, r.timestamp.timeIntervalSince1970, r.keyID, r.user, r.task, r.provider, r.model,
-                    r.inputTokens, r.outputTokens, r.cachedTokens, r.reasoningTokens, r.costNanoUSD, r.estimated,
-                    r.latencyMs, r.ttftMs, r.status, r.attempts,
-                ])
-            }
+        try await pool.write { db in try Self.insert(records, db) }
+    }
+
+    /// Appends in one transaction on the calling thread (the ledger writer's own thread).
+    public func appendBlocking(_ records: [UsageRecord]) throws {
+        guard !records.isEmpty else { return }
+        try pool.write { db in try Self.insert(records, db) }
+    }
+
+    private static func insert(_ records: [UsageRecord], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+              cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for r in records {
+            try statement.execute(arguments: [
+                r.requestID, r.timestamp.timeIntervalSince1970, r.keyID, r.user, r.task, r.provider, r.model,
+                r.inputTokens, r.outputTokens, r.cachedTokens, r.reasoningTokens, r.costNanoUSD, r.estimated,
+                r.latencyMs, r.ttftMs, r.status, r.attempts,
+            ])
         }
     }
 

@@ -96,3 +96,10 @@ public protocol LedgerStore: Sendable {
     /// Totals per provider and model, then the grand total last.
     func totals(_ filter: UsageFilter) async throws -> [UsageTotals]
 }
+
+/// A ledger store that can also commit on the caller's thread, so the writer can run on a thread of its own
+/// instead of hopping through queues for every batch.
+public protocol BlockingLedgerStore: LedgerStore {
+    /// Appends records in one transaction, blocking the calling thread.
+    func appendBlocking(_ records: [UsageRecord]) throws
+}

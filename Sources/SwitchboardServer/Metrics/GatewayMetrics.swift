@@ -61,6 +61,12 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         Gauge(label: "switchboard_provider_up", dimensions: [("provider", provider)], factory: factory).record(up ? 1 : 0)
     }
 
+    /// The ledger's commit counters, read at scrape time.
+    func ledger(batches: Int, records: Int) {
+        Gauge(label: "switchboard_ledger_batches", factory: factory).record(batches)
+        Gauge(label: "switchboard_ledger_records", factory: factory).record(records)
+    }
+
     /// The router moved on from a failed slot: a retry elsewhere.
     public func routerFailedOver(from provider: String, error: ProviderError) {
         Counter(label: "switchboard_failovers_total", dimensions: [("from", provider), ("kind", error.kind.name)], factory: factory)

@@ -163,6 +163,10 @@ struct GatewayRoutes: Sendable {
     }
 
     func metricsText(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        if let writer = ledger.writer {
+            let stats = writer.statistics
+            metrics.ledger(batches: stats.batches, records: stats.records)
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
