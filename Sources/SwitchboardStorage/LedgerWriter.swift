@@ -21,6 +21,7 @@ public final class LedgerWriter: @unchecked Sendable {
     private var queue: [Pending] = []
     private var stopped = false
     private var wake: CheckedContinuation<Void, Never>?
+    private var lastBatch = 0
     private var committedBatches = 0
     private var committedRecords = 0
 
@@ -83,6 +84,15 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private func runBlocking(_ store: any BlockingLedgerStore) {
+        let housekeeping = Thread { [self] in
+            while !locked({ stopped }) {
+                Thread.sleep(forTimeInterval: 1)
+                // A failed checkpoint only delays reclaiming the WAL; the next one retries.
+                _ = try? store.checkpoint()
+            }
+        }
+        housekeeping.name = "switchboard-ledger-checkpoint"
+        housekeeping.start()
         while true {
             condition.lock()
             while queue.isEmpty, !stopped { condition.wait() }
@@ -90,11 +100,13 @@ public final class LedgerWriter: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            if gather > 0, queue.count < 32, !stopped {
+            // Gather only under load (the last batch had company): a lone request never waits for others.
+            if gather > 0, lastBatch > 1, queue.count < 32, !stopped {
                 let deadline = Date(timeIntervalSinceNow: gather)
                 while queue.count < 32, !stopped, condition.wait(until: deadline) {}
             }
             let batch = takeBatch()
+            lastBatch = batch.count
             condition.unlock()
             do {
                 try store.appendBlocking(batch.map(\.record))

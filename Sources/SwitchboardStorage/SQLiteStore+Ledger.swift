@@ -33,6 +33,11 @@ extension SQLiteStore: BlockingLedgerStore {
         try await pool.write { db in try Self.insert(records, db) }
     }
 
+    /// Copies the WAL back into the database without waiting for readers.
+    public func checkpoint() throws {
+        try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+    }
+
     /// Appends in one transaction on the calling thread (the ledger writer's own thread).
     public func appendBlocking(_ records: [UsageRecord]) throws {
         guard !records.isEmpty else { return }

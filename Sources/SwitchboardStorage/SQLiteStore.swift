@@ -5,6 +5,9 @@ import GRDB
 /// own queue, never on an event loop.
 public final class SQLiteStore: KeyStore {
     let pool: DatabasePool
+    /// A separate connection for checkpoints, so copying the WAL never waits behind, or holds up, the
+    /// ledger's inserts on the pool's writer.
+    let checkpointer: DatabaseQueue
     /// The database file.
     public let path: String
 
@@ -15,9 +18,15 @@ public final class SQLiteStore: KeyStore {
         config.busyMode = .timeout(5)
         // WAL with synchronous=NORMAL: a commit is durable against a crash or SIGKILL of the process (the WAL
         // is in the OS's hands), without an fsync per transaction; only a power loss can drop the last ones.
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // Checkpoints run on the ledger's schedule (about once a second), not inside whichever commit pushes
+        // the WAL past SQLite's threshold: that commit, and every request waiting on it, would pay for it.
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
+        checkpointer = try DatabaseQueue(path: path, configuration: config)
     }
 
     /// Versioned migrations, run at start-up; later versions append, never edit.

@@ -102,4 +102,6 @@ public protocol LedgerStore: Sendable {
 public protocol BlockingLedgerStore: LedgerStore {
     /// Appends records in one transaction, blocking the calling thread.
     func appendBlocking(_ records: [UsageRecord]) throws
+    /// Housekeeping the writer runs between batches about once a second (a WAL checkpoint).
+    func checkpoint() throws
 }

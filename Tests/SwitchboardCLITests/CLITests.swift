@@ -63,26 +63,24 @@ import Testing
 
     @Test func healthExitsOneWhenAProviderIsDown() async throws {
         let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        let up = try await CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-x"]).run(["health"])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("cerebras  healthy"))
+        // Port 1 on loopback refuses connections, and no test server can ever take it.
         let config = cerebrasConfig(fake) + """
 
             [[providers.openai_compat]]
             id = "second"
-            base_url = "\(fake.baseURL)"
+            base_url = "http://127.0.0.1:1/v1"
             """
-        let cli = try CLIRunner(config: config, environment: ["CEREBRAS_API_KEY": "csk-x"])
-        let up = try await cli.run(["health"])
-        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
-        #expect(up.stdout.contains("cerebras  healthy"))
-        await fake.stop()
-        let down = try await cli.run(["health", "--json"])
+        let down = try await CLIRunner(config: config, environment: ["CEREBRAS_API_KEY": "csk-x"]).run(["health", "--json"])
         #expect(down.status == 1)
         let json = try JSONValue.parse(Data(down.stdout.utf8))
-        #expect(json == .array([
-            ["provider": "cerebras", "status": "down", "latency_ms": try #require(json.arrayItem(0)?["latency_ms"]),
-             "message": try #require(json.arrayItem(0)?["message"])],
-            ["provider": "second", "status": "down", "latency_ms": try #require(json.arrayItem(1)?["latency_ms"]),
-             "message": try #require(json.arrayItem(1)?["message"])],
-        ]))
+        #expect(json.arrayItem(0)?["provider"] == "cerebras" && json.arrayItem(0)?["status"] == "healthy")
+        #expect(json.arrayItem(1)?["provider"] == "second" && json.arrayItem(1)?["status"] == "down")
+        #expect(json.arrayItem(1)?["latency_ms"]?.intValue != nil)
+        #expect(json.arrayItem(1)?["message"]?.stringValue?.contains("network") == true)
     }
 
     @Test func aBadKeyIsOneClearLineWithoutTheKey() async throws {

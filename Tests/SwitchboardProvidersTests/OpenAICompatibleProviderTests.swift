@@ -201,11 +201,9 @@ func withFake(
     }
 
     @Test func connectionRefusedIsARetryableNetworkError() async throws {
-        let fake = try await FakeUpstream.start()
-        let base = fake.baseURL
-        await fake.stop()
+        // Port 1 on loopback: nothing listens there, and no other test's server can take it.
         var options = OpenAICompatibleProvider.Options(descriptor: ProviderRegistry.descriptor(id: "openai")!, apiKey: "k")
-        options.baseURL = base
+        options.baseURL = "http://127.0.0.1:1/v1"
         let provider = OpenAICompatibleProvider(options: options, transport: AsyncHTTPClientTransport.shared)
         let error = await #expect(throws: ProviderError.self) { try await provider.chat(request, context: .testing()) }
         #expect(error?.kind == .network)

@@ -70,12 +70,19 @@ extension GatewayRoutes {
                 var event = first
                 var outputCharacters = 0
                 var failure: (any Error)?
+                var clientGone = false
                 do {
                     while let current = event {
                         if case .textDelta(let t) = current { outputCharacters += t.count }
                         if case .started(_, _, let served) = current { context.record.update { $0.provider = served } }
                         let payloads = encoder.encode(current)
-                        if !payloads.isEmpty { try await writer.write(Self.sse(payloads)) }
+                        if !payloads.isEmpty {
+                            do { try await writer.write(Self.sse(payloads)) } catch {
+                                // A write that fails means the client went away, whatever the error says.
+                                clientGone = true
+                                throw error
+                            }
+                        }
                         event = try await events.next()
                     }
                     try Task.checkCancellation()
@@ -84,7 +91,7 @@ extension GatewayRoutes {
                 }
                 // The record is committed before the client is told the stream is complete, whatever happened.
                 record(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), context: context)
-                let cancelled = failure is CancellationError || Task.isCancelled
+                let cancelled = clientGone || failure is CancellationError || Task.isCancelled
                 let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
                 let snapshot = context.record.snapshot
                 try await ledger.record(snapshot, requestID: context.requestID, principal: context.principal, status: status,
