@@ -36,34 +36,12 @@ import Testing
     @Test func serveAnswersThenDrainsAndExitsZeroOnSIGTERM() async throws {
         let cli = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
                                 environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])
-        let process = Process()
-        process.executableURL = CLIRunner.binary
-        process.arguments = ["serve"]
-        process.currentDirectoryURL = cli.directory
-        process.environment = cli.environment
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        let seen = Mutex("")
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            seen.withLock { $0 += String(decoding: d, as: UTF8.self) }
-        }
-        let (exited, done) = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in done.finish() }
-        try process.run()
-        var port: Int?
-        for _ in 0..<200 where port == nil {
-            try await Task.sleep(for: .milliseconds(50))
-            port = seen.withLock { $0.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap { Int($0.output.1) } }
-        }
-        let p = try #require(port, "no listening line in: \(seen.withLock { $0 })")
+        let (process, p) = try await startServe(cli)
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)/health")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(try JSONValue.parse(data)["provider_status"] == ["mock": "healthy"])
         process.terminate()  // SIGTERM
-        for await _ in exited {}
-        err.fileHandleForReading.readabilityHandler = nil
+        process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(process.terminationReason == .exit)
     }
