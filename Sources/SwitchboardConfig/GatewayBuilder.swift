@@ -99,20 +99,12 @@ public struct GatewayBuilder: Sendable {
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
     }
 
-    /// Built-in prices (the registry's seed catalogues, the free mock) for every configured provider, then
-    /// `[pricing]` overrides.
+    /// Built-in prices of every configured provider that knows some, then `[pricing]` overrides.
     private func priceTable(_ providers: [any LLMProvider]) -> PriceTable {
         var table = PriceTable()
         for provider in providers {
-            if let compat = provider as? OpenAICompatibleProvider {
-                for entry in compat.descriptor.catalogue {
-                    if let price = compat.price(forModel: entry.id) { table.set(price, for: "\(provider.id)/\(entry.id)") }
-                }
-            } else if provider is MockProvider {
-                for id in MockProvider.modelIDs {
-                    table.set(ModelPrice(inputPerMillion: .zero, outputPerMillion: .zero), for: "mock/\(id)")
-                }
-            }
+            guard let pricing = provider as? any ModelPricing else { continue }
+            for (model, price) in pricing.seedPrices { table.set(price, for: "\(provider.id)/\(model)") }
         }
         for (key, price) in config.prices { table.set(price, for: key) }
         return table

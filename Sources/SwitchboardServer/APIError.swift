@@ -95,7 +95,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                             code: "content_filter")
         case .rateLimited(let wait):
             var headers = HTTPFields()
-            if let wait { headers[.retryAfter] = String(max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))) }
+            if let wait { headers[.retryAfter] = String(max(1, Int(wait.inSeconds.rounded(.up)))) }
             return APIError(status: .tooManyRequests, message: "upstream rate limited: \(detail)", type: "rate_limit_error",
                             code: "rate_limit_exceeded", headers: headers)
         case .timeout:

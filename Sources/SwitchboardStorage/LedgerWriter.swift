@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 
 /// Group commit for the usage ledger: callers wait until their record is committed, and every record that
 /// arrives while one transaction runs goes into the next, so the cost per request stays small under load
@@ -31,7 +32,7 @@ public final class LedgerWriter: @unchecked Sendable {
     public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .microseconds(500)) {
         self.store = store
         self.maxBatch = maxBatch
-        self.gather = Double(gather.components.attoseconds) / 1e18 + Double(gather.components.seconds)
+        self.gather = gather.inSeconds
     }
 
     private func locked<T>(_ body: () -> T) -> T {

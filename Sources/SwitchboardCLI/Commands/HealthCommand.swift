@@ -26,20 +26,16 @@ struct HealthCommand: AsyncParsableCommand {
             if json {
                 Terminal.out(Terminal.json(.array(zip(ids, results).map { id, h in
                     ["provider": .string(id), "status": .string(h.status.rawValue),
-                     "latency_ms": h.latency.map { .int(milliseconds($0)) } ?? .null,
+                     "latency_ms": h.latency.map { .int($0.inMilliseconds) } ?? .null,
                      "message": h.message.map(JSONValue.string) ?? .null]
                 })))
             } else {
                 let rows = zip(ids, results).map { id, h in
-                    [id, h.status.rawValue, h.latency.map { "\(milliseconds($0)) ms" } ?? "-", h.message ?? ""]
+                    [id, h.status.rawValue, h.latency.map { "\($0.inMilliseconds) ms" } ?? "-", h.message ?? ""]
                 }
                 Terminal.out(Terminal.table(["PROVIDER", "STATUS", "LATENCY", "DETAIL"], rows))
             }
             if results.contains(where: { $0.status == .down }) { throw ExitCode(1) }
         }
     }
-}
-
-func milliseconds(_ d: Duration) -> Int64 {
-    d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
 }

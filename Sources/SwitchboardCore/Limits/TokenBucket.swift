@@ -14,13 +14,12 @@ public struct TokenBucket: Sendable, Hashable {
     }
 
     private var ratePerSecond: Double {
-        capacity / (Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18)
+        capacity / period.inSeconds
     }
 
     private mutating func refill(now: ContinuousClock.Instant) {
         let elapsed = now - updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        level = min(capacity, level + seconds * ratePerSecond)
+        level = min(capacity, level + elapsed.inSeconds * ratePerSecond)
         updated = now
     }
 

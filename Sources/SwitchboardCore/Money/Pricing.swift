@@ -42,8 +42,8 @@ public struct ModelPrice: Sendable, Hashable, Codable {
     }
 }
 
-/// A provider that knows its models' prices without a network call; found with `as?`.
+/// A provider that knows some of its models' prices without a network call; found with `as?`.
 public protocol ModelPricing: Sendable {
-    /// The price of `model`, nil when unknown.
-    func price(forModel model: String) -> ModelPrice?
+    /// Built-in prices by model id (as the provider names it).
+    var seedPrices: [String: ModelPrice] { get }
 }

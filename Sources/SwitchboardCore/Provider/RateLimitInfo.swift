@@ -70,7 +70,7 @@ public struct RateLimitInfo: Sendable, Hashable {
         if let seconds = Double(text) { return .milliseconds(Int64((seconds * 1000).rounded())) }
         var total = 0.0
         var number = ""
-        var chars = Array(text)
+        let chars = Array(text)
         var i = 0
         var matched = false
         while i < chars.count {
@@ -94,7 +94,6 @@ public struct RateLimitInfo: Sendable, Hashable {
             matched = true
             i += 1
         }
-        chars.removeAll()
         guard matched, number.isEmpty else { return nil }
         return .milliseconds(Int64((total * 1000).rounded()))
     }

@@ -4,7 +4,7 @@ public enum Redaction {
     public static func redact(_ text: String, secrets: [String] = []) -> String {
         var out = text
         for secret in secrets where secret.count >= 4 {
-            out = out.replacingOccurrences(of: secret, with: "[REDACTED]")
+            out = out.replacing(secret, with: "[REDACTED]")
         }
         // Key-shaped tokens: common provider prefixes followed by a long run of key characters.
         out = out.replacing(
@@ -13,12 +13,5 @@ public enum Redaction {
             "\(match.output.1)[REDACTED]"
         }
         return out
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        return self.replacing(target, with: replacement)
     }
 }

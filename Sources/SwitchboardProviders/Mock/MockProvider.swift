@@ -75,7 +75,7 @@ public struct MockProvider: LLMProvider {
 
 extension MockProvider: ModelPricing {
     /// The mock is free.
-    public func price(forModel model: String) -> ModelPrice? {
-        Self.modelIDs.contains(model) ? ModelPrice(inputPerMillion: .zero, outputPerMillion: .zero) : nil
+    public var seedPrices: [String: ModelPrice] {
+        Dictionary(uniqueKeysWithValues: Self.modelIDs.map { ($0, ModelPrice(inputPerMillion: .zero, outputPerMillion: .zero)) })
     }
 }

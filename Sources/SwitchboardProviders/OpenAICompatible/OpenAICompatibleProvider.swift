@@ -280,10 +280,14 @@ public struct OpenAIChatBody: Sendable {
 }
 
 extension OpenAICompatibleProvider: ModelPricing {
-    /// The catalogue's seed price for `model`.
-    public func price(forModel model: String) -> ModelPrice? {
-        guard let entry = descriptor.catalogue.first(where: { $0.id == model }),
-              let input = entry.inputPerMillion, let output = entry.outputPerMillion else { return nil }
-        return ModelPrice(inputPerMillion: input, outputPerMillion: output)
+    /// The catalogue's seed prices.
+    public var seedPrices: [String: ModelPrice] {
+        var out: [String: ModelPrice] = [:]
+        for entry in descriptor.catalogue {
+            if let input = entry.inputPerMillion, let output = entry.outputPerMillion {
+                out[entry.id] = ModelPrice(inputPerMillion: input, outputPerMillion: output)
+            }
+        }
+        return out
     }
 }

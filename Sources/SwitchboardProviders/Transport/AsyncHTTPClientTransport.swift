@@ -55,8 +55,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         guard timeout > .zero else { throw TransportError.timedOut }
         do {
             let response = try await client.execute(
-                outgoing, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                    + timeout.components.attoseconds / 1_000_000_000))
+                outgoing, timeout: .nanoseconds(timeout.inNanoseconds))
             return TransportResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },

@@ -32,7 +32,7 @@ struct UsageLedger: Sendable {
             provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
             reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
-            latencyMs: Int(milliseconds(latency)), ttftMs: state.ttft.map { Int(milliseconds($0)) }, status: status,
+            latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1))
         try await writer.record(record)
     }
@@ -56,10 +56,6 @@ struct LedgerService: Service {
             writer.stop()
         }
     }
-}
-
-func milliseconds(_ d: Duration) -> Int64 {
-    d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
 }
 
 /// Rough token count for text a provider did not report usage for (about four characters a token).

@@ -34,19 +34,19 @@ public final class GatewayMetrics: Sendable, RouterObserver {
                 dimensions: [("route", route), ("model", model), ("provider", provider), ("status", String(status))],
                 factory: factory).increment()
         Metrics.Timer(label: "switchboard_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(nanoseconds(total))
+            .recordNanoseconds(total.inNanoseconds)
         if let upstream {
             Metrics.Timer(label: "switchboard_upstream_duration_seconds", dimensions: [("provider", provider)], factory: factory)
-                .recordNanoseconds(nanoseconds(upstream))
+                .recordNanoseconds(upstream.inNanoseconds)
         }
         Metrics.Timer(label: "switchboard_gateway_overhead_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(nanoseconds(max(.zero, total - (upstream ?? .zero))))
+            .recordNanoseconds(max(.zero, total - (upstream ?? .zero)).inNanoseconds)
     }
 
     /// Time until the first streamed token.
     func timeToFirstToken(provider: String, _ d: Duration) {
         Metrics.Timer(label: "switchboard_time_to_first_token_seconds", dimensions: [("provider", provider)], factory: factory)
-            .recordNanoseconds(nanoseconds(d))
+            .recordNanoseconds(d.inNanoseconds)
     }
 
     /// Tokens of one finished request.
@@ -72,9 +72,5 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         Counter(label: "switchboard_failovers_total", dimensions: [("from", provider), ("kind", error.kind.name)], factory: factory)
             .increment()
         Counter(label: "switchboard_upstream_retries_total", dimensions: [("provider", provider)], factory: factory).increment()
-    }
-
-    private func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 }

@@ -63,7 +63,7 @@ struct GatewayMiddleware: RouterMiddleware {
 
     /// "1.234": milliseconds with three decimals, without `String(format:)`'s cost on every response.
     static func milliseconds(_ d: Duration) -> String {
-        let micros = d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
+        let micros = d.inMicroseconds
         let fraction = String(micros % 1000)
         return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }

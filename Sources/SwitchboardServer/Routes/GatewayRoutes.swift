@@ -157,7 +157,7 @@ struct GatewayRoutes: Sendable {
             values.allSatisfy({ $0 == .healthy }) ? "healthy" : (values.contains(where: { $0 == .healthy || $0 == .degraded }) ? "degraded" : "down")
         let uptime = ContinuousClock.now - startedAt
         return jsonResponse([
-            "status": .string(overall), "uptime": .double(Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18),
+            "status": .string(overall), "uptime": .double(uptime.inSeconds),
             "models_cached": .int(Int64(catalog.count)), "provider_status": .object(providers),
         ])
     }
