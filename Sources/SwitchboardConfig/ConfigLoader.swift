@@ -36,7 +36,7 @@ public enum ConfigLoader {
 }
 
 /// Walks the parsed document, checking every key and value.
-private struct Reader {
+struct Reader {
     let source: TOMLSource
 
     func fail(_ message: String, key: String, table: String, occurrence: Int = 0) -> ConfigError {
@@ -101,10 +101,19 @@ private struct Reader {
                     guard price.value > 0 else { throw fail("'billing.btc_usd' must be positive", key: k, table: "billing") }
                     config.btcPrice = price
                 }
+            case "limits":
+                config.limits = try readLimits(value)
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
                     switch (k, v) {
                     case ("path", _): config.store.path = try string(v, "store.path", key: k, table: "store")
+                    case ("url", _):
+                        let text = try string(v, "store.url", key: k, table: "store")
+                        let source = SecretSource(text)
+                        if case .literal(let u) = source, !(u.hasPrefix("postgres://") || u.hasPrefix("postgresql://")) {
+                            throw fail("'store.url' must be a postgres:// URL or \"env:NAME\"", key: k, table: "store")
+                        }
+                        config.store.url = source
                     case ("ledger", .bool(let b)): config.store.ledger = b
                     case ("ledger", _): throw fail("'store.ledger' must be a boolean", key: k, table: "store")
                     default: throw fail("unknown key 'store.\(k)'", key: k, table: "store")

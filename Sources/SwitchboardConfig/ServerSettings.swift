@@ -28,6 +28,8 @@ public struct ServerSettings: Sendable, Hashable {
 public struct StoreSettings: Sendable, Hashable {
     /// SQLite file path.
     public var path = "switchboard.db"
+    /// A PostgreSQL URL (`postgres://...`, or `env:NAME`); when set, it is the store instead of SQLite.
+    public var url: SecretSource?
     /// Record every request in the usage ledger (off only to measure what it costs).
     public var ledger = true
 

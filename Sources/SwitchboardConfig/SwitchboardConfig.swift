@@ -55,6 +55,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var server = ServerSettings()
     /// `[store]`.
     public var store = StoreSettings()
+    /// `[limits]`: gateway-wide and per-user rate limits and budgets (keys carry their own).
+    public var limits = QuotaEnforcer.Configuration()
     /// `[pricing."provider/model"]` overrides, exact.
     public var prices: [String: ModelPrice] = [:]
     /// `[billing] btc_usd`: the BTC price used for msats.

@@ -43,10 +43,34 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         ]]
     }
 
+    /// The body in the Hugging Face task API's shape: `{"error", "error_type", "message"}`.
+    public var huggingFaceBody: JSONValue {
+        let (summary, kind): (String, String) =
+            switch status.code {
+            case 400: ("Invalid request parameters", "BadRequest")
+            case 401: ("Missing or invalid API key", "Unauthorized")
+            case 403: ("Insufficient permissions", "Forbidden")
+            case 404: ("Resource not found", "NotFound")
+            case 413: ("Request too large", "PayloadTooLarge")
+            case 429: ("Rate limit exceeded", "TooManyRequests")
+            case 499: ("Request cancelled", "ClientClosedRequest")
+            case 502: ("Provider unavailable", "BadGateway")
+            case 503: ("Service temporarily unavailable", "ServiceUnavailable")
+            case 504: ("Request timeout", "GatewayTimeout")
+            default: status.code >= 500 ? ("Server error", "InternalServerError") : (status.reasonPhrase, "BadRequest")
+            }
+        if code == "budget_exceeded" {
+            return ["error": "Budget exceeded", "error_type": "budget_exceeded", "message": .string(message)]
+        }
+        return ["error": .string(summary), "error_type": .string(kind), "message": .string(message)]
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body.jsonString())))
+        // Each API family answers errors in its own clients' shape.
+        let shaped = request.uri.path.hasPrefix("/hf/") ? huggingFaceBody : body
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: shaped.jsonBytes())))
     }
 
     /// Maps any failure to what the client should see: client mistakes keep their 4xx, upstream trouble
@@ -74,6 +98,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             default:
                 return APIError(status: e.status, message: e.body ?? e.status.reasonPhrase, type: e.status.code < 500 ? "invalid_request_error" : "server_error")
             }
+        case let e as QuotaEnforcer.Exceeded:
+            return quota(e)
         case is CancellationError:
             return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
         default:
@@ -109,6 +135,28 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             return APIError(status: .badGateway, message: "upstream failed: \(detail)", type: "server_error", code: "upstream_error")
         case .cancelled:
             return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+        }
+    }
+}
+
+extension APIError {
+    /// A refused request: 429 with Retry-After and the limit's state, or 400 when it can never fit.
+    static func quota(_ e: QuotaEnforcer.Exceeded) -> APIError {
+        var headers = HTTPFields()
+        switch e.kind {
+        case .requestTooLarge:
+            return APIError(status: .badRequest, message: e.description, type: "invalid_request_error", param: "max_tokens",
+                            code: "request_exceeds_limit")
+        case .rateLimited, .budget:
+            headers[.retryAfter] = String(e.retryAfter)
+            if e.kind == .rateLimited {
+                headers[HTTPField.Name("x-ratelimit-limit")!] = String(e.limit)
+                headers[HTTPField.Name("x-ratelimit-remaining")!] = "0"
+                headers[HTTPField.Name("x-ratelimit-reset")!] = String(e.reset)
+            }
+            let code = e.kind == .budget ? "budget_exceeded" : "rate_limit_exceeded"
+            return APIError(status: .tooManyRequests, message: e.description,
+                            type: e.kind == .budget ? "budget_exceeded" : "rate_limit_error", code: code, headers: headers)
         }
     }
 }

@@ -12,6 +12,14 @@ public enum Principal: Sendable {
     /// `[server] auth = "none"`.
     case anonymous
 
+    /// The caller as rate limits and budgets see it.
+    var quotaCaller: QuotaEnforcer.Caller {
+        switch self {
+        case .key(let k): QuotaEnforcer.Caller(keyID: k.id, keyLimits: k.limits, user: k.user)
+        case .master, .anonymous: QuotaEnforcer.Caller()
+        }
+    }
+
     /// Whether this caller may use `model`.
     func allows(model: String) -> Bool {
         if case .key(let record) = self { return record.allows(model: model) }
@@ -39,6 +47,8 @@ final class RequestRecord: Sendable {
         var trace: CallTrace?
         /// The authenticated caller, shared with the outer middleware.
         var principal: Principal?
+        /// What the request reserved against rate limits and budgets, settled when it is recorded.
+        var admission: QuotaEnforcer.Admission?
     }
 
     private let state = Mutex(State())
@@ -69,8 +79,11 @@ final class RequestRecord: Sendable {
 /// The request context of every gateway route.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// Kept from the client's `x-request-id`, else generated.
+    /// Kept from the client's `x-request-id`, else the ledger id.
     public var requestID = ""
+    /// The ledger's id for this request: always a fresh UUID, so a client reusing a request id cannot
+    /// collide with another record.
+    public var ledgerID = ""
     public var principal: Principal?
     let record = RequestRecord()
 

@@ -20,13 +20,17 @@ public struct GatewayServer: Sendable {
         public var masterKey: String?
         /// False for `[server] auth = "none"`.
         public var requireKeys = true
+        /// Gateway-wide and per-user limits (`[limits]`); keys carry their own.
+        public var limits = QuotaEnforcer.Configuration()
 
         /// Defaults.
         public init() {}
     }
 
     public let gateway: Gateway
-    public let store: any KeyStore
+    public let store: any Storage
+    /// Rate limits and budgets, over the store's counters.
+    public let quotas: QuotaEnforcer
     /// Commits a usage record per request; nil runs without a ledger.
     public let ledger: LedgerWriter?
     public let options: Options
@@ -36,10 +40,15 @@ public struct GatewayServer: Sendable {
     let prober: HealthProber
 
     /// Creates the server; `metrics` should be the observer the gateway's router was built with.
-    public init(gateway: Gateway, store: any KeyStore, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
+    public init(gateway: Gateway, store: any Storage, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
                 logger: Logger) {
         self.gateway = gateway
         self.store = store
+        // After a restart, in-memory budget counters start from what the ledger says was spent.
+        let spend: QuotaEnforcer.SpendSource? = ledger == nil ? nil : { @Sendable key, user, since in
+            try await store.spend(keyID: key, user: user, since: since)
+        }
+        self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend)
         self.ledger = ledger
         self.options = options
         self.metrics = metrics
@@ -55,13 +64,13 @@ public struct GatewayServer: Sendable {
         -> some ApplicationProtocol
     {
         let router = Router(context: GatewayRequestContext.self)
-        let usage = UsageLedger(writer: ledger, prices: gateway.prices, sats: gateway.sats)
+        let usage = UsageLedger(writer: ledger, prices: gateway.prices, sats: gateway.sats, quotas: quotas, logger: logger)
         router.add(middleware: GatewayMiddleware(metrics: metrics, ledger: usage))
         let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
         let routes = GatewayRoutes(
             gateway: gateway, catalog: catalog, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
-            ledger: usage, logger: logger, startedAt: .now)
+            ledger: usage, store: store, logger: logger, startedAt: .now)
         routes.register(on: router, auth: AuthMiddleware(authenticator: Authenticator(mode: mode, store: store)))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)

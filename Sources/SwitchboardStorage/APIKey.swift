@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+public import SwitchboardCore
 
 /// A stored API key: everything but the secret, which is kept only as its SHA-256 hash.
 public struct APIKeyRecord: Sendable, Hashable, Codable {
@@ -14,10 +15,12 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
     public var revokedAt: Date?
     /// Models the key may use (`provider/model` or bare); nil allows every model.
     public var allowedModels: [String]?
+    /// The key's own rate limits and budget.
+    public var limits: UsageLimits
 
     /// Creates a record.
     public init(id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date? = nil,
-                allowedModels: [String]? = nil) {
+                allowedModels: [String]? = nil, limits: UsageLimits = .unlimited) {
         self.id = id
         self.name = name
         self.user = user
@@ -25,6 +28,7 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.revokedAt = revokedAt
         self.allowedModels = allowedModels
+        self.limits = limits
     }
 
     /// Whether the key was revoked.
@@ -79,10 +83,35 @@ public enum APIKeys {
     }
 }
 
+/// What to create a key with.
+public struct NewAPIKey: Sendable, Hashable {
+    public var name: String
+    public var user: String?
+    /// Models the key may use; nil allows every model.
+    public var allowedModels: [String]?
+    public var limits: UsageLimits
+
+    /// Describes a key.
+    public init(name: String, user: String? = nil, allowedModels: [String]? = nil, limits: UsageLimits = .unlimited) {
+        self.name = name
+        self.user = user
+        self.allowedModels = allowedModels
+        self.limits = limits
+    }
+
+    /// A fresh record and secret for this description; stores save the record and the secret's hash.
+    func make(now: Date = Date()) -> (record: APIKeyRecord, secret: String) {
+        let secret = APIKeys.generateSecret()
+        let record = APIKeyRecord(id: APIKeys.generateID(), name: name, user: user, prefix: String(secret.prefix(10)),
+                                  createdAt: now, allowedModels: allowedModels, limits: limits)
+        return (record, secret)
+    }
+}
+
 /// Where API keys live.
 public protocol KeyStore: Sendable {
     /// Stores a new key and returns its record and the secret (shown once, never stored).
-    func createKey(name: String, user: String?, allowedModels: [String]?) async throws -> (record: APIKeyRecord, secret: String)
+    func createKey(_ key: NewAPIKey) async throws -> (record: APIKeyRecord, secret: String)
     /// Every key, newest first.
     func listKeys() async throws -> [APIKeyRecord]
     /// Revokes a key; false when no key has this id.

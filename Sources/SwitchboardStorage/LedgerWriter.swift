@@ -25,6 +25,9 @@ public final class LedgerWriter: @unchecked Sendable {
     private var lastBatch = 0
     private var committedBatches = 0
     private var committedRecords = 0
+    /// The checkpoint thread's own stop signal, so it never takes a wake-up meant for the writer.
+    private let housekeepingStop = NSCondition()
+    private var housekeepingStopped = false
 
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
@@ -85,15 +88,31 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private func runBlocking(_ store: any BlockingLedgerStore) {
+        // Checkpoints about once a second until stopped; `run()` returns only after this thread is done, so
+        // nobody closes the store under a running checkpoint.
+        let housekeepingDone = DispatchSemaphore(value: 0)
         let housekeeping = Thread { [self] in
-            while !locked({ stopped }) {
-                Thread.sleep(forTimeInterval: 1)
-                // A failed checkpoint only delays reclaiming the WAL; the next one retries.
-                _ = try? store.checkpoint()
+            housekeepingStop.lock()
+            while !housekeepingStopped {
+                if !housekeepingStop.wait(until: Date(timeIntervalSinceNow: 1)), !housekeepingStopped {
+                    housekeepingStop.unlock()
+                    // A failed checkpoint only delays reclaiming the WAL; the next one retries.
+                    _ = try? store.checkpoint()
+                    housekeepingStop.lock()
+                }
             }
+            housekeepingStop.unlock()
+            housekeepingDone.signal()
         }
         housekeeping.name = "switchboard-ledger-checkpoint"
         housekeeping.start()
+        defer {
+            housekeepingStop.lock()
+            housekeepingStopped = true
+            housekeepingStop.broadcast()
+            housekeepingStop.unlock()
+            housekeepingDone.wait()
+        }
         while true {
             condition.lock()
             while queue.isEmpty, !stopped { condition.wait() }

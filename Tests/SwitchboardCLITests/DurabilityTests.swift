@@ -69,7 +69,9 @@ final class Completed: Sendable {
                             do {
                                 let r = try await AsyncHTTPClientTransport.shared.send(request, context: .testing(timeout: .seconds(5)))
                                 _ = try await r.body.collect(upTo: 1 << 20)
-                                if r.status == 200 { completed.ids.withLock { $0.append(id) } }
+                                // The ledger keys records by its own id, which the response names in Inference-Id.
+                                let ledgerID = r.headers.first { $0.0.lowercased() == "inference-id" }?.1
+                                if r.status == 200 { completed.ids.withLock { $0.append(ledgerID ?? "missing inference-id for \(id)") } }
                             } catch {
                                 if completed.ids.withLock({ !$0.isEmpty }) { return }  // the server is gone
                             }

@@ -8,7 +8,7 @@ import Testing
     @Test func keysWorkUntilRevokedAndAreCheckedPerModel() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
-        let (record, secret) = try await gw.store.createKey(name: "app", user: "bob", allowedModels: ["fake/fake-model"])
+        let (record, secret) = try await gw.store.createKey(NewAPIKey(name: "app", user: "bob", allowedModels: ["fake/fake-model"]))
         #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
         let viaHeader = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("x-api-key", secret)])
         #expect(viaHeader.status == 200)

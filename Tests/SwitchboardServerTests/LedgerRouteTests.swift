@@ -11,7 +11,7 @@ import Testing
         var reply = FakeReply("Paris is the capital.")
         reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
         gw.fake.setDefault(.reply(reply))
-        let (key, secret) = try await gw.store.createKey(name: "app", user: "carol", allowedModels: nil)
+        let (key, secret) = try await gw.store.createKey(NewAPIKey(name: "app", user: "carol"))
 
         let plain = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)
         #expect(plain.status == 200)

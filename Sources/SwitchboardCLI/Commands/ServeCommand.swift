@@ -30,11 +30,12 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.drainTimeout = .seconds(settings.drainTimeoutSeconds)
             serverOptions.healthInterval = .seconds(settings.healthIntervalSeconds)
             serverOptions.requireKeys = settings.auth == .keys
+            serverOptions.limits = loaded.config.limits
             serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
             if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {
                 Terminal.err("warning: [server] master_key names \(name), which is not set\n")
             }
-            let store = try openStore(loaded.config)
+            let store = try await openStore(loaded)
             if !serverOptions.requireKeys {
                 Terminal.err("""
                     WARNING: [server] auth = "none": anyone who can reach \(serverOptions.host):\(serverOptions.port) can use \
@@ -56,15 +57,29 @@ struct ServeCommand: AsyncParsableCommand {
                 let port = channel.localAddress?.port ?? 0
                 Terminal.err("switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n")
             })
+            await store.close()
             Terminal.err("switchboard stopped\n")
         }
     }
 }
 
-func openStore(_ config: SwitchboardConfig) throws -> SQLiteStore {
+/// The configured store: PostgreSQL when `[store] url` is set, else the SQLite file.
+func openStore(_ loaded: GatewayOptions.Loaded) async throws -> any Storage {
+    let settings = loaded.config.store
+    if let source = settings.url {
+        guard let url = loaded.environment.resolve(source) else {
+            if case .env(let name) = source { throw ValidationError("[store] url names \(name), which is not set") }
+            throw ValidationError("[store] url is empty")
+        }
+        do {
+            return try await PostgresStore(url: url, logger: loaded.logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
     do {
-        return try SQLiteStore(path: config.store.path)
+        return try SQLiteStore(path: settings.path)
     } catch {
-        throw ValidationError("cannot open the store at \(config.store.path): \(error)")
+        throw ValidationError("cannot open the store at \(settings.path): \(error)")
     }
 }

@@ -23,7 +23,7 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(try options.load(quiet: true).config)
+            let store = try await openStore(try options.load(quiet: true))
             var filter = UsageFilter(keyID: key, model: model)
             if let since { filter.since = try Self.parseSince(since) }
             let totals = try await store.totals(filter)

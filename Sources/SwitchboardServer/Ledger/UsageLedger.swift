@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardStorage
@@ -9,6 +10,8 @@ struct UsageLedger: Sendable {
     let writer: LedgerWriter?
     let prices: PriceTable
     let sats: SatsRate
+    let quotas: QuotaEnforcer?
+    let logger: Logger
 
     /// The cost of what the record says was used; nil when the model has no price.
     func cost(_ state: RequestRecord.State) -> NanoUSD? {
@@ -16,8 +19,22 @@ struct UsageLedger: Sendable {
         return prices.cost(provider: state.provider, model: state.upstreamModel, usage: usage)
     }
 
-    /// Writes one record and returns once it is committed (at once when no ledger is configured).
+    /// Writes one record and returns once it is committed (at once when no ledger is configured), then
+    /// settles what the request reserved against its limits and budgets.
     func record(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
+        try await write(state, requestID: requestID, principal: principal, status: status, latency: latency)
+        if let quotas, let admission = state.admission {
+            let usage = state.usage ?? Usage()
+            do {
+                try await quotas.settle(admission, tokens: usage.inputTokens + usage.outputTokens, cost: cost(state))
+            } catch {
+                // The response is already paid for in the ledger; a counter that missed it only loosens a limit.
+                logger.error("could not settle rate-limit counters", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
         guard let writer, let task = state.task else { return }
         let usage = state.usage ?? Usage()
         var keyID: String?

@@ -9,6 +9,11 @@ extension HTTPField.Name {
     static let costNanoUSD = Self("x-switchboard-cost-nano-usd")!
     static let costUSD = Self("x-switchboard-cost-usd")!
     static let costMsats = Self("x-switchboard-cost-msats")!
+    /// The ledger's id of the request (Hugging Face's name for a billable request id).
+    static let inferenceID = Self("inference-id")!
+    static let rateLimitLimit = Self("x-ratelimit-limit")!
+    static let rateLimitRemaining = Self("x-ratelimit-remaining")!
+    static let rateLimitReset = Self("x-ratelimit-reset")!
 }
 
 /// Outermost middleware: request id, errors in OpenAI's shape, the overhead header and request metrics.
@@ -21,7 +26,8 @@ struct GatewayMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var context = context
         let incoming = request.headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil }
-        context.requestID = incoming ?? UUID().uuidString.lowercased()
+        context.ledgerID = UUID().uuidString.lowercased()
+        context.requestID = incoming ?? context.ledgerID
         // Billed routes are recorded even when they fail before their handler runs (bad key, bad JSON).
         if let task = Self.billedRoutes[request.uri.path] { context.record.update { $0.task = task } }
         var response: Response
@@ -35,7 +41,7 @@ struct GatewayMiddleware: RouterMiddleware {
         if state.task != nil, !state.recorded {
             // Billed routes answer only after their record is committed.
             do {
-                try await ledger.record(state, requestID: context.requestID, principal: state.principal,
+                try await ledger.record(state, requestID: context.ledgerID, principal: state.principal,
                                         status: Int(response.status.code), latency: total)
                 if (200..<300).contains(response.status.code) {
                     let fields = ledger.costFields(ledger.cost(state))
@@ -49,6 +55,12 @@ struct GatewayMiddleware: RouterMiddleware {
             }
             total = ContinuousClock.now - start
         }
+        if state.task != nil { response.headers[.inferenceID] = context.ledgerID }
+        if let status = state.admission?.status {
+            response.headers[.rateLimitLimit] = String(status.limit)
+            response.headers[.rateLimitRemaining] = String(status.remaining)
+            response.headers[.rateLimitReset] = String(status.reset)
+        }
         let upstream = context.record.upstream
         let overhead = max(.zero, total - upstream)
         response.headers[.requestID] = context.requestID
@@ -59,7 +71,12 @@ struct GatewayMiddleware: RouterMiddleware {
         return response
     }
 
-    static let billedRoutes = ["/v1/chat/completions": "chat.completions", "/v1/embeddings": "embeddings"]
+    static let billedRoutes: [String: String] = {
+        var routes = ["/v1/chat/completions": "chat.completions", "/v1/embeddings": "embeddings"]
+        for task in HFTask.allCases { routes["/hf/tasks/\(task.rawValue)"] = "hf.\(task.rawValue)" }
+        routes["/hf/tasks/run"] = "hf.run"
+        return routes
+    }()
 
     /// "1.234": milliseconds with three decimals, without `String(format:)`'s cost on every response.
     static func milliseconds(_ d: Duration) -> String {

@@ -14,6 +14,7 @@ extension GatewayRoutes {
         let decoded = try OpenAIChatRequestDecoding.decode(json)
         let (provider, model) = try resolve(decoded.request.model, principal: context.principal)
         context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
+        try await admit(context, request: decoded.request)
         var chatRequest = decoded.request
         chatRequest.model = model
         let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
@@ -40,74 +41,11 @@ extension GatewayRoutes {
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
 
-        // Wait for the first event before answering, so a failure before any output is a proper HTTP error
-        // and the router can still fail over.
-        let start = ContinuousClock.now
-        let events = EventIterator(provider.stream(chatRequest, context: call))
-        let first = try await events.next()
-        let ttft = ContinuousClock.now - start
-        context.record.upstream = ttft
-        context.record.update {
-            $0.ttft = ttft
-            $0.recorded = true
-            if case .started(_, _, let served)? = first { $0.provider = served }
-        }
-        metrics.timeToFirstToken(provider: provider.id, ttft)
-
+        let (first, events, start) = try await firstEvent(provider.stream(chatRequest, context: call), context: context)
         let encoder = OpenAIChunkEncoder(id: "chatcmpl-\(context.requestID)", model: model, created: created,
                                          includeUsage: decoded.includeUsage)
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        // Watching for the client going away consumes the connection, so it is not reused after the stream;
-        // saying so keeps clients from sending the next request down a closing connection.
-        headers[.connection] = "close"
-        let requestBody = request.body
-        let body = ResponseBody { [self] writer in
-            // A client that goes away cancels this closure, which cancels the upstream stream.
-            try await requestBody.consumeWithCancellationOnInboundClose { _ in
-                var encoder = encoder
-                var event = first
-                var outputCharacters = 0
-                var failure: (any Error)?
-                var clientGone = false
-                do {
-                    while let current = event {
-                        if case .textDelta(let t) = current { outputCharacters += t.count }
-                        if case .started(_, _, let served) = current { context.record.update { $0.provider = served } }
-                        let payloads = encoder.encode(current)
-                        if !payloads.isEmpty {
-                            do { try await writer.write(Self.sse(payloads)) } catch {
-                                // A write that fails means the client went away, whatever the error says.
-                                clientGone = true
-                                throw error
-                            }
-                        }
-                        event = try await events.next()
-                    }
-                    try Task.checkCancellation()
-                } catch {
-                    failure = error
-                }
-                // The record is committed before the client is told the stream is complete, whatever happened.
-                record(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), context: context)
-                let cancelled = clientGone || failure is CancellationError || Task.isCancelled
-                let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
-                let snapshot = context.record.snapshot
-                try await ledger.record(snapshot, requestID: context.requestID, principal: context.principal, status: status,
-                                        latency: ContinuousClock.now - start)
-                if let failure, !cancelled {
-                    // Never a silent clean end: the client gets an error event and no [DONE].
-                    logger.warning("stream failed after it began",
-                                   metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
-                    try await writer.write(Self.sse([APIError.from(failure).body.jsonString()]))
-                } else if !cancelled {
-                    try await writer.write(Self.sse(encoder.finish(usageExtras: ledger.costFields(ledger.cost(snapshot)))))
-                }
-            }
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: headers, body: body)
+        return sseResponse(first: first, events: events, start: start, encoder: encoder, promptCharacters: promptCharacters,
+                           request: request, context: context)
     }
 
     /// Notes usage for metrics and the ledger; without reported usage, estimates it from text length.

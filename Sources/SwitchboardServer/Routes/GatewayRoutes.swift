@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchboardCore
+import SwitchboardStorage
 
 /// The gateway's handlers and what they share.
 struct GatewayRoutes: Sendable {
@@ -18,6 +19,7 @@ struct GatewayRoutes: Sendable {
     let prober: HealthProber
     let options: Options
     let ledger: UsageLedger
+    let store: any Storage
     let logger: Logger
     let startedAt: ContinuousClock.Instant
 
@@ -29,6 +31,7 @@ struct GatewayRoutes: Sendable {
         v1.get("models", use: listModels)
         v1.get("models/**", use: oneModel)
         v1.post("embeddings", use: embeddings)
+        registerHuggingFace(on: router, auth: auth)
     }
 
     /// Reads and parses a JSON body within the size limit.
@@ -66,6 +69,21 @@ struct GatewayRoutes: Sendable {
         return resolved
     }
 
+    /// Reserves the request against the caller's rate limits and budgets (throws 429 when over).
+    func admit(_ context: GatewayRequestContext, request: ChatRequest) async throws {
+        guard let quotas = ledger.quotas else { return }
+        let prompt = request.messages.reduce(0) { $0 + $1.text.count }
+        try await admit(context, tokens: estimatedTokens(prompt) + (request.maxTokens ?? quotas.configuration.defaultReserveTokens))
+    }
+
+    /// Reserves one request and `tokens` for the caller.
+    func admit(_ context: GatewayRequestContext, tokens: Int) async throws {
+        guard let quotas = ledger.quotas else { return }
+        let caller = context.principal?.quotaCaller ?? QuotaEnforcer.Caller()
+        let admission = try await quotas.admit(caller, tokens: tokens)
+        context.record.update { $0.admission = admission }
+    }
+
     func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
@@ -74,7 +92,7 @@ struct GatewayRoutes: Sendable {
 
     // MARK: models
 
-    private func modelEntries() async -> [(id: String, info: ModelInfo)] {
+    func modelEntries() async -> [(id: String, info: ModelInfo)] {
         let order = gateway.providers.map(\.id)
         if !catalog.isLoaded {
             await catalog.refresh(gateway, context: CallContext(logger: logger, requestID: "models", timeout: .seconds(15)))
@@ -133,6 +151,7 @@ struct GatewayRoutes: Sendable {
         guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
             throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")
         }
+        try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0 + $1.count }))
         let start = ContinuousClock.now
         let result = try await embedder.embed(inputs, model: upstreamModel,
                                               context: CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout))

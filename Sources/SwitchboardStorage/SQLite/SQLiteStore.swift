@@ -1,15 +1,19 @@
 public import Foundation
 import GRDB
+public import SwitchboardCore
 
 /// The embedded store: one SQLite file in WAL mode, migrated at open. GRDB runs every statement on its
 /// own queue, never on an event loop.
-public final class SQLiteStore: KeyStore {
+public final class SQLiteStore: Storage {
     let pool: DatabasePool
     /// A separate connection for checkpoints, so copying the WAL never waits behind, or holds up, the
     /// ledger's inserts on the pool's writer.
     let checkpointer: DatabaseQueue
     /// The database file.
     public let path: String
+    /// One instance, so counters live in memory.
+    public let counters: any CounterStore = InMemoryCounterStore()
+    public var location: String { "sqlite:\(path)" }
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String) throws {
@@ -45,6 +49,16 @@ public final class SQLiteStore: KeyStore {
             }
         }
         registerLedgerMigration(&m)
+        m.registerMigration("v3-key-limits-and-model-map") { db in
+            try db.alter(table: "api_keys") { t in t.add(column: "limits", .text) }
+            try db.create(table: "hf_model_map") { t in
+                t.column("task", .text).notNull()
+                t.column("hub_model_id", .text).notNull()
+                t.column("provider_model_id", .text).notNull()
+                t.column("parameters", .text)
+                t.primaryKey(["task", "hub_model_id"])
+            }
+        }
         return m
     }
 
@@ -53,18 +67,22 @@ public final class SQLiteStore: KeyStore {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
-    public func createKey(name: String, user: String?, allowedModels: [String]?) async throws -> (record: APIKeyRecord, secret: String) {
-        let secret = APIKeys.generateSecret()
-        let record = APIKeyRecord(id: APIKeys.generateID(), name: name, user: user, prefix: String(secret.prefix(10)),
-                                  createdAt: Date(), allowedModels: allowedModels)
-        let models = try allowedModels.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+    public func close() async {
+        try? pool.close()
+        try? checkpointer.close()
+    }
+
+    public func createKey(_ key: NewAPIKey) async throws -> (record: APIKeyRecord, secret: String) {
+        let (record, secret) = key.make()
+        let columns = try KeyColumns(record)
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO api_keys (id, name, user, prefix, secret_hash, created_at, allowed_models)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO api_keys (id, name, user, prefix, secret_hash, created_at, allowed_models, limits)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [record.id, name, user, record.prefix, APIKeys.hash(secret), record.createdAt.timeIntervalSince1970, models])
+                arguments: [record.id, record.name, record.user, record.prefix, APIKeys.hash(secret),
+                            record.createdAt.timeIntervalSince1970, columns.models, columns.limits])
         }
         return (record, secret)
     }
@@ -96,13 +114,33 @@ public final class SQLiteStore: KeyStore {
     }
 
     private static func record(_ row: Row) throws -> APIKeyRecord {
-        let models: [String]? = try (row["allowed_models"] as String?).map {
-            try JSONDecoder().decode([String].self, from: Data($0.utf8))
-        }
-        return APIKeyRecord(
+        try KeyColumns(models: row["allowed_models"], limits: row["limits"]).record(
             id: row["id"], name: row["name"], user: row["user"], prefix: row["prefix"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            allowedModels: models)
+            revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    public func saveMapping(_ mapping: HubModelMapping) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO hf_model_map (task, hub_model_id, provider_model_id, parameters) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (task, hub_model_id) DO UPDATE SET provider_model_id = excluded.provider_model_id,
+                      parameters = excluded.parameters
+                    """,
+                arguments: [mapping.task, mapping.hubModelID, mapping.providerModelID, mapping.parameters])
+        }
+    }
+
+    public func mappings(task: String?) async throws -> [HubModelMapping] {
+        try await pool.read { db in
+            let rows = try task.map {
+                try Row.fetchAll(db, sql: "SELECT * FROM hf_model_map WHERE task = ? ORDER BY task, hub_model_id", arguments: [$0])
+            } ?? Row.fetchAll(db, sql: "SELECT * FROM hf_model_map ORDER BY task, hub_model_id")
+            return rows.map {
+                HubModelMapping(task: $0["task"], providerModelID: $0["provider_model_id"], hubModelID: $0["hub_model_id"],
+                                parameters: $0["parameters"])
+            }
+        }
     }
 }

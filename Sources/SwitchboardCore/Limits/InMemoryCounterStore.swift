@@ -1,0 +1,81 @@
+import Foundation
+import Synchronization
+
+/// Counters for a single gateway instance, under one lock: exact under any concurrency, gone at restart.
+public final class InMemoryCounterStore: CounterStore {
+    private struct Entry {
+        var value: Int64
+        var expiresAt: Int64
+    }
+
+    private struct State {
+        var counters: [String: Entry] = [:]
+        var nextPrune: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let now: @Sendable () -> Int64
+
+    /// A store whose clock is the system's (Unix seconds); tests may pass their own.
+    public init(now: (@Sendable () -> Int64)? = nil) {
+        self.now = now ?? { Int64(Date().timeIntervalSince1970) }
+    }
+
+    public func charge(_ charges: [CounterCharge]) async throws -> CounterOutcome {
+        let t = now()
+        return state.withLock { s in
+            prune(&s, at: t)
+            var values: [Int64] = []
+            values.reserveCapacity(charges.count)
+            for (i, c) in charges.enumerated() {
+                let current = live(s.counters[c.counter], at: t)
+                if let limit = c.limit, current + c.amount > limit { return .refused(index: i, current: current) }
+                values.append(current + c.amount)
+            }
+            for (c, v) in zip(charges, values) {
+                s.counters[c.counter] = Entry(value: v, expiresAt: max(c.expiresAt, s.counters[c.counter]?.expiresAt ?? 0))
+            }
+            return .applied(values)
+        }
+    }
+
+    public func adjust(_ counter: String, by amount: Int64, expiresAt: Int64) async throws {
+        let t = now()
+        state.withLock { s in
+            let current = live(s.counters[counter], at: t)
+            s.counters[counter] = Entry(value: current + amount, expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
+        }
+    }
+
+    public func seed(_ counter: String, value: Int64, expiresAt: Int64) async throws -> Int64 {
+        let t = now()
+        return state.withLock { s in
+            if let e = s.counters[counter], e.expiresAt >= t { return e.value }
+            s.counters[counter] = Entry(value: value, expiresAt: expiresAt)
+            return value
+        }
+    }
+
+    public func exists(_ counter: String) async throws -> Bool {
+        let t = now()
+        return state.withLock { s in s.counters[counter].map { $0.expiresAt >= t } ?? false }
+    }
+
+    /// The counter's value, for tests and diagnostics.
+    public func value(_ counter: String) -> Int64 {
+        let t = now()
+        return state.withLock { live($0.counters[counter], at: t) }
+    }
+
+    private func live(_ e: Entry?, at t: Int64) -> Int64 {
+        guard let e, e.expiresAt >= t else { return 0 }
+        return e.value
+    }
+
+    /// Drops expired counters at most once a minute, so memory follows the number of active callers.
+    private func prune(_ s: inout State, at t: Int64) {
+        guard t >= s.nextPrune else { return }
+        s.nextPrune = t + 60
+        s.counters = s.counters.filter { $0.value.expiresAt >= t }
+    }
+}

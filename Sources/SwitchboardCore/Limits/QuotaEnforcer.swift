@@ -1,0 +1,253 @@
+public import Foundation
+
+/// Rate limits and budgets at three levels (API key, user, everyone), kept in a `CounterStore`.
+///
+/// Windows are fixed and aligned to UTC: minutes, days, calendar months. A request first reserves one
+/// request and its estimated tokens at every level at once (all or nothing, so concurrent requests count
+/// exactly), and settles to its real tokens and cost when it ends. A budget admits a request while the
+/// period's spend is below it; the request that crosses it completes, the next is refused.
+public final class QuotaEnforcer: Sendable {
+    /// Limits that do not come from a key.
+    public struct Configuration: Sendable, Hashable {
+        /// Everyone together.
+        public var global = UsageLimits()
+        /// Each user (all of a user's keys together) unless `users` names them.
+        public var perUser = UsageLimits()
+        /// Per-user overrides.
+        public var users: [String: UsageLimits] = [:]
+        /// Output tokens a request reserves when it names no `max_tokens`.
+        public var defaultReserveTokens = 1024
+
+        /// No limits.
+        public init() {}
+
+        /// The limits of one user.
+        public func limits(user: String) -> UsageLimits { users[user] ?? perUser }
+    }
+
+    /// Who is asking.
+    public struct Caller: Sendable, Hashable {
+        public var keyID: String?
+        public var keyLimits: UsageLimits
+        public var user: String?
+
+        /// Creates a caller; a caller without a key is held to the global limits only.
+        public init(keyID: String? = nil, keyLimits: UsageLimits = .unlimited, user: String? = nil) {
+            self.keyID = keyID
+            self.keyLimits = keyLimits
+            self.user = user
+        }
+    }
+
+    /// The state of the tightest limit that applied, for `X-RateLimit-*` headers.
+    public struct Status: Sendable, Hashable {
+        public var limit: Int64
+        public var remaining: Int64
+        /// Unix seconds when the window ends.
+        public var reset: Int64
+    }
+
+    /// What a request holds until it settles.
+    public struct Admission: Sendable {
+        /// Token counters charged with the reservation.
+        var tokenCounters: [(counter: String, expiresAt: Int64)]
+        var reserved: Int64
+        /// Spend counters to add the cost to.
+        var spendCounters: [(counter: String, expiresAt: Int64)]
+        /// For the response headers; nil when no request or token limit applies.
+        public var status: Status?
+    }
+
+    /// A refusal, with what to tell the client.
+    public struct Exceeded: Error, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// A request or token window is full.
+            case rateLimited
+            /// The period's spend reached the budget.
+            case budget
+            /// The request alone reserves more tokens than the window allows: it can never pass.
+            case requestTooLarge
+        }
+
+        public var kind: Kind
+        /// `"API key"`, `"user"` or `"gateway"`.
+        public var level: String
+        /// `"requests per minute"`, `"tokens per day"`, `"budget per month"`...
+        public var limitName: String
+        public var limit: Int64
+        /// Seconds until the window or period ends.
+        public var retryAfter: Int64
+        /// Unix seconds when it ends.
+        public var reset: Int64
+
+        public var description: String {
+            switch kind {
+            case .rateLimited:
+                return "rate limit exceeded for this \(level): \(limit) \(limitName); retry in \(retryAfter) s"
+            case .budget:
+                return "budget exceeded for this \(level): \(NanoUSD(limit)) \(limitName) is spent; it renews in \(retryAfter) s"
+            case .requestTooLarge:
+                return "this request reserves more tokens than this \(level)'s limit of \(limit) \(limitName); lower max_tokens"
+            }
+        }
+    }
+
+    /// Where a budget's spend so far comes from when its counter is new (the ledger, after a restart).
+    public typealias SpendSource = @Sendable (_ keyID: String?, _ user: String?, _ since: Date) async throws -> NanoUSD
+
+    public let configuration: Configuration
+    private let counters: any CounterStore
+    private let spendSource: SpendSource?
+    private let clock: @Sendable () -> Date
+
+    /// An enforcer over `counters`.
+    public init(configuration: Configuration, counters: any CounterStore, spendSource: SpendSource? = nil,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.counters = counters
+        self.spendSource = spendSource
+        self.clock = clock
+    }
+
+    private struct Level {
+        var name: String
+        var prefix: String
+        var limits: UsageLimits
+        var keyID: String?
+        var user: String?
+    }
+
+    private func levels(_ caller: Caller) -> [Level] {
+        var out: [Level] = []
+        if let key = caller.keyID, !caller.keyLimits.isUnlimited {
+            out.append(Level(name: "API key", prefix: "k:\(key)", limits: caller.keyLimits, keyID: key))
+        }
+        if let user = caller.user {
+            let limits = configuration.limits(user: user)
+            if !limits.isUnlimited { out.append(Level(name: "user", prefix: "u:\(user)", limits: limits, user: user)) }
+        }
+        if !configuration.global.isUnlimited {
+            out.append(Level(name: "gateway", prefix: "g", limits: configuration.global))
+        }
+        return out
+    }
+
+    /// Reserves one request and `tokens` at every level, or throws `Exceeded` having reserved nothing.
+    public func admit(_ caller: Caller, tokens: Int) async throws -> Admission {
+        let levels = levels(caller)
+        guard !levels.isEmpty else { return Admission(tokenCounters: [], reserved: 0, spendCounters: [], status: nil) }
+        let now = clock()
+        let t = Int64(now.timeIntervalSince1970)
+        let w = Windows(unix: t)
+        let reserve = Int64(max(0, tokens))
+        var charges: [CounterCharge] = []
+        var described: [(level: Level, name: String, kind: Exceeded.Kind, reset: Int64, isRequests: Bool, isTokens: Bool)] = []
+        var tokenCounters: [(String, Int64)] = []
+        var spendCounters: [(String, Int64)] = []
+        for level in levels {
+            let l = level.limits
+            func add(_ suffix: String, amount: Int64, limit: Int?, name: String, reset: Int64, requests: Bool = false) throws {
+                guard let limit else { return }
+                if amount > Int64(limit) {
+                    throw Exceeded(kind: .requestTooLarge, level: level.name, limitName: name, limit: Int64(limit),
+                                   retryAfter: 0, reset: reset)
+                }
+                let counter = level.prefix + suffix
+                charges.append(CounterCharge(counter: counter, amount: amount, limit: Int64(limit), expiresAt: reset + 60))
+                described.append((level, name, .rateLimited, reset, requests, !requests))
+                if !requests { tokenCounters.append((counter, reset + 60)) }
+            }
+            try add(":rpm:\(w.minute)", amount: 1, limit: l.requestsPerMinute, name: "requests per minute", reset: w.minuteEnd,
+                    requests: true)
+            try add(":tpm:\(w.minute)", amount: reserve, limit: l.tokensPerMinute, name: "tokens per minute", reset: w.minuteEnd)
+            try add(":tpd:\(w.day)", amount: reserve, limit: l.tokensPerDay, name: "tokens per day", reset: w.dayEnd)
+            var budgets: [(NanoUSD, String, String, Int64, Int64)] = []
+            if let b = l.budgetPerDay { budgets.append((b, ":spend:d:\(w.day)", "per day", w.dayStart, w.dayEnd)) }
+            if let b = l.budgetPerMonth {
+                let m = MonthWindow(unix: t)
+                budgets.append((b, ":spend:m:\(m.month)", "per month", m.start, m.end))
+            }
+            for (budget, suffix, name, start, end) in budgets {
+                guard level.keyID != nil || level.user != nil else { continue }
+                if budget.value <= 0 {
+                    throw Exceeded(kind: .budget, level: level.name, limitName: name, limit: 0, retryAfter: max(1, end - t), reset: end)
+                }
+                let counter = level.prefix + suffix
+                try await seedSpend(counter, level: level, since: start, expiresAt: end + 86_400)
+                // Charging nothing against a limit of budget-1 passes exactly while spend < budget.
+                charges.append(CounterCharge(counter: counter, amount: 0, limit: budget.value - 1, expiresAt: end + 86_400))
+                described.append((level, name, .budget, end, false, false))
+                spendCounters.append((counter, end + 86_400))
+            }
+        }
+        guard !charges.isEmpty else {
+            return Admission(tokenCounters: [], reserved: 0, spendCounters: [], status: nil)
+        }
+        switch try await counters.charge(charges) {
+        case .refused(let index, _):
+            let d = described[index]
+            let limit = d.kind == .budget ? (charges[index].limit ?? 0) + 1 : charges[index].limit ?? 0
+            throw Exceeded(kind: d.kind, level: d.level.name, limitName: d.name, limit: limit,
+                           retryAfter: max(1, d.reset - t), reset: d.reset)
+        case .applied(let values):
+            // Headers describe the tightest request window, else the tightest token window.
+            var best: Status?
+            for pass in [true, false] where best == nil {
+                for (i, d) in described.enumerated() where (pass ? d.isRequests : d.isTokens) {
+                    let limit = charges[i].limit ?? 0
+                    let s = Status(limit: limit, remaining: max(0, limit - values[i]), reset: d.reset)
+                    if best == nil || s.remaining < best!.remaining { best = s }
+                }
+            }
+            return Admission(tokenCounters: tokenCounters, reserved: reserve, spendCounters: spendCounters, status: best)
+        }
+    }
+
+    private func seedSpend(_ counter: String, level: Level, since: Int64, expiresAt: Int64) async throws {
+        guard let spendSource, try await !counters.exists(counter) else { return }
+        let spent = try await spendSource(level.keyID, level.keyID == nil ? level.user : nil,
+                                          Date(timeIntervalSince1970: TimeInterval(since)))
+        _ = try await counters.seed(counter, value: spent.value, expiresAt: expiresAt)
+    }
+
+    /// Replaces the reservation with the tokens really used and adds the cost to the budgets.
+    public func settle(_ admission: Admission, tokens: Int, cost: NanoUSD?) async throws {
+        let delta = Int64(tokens) - admission.reserved
+        if delta != 0 {
+            for c in admission.tokenCounters { try await counters.adjust(c.counter, by: delta, expiresAt: c.expiresAt) }
+        }
+        if let cost, cost.value != 0 {
+            for c in admission.spendCounters { try await counters.adjust(c.counter, by: cost.value, expiresAt: c.expiresAt) }
+        }
+    }
+}
+
+/// The UTC minute and day an instant falls in.
+struct Windows {
+    let minute: Int64, minuteEnd: Int64
+    let day: Int64, dayStart: Int64, dayEnd: Int64
+
+    init(unix t: Int64) {
+        minute = t / 60
+        minuteEnd = (minute + 1) * 60
+        day = t / 86_400
+        dayStart = day * 86_400
+        dayEnd = dayStart + 86_400
+    }
+}
+
+/// The UTC calendar month an instant falls in.
+struct MonthWindow {
+    let month: Int64, start: Int64, end: Int64
+
+    init(unix t: Int64) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = Date(timeIntervalSince1970: TimeInterval(t))
+        let parts = calendar.dateComponents([.year, .month], from: date)
+        month = Int64(parts.year! * 12 + parts.month! - 1)
+        let start = calendar.date(from: parts)!
+        self.start = Int64(start.timeIntervalSince1970)
+        end = Int64(calendar.date(byAdding: .month, value: 1, to: start)!.timeIntervalSince1970)
+    }
+}

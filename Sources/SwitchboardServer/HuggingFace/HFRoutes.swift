@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SwitchboardCore
+import SwitchboardStorage
+
+/// `/hf/tasks/*`: Hugging Face style task endpoints over any configured model, billed like chat.
+extension GatewayRoutes {
+    func registerHuggingFace(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
+        let hf = router.group("hf/tasks").add(middleware: auth)
+        for task in HFTask.allCases {
+            hf.post(RouterPath(stringLiteral: task.rawValue)) { request, context in
+                var request = request
+                let body = try await jsonBody(&request)
+                let invocation = try HFInvocation(task: task, body: body, streamQuery: Self.streamQuery(request))
+                return try await serveTask(invocation, request: request, context: context, envelope: .task)
+            }
+        }
+        hf.post("run") { request, context in
+            var request = request
+            let body = try await jsonBody(&request)
+            let invocation = try HFInvocation.run(body: body, streamQuery: Self.streamQuery(request))
+            return try await serveTask(invocation, request: request, context: context, envelope: .run)
+        }
+        hf.get("models", use: hfModels)
+        hf.post("models/map", use: hfMap)
+        hf.post("billing/cost", use: hfCost)
+        hf.get("billing/usage", use: hfUsage)
+    }
+
+    static func streamQuery(_ request: Request) -> Bool {
+        request.uri.queryParameters.get("stream").map { $0 == "true" || $0 == "1" } ?? false
+    }
+
+    enum Envelope { case task, run }
+
+    /// The gateway model for a task call: a mapped Hub id becomes its provider model (with the mapping's
+    /// default parameters), no model means the task's first mapping or the gateway's default model.
+    func resolveTaskModel(_ invocation: inout HFInvocation) async throws -> String {
+        let mappings = try await store.mappings(task: invocation.task.rawValue)
+        let mapping = invocation.model.map { m in mappings.first { $0.hubModelID == m } } ?? mappings.first
+        if let mapping, invocation.model == nil || invocation.model == mapping.hubModelID {
+            if let text = mapping.parameters, case .object(let defaults)? = try? JSONValue.parse(Data(text.utf8)) {
+                invocation.parameters.merge(defaults) { given, _ in given }
+            }
+            return mapping.providerModelID
+        }
+        if let model = invocation.model { return model }
+        if let model = gateway.defaultModel { return model }
+        throw APIError.invalid("'model' is required: no model is mapped to \(invocation.task.rawValue) and no default model is set",
+                               param: "model")
+    }
+
+    func serveTask(_ invocation: HFInvocation, request: Request, context: GatewayRequestContext, envelope: Envelope) async throws -> Response {
+        var invocation = invocation
+        let clientModel = invocation.model ?? ""
+        let modelID = try await resolveTaskModel(&invocation)
+        let (provider, model) = try resolve(modelID, principal: context.principal)
+        let named = clientModel.isEmpty ? modelID : clientModel
+        context.record.route(task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider.id, upstreamModel: model)
+        let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
+        context.record.update { $0.trace = call.trace }
+
+        func answer(_ output: JSONValue) -> Response {
+            if invocation.task == .conversational, envelope == .task, case .object(var o) = output {
+                o["model"] = .string(named)
+                return jsonResponse(.object(o))
+            }
+            var body: [String: JSONValue] = ["output": output, "model": .string(named)]
+            if envelope == .run { body["task"] = .string(invocation.task.rawValue) }
+            return jsonResponse(.object(body))
+        }
+
+        switch invocation.task {
+        case .embedding:
+            let inputs: [String]
+            switch invocation.inputs {
+            case .string(let s) where !s.isEmpty: inputs = [s]
+            case .array(let a) where !a.isEmpty && a.allSatisfy({ !($0.stringValue ?? "").isEmpty }): inputs = a.compactMap(\.stringValue)
+            default: throw APIError.invalid("'inputs' must be a string or a non-empty array of strings", param: "inputs")
+            }
+            guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
+                throw APIError.invalid("embedding: model '\(named)' (provider \(provider.id)) has no embeddings API", param: "model")
+            }
+            try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0 + $1.count }))
+            let start = ContinuousClock.now
+            let result = try await embedder.embed(inputs, model: model, context: call)
+            context.record.upstream = ContinuousClock.now - start
+            context.record.update { $0.usage = result.usage }
+            return answer(.array(result.vectors.map { .array($0.map(JSONValue.double)) }))
+
+        case .imageGeneration:
+            throw APIError.invalid("image-generation: model '\(named)' (provider \(provider.id)) has no images API", param: "model")
+
+        default:
+            let task = try HFTemplates.chatTask(invocation, model: model)
+            try await admit(context, request: task.request)
+            let promptCharacters = task.request.messages.reduce(0) { $0 + $1.text.count }
+            if invocation.stream {
+                let (first, events, start) = try await firstEvent(provider.stream(task.request, context: call), context: context)
+                let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
+                return sseResponse(first: first, events: events, start: start, encoder: HFTokenStreamEncoder(prefix: prefix),
+                                   promptCharacters: promptCharacters, request: request, context: context)
+            }
+            let start = ContinuousClock.now
+            let response = try await provider.chat(task.request, context: call)
+            context.record.upstream = ContinuousClock.now - start
+            context.record.update { $0.provider = response.provider }
+            record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
+            do {
+                return answer(try task.shape(response.content))
+            } catch let invalid as HFInvalidOutput {
+                // The model was paid for; the record keeps its usage while the client learns why no answer came.
+                throw APIError(status: .badGateway, message: "\(invocation.task.rawValue): \(invalid.description) (model '\(named)')",
+                               type: "server_error", code: "invalid_model_output")
+            }
+        }
+    }
+}
+
+/// Text-generation streaming in TGI's event shape, which Hugging Face clients read: one event per token,
+/// the last carrying `generated_text` and `details`; a failure is `{"error", "error_type"}`.
+struct HFTokenStreamEncoder: StreamEventEncoder {
+    let prefix: String
+    private var index = 0
+    private var text = ""
+    private var reason: FinishReason?
+    private(set) var usage: Usage?
+
+    init(prefix: String) {
+        self.prefix = prefix
+    }
+
+    private func event(_ tokenText: String, special: Bool, generated: String?, details: JSONValue) -> String {
+        let e: JSONValue = [
+            "index": .int(Int64(index)),
+            "token": ["id": .int(Int64(index)), "text": .string(tokenText), "logprob": 0.0, "special": .bool(special)],
+            "generated_text": generated.map(JSONValue.string) ?? .null, "details": details,
+        ]
+        return e.jsonString()
+    }
+
+    mutating func encode(_ event: StreamEvent) -> [String] {
+        switch event {
+        case .textDelta(let t) where !t.isEmpty:
+            index += 1
+            text += t
+            return [self.event(t, special: false, generated: nil, details: .null)]
+        case .finish(let r): reason = r
+        case .usage(let u): usage = u
+        default: break
+        }
+        return []
+    }
+
+    func finish(cost: [String: JSONValue]) -> [String] {
+        let finish: String =
+            switch reason {
+            case .length?: "length"
+            case .stop?, nil: "eos_token"
+            default: reason!.wireValue
+            }
+        var details: [String: JSONValue] = ["finish_reason": .string(finish),
+                                            "generated_tokens": .int(Int64(usage?.outputTokens ?? index))]
+        details.merge(cost) { $1 }
+        var last = self
+        last.index += 1
+        return [last.event("", special: true, generated: prefix + text, details: .object(details))]
+    }
+
+    func failure(_ error: APIError) -> String {
+        let hf = error.huggingFaceBody
+        return JSONValue.object(["error": .string(error.message), "error_type": hf["error_type"] ?? "InternalServerError"]).jsonString()
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+/// Turns one stream's events into the SSE payloads of one API family.
+protocol StreamEventEncoder: Sendable {
+    /// Payloads (JSON text) for one event.
+    mutating func encode(_ event: StreamEvent) -> [String]
+    /// The closing payloads once the record is committed; `cost` holds the cost fields.
+    func finish(cost: [String: JSONValue]) -> [String]
+    /// The payload that ends a stream that failed after it began.
+    func failure(_ error: APIError) -> String
+    /// Usage the upstream reported so far.
+    var usage: Usage? { get }
+}
+
+extension OpenAIChunkEncoder: StreamEventEncoder {
+    func finish(cost: [String: JSONValue]) -> [String] { finish(usageExtras: cost) }
+    func failure(_ error: APIError) -> String { error.body.jsonString() }
+}
+
+extension GatewayRoutes {
+    /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
+    /// router can still fail over; returns it with the iterator for the rest.
+    func firstEvent(_ stream: AsyncThrowingStream<StreamEvent, any Error>, context: GatewayRequestContext)
+        async throws -> (first: StreamEvent?, rest: EventIterator, start: ContinuousClock.Instant)
+    {
+        let start = ContinuousClock.now
+        let events = EventIterator(stream)
+        let first = try await events.next()
+        let ttft = ContinuousClock.now - start
+        context.record.upstream = ttft
+        context.record.update {
+            $0.ttft = ttft
+            $0.recorded = true
+            if case .started(_, _, let served)? = first { $0.provider = served }
+        }
+        metrics.timeToFirstToken(provider: context.record.labels.provider, ttft)
+        return (first, events, start)
+    }
+
+    /// An SSE response that relays the stream, commits the ledger record before it tells the client the
+    /// stream is complete, ends a failed stream with an error event (never a silent clean end), and
+    /// cancels the upstream when the client goes away.
+    func sseResponse(
+        first: StreamEvent?, events: EventIterator, start: ContinuousClock.Instant, encoder: some StreamEventEncoder,
+        promptCharacters: Int, request: Request, context: GatewayRequestContext
+    ) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        // Watching for the client going away consumes the connection, so it is not reused after the stream;
+        // saying so keeps clients from sending the next request down a closing connection.
+        headers[.connection] = "close"
+        let requestBody = request.body
+        let body = ResponseBody { [self] writer in
+            // A client that goes away cancels this closure, which cancels the upstream stream.
+            try await requestBody.consumeWithCancellationOnInboundClose { _ in
+                var encoder = encoder
+                var event = first
+                var outputCharacters = 0
+                var failure: (any Error)?
+                var clientGone = false
+                do {
+                    while let current = event {
+                        if case .textDelta(let t) = current { outputCharacters += t.count }
+                        if case .started(_, _, let served) = current { context.record.update { $0.provider = served } }
+                        let payloads = encoder.encode(current)
+                        if !payloads.isEmpty {
+                            do { try await writer.write(Self.sse(payloads)) } catch {
+                                // A write that fails means the client went away, whatever the error says.
+                                clientGone = true
+                                throw error
+                            }
+                        }
+                        event = try await events.next()
+                    }
+                    try Task.checkCancellation()
+                } catch {
+                    failure = error
+                }
+                record(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), context: context)
+                let cancelled = clientGone || failure is CancellationError || Task.isCancelled
+                let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
+                let snapshot = context.record.snapshot
+                try await ledger.record(snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
+                                        latency: ContinuousClock.now - start)
+                if let failure, !cancelled {
+                    logger.warning("stream failed after it began",
+                                   metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
+                    try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
+                } else if !cancelled {
+                    try await writer.write(Self.sse(encoder.finish(cost: ledger.costFields(ledger.cost(snapshot)))))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,109 @@
+public import Foundation
+import PostgresNIO
+public import SwitchboardCore
+
+extension PostgresStore {
+    private static let insertColumns = """
+        request_id, ts, key_id, user_name, task, provider, model, input_tokens, output_tokens, cached_tokens,
+        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts
+        """
+
+    /// One multi-row INSERT per batch: a single round trip and a single commit for every record in it.
+    public func append(_ records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        // 17 parameters a row; PostgreSQL allows 65,535 per statement.
+        for chunk in stride(from: 0, to: records.count, by: 3000).map({ records[$0..<min($0 + 3000, records.count)] }) {
+            var binds = PostgresBindings(capacity: chunk.count * 17)
+            var sql = "INSERT INTO usage_ledger (\(Self.insertColumns)) VALUES "
+            for (i, r) in chunk.enumerated() {
+                let base = i * 17
+                sql += (i == 0 ? "(" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ", ") + ")"
+                binds.append(r.requestID)
+                binds.append(r.timestamp.timeIntervalSince1970)
+                binds.append(r.keyID)
+                binds.append(r.user)
+                binds.append(r.task)
+                binds.append(r.provider)
+                binds.append(r.model)
+                binds.append(Int64(r.inputTokens))
+                binds.append(Int64(r.outputTokens))
+                binds.append(Int64(r.cachedTokens))
+                binds.append(Int64(r.reasoningTokens))
+                binds.append(r.costNanoUSD)
+                binds.append(r.estimated)
+                binds.append(Int64(r.latencyMs))
+                binds.append(r.ttftMs.map(Int64.init))
+                binds.append(Int32(r.status))
+                binds.append(Int32(r.attempts))
+            }
+            try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        }
+    }
+
+    private static func whereClause(_ f: UsageFilter, _ binds: inout PostgresBindings) -> String {
+        var parts: [String] = []
+        if let since = f.since { binds.append(since.timeIntervalSince1970); parts.append("ts >= $\(binds.count)") }
+        if let key = f.keyID { binds.append(key); parts.append("key_id = $\(binds.count)") }
+        if let user = f.user { binds.append(user); parts.append("user_name = $\(binds.count)") }
+        if let model = f.model {
+            binds.append(model)
+            parts.append("(model = $\(binds.count) OR provider || '/' || model = $\(binds.count))")
+        }
+        return parts.isEmpty ? "" : "WHERE " + parts.joined(separator: " AND ")
+    }
+
+    public func records(_ filter: UsageFilter) async throws -> [UsageRecord] {
+        var binds = PostgresBindings()
+        let clause = Self.whereClause(filter, &binds)
+        binds.append(Int64(filter.limit))
+        binds.append(Int64(filter.offset))
+        let sql = "SELECT \(Self.insertColumns) FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
+        var out: [UsageRecord] = []
+        for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            let c = row.makeRandomAccess()
+            out.append(UsageRecord(
+                requestID: try c[0].decode(String.self), timestamp: Date(timeIntervalSince1970: try c[1].decode(Double.self)),
+                keyID: try c[2].decode(String?.self), user: try c[3].decode(String?.self), task: try c[4].decode(String.self),
+                provider: try c[5].decode(String?.self), model: try c[6].decode(String?.self),
+                inputTokens: Int(try c[7].decode(Int64.self)), outputTokens: Int(try c[8].decode(Int64.self)),
+                cachedTokens: Int(try c[9].decode(Int64.self)), reasoningTokens: Int(try c[10].decode(Int64.self)),
+                costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
+                latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
+                status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self))))
+        }
+        return out
+    }
+
+    public func count(_ filter: UsageFilter) async throws -> Int {
+        var binds = PostgresBindings()
+        let clause = Self.whereClause(filter, &binds)
+        let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM usage_ledger \(clause)", binds: binds), logger: logger)
+        for try await n in rows.decode(Int64.self) { return Int(n) }
+        return 0
+    }
+
+    public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
+        var binds = PostgresBindings()
+        let clause = Self.whereClause(filter, &binds)
+        // NUMERIC sums cannot overflow; the results are cast back, and fit while the ledger's total does.
+        let select = """
+            COUNT(*)::BIGINT AS n, COALESCE(SUM(input_tokens), 0)::BIGINT AS i, COALESCE(SUM(output_tokens), 0)::BIGINT AS o,
+            COALESCE(SUM(cost_nano_usd), 0)::BIGINT AS c, COUNT(*) FILTER (WHERE cost_nano_usd IS NULL)::BIGINT AS u
+            """
+        var out: [UsageTotals] = []
+        let grouped = try await client.query(PostgresQuery(
+            unsafeSQL: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
+            binds: binds), logger: logger)
+        for try await (p, m, n, i, o, c, u) in grouped.decode((String?, String?, Int64, Int64, Int64, Int64, Int64).self) {
+            out.append(UsageTotals(provider: p, model: m, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
+                                   costNanoUSD: c, unpricedRequests: Int(u)))
+        }
+        let all = try await client.query(PostgresQuery(unsafeSQL: "SELECT \(select) FROM usage_ledger \(clause)", binds: binds),
+                                         logger: logger)
+        for try await (n, i, o, c, u) in all.decode((Int64, Int64, Int64, Int64, Int64).self) {
+            out.append(UsageTotals(provider: nil, model: nil, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
+                                   costNanoUSD: c, unpricedRequests: Int(u)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStorage
+import Testing
+
+/// One suite, every store: what the gateway relies on must hold for SQLite and PostgreSQL alike.
+@Suite struct StorageConformanceTests {
+    func record(_ i: Int, key: String? = "key_a", model: String = "m1", cost: Int64? = 100) -> UsageRecord {
+        UsageRecord(requestID: UUID().uuidString, timestamp: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), keyID: key,
+                    user: "u", task: "chat.completions", provider: "p", model: model, inputTokens: 10, outputTokens: 5,
+                    costNanoUSD: cost, latencyMs: 3, ttftMs: i % 2 == 0 ? 7 : nil, status: 200, attempts: 1)
+    }
+
+    @Test func postgresIsPresentWhenTheTestScriptPromisedIt() {
+        #expect(!StoreKind.postgresRequired || StoreKind.postgresURL != nil,
+                "SWITCHBOARD_REQUIRE_POSTGRES=1 but SWITCHBOARD_TEST_POSTGRES_URL is not set")
+    }
+
+    @Test(arguments: StoreKind.available)
+    func keysAreStoredHashedWithLimitsAndFoundByHash(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let limits = UsageLimits(requestsPerMinute: 100, tokensPerDay: 5000, budgetPerMonth: NanoUSD(usd: "2.5"))
+        let (record, secret) = try await store.createKey(NewAPIKey(name: "ci", user: "alice", allowedModels: ["mock/echo"], limits: limits))
+        #expect(secret.hasPrefix("sk-sb-") && secret.count == 46)
+        #expect(record.prefix == String(secret.prefix(10)))
+        let found = try #require(try await store.key(hash: APIKeys.hash(secret)))
+        #expect(found.id == record.id && found.user == "alice" && found.allowedModels == ["mock/echo"])
+        #expect(found.limits == limits)
+        #expect(try await store.key(hash: APIKeys.hash(secret + "x")) == nil)
+        #expect(try await store.key(hash: secret) == nil, "the secret itself is not what is stored")
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func revokeMarksTheKeyAndUnknownIDsAreReported(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let (record, secret) = try await store.createKey(NewAPIKey(name: "a"))
+        _ = try await store.createKey(NewAPIKey(name: "b", user: "bob"))
+        #expect(try await store.revokeKey(id: record.id))
+        #expect(try await store.revokeKey(id: record.id), "revoking twice still finds the key")
+        #expect(try await store.key(hash: APIKeys.hash(secret))?.isRevoked == true)
+        #expect(try await store.revokeKey(id: "key_nope") == false)
+        #expect(Set(try await store.listKeys().map(\.name)) == ["a", "b"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func ledgerAppendsQueriesAndTotals(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.append([record(1), record(2, model: "m2", cost: nil), record(3, key: "key_b")])
+        #expect(try await store.count(UsageFilter()) == 3)
+        #expect(try await store.count(UsageFilter(keyID: "key_a")) == 2)
+        #expect(try await store.count(UsageFilter(model: "p/m2")) == 1)
+        #expect(try await store.count(UsageFilter(model: "m2")) == 1)
+        #expect(try await store.count(UsageFilter(since: Date(timeIntervalSince1970: 1_800_000_002))) == 2)
+        let newest = try await store.records(UsageFilter())
+        #expect(newest.map(\.keyID) == ["key_b", "key_a", "key_a"])
+        #expect(newest.last?.costNanoUSD == 100 && newest[1].costNanoUSD == nil)
+        #expect(newest.last?.ttftMs == nil && newest.first?.ttftMs == nil && newest[1].ttftMs == 7)
+        var page = UsageFilter()
+        page.limit = 1
+        page.offset = 1
+        #expect(try await store.records(page).map(\.model) == ["m2"])
+        let totals = try await store.totals(UsageFilter())
+        let all = try #require(totals.last)
+        #expect(all.requests == 3 && all.costNanoUSD == 200 && all.unpricedRequests == 1 && all.inputTokens == 30)
+        #expect(totals.first { $0.model == "m2" }?.unpricedRequests == 1)
+        #expect(try await store.spend(keyID: "key_a", user: nil, since: Date(timeIntervalSince1970: 0)) == NanoUSD(100))
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func bigCostsSumWithoutOverflow(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let big = Int64(4_000_000_000_000_000_000)  // 4 billion dollars each
+        try await store.append([record(1, cost: big), record(2, cost: big)])
+        #expect(try await store.totals(UsageFilter()).last?.costNanoUSD == 2 * big)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentRecordsAreGroupCommittedAndAllArrive(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let writer = LedgerWriter(store: store)
+        let runner = Task { await writer.run() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<500 { group.addTask { try await writer.record(record(i)) } }
+            try await group.waitForAll()
+        }
+        #expect(try await store.count(UsageFilter()) == 500)
+        let stats = writer.statistics
+        #expect(stats.records == 500)
+        #expect(stats.batches < 500)
+        writer.stop()
+        await runner.value
+        await #expect(throws: LedgerError.self) { try await writer.record(record(0)) }
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aFailedBatchFailsEveryCallerInItAndStoresNothingOfIt(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let writer = LedgerWriter(store: store)
+        let runner = Task { await writer.run() }
+        let r = record(1)
+        try await writer.record(r)
+        await #expect(throws: (any Error).self) { try await writer.record(r) }  // duplicate request id
+        #expect(try await store.count(UsageFilter()) == 1)
+        writer.stop()
+        await runner.value
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func modelMappingsAreSavedReplacedAndListed(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.saveMapping(HubModelMapping(task: "summarization", providerModelID: "fake/a", hubModelID: "org/sum"))
+        try await store.saveMapping(HubModelMapping(task: "text-generation", providerModelID: "fake/b", hubModelID: "org/gen",
+                                                    parameters: #"{"temperature":0.2}"#))
+        try await store.saveMapping(HubModelMapping(task: "summarization", providerModelID: "fake/c", hubModelID: "org/sum"))
+        let all = try await store.mappings(task: nil)
+        #expect(all.map(\.hubModelID) == ["org/sum", "org/gen"])
+        #expect(all.first?.providerModelID == "fake/c")
+        #expect(try await store.mappings(task: "text-generation").first?.parameters == #"{"temperature":0.2}"#)
+        #expect(try await store.mappings(task: "translation").isEmpty)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentChargesNeverPassTheLimit(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let counters = store.counters
+        let expiry = Int64(Date().timeIntervalSince1970) + 120
+        let applied = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<120 {
+                group.addTask {
+                    let outcome = try await counters.charge([
+                        CounterCharge(counter: "k:a:rpm", amount: 1, limit: 50, expiresAt: expiry),
+                        CounterCharge(counter: "g:rpm", amount: 1, limit: 1000, expiresAt: expiry),
+                    ])
+                    if case .applied = outcome { return true }
+                    return false
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(applied == 50)
+        // All or nothing: the refused 70 left the second counter alone.
+        if case .applied(let values) = try await counters.charge([CounterCharge(counter: "g:rpm", amount: 0, limit: nil, expiresAt: expiry)]) {
+            #expect(values == [50])
+        } else {
+            Issue.record("an unconditional charge was refused")
+        }
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func countersAdjustSeedAndRefuseWithTheCurrentValue(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let c = store.counters
+        let expiry = Int64(Date().timeIntervalSince1970) + 120
+        #expect(try await c.exists("spend") == false)
+        #expect(try await c.seed("spend", value: 700, expiresAt: expiry) == 700)
+        #expect(try await c.seed("spend", value: 5, expiresAt: expiry) == 700, "seeding never overwrites")
+        #expect(try await c.exists("spend"))
+        try await c.adjust("spend", by: 300, expiresAt: expiry)
+        try await c.adjust("tokens", by: -20, expiresAt: expiry)
+        let outcome = try await c.charge([CounterCharge(counter: "spend", amount: 0, limit: 999, expiresAt: expiry)])
+        #expect(outcome == .refused(index: 0, current: 1000))
+        #expect(try await c.charge([CounterCharge(counter: "tokens", amount: 25, limit: 5, expiresAt: expiry)]) == .applied([5]))
+        await store.close()
+    }
+}
