@@ -5,7 +5,9 @@ import SwitchboardTesting
 // A standalone fake upstream for demos, the Python SDK tests and manual testing: prints its base URL,
 // then serves until killed. Usage: switchboard-fake-upstream [REPLY TEXT] [CHUNK_DELAY_MS]
 // Models with fixed behaviour: tool-model (two parallel tool calls), json-model (a JSON object),
-// missing-model (404 model_not_found), drop-model (connection dropped mid-stream).
+// missing-model (404 model_not_found), drop-model (connection dropped mid-stream); for the Hugging Face
+// task tests, structured answers about "My name is Sarah Jessica Parker and I live in London.":
+// qa-model, classify-model (POSITIVE/NEGATIVE), ner-model.
 let arguments = CommandLine.arguments.dropFirst()
 let text = arguments.first ?? "Hello from the fake upstream, streamed word by word."
 let delay = arguments.dropFirst().first.flatMap(Int.init) ?? 50
@@ -23,6 +25,11 @@ fake.set(.reply(FakeReply(#"{"answer": 42}"#)), forModel: "json-model")
 fake.set(.status(404, body: #"{"error":{"message":"The model `missing-model` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#),
          forModel: "missing-model")
 fake.set(.dropAfter(chunks: 3, reply: FakeReply("this stream will break")), forModel: "drop-model")
-fake.setModels(["fake-model", "tool-model", "json-model", "zai-glm-4.7"])
+fake.set(.reply(FakeReply(#"{"answer": "London", "score": 0.93}"#)), forModel: "qa-model")
+fake.set(.reply(FakeReply(#"{"scores": [{"label": "NEGATIVE", "score": 0.1}, {"label": "POSITIVE", "score": 0.3}]}"#)),
+         forModel: "classify-model")
+fake.set(.reply(FakeReply(#"{"entities": [{"entity_group": "PER", "word": "Sarah Jessica Parker", "score": 0.99}, {"entity_group": "LOC", "word": "London", "score": 0.98}]}"#)),
+         forModel: "ner-model")
+fake.setModels(["fake-model", "tool-model", "json-model", "zai-glm-4.7", "qa-model", "classify-model", "ner-model"])
 FileHandle.standardOutput.write(Data((fake.baseURL + "\n").utf8))
 while true { try await Task.sleep(for: .seconds(3600)) }

@@ -49,7 +49,7 @@ import Testing
         #expect(Set(records.map(\.status)) == [502, 200, 401])
         #expect(records.first { $0.status == 200 }?.costNanoUSD == nil)
         #expect(records.first { $0.status == 401 }?.keyID == nil)
-        let db = try Data(contentsOf: URL(fileURLWithPath: gw.store.path))
+        let db = try Data(contentsOf: URL(fileURLWithPath: (gw.store as! SQLiteStore).path))
         #expect(db.range(of: Data("secret prompt text".utf8)) == nil)
         #expect(db.range(of: Data("secret answer text".utf8)) == nil)
     }

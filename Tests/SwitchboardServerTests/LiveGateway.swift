@@ -14,7 +14,7 @@ final class LiveGateway: Sendable {
     static let master = "sk-sb-master-0123456789"
 
     let fake: FakeUpstream
-    let store: SQLiteStore
+    let store: any Storage
     let port: Int
     let group: ServiceGroup
     let task: Task<Void, any Error>
@@ -22,7 +22,7 @@ final class LiveGateway: Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    private init(fake: FakeUpstream, store: SQLiteStore, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer) {
+    private init(fake: FakeUpstream, store: any Storage, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer) {
         self.fake = fake
         self.store = store
         self.port = port
@@ -34,10 +34,10 @@ final class LiveGateway: Sendable {
     static func start(
         requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
-        extraProviders: [any LLMProvider] = []
+        extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
-        fake.setModels(["fake-model", "other-model"])
+        fake.setModels(["fake-model", "other-model", "task-model"])
         let descriptor = ProviderDescriptor(id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
                                             defaultModel: "fake-model", freeTier: .local).with { $0.embeddings = true }
         let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
@@ -49,7 +49,7 @@ final class LiveGateway: Sendable {
         prices.set(ModelPrice(inputPerMillion: NanoUSD(2_250_000_000), outputPerMillion: NanoUSD(2_750_000_000)), for: "fake/fake-model")
         let gateway = Gateway(providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
                               prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
-        let store = try SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
+        let store = try store ?? SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
         var options = GatewayServer.Options()
         options.port = 0
         options.masterKey = master
@@ -57,6 +57,7 @@ final class LiveGateway: Sendable {
         options.maxBodyBytes = maxBodyBytes
         options.requestTimeout = requestTimeout
         options.drainTimeout = .seconds(10)
+        options.limits = limits
         var quiet = Logger(label: "gateway-test")
         quiet.logLevel = .critical
         let server = GatewayServer(gateway: gateway, store: store, ledger: LedgerWriter(store: store), options: options,
@@ -103,6 +104,13 @@ final class LiveGateway: Sendable {
         let request = TransportRequest(method: method, url: base + path, headers: h, body: text.map { ByteBuffer(string: $0) })
         return try await AsyncHTTPClientTransport.shared.send(request, context: .testing(timeout: .seconds(30)))
     }
+}
+
+/// Waits, if needed, until at least `margin` seconds are left in the current UTC minute, so a test of a
+/// per-minute limit runs inside one window.
+func awaitFreshMinute(margin: Int = 15) async throws {
+    let second = Int(Date().timeIntervalSince1970) % 60
+    if second > 60 - margin { try await Task.sleep(for: .seconds(61 - second)) }
 }
 
 func chatBody(_ model: String = "fake/fake-model", stream: Bool = false, includeUsage: Bool = false, text: String = "hi") -> JSONValue {

@@ -46,9 +46,21 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The elements, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
     /// Member lookup on an object; nil for anything else.
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]
+    }
+
+    /// Element lookup on an array; nil for anything else or out of range.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let a) = self, a.indices.contains(index) else { return nil }
+        return a[index]
     }
 
     /// Parses JSON text (Foundation's parser; far cheaper than decoding this enum through `Codable`, which

@@ -45,6 +45,13 @@ public final class QuotaEnforcer: Sendable {
         public var remaining: Int64
         /// Unix seconds when the window ends.
         public var reset: Int64
+
+        /// Creates a status.
+        public init(limit: Int64, remaining: Int64, reset: Int64) {
+            self.limit = limit
+            self.remaining = remaining
+            self.reset = reset
+        }
     }
 
     /// What a request holds until it settles.

@@ -71,6 +71,7 @@ extension GatewayRoutes {
         if let mapped = try await store.mappings(task: task).first(where: { $0.hubModelID == model }) { id = mapped.providerModelID }
         let (provider, upstream) = gateway.resolve(model: id)
         if provider.id != gateway.router.id { return (provider.id, upstream) }
+        if !catalog.isLoaded { _ = await modelEntries() }
         let owners = catalog.providers(serving: id)
         return owners.count == 1 ? (owners[0], id) : nil
     }
@@ -90,8 +91,8 @@ extension GatewayRoutes {
                     if required { throw APIError.invalid("'requests[\(i)].\(name)' is required", param: "requests[\(i)].\(name)") }
                     return 0
                 }
-                guard let n = v.intValue, n >= 0, n <= Int64(Int32.max) * 1000 else {
-                    throw APIError.invalid("'requests[\(i)].\(name)' must be a non-negative integer", param: "requests[\(i)].\(name)")
+                guard let n = v.intValue, n >= 0, n <= 1_000_000_000_000_000 else {
+                    throw APIError.invalid("'requests[\(i)].\(name)' must be an integer from 0 to 10^15", param: "requests[\(i)].\(name)")
                 }
                 return Int(n)
             }
@@ -110,6 +111,9 @@ extension GatewayRoutes {
             let cost = try await priced(model, task: task).flatMap { gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage) }
             if let cost {
                 let (sum, overflow) = total.value.addingReportingOverflow(cost.value)
+                guard cost.value < Int64.max else {
+                    throw APIError.invalid("'requests[\(i)]' costs more than can be represented", param: "requests[\(i)]")
+                }
                 guard !overflow else { throw APIError.invalid("the total cost is too large to represent", param: "requests") }
                 total = NanoUSD(sum)
             } else {

@@ -53,6 +53,8 @@ extension GatewayRoutes {
 
     func serveTask(_ invocation: HFInvocation, request: Request, context: GatewayRequestContext, envelope: Envelope) async throws -> Response {
         var invocation = invocation
+        // Check the client's own fields first, so a mistake is named even when no model would serve it.
+        if invocation.task.isChatTask { _ = try HFTemplates.chatTask(invocation, model: "") }
         let clientModel = invocation.model ?? ""
         let modelID = try await resolveTaskModel(&invocation)
         let (provider, model) = try resolve(modelID, principal: context.principal)

@@ -1,0 +1,81 @@
+import Foundation
+import SwitchboardCore
+import Synchronization
+import Testing
+
+final class TestClock: Sendable {
+    let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))  // 2027-01-15 08:00:00 UTC, start of a minute
+    func advance(_ seconds: TimeInterval) { now.withLock { $0 += seconds } }
+}
+
+@Suite struct QuotaEnforcerTests {
+    func enforcer(_ config: QuotaEnforcer.Configuration = .init(), clock: TestClock, spent: NanoUSD? = nil) -> QuotaEnforcer {
+        let counters = InMemoryCounterStore(now: { Int64(clock.now.withLock { $0 }.timeIntervalSince1970) })
+        let source: QuotaEnforcer.SpendSource? = spent.map { value in { @Sendable _, _, _ in value } }
+        return QuotaEnforcer(configuration: config, counters: counters, spendSource: source, clock: { clock.now.withLock { $0 } })
+    }
+
+    @Test func aMinuteWindowRefusesThenReopens() async throws {
+        let clock = TestClock()
+        let q = enforcer(clock: clock)
+        let caller = QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(requestsPerMinute: 2))
+        let a = try await q.admit(caller, tokens: 0)
+        #expect(a.status == .init(limit: 2, remaining: 1, reset: 1_800_000_060))
+        _ = try await q.admit(caller, tokens: 0)
+        await #expect(throws: QuotaEnforcer.Exceeded.self) { try await q.admit(caller, tokens: 0) }
+        clock.advance(45)
+        do {
+            _ = try await q.admit(caller, tokens: 0)
+            Issue.record("admitted in a full window")
+        } catch let e as QuotaEnforcer.Exceeded {
+            #expect(e.kind == .rateLimited && e.retryAfter == 15 && e.level == "API key")
+        }
+        clock.advance(15)
+        #expect(try await q.admit(caller, tokens: 0).status?.remaining == 1)
+    }
+
+    @Test func tokensAreReservedThenSettledToTheRealCount() async throws {
+        let clock = TestClock()
+        let q = enforcer(clock: clock)
+        let caller = QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(tokensPerMinute: 1000, tokensPerDay: 1500))
+        let a = try await q.admit(caller, tokens: 600)
+        await #expect(throws: QuotaEnforcer.Exceeded.self) { try await q.admit(caller, tokens: 600) }
+        try await q.settle(a, tokens: 100, cost: nil)
+        let b = try await q.admit(caller, tokens: 600)
+        #expect(b.status == .init(limit: 1000, remaining: 300, reset: 1_800_000_060))
+        clock.advance(60)
+        // A new minute, but the day still holds 700 of 1500.
+        _ = try await q.admit(caller, tokens: 800)
+        await #expect(throws: QuotaEnforcer.Exceeded.self) { try await q.admit(caller, tokens: 1) }
+        do {
+            _ = try await q.admit(caller, tokens: 2000)
+        } catch let e as QuotaEnforcer.Exceeded {
+            #expect(e.kind == .requestTooLarge)
+        }
+    }
+
+    @Test func aBudgetStartsFromTheLedgersSpendAndStopsOnceReached() async throws {
+        let clock = TestClock()
+        var config = QuotaEnforcer.Configuration()
+        config.users["eve"] = UsageLimits(budgetPerMonth: NanoUSD(5_000_000))
+        let q = enforcer(config, clock: clock, spent: NanoUSD(4_900_000))
+        let caller = QuotaEnforcer.Caller(keyID: "k", user: "eve")
+        let a = try await q.admit(caller, tokens: 10)
+        #expect(a.status == nil, "a budget alone sets no rate-limit headers")
+        try await q.settle(a, tokens: 10, cost: NanoUSD(100_000))
+        do {
+            _ = try await q.admit(caller, tokens: 10)
+            Issue.record("admitted over budget")
+        } catch let e as QuotaEnforcer.Exceeded {
+            #expect(e.kind == .budget && e.level == "user" && e.limit == 5_000_000)
+            // 2027-02-01 00:00:00 UTC is when January's budget renews.
+            #expect(e.reset == 1_801_440_000)
+        }
+    }
+
+    @Test func unlimitedCallersTouchNoCounter() async throws {
+        let q = enforcer(clock: TestClock())
+        let a = try await q.admit(QuotaEnforcer.Caller(keyID: "k"), tokens: 1_000_000)
+        #expect(a.status == nil)
+    }
+}
