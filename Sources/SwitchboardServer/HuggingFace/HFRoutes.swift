@@ -12,14 +12,16 @@ extension GatewayRoutes {
             hf.post(RouterPath(stringLiteral: task.rawValue)) { request, context in
                 var request = request
                 let body = try await jsonBody(&request)
-                let invocation = try HFInvocation(task: task, body: body, streamQuery: Self.streamQuery(request))
+                let invocation = try HFInvocation(task: task, body: body, streamQuery: Self.streamQuery(request),
+                                                  modelQuery: request.uri.queryParameters.get("model"))
                 return try await serveTask(invocation, request: request, context: context, envelope: .task)
             }
         }
         hf.post("run") { request, context in
             var request = request
             let body = try await jsonBody(&request)
-            let invocation = try HFInvocation.run(body: body, streamQuery: Self.streamQuery(request))
+            let invocation = try HFInvocation.run(body: body, streamQuery: Self.streamQuery(request),
+                                                  modelQuery: request.uri.queryParameters.get("model"))
             return try await serveTask(invocation, request: request, context: context, envelope: .run)
         }
         hf.get("models", use: hfModels)

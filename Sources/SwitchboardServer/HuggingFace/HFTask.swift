@@ -28,7 +28,7 @@ struct HFInvocation: Sendable {
 
     /// Reads a task route's body. Fields may sit at the top level (the seed's shape: `text`, `question`,
     /// `context`, `target_language`) or under `inputs`/`parameters` (Hugging Face's shape).
-    init(task: HFTask, body: JSONValue, streamQuery: Bool) throws {
+    init(task: HFTask, body: JSONValue, streamQuery: Bool, modelQuery: String? = nil) throws {
         guard case .object(let o) = body else { throw APIError.invalid("request body must be a JSON object") }
         self.task = task
         var parameters: [String: JSONValue] = [:]
@@ -40,7 +40,8 @@ struct HFInvocation: Sendable {
         for key in ["target_language", "source_language", "candidate_labels", "src_lang", "tgt_lang"] where parameters[key] == nil {
             if let v = o[key] { parameters[key] = v }
         }
-        switch o["model"] ?? parameters["model"] {
+        // A model in the query serves clients that post to a fixed URL (huggingface_hub with `model=URL`).
+        switch o["model"] ?? parameters["model"] ?? modelQuery.map(JSONValue.string) {
         case nil, .null?: model = nil
         case .string(let m)? where !m.isEmpty: model = m
         default: throw APIError.invalid("'model' must be a non-empty string", param: "model")
@@ -67,7 +68,7 @@ struct HFInvocation: Sendable {
     }
 
     /// `POST /hf/tasks/run`: `{task, model, inputs, parameters}`.
-    static func run(body: JSONValue, streamQuery: Bool) throws -> HFInvocation {
+    static func run(body: JSONValue, streamQuery: Bool, modelQuery: String? = nil) throws -> HFInvocation {
         guard let name = body["task"]?.stringValue else { throw APIError.invalid("missing required field 'task'", param: "task") }
         guard let task = HFTask(rawValue: name) else {
             throw APIError.invalid("unknown task '\(name)'; expected one of \(HFTask.allCases.map(\.rawValue).joined(separator: ", "))",
@@ -80,7 +81,7 @@ struct HFInvocation: Sendable {
             for (k, v) in inner where body[k] == nil { body[k] = v }
             body["inputs"] = nil
         }
-        return try HFInvocation(task: task, body: .object(body), streamQuery: streamQuery)
+        return try HFInvocation(task: task, body: .object(body), streamQuery: streamQuery, modelQuery: modelQuery)
     }
 
     // MARK: typed access, each failure naming the field

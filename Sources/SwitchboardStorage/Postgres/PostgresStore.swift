@@ -83,11 +83,13 @@ public final class PostgresStore: Storage, CounterStore {
     ]
 
     private func migrate() async throws {
-        try await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
-                               logger: logger)
         try await client.withTransaction(logger: logger) { conn in
-            // One replica migrates at a time; the others wait here and then find nothing to do.
+            // One replica migrates at a time; the others wait here and then find nothing to do. (Even
+            // CREATE TABLE IF NOT EXISTS races when run concurrently, so it too waits for the lock.)
             try await conn.query("SELECT pg_advisory_xact_lock(7262737761)", logger: logger)
+            try await conn.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)
+                """, logger: logger)
             var applied = Set<String>()
             for try await version in try await conn.query("SELECT version FROM schema_migrations", logger: logger).decode(String.self) {
                 applied.insert(version)
