@@ -56,9 +56,11 @@ struct TOMLSource: Sendable {
     /// The line (1-based) of the `occurrence`-th header `[table]` or `[[table]]`.
     func headerLine(_ table: String, occurrence: Int = 0) -> Int? {
         var seen = 0
+        // `[a."b"]` and `[a.b]` name the same table.
+        let wanted = table.replacingOccurrences(of: "\"", with: "")
         for (i, raw) in lines.enumerated() {
             guard let name = Self.header(raw) else { continue }
-            if name == table {
+            if name.replacingOccurrences(of: "\"", with: "") == wanted {
                 if seen == occurrence { return i + 1 }
                 seen += 1
             }

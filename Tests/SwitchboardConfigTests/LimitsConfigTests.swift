@@ -1,0 +1,47 @@
+import Foundation
+import SwitchboardConfig
+import SwitchboardCore
+import Testing
+
+@Suite struct LimitsConfigTests {
+    @Test func limitsAndAPostgresStoreAreRead() throws {
+        let config = try ConfigLoader.parse("""
+            [store]
+            url = "env:DATABASE_URL"
+
+            [limits]
+            default_reserve_tokens = 512
+
+            [limits.global]
+            rpm = 1000
+
+            [limits.user]
+            tpm = 50000
+            budget_usd_per_month = 25
+
+            [limits.users."alice"]
+            rpm = 10
+            budget_usd_per_day = 0.5
+            """)
+        #expect(config.store.url == .env("DATABASE_URL"))
+        #expect(config.limits.defaultReserveTokens == 512)
+        #expect(config.limits.global == UsageLimits(requestsPerMinute: 1000))
+        #expect(config.limits.limits(user: "bob") == UsageLimits(tokensPerMinute: 50000, budgetPerMonth: NanoUSD(25_000_000_000)))
+        #expect(config.limits.limits(user: "alice") == UsageLimits(requestsPerMinute: 10, budgetPerDay: NanoUSD(500_000_000)))
+    }
+
+    @Test func mistakesNameTheirKeyAndLine() {
+        let cases: [(String, String, Int)] = [
+            ("[limits.global]\nbudget_usd_per_day = 1\n", "limits.global.budget_usd_per_day", 2),
+            ("[limits.user]\nrpm = 0\n", "limits.user.rpm", 2),
+            ("[limits]\nburst = 3\n", "limits.burst", 2),
+            ("[store]\nurl = \"mysql://x\"\n", "store.url", 2),
+            ("[limits.users.\"bo\"]\nbudget_usd_per_month = \"lots\"\n", "limits.users.bo.budget_usd_per_month", 2),
+        ]
+        for (text, key, line) in cases {
+            let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text, file: "s.toml") }
+            #expect(error?.message.contains(key) == true, "\(error?.message ?? "") should name \(key)")
+            #expect(error?.line == line, "\(key)")
+        }
+    }
+}
