@@ -80,7 +80,9 @@ final class Completed: Sendable {
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(1500))
+        // Kill it mid-load once enough has completed to mean something (however busy the machine is).
+        try await Task.sleep(for: .milliseconds(500))
+        for _ in 0..<300 where completed.ids.withLock({ $0.count }) < 200 { try await Task.sleep(for: .milliseconds(50)) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         load.cancel()

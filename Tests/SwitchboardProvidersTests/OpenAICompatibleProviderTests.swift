@@ -219,7 +219,12 @@ func withFake(
             let consumer = Task {
                 for try await _ in provider.stream(request, context: .testing()) {}
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Wait for the stream to be under way (a loaded machine may take a while to start it).
+            var started = 0
+            while fake.streamsInFlight == 0, started < 250 {
+                try await Task.sleep(for: .milliseconds(20))
+                started += 1
+            }
             #expect(fake.streamsInFlight == 1)
             consumer.cancel()
             _ = await consumer.result

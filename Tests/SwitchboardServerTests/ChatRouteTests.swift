@@ -92,11 +92,12 @@ import Testing
     }
 
     @Test func upstreamFailuresBeforeOutputMapToGatewayStatuses() async throws {
-        let gw = try await LiveGateway.start(requestTimeout: .milliseconds(500))
+        // A timeout long enough that a busy machine does not turn the other failures into 504s.
+        let gw = try await LiveGateway.start(requestTimeout: .seconds(2))
         defer { Task { await gw.stop() } }
         gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
         gw.fake.set(.serverError(500), forModel: "broken")
-        gw.fake.set(.delay(.seconds(3), then: .reply(FakeReply("late"))), forModel: "slow")
+        gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
         gw.fake.set(.status(404, body: #"{"error":{"message":"The model `nope` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#),
                     forModel: "nope")
         for stream in [false, true] {

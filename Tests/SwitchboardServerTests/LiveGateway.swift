@@ -37,7 +37,7 @@ final class LiveGateway: Sendable {
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
-        fake.setModels(["fake-model", "other-model", "task-model"])
+        fake.setModels(["fake-model", "other-model"])
         let descriptor = ProviderDescriptor(id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
                                             defaultModel: "fake-model", freeTier: .local).with { $0.embeddings = true }
         let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
