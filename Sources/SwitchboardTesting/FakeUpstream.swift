@@ -54,6 +54,7 @@ public final class FakeUpstream: Sendable {
         }
         router.post("v1/chat/completions", use: handler)
         router.post("v1/embeddings", use: handler)
+        router.post("v1/images/generations", use: handler)
         router.get("v1/models", use: handler)
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .critical
@@ -125,6 +126,13 @@ public final class FakeUpstream: Sendable {
         if path.hasSuffix("/models") {
             let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fake"] })]
             return respond(200, list.jsonString(), extra)
+        }
+        if path.hasSuffix("/images/generations") {
+            // A 1x1 PNG per image asked for, so clients can decode what they get.
+            let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+            let n = Int(json?["n"]?.intValue ?? 1)
+            let data: JSONValue = .array((0..<max(1, n)).map { _ in ["b64_json": .string(png)] })
+            return respond(200, JSONValue.object(["created": 1_700_000_000, "data": data]).jsonString(), extra)
         }
         if path.hasSuffix("/embeddings") {
             var inputs: [JSONValue] = []

@@ -200,6 +200,23 @@ func withFake(
         }
     }
 
+    @Test func imagesComeBackAsBase64AndOnlyWhereTheServiceHasAnImagesAPI() async throws {
+        try await withFake { fake, provider in
+            #expect(provider.capabilities.contains(.images))
+            let images = try await provider.generateImages(ImageRequest(prompt: "a cat", model: "gpt-image-1", count: 2), context: .testing())
+            #expect(images.count == 2 && images.allSatisfy { $0.base64 != nil })
+            #expect(fake.received.last?.json?["response_format"]?.stringValue == "b64_json")
+        }
+        try await withFake(descriptor: ProviderRegistry.descriptor(id: "groq")!) { _, provider in
+            #expect(!provider.capabilities.contains(.images))
+            let error = await #expect(throws: ProviderError.self) {
+                try await provider.generateImages(ImageRequest(prompt: "x", model: "m"), context: .testing())
+            }
+            #expect(error?.kind == .invalidRequest)
+        }
+        #expect(throws: ProviderError.self) { try OpenAIResponseDecoding.images(Data(#"{"data":[{"nope":1}]}"#.utf8), provider: "p") }
+    }
+
     @Test func connectionRefusedIsARetryableNetworkError() async throws {
         // Port 1 on loopback: nothing listens there, and no other test's server can take it.
         var options = OpenAICompatibleProvider.Options(descriptor: ProviderRegistry.descriptor(id: "openai")!, apiKey: "k")

@@ -126,12 +126,22 @@ import Testing
     }
 
     @Test func embeddingsImagesAndTheGenericRunner() async throws {
-        let gw = try await LiveGateway.start()
+        let gw = try await LiveGateway.start(painter: true)
         defer { Task { await gw.stop() } }
         let e = try await gw.send("POST", "/hf/tasks/embedding", json: ["inputs": ["a", "b"], "model": "fake/fake-model"])
         #expect(e.status == 200 && e.json?["output"]?.arrayValue?.count == 2)
         let i = try await gw.send("POST", "/hf/tasks/image-generation", json: ["inputs": "a cat", "model": "fake/fake-model"])
         #expect(i.status == 400 && i.json?["message"]?.stringValue?.hasPrefix("image-generation:") == true)
+        let painted = try await gw.send("POST", "/hf/tasks/image-generation",
+                                        json: ["inputs": "a cat", "model": "painter/image-model", "parameters": ["num_images": 2, "width": 256, "height": 256]])
+        #expect(painted.status == 200)
+        let images = try #require(painted.json?["output"]?.arrayValue)
+        #expect(images.count == 2)
+        let png = try #require(Data(base64Encoded: images[0]["image_base64"]?.stringValue ?? ""))
+        #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        let sent = try #require(gw.fake.received.last { $0.path.hasSuffix("/images/generations") }?.json)
+        #expect(sent["size"]?.stringValue == "256x256" && sent["n"]?.intValue == 2 && sent["prompt"]?.stringValue == "a cat")
+        #expect(try await gw.store.records(UsageFilter()).first { $0.task == "hf.image-generation" }?.costNanoUSD == nil)
         gw.fake.setDefault(.reply(FakeReply("short")))
         let run = try await gw.send("POST", "/hf/tasks/run", json: ["task": "summarization", "model": "fake/fake-model", "inputs": "long"])
         #expect(run.json?["output"]?["summary_text"]?.stringValue == "short" && run.json?["task"]?.stringValue == "summarization")

@@ -34,7 +34,8 @@ final class LiveGateway: Sendable {
     static func start(
         requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
-        extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil
+        extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
+        painter: Bool = false
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
         fake.setModels(["fake-model", "other-model"])
@@ -43,7 +44,13 @@ final class LiveGateway: Sendable {
         let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
                                                 transport: AsyncHTTPClientTransport.shared)
         let metrics = GatewayMetrics()
-        let providers: [any LLMProvider] = [provider] + extraProviders
+        var providers: [any LLMProvider] = [provider] + extraProviders
+        if painter {
+            // A second provider over the same fake, with an images API.
+            let d = ProviderDescriptor(id: "painter", displayName: "Painter", baseURL: fake.baseURL, apiKeyEnv: nil,
+                                       defaultModel: "image-model", freeTier: .local).with { $0.images = true }
+            providers.append(OpenAICompatibleProvider(options: .init(descriptor: d, apiKey: upstreamKey), transport: AsyncHTTPClientTransport.shared))
+        }
         var prices = PriceTable()
         // $2.25 / $2.75 per million, the seed's GLM prices.
         prices.set(ModelPrice(inputPerMillion: NanoUSD(2_250_000_000), outputPerMillion: NanoUSD(2_750_000_000)), for: "fake/fake-model")

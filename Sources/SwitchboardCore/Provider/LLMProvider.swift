@@ -3,7 +3,7 @@ import Synchronization
 
 /// What a provider or model can do.
 public enum Capability: String, Sendable, Hashable, Codable, CaseIterable {
-    case chat, streaming, tools, reasoning, structuredOutput, embeddings, vision
+    case chat, streaming, tools, reasoning, structuredOutput, embeddings, vision, images
 }
 
 /// Per-call context: logger, request id and deadline. Cancellation is the calling task's.
@@ -141,6 +141,44 @@ public struct EmbeddingResponse: Sendable, Hashable {
 public protocol EmbeddingProvider: LLMProvider {
     /// Embeds each input text.
     func embed(_ inputs: [String], model: String, context: CallContext) async throws -> EmbeddingResponse
+}
+
+/// What to draw.
+public struct ImageRequest: Sendable, Hashable {
+    public var prompt: String
+    public var model: String
+    /// How many images.
+    public var count: Int
+    /// `"1024x1024"` and the like, as the provider names sizes; nil for its default.
+    public var size: String?
+
+    /// Creates a request.
+    public init(prompt: String, model: String, count: Int = 1, size: String? = nil) {
+        self.prompt = prompt
+        self.model = model
+        self.count = count
+        self.size = size
+    }
+}
+
+/// One generated image: base64 data or a URL, as the provider returned it.
+public struct GeneratedImage: Sendable, Hashable {
+    public var base64: String?
+    public var url: String?
+    public var revisedPrompt: String?
+
+    /// Creates an image.
+    public init(base64: String? = nil, url: String? = nil, revisedPrompt: String? = nil) {
+        self.base64 = base64
+        self.url = url
+        self.revisedPrompt = revisedPrompt
+    }
+}
+
+/// A provider with an images API; found with `as?`.
+public protocol ImageGenerationProvider: LLMProvider {
+    /// Generates images for a prompt.
+    func generateImages(_ request: ImageRequest, context: CallContext) async throws -> [GeneratedImage]
 }
 
 /// The providers one call tried, in order.

@@ -53,6 +53,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         var caps: Set<Capability> = [.chat, .streaming, .tools, .structuredOutput, .vision]
         if !descriptor.reasoningFields.isEmpty { caps.insert(.reasoning) }
         if descriptor.embeddings { caps.insert(.embeddings) }
+        if descriptor.images { caps.insert(.images) }
         return caps
     }
 
@@ -267,6 +268,25 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
             throw providerError(error)
         }
         return try OpenAIResponseDecoding.embeddings(Data(data.readableBytesView), provider: id)
+    }
+}
+
+extension OpenAICompatibleProvider: ImageGenerationProvider {
+    /// `POST /images/generations` asking for base64 data, so the answer does not depend on the upstream's
+    /// image hosting staying up.
+    public func generateImages(_ request: ImageRequest, context: CallContext) async throws -> [GeneratedImage] {
+        guard descriptor.images else {
+            throw ProviderError(.invalidRequest, provider: id, message: "\(descriptor.displayName) has no images API")
+        }
+        var body: [String: JSONValue] = ["model": .string(request.model), "prompt": .string(request.prompt),
+                                         "n": .int(Int64(request.count)), "response_format": "b64_json"]
+        if let size = request.size { body["size"] = .string(size) }
+        let response = try await post(path: descriptor.imagesPath, body: body, stream: false, context: context)
+        let data: ByteBuffer
+        do { data = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
+            throw providerError(error)
+        }
+        return try OpenAIResponseDecoding.images(Data(data.readableBytesView), provider: id)
     }
 }
 

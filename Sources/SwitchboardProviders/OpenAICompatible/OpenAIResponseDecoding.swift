@@ -147,6 +147,18 @@ extension OpenAIResponseDecoding {
         var usage: WireUsage?
     }
 
+    /// Decodes an images response: `data[]` of `b64_json` or `url`.
+    public static func images(_ data: Data, provider: String) throws(ProviderError) -> [GeneratedImage] {
+        guard let json = try? JSONValue.parse(data), case .array(let items)? = json["data"],
+              items.allSatisfy({ $0["b64_json"]?.stringValue != nil || $0["url"]?.stringValue != nil }) else {
+            throw ProviderError(.decoding, provider: provider, message: "upstream sent a malformed images response")
+        }
+        return items.map {
+            GeneratedImage(base64: $0["b64_json"]?.stringValue, url: $0["url"]?.stringValue,
+                           revisedPrompt: $0["revised_prompt"]?.stringValue)
+        }
+    }
+
     /// Decodes an embeddings response, ordering vectors by `index`.
     public static func embeddings(_ data: Data, provider: String) throws(ProviderError) -> EmbeddingResponse {
         do {

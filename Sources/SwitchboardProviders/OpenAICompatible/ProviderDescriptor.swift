@@ -74,6 +74,10 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public var tiers: [String: RateLimitTier] = [:]
     /// Whether the service speaks `/embeddings`.
     public var embeddings: Bool = false
+    /// Whether the service speaks `/images/generations`.
+    public var images: Bool = false
+    /// Path of the images API, relative to the base URL.
+    public var imagesPath: String = "/images/generations"
     /// A caveat about this row (unconfirmed facts, discontinued service).
     public var note: String?
 

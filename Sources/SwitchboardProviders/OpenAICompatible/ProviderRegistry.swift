@@ -11,6 +11,7 @@ public enum ProviderRegistry {
             $0.renames = ["max_tokens": "max_completion_tokens"]
             $0.reasoningFields = []
             $0.embeddings = true
+            $0.images = true
         },
         row("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "llama-3.3-70b-versatile", .yes) {
             $0.reasoningFields = ["reasoning"]
@@ -30,6 +31,7 @@ public enum ProviderRegistry {
         row("perplexity", "Perplexity (Sonar)", "https://api.perplexity.ai", "PERPLEXITY_API_KEY", "sonar", .no),
         row("together", "Together AI", "https://api.together.ai/v1", "TOGETHER_API_KEY", "openai/gpt-oss-20b", .no) {
             $0.embeddings = true
+            $0.images = true
         },
         row("fireworks", "Fireworks AI", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY",
             "accounts/fireworks/models/gpt-oss-120b", .no),

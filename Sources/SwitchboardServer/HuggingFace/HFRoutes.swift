@@ -94,7 +94,28 @@ extension GatewayRoutes {
             return answer(.array(result.vectors.map { .array($0.map(JSONValue.double)) }))
 
         case .imageGeneration:
-            throw APIError.invalid("image-generation: model '\(named)' (provider \(provider.id)) has no images API", param: "model")
+            let prompt = try invocation.string(invocation.inputs, "inputs")
+            guard let painter = provider as? any ImageGenerationProvider, provider.capabilities.contains(.images) else {
+                throw APIError.invalid("image-generation: model '\(named)' (provider \(provider.id)) has no images API", param: "model")
+            }
+            let count = try invocation.int("num_images", in: 1...10) ?? 1
+            var size = try invocation.parameters["size"].map { try invocation.string($0, "parameters.size") }
+            if size == nil, let w = try invocation.int("width", in: 64...4096), let h = try invocation.int("height", in: 64...4096) {
+                size = "\(w)x\(h)"
+            }
+            try await admit(context, tokens: estimatedTokens(prompt.count))
+            let start = ContinuousClock.now
+            let images = try await painter.generateImages(ImageRequest(prompt: prompt, model: model, count: count, size: size), context: call)
+            context.record.upstream = ContinuousClock.now - start
+            // Images are priced per image, not per token, and the price table has no per-image prices yet:
+            // the record carries no usage, so its cost is null (flagged as unpriced), never a made-up number.
+            return answer(.array(images.map { image in
+                var o: [String: JSONValue] = [:]
+                if let b = image.base64 { o["image_base64"] = .string(b) }
+                if let u = image.url { o["url"] = .string(u) }
+                if let r = image.revisedPrompt { o["revised_prompt"] = .string(r) }
+                return .object(o)
+            }))
 
         default:
             let task = try HFTemplates.chatTask(invocation, model: model)
