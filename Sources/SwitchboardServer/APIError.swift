@@ -69,7 +69,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var fields = headers
         fields[.contentType] = "application/json"
         // Each API family answers errors in its own clients' shape.
-        let shaped = request.uri.path.hasPrefix("/hf/") ? huggingFaceBody : body
+        let path = request.uri.path
+        let shaped = path.hasPrefix("/hf/") ? huggingFaceBody : path == "/v1/messages" ? AnthropicResponseEncoding.error(self) : body
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: shaped.jsonBytes())))
     }
 

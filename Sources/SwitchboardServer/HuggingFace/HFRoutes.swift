@@ -165,12 +165,12 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
         return e.jsonString()
     }
 
-    mutating func encode(_ event: StreamEvent) -> [String] {
+    mutating func encode(_ event: StreamEvent) -> [SSEFrame] {
         switch event {
         case .textDelta(let t) where !t.isEmpty:
             index += 1
             text += t
-            return [self.event(t, special: false, generated: nil, details: .null)]
+            return [SSEFrame(self.event(t, special: false, generated: nil, details: .null))]
         case .finish(let r): reason = r
         case .usage(let u): usage = u
         default: break
@@ -178,7 +178,7 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
         return []
     }
 
-    func finish(cost: [String: JSONValue]) -> [String] {
+    func finish(cost: [String: JSONValue]) -> [SSEFrame] {
         let finish: String =
             switch reason {
             case .length?: "length"
@@ -190,11 +190,11 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
         details.merge(cost) { $1 }
         var last = self
         last.index += 1
-        return [last.event("", special: true, generated: prefix + text, details: .object(details))]
+        return [SSEFrame(last.event("", special: true, generated: prefix + text, details: .object(details)))]
     }
 
-    func failure(_ error: APIError) -> String {
+    func failure(_ error: APIError) -> SSEFrame {
         let hf = error.huggingFaceBody
-        return JSONValue.object(["error": .string(error.message), "error_type": hf["error_type"] ?? "InternalServerError"]).jsonString()
+        return SSEFrame(JSONValue.object(["error": .string(error.message), "error_type": hf["error_type"] ?? "InternalServerError"]).jsonString())
     }
 }

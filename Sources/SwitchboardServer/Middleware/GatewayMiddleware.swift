@@ -72,7 +72,7 @@ struct GatewayMiddleware: RouterMiddleware {
     }
 
     static let billedRoutes: [String: String] = {
-        var routes = ["/v1/chat/completions": "chat.completions", "/v1/embeddings": "embeddings"]
+        var routes = ["/v1/chat/completions": "chat.completions", "/v1/embeddings": "embeddings", "/v1/messages": "messages"]
         for task in HFTask.allCases { routes["/hf/tasks/\(task.rawValue)"] = "hf.\(task.rawValue)" }
         routes["/hf/tasks/run"] = "hf.run"
         return routes

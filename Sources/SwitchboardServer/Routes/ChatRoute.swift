@@ -63,16 +63,6 @@ extension GatewayRoutes {
             }
         }
     }
-
-    static func sse(_ payloads: [String]) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        for p in payloads {
-            buffer.writeString("data: ")
-            buffer.writeString(p)
-            buffer.writeString("\n\n")
-        }
-        return buffer
-    }
 }
 
 /// Lets the response body keep pulling the stream the handler started; only one task uses it at a time.

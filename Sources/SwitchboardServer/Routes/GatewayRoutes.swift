@@ -31,6 +31,7 @@ struct GatewayRoutes: Sendable {
         v1.get("models", use: listModels)
         v1.get("models/**", use: oneModel)
         v1.post("embeddings", use: embeddings)
+        v1.post("messages", use: messages)
         registerHuggingFace(on: router, auth: auth)
     }
 

@@ -5,21 +5,48 @@ import Logging
 import NIOCore
 import SwitchboardCore
 
-/// Turns one stream's events into the SSE payloads of one API family.
+/// One server-sent event: an optional `event:` name and its `data:` text.
+struct SSEFrame: Sendable {
+    var event: String?
+    var data: String
+
+    init(event: String? = nil, _ data: String) {
+        self.event = event
+        self.data = data
+    }
+
+    static func sse(_ frames: [SSEFrame]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for f in frames {
+            if let event = f.event {
+                buffer.writeString("event: ")
+                buffer.writeString(event)
+                buffer.writeString("\n")
+            }
+            buffer.writeString("data: ")
+            buffer.writeString(f.data)
+            buffer.writeString("\n\n")
+        }
+        return buffer
+    }
+}
+
+/// Turns one stream's events into the SSE frames of one API family.
 protocol StreamEventEncoder: Sendable {
-    /// Payloads (JSON text) for one event.
-    mutating func encode(_ event: StreamEvent) -> [String]
-    /// The closing payloads once the record is committed; `cost` holds the cost fields.
-    func finish(cost: [String: JSONValue]) -> [String]
-    /// The payload that ends a stream that failed after it began.
-    func failure(_ error: APIError) -> String
+    /// Frames for one event.
+    mutating func encode(_ event: StreamEvent) -> [SSEFrame]
+    /// The closing frames once the record is committed; `cost` holds the cost fields.
+    mutating func finish(cost: [String: JSONValue]) -> [SSEFrame]
+    /// The frame that ends a stream that failed after it began.
+    func failure(_ error: APIError) -> SSEFrame
     /// Usage the upstream reported so far.
     var usage: Usage? { get }
 }
 
 extension OpenAIChunkEncoder: StreamEventEncoder {
-    func finish(cost: [String: JSONValue]) -> [String] { finish(usageExtras: cost) }
-    func failure(_ error: APIError) -> String { error.body.jsonString() }
+    mutating func encode(_ event: StreamEvent) -> [SSEFrame] { encodePayloads(event).map { SSEFrame($0) } }
+    func finish(cost: [String: JSONValue]) -> [SSEFrame] { finish(usageExtras: cost).map { SSEFrame($0) } }
+    func failure(_ error: APIError) -> SSEFrame { SSEFrame(error.body.jsonString()) }
 }
 
 extension GatewayRoutes {
@@ -99,5 +126,20 @@ extension GatewayRoutes {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    static func sse(_ frames: [SSEFrame]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for f in frames {
+            if let event = f.event {
+                buffer.writeString("event: ")
+                buffer.writeString(event)
+                buffer.writeString("\n")
+            }
+            buffer.writeString("data: ")
+            buffer.writeString(f.data)
+            buffer.writeString("\n\n")
+        }
+        return buffer
     }
 }

@@ -60,7 +60,7 @@ public struct OpenAIChunkEncoder: Sendable {
     }
 
     /// The payloads (JSON text) for one event; usage is held back to the end.
-    public mutating func encode(_ event: StreamEvent) -> [String] {
+    public mutating func encodePayloads(_ event: StreamEvent) -> [String] {
         var out: [JSONValue] = []
         func delta(_ fields: [String: JSONValue]) -> JSONValue {
             var d = fields
