@@ -44,6 +44,9 @@ public final class LedgerWriter: @unchecked Sendable {
         return body()
     }
 
+    /// Records waiting for their transaction.
+    public var queued: Int { locked { queue.count } }
+
     /// Transactions committed and records in them, for measuring batching.
     public var statistics: (batches: Int, records: Int) { locked { (committedBatches, committedRecords) } }
 

@@ -145,7 +145,9 @@ import Testing
         reply.chunkDelay = .milliseconds(100)
         gw.fake.setDefault(.reply(reply))
         let client = Task { try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true)) }
-        try await Task.sleep(for: .milliseconds(250))
+        // Shut down once the stream is under way (however long a busy machine takes to get there).
+        for _ in 0..<250 where gw.fake.streamsInFlight == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(gw.fake.streamsInFlight == 1)
         await gw.group.triggerGracefulShutdown()
         let r = try await client.value
         #expect(r.body.hasSuffix("data: [DONE]\n\n"))

@@ -13,7 +13,8 @@ import Testing
         let store = try SQLiteStore(path: temporaryDatabase())
         let writer = LedgerWriter(store: store)
         let waiting = Task { try await writer.record(record(1)) }
-        try await Task.sleep(for: .milliseconds(20))
+        for _ in 0..<500 where writer.queued == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(writer.queued == 1)
         writer.stop()
         await writer.run()
         try await waiting.value
