@@ -153,6 +153,23 @@ struct Reader {
                 }
                 continue
             }
+            if NativeProviders.ids.contains(id) {
+                var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
+                for (k, v) in try entries(value, table: table, key: id) {
+                    let path = "\(table).\(k)"
+                    switch k {
+                    case "api_key": section.apiKey = SecretSource(try string(v, path, key: k, table: table))
+                    case "base_url": section.baseURL = try url(v, path, key: k, table: table)
+                    case "model": section.model = try string(v, path, key: k, table: table)
+                    case "enabled":
+                        guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table) }
+                        section.enabled = b
+                    default: throw fail("unknown key '\(path)' (expected api_key, base_url, model, enabled)", key: k, table: table)
+                    }
+                }
+                config.providers.append(section)
+                continue
+            }
             guard let descriptor = ProviderRegistry.descriptor(id: id) else {
                 throw ConfigError(file: source.file, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"), message:"unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])")
             }

@@ -41,6 +41,13 @@ public struct GatewayBuilder: Sendable {
             warnings.append("[providers.\(id)] is not available in this build yet (\(unavailableProviderIDs[id] ?? id)); section ignored")
         }
         for section in config.providers where section.enabled {
+            if NativeProviders.ids.contains(section.id) {
+                switch NativeProviders.make(section, environment: environment, transport: transport) {
+                case .success(let provider): providers.append(provider)
+                case .failure(let missing): warnings.append("\(section.id) skipped: \(missing.description)")
+                }
+                continue
+            }
             guard let descriptor = ProviderRegistry.descriptor(id: section.id) else { continue }
             switch resolveKey(section.apiKey, fallbackEnv: descriptor.apiKeyEnv, required: descriptor.requiresKey) {
             case .missing(let variable):
@@ -69,6 +76,11 @@ public struct GatewayBuilder: Sendable {
             }
         }
         if config.providers.isEmpty, config.customEndpoints.isEmpty {
+            for id in NativeProviders.ids {
+                if case .success(let provider) = NativeProviders.make(ProviderSection(id: id), environment: environment, transport: transport) {
+                    providers.append(provider)
+                }
+            }
             for descriptor in ProviderRegistry.builtIn where descriptor.requiresKey {
                 guard let variable = descriptor.apiKeyEnv, let key = environment[variable] else { continue }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)

@@ -68,7 +68,7 @@ public struct SwitchboardConfig: Sendable, Hashable {
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
 let unavailableProviderIDs: [String: String] = [
-    "anthropic": "native Anthropic", "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI",
+    "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI",
     "copilot": "GitHub Copilot", "qwen_oauth": "Qwen OAuth", "swarm": "Nostr NIP-90 swarm",
     "cli_agent": "headless CLI agents",
 ]

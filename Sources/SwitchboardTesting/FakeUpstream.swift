@@ -55,6 +55,7 @@ public final class FakeUpstream: Sendable {
         router.post("v1/chat/completions", use: handler)
         router.post("v1/embeddings", use: handler)
         router.post("v1/images/generations", use: handler)
+        router.post("v1/messages", use: handler)
         router.get("v1/models", use: handler)
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .critical

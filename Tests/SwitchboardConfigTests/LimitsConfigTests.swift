@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardConfig
 import SwitchboardCore
+import SwitchboardProviders
 import Testing
 
 @Suite struct LimitsConfigTests {
@@ -43,5 +44,27 @@ import Testing
             #expect(error?.message.contains(key) == true, "\(error?.message ?? "") should name \(key)")
             #expect(error?.line == line, "\(key)")
         }
+    }
+}
+
+@Suite struct NativeProviderConfigTests {
+    @Test func anAnthropicSectionBuildsTheNativeProviderAndSaysWhatIsMissing() throws {
+        let config = try ConfigLoader.parse("""
+            [providers.anthropic]
+            api_key = "env:MY_CLAUDE_KEY"
+            base_url = "http://127.0.0.1:9/"
+            """)
+        let built = try GatewayBuilder(config: config, environment: Environment(["MY_CLAUDE_KEY": "sk-ant-api03-x"]),
+                                       transport: AsyncHTTPClientTransport.shared).build()
+        let provider = try #require(built.gateway.provider(id: "anthropic") as? AnthropicProvider)
+        #expect(!provider.usesOAuth && provider.isConfigured)
+        let missing = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(missing.warnings.contains("anthropic skipped: MY_CLAUDE_KEY is not set"))
+        // With no sections at all, an OAuth token in the environment is enough.
+        let fromEnv = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment(["ANTHROPIC_OAUTH_TOKEN": "sk-ant-oat01-y"]),
+                                         transport: AsyncHTTPClientTransport.shared).build()
+        #expect((fromEnv.gateway.provider(id: "anthropic") as? AnthropicProvider)?.usesOAuth == true)
+        let bad = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.anthropic]\nregion = \"x\"\n") }
+        #expect(bad?.line == 2)
     }
 }

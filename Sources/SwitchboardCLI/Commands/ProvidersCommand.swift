@@ -19,7 +19,11 @@ struct ProvidersCommand: AsyncParsableCommand {
                 rows.append([d.id, d.displayName, configured.contains(d.id) ? "yes" : "no",
                              d.apiKeyEnv ?? "-", d.baseURL, d.note ?? ""])
             }
-            for p in loaded.gateway.providers where ProviderRegistry.descriptor(id: p.id) == nil && p.id != "mock" {
+            for n in NativeProviders.listings {
+                rows.append([n.id, n.name, configured.contains(n.id) ? "yes" : "no", n.keyVariables, n.baseURL, n.note])
+            }
+            let native = Set(NativeProviders.listings.map(\.id))
+            for p in loaded.gateway.providers where ProviderRegistry.descriptor(id: p.id) == nil && p.id != "mock" && !native.contains(p.id) {
                 let base = (p as? OpenAICompatibleProvider)?.descriptor.baseURL ?? "-"
                 rows.append([p.id, p.displayName, "yes", "-", base, "custom endpoint"])
             }

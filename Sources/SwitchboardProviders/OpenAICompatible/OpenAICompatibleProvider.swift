@@ -104,35 +104,20 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         return try await send(request, context: context)
     }
 
+    var upstream: UpstreamClient { UpstreamClient(provider: id, transport: transport, baseURL: baseURL, secrets: secrets) }
+
     func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
-        let response: TransportResponse
         do {
-            response = try await transport.send(request, context: context)
-        } catch let error as TransportError {
-            throw providerError(error)
-        }
-        let info = RateLimitInfo(headers: response.headers)
-        if let info { lastRateLimit.withLock { $0 = info } }
-        guard (200..<300).contains(response.status) else {
-            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-            let error = OpenAIErrorDecoding.error(
-                status: response.status, headers: response.headers, body: Data(body.readableBytesView),
-                provider: id, secrets: secrets)
-            context.logger.debug("upstream error", metadata: ["provider": "\(id)", "status": "\(response.status)"])
+            let response = try await upstream.send(request, context: context)
+            if let info = RateLimitInfo(headers: response.headers) { lastRateLimit.withLock { $0 = info } }
+            return response
+        } catch let error as ProviderError {
+            if let info = error.rateLimit { lastRateLimit.withLock { $0 = info } }
             throw error
         }
-        return response
     }
 
-    func providerError(_ error: TransportError) -> ProviderError {
-        switch error {
-        case .timedOut: ProviderError(.timeout, provider: id, message: "upstream did not answer in time")
-        case .connectFailed(let m): ProviderError(.network, provider: id, message: "cannot reach \(baseURL): \(Redaction.redact(m, secrets: secrets))")
-        case .connectionClosed(let m): ProviderError(.network, provider: id, message: "connection lost: \(m)")
-        case .bodyTooLarge(let limit): ProviderError(.decoding, provider: id, message: "upstream response larger than \(limit) bytes")
-        case .invalidURL(let m): ProviderError(.invalidRequest, provider: id, message: "bad upstream URL \(baseURL): \(m)")
-        }
-    }
+    func providerError(_ error: TransportError) -> ProviderError { upstream.error(error) }
 
     /// One non-streamed completion: reserve plan limits, post, read the body, decode, settle to the real usage.
     private func completion<Result>(

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+public import NIOCore
+public import SwitchboardCore
+
+/// What every HTTP provider does around a call: send through the transport, turn transport failures and
+/// HTTP error statuses into `ProviderError` (secrets redacted), and read bodies within a limit.
+public struct UpstreamClient: Sendable {
+    public let provider: String
+    public let transport: any HTTPTransport
+    /// Base URL without a trailing slash.
+    public let baseURL: String
+    /// Values never to echo in an error (the provider's keys and tokens).
+    public let secrets: [String]
+
+    /// Creates a client for one provider.
+    public init(provider: String, transport: any HTTPTransport, baseURL: String, secrets: [String]) {
+        self.provider = provider
+        self.transport = transport
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.secrets = secrets.filter { !$0.isEmpty }
+    }
+
+    /// Sends `request`; a non-2xx status becomes the `ProviderError` its body describes.
+    public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
+        let response: TransportResponse
+        do {
+            response = try await transport.send(request, context: context)
+        } catch let error as TransportError {
+            throw self.error(error)
+        }
+        guard (200..<300).contains(response.status) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+            context.logger.debug("upstream error", metadata: ["provider": "\(provider)", "status": "\(response.status)"])
+            throw OpenAIErrorDecoding.error(status: response.status, headers: response.headers, body: Data(body.readableBytesView),
+                                            provider: provider, secrets: secrets)
+        }
+        return response
+    }
+
+    /// Posts a JSON body to `path` under the base URL.
+    public func post(_ path: String, json: JSONValue, headers: [(String, String)], context: CallContext) async throws -> TransportResponse {
+        try await send(TransportRequest(method: "POST", url: baseURL + path, headers: headers, body: ByteBuffer(bytes: json.jsonBytes())),
+                       context: context)
+    }
+
+    /// Reads a whole body.
+    public func collect(_ response: TransportResponse, upTo limit: Int) async throws -> ByteBuffer {
+        do { return try await response.body.collect(upTo: limit) } catch let error as TransportError { throw self.error(error) }
+    }
+
+    /// A transport failure as the provider error callers classify and retry on.
+    public func error(_ error: TransportError) -> ProviderError {
+        switch error {
+        case .timedOut: ProviderError(.timeout, provider: provider, message: "upstream did not answer in time")
+        case .connectFailed(let m):
+            ProviderError(.network, provider: provider, message: "cannot reach \(baseURL): \(Redaction.redact(m, secrets: secrets))")
+        case .connectionClosed(let m): ProviderError(.network, provider: provider, message: "connection lost: \(m)")
+        case .bodyTooLarge(let limit): ProviderError(.decoding, provider: provider, message: "upstream response larger than \(limit) bytes")
+        case .invalidURL(let m): ProviderError(.invalidRequest, provider: provider, message: "bad upstream URL \(baseURL): \(m)")
+        }
+    }
+}
