@@ -152,15 +152,22 @@ public final class FakeUpstream: Sendable {
         }
         let stream = json?["stream"]?.boolValue ?? false
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
-        return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage, extra: extra)
+        return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
+                                anthropic: path.hasSuffix("/messages"), extra: extra)
     }
 
-    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool,
+    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, anthropic: Bool,
                         extra: [(String, String)]) async throws -> Response {
         switch behavior {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
-            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, extra: extra)
+            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, anthropic: anthropic, extra: extra)
+        case .reply(let reply) where anthropic:
+            if !stream { return respond(200, reply.messageJSON(model: model).jsonString(), extra) }
+            return raw(reply.anthropicEvents(model: model), contentType: "text/event-stream", pause: reply.chunkDelay, extra: extra)
+        case .dropAfter(let n, let reply) where anthropic:
+            return raw(Array(reply.anthropicEvents(model: model).prefix(n)), contentType: "text/event-stream", pause: reply.chunkDelay,
+                       extra: extra, dropAtEnd: true)
         case .status(let code, let body, let headers):
             return respond(code, body, extra + headers)
         case .malformedJSON:

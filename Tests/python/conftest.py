@@ -44,7 +44,9 @@ def gateway():
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
         f'[store]\npath = "{work}/switchboard.db"\n\n'
-        f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
+        f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n\n'
+        # The same fake also speaks Anthropic's Messages API, for the native Anthropic provider.
+        f'[providers.anthropic]\napi_key = "sk-ant-api03-python-tests"\nbase_url = "{base_url.removesuffix("/v1")}"\n'
     )
     env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY)
     server = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
@@ -57,3 +59,9 @@ def gateway():
         server.wait(timeout=30)
         fake.kill()
         fake.wait()
+
+
+@pytest.fixture
+def client(gateway):
+    import openai
+    return openai.OpenAI(base_url=gateway["base_url"], api_key=gateway["key"], max_retries=0)

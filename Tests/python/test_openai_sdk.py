@@ -12,11 +12,6 @@ TOOLS = [
 ]
 
 
-@pytest.fixture()
-def client(gateway):
-    return openai.OpenAI(base_url=gateway["base_url"], api_key=gateway["key"], max_retries=0)
-
-
 def test_chat(client):
     r = client.chat.completions.create(model="fake/fake-model", messages=[{"role": "user", "content": "hi"}])
     assert r.choices[0].message.content == "Hello from the fake upstream"
