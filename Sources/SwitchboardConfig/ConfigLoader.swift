@@ -164,7 +164,11 @@ struct Reader {
                     case "enabled":
                         guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table) }
                         section.enabled = b
-                    default: throw fail("unknown key '\(path)' (expected api_key, base_url, model, enabled)", key: k, table: table)
+                    case "num_ctx" where id == "ollama": section.numCtx = try int(v, path, key: k, table: table, range: 256...10_000_000)
+                    case "keep_alive" where id == "ollama": section.keepAlive = try string(v, path, key: k, table: table)
+                    default:
+                        let allowed = id == "ollama" ? "api_key, base_url, model, enabled, num_ctx, keep_alive" : "api_key, base_url, model, enabled"
+                        throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
                     }
                 }
                 config.providers.append(section)

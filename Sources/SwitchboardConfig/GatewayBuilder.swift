@@ -140,11 +140,10 @@ public struct GatewayBuilder: Sendable {
         }
     }
 
-    /// Ollama's section names the server (`http://localhost:11434`); its OpenAI API lives under `/v1`.
+    /// A configured base URL for a registry service.
     private func baseURL(for descriptor: ProviderDescriptor, configured: String) -> String {
         var base = configured
         while base.hasSuffix("/") { base.removeLast() }
-        if descriptor.id == "ollama", !base.hasSuffix("/v1") { base += "/v1" }
         return base
     }
 

@@ -16,6 +16,8 @@ public enum NativeProviders {
     public static let listings: [Listing] = [
         Listing(id: "anthropic", name: "Anthropic", keyVariables: "ANTHROPIC_API_KEY | ANTHROPIC_OAUTH_TOKEN",
                 baseURL: "https://api.anthropic.com", note: "native Messages API; sk-ant-oat tokens sent as OAuth"),
+        Listing(id: "ollama", name: "Ollama", keyVariables: "OLLAMA_HOST (no key locally; OLLAMA_API_KEY for the cloud)",
+                baseURL: "http://127.0.0.1:11434", note: "native /api/chat with NDJSON streaming, /api/tags, /api/embed"),
     ]
 
     /// Section ids, in the seed's selection order.
@@ -46,6 +48,21 @@ public enum NativeProviders {
             if let base = section.baseURL ?? environment["ANTHROPIC_BASE_URL"] { options.baseURL = base }
             options.modelOverride = section.model
             return .success(AnthropicProvider(options: options, transport: transport))
+        case "ollama":
+            // Ollama needs no key; without a section it is used only when OLLAMA_HOST says where it runs.
+            if section.line == nil, section.baseURL == nil, environment["OLLAMA_HOST"] == nil {
+                return .failure(Missing(description: "OLLAMA_HOST is not set"))
+            }
+            var options = OllamaProvider.Options()
+            options.baseURL = section.baseURL.map { OllamaTranslation.baseURL(host: $0) } ?? OllamaTranslation.baseURL(host: environment["OLLAMA_HOST"])
+            switch section.apiKey {
+            case .literal(let k)?: options.apiKey = k
+            case .env(let name)?: options.apiKey = environment[name]
+            case nil: options.apiKey = environment["OLLAMA_API_KEY"]
+            }
+            options.modelOverride = section.model
+            options.defaults = OllamaTranslation.Defaults(numCtx: section.numCtx, keepAlive: section.keepAlive)
+            return .success(OllamaProvider(options: options, transport: transport))
         default:
             return .failure(Missing(description: "no native provider '\(section.id)'"))
         }

@@ -21,6 +21,9 @@ public struct ProviderSection: Sendable, Hashable {
     /// Client-side plan limits by tier name (Cerebras: `free`, `developer`).
     public var tier: String?
     public var enabled: Bool = true
+    /// Ollama: context length (`num_ctx`) and how long models stay loaded (`keep_alive`).
+    public var numCtx: Int?
+    public var keepAlive: String?
     /// Where the section starts, for messages.
     public var line: Int?
 }

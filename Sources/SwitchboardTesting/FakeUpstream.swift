@@ -56,6 +56,10 @@ public final class FakeUpstream: Sendable {
         router.post("v1/embeddings", use: handler)
         router.post("v1/images/generations", use: handler)
         router.post("v1/messages", use: handler)
+        router.post("api/chat", use: handler)
+        router.post("api/embed", use: handler)
+        router.get("api/tags", use: handler)
+        router.get("api/version", use: handler)
         router.get("v1/models", use: handler)
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .critical
@@ -124,6 +128,20 @@ public final class FakeUpstream: Sendable {
         if let key, headers["authorization"] != "Bearer \(key)" {
             return respond(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, extra)
         }
+        if path == "/api/version" { return respond(200, #"{"version":"0.12.0"}"#, extra) }
+        if path == "/api/tags" {
+            let list: JSONValue = ["models": .array(models.map { ["name": .string($0), "model": .string($0), "size": 1] })]
+            return respond(200, list.jsonString(), extra)
+        }
+        if path == "/api/embed" {
+            let inputs = json?["input"]?.arrayValue ?? (json?["input"].map { [$0] } ?? [])
+            let vectors: [JSONValue] = inputs.enumerated().map { i, input in
+                [.double(Double(input.stringValue?.count ?? 0)), .double(Double(i)), 0.5]
+            }
+            let out: JSONValue = ["model": json?["model"] ?? "fake", "embeddings": .array(vectors),
+                                  "prompt_eval_count": .int(Int64(inputs.count))]
+            return respond(200, out.jsonString(), extra)
+        }
         if path.hasSuffix("/models") {
             let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fake"] })]
             return respond(200, list.jsonString(), extra)
@@ -150,22 +168,31 @@ public final class FakeUpstream: Sendable {
                                   "usage": ["prompt_tokens": .int(Int64(inputs.count)), "total_tokens": .int(Int64(inputs.count))]]
             return respond(200, out.jsonString(), extra)
         }
-        let stream = json?["stream"]?.boolValue ?? false
+        // Ollama streams unless told not to; the others only when asked.
+        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat")
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
         return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
-                                anthropic: path.hasSuffix("/messages"), extra: extra)
+                                dialect: path.hasSuffix("/messages") ? .anthropic : path == "/api/chat" ? .ollama : .openAI, extra: extra)
     }
 
-    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, anthropic: Bool,
+    private enum Dialect { case openAI, anthropic, ollama }
+
+    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, dialect: Dialect,
                         extra: [(String, String)]) async throws -> Response {
         switch behavior {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
-            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, anthropic: anthropic, extra: extra)
-        case .reply(let reply) where anthropic:
+            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
+        case .reply(let reply) where dialect == .ollama:
+            if !stream { return respond(200, reply.ollamaJSON(model: model).jsonString(), extra) }
+            return raw(reply.ollamaLines(model: model), contentType: "application/x-ndjson", pause: reply.chunkDelay, extra: extra)
+        case .dropAfter(let n, let reply) where dialect == .ollama:
+            return raw(Array(reply.ollamaLines(model: model).prefix(n)), contentType: "application/x-ndjson", pause: reply.chunkDelay,
+                       extra: extra, dropAtEnd: true)
+        case .reply(let reply) where dialect == .anthropic:
             if !stream { return respond(200, reply.messageJSON(model: model).jsonString(), extra) }
             return raw(reply.anthropicEvents(model: model), contentType: "text/event-stream", pause: reply.chunkDelay, extra: extra)
-        case .dropAfter(let n, let reply) where anthropic:
+        case .dropAfter(let n, let reply) where dialect == .anthropic:
             return raw(Array(reply.anthropicEvents(model: model).prefix(n)), contentType: "text/event-stream", pause: reply.chunkDelay,
                        extra: extra, dropAtEnd: true)
         case .status(let code, let body, let headers):

@@ -53,8 +53,7 @@ import Testing
         #expect(r.gateway.router.slots.map(\.provider.id) == ["cerebras", "ollama", "vllm", "second"])
         #expect(r.warnings == ["openai skipped: OPENAI_API_KEY is not set"])
         #expect(!r.mockOnly)
-        let ollama = try #require(r.gateway.provider(id: "ollama") as? OpenAICompatibleProvider)
-        #expect(ollama.descriptor.id == "ollama")
+        #expect(r.gateway.provider(id: "ollama") is OllamaProvider, "[providers.ollama] is the native API now")
     }
 
     @Test func declarationOrderDecidesProviderOrder() throws {
@@ -126,7 +125,7 @@ import Testing
         let cerebras = try #require(r.gateway.provider(id: "cerebras") as? OpenAICompatibleProvider)
         #expect(cerebras.baseURL == "http://127.0.0.1:9/v1")
         let ollama = try build("[providers.ollama]\nbase_url = \"http://127.0.0.1:11434/\"\n", env: [:])
-        #expect((ollama.gateway.provider(id: "ollama") as? OpenAICompatibleProvider)?.baseURL == "http://127.0.0.1:11434/v1")
+        #expect((ollama.gateway.provider(id: "ollama") as? OllamaProvider)?.baseURL == "http://127.0.0.1:11434")
     }
 }
 

@@ -68,3 +68,25 @@ import Testing
         #expect(bad?.line == 2)
     }
 }
+
+@Suite struct OllamaConfigTests {
+    @Test func anOllamaSectionBuildsTheNativeProviderWithItsOptions() throws {
+        let config = try ConfigLoader.parse("""
+            [providers.ollama]
+            base_url = "http://127.0.0.1:11434"
+            num_ctx = 16384
+            keep_alive = "30m"
+            """)
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(built.gateway.provider(id: "ollama") is OllamaProvider)
+        #expect(built.warnings.isEmpty)
+        // Without any section, OLLAMA_HOST is what turns it on.
+        let none = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(none.gateway.provider(id: "ollama") == nil)
+        let host = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment(["OLLAMA_HOST": "0.0.0.0"]),
+                                      transport: AsyncHTTPClientTransport.shared).build()
+        #expect(host.gateway.provider(id: "ollama") is OllamaProvider)
+        let bad = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.ollama]\nnum_ctx = 5\n") }
+        #expect(bad?.line == 2)
+    }
+}

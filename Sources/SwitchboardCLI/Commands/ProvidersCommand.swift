@@ -15,14 +15,15 @@ struct ProvidersCommand: AsyncParsableCommand {
             let loaded = try options.load(quiet: true)
             let configured = Set(loaded.gateway.providers.map(\.id))
             var rows: [[String]] = []
-            for d in ProviderRegistry.builtIn {
+            let native = Set(NativeProviders.listings.map(\.id))
+            // A native provider replaces the registry row of the same id (Ollama's /v1 shim).
+            for d in ProviderRegistry.builtIn where !native.contains(d.id) {
                 rows.append([d.id, d.displayName, configured.contains(d.id) ? "yes" : "no",
                              d.apiKeyEnv ?? "-", d.baseURL, d.note ?? ""])
             }
             for n in NativeProviders.listings {
                 rows.append([n.id, n.name, configured.contains(n.id) ? "yes" : "no", n.keyVariables, n.baseURL, n.note])
             }
-            let native = Set(NativeProviders.listings.map(\.id))
             for p in loaded.gateway.providers where ProviderRegistry.descriptor(id: p.id) == nil && p.id != "mock" && !native.contains(p.id) {
                 let base = (p as? OpenAICompatibleProvider)?.descriptor.baseURL ?? "-"
                 rows.append([p.id, p.displayName, "yes", "-", base, "custom endpoint"])
