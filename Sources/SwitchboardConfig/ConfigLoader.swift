@@ -166,8 +166,11 @@ struct Reader {
                         section.enabled = b
                     case "num_ctx" where id == "ollama": section.numCtx = try int(v, path, key: k, table: table, range: 256...10_000_000)
                     case "keep_alive" where id == "ollama": section.keepAlive = try string(v, path, key: k, table: table)
+                    case "region" where id == "bedrock": section.region = try string(v, path, key: k, table: table)
+                    case "profile" where id == "bedrock": section.profile = try string(v, path, key: k, table: table)
                     default:
-                        let allowed = id == "ollama" ? "api_key, base_url, model, enabled, num_ctx, keep_alive" : "api_key, base_url, model, enabled"
+                        let allowed = ["ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
+                                       "bedrock": "region, profile, api_key, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
                         throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
                     }
                 }

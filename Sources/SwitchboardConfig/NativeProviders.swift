@@ -18,6 +18,8 @@ public enum NativeProviders {
                 baseURL: "https://api.anthropic.com", note: "native Messages API; sk-ant-oat tokens sent as OAuth"),
         Listing(id: "ollama", name: "Ollama", keyVariables: "OLLAMA_HOST (no key locally; OLLAMA_API_KEY for the cloud)",
                 baseURL: "http://127.0.0.1:11434", note: "native /api/chat with NDJSON streaming, /api/tags, /api/embed"),
+        Listing(id: "bedrock", name: "AWS Bedrock", keyVariables: "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials, AWS_BEARER_TOKEN_BEDROCK); AWS_REGION",
+                baseURL: "https://bedrock-runtime.{region}.amazonaws.com", note: "Converse / ConverseStream, SigV4"),
     ]
 
     /// Section ids, in the seed's selection order.
@@ -63,6 +65,28 @@ public enum NativeProviders {
             options.modelOverride = section.model
             options.defaults = OllamaTranslation.Defaults(numCtx: section.numCtx, keepAlive: section.keepAlive)
             return .success(OllamaProvider(options: options, transport: transport))
+        case "bedrock":
+            // Without a section, only credentials in the environment turn Bedrock on, never a profile file.
+            if section.line == nil, environment["AWS_ACCESS_KEY_ID"] == nil, environment["AWS_BEARER_TOKEN_BEDROCK"] == nil {
+                return .failure(Missing(description: "no AWS credentials in the environment"))
+            }
+            var values = environment.values
+            if case .literal(let key)? = section.apiKey { values["AWS_BEARER_TOKEN_BEDROCK"] = key }
+            if case .env(let name)? = section.apiKey {
+                guard let key = environment[name] else { return .failure(Missing(description: "\(name) is not set")) }
+                values["AWS_BEARER_TOKEN_BEDROCK"] = key
+            }
+            guard let auth = BedrockAuth.resolve(environment: values, profile: section.profile) else {
+                let from = section.profile.map { "profile '\($0)' in ~/.aws/credentials" } ?? "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials"
+                return .failure(Missing(description: "no AWS credentials (\(from))"))
+            }
+            guard let region = section.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] else {
+                return .failure(Missing(description: "no region: set [providers.bedrock] region or AWS_REGION"))
+            }
+            var options = BedrockProvider.Options(auth: auth, region: region)
+            options.runtimeURL = section.baseURL
+            options.modelOverride = section.model
+            return .success(BedrockProvider(options: options, transport: transport))
         default:
             return .failure(Missing(description: "no native provider '\(section.id)'"))
         }

@@ -24,6 +24,9 @@ public struct ProviderSection: Sendable, Hashable {
     /// Ollama: context length (`num_ctx`) and how long models stay loaded (`keep_alive`).
     public var numCtx: Int?
     public var keepAlive: String?
+    /// Bedrock: AWS region and credentials profile.
+    public var region: String?
+    public var profile: String?
     /// Where the section starts, for messages.
     public var line: Int?
 }
@@ -71,7 +74,7 @@ public struct SwitchboardConfig: Sendable, Hashable {
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
 let unavailableProviderIDs: [String: String] = [
-    "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI",
+    "vertex": "Google Vertex AI",
     "copilot": "GitHub Copilot", "qwen_oauth": "Qwen OAuth", "swarm": "Nostr NIP-90 swarm",
     "cli_agent": "headless CLI agents",
 ]

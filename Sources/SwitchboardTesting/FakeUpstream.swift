@@ -60,6 +60,8 @@ public final class FakeUpstream: Sendable {
         router.post("api/embed", use: handler)
         router.get("api/tags", use: handler)
         router.get("api/version", use: handler)
+        router.post("model/**", use: handler)
+        router.get("foundation-models", use: handler)
         router.get("v1/models", use: handler)
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .critical
@@ -114,10 +116,12 @@ public final class FakeUpstream: Sendable {
         let json = try? JSONValue.parse(Data(body.readableBytesView))
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
+        // HTTP types keep Host as the request's authority.
+        if let authority = request.head.authority { headers["host"] = authority }
         let path = request.uri.path
         let (behavior, models, key, extra) = state.withLock { s -> (FakeBehavior, [String], String?, [(String, String)]) in
             s.received.append(Received(method: request.method.rawValue, path: path, headers: headers, json: json))
-            let model = json?["model"]?.stringValue ?? ""
+            let model = json?["model"]?.stringValue ?? FakeUpstream.pathModel(path) ?? ""
             var behavior = s.byModel[model] ?? s.defaultBehavior
             if var queue = s.queued[model], !queue.isEmpty {
                 behavior = queue.removeFirst()
@@ -127,6 +131,10 @@ public final class FakeUpstream: Sendable {
         }
         if let key, headers["authorization"] != "Bearer \(key)" {
             return respond(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, extra)
+        }
+        if path == "/foundation-models" {
+            let list: JSONValue = ["modelSummaries": .array(models.map { ["modelId": .string($0), "modelName": .string($0)] })]
+            return respond(200, list.jsonString(), extra)
         }
         if path == "/api/version" { return respond(200, #"{"version":"0.12.0"}"#, extra) }
         if path == "/api/tags" {
@@ -168,14 +176,22 @@ public final class FakeUpstream: Sendable {
                                   "usage": ["prompt_tokens": .int(Int64(inputs.count)), "total_tokens": .int(Int64(inputs.count))]]
             return respond(200, out.jsonString(), extra)
         }
-        // Ollama streams unless told not to; the others only when asked.
-        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat")
+        // Ollama streams unless told not to, Bedrock by its path; the others only when asked.
+        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat" || path.hasSuffix("/converse-stream"))
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
         return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
-                                dialect: path.hasSuffix("/messages") ? .anthropic : path == "/api/chat" ? .ollama : .openAI, extra: extra)
+                                dialect: path.hasSuffix("/messages") ? .anthropic : path == "/api/chat" ? .ollama
+                                    : path.hasPrefix("/model/") ? .bedrock : .openAI, extra: extra)
     }
 
-    private enum Dialect { case openAI, anthropic, ollama }
+    private enum Dialect { case openAI, anthropic, ollama, bedrock }
+
+    /// The model id of a Bedrock path (`/model/{percent-encoded id}/converse`).
+    static func pathModel(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard parts.count >= 3, parts[0] == "model" else { return nil }
+        return String(parts[1]).removingPercentEncoding
+    }
 
     private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, dialect: Dialect,
                         extra: [(String, String)]) async throws -> Response {
@@ -183,6 +199,12 @@ public final class FakeUpstream: Sendable {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
             return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
+        case .reply(let reply) where dialect == .bedrock:
+            if !stream { return respond(200, reply.converseJSON().jsonString(), extra) }
+            return raw(bytes: reply.converseStreamFrames(), contentType: "application/vnd.amazon.eventstream", pause: reply.chunkDelay, extra: extra)
+        case .dropAfter(let n, let reply) where dialect == .bedrock:
+            return raw(bytes: Array(reply.converseStreamFrames().prefix(n)), contentType: "application/vnd.amazon.eventstream",
+                       pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
         case .reply(let reply) where dialect == .ollama:
             if !stream { return respond(200, reply.ollamaJSON(model: model).jsonString(), extra) }
             return raw(reply.ollamaLines(model: model), contentType: "application/x-ndjson", pause: reply.chunkDelay, extra: extra)
@@ -224,6 +246,11 @@ public final class FakeUpstream: Sendable {
 
     private func raw(_ pieces: [String], contentType: String, pause: Duration, extra: [(String, String)],
                      dropAtEnd: Bool = false) -> Response {
+        raw(bytes: pieces.map { Array($0.utf8) }, contentType: contentType, pause: pause, extra: extra, dropAtEnd: dropAtEnd)
+    }
+
+    private func raw(bytes pieces: [[UInt8]], contentType: String, pause: Duration, extra: [(String, String)],
+                     dropAtEnd: Bool = false) -> Response {
         var fields = HTTPFields()
         fields[.contentType] = contentType
         for (name, value) in extra { if let n = HTTPField.Name(name) { fields[n] = value } }
@@ -233,7 +260,7 @@ public final class FakeUpstream: Sendable {
             do {
                 for piece in pieces {
                     if pause > .zero { try await Task.sleep(for: pause) }
-                    try await writer.write(ByteBuffer(string: piece))
+                    try await writer.write(ByteBuffer(bytes: piece))
                 }
             } catch {
                 state.withLock { $0.cancelled += 1 }

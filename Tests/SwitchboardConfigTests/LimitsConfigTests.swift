@@ -90,3 +90,22 @@ import Testing
         #expect(bad?.line == 2)
     }
 }
+
+@Suite struct BedrockConfigTests {
+    @Test func aBedrockSectionTakesRegionAndProfile() throws {
+        let config = try ConfigLoader.parse("""
+            [providers.bedrock]
+            region = "eu-central-1"
+            """)
+        let env = Environment(["AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s"])
+        let built = try GatewayBuilder(config: config, environment: env, transport: AsyncHTTPClientTransport.shared).build()
+        #expect(built.gateway.provider(id: "bedrock") is BedrockProvider)
+        let noRegion = try GatewayBuilder(config: try ConfigLoader.parse("[providers.bedrock]\n"), environment: env,
+                                          transport: AsyncHTTPClientTransport.shared).build()
+        #expect(noRegion.warnings == ["bedrock skipped: no region: set [providers.bedrock] region or AWS_REGION"])
+        let missingProfile = try GatewayBuilder(
+            config: try ConfigLoader.parse("[providers.bedrock]\nregion = \"us-east-1\"\nprofile = \"nope\"\n"),
+            environment: Environment(["HOME": "/nonexistent"]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(missingProfile.warnings.first?.contains("profile 'nope'") == true)
+    }
+}

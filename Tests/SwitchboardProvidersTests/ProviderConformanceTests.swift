@@ -8,7 +8,7 @@ import Testing
 /// own wire format (OpenAI chat completions, Anthropic Messages, Ollama NDJSON), and must give the same
 /// unified answers.
 enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case openAICompatible, anthropic, ollama
+    case openAICompatible, anthropic, ollama, bedrock
 
     var testDescription: String { rawValue }
 
@@ -29,6 +29,11 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             options.baseURL = root
             options.apiKey = key
             return OllamaProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        case .bedrock:
+            var options = BedrockProvider.Options(auth: .sigV4(AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: key)), region: "us-east-1")
+            options.runtimeURL = root
+            options.controlURL = root
+            return BedrockProvider(options: options, transport: AsyncHTTPClientTransport.shared)
         }
     }
 }
@@ -90,7 +95,7 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 #expect(r.finishReason == .toolCalls)
             }
             let sent = try #require(fake.received.last?.json)
-            #expect(sent["tools"]?.arrayValue?.count == 2, "tools reach the upstream in its own shape")
+            #expect((sent["tools"] ?? sent["toolConfig"]?["tools"])?.arrayValue?.count == 2, "tools reach the upstream in its own shape")
         }
     }
 
@@ -106,7 +111,10 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let r = try await provider.chat(asked, context: .testing())
             #expect(r.content == #"{"answer":42}"# && r.reasoning == "Thinking it over.")
             let sent = try #require(fake.received.last?.json)
+            let bedrockSchema = sent["outputConfig"]?["textFormat"]?["structure"]?["jsonSchema"]?["schema"]?.stringValue
+                .flatMap { try? JSONValue.parse(Data($0.utf8)) }
             let schemaSent = sent["response_format"]?["json_schema"]?["schema"] ?? sent["output_config"]?["format"]?["schema"] ?? sent["format"]
+                ?? bedrockSchema
             #expect(schemaSent == schema)
         }
     }
