@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -129,7 +130,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardProvidersTests",
-            dependencies: ["SwitchboardCore", "SwitchboardProviders", "SwitchboardTesting"],
+            dependencies: [
+                "SwitchboardCore", "SwitchboardProviders", "SwitchboardTesting",
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -168,9 +168,13 @@ struct Reader {
                     case "keep_alive" where id == "ollama": section.keepAlive = try string(v, path, key: k, table: table)
                     case "region" where id == "bedrock": section.region = try string(v, path, key: k, table: table)
                     case "profile" where id == "bedrock": section.profile = try string(v, path, key: k, table: table)
+                    case "key_file" where id == "vertex": section.keyFile = try string(v, path, key: k, table: table)
+                    case "project_id" where id == "vertex": section.projectID = try string(v, path, key: k, table: table)
+                    case "location" where id == "vertex": section.location = try string(v, path, key: k, table: table)
                     default:
                         let allowed = ["ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
-                                       "bedrock": "region, profile, api_key, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
+                                       "bedrock": "region, profile, api_key, base_url, model, enabled",
+                                       "vertex": "key_file, project_id, location, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
                         throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
                     }
                 }

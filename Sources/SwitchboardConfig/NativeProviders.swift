@@ -1,4 +1,5 @@
 public import SwitchboardCore
+import Foundation
 import SwitchboardProviders
 
 /// Providers with their own wire format and authentication, built from their config sections.
@@ -20,6 +21,8 @@ public enum NativeProviders {
                 baseURL: "http://127.0.0.1:11434", note: "native /api/chat with NDJSON streaming, /api/tags, /api/embed"),
         Listing(id: "bedrock", name: "AWS Bedrock", keyVariables: "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials, AWS_BEARER_TOKEN_BEDROCK); AWS_REGION",
                 baseURL: "https://bedrock-runtime.{region}.amazonaws.com", note: "Converse / ConverseStream, SigV4"),
+        Listing(id: "vertex", name: "Google Vertex AI", keyVariables: "GOOGLE_APPLICATION_CREDENTIALS (service-account key file)",
+                baseURL: "https://{location}-aiplatform.googleapis.com", note: "Gemini generateContent; RS256 JWT exchanged for cached tokens"),
     ]
 
     /// Section ids, in the seed's selection order.
@@ -87,6 +90,22 @@ public enum NativeProviders {
             options.runtimeURL = section.baseURL
             options.modelOverride = section.model
             return .success(BedrockProvider(options: options, transport: transport))
+        case "vertex":
+            guard let path = section.keyFile ?? environment["GOOGLE_APPLICATION_CREDENTIALS"] else {
+                return .failure(Missing(description: "no key file: set [providers.vertex] key_file or GOOGLE_APPLICATION_CREDENTIALS"))
+            }
+            let expanded = path.hasPrefix("~/") ? (environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst(1) : path
+            guard let data = FileManager.default.contents(atPath: expanded) else {
+                return .failure(Missing(description: "cannot read the key file \(expanded)"))
+            }
+            let key: ServiceAccountKey
+            do { key = try ServiceAccountKey(json: data) } catch { return .failure(Missing(description: "\(expanded): \(error.message)")) }
+            var options = VertexProvider.Options(key: key, projectID: section.projectID ?? environment["GOOGLE_CLOUD_PROJECT"])
+            options.location = section.location ?? environment["GOOGLE_CLOUD_LOCATION"] ?? "us-central1"
+            options.baseURL = section.baseURL
+            options.modelOverride = section.model
+            guard !options.projectID.isEmpty else { return .failure(Missing(description: "no project: set [providers.vertex] project_id")) }
+            return .success(VertexProvider(options: options, transport: transport))
         default:
             return .failure(Missing(description: "no native provider '\(section.id)'"))
         }

@@ -27,6 +27,10 @@ public struct ProviderSection: Sendable, Hashable {
     /// Bedrock: AWS region and credentials profile.
     public var region: String?
     public var profile: String?
+    /// Vertex: service-account key file, project and location.
+    public var keyFile: String?
+    public var projectID: String?
+    public var location: String?
     /// Where the section starts, for messages.
     public var line: Int?
 }
@@ -74,7 +78,6 @@ public struct SwitchboardConfig: Sendable, Hashable {
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
 let unavailableProviderIDs: [String: String] = [
-    "vertex": "Google Vertex AI",
     "copilot": "GitHub Copilot", "qwen_oauth": "Qwen OAuth", "swarm": "Nostr NIP-90 swarm",
     "cli_agent": "headless CLI agents",
 ]

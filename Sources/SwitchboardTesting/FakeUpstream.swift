@@ -61,6 +61,9 @@ public final class FakeUpstream: Sendable {
         router.get("api/tags", use: handler)
         router.get("api/version", use: handler)
         router.post("model/**", use: handler)
+        router.post("token", use: handler)
+        router.post("v1/projects/**", use: handler)
+        router.get("v1beta1/publishers/google/models", use: handler)
         router.get("foundation-models", use: handler)
         router.get("v1/models", use: handler)
         var logger = Logger(label: "fake-upstream")
@@ -132,6 +135,14 @@ public final class FakeUpstream: Sendable {
         if let key, headers["authorization"] != "Bearer \(key)" {
             return respond(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, extra)
         }
+        if path == "/token" {
+            let n = state.withLock { s in s.received.filter { $0.path == "/token" }.count }
+            return respond(200, #"{"access_token":"ya29.fake-token-\#(n)","expires_in":3599,"token_type":"Bearer"}"#, extra)
+        }
+        if path == "/v1beta1/publishers/google/models" {
+            let list: JSONValue = ["publisherModels": .array(models.map { ["name": .string("publishers/google/models/\($0)")] })]
+            return respond(200, list.jsonString(), extra)
+        }
         if path == "/foundation-models" {
             let list: JSONValue = ["modelSummaries": .array(models.map { ["modelId": .string($0), "modelName": .string($0)] })]
             return respond(200, list.jsonString(), extra)
@@ -177,17 +188,21 @@ public final class FakeUpstream: Sendable {
             return respond(200, out.jsonString(), extra)
         }
         // Ollama streams unless told not to, Bedrock by its path; the others only when asked.
-        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat" || path.hasSuffix("/converse-stream"))
+        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat" || path.hasSuffix("/converse-stream") || path.hasSuffix(":streamGenerateContent"))
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
         return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
                                 dialect: path.hasSuffix("/messages") ? .anthropic : path == "/api/chat" ? .ollama
-                                    : path.hasPrefix("/model/") ? .bedrock : .openAI, extra: extra)
+                                    : path.hasPrefix("/model/") ? .bedrock : path.hasPrefix("/v1/projects/") ? .gemini : .openAI, extra: extra)
     }
 
-    private enum Dialect { case openAI, anthropic, ollama, bedrock }
+    private enum Dialect { case openAI, anthropic, ollama, bedrock, gemini }
 
-    /// The model id of a Bedrock path (`/model/{percent-encoded id}/converse`).
+    /// The model id of a Bedrock path (`/model/{percent-encoded id}/converse`) or a Vertex one
+    /// (`.../publishers/google/models/{id}:generateContent`).
     static func pathModel(_ path: String) -> String? {
+        if path.hasPrefix("/v1/projects/"), let last = path.split(separator: "/").last {
+            return String(last.split(separator: ":").first ?? "").removingPercentEncoding
+        }
         let parts = path.split(separator: "/")
         guard parts.count >= 3, parts[0] == "model" else { return nil }
         return String(parts[1]).removingPercentEncoding
@@ -199,6 +214,12 @@ public final class FakeUpstream: Sendable {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
             return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
+        case .reply(let reply) where dialect == .gemini:
+            if !stream { return respond(200, reply.geminiJSON(model: model).jsonString(), extra) }
+            return raw(reply.geminiEvents(model: model), contentType: "text/event-stream", pause: reply.chunkDelay, extra: extra)
+        case .dropAfter(let n, let reply) where dialect == .gemini:
+            return raw(Array(reply.geminiEvents(model: model).prefix(n)), contentType: "text/event-stream", pause: reply.chunkDelay,
+                       extra: extra, dropAtEnd: true)
         case .reply(let reply) where dialect == .bedrock:
             if !stream { return respond(200, reply.converseJSON().jsonString(), extra) }
             return raw(bytes: reply.converseStreamFrames(), contentType: "application/vnd.amazon.eventstream", pause: reply.chunkDelay, extra: extra)

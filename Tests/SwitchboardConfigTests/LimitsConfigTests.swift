@@ -109,3 +109,20 @@ import Testing
         #expect(missingProfile.warnings.first?.contains("profile 'nope'") == true)
     }
 }
+
+@Suite struct VertexConfigTests {
+    @Test func aVertexSectionReadsItsKeyFileAndSaysWhatIsWrong() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sa-\(UUID().uuidString).json")
+        try #"{"type": "service_account", "project_id": "p1", "client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.parse("[providers.vertex]\nkey_file = \"\(file.path)\"\nlocation = \"global\"\n")
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(built.gateway.provider(id: "vertex") is VertexProvider)
+        let missing = try GatewayBuilder(config: try ConfigLoader.parse("[providers.vertex]\n"), environment: Environment([:]),
+                                         transport: AsyncHTTPClientTransport.shared).build()
+        #expect(missing.warnings == ["vertex skipped: no key file: set [providers.vertex] key_file or GOOGLE_APPLICATION_CREDENTIALS"])
+        try #"{"type": "authorized_user"}"#.write(to: file, atomically: true, encoding: .utf8)
+        let wrong = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        #expect(wrong.warnings.first?.contains("not service_account") == true)
+    }
+}

@@ -8,7 +8,7 @@ import Testing
 /// own wire format (OpenAI chat completions, Anthropic Messages, Ollama NDJSON), and must give the same
 /// unified answers.
 enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case openAICompatible, anthropic, ollama, bedrock
+    case openAICompatible, anthropic, ollama, bedrock, vertex
 
     var testDescription: String { rawValue }
 
@@ -34,6 +34,10 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             options.runtimeURL = root
             options.controlURL = root
             return BedrockProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        case .vertex:
+            var options = VertexProvider.Options(key: try! TestServiceAccount.key(tokenURI: root + "/token"))
+            options.baseURL = root
+            return VertexProvider(options: options, transport: AsyncHTTPClientTransport.shared)
         }
     }
 }
@@ -95,7 +99,8 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 #expect(r.finishReason == .toolCalls)
             }
             let sent = try #require(fake.received.last?.json)
-            #expect((sent["tools"] ?? sent["toolConfig"]?["tools"])?.arrayValue?.count == 2, "tools reach the upstream in its own shape")
+            let declared = sent["tools"]?[0]?["functionDeclarations"] ?? sent["tools"] ?? sent["toolConfig"]?["tools"]
+            #expect(declared?.arrayValue?.count == 2, "tools reach the upstream in its own shape")
         }
     }
 
@@ -114,7 +119,7 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let bedrockSchema = sent["outputConfig"]?["textFormat"]?["structure"]?["jsonSchema"]?["schema"]?.stringValue
                 .flatMap { try? JSONValue.parse(Data($0.utf8)) }
             let schemaSent = sent["response_format"]?["json_schema"]?["schema"] ?? sent["output_config"]?["format"]?["schema"] ?? sent["format"]
-                ?? bedrockSchema
+                ?? bedrockSchema ?? sent["generationConfig"]?["responseJsonSchema"]
             #expect(schemaSent == schema)
         }
     }

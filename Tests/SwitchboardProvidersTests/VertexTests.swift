@@ -1,0 +1,126 @@
+import CryptoExtras
+import Foundation
+import SwitchboardCore
+import SwitchboardProviders
+import SwitchboardTesting
+import Testing
+
+/// A throwaway service account: one RSA key per test run, in the key file's JSON shape.
+enum TestServiceAccount {
+    static let privateKey: _RSA.Signing.PrivateKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+
+    static func json(tokenURI: String) -> JSONValue {
+        ["type": "service_account", "project_id": "switchboard-test", "private_key_id": "key-1",
+         "private_key": .string(privateKey.pkcs8PEMRepresentation), "client_email": "svc@switchboard-test.iam.gserviceaccount.com",
+         "token_uri": .string(tokenURI)]
+    }
+
+    static func key(tokenURI: String) throws -> ServiceAccountKey {
+        try ServiceAccountKey(json: Data(json(tokenURI: tokenURI).jsonBytes()))
+    }
+}
+
+@Suite struct VertexTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theAssertionIsAnRS256JWTThatCryptographyVerifies() throws {
+        let key = try TestServiceAccount.key(tokenURI: "https://oauth2.googleapis.com/token")
+        let jwt = try key.assertion(now: Date(timeIntervalSince1970: 1_735_689_600))
+        let python = Self.root.appendingPathComponent(".venv/bin/python")
+        try #require(FileManager.default.isExecutableFile(atPath: python.path), "needs .venv (scripts/python-env)")
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [Self.root.appendingPathComponent("Tests/python/jwt_verify.py").path]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        let input: JSONValue = ["jwt": .string(jwt), "public_key_pem": .string(TestServiceAccount.privateKey.publicKey.pemRepresentation)]
+        stdin.fileHandleForWriting.write(Data(input.jsonBytes()))
+        try stdin.fileHandleForWriting.close()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the signature verifies")
+        let verified = try JSONValue.parse(out)
+        #expect(verified["header"] == ["alg": "RS256", "typ": "JWT", "kid": "key-1"])
+        #expect(verified["claims"] == ["iss": "svc@switchboard-test.iam.gserviceaccount.com", "scope": "https://www.googleapis.com/auth/cloud-platform",
+                                       "aud": "https://oauth2.googleapis.com/token", "iat": 1_735_689_600, "exp": 1_735_693_200])
+        // A tampered token does not.
+        var parts = jwt.split(separator: ".").map(String.init)
+        parts[1] = ServiceAccountKeyTestsHelper.base64url(Array(#"{"iss":"someone-else"}"#.utf8))
+        let bad = Process()
+        bad.executableURL = python
+        bad.arguments = process.arguments
+        let badIn = Pipe()
+        bad.standardInput = badIn
+        bad.standardOutput = Pipe()
+        bad.standardError = Pipe()
+        try bad.run()
+        badIn.fileHandleForWriting.write(Data(JSONValue.object(["jwt": .string(parts.joined(separator: ".")),
+                                                                "public_key_pem": input["public_key_pem"]!]).jsonBytes()))
+        try badIn.fileHandleForWriting.close()
+        bad.waitUntilExit()
+        #expect(bad.terminationStatus == 1)
+    }
+
+    @Test func tokensAreExchangedOnceUnderConcurrencyAndRefreshedBeforeExpiry() async throws {
+        let fake = try await FakeUpstream.start()
+        let root = String(fake.baseURL.dropLast(3))
+        let clock = MutableClock()
+        let tokens = GoogleAccessTokens(key: try TestServiceAccount.key(tokenURI: root + "/token"), transport: AsyncHTTPClientTransport.shared,
+                                        now: { clock.now })
+        let got = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 { group.addTask { try await tokens.token(context: .testing()) } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        let exchanged = await tokens.exchanges
+        #expect(got == ["ya29.fake-token-1"] && exchanged == 1)
+        let form = fake.received.first { $0.path == "/token" }
+        #expect(form?.headers["content-type"] == "application/x-www-form-urlencoded")
+        clock.advance(3599 - 301)
+        _ = try await tokens.token(context: .testing())
+        let still = await tokens.exchanges
+        #expect(still == 1, "still more than five minutes left")
+        clock.advance(2)
+        #expect(try await tokens.token(context: .testing()) == "ya29.fake-token-2")
+        await fake.stop()
+    }
+
+    @Test func requestsGoToTheProjectsModelWithTheBearerToken() async throws {
+        let fake = try await FakeUpstream.start()
+        let root = String(fake.baseURL.dropLast(3))
+        var options = VertexProvider.Options(key: try TestServiceAccount.key(tokenURI: root + "/token"))
+        options.baseURL = root
+        options.location = "europe-west4"
+        let provider = VertexProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        var r = ChatRequest(model: "gemini-2.5-flash", messages: [
+            .system("Be terse."), .user("Weather?"),
+            .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]), .tool(callID: "c1", "sunny"),
+        ])
+        r.tools = [Tool(name: "get_weather", parameters: ["type": "object"])]
+        _ = try await provider.chat(r, context: .testing())
+        let sent = try #require(fake.received.last)
+        #expect(sent.path == "/v1/projects/switchboard-test/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent")
+        #expect(sent.headers["authorization"] == "Bearer ya29.fake-token-1")
+        let body = try #require(sent.json)
+        #expect(body["systemInstruction"] == ["parts": [["text": "Be terse."]]])
+        #expect(body["contents"]?.arrayValue?.map { $0["role"]?.stringValue } == ["user", "model", "user"])
+        #expect(body["contents"]?[1]?["parts"]?[0]?["functionCall"]?["args"] == ["city": "Paris"])
+        #expect(body["contents"]?[2]?["parts"]?[0]?["functionResponse"] == ["id": "c1", "name": "get_weather", "response": ["result": "sunny"]])
+        await fake.stop()
+    }
+}
+
+enum ServiceAccountKeyTestsHelper {
+    static func base64url(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+final class MutableClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = Date(timeIntervalSince1970: 1_800_000_000)
+    var now: Date { lock.withLock { current } }
+    func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
