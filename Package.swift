@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardProviders",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

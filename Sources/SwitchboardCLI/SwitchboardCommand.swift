@@ -5,6 +5,6 @@ struct SwitchboardCommand: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "One API in front of many LLM providers.",
         subcommands: [ChatCommand.self, ModelsCommand.self, HealthCommand.self, ProvidersCommand.self, ServeCommand.self,
-                      KeysCommand.self, PricingCommand.self, UsageCommand.self]
+                      KeysCommand.self, PricingCommand.self, UsageCommand.self, LoginCommand.self]
     )
 }

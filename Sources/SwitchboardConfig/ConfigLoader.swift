@@ -171,10 +171,14 @@ struct Reader {
                     case "key_file" where id == "vertex": section.keyFile = try string(v, path, key: k, table: table)
                     case "project_id" where id == "vertex": section.projectID = try string(v, path, key: k, table: table)
                     case "location" where id == "vertex": section.location = try string(v, path, key: k, table: table)
+                    case "token_path" where id == "copilot", "credentials_path" where id == "qwen_oauth":
+                        section.tokenPath = try string(v, path, key: k, table: table)
                     default:
                         let allowed = ["ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
                                        "bedrock": "region, profile, api_key, base_url, model, enabled",
-                                       "vertex": "key_file, project_id, location, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
+                                       "vertex": "key_file, project_id, location, base_url, model, enabled",
+                                       "copilot": "token_path, base_url, model, enabled",
+                                       "qwen_oauth": "credentials_path, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
                         throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
                     }
                 }

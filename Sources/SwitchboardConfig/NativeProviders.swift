@@ -23,10 +23,23 @@ public enum NativeProviders {
                 baseURL: "https://bedrock-runtime.{region}.amazonaws.com", note: "Converse / ConverseStream, SigV4"),
         Listing(id: "vertex", name: "Google Vertex AI", keyVariables: "GOOGLE_APPLICATION_CREDENTIALS (service-account key file)",
                 baseURL: "https://{location}-aiplatform.googleapis.com", note: "Gemini generateContent; RS256 JWT exchanged for cached tokens"),
+        Listing(id: "copilot", name: "GitHub Copilot", keyVariables: "token file from `switchboard login copilot`",
+                baseURL: "https://api.githubcopilot.com", note: "GitHub token exchanged for a ~30 min key; observed API"),
+        Listing(id: "qwen_oauth", name: "Qwen (OAuth)", keyVariables: "~/.qwen/oauth_creds.json from `switchboard login qwen`",
+                baseURL: "https://portal.qwen.ai/v1", note: "device flow + PKCE, refreshed automatically; observed API"),
     ]
+
+    /// Where `login copilot` writes the GitHub token by default.
+    public static func defaultCopilotTokenPath(home: String) -> String { home + "/.config/switchboard/copilot.json" }
+    /// qwen-code's credentials file, shared with it.
+    public static func defaultQwenCredentialsPath(home: String) -> String { home + "/.qwen/oauth_creds.json" }
 
     /// Section ids, in the seed's selection order.
     static let ids = listings.map(\.id)
+
+    static func expand(_ path: String, home: String) -> String {
+        path.hasPrefix("~/") ? home + path.dropFirst(1) : path
+    }
 
     struct Missing: Error, CustomStringConvertible {
         let description: String
@@ -94,7 +107,7 @@ public enum NativeProviders {
             guard let path = section.keyFile ?? environment["GOOGLE_APPLICATION_CREDENTIALS"] else {
                 return .failure(Missing(description: "no key file: set [providers.vertex] key_file or GOOGLE_APPLICATION_CREDENTIALS"))
             }
-            let expanded = path.hasPrefix("~/") ? (environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst(1) : path
+            let expanded = expand(path, home: environment["HOME"] ?? NSHomeDirectory())
             guard let data = FileManager.default.contents(atPath: expanded) else {
                 return .failure(Missing(description: "cannot read the key file \(expanded)"))
             }
@@ -106,6 +119,25 @@ public enum NativeProviders {
             options.modelOverride = section.model
             guard !options.projectID.isEmpty else { return .failure(Missing(description: "no project: set [providers.vertex] project_id")) }
             return .success(VertexProvider(options: options, transport: transport))
+        case "copilot":
+            let home = environment["HOME"] ?? NSHomeDirectory()
+            let path = section.tokenPath.map { expand($0, home: home) } ?? defaultCopilotTokenPath(home: home)
+            let token: String
+            do { token = try CopilotTokens.githubToken(fromFile: path) } catch let e as ProviderError {
+                return .failure(Missing(description: e.message))
+            } catch { return .failure(Missing(description: "\(error)")) }
+            let exchange = environment["SWITCHBOARD_COPILOT_TOKEN_URL"] ?? "https://api.github.com/copilot_internal/v2/token"
+            return .success(OAuthProviders.copilot(tokens: CopilotTokens(githubToken: token, exchangeURL: exchange, transport: transport),
+                                                   baseURL: section.baseURL, modelOverride: section.model, transport: transport))
+        case "qwen_oauth":
+            let home = environment["HOME"] ?? NSHomeDirectory()
+            let path = section.tokenPath.map { expand($0, home: home) } ?? defaultQwenCredentialsPath(home: home)
+            guard FileManager.default.fileExists(atPath: path) else {
+                return .failure(Missing(description: "no Qwen credentials at \(path): run `switchboard login qwen`"))
+            }
+            let tokenURL = environment["SWITCHBOARD_QWEN_OAUTH_URL"].map { $0 + "/api/v1/oauth2/token" } ?? QwenTokens.oauthBase + "/api/v1/oauth2/token"
+            return .success(OAuthProviders.qwen(tokens: QwenTokens(path: path, tokenURL: tokenURL, transport: transport),
+                                                baseURL: section.baseURL, modelOverride: section.model, transport: transport))
         default:
             return .failure(Missing(description: "no native provider '\(section.id)'"))
         }

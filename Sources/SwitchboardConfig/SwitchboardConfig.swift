@@ -31,6 +31,8 @@ public struct ProviderSection: Sendable, Hashable {
     public var keyFile: String?
     public var projectID: String?
     public var location: String?
+    /// Copilot's GitHub token file; Qwen's OAuth credentials file.
+    public var tokenPath: String?
     /// Where the section starts, for messages.
     public var line: Int?
 }
@@ -78,6 +80,6 @@ public struct SwitchboardConfig: Sendable, Hashable {
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
 let unavailableProviderIDs: [String: String] = [
-    "copilot": "GitHub Copilot", "qwen_oauth": "Qwen OAuth", "swarm": "Nostr NIP-90 swarm",
+    "swarm": "Nostr NIP-90 swarm",
     "cli_agent": "headless CLI agents",
 ]

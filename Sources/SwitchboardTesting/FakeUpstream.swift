@@ -53,6 +53,9 @@ public final class FakeUpstream: Sendable {
             return try await fake.handle(request, context: context)
         }
         router.post("v1/chat/completions", use: handler)
+        // Copilot's API has no /v1 prefix.
+        router.post("chat/completions", use: handler)
+        router.get("models", use: handler)
         router.post("v1/embeddings", use: handler)
         router.post("v1/images/generations", use: handler)
         router.post("v1/messages", use: handler)

@@ -79,8 +79,9 @@ import Testing
     }
 
     @Test func laterProvidersAreReportedNotIgnored() throws {
-        let r = try build("[providers.anthropic]\napi_key = \"x\"\n[providers.copilot]\ntoken_path = \"/x\"\n", env: [:])
-        #expect(r.warnings == ["[providers.copilot] is not available in this build yet (GitHub Copilot); section ignored"])
+        let r = try build("[providers.anthropic]\napi_key = \"x\"\n[providers.swarm]\nrelays = []\n[providers.copilot]\ntoken_path = \"/x\"\n", env: [:])
+        #expect(r.warnings == ["[providers.swarm] is not available in this build yet (Nostr NIP-90 swarm); section ignored",
+                               "copilot skipped: no token file at /x: run `switchboard login copilot`"])
         #expect(r.gateway.provider(id: "anthropic") != nil)
     }
 

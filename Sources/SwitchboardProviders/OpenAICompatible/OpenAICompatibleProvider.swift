@@ -23,6 +23,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         public var tier: RateLimitTier?
         /// Largest non-streamed body read.
         public var maxResponseBytes: Int = 32 << 20
+        /// A token (and base URL) obtained per request instead of `apiKey` (Copilot, Qwen OAuth).
+        public var tokenSource: (any BearerTokenSource)?
 
         /// Options for `descriptor` with nothing overridden.
         public init(descriptor: ProviderDescriptor, apiKey: String? = nil) {
@@ -57,7 +59,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         return caps
     }
 
-    public var isConfigured: Bool { !descriptor.requiresKey || (options.apiKey?.isEmpty == false) }
+    public var isConfigured: Bool { !descriptor.requiresKey || (options.apiKey?.isEmpty == false) || options.tokenSource != nil }
 
     /// The rate-limit headers of the latest response.
     public var latestRateLimit: RateLimitInfo? { lastRateLimit.withLock { $0 } }
@@ -71,12 +73,34 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     private var secrets: [String] { options.apiKey.map { [$0] } ?? [] }
 
-    private func headers(stream: Bool) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", "switchboard/0.1")]
+    private func headers(stream: Bool, token: String?) -> [(String, String)] {
+        var h: [(String, String)] = [("Content-Type", "application/json")]
+        if descriptor.extraHeaders["User-Agent"] == nil { h.append(("User-Agent", "switchboard/0.1")) }
         h.append(("Accept", stream ? "text/event-stream" : "application/json"))
-        if let key = options.apiKey, !key.isEmpty { h.append(("Authorization", "Bearer \(key)")) }
+        if let key = token, !key.isEmpty { h.append(("Authorization", "Bearer \(key)")) }
         for (name, value) in descriptor.extraHeaders.sorted(by: { $0.key < $1.key }) { h.append((name, value)) }
         return h
+    }
+
+    /// The token and base URL for the next request: fixed, or from the token source.
+    private func target(_ context: CallContext) async throws -> (token: String?, base: String) {
+        guard let source = options.tokenSource else { return (options.apiKey, baseURL) }
+        let (token, url) = try await source.credential(context: context)
+        guard var base = options.baseURL ?? url else { return (token, baseURL) }
+        while base.hasSuffix("/") { base.removeLast() }
+        return (token, base)
+    }
+
+    /// Sends a request built for the current token; a 401 with a token source gets one fresh token and one retry.
+    private func send(context: CallContext, _ build: (String?, String) -> TransportRequest) async throws -> TransportResponse {
+        let (token, base) = try await target(context)
+        do {
+            return try await send(build(token, base), context: context)
+        } catch let error as ProviderError where error.status == 401 && options.tokenSource != nil {
+            await options.tokenSource?.invalidate()
+            let (fresh, freshBase) = try await target(context)
+            return try await send(build(fresh, freshBase), context: context)
+        }
     }
 
     private func prepared(_ request: ChatRequest) -> ChatRequest {
@@ -99,9 +123,10 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     /// Sends a JSON body and returns the response, turning HTTP errors into `ProviderError`.
     private func post(path: String, body: [String: JSONValue], stream: Bool, context: CallContext) async throws -> TransportResponse {
-        let request = TransportRequest(method: "POST", url: baseURL + path, headers: headers(stream: stream),
-                                       body: ByteBuffer(bytes: JSONValue.object(body).jsonBytes()))
-        return try await send(request, context: context)
+        let bytes = ByteBuffer(bytes: JSONValue.object(body).jsonBytes())
+        return try await send(context: context) { token, base in
+            TransportRequest(method: "POST", url: base + path, headers: headers(stream: stream, token: token), body: bytes)
+        }
     }
 
     var upstream: UpstreamClient { UpstreamClient(provider: id, transport: transport, baseURL: baseURL, secrets: secrets) }
@@ -209,8 +234,9 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     }
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
-        let request = TransportRequest(method: "GET", url: baseURL + descriptor.modelsPath, headers: headers(stream: false))
-        let response = try await send(request, context: context)
+        let response = try await send(context: context) { token, base in
+            TransportRequest(method: "GET", url: base + descriptor.modelsPath, headers: headers(stream: false, token: token))
+        }
         let body: ByteBuffer
         do { body = try await response.body.collect(upTo: 16 << 20) } catch let error as TransportError {
             throw providerError(error)
@@ -230,7 +256,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     public func health(context: CallContext) async -> ProviderHealth {
         let start = ContinuousClock.now
         do {
-            let request = TransportRequest(method: "GET", url: baseURL + descriptor.modelsPath, headers: headers(stream: false))
+            let (token, base) = try await target(context)
+            let request = TransportRequest(method: "GET", url: base + descriptor.modelsPath, headers: headers(stream: false, token: token))
             let response = try await send(request, context: context)
             _ = try? await response.body.collect(upTo: 16 << 20)
             let latency = ContinuousClock.now - start
