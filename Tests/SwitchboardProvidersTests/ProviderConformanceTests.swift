@@ -8,11 +8,11 @@ import Testing
 /// own wire format (OpenAI chat completions, Anthropic Messages, Ollama NDJSON), and must give the same
 /// unified answers.
 enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case openAICompatible, anthropic, ollama, bedrock, vertex
+    case openAICompatible, anthropic, ollama, bedrock, vertex, copilot, qwen
 
     var testDescription: String { rawValue }
 
-    func make(_ fake: FakeUpstream, key: String = "sk-secret-conformance-key") -> any LLMProvider {
+    func make(_ fake: FakeUpstream, oauth: FakeOAuthServer?, key: String = "sk-secret-conformance-key") -> any LLMProvider {
         let root = String(fake.baseURL.dropLast(3))
         switch self {
         case .openAICompatible:
@@ -38,6 +38,18 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             var options = VertexProvider.Options(key: try! TestServiceAccount.key(tokenURI: root + "/token"))
             options.baseURL = root
             return VertexProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        case .copilot:
+            let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth!.baseURL + "/copilot_internal/v2/token",
+                                       transport: AsyncHTTPClientTransport.shared)
+            return OAuthProviders.copilot(tokens: tokens, transport: AsyncHTTPClientTransport.shared)
+        case .qwen:
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-\(UUID().uuidString).json").path
+            // The fake OAuth server accepts the empty refresh token it starts with.
+            let creds: JSONValue = ["access_token": "qwen-access-0", "refresh_token": "", "token_type": "Bearer", "resource_url": .string(root),
+                                    "expiry_date": .int(Int64((Date().timeIntervalSince1970 + 3600) * 1000))]
+            try! SecretFile.write(Data(creds.jsonBytes()), to: file)
+            let tokens = QwenTokens(path: file, tokenURL: oauth!.baseURL + "/api/v1/oauth2/token", transport: AsyncHTTPClientTransport.shared)
+            return OAuthProviders.qwen(tokens: tokens, transport: AsyncHTTPClientTransport.shared)
         }
     }
 }
@@ -45,11 +57,14 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 @Suite struct ProviderConformanceTests {
     func withProvider(_ kind: ProviderKind, _ body: (FakeUpstream, any LLMProvider) async throws -> Void) async throws {
         let fake = try await FakeUpstream.start()
-        do { try await body(fake, kind.make(fake)) } catch {
+        let oauth = kind == .copilot || kind == .qwen ? try await FakeOAuthServer.start(chatRoot: String(fake.baseURL.dropLast(3))) : nil
+        do { try await body(fake, kind.make(fake, oauth: oauth)) } catch {
             await fake.stop()
+            await oauth?.stop()
             throw error
         }
         await fake.stop()
+        await oauth?.stop()
     }
 
     let request = ChatRequest(model: "conformance-model", messages: [.system("Be brief."), .user("Hello")])

@@ -124,3 +124,32 @@ final class MutableClock: @unchecked Sendable {
     var now: Date { lock.withLock { current } }
     func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
 }
+
+@Suite struct CopilotTokenTests {
+    @Test func theKeyIsExchangedOnceAndAgainAMinuteBeforeItExpires() async throws {
+        let fake = try await FakeUpstream.start()
+        let oauth = try await FakeOAuthServer.start(chatRoot: String(fake.baseURL.dropLast(3)))
+        let clock = MutableClock()
+        let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth.baseURL + "/copilot_internal/v2/token",
+                                   transport: AsyncHTTPClientTransport.shared, now: { clock.now })
+        // The fake's keys expire 30 minutes from real now; the test clock starts far in the past, so move it close.
+        clock.advance(Date().timeIntervalSince1970 - clock.now.timeIntervalSince1970)
+        let keys = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<10 { group.addTask { try await tokens.credential(context: .testing()).token } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(keys.count == 1 && keys.first?.hasPrefix("tid=fake-1;") == true && oauth.copilotExchanges == 1)
+        clock.advance(1800 - 120)
+        _ = try await tokens.credential(context: .testing())
+        #expect(oauth.copilotExchanges == 1, "two minutes left: still cached")
+        clock.advance(70)
+        #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-2;"))
+        await tokens.invalidate()
+        #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-3;"), "a refused key is replaced")
+        let bad = CopilotTokens(githubToken: "gho_wrong", exchangeURL: oauth.baseURL + "/copilot_internal/v2/token", transport: AsyncHTTPClientTransport.shared)
+        let error = await #expect(throws: ProviderError.self) { try await bad.credential(context: .testing()) }
+        #expect(error?.kind == .authentication && error.map { !"\($0)".contains("gho_wrong") } == true)
+        await oauth.stop()
+        await fake.stop()
+    }
+}

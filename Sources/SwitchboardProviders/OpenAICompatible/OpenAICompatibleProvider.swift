@@ -98,7 +98,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
             return try await send(build(token, base), context: context)
         } catch let error as ProviderError where error.status == 401 && options.tokenSource != nil {
             await options.tokenSource?.invalidate()
-            let (fresh, freshBase) = try await target(context)
+            // When no fresh token can be had, the refusal itself is what the caller needs to see.
+            guard let (fresh, freshBase) = try? await target(context) else { throw error }
             return try await send(build(fresh, freshBase), context: context)
         }
     }
