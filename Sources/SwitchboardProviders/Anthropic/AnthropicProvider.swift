@@ -78,38 +78,9 @@ public final class AnthropicProvider: LLMProvider {
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        let request = prepared(request)
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await upstream.post("/v1/messages", json: AnthropicTranslation.body(request, stream: true),
-                                                           headers: headers(stream: true), context: context)
-                    var parser = SSEParser()
-                    var decoder = AnthropicStreamDecoder(provider: id)
-                    do {
-                        for try await chunk in response.body {
-                            for event in try parser.feed(chunk) {
-                                for e in try decoder.decode(event.data) { continuation.yield(e) }
-                            }
-                            if decoder.isComplete { break }
-                        }
-                        for event in parser.finish() where !decoder.isComplete {
-                            for e in try decoder.decode(event.data) { continuation.yield(e) }
-                        }
-                    } catch let error as TransportError {
-                        throw upstream.error(error)
-                    } catch let error as SSEParseError {
-                        throw ProviderError(.decoding, provider: id, message: "bad event stream: \(error)")
-                    }
-                    guard decoder.isComplete else {
-                        throw ProviderError(.network, provider: id, message: "stream ended before message_stop")
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let body = AnthropicTranslation.body(prepared(request), stream: true)
+        return upstream.stream(SSEChunks(decoder: AnthropicStreamDecoder(provider: id))) { [upstream, headers = headers(stream: true)] in
+            try await upstream.post("/v1/messages", json: body, headers: headers, context: context)
         }
     }
 
@@ -130,19 +101,6 @@ public final class AnthropicProvider: LLMProvider {
     }
 
     public func health(context: CallContext) async -> ProviderHealth {
-        let start = ContinuousClock.now
-        do {
-            _ = try await models(context: context)
-            return ProviderHealth(status: .healthy, latency: .now - start)
-        } catch let error as ProviderError {
-            let status: ProviderHealth.Status =
-                switch error.kind {
-                case .rateLimited, .overloaded: .degraded
-                default: .down
-                }
-            return ProviderHealth(status: status, latency: .now - start, message: error.description)
-        } catch {
-            return ProviderHealth(status: .down, latency: .now - start, message: "\(error)")
-        }
+        await .listingModels(of: self, context: context)
     }
 }

@@ -126,33 +126,8 @@ public final class BedrockProvider: LLMProvider {
         let model = model(request)
         let signed = authorized(method: "POST", url: runtime.baseURL + BedrockTranslation.modelPath(model, stream: true),
                                 body: BedrockTranslation.body(request).jsonBytes(), accept: "application/vnd.amazon.eventstream")
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await runtime.send(signed, context: context)
-                    var frames = EventStreamDecoder()
-                    var decoder = BedrockStreamDecoder(provider: id, model: model)
-                    do {
-                        for try await chunk in response.body {
-                            for message in try frames.feed(chunk) {
-                                for e in try decoder.decode(message) { continuation.yield(e) }
-                            }
-                            if decoder.isComplete { break }
-                        }
-                    } catch let error as TransportError {
-                        throw runtime.error(error)
-                    } catch let error as EventStreamError {
-                        throw ProviderError(.decoding, provider: id, message: error.description)
-                    }
-                    guard decoder.isComplete else {
-                        throw ProviderError(.network, provider: id, message: "stream ended before messageStop and metadata")
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        return runtime.stream(BedrockChunks(decoder: BedrockStreamDecoder(provider: id, model: model), provider: id)) { [runtime] in
+            try await runtime.send(signed, context: context)
         }
     }
 
@@ -170,15 +145,6 @@ public final class BedrockProvider: LLMProvider {
     }
 
     public func health(context: CallContext) async -> ProviderHealth {
-        let start = ContinuousClock.now
-        do {
-            _ = try await models(context: context)
-            return ProviderHealth(status: .healthy, latency: .now - start)
-        } catch let error as ProviderError {
-            let status: ProviderHealth.Status = if case .rateLimited = error.kind { .degraded } else { .down }
-            return ProviderHealth(status: status, latency: .now - start, message: error.description)
-        } catch {
-            return ProviderHealth(status: .down, latency: .now - start, message: "\(error)")
-        }
+        await .listingModels(of: self, context: context)
     }
 }

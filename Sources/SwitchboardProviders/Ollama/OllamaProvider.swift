@@ -60,36 +60,9 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        let request = prepared(request)
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await upstream.post("/api/chat", json: OllamaTranslation.body(request, stream: true, defaults: options.defaults),
-                                                           headers: headers(ndjson: true), context: context)
-                    var lines = NDJSONSplitter()
-                    var decoder = OllamaStreamDecoder(provider: id)
-                    do {
-                        for try await chunk in response.body {
-                            for line in lines.feed(chunk) {
-                                for e in try decoder.decode(line) { continuation.yield(e) }
-                            }
-                            if decoder.isComplete { break }
-                        }
-                        for line in lines.finish() where !decoder.isComplete {
-                            for e in try decoder.decode(line) { continuation.yield(e) }
-                        }
-                    } catch let error as TransportError {
-                        throw upstream.error(error)
-                    }
-                    guard decoder.isComplete else {
-                        throw ProviderError(.network, provider: id, message: "stream ended before the done line")
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let body = OllamaTranslation.body(prepared(request), stream: true, defaults: options.defaults)
+        return upstream.stream(OllamaChunks(decoder: OllamaStreamDecoder(provider: id))) { [upstream, headers = headers(ndjson: true)] in
+            try await upstream.post("/api/chat", json: body, headers: headers, context: context)
         }
     }
 

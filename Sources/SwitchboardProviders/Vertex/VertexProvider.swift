@@ -68,36 +68,9 @@ public final class VertexProvider: LLMProvider {
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
         let model = model(request)
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await upstream.send(
-                        try await self.request(url(model: model, stream: true), body: GeminiTranslation.body(request), context: context), context: context)
-                    var parser = SSEParser()
-                    var decoder = GeminiStreamDecoder(provider: id, model: model)
-                    do {
-                        for try await chunk in response.body {
-                            for event in try parser.feed(chunk) {
-                                for e in try decoder.decode(event.data) { continuation.yield(e) }
-                            }
-                        }
-                        for event in parser.finish() {
-                            for e in try decoder.decode(event.data) { continuation.yield(e) }
-                        }
-                    } catch let error as TransportError {
-                        throw upstream.error(error)
-                    } catch let error as SSEParseError {
-                        throw ProviderError(.decoding, provider: id, message: "bad event stream: \(error)")
-                    }
-                    guard decoder.isComplete else {
-                        throw ProviderError(.network, provider: id, message: "stream ended before a finish reason")
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let url = url(model: model, stream: true)
+        return upstream.stream(SSEChunks(decoder: GeminiStreamDecoder(provider: id, model: model))) { [self] in
+            try await upstream.send(try await self.request(url, body: GeminiTranslation.body(request), context: context), context: context)
         }
     }
 
@@ -114,15 +87,6 @@ public final class VertexProvider: LLMProvider {
     }
 
     public func health(context: CallContext) async -> ProviderHealth {
-        let start = ContinuousClock.now
-        do {
-            _ = try await models(context: context)
-            return ProviderHealth(status: .healthy, latency: .now - start)
-        } catch let error as ProviderError {
-            let status: ProviderHealth.Status = if case .rateLimited = error.kind { .degraded } else { .down }
-            return ProviderHealth(status: status, latency: .now - start, message: error.description)
-        } catch {
-            return ProviderHealth(status: .down, latency: .now - start, message: "\(error)")
-        }
+        await .listingModels(of: self, context: context)
     }
 }

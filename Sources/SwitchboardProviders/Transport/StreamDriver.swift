@@ -1,0 +1,126 @@
+public import NIOCore
+public import SwitchboardCore
+
+/// Turns a streamed body's chunks into unified events: a framing (SSE, NDJSON, event-stream) plus the
+/// provider's event decoder.
+public protocol StreamChunkDecoder: Sendable {
+    /// Emits the events in the bytes that arrived, each as soon as it is decoded (so events before a
+    /// failure in the same chunk still reach the consumer).
+    mutating func feed(_ chunk: ByteBuffer, emit: (StreamEvent) -> Void) throws
+    /// Emits events for whatever the framing held back when the body ended.
+    mutating func finish(emit: (StreamEvent) -> Void) throws
+    /// Whether the provider's end-of-answer marker arrived.
+    var isComplete: Bool { get }
+}
+
+extension UpstreamClient {
+    /// Runs a streamed call: opens the response, relays decoded events, ends at the decoder's completion,
+    /// reports a body that stops early as a network error (never a quiet end), and cancels the upstream
+    /// when the consumer goes away.
+    public func stream(
+        _ decoder: some StreamChunkDecoder, open: @escaping @Sendable () async throws -> TransportResponse
+    ) -> AsyncThrowingStream<StreamEvent, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                var decoder = decoder
+                do {
+                    let response = try await open()
+                    do {
+                        for try await chunk in response.body {
+                            try decoder.feed(chunk) { continuation.yield($0) }
+                            if decoder.isComplete { break }
+                        }
+                        if !decoder.isComplete { try decoder.finish { continuation.yield($0) } }
+                    } catch let error as TransportError {
+                        throw self.error(error)
+                    } catch let error as SSEParseError {
+                        throw ProviderError(.decoding, provider: provider, message: "bad event stream: \(error)")
+                    }
+                    guard decoder.isComplete else {
+                        throw ProviderError(.network, provider: provider, message: "stream ended before the response was complete")
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// SSE framing around a decoder of `data:` payloads.
+struct SSEChunks<D: SSEPayloadDecoder>: StreamChunkDecoder {
+    var parser = SSEParser()
+    var decoder: D
+
+    mutating func feed(_ chunk: ByteBuffer, emit: (StreamEvent) -> Void) throws {
+        for event in try parser.feed(chunk) { try decoder.decode(event.data).forEach(emit) }
+    }
+
+    mutating func finish(emit: (StreamEvent) -> Void) throws {
+        for event in parser.finish() { try decoder.decode(event.data).forEach(emit) }
+    }
+
+    var isComplete: Bool { decoder.isComplete }
+}
+
+/// A decoder of SSE `data:` payloads (Anthropic, Gemini).
+protocol SSEPayloadDecoder: Sendable {
+    mutating func decode(_ data: String) throws(ProviderError) -> [StreamEvent]
+    var isComplete: Bool { get }
+}
+
+extension AnthropicStreamDecoder: SSEPayloadDecoder {}
+extension GeminiStreamDecoder: SSEPayloadDecoder {}
+
+/// NDJSON framing around Ollama's line decoder.
+struct OllamaChunks: StreamChunkDecoder {
+    var lines = NDJSONSplitter()
+    var decoder: OllamaStreamDecoder
+
+    mutating func feed(_ chunk: ByteBuffer, emit: (StreamEvent) -> Void) throws {
+        for line in lines.feed(chunk) { try decoder.decode(line).forEach(emit) }
+    }
+
+    mutating func finish(emit: (StreamEvent) -> Void) throws {
+        for line in lines.finish() { try decoder.decode(line).forEach(emit) }
+    }
+    var isComplete: Bool { decoder.isComplete }
+}
+
+/// Event-stream framing around Bedrock's message decoder; a corrupt frame is a decoding error.
+struct BedrockChunks: StreamChunkDecoder {
+    var frames = EventStreamDecoder()
+    var decoder: BedrockStreamDecoder
+    let provider: String
+
+    mutating func feed(_ chunk: ByteBuffer, emit: (StreamEvent) -> Void) throws {
+        let messages: [EventStreamMessage]
+        do { messages = try frames.feed(chunk) } catch { throw ProviderError(.decoding, provider: provider, message: error.description) }
+        for message in messages { try decoder.decode(message).forEach(emit) }
+    }
+
+    mutating func finish(emit: (StreamEvent) -> Void) throws {}
+    var isComplete: Bool { decoder.isComplete }
+}
+
+extension ProviderHealth {
+    /// Health from a model listing: healthy when it answers, degraded when rate limited or overloaded.
+    public static func listingModels(of provider: any LLMProvider, context: CallContext) async -> ProviderHealth {
+        let start = ContinuousClock.now
+        do {
+            _ = try await provider.models(context: context)
+            return ProviderHealth(status: .healthy, latency: .now - start)
+        } catch let error as ProviderError {
+            let status: ProviderHealth.Status =
+                switch error.kind {
+                case .rateLimited, .overloaded: .degraded
+                default: .down
+                }
+            return ProviderHealth(status: status, latency: .now - start, message: error.description)
+        } catch {
+            return ProviderHealth(status: .down, latency: .now - start, message: "\(error)")
+        }
+    }
+}
