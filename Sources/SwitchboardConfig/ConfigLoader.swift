@@ -128,6 +128,20 @@ struct Reader {
         return config
     }
 
+    /// The keys every provider section takes; false when `key` is not one of them.
+    func readCommon(_ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String) throws(ConfigError) -> Bool {
+        switch key {
+        case "api_key": section.apiKey = SecretSource(try string(v, path, key: key, table: table))
+        case "base_url": section.baseURL = try url(v, path, key: key, table: table)
+        case "model": section.model = try string(v, path, key: key, table: table)
+        case "enabled":
+            guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: key, table: table) }
+            section.enabled = b
+        default: return false
+        }
+        return true
+    }
+
     func readProviders(_ node: TOMLNode, into config: inout SwitchboardConfig) throws(ConfigError) {
         for (id, value) in try entries(node, table: "providers", key: "providers") {
             let table = "providers.\(id)"
@@ -157,13 +171,8 @@ struct Reader {
                 var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
                 for (k, v) in try entries(value, table: table, key: id) {
                     let path = "\(table).\(k)"
+                    if try readCommon(k, v, into: &section, path: path, table: table) { continue }
                     switch k {
-                    case "api_key": section.apiKey = SecretSource(try string(v, path, key: k, table: table))
-                    case "base_url": section.baseURL = try url(v, path, key: k, table: table)
-                    case "model": section.model = try string(v, path, key: k, table: table)
-                    case "enabled":
-                        guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table) }
-                        section.enabled = b
                     case "num_ctx" where id == "ollama": section.numCtx = try int(v, path, key: k, table: table, range: 256...10_000_000)
                     case "keep_alive" where id == "ollama": section.keepAlive = try string(v, path, key: k, table: table)
                     case "region" where id == "bedrock": section.region = try string(v, path, key: k, table: table)
@@ -191,13 +200,8 @@ struct Reader {
             var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
             for (k, v) in try entries(value, table: table, key: id) {
                 let path = "\(table).\(k)"
+                if try readCommon(k, v, into: &section, path: path, table: table) { continue }
                 switch k {
-                case "api_key": section.apiKey = SecretSource(try string(v, path, key: k, table: table))
-                case "base_url": section.baseURL = try url(v, path, key: k, table: table)
-                case "model": section.model = try string(v, path, key: k, table: table)
-                case "enabled":
-                    guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table) }
-                    section.enabled = b
                 case "tier" where !descriptor.tiers.isEmpty:
                     let tier = try string(v, path, key: k, table: table)
                     guard descriptor.tiers[tier] != nil else {

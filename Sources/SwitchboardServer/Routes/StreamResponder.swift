@@ -14,21 +14,6 @@ struct SSEFrame: Sendable {
         self.event = event
         self.data = data
     }
-
-    static func sse(_ frames: [SSEFrame]) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        for f in frames {
-            if let event = f.event {
-                buffer.writeString("event: ")
-                buffer.writeString(event)
-                buffer.writeString("\n")
-            }
-            buffer.writeString("data: ")
-            buffer.writeString(f.data)
-            buffer.writeString("\n\n")
-        }
-        return buffer
-    }
 }
 
 /// Turns one stream's events into the SSE frames of one API family.
