@@ -31,8 +31,9 @@ public final class LedgerWriter: @unchecked Sendable {
 
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
-    /// short (a few hundred microseconds turn many small transactions into a few larger ones).
-    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .microseconds(500)) {
+    /// short. Off by default: measured at c=32, batches that form while the previous commit runs (about
+    /// 4 records) cost less throughput than waiting 0.5 ms for bigger ones (20% vs 25% below no ledger).
+    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero) {
         self.store = store
         self.maxBatch = maxBatch
         self.gather = gather.inSeconds
