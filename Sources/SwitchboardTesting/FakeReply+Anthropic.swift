@@ -17,17 +17,13 @@ extension FakeReply {
                 "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": 0]
     }
 
-    func anthropicInput(_ arguments: String) -> JSONValue {
-        (try? JSONValue.parse(Data(arguments.utf8))) ?? .object([:])
-    }
-
     /// The non-streamed Messages body.
     func messageJSON(model: String) -> JSONValue {
         var content: [JSONValue] = []
         if let reasoning { content.append(["type": "thinking", "thinking": .string(reasoning), "signature": "sig"]) }
         if !content.isEmpty || !self.content.isEmpty { content.append(["type": "text", "text": .string(self.content)]) }
         for call in toolCalls {
-            content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": anthropicInput(call.arguments)])
+            content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": call.argumentsObject])
         }
         return ["id": .string("msg_" + id), "type": "message", "role": "assistant", "model": .string(self.model ?? model),
                 "content": .array(content), "stop_reason": .string(anthropicStopReason), "stop_sequence": .null,

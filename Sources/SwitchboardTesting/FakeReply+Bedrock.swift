@@ -18,14 +18,12 @@ extension FakeReply {
                 "totalTokens": .int(Int64(u.totalTokens))]
     }
 
-    private func input(_ arguments: String) -> JSONValue { (try? JSONValue.parse(Data(arguments.utf8))) ?? .object([:]) }
-
     /// The Converse response body.
     func converseJSON() -> JSONValue {
         var content: [JSONValue] = []
         if let reasoning { content.append(["reasoningContent": ["reasoningText": ["text": .string(reasoning), "signature": "sig"]]]) }
         if !self.content.isEmpty { content.append(["text": .string(self.content)]) }
-        for c in toolCalls { content.append(["toolUse": ["toolUseId": .string(c.id), "name": .string(c.name), "input": input(c.arguments)]]) }
+        for c in toolCalls { content.append(["toolUse": ["toolUseId": .string(c.id), "name": .string(c.name), "input": c.argumentsObject]]) }
         return ["output": ["message": ["role": "assistant", "content": .array(content)]], "stopReason": .string(bedrockStopReason),
                 "usage": bedrockUsage(), "metrics": ["latencyMs": 12]]
     }

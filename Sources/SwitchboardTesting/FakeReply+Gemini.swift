@@ -11,7 +11,7 @@ extension FakeReply {
 
     private func calls() -> [JSONValue] {
         toolCalls.map { c in
-            ["functionCall": ["id": .string(c.id), "name": .string(c.name), "args": (try? JSONValue.parse(Data(c.arguments.utf8))) ?? .object([:])]]
+            ["functionCall": ["id": .string(c.id), "name": .string(c.name), "args": c.argumentsObject]]
         }
     }
 

@@ -6,7 +6,7 @@ extension FakeReply {
     private func ollamaToolCalls() -> JSONValue {
         .array(toolCalls.enumerated().map { i, c in
             ["id": .string(c.id), "function": ["index": .int(Int64(i)), "name": .string(c.name),
-                                               "arguments": (try? JSONValue.parse(Data(c.arguments.utf8))) ?? .object([:])]]
+                                               "arguments": c.argumentsObject]]
         })
     }
 

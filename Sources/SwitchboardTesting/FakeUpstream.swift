@@ -217,30 +217,13 @@ public final class FakeUpstream: Sendable {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
             return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
-        case .reply(let reply) where dialect == .gemini:
-            if !stream { return respond(200, reply.geminiJSON(model: model).jsonString(), extra) }
-            return raw(reply.geminiEvents(model: model), contentType: "text/event-stream", pause: reply.chunkDelay, extra: extra)
-        case .dropAfter(let n, let reply) where dialect == .gemini:
-            return raw(Array(reply.geminiEvents(model: model).prefix(n)), contentType: "text/event-stream", pause: reply.chunkDelay,
-                       extra: extra, dropAtEnd: true)
-        case .reply(let reply) where dialect == .bedrock:
-            if !stream { return respond(200, reply.converseJSON().jsonString(), extra) }
-            return raw(bytes: reply.converseStreamFrames(), contentType: "application/vnd.amazon.eventstream", pause: reply.chunkDelay, extra: extra)
-        case .dropAfter(let n, let reply) where dialect == .bedrock:
-            return raw(bytes: Array(reply.converseStreamFrames().prefix(n)), contentType: "application/vnd.amazon.eventstream",
-                       pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
-        case .reply(let reply) where dialect == .ollama:
-            if !stream { return respond(200, reply.ollamaJSON(model: model).jsonString(), extra) }
-            return raw(reply.ollamaLines(model: model), contentType: "application/x-ndjson", pause: reply.chunkDelay, extra: extra)
-        case .dropAfter(let n, let reply) where dialect == .ollama:
-            return raw(Array(reply.ollamaLines(model: model).prefix(n)), contentType: "application/x-ndjson", pause: reply.chunkDelay,
-                       extra: extra, dropAtEnd: true)
-        case .reply(let reply) where dialect == .anthropic:
-            if !stream { return respond(200, reply.messageJSON(model: model).jsonString(), extra) }
-            return raw(reply.anthropicEvents(model: model), contentType: "text/event-stream", pause: reply.chunkDelay, extra: extra)
-        case .dropAfter(let n, let reply) where dialect == .anthropic:
-            return raw(Array(reply.anthropicEvents(model: model).prefix(n)), contentType: "text/event-stream", pause: reply.chunkDelay,
-                       extra: extra, dropAtEnd: true)
+        case .reply(let reply) where dialect != .openAI:
+            let (json, frames, contentType) = rendering(reply, model: model, dialect: dialect)
+            if !stream { return respond(200, json.jsonString(), extra) }
+            return raw(bytes: frames, contentType: contentType, pause: reply.chunkDelay, extra: extra)
+        case .dropAfter(let n, let reply) where dialect != .openAI:
+            let (_, frames, contentType) = rendering(reply, model: model, dialect: dialect)
+            return raw(bytes: Array(frames.prefix(n)), contentType: contentType, pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
         case .status(let code, let body, let headers):
             return respond(code, body, extra + headers)
         case .malformedJSON:
@@ -254,6 +237,17 @@ public final class FakeUpstream: Sendable {
         case .dropAfter(let n, let reply):
             let payloads = reply.streamPayloads(model: model, includeUsage: includeUsage)
             return sse(Array(payloads.prefix(n)), pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
+        }
+    }
+
+    /// A reply in a native dialect: the non-streamed body, the streamed pieces, their content type.
+    private func rendering(_ reply: FakeReply, model: String, dialect: Dialect) -> (JSONValue, [[UInt8]], String) {
+        switch dialect {
+        case .anthropic: (reply.messageJSON(model: model), reply.anthropicEvents(model: model).map { Array($0.utf8) }, "text/event-stream")
+        case .ollama: (reply.ollamaJSON(model: model), reply.ollamaLines(model: model).map { Array($0.utf8) }, "application/x-ndjson")
+        case .bedrock: (reply.converseJSON(), reply.converseStreamFrames(), "application/vnd.amazon.eventstream")
+        case .gemini: (reply.geminiJSON(model: model), reply.geminiEvents(model: model).map { Array($0.utf8) }, "text/event-stream")
+        case .openAI: (reply.completionJSON(model: model), [], "application/json")
         }
     }
 

@@ -37,7 +37,7 @@ public enum AnthropicTranslation {
                 var blocks: [JSONValue] = []
                 if !m.content.text.isEmpty { blocks.append(["type": "text", "text": .string(m.content.text)]) }
                 for call in m.toolCalls {
-                    blocks.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": input(call.arguments)])
+                    blocks.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": call.argumentsObject])
                 }
                 add("assistant", blocks)
             }
@@ -107,12 +107,6 @@ public enum AnthropicTranslation {
                 }
             }
         }
-    }
-
-    /// Tool arguments as the `input` object Anthropic requires.
-    static func input(_ arguments: String) -> JSONValue {
-        if let v = try? JSONValue.parse(Data(arguments.utf8)), case .object = v { return v }
-        return .object([:])
     }
 
     static func finishReason(_ s: String?) -> FinishReason {

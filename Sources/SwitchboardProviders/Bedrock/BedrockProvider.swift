@@ -109,9 +109,7 @@ public final class BedrockProvider: LLMProvider {
         }
     }
 
-    private func model(_ r: ChatRequest) -> String {
-        options.modelOverride ?? (r.model.isEmpty ? options.defaultModel : r.model)
-    }
+    private func model(_ r: ChatRequest) -> String { r.model(override: options.modelOverride, default: options.defaultModel) }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
         let model = model(request)

@@ -26,7 +26,7 @@ public enum BedrockTranslation {
             case .assistant:
                 var blocks: [JSONValue] = m.content.text.isEmpty ? [] : [["text": .string(m.content.text)]]
                 for c in m.toolCalls {
-                    blocks.append(["toolUse": ["toolUseId": .string(c.id), "name": .string(c.name), "input": AnthropicTranslation.input(c.arguments)]])
+                    blocks.append(["toolUse": ["toolUseId": .string(c.id), "name": .string(c.name), "input": c.argumentsObject]])
                 }
                 add("assistant", blocks)
             }

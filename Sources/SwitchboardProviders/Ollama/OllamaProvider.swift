@@ -46,10 +46,7 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
     }
 
     private func prepared(_ request: ChatRequest) -> ChatRequest {
-        var r = request
-        if let forced = options.modelOverride { r.model = forced }
-        if r.model.isEmpty { r.model = options.defaultModel }
-        return r
+        request.choosingModel(override: options.modelOverride, default: options.defaultModel)
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {

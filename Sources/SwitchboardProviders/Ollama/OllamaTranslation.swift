@@ -55,8 +55,7 @@ public enum OllamaTranslation {
             if let reasoning = m.reasoning { o["thinking"] = .string(reasoning) }
             if !m.toolCalls.isEmpty {
                 o["tool_calls"] = .array(m.toolCalls.map { c in
-                    let args = (try? JSONValue.parse(Data(c.arguments.utf8))) ?? .object([:])
-                    return ["id": .string(c.id), "function": ["name": .string(c.name), "arguments": args]]
+                    ["id": .string(c.id), "function": ["name": .string(c.name), "arguments": c.argumentsObject]]
                 })
             }
             if m.role == .tool, let id = m.toolCallID {

@@ -105,10 +105,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     }
 
     private func prepared(_ request: ChatRequest) -> ChatRequest {
-        var r = request
-        if let forced = options.modelOverride { r.model = forced }
-        if r.model.isEmpty, let fallback = descriptor.defaultModel { r.model = fallback }
-        return r
+        request.choosingModel(override: options.modelOverride, default: descriptor.defaultModel)
     }
 
     private func reserve(_ request: ChatRequest) throws(ProviderError) -> ClientRateLimiter.Reservation? {

@@ -98,8 +98,11 @@ public actor QwenTokens: BearerTokenSource {
     }
 
     private func load() throws -> Credentials {
-        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(data) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw ProviderError(.authentication, provider: "qwen_oauth", message: "no Qwen credentials at \(path): run `switchboard login qwen`")
+        }
+        guard let json = try? JSONValue.parse(data) else {
+            throw ProviderError(.authentication, provider: "qwen_oauth", message: "\(path) is not JSON: run `switchboard login qwen` to rewrite it")
         }
         return try Credentials(json: json)
     }

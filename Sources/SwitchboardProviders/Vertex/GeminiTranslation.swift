@@ -26,7 +26,7 @@ public enum GeminiTranslation {
             case .assistant:
                 var p: [JSONValue] = m.content.text.isEmpty ? [] : [["text": .string(m.content.text)]]
                 for c in m.toolCalls {
-                    p.append(["functionCall": ["id": .string(c.id), "name": .string(c.name), "args": AnthropicTranslation.input(c.arguments)]])
+                    p.append(["functionCall": ["id": .string(c.id), "name": .string(c.name), "args": c.argumentsObject]])
                 }
                 add("model", p)
             }

@@ -44,7 +44,7 @@ public final class VertexProvider: LLMProvider {
     public var capabilities: Set<Capability> { [.chat, .streaming, .tools, .reasoning, .structuredOutput, .vision] }
     public var isConfigured: Bool { !options.projectID.isEmpty }
 
-    private func model(_ r: ChatRequest) -> String { options.modelOverride ?? (r.model.isEmpty ? options.defaultModel : r.model) }
+    private func model(_ r: ChatRequest) -> String { r.model(override: options.modelOverride, default: options.defaultModel) }
 
     func url(model: String, stream: Bool) -> String {
         upstream.baseURL + "/v1/projects/\(options.projectID)/locations/\(options.location)/publishers/google/models/\(SigV4.uriEncode(model))"

@@ -25,13 +25,6 @@ enum AnthropicResponseEncoding {
         return .object(o)
     }
 
-    /// Tool arguments as the `input` object; text that is not a JSON object becomes `{}` rather than a
-    /// block the client cannot parse.
-    static func input(_ arguments: String) -> JSONValue {
-        if let v = try? JSONValue.parse(Data(arguments.utf8)), case .object = v { return v }
-        return .object([:])
-    }
-
     static func message(_ r: ChatResponse, id: String, model: String, costs: [String: JSONValue]) -> JSONValue {
         var content: [JSONValue] = []
         if let reasoning = r.reasoning, !reasoning.isEmpty {
@@ -39,7 +32,7 @@ enum AnthropicResponseEncoding {
         }
         if !r.content.isEmpty { content.append(["type": "text", "text": .string(r.content)]) }
         for call in r.toolCalls {
-            content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": input(call.arguments)])
+            content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": call.argumentsObject])
         }
         return [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
