@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import SwitchboardTesting
 
 /// Runs the built `switchboard` binary as a user would.
 struct CLIRunner {
@@ -38,44 +38,18 @@ struct CLIRunner {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw CLIRunnerError.noBinary(Self.binary.path)
         }
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        let collected = Mutex<(Data, Data, ContinuousClock.Instant?)>((Data(), Data(), nil))
-        out.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            collected.withLock { c in
-                if c.2 == nil, !d.isEmpty { c.2 = .now }
-                c.0.append(d)
-            }
-        }
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            collected.withLock { $0.1.append(d) }
-        }
-        let (exited, exitContinuation) = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in exitContinuation.yield(); exitContinuation.finish() }
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        for await _ in exited {}
+        let process = try ChildProcess(executable: Self.binary.path, arguments: arguments, environment: environment,
+                                       directory: directory.path)
+        if let stdin { try process.write(stdin) }
+        process.closeStdin()
+        let termination = await process.wait()
         let end = ContinuousClock.now
-        // Drain what is left after exit.
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        let restOut = out.fileHandleForReading.readDataToEndOfFile()
-        let restErr = err.fileHandleForReading.readDataToEndOfFile()
-        let (o, e, first) = collected.withLock { c in
-            (c.0 + restOut, c.1 + restErr, c.2)
+        let status: Int32 = switch termination {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
         }
-        return Output(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self), firstOutputBeforeExit: first.map { end - $0 })
+        return Output(status: status, stdout: process.stdout, stderr: process.stderr,
+                      firstOutputBeforeExit: process.firstStdoutAt.map { end - $0 })
     }
 }
 

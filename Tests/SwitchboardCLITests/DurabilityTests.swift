@@ -8,29 +8,17 @@ import Synchronization
 import Testing
 
 /// Starts `switchboard serve` as a process and returns it with its port.
-func startServe(_ cli: CLIRunner) async throws -> (Process, Int) {
-    let process = Process()
-    process.executableURL = CLIRunner.binary
-    process.arguments = ["serve"]
-    process.currentDirectoryURL = cli.directory
-    process.environment = cli.environment
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = Pipe()
-    let seen = Mutex("")
-    err.fileHandleForReading.readabilityHandler = { h in
-        let d = h.availableData
-        seen.withLock { $0 += String(decoding: d, as: UTF8.self) }
-    }
-    try process.run()
+func startServe(_ cli: CLIRunner) async throws -> (ChildProcess, Int) {
+    let process = try ChildProcess(executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment,
+                                   directory: cli.directory.path)
     for _ in 0..<200 {
         try await Task.sleep(for: .milliseconds(50))
-        if let port = seen.withLock({ $0.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap { Int($0.output.1) } }) {
+        if let port = process.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap({ Int($0.output.1) }) {
             return (process, port)
         }
     }
-    process.terminate()
-    throw CLIRunnerError.noBinary("serve did not start: \(seen.withLock { $0 })")
+    process.signal(SIGKILL)
+    throw CLIRunnerError.noBinary("serve did not start: \(process.stderr)")
 }
 
 final class Completed: Sendable {
@@ -83,11 +71,11 @@ final class Completed: Sendable {
         // Kill it mid-load once enough has completed to mean something (however busy the machine is).
         try await Task.sleep(for: .milliseconds(500))
         for _ in 0..<300 where completed.ids.withLock({ $0.count }) < 200 { try await Task.sleep(for: .milliseconds(50)) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        let termination = await process.wait()
         load.cancel()
         await load.value
-        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(termination == .signaled(SIGKILL))
 
         let done = completed.ids.withLock { $0 }
         #expect(done.count > 50, "load too small to mean anything: \(done.count)")
@@ -123,8 +111,8 @@ final class Completed: Sendable {
             let r = try await AsyncHTTPClientTransport.shared.send(request, context: .testing())
             _ = try await r.body.collect(upTo: 1 << 20)
         }
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        _ = await process.wait()
         let out = try await cli.run(["usage", "--json", "--since", "1h"])
         #expect(out.status == 0, "\(out.stderr)")
         let json = try JSONValue.parse(Data(out.stdout.utf8))

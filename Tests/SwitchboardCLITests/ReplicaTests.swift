@@ -31,9 +31,9 @@ import Testing
         let keys = try JSONValue.parse(Data(listed.stdout.utf8))
         #expect(keys[0]?["limits"]?["rpm"]?.intValue == 100 && keys[0]?["limits"]?["tpd"]?.intValue == 1_000_000)
 
-        var replicas: [(Process, Int)] = []
+        var replicas: [(ChildProcess, Int)] = []
         for _ in 0..<3 { replicas.append(try await startServe(cli)) }
-        defer { for (p, _) in replicas { p.terminate() } }
+        defer { for (p, _) in replicas { p.signal(SIGTERM) } }
         try await waitForFreshMinute()
 
         let body = #"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}]}"#

@@ -1,9 +1,8 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 import Synchronization
 import SwitchboardCore
+import SwitchboardProviders
 import SwitchboardTesting
 import Testing
 
@@ -37,12 +36,12 @@ import Testing
         let cli = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
                                 environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])
         let (process, p) = try await startServe(cli)
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)/health")!)
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        #expect(try JSONValue.parse(data)["provider_status"] == ["mock": "healthy"])
-        process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(process.terminationReason == .exit)
+        let response = try await AsyncHTTPClientTransport.shared.send(
+            TransportRequest(method: "GET", url: "http://127.0.0.1:\(p)/health", headers: [], body: nil), context: .testing())
+        #expect(response.status == 200)
+        let data = try await response.body.collect(upTo: 1 << 20)
+        #expect(try JSONValue.parse(Data(buffer: data))["provider_status"] == ["mock": "healthy"])
+        process.signal(SIGTERM)
+        #expect(await process.wait() == .exited(0))
     }
 }

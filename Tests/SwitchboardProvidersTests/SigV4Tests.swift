@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardCore
 import SwitchboardProviders
+import SwitchboardTesting
 import Testing
 
 @Suite struct SigV4Tests {
@@ -51,7 +52,7 @@ import Testing
         Case(url: "https://bedrock-runtime.ap-southeast-2.amazonaws.com/model/a/../b/./converse", body: "{}", region: "ap-southeast-2"),
     ]
 
-    @Test func signaturesMatchBotocoreForManyRequests() throws {
+    @Test func signaturesMatchBotocoreForManyRequests() async throws {
         let python = Self.root.appendingPathComponent(".venv/bin/python")
         try #require(FileManager.default.isExecutableFile(atPath: python.path),
                      "botocore's reference signer needs .venv (scripts/test makes it; or scripts/python-env)")
@@ -68,18 +69,14 @@ import Testing
              "token": c.credentials.sessionToken.map(JSONValue.string) ?? .null, "region": .string(c.region), "service": "bedrock",
              "timestamp": .string(iso(c.date))]
         })
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [Self.root.appendingPathComponent("Tests/python/sigv4_reference.py").path]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.jsonString().utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let process = try ChildProcess(executable: python.path,
+                                       arguments: [Self.root.appendingPathComponent("Tests/python/sigv4_reference.py").path],
+                                       environment: ProcessInfo.processInfo.environment)
+        try process.write(input.jsonString())
+        process.closeStdin()
+        let termination = await process.wait()
+        let output = Data(process.stdout.utf8)
+        #expect(termination == .exited(0), "\(process.stderr)")
         let reference = try JSONValue.parse(output).arrayValue ?? []
         try #require(reference.count == Self.cases.count)
         for (c, ref) in zip(Self.cases, reference) {

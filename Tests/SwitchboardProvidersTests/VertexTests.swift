@@ -23,24 +23,18 @@ enum TestServiceAccount {
 @Suite struct VertexTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func theAssertionIsAnRS256JWTThatCryptographyVerifies() throws {
+    @Test func theAssertionIsAnRS256JWTThatCryptographyVerifies() async throws {
         let key = try TestServiceAccount.key(tokenURI: "https://oauth2.googleapis.com/token")
         let jwt = try key.assertion(now: Date(timeIntervalSince1970: 1_735_689_600))
         let python = Self.root.appendingPathComponent(".venv/bin/python")
         try #require(FileManager.default.isExecutableFile(atPath: python.path), "needs .venv (scripts/python-env)")
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [Self.root.appendingPathComponent("Tests/python/jwt_verify.py").path]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
+        let script = [Self.root.appendingPathComponent("Tests/python/jwt_verify.py").path]
+        let process = try ChildProcess(executable: python.path, arguments: script, environment: ProcessInfo.processInfo.environment)
         let input: JSONValue = ["jwt": .string(jwt), "public_key_pem": .string(TestServiceAccount.privateKey.publicKey.pemRepresentation)]
-        stdin.fileHandleForWriting.write(Data(input.jsonBytes()))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "the signature verifies")
+        try process.write(input.jsonString())
+        process.closeStdin()
+        #expect(await process.wait() == .exited(0), "the signature verifies: \(process.stderr)")
+        let out = Data(process.stdout.utf8)
         let verified = try JSONValue.parse(out)
         #expect(verified["header"] == ["alg": "RS256", "typ": "JWT", "kid": "key-1"])
         #expect(verified["claims"] == ["iss": "svc@switchboard-test.iam.gserviceaccount.com", "scope": "https://www.googleapis.com/auth/cloud-platform",
@@ -48,19 +42,10 @@ enum TestServiceAccount {
         // A tampered token does not.
         var parts = jwt.split(separator: ".").map(String.init)
         parts[1] = ServiceAccountKeyTestsHelper.base64url(Array(#"{"iss":"someone-else"}"#.utf8))
-        let bad = Process()
-        bad.executableURL = python
-        bad.arguments = process.arguments
-        let badIn = Pipe()
-        bad.standardInput = badIn
-        bad.standardOutput = Pipe()
-        bad.standardError = Pipe()
-        try bad.run()
-        badIn.fileHandleForWriting.write(Data(JSONValue.object(["jwt": .string(parts.joined(separator: ".")),
-                                                                "public_key_pem": input["public_key_pem"]!]).jsonBytes()))
-        try badIn.fileHandleForWriting.close()
-        bad.waitUntilExit()
-        #expect(bad.terminationStatus == 1)
+        let bad = try ChildProcess(executable: python.path, arguments: script, environment: ProcessInfo.processInfo.environment)
+        try bad.write(JSONValue.object(["jwt": .string(parts.joined(separator: ".")), "public_key_pem": input["public_key_pem"]!]).jsonString())
+        bad.closeStdin()
+        #expect(await bad.wait() == .exited(1))
     }
 
     @Test func tokensAreExchangedOnceUnderConcurrencyAndRefreshedBeforeExpiry() async throws {
