@@ -28,7 +28,7 @@ struct GatewayOptions: ParsableArguments {
             config = try ConfigLoader.load(path: path)
         }
         let result = try GatewayBuilder(config: config, environment: environment,
-                                        transport: AsyncHTTPClientTransport.shared, routerObserver: observer).build()
+                                        transport: NIOHTTPTransport.shared, routerObserver: observer).build()
         if !quiet {
             for warning in result.warnings { Terminal.err("warning: \(warning)\n") }
         }

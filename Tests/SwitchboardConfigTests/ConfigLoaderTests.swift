@@ -33,7 +33,7 @@ import Testing
 
     func build(_ text: String, env: [String: String]) throws -> GatewayBuilder.Result {
         let config = try ConfigLoader.parse(text)
-        return try GatewayBuilder(config: config, environment: Environment(env), transport: AsyncHTTPClientTransport.shared).build()
+        return try GatewayBuilder(config: config, environment: Environment(env), transport: NIOHTTPTransport.shared).build()
     }
 
     @Test func readsTheSeedShapedFile() throws {
@@ -146,7 +146,7 @@ import Testing
             btc_usd = 64000
             """
         let config = try ConfigLoader.parse(text)
-        let r = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let r = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         let prices = r.gateway.prices
         #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.inputPerMillion.value == 600_000_000)
         #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.outputPerMillion.value == 1_200_000_000)
@@ -196,7 +196,7 @@ import Testing
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(config: config, environment: Environment(["MY_GROQ": "gsk-x"]),
-                                   transport: AsyncHTTPClientTransport.shared).build()
+                                   transport: NIOHTTPTransport.shared).build()
         #expect(r.gateway.provider(id: "groq")?.isConfigured == true)
         #expect(r.warnings.isEmpty)
     }

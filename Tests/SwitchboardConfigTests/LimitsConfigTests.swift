@@ -55,14 +55,14 @@ import Testing
             base_url = "http://127.0.0.1:9/"
             """)
         let built = try GatewayBuilder(config: config, environment: Environment(["MY_CLAUDE_KEY": "sk-ant-api03-x"]),
-                                       transport: AsyncHTTPClientTransport.shared).build()
+                                       transport: NIOHTTPTransport.shared).build()
         let provider = try #require(built.gateway.provider(id: "anthropic") as? AnthropicProvider)
         #expect(!provider.usesOAuth && provider.isConfigured)
-        let missing = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let missing = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(missing.warnings.contains("anthropic skipped: MY_CLAUDE_KEY is not set"))
         // With no sections at all, an OAuth token in the environment is enough.
         let fromEnv = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment(["ANTHROPIC_OAUTH_TOKEN": "sk-ant-oat01-y"]),
-                                         transport: AsyncHTTPClientTransport.shared).build()
+                                         transport: NIOHTTPTransport.shared).build()
         #expect((fromEnv.gateway.provider(id: "anthropic") as? AnthropicProvider)?.usesOAuth == true)
         let bad = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.anthropic]\nregion = \"x\"\n") }
         #expect(bad?.line == 2)
@@ -77,14 +77,14 @@ import Testing
             num_ctx = 16384
             keep_alive = "30m"
             """)
-        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(built.gateway.provider(id: "ollama") is OllamaProvider)
         #expect(built.warnings.isEmpty)
         // Without any section, OLLAMA_HOST is what turns it on.
-        let none = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let none = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(none.gateway.provider(id: "ollama") == nil)
         let host = try GatewayBuilder(config: SwitchboardConfig(), environment: Environment(["OLLAMA_HOST": "0.0.0.0"]),
-                                      transport: AsyncHTTPClientTransport.shared).build()
+                                      transport: NIOHTTPTransport.shared).build()
         #expect(host.gateway.provider(id: "ollama") is OllamaProvider)
         let bad = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.ollama]\nnum_ctx = 5\n") }
         #expect(bad?.line == 2)
@@ -98,14 +98,14 @@ import Testing
             region = "eu-central-1"
             """)
         let env = Environment(["AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s"])
-        let built = try GatewayBuilder(config: config, environment: env, transport: AsyncHTTPClientTransport.shared).build()
+        let built = try GatewayBuilder(config: config, environment: env, transport: NIOHTTPTransport.shared).build()
         #expect(built.gateway.provider(id: "bedrock") is BedrockProvider)
         let noRegion = try GatewayBuilder(config: try ConfigLoader.parse("[providers.bedrock]\n"), environment: env,
-                                          transport: AsyncHTTPClientTransport.shared).build()
+                                          transport: NIOHTTPTransport.shared).build()
         #expect(noRegion.warnings == ["bedrock skipped: no region: set [providers.bedrock] region or AWS_REGION"])
         let missingProfile = try GatewayBuilder(
             config: try ConfigLoader.parse("[providers.bedrock]\nregion = \"us-east-1\"\nprofile = \"nope\"\n"),
-            environment: Environment(["HOME": "/nonexistent"]), transport: AsyncHTTPClientTransport.shared).build()
+            environment: Environment(["HOME": "/nonexistent"]), transport: NIOHTTPTransport.shared).build()
         #expect(missingProfile.warnings.first?.contains("profile 'nope'") == true)
     }
 }
@@ -116,13 +116,13 @@ import Testing
         try #"{"type": "service_account", "project_id": "p1", "client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}"#
             .write(to: file, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.parse("[providers.vertex]\nkey_file = \"\(file.path)\"\nlocation = \"global\"\n")
-        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(built.gateway.provider(id: "vertex") is VertexProvider)
         let missing = try GatewayBuilder(config: try ConfigLoader.parse("[providers.vertex]\n"), environment: Environment([:]),
-                                         transport: AsyncHTTPClientTransport.shared).build()
+                                         transport: NIOHTTPTransport.shared).build()
         #expect(missing.warnings == ["vertex skipped: no key file: set [providers.vertex] key_file or GOOGLE_APPLICATION_CREDENTIALS"])
         try #"{"type": "authorized_user"}"#.write(to: file, atomically: true, encoding: .utf8)
-        let wrong = try GatewayBuilder(config: config, environment: Environment([:]), transport: AsyncHTTPClientTransport.shared).build()
+        let wrong = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(wrong.warnings.first?.contains("not service_account") == true)
     }
 }

@@ -16,7 +16,7 @@ func withAnthropic(credential: String = "sk-ant-api03-secret-key-0123456789",
     let fake = try await FakeUpstream.start()
     var options = AnthropicProvider.Options(credential: credential)
     options.baseURL = String(fake.baseURL.dropLast(3))  // the fake's base ends in /v1; Anthropic paths include it
-    let provider = AnthropicProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+    let provider = AnthropicProvider(options: options, transport: NIOHTTPTransport.shared)
     do {
         try await body(fake, provider)
     } catch {

@@ -77,7 +77,7 @@ import Testing
         var options = BedrockProvider.Options(auth: .sigV4(credentials), region: "eu-west-1")
         options.runtimeURL = root
         let fixed = Date(timeIntervalSince1970: 1_704_067_200)
-        let provider = BedrockProvider(options: options, transport: AsyncHTTPClientTransport.shared, now: { fixed })
+        let provider = BedrockProvider(options: options, transport: NIOHTTPTransport.shared, now: { fixed })
         let request = ChatRequest(model: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Hello")])
         _ = try await provider.chat(request, context: .testing())
         let sent = try #require(fake.received.last)
@@ -94,7 +94,7 @@ import Testing
         #expect(sent.headers["host"] == expected.headers.first { $0.0 == "Host" }?.1)
         var keyed = BedrockProvider.Options(auth: .apiKey("bedrock-api-key-123"), region: "us-east-1")
         keyed.runtimeURL = root
-        _ = try await BedrockProvider(options: keyed, transport: AsyncHTTPClientTransport.shared).chat(request, context: .testing())
+        _ = try await BedrockProvider(options: keyed, transport: NIOHTTPTransport.shared).chat(request, context: .testing())
         #expect(fake.received.last?.headers["authorization"] == "Bearer bedrock-api-key-123")
         await fake.stop()
     }

@@ -48,7 +48,7 @@ import Testing
         let fake = try await FakeUpstream.start()
         var options = OllamaProvider.Options()
         options.baseURL = String(fake.baseURL.dropLast(3))
-        let provider = OllamaProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        let provider = OllamaProvider(options: options, transport: NIOHTTPTransport.shared)
         let result = try await provider.embed(["one", "three"], model: "all-minilm", context: .testing())
         #expect(result.vectors.count == 2 && result.vectors[1][0] == 5 && result.usage.inputTokens == 2)
         #expect(fake.received.last?.path == "/api/embed")

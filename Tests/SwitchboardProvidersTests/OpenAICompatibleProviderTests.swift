@@ -14,7 +14,7 @@ func withFake(
     var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
     options.baseURL = fake.baseURL
     options.tier = tier
-    let provider = OpenAICompatibleProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+    let provider = OpenAICompatibleProvider(options: options, transport: NIOHTTPTransport.shared)
     do {
         try await body(fake, provider)
     } catch {
@@ -221,7 +221,7 @@ func withFake(
         // Port 1 on loopback: nothing listens there, and no other test's server can take it.
         var options = OpenAICompatibleProvider.Options(descriptor: ProviderRegistry.descriptor(id: "openai")!, apiKey: "k")
         options.baseURL = "http://127.0.0.1:1/v1"
-        let provider = OpenAICompatibleProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        let provider = OpenAICompatibleProvider(options: options, transport: NIOHTTPTransport.shared)
         let error = await #expect(throws: ProviderError.self) { try await provider.chat(request, context: .testing()) }
         #expect(error?.kind == .network)
         #expect(error?.isRetryable == true)

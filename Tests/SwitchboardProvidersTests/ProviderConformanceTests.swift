@@ -19,37 +19,37 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             // A registry row whose service returns reasoning text (OpenAI's own does not).
             var options = OpenAICompatibleProvider.Options(descriptor: ProviderRegistry.descriptor(id: "groq")!, apiKey: key)
             options.baseURL = fake.baseURL
-            return OpenAICompatibleProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+            return OpenAICompatibleProvider(options: options, transport: NIOHTTPTransport.shared)
         case .anthropic:
             var options = AnthropicProvider.Options(credential: key)
             options.baseURL = root
-            return AnthropicProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+            return AnthropicProvider(options: options, transport: NIOHTTPTransport.shared)
         case .ollama:
             var options = OllamaProvider.Options()
             options.baseURL = root
             options.apiKey = key
-            return OllamaProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+            return OllamaProvider(options: options, transport: NIOHTTPTransport.shared)
         case .bedrock:
             var options = BedrockProvider.Options(auth: .sigV4(AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: key)), region: "us-east-1")
             options.runtimeURL = root
             options.controlURL = root
-            return BedrockProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+            return BedrockProvider(options: options, transport: NIOHTTPTransport.shared)
         case .vertex:
             var options = VertexProvider.Options(key: try! TestServiceAccount.key(tokenURI: root + "/token"))
             options.baseURL = root
-            return VertexProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+            return VertexProvider(options: options, transport: NIOHTTPTransport.shared)
         case .copilot:
             let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth!.baseURL + "/copilot_internal/v2/token",
-                                       transport: AsyncHTTPClientTransport.shared)
-            return OAuthProviders.copilot(tokens: tokens, transport: AsyncHTTPClientTransport.shared)
+                                       transport: NIOHTTPTransport.shared)
+            return OAuthProviders.copilot(tokens: tokens, transport: NIOHTTPTransport.shared)
         case .qwen:
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-\(UUID().uuidString).json").path
             // The fake OAuth server accepts the empty refresh token it starts with.
             let creds: JSONValue = ["access_token": "qwen-access-0", "refresh_token": "", "token_type": "Bearer", "resource_url": .string(root),
                                     "expiry_date": .int(Int64((Date().timeIntervalSince1970 + 3600) * 1000))]
             try! SecretFile.write(Data(creds.jsonBytes()), to: file)
-            let tokens = QwenTokens(path: file, tokenURL: oauth!.baseURL + "/api/v1/oauth2/token", transport: AsyncHTTPClientTransport.shared)
-            return OAuthProviders.qwen(tokens: tokens, transport: AsyncHTTPClientTransport.shared)
+            let tokens = QwenTokens(path: file, tokenURL: oauth!.baseURL + "/api/v1/oauth2/token", transport: NIOHTTPTransport.shared)
+            return OAuthProviders.qwen(tokens: tokens, transport: NIOHTTPTransport.shared)
         }
     }
 }

@@ -52,7 +52,7 @@ enum TestServiceAccount {
         let fake = try await FakeUpstream.start()
         let root = String(fake.baseURL.dropLast(3))
         let clock = MutableClock()
-        let tokens = GoogleAccessTokens(key: try TestServiceAccount.key(tokenURI: root + "/token"), transport: AsyncHTTPClientTransport.shared,
+        let tokens = GoogleAccessTokens(key: try TestServiceAccount.key(tokenURI: root + "/token"), transport: NIOHTTPTransport.shared,
                                         now: { clock.now })
         let got = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<20 { group.addTask { try await tokens.token(context: .testing()) } }
@@ -77,7 +77,7 @@ enum TestServiceAccount {
         var options = VertexProvider.Options(key: try TestServiceAccount.key(tokenURI: root + "/token"))
         options.baseURL = root
         options.location = "europe-west4"
-        let provider = VertexProvider(options: options, transport: AsyncHTTPClientTransport.shared)
+        let provider = VertexProvider(options: options, transport: NIOHTTPTransport.shared)
         var r = ChatRequest(model: "gemini-2.5-flash", messages: [
             .system("Be terse."), .user("Weather?"),
             .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]), .tool(callID: "c1", "sunny"),
@@ -116,7 +116,7 @@ final class MutableClock: @unchecked Sendable {
         let oauth = try await FakeOAuthServer.start(chatRoot: String(fake.baseURL.dropLast(3)))
         let clock = MutableClock()
         let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth.baseURL + "/copilot_internal/v2/token",
-                                   transport: AsyncHTTPClientTransport.shared, now: { clock.now })
+                                   transport: NIOHTTPTransport.shared, now: { clock.now })
         // The fake's keys expire 30 minutes from real now; the test clock starts far in the past, so move it close.
         clock.advance(Date().timeIntervalSince1970 - clock.now.timeIntervalSince1970)
         let keys = try await withThrowingTaskGroup(of: String.self) { group in
@@ -131,7 +131,7 @@ final class MutableClock: @unchecked Sendable {
         #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-2;"))
         await tokens.invalidate()
         #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-3;"), "a refused key is replaced")
-        let bad = CopilotTokens(githubToken: "gho_wrong", exchangeURL: oauth.baseURL + "/copilot_internal/v2/token", transport: AsyncHTTPClientTransport.shared)
+        let bad = CopilotTokens(githubToken: "gho_wrong", exchangeURL: oauth.baseURL + "/copilot_internal/v2/token", transport: NIOHTTPTransport.shared)
         let error = await #expect(throws: ProviderError.self) { try await bad.credential(context: .testing()) }
         #expect(error?.kind == .authentication && error.map { !"\($0)".contains("gho_wrong") } == true)
         await oauth.stop()

@@ -42,14 +42,14 @@ final class LiveGateway: Sendable {
         let descriptor = ProviderDescriptor(id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
                                             defaultModel: "fake-model", freeTier: .local).with { $0.embeddings = true }
         let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
-                                                transport: AsyncHTTPClientTransport.shared)
+                                                transport: NIOHTTPTransport.shared)
         let metrics = GatewayMetrics()
         var providers: [any LLMProvider] = [provider] + extraProviders
         if painter {
             // A second provider over the same fake, with an images API.
             let d = ProviderDescriptor(id: "painter", displayName: "Painter", baseURL: fake.baseURL, apiKeyEnv: nil,
                                        defaultModel: "image-model", freeTier: .local).with { $0.images = true }
-            providers.append(OpenAICompatibleProvider(options: .init(descriptor: d, apiKey: upstreamKey), transport: AsyncHTTPClientTransport.shared))
+            providers.append(OpenAICompatibleProvider(options: .init(descriptor: d, apiKey: upstreamKey), transport: NIOHTTPTransport.shared))
         }
         var prices = PriceTable()
         // $2.25 / $2.75 per million, the seed's GLM prices.

@@ -96,6 +96,9 @@ public enum TransportError: Error, Sendable, Hashable {
     case connectionClosed(String)
     case bodyTooLarge(limit: Int)
     case invalidURL(String)
+    /// The upstream answered with something that is not HTTP/1.1: a bad status line, bad or oversize headers,
+    /// a broken chunked body.
+    case invalidResponse(String)
 }
 
 /// Sends HTTP requests upstream. Providers talk only to this, so the client behind it can change.

@@ -1,0 +1,219 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTPCompression
+import NIOPosix
+import NIOSSL
+
+/// The idle keep-alive connections of one event loop, by upstream. Confined to that loop: a request is served
+/// on the loop it arrived on, over a connection of that loop, without crossing threads.
+final class LoopPool: @unchecked Sendable {
+    struct Settings {
+        var connectTimeout: TimeAmount
+        var idleTimeout: TimeAmount
+        var maxIdlePerUpstream: Int
+        var decoderLimits: NIOHTTPDecoderLimitConfiguration
+        var decompressionLimit: NIOHTTPDecompression.DecompressionLimit
+    }
+
+    let eventLoop: any EventLoop
+    private let settings: Settings
+    private let tls: TLSContextHolder
+    private var idle: [UpstreamTarget.Key: [UpstreamConnection]] = [:]
+    /// Every connection open or opening, idle or busy; for shutdown and for counting leaks.
+    private var open: [ObjectIdentifier: UpstreamConnection] = [:]
+    private var sweeper: RepeatedTask?
+    private var shuttingDown = false
+
+    init(eventLoop: any EventLoop, settings: Settings, tls: TLSContextHolder) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+        self.tls = tls
+    }
+
+    /// Open connections (on the loop).
+    var openCount: Int { open.count }
+
+    /// Runs `request` on an idle connection to its upstream, or a new one.
+    func execute(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
+                 readTimeout: TimeAmount, handle: RequestHandle, promise: EventLoopPromise<TransportResponse>) {
+        eventLoop.preconditionInEventLoop()
+        if handle.cancelled {
+            promise.fail(CancellationError())
+            return
+        }
+        if let connection = takeIdle(target.key) {
+            handle.connection = connection
+            handle.generation = connection.currentGeneration &+ 1
+            connection.start(head, body: body, deadline: deadline, readTimeout: readTimeout, promise: promise)
+            return
+        }
+        guard !shuttingDown else {
+            promise.fail(TransportError.connectFailed("the HTTP client is shut down"))
+            return
+        }
+        connect(target.key).whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                if handle.cancelled {
+                    promise.fail(CancellationError())
+                    release(connection)
+                    return
+                }
+                handle.connection = connection
+                handle.generation = connection.currentGeneration &+ 1
+                connection.start(head, body: body, deadline: deadline, readTimeout: readTimeout, promise: promise)
+            case .failure(let error):
+                promise.fail(Self.connectError(error, key: target.key))
+            }
+        }
+    }
+
+    private func takeIdle(_ key: UpstreamTarget.Key) -> UpstreamConnection? {
+        while let connection = idle[key]?.popLast() {
+            if connection.isIdle { return connection }
+        }
+        return nil
+    }
+
+    /// A connection finished an exchange and may serve the next.
+    func release(_ connection: UpstreamConnection) {
+        guard !shuttingDown, connection.isIdle else {
+            connection.closeNow()
+            return
+        }
+        connection.idleSince = .now()
+        var list = idle[connection.key, default: []]
+        if list.count >= settings.maxIdlePerUpstream {
+            connection.closeNow()
+            return
+        }
+        list.append(connection)
+        idle[connection.key] = list
+        if sweeper == nil { startSweeper() }
+    }
+
+    /// A connection's channel went inactive.
+    func closed(_ connection: UpstreamConnection) {
+        open[ObjectIdentifier(connection)] = nil
+        if var list = idle[connection.key], let i = list.firstIndex(where: { $0 === connection }) {
+            list.remove(at: i)
+            idle[connection.key] = list.isEmpty ? nil : list
+        }
+    }
+
+    /// Closes every connection; new requests fail.
+    func shutdown() {
+        shuttingDown = true
+        sweeper?.cancel()
+        sweeper = nil
+        idle = [:]
+        for connection in open.values { connection.closeNow() }
+    }
+
+    private func startSweeper() {
+        let interval = TimeAmount.nanoseconds(max(settings.idleTimeout.nanoseconds / 2, 10_000_000))
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] task in
+            let expired = NIODeadline.now() - settings.idleTimeout
+            for (key, list) in idle {
+                let keep = list.filter { $0.idleSince > expired && $0.isIdle }
+                for connection in list where !keep.contains(where: { $0 === connection }) { connection.closeNow() }
+                idle[key] = keep.isEmpty ? nil : keep
+            }
+            if idle.isEmpty {
+                task.cancel()
+                sweeper = nil
+            }
+        }
+    }
+
+    private func connect(_ key: UpstreamTarget.Key) -> EventLoopFuture<UpstreamConnection> {
+        let connection = UpstreamConnection(key: key, eventLoop: eventLoop)
+        connection.pool = self
+        open[ObjectIdentifier(connection)] = connection
+        let sslContext: NIOSSLContext?
+        if key.tls {
+            do { sslContext = try tls.context() } catch {
+                open[ObjectIdentifier(connection)] = nil
+                return eventLoop.makeFailedFuture(error)
+            }
+        } else {
+            sslContext = nil
+        }
+        let limits = settings.decoderLimits
+        let decompression = settings.decompressionLimit
+        let sniHost = key.host.isIPAddress ? nil : key.host
+        let future = ClientBootstrap(group: eventLoop)
+            .connectTimeout(settings.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext {
+                        try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: sniHost))
+                    }
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes,
+                                                                                  informationalResponseStrategy: .drop,
+                                                                                  limitConfiguration: limits)))
+                    try sync.addHandler(NIOHTTPResponseDecompressor(limit: decompression))
+                    try sync.addHandler(connection)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .connect(host: key.host, port: key.port)
+        return future.flatMapError { [self] error in
+            open[ObjectIdentifier(connection)] = nil
+            return eventLoop.makeFailedFuture(error)
+        }.map { _ in connection }
+    }
+
+    static func connectError(_ error: any Error, key: UpstreamTarget.Key) -> any Error {
+        if error is CancellationError { return error }
+        if let e = error as? TransportError { return e }
+        if case ChannelError.connectTimeout = error { return TransportError.timedOut }
+        let scheme = key.tls ? "https" : "http"
+        return TransportError.connectFailed("\(scheme)://\(key.host):\(key.port): \(error)")
+    }
+}
+
+/// What `send` needs to cancel a request whose connection it does not know yet. Loop-confined.
+final class RequestHandle: @unchecked Sendable {
+    var cancelled = false
+    var connection: UpstreamConnection?
+    var generation: UInt64 = 0
+
+    func cancel() {
+        cancelled = true
+        connection?.cancel(generation: generation)
+    }
+}
+
+/// The TLS context, built on first use (loading the system's trust roots costs milliseconds) and shared.
+final class TLSContextHolder: @unchecked Sendable {
+    private let configuration: TLSConfiguration
+    private let lock = NIOLock()
+    private var made: Result<NIOSSLContext, any Error>?
+
+    init(configuration: TLSConfiguration) {
+        self.configuration = configuration
+    }
+
+    func context() throws -> NIOSSLContext {
+        try lock.withLock {
+            if let made { return try made.get() }
+            let result = Result { try NIOSSLContext(configuration: configuration) }
+            made = result
+            return try result.get()
+        }
+    }
+}
+
+extension String {
+    /// An IPv4 or IPv6 literal, which TLS must not send as a server name.
+    var isIPAddress: Bool {
+        (try? SocketAddress(ipAddress: self, port: 0)) != nil
+    }
+}

@@ -1,0 +1,137 @@
+public import NIOCore
+import NIOHTTP1
+import NIOHTTPCompression
+import NIOPosix
+public import NIOSSL
+public import SwitchboardCore
+
+/// `HTTPTransport` on SwiftNIO: HTTP/1.1 keep-alive pools per event loop and upstream, requests served on the
+/// caller's event loop when it runs on one, streaming bodies with back-pressure, TLS with the system's trust
+/// roots and SNI, gzip and deflate responses.
+///
+/// AsyncHTTPClient spent most of a forwarded request's CPU in per-request state machines and thread hops
+/// (`Benchmarks/README.md`); this does one exchange per connection at a time with none of that.
+public final class NIOHTTPTransport: HTTPTransport {
+    /// Timeouts, pool limits and TLS.
+    public struct Settings: Sendable {
+        public var connectTimeout: Duration = .seconds(10)
+        /// Longest silence while waiting for the upstream (not while the consumer is behind).
+        public var readTimeout: Duration = .seconds(300)
+        /// An idle keep-alive connection is closed after this long; shorter than common servers' own
+        /// keep-alive timeouts, so the gateway rarely reuses one the server is closing.
+        public var idleTimeout: Duration = .seconds(30)
+        /// Idle connections kept per upstream on each event loop.
+        public var maxIdlePerUpstream: Int = 256
+        /// Response header limits; larger is an `invalidResponse` error.
+        public var maxHeaderBytes: Int = 64 * 1024
+        /// Certificate trust and verification; the system's roots by default.
+        public var tls: TLSConfiguration = .makeClientConfiguration()
+
+        /// Defaults.
+        public init() {}
+    }
+
+    /// A process-wide transport on NIO's shared event loops (the ones the server runs on).
+    public static let shared = NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: Settings())
+
+    private let group: any EventLoopGroup
+    private let pools: [ObjectIdentifier: LoopPool]
+    private let readTimeout: TimeAmount
+
+    /// A transport over the loops of `group`.
+    public init(group: any EventLoopGroup, settings: Settings) {
+        self.group = group
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = settings.maxHeaderBytes
+        limits.maxHeaderListSize = settings.maxHeaderBytes
+        let poolSettings = LoopPool.Settings(
+            connectTimeout: .nanoseconds(settings.connectTimeout.inNanoseconds),
+            idleTimeout: .nanoseconds(settings.idleTimeout.inNanoseconds),
+            maxIdlePerUpstream: settings.maxIdlePerUpstream, decoderLimits: limits, decompressionLimit: .ratio(50))
+        let tls = TLSContextHolder(configuration: settings.tls)
+        var pools: [ObjectIdentifier: LoopPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = LoopPool(eventLoop: loop, settings: poolSettings, tls: tls)
+        }
+        self.pools = pools
+        readTimeout = .nanoseconds(settings.readTimeout.inNanoseconds)
+    }
+
+    public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
+        let target = try UpstreamTarget(url: request.url)
+        let timeout = context.remaining
+        guard timeout > .zero else { throw TransportError.timedOut }
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.inNanoseconds)
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.requestTarget)
+        head.headers.reserveCapacity(request.headers.count + 3)
+        head.headers.add(name: "Host", value: target.hostHeader)
+        for (name, value) in request.headers where !Self.isHopByHop(name) { head.headers.add(name: name, value: value) }
+        if let body = request.body {
+            head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
+            head.headers.add(name: "Content-Length", value: "0")
+        }
+        let pool = pool()
+        do {
+            return try await exchange(head, body: request.body, target: target, deadline: deadline, pool: pool)
+        } catch let failure as UpstreamConnection.Failure where failure.retryable {
+            // A kept-alive connection the server had already closed: once more on a fresh one.
+            do {
+                return try await exchange(head, body: request.body, target: target, deadline: deadline, pool: pool)
+            } catch let again as UpstreamConnection.Failure {
+                throw again.error
+            }
+        } catch let failure as UpstreamConnection.Failure {
+            throw failure.error
+        }
+    }
+
+    private func exchange(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
+                          pool: LoopPool) async throws -> TransportResponse {
+        let loop = pool.eventLoop
+        let promise = loop.makePromise(of: TransportResponse.self)
+        let handle = RequestHandle()
+        let readTimeout = readTimeout
+        if loop.inEventLoop {
+            pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, handle: handle, promise: promise)
+        } else {
+            loop.execute {
+                pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, handle: handle, promise: promise)
+            }
+        }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            loop.execute { handle.cancel() }
+        }
+    }
+
+    /// The calling loop's pool when the caller runs on one of ours, else the next loop's.
+    private func pool() -> LoopPool {
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop, let pool = pools[ObjectIdentifier(current)] { return pool }
+        return pools[ObjectIdentifier(group.next())]!
+    }
+
+    /// Connection-level headers belong to each hop; the client sets its own framing.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.lowercased() {
+        case "connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer",
+             "proxy-connection":
+            true
+        default:
+            false
+        }
+    }
+
+    /// Open upstream connections, idle or busy, across all loops.
+    public func openConnections() async throws -> Int {
+        var total = 0
+        for pool in pools.values { total += try await pool.eventLoop.submit { pool.openCount }.get() }
+        return total
+    }
+
+    /// Closes every connection; requests after this fail.
+    public func shutdown() async throws {
+        for pool in pools.values { try await pool.eventLoop.submit { pool.shutdown() }.get() }
+    }
+}

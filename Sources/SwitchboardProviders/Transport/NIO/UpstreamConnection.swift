@@ -1,0 +1,314 @@
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// One keep-alive HTTP/1.1 connection to an upstream, serving one exchange at a time (no pipelining).
+///
+/// Everything here runs on the channel's event loop. A response whose end arrives in the same read burst as
+/// its head is handed over as one in-memory body (the common case for non-streamed chat); anything longer
+/// streams through a back-pressured async sequence that stops reading the socket while the consumer is behind.
+final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    typealias Body = NIOThrowingAsyncSequenceProducer<
+        ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, BodyDelegate
+    >
+
+    /// Why an exchange failed, and whether sending it again on a fresh connection is safe.
+    struct Failure: Error {
+        var error: TransportError
+        /// Nothing of the request reached the server, or it is idempotent and nothing came back, on a
+        /// connection that had served requests before: the classic stale keep-alive connection.
+        var retryable: Bool
+    }
+
+    let key: UpstreamTarget.Key
+    let eventLoop: any EventLoop
+    /// Set by the pool; the connection tells it when it becomes idle or closes.
+    unowned(unsafe) var pool: LoopPool?
+    /// When it last became idle, for expiry.
+    var idleSince = NIODeadline.now()
+    private(set) var isOpen = true
+
+    private var context: ChannelHandlerContext?
+    private var served = 0
+    private var generation: UInt64 = 0
+
+    // The exchange in flight.
+    private var active = false
+    private var promise: EventLoopPromise<TransportResponse>?
+    private var head: HTTPResponseHead?
+    private var pending: ByteBuffer?
+    private var source: Body.Source?
+    private var idempotent = false
+    private var reused = false
+    private var wrote = false
+    private var received = false
+    private var deadline = NIODeadline.distantFuture
+    private var readTimeout = TimeAmount.seconds(300)
+    private var lastRead = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+
+    // Back-pressure: a read withheld while the consumer is behind.
+    private var paused = false
+    private var readWithheld = false
+
+    init(key: UpstreamTarget.Key, eventLoop: any EventLoop) {
+        self.key = key
+        self.eventLoop = eventLoop
+    }
+
+    /// Whether the connection can take a request now.
+    var isIdle: Bool { isOpen && !active && context != nil }
+
+    // MARK: exchange
+
+    /// Writes a request and completes `promise` when the response head (or the whole response) arrived.
+    func start(_ request: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, readTimeout: TimeAmount,
+               promise: EventLoopPromise<TransportResponse>) {
+        eventLoop.preconditionInEventLoop()
+        guard let context, isOpen, !active else {
+            promise.fail(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true))
+            return
+        }
+        generation &+= 1
+        active = true
+        self.promise = promise
+        head = nil
+        pending = nil
+        source = nil
+        idempotent = request.method == .GET || request.method == .HEAD || request.method == .OPTIONS
+            || request.headers.contains(name: "idempotency-key")
+        reused = served > 0
+        served += 1
+        wrote = false
+        received = false
+        self.deadline = deadline
+        self.readTimeout = readTimeout
+        lastRead = .now()
+        scheduleTimer()
+        context.write(wrapOutboundOut(.head(request)), promise: nil)
+        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let written = eventLoop.makePromise(of: Void.self)
+        let gen = generation
+        written.futureResult.whenComplete { [self] result in
+            guard gen == generation, active else { return }
+            switch result {
+            case .success: wrote = true
+            case .failure(let error): fail(Self.map(error), closing: true)
+            }
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+    }
+
+    /// The caller went away before the response head: stop and drop the connection.
+    func cancel(generation gen: UInt64) {
+        guard gen == generation, active else { return }
+        fail(.connectionClosed("cancelled"), closing: true, error: CancellationError())
+    }
+
+    /// The current exchange's number, for cancellation.
+    var currentGeneration: UInt64 { generation }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard active else { return }  // bytes nobody asked for; the decoder closes on garbage
+        received = true
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+        case .body(var chunk):
+            if let source {
+                if source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
+            } else if pending == nil {
+                pending = chunk
+            } else {
+                pending!.writeBuffer(&chunk)
+            }
+        case .end:
+            let keepAlive = head?.isKeepAlive ?? false
+            if let source {
+                source.finish()
+            } else {
+                deliver(body: TransportBody(bytes: pending ?? ByteBuffer()))
+            }
+            complete(reusable: keepAlive)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if active {
+            lastRead = .now()
+            if source == nil, promise != nil, head != nil {
+                // The head came without the whole body: stream the rest.
+                let gen = generation
+                let made = Body.makeSequence(
+                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: false,
+                    delegate: BodyDelegate(connection: self, generation: gen))
+                source = made.source
+                if let chunk = pending {
+                    pending = nil
+                    if made.source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
+                }
+                deliver(body: TransportBody(made.sequence))
+            }
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readWithheld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if active {
+            fail(Self.map(error), closing: true)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        if active {
+            fail(received ? .connectionClosed("upstream closed the connection mid-response")
+                          : .connectionClosed("upstream closed the connection before responding"), closing: false)
+        }
+        pool?.closed(self)
+        context.fireChannelInactive()
+    }
+
+    // MARK: back-pressure from the consumer
+
+    fileprivate func produceMore(generation gen: UInt64) {
+        guard gen == generation, paused else { return }
+        paused = false
+        if readWithheld, let context {
+            readWithheld = false
+            context.read()
+        }
+    }
+
+    fileprivate func consumerTerminated(generation gen: UInt64) {
+        // The consumer stopped before the end: the rest of the body would have to be read and thrown away,
+        // so the connection is closed rather than reused.
+        guard gen == generation, active else { return }
+        source = nil
+        fail(.connectionClosed("response body abandoned"), closing: true)
+    }
+
+    // MARK: internals
+
+    private func deliver(body: TransportBody) {
+        guard let promise, let head else { return }
+        self.promise = nil
+        let headers = head.headers.map { ($0.name, $0.value) }
+        promise.succeed(TransportResponse(status: Int(head.status.code), headers: headers, body: body))
+    }
+
+    private func complete(reusable: Bool) {
+        finishExchange()
+        if reusable, isOpen {
+            pool?.release(self)
+        } else {
+            close()
+        }
+    }
+
+    private func fail(_ error: TransportError, closing: Bool, error override: (any Error)? = nil) {
+        let retryable = reused && !received && (!wrote || idempotent)
+        if let promise {
+            self.promise = nil
+            promise.fail(override ?? Failure(error: error, retryable: retryable))
+        } else if let source {
+            source.finish(override ?? error)
+        }
+        finishExchange()
+        if closing { close() }
+    }
+
+    private func finishExchange() {
+        active = false
+        promise = nil
+        source = nil
+        head = nil
+        pending = nil
+        timer?.cancel()
+        timer = nil
+        paused = false
+        if readWithheld, let context {
+            readWithheld = false
+            context.read()
+        }
+    }
+
+    /// Closes the connection whatever it is doing.
+    func closeNow() {
+        if active { fail(.connectionClosed("the HTTP client is shutting down"), closing: false) }
+        close()
+    }
+
+    private func close() {
+        guard isOpen else { return }
+        isOpen = false
+        context?.close(promise: nil)
+    }
+
+    private func scheduleTimer() {
+        let next = min(deadline, lastRead + readTimeout)
+        let gen = generation
+        timer = eventLoop.scheduleTask(deadline: next) { [self] in
+            guard gen == generation, active else { return }
+            let now = NIODeadline.now()
+            if now >= deadline || (!paused && now >= lastRead + readTimeout) {
+                fail(.timedOut, closing: true)
+            } else {
+                scheduleTimer()
+            }
+        }
+    }
+
+    static func map(_ error: any Error) -> TransportError {
+        switch error {
+        case let e as TransportError: e
+        case let e as HTTPParserError: .invalidResponse("\(e)")
+        case let e as ChannelError where e == .ioOnClosedChannel || e == .alreadyClosed || e == .eof:
+            .connectionClosed("upstream connection closed")
+        case let e as IOError: .connectionClosed(e.description)
+        case let e as NIOSSLError: .connectFailed("TLS: \(e)")
+        case let e as BoringSSLError: .connectFailed("TLS: \(e)")
+        default: .invalidResponse(String(describing: error))
+        }
+    }
+}
+
+/// Tells the connection, on its loop, when the consumer wants more or is gone.
+struct BodyDelegate: NIOAsyncSequenceProducerDelegate {
+    let connection: UpstreamConnection
+    let generation: UInt64
+
+    func produceMore() {
+        let (c, g) = (connection, generation)
+        c.eventLoop.execute { c.produceMore(generation: g) }
+    }
+
+    func didTerminate() {
+        let (c, g) = (connection, generation)
+        c.eventLoop.execute { c.consumerTerminated(generation: g) }
+    }
+}
