@@ -140,6 +140,9 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore", "SwitchboardProviders", "SwitchboardTesting",
                 .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),

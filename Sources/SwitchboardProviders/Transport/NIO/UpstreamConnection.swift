@@ -292,6 +292,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         case let e as IOError: .connectionClosed(e.description)
         case let e as NIOSSLError: .connectFailed("TLS: \(e)")
         case let e as BoringSSLError: .connectFailed("TLS: \(e)")
+        case let e as NIOSSLExtraError: .connectFailed("TLS: \(e)")
         default: .invalidResponse(String(describing: error))
         }
     }

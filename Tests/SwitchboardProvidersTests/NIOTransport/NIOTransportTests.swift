@@ -1,0 +1,278 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SwitchboardCore
+import SwitchboardProviders
+import SwitchboardTesting
+import Testing
+
+/// The hand-written upstream client against servers that misbehave on purpose.
+@Suite struct NIOTransportTests {
+    static let tlsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/tls")
+
+    static let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count
+
+    static func transport(_ edit: (inout NIOHTTPTransport.Settings) -> Void = { _ in }) -> NIOHTTPTransport {
+        var settings = NIOHTTPTransport.Settings()
+        edit(&settings)
+        return NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: settings)
+    }
+
+    static func get(_ transport: NIOHTTPTransport, _ url: String, timeout: Duration = .seconds(10)) async throws -> (Int, String) {
+        let response = try await transport.send(TransportRequest(method: "GET", url: url), context: .testing(timeout: timeout))
+        let body = try await response.body.collect(upTo: 1 << 26)
+        return (response.status, String(buffer: body))
+    }
+
+    @Test func sequentialRequestsShareOneKeptAliveConnection() async throws {
+        let server = try await MisbehavingServer.start(.ok("hello"))
+        let transport = Self.transport()
+        for _ in 0..<50 {
+            let (status, body) = try await Self.get(transport, server.url)
+            #expect(status == 200 && body == "hello")
+        }
+        // One connection per event loop at most: callers off the loops are spread over them.
+        #expect(server.snapshot.accepted <= Self.loops)
+        #expect(server.snapshot.requests == 50)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aServerThatClosesBetweenRequestsCostsANewConnectionNotAFailure() async throws {
+        let server = try await MisbehavingServer.start(.closeAfterResponse)
+        let transport = Self.transport()
+        for _ in 0..<200 {
+            let (status, body) = try await Self.get(transport, server.url)
+            #expect(status == 200 && body == "ok")
+        }
+        #expect(server.snapshot.requests == 200)
+        #expect(server.snapshot.accepted == 200)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    static let brokenHeads = [
+        "malformed status line": "HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+        "malformed header": "HTTP/1.1 200 OK\r\nThis is not a header\r\nContent-Length: 0\r\n\r\n",
+        "oversize header": "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\nContent-Length: 0\r\n\r\n",
+        "bad content-length": "HTTP/1.1 200 OK\r\nContent-Length: zero\r\n\r\n",
+    ]
+
+    @Test(arguments: brokenHeads.keys.sorted())
+    func aBrokenResponseHeadIsAnInvalidResponseError(what: String) async throws {
+        let raw = try #require(Self.brokenHeads[what])
+        let server = try await MisbehavingServer.start(.raw(raw))
+        let transport = Self.transport()
+        await #expect(throws: TransportError.self, "\(what)") {
+            _ = try await Self.get(transport, server.url)
+        }
+        do {
+            _ = try await Self.get(transport, server.url)
+        } catch let error as TransportError {
+            guard case .invalidResponse = error else { Issue.record("\(what): \(error)"); return }
+        }
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aTruncatedChunkedBodyFailsInsteadOfEndingCleanly() async throws {
+        let server = try await MisbehavingServer.start(.raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nonly part"))
+        let transport = Self.transport()
+        let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing())
+        #expect(response.status == 200)
+        await #expect(throws: TransportError.self) {
+            _ = try await response.body.collect(upTo: 1 << 20)
+        }
+        // And a content-length body cut short.
+        let short = try await MisbehavingServer.start(.raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part"))
+        await #expect(throws: TransportError.self) {
+            _ = try await Self.get(transport, short.url)
+        }
+        try await transport.shutdown()
+        await server.stop()
+        await short.stop()
+    }
+
+    @Test func aSlowLorisHeadTimesOutAtTheRequestDeadline() async throws {
+        let server = try await MisbehavingServer.start(.trickle(.milliseconds(50)))
+        let transport = Self.transport()
+        let start = ContinuousClock.now
+        await #expect(throws: TransportError.timedOut) {
+            _ = try await Self.get(transport, server.url, timeout: .milliseconds(800))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        // The connection was dropped, not kept trickling.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.snapshot.closed == server.snapshot.accepted)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aSilentUpstreamHitsTheReadTimeout() async throws {
+        let server = try await MisbehavingServer.start(.silent)
+        let transport = Self.transport { $0.readTimeout = .milliseconds(300) }
+        let start = ContinuousClock.now
+        await #expect(throws: TransportError.timedOut) {
+            _ = try await Self.get(transport, server.url, timeout: .seconds(30))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aRefusedConnectionIsAConnectError() async throws {
+        let server = try await MisbehavingServer.start(.silent)
+        let url = server.url
+        await server.stop()
+        let transport = Self.transport()
+        do {
+            _ = try await Self.get(transport, url)
+            Issue.record("connected to a closed port")
+        } catch let error as TransportError {
+            guard case .connectFailed = error else { Issue.record("\(error)"); return }
+        }
+        try await transport.shutdown()
+    }
+
+    @Test func cancellingTheCallerClosesTheUpstreamConnection() async throws {
+        let server = try await MisbehavingServer.start(.silent)
+        let transport = Self.transport()
+        let task = Task { try await Self.get(transport, server.url, timeout: .seconds(30)) }
+        for _ in 0..<100 where server.snapshot.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        for _ in 0..<100 where server.snapshot.closed == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.snapshot.closed == 1)
+        #expect(try await transport.openConnections() == 0)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aStreamedBodyArrivesChunkByChunkBeforeItEnds() async throws {
+        let server = try await MisbehavingServer.start(.chunks(["one ", "two ", "three"], delay: .milliseconds(100)))
+        let transport = Self.transport()
+        let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing())
+        var parts: [String] = []
+        for try await chunk in response.body { parts.append(String(buffer: chunk)) }
+        #expect(parts == ["one ", "two ", "three"])
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aConsumerThatStopsReadingStopsTheUpstream() async throws {
+        // 64 MiB offered; a consumer that reads one chunk and waits holds the server to what socket buffers take.
+        let server = try await MisbehavingServer.start(.flood(count: 4096, size: 16_384))
+        let transport = Self.transport()
+        let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing(timeout: .seconds(60)))
+        var iterator = response.body.makeAsyncIterator()
+        _ = try await iterator.next()
+        try await Task.sleep(for: .milliseconds(500))
+        let written = server.snapshot.bytesWritten
+        #expect(written < 24 << 20, "the server wrote \(written) bytes to a consumer that stopped")
+        var total = 0
+        while let chunk = try await iterator.next() { total += chunk.readableBytes }
+        #expect(total > 60 << 20)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func gzipBodiesAreDecompressed() async throws {
+        let server = try await MisbehavingServer.start(.gzip(base64: "H4sIAAAAAAACA6tWKkmtKFGyUspIzcnJV0grys9VSFRIr8osUEjKT6lUqgUAZYbMWSEAAAA="))
+        let transport = Self.transport()
+        let (status, body) = try await Self.get(transport, server.url)
+        #expect(status == 200)
+        #expect(body == #"{"text":"hello from a gzip body"}"#)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func tlsWithACertificateTrustedOnlyInTheTest() async throws {
+        let cert = Self.tlsDirectory.appendingPathComponent("localhost.pem").path
+        let key = Self.tlsDirectory.appendingPathComponent("localhost.key").path
+        let server = try await MisbehavingServer.start(.ok("secure"), tls: (cert, key))
+        let trusting = Self.transport { $0.tls.trustRoots = .file(cert) }
+        let (status, body) = try await Self.get(trusting, "https://localhost:\(server.port)/v1/test")
+        #expect(status == 200 && body == "secure")
+        // By IP address too (no SNI; the certificate names 127.0.0.1).
+        #expect(try await Self.get(trusting, "https://127.0.0.1:\(server.port)/v1/test").1 == "secure")
+        // The system's roots do not know it.
+        let system = Self.transport()
+        await #expect(throws: TransportError.self) { _ = try await Self.get(system, "https://localhost:\(server.port)/v1/test") }
+        try await trusting.shutdown()
+        try await system.shutdown()
+        await server.stop()
+    }
+
+    @Test func aCertificateForAnotherNameIsRejected() async throws {
+        let cert = Self.tlsDirectory.appendingPathComponent("other.pem").path
+        let key = Self.tlsDirectory.appendingPathComponent("other.key").path
+        let server = try await MisbehavingServer.start(.ok("wrong"), tls: (cert, key))
+        let transport = Self.transport { $0.tls.trustRoots = .file(cert) }
+        do {
+            _ = try await Self.get(transport, "https://localhost:\(server.port)/v1/test")
+            Issue.record("accepted a certificate for other.example as localhost")
+        } catch let error as TransportError {
+            guard case .connectFailed(let message) = error else { Issue.record("\(error)"); return }
+            #expect(message.contains("TLS"))
+        }
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aHundredThousandRequestsLeakNoConnectionOrDescriptor() async throws {
+        let keep = try await MisbehavingServer.start(.ok("k"))
+        let churn = try await MisbehavingServer.start(.closeAfterResponse)
+        let transport = Self.transport()
+        _ = try await Self.get(transport, keep.url)
+        let ports: Set<Int> = [keep.port, churn.port]
+        let total = 100_000, workers = 16
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for w in 0..<workers {
+                group.addTask {
+                    var ok = 0
+                    for i in stride(from: w, to: total, by: workers) {
+                        // One request in ten goes to a server that closes after every response.
+                        let (status, _) = try await Self.get(transport, i % 10 == 0 ? churn.url : keep.url)
+                        if status == 200 { ok += 1 }
+                    }
+                    return ok
+                }
+            }
+            let ok = try await group.reduce(0, +)
+            #expect(ok == total)
+        }
+        #expect(keep.snapshot.requests + churn.snapshot.requests == total + 1)
+        #expect(keep.snapshot.accepted <= workers * Self.loops, "keep-alive connections were reused")
+        // While the servers still run: the client holds at most one connection per worker.
+        let clientSide = try Self.socketDescriptors(remotePorts: ports)
+        #expect(clientSide <= workers * Self.loops, "\(clientSide) client sockets open for \(workers) workers")
+        try await transport.shutdown()
+        for _ in 0..<200 where try await transport.openConnections() > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await transport.openConnections() == 0)
+        #expect(try Self.socketDescriptors(remotePorts: ports) == 0, "client sockets left open after shutdown")
+        await keep.stop()
+        await churn.stop()
+    }
+
+    /// This process's file descriptors for TCP sockets whose remote end is one of `ports`. Other tests run in
+    /// the same process at the same time, so a plain count of /proc/self/fd would not say whose they are.
+    static func socketDescriptors(remotePorts ports: Set<Int>) throws -> Int {
+        var inodes = Set<String>()
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, let port = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
+                      ports.contains(port) else { continue }
+                inodes.insert(String(fields[9]))
+            }
+        }
+        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+        return fds.filter { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else { return false }
+            return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
+        }.count
+    }
+}
