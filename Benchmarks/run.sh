@@ -173,22 +173,28 @@ if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
   SB2PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB2/health" >/dev/null && break; sleep 0.1; done
   wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB2/v1/chat/completions" >/dev/null
-  rows=""
-  for r in $(seq 1 "$ROUNDS"); do
-    on=$(measure "http://127.0.0.1:$SB" "$SBPID" 32)
-    off=$(measure "http://127.0.0.1:$SB2" "$SB2PID" 32)
-    rows="$rows$on|$off"$'\n'
+  for c in ${LEDGER_LEVELS:-32}; do
+    rows=""
+    for r in $(seq 1 "$ROUNDS"); do
+      on=$(measure "http://127.0.0.1:$SB" "$SBPID" "$c")
+      off=$(measure "http://127.0.0.1:$SB2" "$SB2PID" "$c")
+      rows="$rows$on|$off"$'\n'
+    done
+    python3 - "$c" "$rows" <<'PY'
+import sys, statistics
+c = sys.argv[1]
+rows = [r for r in sys.argv[2].split("\n") if r]
+pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
+on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
+p50on = statistics.median(p[0][1] for p in pairs); p50off = statistics.median(p[1][1] for p in pairs)
+cpu_on = statistics.median(p[0][4] for p in pairs); cpu_off = statistics.median(p[1][4] for p in pairs)
+print(f"ledger on vs off at c={c}: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower with the ledger; "
+      f"p50 {p50on:.3f} vs {p50off:.3f} ms; {cpu_on:.0f} vs {cpu_off:.0f} µs CPU/req "
+      f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
+PY
   done
   kill "$SB2PID"
   curl -s "http://127.0.0.1:$SB/metrics" | grep -E '^switchboard_ledger_(batches|records) ' | tr '\n' ' '; echo
-  python3 - "$rows" <<'PY'
-import sys, statistics
-rows = [r for r in sys.argv[1].split("\n") if r]
-pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
-on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
-print(f"ledger on vs off at c=32: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower with the ledger "
-      f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
-PY
 fi
 
 # 1,000 concurrent SSE streams of 200 chunks each, held to completion.
@@ -217,6 +223,7 @@ sleep 6
 echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
+  [ -n "${PERF_KEEP:-}" ] && trap 'cp "$WORK/perf.data" "$PERF_KEEP" 2>/dev/null; cleanup' EXIT
   perf record -q -e cpu-clock -F 999 -g -p "$SBPID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   PERF=$!
   wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null

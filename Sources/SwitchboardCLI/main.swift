@@ -1,6 +1,9 @@
 import ArgumentParser
+import Logging
 import NIOCore
 import NIOPosix
+
+LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
 
 // The gateway runs Swift concurrency on NIO's event loops: handlers, providers and I/O then share threads
 // instead of hopping between the concurrency pool and the loops on every request. This must happen

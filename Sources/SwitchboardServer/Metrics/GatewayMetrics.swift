@@ -2,12 +2,32 @@ import CoreMetrics
 import Metrics
 import Prometheus
 public import SwitchboardCore
+import Synchronization
 
 /// The gateway's metrics, on swift-metrics with a Prometheus registry of its own (so several servers in
 /// one process, as in tests, do not share counters).
 public final class GatewayMetrics: Sendable, RouterObserver {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+
+    /// Handles by label set, made once: creating a metric looks it up in the registry under a lock and
+    /// builds its label strings, which cost more per request than the recording itself.
+    private struct RequestKey: Hashable {
+        var route: String, model: String, provider: String, status: Int
+    }
+    private struct RequestHandles {
+        var requests: CoreMetrics.Counter
+        var total: Metrics.Timer
+        var upstream: Metrics.Timer
+        var overhead: Metrics.Timer
+    }
+    private struct TokenKey: Hashable {
+        var provider: String, model: String
+    }
+    private let requestHandles = Mutex<[RequestKey: RequestHandles]>([:])
+    private let tokenHandles = Mutex<[TokenKey: (input: CoreMetrics.Counter, output: CoreMetrics.Counter)]>([:])
+    /// Label sets past this many are not cached (client-chosen model names must not grow memory without bound).
+    private static let cacheLimit = 10_000
 
     /// A fresh registry.
     public init() {
@@ -30,17 +50,25 @@ public final class GatewayMetrics: Sendable, RouterObserver {
 
     /// One finished request.
     func request(route: String, model: String, provider: String, status: Int, total: Duration, upstream: Duration?) {
-        Counter(label: "switchboard_requests_total",
-                dimensions: [("route", route), ("model", model), ("provider", provider), ("status", String(status))],
-                factory: factory).increment()
-        Metrics.Timer(label: "switchboard_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(total.inNanoseconds)
-        if let upstream {
-            Metrics.Timer(label: "switchboard_upstream_duration_seconds", dimensions: [("provider", provider)], factory: factory)
-                .recordNanoseconds(upstream.inNanoseconds)
-        }
-        Metrics.Timer(label: "switchboard_gateway_overhead_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(max(.zero, total - (upstream ?? .zero)).inNanoseconds)
+        let key = RequestKey(route: route, model: model, provider: provider, status: status)
+        let handles = requestHandles.withLock { $0[key] } ?? makeRequestHandles(key)
+        handles.requests.increment()
+        handles.total.recordNanoseconds(total.inNanoseconds)
+        if let upstream { handles.upstream.recordNanoseconds(upstream.inNanoseconds) }
+        handles.overhead.recordNanoseconds(max(.zero, total - (upstream ?? .zero)).inNanoseconds)
+    }
+
+    private func makeRequestHandles(_ key: RequestKey) -> RequestHandles {
+        let handles = RequestHandles(
+            requests: Counter(label: "switchboard_requests_total",
+                              dimensions: [("route", key.route), ("model", key.model), ("provider", key.provider),
+                                           ("status", String(key.status))], factory: factory),
+            total: Metrics.Timer(label: "switchboard_request_duration_seconds", dimensions: [("route", key.route)], factory: factory),
+            upstream: Metrics.Timer(label: "switchboard_upstream_duration_seconds", dimensions: [("provider", key.provider)],
+                                    factory: factory),
+            overhead: Metrics.Timer(label: "switchboard_gateway_overhead_seconds", dimensions: [("route", key.route)], factory: factory))
+        requestHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = handles } }
+        return handles
     }
 
     /// Time until the first streamed token.
@@ -51,9 +79,16 @@ public final class GatewayMetrics: Sendable, RouterObserver {
 
     /// Tokens of one finished request.
     func tokens(provider: String, model: String, usage: Usage) {
-        let dims = [("provider", provider), ("model", model)]
-        Counter(label: "switchboard_input_tokens_total", dimensions: dims, factory: factory).increment(by: usage.inputTokens)
-        Counter(label: "switchboard_output_tokens_total", dimensions: dims, factory: factory).increment(by: usage.outputTokens)
+        let key = TokenKey(provider: provider, model: model)
+        let handles = tokenHandles.withLock { $0[key] } ?? {
+            let dims = [("provider", provider), ("model", model)]
+            let made = (input: Counter(label: "switchboard_input_tokens_total", dimensions: dims, factory: factory),
+                        output: Counter(label: "switchboard_output_tokens_total", dimensions: dims, factory: factory))
+            tokenHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = made } }
+            return made
+        }()
+        handles.input.increment(by: usage.inputTokens)
+        handles.output.increment(by: usage.outputTokens)
     }
 
     /// A provider's health as 1 (up) or 0 (down); degraded counts as up.

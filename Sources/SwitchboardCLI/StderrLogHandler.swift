@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+
+/// Logs to standard error, rendering metadata only when a message is actually written.
+///
+/// swift-log's `StreamLogHandler` re-renders its metadata string every time metadata is set; Hummingbird sets
+/// a request id on a logger for every request, so that rendering was paid per request even though nothing
+/// was logged.
+struct StderrLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    // swift-format-ignore: the protocol's full signature
+    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
+             function: String, line: UInt) {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
+        if let explicit { all.merge(explicit) { $1 } }
+        let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let time = Date().formatted(.iso8601)
+        FileHandle.standardError.write(Data("\(time) \(level) \(label):\(rendered) \(message)\n".utf8))
+    }
+}
