@@ -226,8 +226,9 @@ if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   [ -n "${PERF_KEEP:-}" ] && trap 'cp "$WORK/perf.data" "$PERF_KEEP" 2>/dev/null; cleanup' EXIT
   perf record -q -e cpu-clock -F 999 -g -p "$SBPID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   PERF=$!
-  wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
+  PC=${PROFILE_CONNS:-32}
+  wrk -t$([ "$PC" -lt 2 ] && echo 1 || echo 2) -c"$PC" -d"${DURATION}s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
   wait $PERF || true
-  echo "perf: top symbols (self time) at c=32"
+  echo "perf: top symbols (self time) at c=$PC"
   perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -30
 fi
