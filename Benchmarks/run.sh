@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 LEVELS=${LEVELS:-"1 32 256"}
-for tool in nginx wrk python3; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install nginx wrk)"; exit 1; }; done
+for tool in nginx wrk python3; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install nginx wrk hey)"; exit 1; }; done
 
 BIN=${SWITCHBOARD_BIN:-.build-release/release/switchboard}
 if [ ! -x "$BIN" ]; then swift build -c release --product switchboard --scratch-path .build-release; fi
@@ -195,6 +195,22 @@ PY
   done
   kill "$SB2PID"
   curl -s "http://127.0.0.1:$SB/metrics" | grep -E '^switchboard_ledger_(batches|records) ' | tr '\n' ' '; echo
+fi
+
+# Fixed rate: hey paces each of its workers at -q requests/s, so the offered load is workers x q whatever
+# the latency (wrk offers as fast as answers come, which hides queueing). p99 at RATE req/s, interleaved.
+if [ "${FIXED_RATE:-1}" = 1 ] && command -v hey >/dev/null; then
+  RATE=${RATE:-5000}; WORKERS=${RATE_WORKERS:-50}; Q=$((RATE / WORKERS))
+  BODY='{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
+  fixed() { # url -> "achieved_rps p50_ms p99_ms"
+    hey -z "${DURATION}s" -c "$WORKERS" -q "$Q" -m POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+      -d "$BODY" "$1/v1/chat/completions" | awk '/Requests\/sec/ {rps=$2} /50% in/ {p50=$3*1000} /99% in/ {p99=$3*1000}
+        END {printf "%.0f %.3f %.3f\n", rps, p50, p99}'
+  }
+  echo "fixed rate ${RATE} req/s (hey, $WORKERS workers x $Q/s): achieved req/s, p50 ms, p99 ms"
+  for r in $(seq 1 "$ROUNDS"); do
+    echo "  nginx proxy_pass: $(fixed "http://127.0.0.1:$NGX")   switchboard: $(fixed "http://127.0.0.1:$SB")"
+  done
 fi
 
 # 1,000 concurrent SSE streams of 200 chunks each, held to completion.

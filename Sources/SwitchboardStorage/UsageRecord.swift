@@ -105,3 +105,26 @@ public protocol BlockingLedgerStore: LedgerStore {
     /// Housekeeping the writer runs between batches about once a second (a WAL checkpoint).
     func checkpoint() throws
 }
+
+extension UsageRecord {
+    /// A new request id: a UUID version 7 (RFC 9562), 48 bits of Unix milliseconds and then random bits.
+    ///
+    /// Ids that grow with time keep the ledger's primary-key index appending at its right edge; random
+    /// version 4 ids put every insert on a different page, which each commit then has to write out.
+    public static func newRequestID(now: Date = Date()) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+        let a = rng.next() as UInt64, b = rng.next() as UInt64
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
+        for i in 6..<16 { bytes[i] = UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (8 * (i % 8))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 9562 variant
+        let hex = bytes.map { byte -> String in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+}

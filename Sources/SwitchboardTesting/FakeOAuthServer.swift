@@ -23,6 +23,7 @@ public final class FakeOAuthServer: Sendable {
     public let port: Int
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let listener = Mutex<(any Channel)?>(nil)
     /// Where Copilot's `endpoints.api` and Qwen's `resource_url` point (a FakeUpstream root).
     public let chatRoot: String
     /// Lifetime of Qwen access tokens handed out.
@@ -43,6 +44,7 @@ public final class FakeOAuthServer: Sendable {
     public static func start(chatRoot: String, qwenExpiresIn: Int = 3600) async throws -> FakeOAuthServer {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let holder = Mutex<FakeOAuthServer?>(nil)
+        let listener = Mutex<(any Channel)?>(nil)
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             guard let server = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
@@ -56,6 +58,7 @@ public final class FakeOAuthServer: Sendable {
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in
+                                  listener.withLock { $0 = channel }
                                   continuation.yield(channel.localAddress?.port ?? 0)
                                   continuation.finish()
                               }, logger: logger)
@@ -65,10 +68,14 @@ public final class FakeOAuthServer: Sendable {
         let server = FakeOAuthServer(port: port, chatRoot: chatRoot, qwenExpiresIn: qwenExpiresIn)
         holder.withLock { $0 = server }
         server.task.withLock { $0 = run }
+        server.listener.withLock { $0 = listener.withLock { $0 } }
         return server
     }
 
     public func stop() async {
+        // Stop accepting first, while the server still takes every connection it accepted: cancelling it with
+        // a connection half-accepted trips a fatal error in NIO's async channel (a writer deinited unfinished).
+        if let channel = listener.withLock({ $0 }) { try? await channel.close() }
         let t = task.withLock { $0 }
         t?.cancel()
         _ = await t?.result

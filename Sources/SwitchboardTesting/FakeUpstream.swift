@@ -33,6 +33,7 @@ public final class FakeUpstream: Sendable {
 
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let listener = Mutex<(any Channel)?>(nil)
     /// The bound port.
     public let port: Int
 
@@ -47,6 +48,7 @@ public final class FakeUpstream: Sendable {
     public static func start() async throws -> FakeUpstream {
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let holder = Mutex<FakeUpstream?>(nil)
+        let listener = Mutex<(any Channel)?>(nil)
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
             guard let fake = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
@@ -74,6 +76,7 @@ public final class FakeUpstream: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
+                listener.withLock { $0 = channel }
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
             }, logger: logger)
@@ -83,11 +86,15 @@ public final class FakeUpstream: Sendable {
         let fake = FakeUpstream(port: port)
         holder.withLock { $0 = fake }
         fake.task.withLock { $0 = runTask }
+        fake.listener.withLock { $0 = listener.withLock { $0 } }
         return fake
     }
 
     /// Stops the server.
     public func stop() async {
+        // Stop accepting first, while the server still takes every connection it accepted: cancelling it with
+        // a connection half-accepted trips a fatal error in NIO's async channel (a writer deinited unfinished).
+        if let channel = listener.withLock({ $0 }) { try? await channel.close() }
         let t = task.withLock { $0 }
         t?.cancel()
         _ = await t?.result

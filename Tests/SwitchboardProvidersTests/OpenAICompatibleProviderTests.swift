@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import SwitchboardCore
 import SwitchboardProviders
 import SwitchboardTesting
@@ -7,14 +8,14 @@ import Testing
 /// Runs `body` with a fake upstream and a provider pointed at it.
 func withFake(
     descriptor: ProviderDescriptor = ProviderRegistry.descriptor(id: "openai")!, key: String? = "sk-test-key-0123456789",
-    tier: RateLimitTier? = nil,
+    tier: RateLimitTier? = nil, transport: NIOHTTPTransport = .shared,
     _ body: (FakeUpstream, OpenAICompatibleProvider) async throws -> Void
 ) async throws {
     let fake = try await FakeUpstream.start()
     var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
     options.baseURL = fake.baseURL
     options.tier = tier
-    let provider = OpenAICompatibleProvider(options: options, transport: NIOHTTPTransport.shared)
+    let provider = OpenAICompatibleProvider(options: options, transport: transport)
     do {
         try await body(fake, provider)
     } catch {
@@ -229,7 +230,9 @@ func withFake(
     }
 
     @Test func cancellingTheConsumerCancelsTheUpstreamStream() async throws {
-        try await withFake { fake, provider in
+        let transport = NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: .init())
+        defer { Task { try await transport.shutdown() } }
+        try await withFake(transport: transport) { fake, provider in
             var reply = FakeReply(Array(repeating: "word", count: 200).joined(separator: " "))
             reply.chunkDelay = .milliseconds(20)
             fake.setDefault(.reply(reply))
@@ -250,7 +253,8 @@ func withFake(
                 try await Task.sleep(for: .milliseconds(20))
                 waited += 1
             }
-            #expect(fake.streamsInFlight == 0)
+            let open = try await transport.openConnections()
+            #expect(fake.streamsInFlight == 0, "gateway side still has \(open) upstream connections open")
             #expect(fake.streamsCancelled == 1)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SwitchboardStorage
 
 extension HTTPField.Name {
     static let requestID = Self("x-request-id")!
@@ -26,7 +27,7 @@ struct GatewayMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var context = context
         let incoming = request.headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil }
-        context.ledgerID = UUID().uuidString.lowercased()
+        context.ledgerID = UsageRecord.newRequestID()
         context.requestID = incoming ?? context.ledgerID
         // Billed routes are recorded even when they fail before their handler runs (bad key, bad JSON).
         if let task = Self.billedRoutes[request.uri.path] { context.record.update { $0.task = task } }

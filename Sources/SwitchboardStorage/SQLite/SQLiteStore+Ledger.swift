@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import GRDBSQLite
 
 extension SQLiteStore: BlockingLedgerStore {
     static func registerLedgerMigration(_ m: inout DatabaseMigrator) {
@@ -50,13 +51,47 @@ extension SQLiteStore: BlockingLedgerStore {
               cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 17 values in an existential,
+        // which on the ledger's hot path cost more than the insert.
+        let s = statement.sqliteStatement
         for r in records {
-            try statement.execute(arguments: [
-                r.requestID, r.timestamp.timeIntervalSince1970, r.keyID, r.user, r.task, r.provider, r.model,
-                r.inputTokens, r.outputTokens, r.cachedTokens, r.reasoningTokens, r.costNanoUSD, r.estimated,
-                r.latencyMs, r.ttftMs, r.status, r.attempts,
-            ])
+            sqlite3_reset(s)
+            sqlite3_clear_bindings(s)
+            bind(s, 1, r.requestID)
+            sqlite3_bind_double(s, 2, r.timestamp.timeIntervalSince1970)
+            bind(s, 3, r.keyID)
+            bind(s, 4, r.user)
+            bind(s, 5, r.task)
+            bind(s, 6, r.provider)
+            bind(s, 7, r.model)
+            sqlite3_bind_int64(s, 8, Int64(r.inputTokens))
+            sqlite3_bind_int64(s, 9, Int64(r.outputTokens))
+            sqlite3_bind_int64(s, 10, Int64(r.cachedTokens))
+            sqlite3_bind_int64(s, 11, Int64(r.reasoningTokens))
+            if let cost = r.costNanoUSD { sqlite3_bind_int64(s, 12, cost) } else { sqlite3_bind_null(s, 12) }
+            sqlite3_bind_int64(s, 13, r.estimated ? 1 : 0)
+            sqlite3_bind_int64(s, 14, Int64(r.latencyMs))
+            if let ttft = r.ttftMs { sqlite3_bind_int64(s, 15, Int64(ttft)) } else { sqlite3_bind_null(s, 15) }
+            sqlite3_bind_int64(s, 16, Int64(r.status))
+            sqlite3_bind_int64(s, 17, Int64(r.attempts))
+            let rc = sqlite3_step(s)
+            guard rc == SQLITE_DONE else {
+                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                sqlite3_reset(s)
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+            }
         }
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+    }
+
+    /// Text bound as a copy (SQLITE_TRANSIENT), or NULL.
+    private static func bind(_ s: OpaquePointer, _ index: Int32, _ text: String?) {
+        guard let text else {
+            sqlite3_bind_null(s, index)
+            return
+        }
+        sqlite3_bind_text(s, index, text, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
     }
 
     private static func whereClause(_ f: UsageFilter) -> (String, StatementArguments) {

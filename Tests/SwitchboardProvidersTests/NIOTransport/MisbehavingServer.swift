@@ -45,14 +45,15 @@ final class MisbehavingServer: Sendable {
     }
 
     /// Starts a server on 127.0.0.1 with a free port; `tls` serves HTTPS with that certificate and key (PEM files).
-    static func start(_ behaviour: Behaviour, tls: (certificate: String, key: String)? = nil) async throws -> MisbehavingServer {
+    static func start(_ behaviour: Behaviour, tls: (certificate: String, key: String)? = nil,
+                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> MisbehavingServer {
         let stats = Stats()
         let sslContext = try tls.map { t in
             try NIOSSLContext(configuration: .makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(t.certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: t.key, format: .pem))))
         }
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 do {

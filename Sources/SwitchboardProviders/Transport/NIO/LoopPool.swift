@@ -35,14 +35,15 @@ final class LoopPool: @unchecked Sendable {
     var openCount: Int { open.count }
 
     /// Runs `request` on an idle connection to its upstream, or a new one.
+    /// `fresh`: never a kept-alive connection (the retry after a stale one).
     func execute(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
-                 readTimeout: TimeAmount, handle: RequestHandle, promise: EventLoopPromise<TransportResponse>) {
+                 readTimeout: TimeAmount, fresh: Bool, handle: RequestHandle, promise: EventLoopPromise<TransportResponse>) {
         eventLoop.preconditionInEventLoop()
         if handle.cancelled {
             promise.fail(CancellationError())
             return
         }
-        if let connection = takeIdle(target.key) {
+        if !fresh, let connection = takeIdle(target.key) {
             handle.connection = connection
             handle.generation = connection.currentGeneration &+ 1
             connection.start(head, body: body, deadline: deadline, readTimeout: readTimeout, promise: promise)

@@ -73,11 +73,12 @@ public final class NIOHTTPTransport: HTTPTransport {
         }
         let pool = pool()
         do {
-            return try await exchange(head, body: request.body, target: target, deadline: deadline, pool: pool)
+            return try await exchange(head, body: request.body, target: target, deadline: deadline, fresh: false, pool: pool)
         } catch let failure as UpstreamConnection.Failure where failure.retryable {
-            // A kept-alive connection the server had already closed: once more on a fresh one.
+            // A kept-alive connection the server had already closed: once more on a new connection (another
+            // idle one may be just as stale).
             do {
-                return try await exchange(head, body: request.body, target: target, deadline: deadline, pool: pool)
+                return try await exchange(head, body: request.body, target: target, deadline: deadline, fresh: true, pool: pool)
             } catch let again as UpstreamConnection.Failure {
                 throw again.error
             }
@@ -87,16 +88,18 @@ public final class NIOHTTPTransport: HTTPTransport {
     }
 
     private func exchange(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
-                          pool: LoopPool) async throws -> TransportResponse {
+                          fresh: Bool, pool: LoopPool) async throws -> TransportResponse {
         let loop = pool.eventLoop
         let promise = loop.makePromise(of: TransportResponse.self)
         let handle = RequestHandle()
         let readTimeout = readTimeout
         if loop.inEventLoop {
-            pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, handle: handle, promise: promise)
+            pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, fresh: fresh, handle: handle,
+                         promise: promise)
         } else {
             loop.execute {
-                pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, handle: handle, promise: promise)
+                pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, fresh: fresh, handle: handle,
+                         promise: promise)
             }
         }
         return try await withTaskCancellationHandler {

@@ -27,7 +27,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     let key: UpstreamTarget.Key
     let eventLoop: any EventLoop
     /// Set by the pool; the connection tells it when it becomes idle or closes.
-    unowned(unsafe) var pool: LoopPool?
+    weak var pool: LoopPool?
     /// When it last became idle, for expiry.
     var idleSince = NIODeadline.now()
     private(set) var isOpen = true
@@ -154,7 +154,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
                 // The head came without the whole body: stream the rest.
                 let gen = generation
                 let made = Body.makeSequence(
-                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: false,
+                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: true,
                     delegate: BodyDelegate(connection: self, generation: gen))
                 source = made.source
                 if let chunk = pending {
