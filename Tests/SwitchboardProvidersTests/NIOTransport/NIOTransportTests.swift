@@ -192,8 +192,12 @@ import Testing
 
     @Test func aConsumerThatStopsReadingStopsTheUpstream() async throws {
         // 64 MiB offered; a consumer that reads one chunk and waits holds the server to what socket buffers take.
-        let server = try await MisbehavingServer.start(.flood(count: 4096, size: 16_384))
-        let transport = Self.transport()
+        // Its own event loop: moving 64 MiB through a debug build keeps a loop busy for seconds, which would
+        // hold up other tests' work on the shared loops.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { Task { try await group.shutdownGracefully() } }
+        let server = try await MisbehavingServer.start(.flood(count: 4096, size: 16_384), group: group)
+        let transport = NIOHTTPTransport(group: group, settings: .init())
         let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing(timeout: .seconds(60)))
         var iterator = response.body.makeAsyncIterator()
         _ = try await iterator.next()

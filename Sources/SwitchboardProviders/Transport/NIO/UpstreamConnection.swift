@@ -123,7 +123,11 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard active else { return }  // bytes nobody asked for; the decoder closes on garbage
+        guard active else {
+            // A response nobody asked for: the connection's framing can no longer be trusted.
+            close()
+            return
+        }
         received = true
         switch unwrapInboundIn(data) {
         case .head(let h):
