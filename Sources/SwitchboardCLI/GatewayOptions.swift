@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOPosix
 import Switchboard
 
 /// Options every command shares, and the setup they share: config, environment, gateway.
@@ -27,8 +28,12 @@ struct GatewayOptions: ParsableArguments {
         if let path = ConfigLoader.resolvePath(explicit: config_, environment: environment) {
             config = try ConfigLoader.load(path: path)
         }
+        var upstream = NIOHTTPTransport.Settings()
+        upstream.connectTimeout = .seconds(config.server.upstreamConnectTimeoutSeconds)
+        upstream.idleTimeout = .seconds(config.server.upstreamIdleTimeoutSeconds)
+        let transport = NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: upstream)
         let result = try GatewayBuilder(config: config, environment: environment,
-                                        transport: NIOHTTPTransport.shared, routerObserver: observer).build()
+                                        transport: transport, routerObserver: observer).build()
         if !quiet {
             for warning in result.warnings { Terminal.err("warning: \(warning)\n") }
         }

@@ -280,6 +280,10 @@ struct Reader {
             case "request_timeout_seconds": s.requestTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
             case "drain_timeout_seconds": s.drainTimeoutSeconds = try int(v, path, key: k, table: t, range: 0...3600)
             case "health_interval_seconds": s.healthIntervalSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
+            case "upstream_connect_timeout_seconds":
+                s.upstreamConnectTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...600)
+            case "upstream_idle_timeout_seconds":
+                s.upstreamIdleTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...3600)
             case "master_key": s.masterKey = SecretSource(try string(v, path, key: k, table: t))
             case "auth":
                 let mode = try string(v, path, key: k, table: t)

@@ -14,6 +14,10 @@ public struct ServerSettings: Sendable, Hashable {
     public var auth: AuthMode = .keys
     /// Seconds between background health probes.
     public var healthIntervalSeconds = 30
+    /// Longest wait for a TCP (and TLS) connection to an upstream.
+    public var upstreamConnectTimeoutSeconds = 10
+    /// An idle kept-alive upstream connection is closed after this long.
+    public var upstreamIdleTimeoutSeconds = 30
 
     /// Authentication modes.
     public enum AuthMode: String, Sendable, Hashable {

@@ -85,6 +85,17 @@ import Testing
         #expect(r.gateway.provider(id: "anthropic") != nil)
     }
 
+    @Test func upstreamConnectionSettingsAreReadAndRangeChecked() throws {
+        let c = try ConfigLoader.parse("[server]\nupstream_connect_timeout_seconds = 3\nupstream_idle_timeout_seconds = 90\n")
+        #expect(c.server.upstreamConnectTimeoutSeconds == 3)
+        #expect(c.server.upstreamIdleTimeoutSeconds == 90)
+        #expect(ServerSettings().upstreamIdleTimeoutSeconds == 30)
+        let e = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[server]\nupstream_connect_timeout_seconds = 0\n", file: "s.toml")
+        }
+        #expect(e?.line == 2)
+    }
+
     @Test func unknownKeyNamesTheKeyAndLine() {
         let text = "[agent]\nmodel = \"x\"\n\n[providers.cerebras]\napi_key = \"k\"\ntierr = \"free\"\n"
         let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text, file: "s.toml") }
