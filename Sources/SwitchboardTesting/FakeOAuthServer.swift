@@ -22,8 +22,7 @@ public final class FakeOAuthServer: Sendable {
 
     public let port: Int
     private let state = Mutex(State())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let listener = Mutex<(any Channel)?>(nil)
+    private let loopback = Mutex<LoopbackServer?>(nil)
     /// Where Copilot's `endpoints.api` and Qwen's `resource_url` point (a FakeUpstream root).
     public let chatRoot: String
     /// Lifetime of Qwen access tokens handed out.
@@ -42,9 +41,7 @@ public final class FakeOAuthServer: Sendable {
 
     /// Starts on a free loopback port.
     public static func start(chatRoot: String, qwenExpiresIn: Int = 3600) async throws -> FakeOAuthServer {
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
         let holder = Mutex<FakeOAuthServer?>(nil)
-        let listener = Mutex<(any Channel)?>(nil)
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             guard let server = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
@@ -54,31 +51,16 @@ public final class FakeOAuthServer: Sendable {
             router.post(RouterPath(stringLiteral: path), use: handler)
         }
         router.get("copilot_internal/v2/token", use: handler)
-        var logger = Logger(label: "fake-oauth")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in
-                                  listener.withLock { $0 = channel }
-                                  continuation.yield(channel.localAddress?.port ?? 0)
-                                  continuation.finish()
-                              }, logger: logger)
-        let run = Task { try await app.runService() }
-        var port = 0
-        for await p in ports { port = p }
-        let server = FakeOAuthServer(port: port, chatRoot: chatRoot, qwenExpiresIn: qwenExpiresIn)
+        let loopback = try await LoopbackServer.start(router: router, label: "fake-oauth")
+        let server = FakeOAuthServer(port: loopback.port, chatRoot: chatRoot, qwenExpiresIn: qwenExpiresIn)
         holder.withLock { $0 = server }
-        server.task.withLock { $0 = run }
-        server.listener.withLock { $0 = listener.withLock { $0 } }
+        server.loopback.withLock { $0 = loopback }
         return server
     }
 
+    /// Stops the server (gracefully: connections already accepted are still served).
     public func stop() async {
-        // Stop accepting first, while the server still takes every connection it accepted: cancelling it with
-        // a connection half-accepted trips a fatal error in NIO's async channel (a writer deinited unfinished).
-        if let channel = listener.withLock({ $0 }) { try? await channel.close() }
-        let t = task.withLock { $0 }
-        t?.cancel()
-        _ = await t?.result
+        await loopback.withLock({ $0 })?.stop()
     }
 
     private func json(_ status: Int, _ value: JSONValue) -> Response {

@@ -32,8 +32,7 @@ public final class FakeUpstream: Sendable {
     }
 
     private let state = Mutex(State())
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let listener = Mutex<(any Channel)?>(nil)
+    private let server = Mutex<LoopbackServer?>(nil)
     /// The bound port.
     public let port: Int
 
@@ -46,9 +45,7 @@ public final class FakeUpstream: Sendable {
 
     /// Starts a fake on a free loopback port.
     public static func start() async throws -> FakeUpstream {
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let holder = Mutex<FakeUpstream?>(nil)
-        let listener = Mutex<(any Channel)?>(nil)
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
             guard let fake = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
@@ -71,33 +68,16 @@ public final class FakeUpstream: Sendable {
         router.get("v1beta1/publishers/google/models", use: handler)
         router.get("foundation-models", use: handler)
         router.get("v1/models", use: handler)
-        var logger = Logger(label: "fake-upstream")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                listener.withLock { $0 = channel }
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            }, logger: logger)
-        let runTask = Task { try await app.runService() }
-        var port = 0
-        for await p in portStream { port = p }
-        let fake = FakeUpstream(port: port)
+        let server = try await LoopbackServer.start(router: router, label: "fake-upstream")
+        let fake = FakeUpstream(port: server.port)
         holder.withLock { $0 = fake }
-        fake.task.withLock { $0 = runTask }
-        fake.listener.withLock { $0 = listener.withLock { $0 } }
+        fake.server.withLock { $0 = server }
         return fake
     }
 
-    /// Stops the server.
+    /// Stops the server (gracefully: connections already accepted are still served).
     public func stop() async {
-        // Stop accepting first, while the server still takes every connection it accepted: cancelling it with
-        // a connection half-accepted trips a fatal error in NIO's async channel (a writer deinited unfinished).
-        if let channel = listener.withLock({ $0 }) { try? await channel.close() }
-        let t = task.withLock { $0 }
-        t?.cancel()
-        _ = await t?.result
+        await server.withLock({ $0 })?.stop()
     }
 
     /// The behaviour for requests naming no scripted model.
