@@ -69,7 +69,8 @@ import Testing
     @Test func aStreamCutByTheClientIsStillRecorded() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
-        var reply = FakeReply(Array(repeating: "tick", count: 300).joined(separator: " "))
+        // Ten seconds of stream, so that even a slow client cuts it long before its end.
+        var reply = FakeReply(Array(repeating: "tick", count: 1000).joined(separator: " "))
         reply.chunkDelay = .milliseconds(10)
         gw.fake.setDefault(.reply(reply))
         let client = Task {
