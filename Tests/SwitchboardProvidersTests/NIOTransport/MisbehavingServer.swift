@@ -32,6 +32,8 @@ final class MisbehavingServer: Sendable {
         var closed = 0
         var requests = 0
         var bytesWritten = 0
+        /// The last request's head, as received.
+        var lastHead = ""
     }
 
     let port: Int
@@ -110,8 +112,10 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
         var chunk = unwrapInboundIn(data)
         received.writeBuffer(&chunk)
         while let request = nextRequest() {
-            _ = request
-            counters.update { $0.requests += 1 }
+            counters.update {
+                $0.requests += 1
+                $0.lastHead = request
+            }
             respond(context: context)
         }
     }

@@ -40,6 +40,37 @@ import Testing
         await server.stop()
     }
 
+    @Test func theRequestLineAndHostComeFromTheURLAndBadURLsAreRefused() async throws {
+        let server = try await MisbehavingServer.start(.ok("x"))
+        let transport = Self.transport()
+        let root = "http://127.0.0.1:\(server.port)"
+        _ = try await Self.get(transport, root + "/v1/chat?api-version=2024-10-21#fragment")
+        var head = server.snapshot.lastHead
+        #expect(head.hasPrefix("GET /v1/chat?api-version=2024-10-21 HTTP/1.1\r\n"), "\(head)")
+        #expect(head.contains("\r\nHost: 127.0.0.1:\(server.port)\r\n"), "\(head)")
+        _ = try await Self.get(transport, root + "?q=1")
+        head = server.snapshot.lastHead
+        #expect(head.hasPrefix("GET /?q=1 HTTP/1.1\r\n"), "\(head)")
+        // Framing headers are the client's own; a caller's are dropped rather than sent twice.
+        let post = TransportRequest(method: "POST", url: root + "/p", headers: [("Content-Length", "999"), ("Connection", "close")],
+                                    body: ByteBuffer(string: "abc"))
+        _ = try await transport.send(post, context: .testing()).body.collect(upTo: 1024)
+        head = server.snapshot.lastHead
+        #expect(head.contains("\r\nContent-Length: 3\r\n") && !head.contains("999") && !head.lowercased().contains("connection: close"),
+                "\(head)")
+        for bad in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1:\(server.port)/", "http://127.0.0.1:99999/", "http:///nohost",
+                    "http://[::1/x"] {
+            do {
+                _ = try await Self.get(transport, bad)
+                Issue.record("\(bad) was sent")
+            } catch let error as TransportError {
+                guard case .invalidURL = error else { Issue.record("\(bad): \(error)"); continue }
+            }
+        }
+        try await transport.shutdown()
+        await server.stop()
+    }
+
     @Test func aServerThatClosesBetweenRequestsCostsANewConnectionNotAFailure() async throws {
         let server = try await MisbehavingServer.start(.closeAfterResponse)
         let transport = Self.transport()
