@@ -34,38 +34,39 @@ final class LoopPool: @unchecked Sendable {
     /// Open connections (on the loop).
     var openCount: Int { open.count }
 
-    /// Runs `request` on an idle connection to its upstream, or a new one.
+    /// Runs a request on an idle connection to its upstream, or a new one.
     /// `fresh`: never a kept-alive connection (the retry after a stale one).
-    func execute(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
-                 readTimeout: TimeAmount, fresh: Bool, handle: RequestHandle, promise: EventLoopPromise<TransportResponse>) {
+    func execute(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, handle: RequestHandle,
+                 promise: EventLoopPromise<TransportResponse>) {
         eventLoop.preconditionInEventLoop()
+        @Sendable func begin(_ connection: UpstreamConnection) {
+            handle.connection = connection
+            handle.generation = connection.currentGeneration &+ 1
+            connection.start(outgoing, promise: promise)
+        }
         if handle.cancelled {
             promise.fail(CancellationError())
             return
         }
-        if !fresh, let connection = takeIdle(target.key) {
-            handle.connection = connection
-            handle.generation = connection.currentGeneration &+ 1
-            connection.start(head, body: body, deadline: deadline, readTimeout: readTimeout, promise: promise)
+        if !fresh, let connection = takeIdle(outgoing.key) {
+            begin(connection)
             return
         }
         guard !shuttingDown else {
             promise.fail(TransportError.connectFailed("the HTTP client is shut down"))
             return
         }
-        connect(target.key).whenComplete { [self] result in
+        connect(outgoing.key).whenComplete { [self] result in
             switch result {
             case .success(let connection):
                 if handle.cancelled {
                     promise.fail(CancellationError())
                     release(connection)
-                    return
+                } else {
+                    begin(connection)
                 }
-                handle.connection = connection
-                handle.generation = connection.currentGeneration &+ 1
-                connection.start(head, body: body, deadline: deadline, readTimeout: readTimeout, promise: promise)
             case .failure(let error):
-                promise.fail(Self.connectError(error, key: target.key))
+                promise.fail(Self.connectError(error, key: outgoing.key))
             }
         }
     }

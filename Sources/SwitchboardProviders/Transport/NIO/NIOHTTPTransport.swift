@@ -72,13 +72,15 @@ public final class NIOHTTPTransport: HTTPTransport {
             head.headers.add(name: "Content-Length", value: "0")
         }
         let pool = pool()
+        let outgoing = UpstreamConnection.Outgoing(head: head, body: request.body, key: target.key, deadline: deadline,
+                                                   readTimeout: readTimeout)
         do {
-            return try await exchange(head, body: request.body, target: target, deadline: deadline, fresh: false, pool: pool)
+            return try await exchange(outgoing, fresh: false, pool: pool)
         } catch let failure as UpstreamConnection.Failure where failure.retryable {
             // A kept-alive connection the server had already closed: once more on a new connection (another
             // idle one may be just as stale).
             do {
-                return try await exchange(head, body: request.body, target: target, deadline: deadline, fresh: true, pool: pool)
+                return try await exchange(outgoing, fresh: true, pool: pool)
             } catch let again as UpstreamConnection.Failure {
                 throw again.error
             }
@@ -87,20 +89,14 @@ public final class NIOHTTPTransport: HTTPTransport {
         }
     }
 
-    private func exchange(_ head: HTTPRequestHead, body: ByteBuffer?, target: UpstreamTarget, deadline: NIODeadline,
-                          fresh: Bool, pool: LoopPool) async throws -> TransportResponse {
+    private func exchange(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, pool: LoopPool) async throws -> TransportResponse {
         let loop = pool.eventLoop
         let promise = loop.makePromise(of: TransportResponse.self)
         let handle = RequestHandle()
-        let readTimeout = readTimeout
         if loop.inEventLoop {
-            pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, fresh: fresh, handle: handle,
-                         promise: promise)
+            pool.execute(outgoing, fresh: fresh, handle: handle, promise: promise)
         } else {
-            loop.execute {
-                pool.execute(head, body: body, target: target, deadline: deadline, readTimeout: readTimeout, fresh: fresh, handle: handle,
-                         promise: promise)
-            }
+            loop.execute { pool.execute(outgoing, fresh: fresh, handle: handle, promise: promise) }
         }
         return try await withTaskCancellationHandler {
             try await promise.futureResult.get()

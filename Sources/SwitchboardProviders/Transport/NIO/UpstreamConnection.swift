@@ -65,9 +65,19 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: exchange
 
+    /// One request as the connection sends it.
+    struct Outgoing: Sendable {
+        var head: HTTPRequestHead
+        var body: ByteBuffer?
+        var key: UpstreamTarget.Key
+        /// The whole call's deadline.
+        var deadline: NIODeadline
+        /// Longest silence from the upstream.
+        var readTimeout: TimeAmount
+    }
+
     /// Writes a request and completes `promise` when the response head (or the whole response) arrived.
-    func start(_ request: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, readTimeout: TimeAmount,
-               promise: EventLoopPromise<TransportResponse>) {
+    func start(_ outgoing: Outgoing, promise: EventLoopPromise<TransportResponse>) {
         eventLoop.preconditionInEventLoop()
         guard let context, isOpen, !active else {
             promise.fail(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true))
@@ -79,18 +89,19 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         head = nil
         pending = nil
         source = nil
+        let request = outgoing.head
         idempotent = request.method == .GET || request.method == .HEAD || request.method == .OPTIONS
             || request.headers.contains(name: "idempotency-key")
         reused = served > 0
         served += 1
         wrote = false
         received = false
-        self.deadline = deadline
-        self.readTimeout = readTimeout
+        deadline = outgoing.deadline
+        readTimeout = outgoing.readTimeout
         lastRead = .now()
         scheduleTimer()
         context.write(wrapOutboundOut(.head(request)), promise: nil)
-        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if let body = outgoing.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let written = eventLoop.makePromise(of: Void.self)
         let gen = generation
         written.futureResult.whenComplete { [self] result in
