@@ -123,6 +123,8 @@ public indirect enum FakeBehavior: Sendable {
     case malformedJSON
     /// Exactly these body pieces, each written separately, with a pause between them.
     case raw([String], contentType: String = "text/event-stream", pause: Duration = .zero)
+    /// A recorded exchange replayed verbatim: `body` answers a plain call, `pieces` (written one by one) a streamed one.
+    case recorded(body: [UInt8], pieces: [[UInt8]], contentType: String)
 
     /// A 429 with `Retry-After` and an OpenAI error body.
     public static func rateLimited(retryAfter seconds: Int) -> FakeBehavior {

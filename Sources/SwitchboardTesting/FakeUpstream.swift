@@ -218,6 +218,9 @@ public final class FakeUpstream: Sendable {
             return respond(200, "{\"id\": \"chatcmpl-broken\", \"choices\": [", extra)
         case .raw(let pieces, let contentType, let pause):
             return raw(pieces, contentType: contentType, pause: pause, extra: extra)
+        case .recorded(let body, let pieces, let contentType):
+            if !stream { return respond(200, String(decoding: body, as: UTF8.self), extra) }
+            return raw(bytes: pieces, contentType: contentType, pause: .zero, extra: extra)
         case .reply(let reply):
             if !stream { return respond(200, reply.completionJSON(model: model).jsonString(), extra) }
             return sse(reply.streamPayloads(model: model, includeUsage: includeUsage), pause: reply.chunkDelay, extra: extra, dropAtEnd: false)

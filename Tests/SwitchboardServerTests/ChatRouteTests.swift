@@ -119,7 +119,9 @@ import Testing
     @Test func clientGoingAwayCancelsTheUpstreamStream() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
-        var reply = FakeReply(Array(repeating: "tick", count: 300).joined(separator: " "))
+        // 30 s of stream: long enough that under the full suite's load it cannot end by itself before the
+        // gateway notices the client left (a 6 s stream once did, on a busy machine).
+        var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
         reply.chunkDelay = .milliseconds(20)
         gw.fake.setDefault(.reply(reply))
         let client = Task {
@@ -131,10 +133,9 @@ import Testing
             }
         }
         _ = await client.result
-        // Left alone the stream would end by itself after 6 s, but not as cancelled; the full suite's load can
-        // delay the upstream's noticing the closed connection, so the wait is long.
+        // The full suite's load can delay the upstream's noticing the closed connection, so the wait is long.
         var waited = 0
-        while gw.fake.streamsInFlight > 0, waited < 500 {
+        while gw.fake.streamsInFlight > 0, waited < 1000 {
             try await Task.sleep(for: .milliseconds(20))
             waited += 1
         }

@@ -1,7 +1,9 @@
 public import Foundation
 public import SwitchboardCore
 
-/// Reads the many error body shapes of OpenAI-compatible services into one `ProviderError`.
+/// Reads the many error body shapes of upstream services into one `ProviderError`: OpenAI-compatible ones,
+/// Anthropic's, Google's (`status` names the error, `RetryInfo.retryDelay` the wait) and AWS's (the error
+/// type in `x-amzn-ErrorType`).
 public enum OpenAIErrorDecoding {
     /// Decodes an HTTP error response: `{"error":{...}}`, `{"error":"..."}`, a top-level
     /// `{message, type, code}` (Cerebras) or `{"detail": ...}` (FastAPI hosts).
@@ -32,17 +34,37 @@ public enum OpenAIErrorDecoding {
             message = o["message"]?.stringValue ?? o["detail"].map(detailText) ?? o["error"]?.stringValue ?? ""
             switch o["code"] {
             case .some(.string(let s)): code = s
-            case .some(.int(let i)): code = String(i)
-            default: code = o["type"]?.stringValue
+            // Google puts the HTTP status in `code` and the error's name in `status`.
+            case .some(.int(let i)): code = o["status"]?.stringValue ?? String(i)
+            default: code = o["type"]?.stringValue ?? o["__type"]?.stringValue
             }
             if o["code"]?.stringValue == nil, let type = o["type"]?.stringValue, type.contains("content_filter") { code = type }
         default: break
         }
+        code = code ?? awsErrorType(headers)
         let effectiveStatus = (status == 200 || status == 0) ? 500 : status
-        let retryAfter = RetryAfter.parse(headers: headers)
+        let retryAfter = RetryAfter.parse(headers: headers) ?? googleRetryDelay(value)
         let kind = ProviderError.classify(status: effectiveStatus, code: code, message: message, retryAfter: retryAfter)
         return ProviderError(kind, provider: provider, status: effectiveStatus, message: message.isEmpty ? "HTTP \(effectiveStatus)" : message,
                              code: code, rateLimit: RateLimitInfo(headers: headers))
+    }
+
+    /// AWS names the error in a header, sometimes followed by `:` and a URL.
+    private static func awsErrorType(_ headers: [(String, String)]) -> String? {
+        guard let value = headers.first(where: { $0.0.lowercased() == "x-amzn-errortype" })?.1 else { return nil }
+        let name = value.split(separator: ":", maxSplits: 1).first.map(String.init) ?? value
+        return name.isEmpty ? nil : name
+    }
+
+    /// The wait in a Google `RetryInfo` detail (`"retryDelay": "17s"`, possibly fractional).
+    private static func googleRetryDelay(_ error: JSONValue) -> Duration? {
+        for detail in error["details"]?.arrayValue ?? [] {
+            guard detail["@type"]?.stringValue?.hasSuffix("google.rpc.RetryInfo") == true,
+                  let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"),
+                  let seconds = Double(text.dropLast()), seconds >= 0, seconds.isFinite else { continue }
+            return .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        return nil
     }
 
     private static func detailText(_ v: JSONValue) -> String {
