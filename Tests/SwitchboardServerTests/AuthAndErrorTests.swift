@@ -44,7 +44,7 @@ import Testing
         defer { Task { await gw.stop() } }
         let badJSON = try await gw.send("POST", "/v1/chat/completions", raw: "{not json")
         #expect(badJSON.status == 400)
-        #expect(badJSON.json?["error"]?["message"] == "request body is not valid JSON")
+        #expect(badJSON.json?["error"]?["message"] == "request body is not valid JSON: invalid JSON at byte 1: expected a member name")
         let noMessages = try await gw.send("POST", "/v1/chat/completions", json: ["model": "fake/fake-model"])
         #expect(noMessages.status == 400)
         #expect(noMessages.json?["error"]?["param"] == "messages")

@@ -63,37 +63,6 @@ public enum JSONValue: Sendable, Hashable {
         return a[index]
     }
 
-    /// Parses JSON text (Foundation's parser; far cheaper than decoding this enum through `Codable`, which
-    /// has to try each case in turn).
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONValue(foundation: JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
-    }
-
-    private init(foundation value: Any) throws {
-        switch value {
-        case let s as String: self = .string(s)
-        case let n as NSNumber:
-            // JSONSerialization gives booleans as NSNumber of type char, fractions as double.
-            let type = n.objCType.pointee
-            if type == CChar(UInt8(ascii: "c")) {
-                self = .bool(n.boolValue)
-            } else if type == CChar(UInt8(ascii: "d")) || type == CChar(UInt8(ascii: "f")) {
-                self = .double(n.doubleValue)
-            } else {
-                self = .int(n.int64Value)
-            }
-        case let a as [Any]: self = .array(try a.map { try JSONValue(foundation: $0) })
-        case let o as [String: Any]:
-            var out: [String: JSONValue] = [:]
-            out.reserveCapacity(o.count)
-            for (k, v) in o { out[k] = try JSONValue(foundation: v) }
-            self = .object(out)
-        case is NSNull: self = .null
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected JSON value \(type(of: value))"))
-        }
-    }
-
     /// Compact JSON text with sorted keys (stable for tests and hashing).
     public func jsonString() -> String {
         String(decoding: jsonBytes(), as: UTF8.self)

@@ -174,13 +174,11 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     /// is forwarded without being decoded and encoded again.
     public func chatOpenAIBody(_ request: ChatRequest, context: CallContext) async throws -> OpenAIChatBody {
         try await completion(request, context: context) { request, body in
-            let data = Data(body.readableBytesView)
-            if let summary = OpenAIResponseDecoding.summary(data) {
-                let usage = summary.usage?.usage
-                return (OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: usage), usage)
+            if let summary = body.withUnsafeReadableBytes(OpenAIResponseDecoding.summary) {
+                return (OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: summary.usage), summary.usage)
             }
             // Not a plain completion: the full decoder says what is wrong.
-            let full = try OpenAIResponseDecoding.chatResponse(data, descriptor: descriptor, provider: id)
+            let full = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
             return (OpenAIChatBody(body: body, provider: id, model: full.model, usage: full.usage), full.usage)
         }
     }

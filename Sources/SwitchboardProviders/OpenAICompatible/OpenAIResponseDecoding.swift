@@ -173,24 +173,28 @@ extension OpenAIResponseDecoding {
 }
 
 /// The few fields of a chat completion the gateway needs when it forwards the body untouched.
-struct WireCompletionSummary: Decodable {
-    struct Choice: Decodable {
-        var finish_reason: String?
-    }
-
-    var id: String?
+/// What the gateway needs of a completion it forwards untouched: the model and the usage.
+struct WireCompletionSummary {
     var model: String?
-    var choices: [Choice]?
-    var usage: WireUsage?
-    var error: JSONValue?
+    var usage: Usage?
 }
 
 extension OpenAIResponseDecoding {
     /// Checks a chat completion and reads its usage without decoding the message; nil when the body is not a
     /// plain successful completion (the caller then decodes it fully, which reports the problem).
-    static func summary(_ data: Data) -> WireCompletionSummary? {
-        guard let s = try? JSONDecoder().decode(WireCompletionSummary.self, from: data),
-              s.error == nil, let choices = s.choices, !choices.isEmpty else { return nil }
-        return s
+    static func summary(_ bytes: UnsafeRawBufferPointer) -> WireCompletionSummary? {
+        // A body that is not JSON is not a plain completion; the full decoder names the problem.
+        guard let value = try? JSONValue.parse(bytes: bytes), value["error"] == nil,
+              let choices = value["choices"]?.arrayValue, !choices.isEmpty else { return nil }
+        return WireCompletionSummary(model: value["model"]?.stringValue, usage: value["usage"].flatMap(usage))
+    }
+
+    /// Usage from an OpenAI `usage` object; nil when it is not one.
+    static func usage(_ u: JSONValue) -> Usage? {
+        guard case .object = u else { return nil }
+        func count(_ v: JSONValue?) -> Int { v?.intValue.map { Int(clamping: $0) } ?? 0 }
+        return Usage(inputTokens: count(u["prompt_tokens"]), outputTokens: count(u["completion_tokens"]),
+                     reasoningTokens: count(u["completion_tokens_details"]?["reasoning_tokens"]),
+                     cachedTokens: count(u["prompt_tokens_details"]?["cached_tokens"]))
     }
 }

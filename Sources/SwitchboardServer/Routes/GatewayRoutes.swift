@@ -45,9 +45,9 @@ struct GatewayRoutes: Sendable {
                            type: "invalid_request_error", code: "request_too_large")
         }
         do {
-            return try JSONValue.parse(Data(buffer.readableBytesView))
+            return try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) }
         } catch {
-            throw APIError.invalid("request body is not valid JSON")
+            throw APIError.invalid("request body is not valid JSON: \(error)")
         }
     }
 

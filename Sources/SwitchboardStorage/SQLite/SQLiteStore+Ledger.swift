@@ -29,6 +29,31 @@ extension SQLiteStore: BlockingLedgerStore {
         }
     }
 
+    /// The ledger keyed by its request id alone: a rowid table with a text primary key is two b-trees, and
+    /// every commit wrote (and checksummed into the WAL) a page of each, plus one per index. Request ids are
+    /// time-ordered (UUID v7), so rows still go in at the right edge.
+    static func registerLedgerWithoutRowIDMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v4-usage-ledger-without-rowid") { db in
+            try db.execute(sql: """
+                CREATE TABLE usage_ledger_v4 (
+                  request_id TEXT NOT NULL PRIMARY KEY, ts DOUBLE NOT NULL, key_id TEXT, user TEXT, task TEXT NOT NULL,
+                  provider TEXT, model TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                  cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_nano_usd INTEGER,
+                  estimated BOOLEAN NOT NULL, latency_ms INTEGER NOT NULL, ttft_ms INTEGER, status INTEGER NOT NULL,
+                  attempts INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO usage_ledger_v4 (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
+                SELECT request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts FROM usage_ledger;
+                DROP TABLE usage_ledger;
+                ALTER TABLE usage_ledger_v4 RENAME TO usage_ledger;
+                CREATE INDEX usage_ledger_ts ON usage_ledger(ts);
+                CREATE INDEX usage_ledger_key ON usage_ledger(key_id, ts);
+                """)
+        }
+    }
+
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in try Self.insert(records, db) }

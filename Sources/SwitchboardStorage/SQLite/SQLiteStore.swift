@@ -59,6 +59,7 @@ public final class SQLiteStore: Storage {
                 t.primaryKey(["task", "hub_model_id"])
             }
         }
+        registerLedgerWithoutRowIDMigration(&m)
         return m
     }
 
