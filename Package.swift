@@ -159,6 +159,7 @@ let package = Package(
             name: "SwitchboardStorageTests",
             dependencies: [
                 "SwitchboardStorage", "SwitchboardCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,8 @@
 import Foundation
+public import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import SwitchboardCore
 
 /// Group commit for the usage ledger: callers wait until their record is committed, and every record that
@@ -9,7 +11,8 @@ import SwitchboardCore
 ///
 /// With a store that can commit synchronously, the loop runs on a thread of its own, parked on a condition
 /// variable: a record costs one wake-up and one continuation resume, not a trip through the task scheduler
-/// and the database's queue per batch.
+/// and the database's queue per batch. A store that can commit without blocking at all (SQLite's journal)
+/// takes each record on the caller's thread, and the queue only carries what it turns away.
 public final class LedgerWriter: @unchecked Sendable {
     // @unchecked: `queue`, `stopped` and `wake` are only touched with `condition` locked.
     private struct Pending {
@@ -20,6 +23,9 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private let store: any LedgerStore
+    private let immediate: (any ImmediateLedgerStore)?
+    private let stoppedFlag = Atomic<Bool>(false)
+    private let logger: Logger
     private let maxBatch: Int
     private let gather: TimeInterval
     private let condition = NSCondition()
@@ -37,8 +43,11 @@ public final class LedgerWriter: @unchecked Sendable {
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
     /// short. Off by default: measured at c=32, batches that form while the previous commit runs (about
     /// 4 records) cost less throughput than waiting 0.5 ms for bigger ones (20% vs 25% below no ledger).
-    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero) {
+    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
+                logger: Logger = Logger(label: "switchboard.ledger")) {
         self.store = store
+        immediate = store as? any ImmediateLedgerStore
+        self.logger = logger
         self.maxBatch = maxBatch
         self.gather = gather.inSeconds
     }
@@ -53,11 +62,18 @@ public final class LedgerWriter: @unchecked Sendable {
     public var queued: Int { locked { queue.count } }
 
     /// Transactions committed and records in them, for measuring batching.
-    public var statistics: (batches: Int, records: Int) { locked { (committedBatches, committedRecords) } }
+    public var statistics: (batches: Int, records: Int) {
+        let moved: (batches: Int, records: Int) = immediate?.immediateStatistics ?? (0, 0)
+        return locked { (committedBatches + moved.batches, committedRecords + moved.records) }
+    }
 
     /// Returns once `record` is committed; throws when the store refused the batch it was in.
     /// Cancelling the caller does not withdraw the record.
     public func record(_ record: UsageRecord) async throws {
+        // A store that can commit without blocking does it here, on the caller's thread: no hand-off to the
+        // writer's thread and back. `stopped` is read without the lock: a record that races `stop()` is still
+        // durable, and the store's last housekeeping round moves it.
+        if let immediate, !stoppedFlag.load(ordering: .relaxed), try immediate.appendImmediately(record) { return }
         let loop = MultiThreadedEventLoopGroup.currentEventLoop
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             let (refused, waiting) = locked { () -> (Bool, CheckedContinuation<Void, Never>?) in
@@ -97,23 +113,28 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private func runBlocking(_ store: any BlockingLedgerStore) {
-        // Checkpoints about once a second until stopped; `run()` returns only after this thread is done, so
-        // nobody closes the store under a running checkpoint.
+        // The store's housekeeping about ten times a second until stopped, then once more so a clean stop
+        // leaves nothing in a journal; `run()` returns only after this thread is done, so nobody closes the
+        // store under it.
         let housekeepingDone = DispatchSemaphore(value: 0)
         let housekeeping = Thread { [self] in
             housekeepingStop.lock()
-            while !housekeepingStopped {
-                if !housekeepingStop.wait(until: Date(timeIntervalSinceNow: 1)), !housekeepingStopped {
-                    housekeepingStop.unlock()
-                    // A failed checkpoint only delays reclaiming the WAL; the next one retries.
-                    _ = try? store.checkpoint()
-                    housekeepingStop.lock()
+            var stopping = false
+            while !stopping {
+                stopping = housekeepingStopped || housekeepingStop.wait(until: Date(timeIntervalSinceNow: 0.1)) || housekeepingStopped
+                housekeepingStop.unlock()
+                do {
+                    try store.maintain()
+                } catch {
+                    // Nothing is lost (journaled records stay in the journal); the next round retries.
+                    logger.error("ledger housekeeping failed; retrying", metadata: ["error": "\(error)"])
                 }
+                housekeepingStop.lock()
             }
             housekeepingStop.unlock()
             housekeepingDone.signal()
         }
-        housekeeping.name = "switchboard-ledger-checkpoint"
+        housekeeping.name = "switchboard-ledger-housekeeping"
         housekeeping.start()
         defer {
             housekeepingStop.lock()
@@ -206,6 +227,7 @@ public final class LedgerWriter: @unchecked Sendable {
     public func stop() {
         let waiting = locked { () -> CheckedContinuation<Void, Never>? in
             stopped = true
+            stoppedFlag.store(true, ordering: .relaxed)
             condition.broadcast()
             let w = wake
             wake = nil

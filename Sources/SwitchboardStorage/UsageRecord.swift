@@ -102,8 +102,20 @@ public protocol LedgerStore: Sendable {
 public protocol BlockingLedgerStore: LedgerStore {
     /// Appends records in one transaction, blocking the calling thread.
     func appendBlocking(_ records: [UsageRecord]) throws
-    /// Housekeeping the writer runs between batches about once a second (a WAL checkpoint).
-    func checkpoint() throws
+    /// Housekeeping the writer's second thread runs about ten times a second (moving a journal into the
+    /// tables, checkpointing the WAL); a failure is retried at the next round.
+    func maintain() throws
+}
+
+/// A ledger store that can make a record durable on the caller's thread without blocking it (a copy into
+/// memory the kernel keeps), so a request waits for no other thread.
+public protocol ImmediateLedgerStore: BlockingLedgerStore {
+    /// Makes `record` durable and returns true, or returns false, writing nothing, when it cannot do so
+    /// without blocking (then `appendBlocking` takes it). Refuses an id it still holds unmoved; an id reused
+    /// from a record already moved is kept once, and reported by `maintain()`.
+    func appendImmediately(_ record: UsageRecord) throws -> Bool
+    /// Transactions that moved immediate records into the tables, and the records they moved.
+    var immediateStatistics: (batches: Int, records: Int) { get }
 }
 
 extension UsageRecord {
@@ -112,19 +124,32 @@ extension UsageRecord {
     /// Ids that grow with time keep the ledger's primary-key index appending at its right edge; random
     /// version 4 ids put every insert on a different page, which each commit then has to write out.
     public static func newRequestID(now: Date = Date()) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        let a = rng.next() as UInt64, b = rng.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
-        for i in 6..<16 { bytes[i] = UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (8 * (i % 8))) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 9562 variant
-        let hex = bytes.map { byte -> String in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+        // Every request makes one, so the text is written straight into the string's storage.
+        var bytes: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            var rng = SystemRandomNumberGenerator()
+            let ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+            for i in 0..<6 { raw[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
+            let a = rng.next() as UInt64, b = rng.next() as UInt64
+            for i in 6..<16 { raw[i] = UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (8 * (i % 8))) }
+            raw[6] = 0x70 | (raw[6] & 0x0F)  // version 7
+            raw[8] = 0x80 | (raw[8] & 0x3F)  // RFC 9562 variant
+        }
+        return withUnsafeBytes(of: &bytes) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                let digits: StaticString = "0123456789abcdef"
+                var o = 0
+                for i in 0..<16 {
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        out[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
+                    out[o] = digits.utf8Start[Int(raw[i] >> 4)]
+                    out[o + 1] = digits.utf8Start[Int(raw[i] & 0x0F)]
+                    o += 2
+                }
+                return o
+            }
+        }
     }
 }

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
             if loaded.mockOnly {
                 Terminal.err("note: no provider is configured; serving the built-in mock (mock/echo, mock/slow, ...)\n")
             }
-            let ledger = loaded.config.store.ledger ? LedgerWriter(store: store) : nil
+            let ledger = loaded.config.store.ledger ? LedgerWriter(store: store, logger: loaded.logger) : nil
             if ledger == nil { Terminal.err("warning: [store] ledger = false: requests are not recorded or billed\n") }
             let server = GatewayServer(gateway: loaded.gateway, store: store, ledger: ledger, options: serverOptions,
                                        metrics: metrics, logger: loaded.logger)

@@ -2,7 +2,7 @@ public import Foundation
 import GRDB
 import GRDBSQLite
 
-extension SQLiteStore: BlockingLedgerStore {
+extension SQLiteStore: ImmediateLedgerStore {
     static func registerLedgerMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration("v2-usage-ledger") { db in
             try db.create(table: "usage_ledger") { t in
@@ -59,20 +59,77 @@ extension SQLiteStore: BlockingLedgerStore {
         try await pool.write { db in try Self.insert(records, db) }
     }
 
-    /// Copies the WAL back into the database without waiting for readers.
-    public func checkpoint() throws {
-        try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
-    }
-
-    /// Appends in one transaction on the calling thread (the ledger writer's own thread).
+    /// Appends on the calling thread (the ledger writer's own): to the journal when this instance owns it,
+    /// else in one transaction. Refuses the whole batch when a request id is already recorded.
     public func appendBlocking(_ records: [UsageRecord]) throws {
         guard !records.isEmpty else { return }
-        try pool.write { db in try Self.insert(records, db) }
+        guard let journal else {
+            try pool.write { db in try Self.insert(records, db) }
+            return
+        }
+        let ids = records.map(\.requestID)
+        let taken = try pool.read { db in
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            return try String.fetchOne(db, sql: "SELECT request_id FROM usage_ledger WHERE request_id IN (\(marks)) LIMIT 1",
+                                       arguments: StatementArguments(ids))
+        }
+        if let taken { throw JournalError.duplicate(taken) }
+        _ = try journal.append(records, immediate: false)
     }
 
-    private static func insert(_ records: [UsageRecord], _ db: Database) throws {
+    /// Journals one record from an event loop without blocking; false when only `appendBlocking` can take it.
+    /// Only the journal's unmoved records are checked for its id: reading the tables would block.
+    public func appendImmediately(_ record: UsageRecord) throws -> Bool {
+        guard let journal else { return false }
+        return try journal.append([record], immediate: true)
+    }
+
+    /// Transactions and records moved from the journal into the tables.
+    public var immediateStatistics: (batches: Int, records: Int) { journal?.statistics ?? (0, 0) }
+
+    /// Moves every journaled record into the tables, in one transaction, and deletes the journal files
+    /// behind them. A record moved twice (a crash between the commit and the deletion) is kept once.
+    func moveJournal() throws {
+        guard let journal else { return }
+        let token = journal.newClaimToken()
+        let segments: [LedgerJournal.Segment], inserted: Int
+        do {
+            (segments, inserted) = try pool.write { db in try Self.move(journal, token, db) }
+        } catch {
+            journal.unclaim(token)
+            throw error
+        }
+        journal.moved(segments, token: token)
+        let repeated = segments.reduce(0) { $0 + $1.records.count } - inserted
+        if repeated > 0 { throw JournalError.repeated(repeated) }
+    }
+
+    /// Before a read: what the journal holds goes into the tables, so a read sees every committed record.
+    private func flushJournal() async throws {
+        guard let journal, journal.pending > 0 else { return }
+        let token = journal.newClaimToken()
+        do {
+            let (segments, _) = try await pool.write { db in try Self.move(journal, token, db) }
+            journal.moved(segments, token: token)
+        } catch {
+            journal.unclaim(token)
+            throw error
+        }
+    }
+
+    /// Inserts the closed segments no other move has claimed, inside the caller's transaction, and returns
+    /// them, to be forgotten once it has committed, with the number of rows inserted.
+    private static func move(_ journal: LedgerJournal, _ token: Int, _ db: Database) throws -> ([LedgerJournal.Segment], Int) {
+        let segments = try journal.claim(token)
+        let before = db.totalChangesCount
+        try insert(segments.flatMap(\.records), db, ignoringDuplicates: true)
+        return (segments, db.totalChangesCount - before)
+    }
+
+    static func insert(_ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false) throws {
+        guard !records.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+            INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
               cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -134,6 +191,7 @@ extension SQLiteStore: BlockingLedgerStore {
     }
 
     public func records(_ filter: UsageFilter) async throws -> [UsageRecord] {
+        try await flushJournal()
         let (clause, args) = Self.whereClause(filter)
         return try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT ? OFFSET ?",
@@ -149,11 +207,13 @@ extension SQLiteStore: BlockingLedgerStore {
     }
 
     public func count(_ filter: UsageFilter) async throws -> Int {
+        try await flushJournal()
         let (clause, args) = Self.whereClause(filter)
         return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage_ledger \(clause)", arguments: args) ?? 0 }
     }
 
     public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
+        try await flushJournal()
         let (clause, args) = Self.whereClause(filter)
         let select = """
             COUNT(*) AS n, COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,

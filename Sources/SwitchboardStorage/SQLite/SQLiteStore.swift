@@ -9,6 +9,11 @@ public final class SQLiteStore: Storage {
     /// A separate connection for checkpoints, so copying the WAL never waits behind, or holds up, the
     /// ledger's inserts on the pool's writer.
     let checkpointer: DatabaseQueue
+    /// The ledger's journal, when this instance owns it (see `LedgerJournal`); nil in a second process
+    /// opening the same database, which then writes its records straight into the tables.
+    let journal: LedgerJournal?
+    private let lastCheckpoint = NSLock()
+    nonisolated(unsafe) private var checkpointedAt = ContinuousClock.now
     /// The database file.
     public let path: String
     /// One instance, so counters live in memory.
@@ -16,7 +21,11 @@ public final class SQLiteStore: Storage {
     public var location: String { "sqlite:\(path)" }
 
     /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, journalSegmentBytes: LedgerJournal.defaultSegmentBytes)
+    }
+
+    init(path: String, journalSegmentBytes: Int) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(5)
@@ -31,6 +40,27 @@ public final class SQLiteStore: Storage {
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
         checkpointer = try DatabaseQueue(path: path, configuration: config)
+        journal = try LedgerJournal(databasePath: path, segmentBytes: journalSegmentBytes)
+        if let journal {
+            // What a previous owner journaled and had not moved yet goes into the tables before anything else.
+            let left = try journal.leftovers()
+            if !left.isEmpty {
+                try pool.write { db in try Self.insert(left.flatMap(\.records), db, ignoringDuplicates: true) }
+                journal.moved(left)
+            }
+            try journal.start(after: left.last?.number ?? 0)
+        }
+    }
+
+    /// Moves journaled records into the tables and, about once a second, checkpoints the WAL.
+    public func maintain() throws {
+        try moveJournal()
+        let due = lastCheckpoint.withLock { () -> Bool in
+            guard ContinuousClock.now - checkpointedAt >= .seconds(1) else { return false }
+            checkpointedAt = .now
+            return true
+        }
+        if due { try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) } }
     }
 
     /// Versioned migrations, run at start-up; later versions append, never edit.
@@ -69,6 +99,15 @@ public final class SQLiteStore: Storage {
     }
 
     public func close() async {
+        if let journal {
+            do {
+                try moveJournal()
+                journal.release(removingUnused: true)
+            } catch {
+                // Nothing is lost: the records stay in the journal's files, and the next owner moves them first.
+                journal.release()
+            }
+        }
         try? pool.close()
         try? checkpointer.close()
     }

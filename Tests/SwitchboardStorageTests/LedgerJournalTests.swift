@@ -1,0 +1,172 @@
+import Foundation
+import GRDB
+@testable import SwitchboardStorage
+import Testing
+
+/// The SQLite ledger's journal: what a commit acknowledges is on disk before the tables have it, and every
+/// way of opening the database afterwards finds it.
+@Suite struct LedgerJournalTests {
+    func records(_ n: Int, from start: Int = 0) -> [UsageRecord] {
+        (start..<start + n).map { i in
+            UsageRecord(requestID: UsageRecord.newRequestID(), timestamp: Date(timeIntervalSince1970: 1_800_000_000.125 + Double(i)),
+                        keyID: i % 2 == 0 ? "key_a" : nil, user: i % 3 == 0 ? "ü \"quoted\"" : nil, task: "chat.completions",
+                        provider: "p", model: "m/\(i)", inputTokens: i, outputTokens: 2 * i, cachedTokens: i / 2, reasoningTokens: 1,
+                        costNanoUSD: i % 4 == 0 ? nil : Int64(i) * 1_000_000_007, estimated: i % 5 == 0, latencyMs: 3, ttftMs: i % 2 == 0 ? 1 : nil,
+                        status: 200, attempts: 1)
+        }
+    }
+
+    /// Rows in the table itself, read over a connection of its own (no journal involved).
+    func tableCount(_ path: String) throws -> Int {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage_ledger") ?? 0 }
+    }
+
+    func segments(_ path: String) throws -> [String] {
+        let url = URL(fileURLWithPath: path)
+        return try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+            .filter { $0.hasPrefix(url.lastPathComponent + "-ledger-") && $0.hasSuffix(".jsonl") }
+    }
+
+    @Test func anAcknowledgedRecordIsInTheJournalBeforeTheTables() throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path)
+        try store.appendBlocking(records(3))
+        #expect(store.journal?.pending == 3)
+        #expect(try tableCount(path) == 0)
+        try store.maintain()
+        #expect(store.journal?.pending == 0)
+        #expect(try tableCount(path) == 3)
+        #expect(try segments(path).count == 1, "only the open, empty segment is left")
+    }
+
+    @Test func aDeadOwnersRecordsAreMovedByTheNextOneExactlyAsWritten() async throws {
+        let path = temporaryDatabase()
+        let written = records(40)
+        do {
+            let dead = try SQLiteStore(path: path)
+            try dead.appendBlocking(Array(written[0..<25]))
+            try dead.maintain()  // these 25 reach the tables; the next 15 only the journal
+            try dead.appendBlocking(Array(written[25...]))
+            dead.journal?.release()  // what dying does: the lock goes, the files stay
+        }
+        #expect(try tableCount(path) == 25)
+        let next = try SQLiteStore(path: path)
+        #expect(try tableCount(path) == 40)
+        var all = UsageFilter()
+        all.limit = 100
+        let read = try await next.records(all)
+        #expect(Set(read) == Set(written))
+        await next.close()
+    }
+
+    @Test func aLineCutShortByACrashIsDroppedAndTheWholeLinesKept() async throws {
+        let path = temporaryDatabase()
+        do {
+            let dead = try SQLiteStore(path: path)
+            try dead.appendBlocking(records(5))
+            dead.journal?.release()
+        }
+        let name = try #require(try segments(path).first)
+        let file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name)
+        let end = try #require(try Data(contentsOf: file).lastIndex(of: UInt8(ascii: "\n")))
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.seek(toOffset: UInt64(end + 1))
+        try handle.write(contentsOf: Data(#"{"id":"0190-cut","ts":1800000000.5,"ta"#.utf8))
+        try handle.close()
+        let next = try SQLiteStore(path: path)
+        #expect(try await next.count(UsageFilter()) == 5)
+        await next.close()
+    }
+
+    @Test func aDamagedLineBeforeTheLastStopsTheOpenInsteadOfLosingARecord() throws {
+        let path = temporaryDatabase()
+        do {
+            let dead = try SQLiteStore(path: path)
+            try dead.appendBlocking(records(3))
+            dead.journal?.release()
+        }
+        let name = try #require(try segments(path).first)
+        let file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name)
+        var lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        lines[1] = "{\"id\": garbage"
+        try lines.joined(separator: "\n").write(to: file, atomically: false, encoding: .utf8)
+        #expect { _ = try SQLiteStore(path: path) } throws: { "\($0)".contains("line 2") }
+    }
+
+    @Test func aSecondOpenerOfTheSameDatabaseWritesStraightToTheTables() async throws {
+        let path = temporaryDatabase()
+        let owner = try SQLiteStore(path: path)
+        let other = try SQLiteStore(path: path)
+        #expect(owner.journal != nil)
+        #expect(other.journal == nil)
+        try other.appendBlocking(records(2))
+        #expect(try tableCount(path) == 2)
+        try owner.appendBlocking(records(3, from: 2))
+        #expect(try await owner.count(UsageFilter()) == 5, "a read moves the journal first")
+        await other.close()
+        await owner.close()
+    }
+
+    @Test func aRecordAlreadyInTheTablesOrTheJournalIsRefusedWithItsBatch() throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path)
+        let first = records(2)
+        try store.appendBlocking(first)
+        #expect(throws: JournalError.self) { try store.appendBlocking(records(1, from: 5) + [first[1]]) }
+        try store.maintain()
+        #expect(throws: JournalError.self) { try store.appendBlocking([first[0]]) }
+        let twin = records(1, from: 7)
+        #expect(throws: JournalError.self) { try store.appendBlocking(twin + twin) }
+        try store.maintain()
+        #expect(try tableCount(path) == 2)
+    }
+
+    @Test func aCleanCloseLeavesNoRecordInTheJournal() async throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path)
+        try store.appendBlocking(records(4))
+        await store.close()
+        #expect(try tableCount(path) == 4)
+        #expect(try segments(path).isEmpty)
+    }
+
+    @Test func theImmediatePathRefusesAnUnmovedIdAndKeepsTheFirstOfAMovedOne() throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path)
+        let r = records(1)[0]
+        #expect(try store.appendImmediately(r))
+        #expect(throws: JournalError.self) { _ = try store.appendImmediately(r) }
+        try store.maintain()
+        var again = r
+        again.outputTokens = 999
+        #expect(try store.appendImmediately(again), "the tables are not read on an event loop")
+        #expect { try store.maintain() } throws: { "\($0)".contains("1 journaled ledger record") }
+        #expect(try tableCount(path) == 1)
+        try store.maintain()  // reported once, not at every round
+    }
+
+    @Test func fullSegmentsRollOverAndAnEventLoopIsSentToTheWriterWhenNoSpareIsReady() async throws {
+        let path = temporaryDatabase()
+        let written = records(1200)
+        do {
+            let store = try SQLiteStore(path: path, journalSegmentBytes: 64 << 10)
+            var immediate = 0
+            while immediate < 600, try store.appendImmediately(written[immediate]) { immediate += 1 }
+            #expect(immediate > 100 && immediate < 600, "a 64 KiB segment holds a few hundred records: \(immediate)")
+            // What the loop could not take, the writer's thread takes: it makes segments as it needs them.
+            for chunk in stride(from: immediate, to: 1200, by: 100) {
+                try store.appendBlocking(Array(written[chunk..<min(chunk + 100, 1200)]))
+            }
+            #expect(try segments(path).count >= 4)
+            #expect(store.journal?.pending == 1200)
+            store.journal?.release()
+        }
+        let next = try SQLiteStore(path: path)
+        var all = UsageFilter()
+        all.limit = 2000
+        #expect(Set(try await next.records(all)) == Set(written))
+        await next.close()
+    }
+}
