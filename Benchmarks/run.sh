@@ -161,7 +161,13 @@ errors = sum(p[1][5] for p in pairs)
 if errors: print(f"      switchboard non-2xx responses: {errors:.0f}")
 PY
 done
-echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)" \
+     "($(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' /proc/$SBPID/status))"
+# RSS_DETAIL=1: the mappings that hold most of it.
+if [ "${RSS_DETAIL:-0}" = 1 ]; then
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6; if (name=="") name="[anon]"} /^Rss:/ {rss[name]+=$2}
+       END {for (n in rss) printf "  %8.1f MB  %s\n", rss[n]/1024, n}' /proc/$SBPID/smaps | sort -rn | head -12
+fi
 
 if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
   # The same gateway with the usage ledger off, measured interleaved with the one above (ledger on),
@@ -213,8 +219,8 @@ if [ "${FIXED_RATE:-1}" = 1 ] && command -v hey >/dev/null; then
   done
 fi
 
-# 1,000 concurrent SSE streams of 200 chunks each, held to completion.
-python3 - "$SB" "$KEY" <<'PY'
+# 1,000 concurrent SSE streams of 200 chunks each, held to completion (SSE=0 skips it).
+[ "${SSE:-1}" = 1 ] && python3 - "$SB" "$KEY" <<'PY'
 import asyncio, sys, time
 port, key = int(sys.argv[1]), sys.argv[2]
 body = b'{"model":"sse/bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
@@ -234,9 +240,11 @@ async def main():
     print(f"SSE hold: {ok}/1000 streams of 200 chunks completed in {time.monotonic() - t:.1f}s, {1000 - ok} errors")
 asyncio.run(main())
 PY
-echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
-sleep 6
-echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+if [ "${SSE:-1}" = 1 ]; then
+  echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+  sleep 6
+  echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+fi
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   [ -n "${PERF_KEEP:-}" ] && trap 'cp "$WORK/perf.data" "$PERF_KEEP" 2>/dev/null; cleanup' EXIT

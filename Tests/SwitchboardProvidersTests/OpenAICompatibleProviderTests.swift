@@ -233,7 +233,8 @@ func withFake(
         let transport = NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: .init())
         defer { Task { try await transport.shutdown() } }
         try await withFake(transport: transport) { fake, provider in
-            var reply = FakeReply(Array(repeating: "word", count: 200).joined(separator: " "))
+            // Twenty seconds of stream: it must never end by itself before the cut is noticed.
+            var reply = FakeReply(Array(repeating: "word", count: 1000).joined(separator: " "))
             reply.chunkDelay = .milliseconds(20)
             fake.setDefault(.reply(reply))
             let consumer = Task {
@@ -248,10 +249,10 @@ func withFake(
             #expect(fake.streamsInFlight == 1)
             consumer.cancel()
             _ = await consumer.result
-            // Left alone the stream would end by itself after 4 s, but then not as cancelled; the full suite's
+            // Left alone the stream would end by itself after 20 s, but then not as cancelled; the full suite's
             // load can delay the upstream's noticing the closed connection by seconds, so the wait is long.
             var waited = 0
-            while fake.streamsInFlight > 0, waited < 500 {
+            while fake.streamsInFlight > 0, waited < 750 {
                 try await Task.sleep(for: .milliseconds(20))
                 waited += 1
             }

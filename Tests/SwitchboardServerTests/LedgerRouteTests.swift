@@ -67,10 +67,11 @@ import Testing
     }
 
     @Test func aStreamCutByTheClientIsStillRecorded() async throws {
-        let gw = try await LiveGateway.start()
+        // Thirty seconds of stream within a minute's request timeout, so that the cut is noticed long before
+        // either ends it (under the full suite's load noticing can take seconds).
+        let gw = try await LiveGateway.start(requestTimeout: .seconds(60))
         defer { Task { await gw.stop() } }
-        // Ten seconds of stream, so that even a slow client cuts it long before its end.
-        var reply = FakeReply(Array(repeating: "tick", count: 1000).joined(separator: " "))
+        var reply = FakeReply(Array(repeating: "tick", count: 3000).joined(separator: " "))
         reply.chunkDelay = .milliseconds(10)
         gw.fake.setDefault(.reply(reply))
         let client = Task {
@@ -84,7 +85,7 @@ import Testing
         _ = await client.result
         var records: [UsageRecord] = []
         // Polling: under the full suite's load noticing the cut can take seconds.
-        for _ in 0..<500 where records.isEmpty {
+        for _ in 0..<1000 where records.isEmpty {
             try await Task.sleep(for: .milliseconds(20))
             records = try await gw.store.records(UsageFilter())
         }
