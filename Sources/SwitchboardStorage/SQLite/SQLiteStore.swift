@@ -36,6 +36,10 @@ public final class SQLiteStore: Storage {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // 512 KiB of page cache a connection instead of SQLite's 2 MB: the ledger appends at the right edge
+            // of its b-trees, and the OS's file cache answers the rest (measured: 1.9 MB less resident after
+            // the benchmark's c=256 run).
+            try db.execute(sql: "PRAGMA cache_size = -512")
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
