@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardStorageTests",
             dependencies: [
-                "SwitchboardStorage", "SwitchboardCore",
+                "SwitchboardStorage", "SwitchboardCore", "SwitchboardTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -120,14 +120,30 @@ public final class LedgerWriter: @unchecked Sendable {
         let housekeeping = Thread { [self] in
             housekeepingStop.lock()
             var stopping = false
+            // A failure that lasts (a full disk) is logged when it starts, every ten seconds while it lasts,
+            // and when it ends: not ten times a second.
+            var failingSince: ContinuousClock.Instant?
+            var lastLogged = ContinuousClock.now
             while !stopping {
                 stopping = housekeepingStopped || housekeepingStop.wait(until: Date(timeIntervalSinceNow: 0.1)) || housekeepingStopped
                 housekeepingStop.unlock()
                 do {
                     try store.maintain()
+                    if let since = failingSince {
+                        logger.notice("ledger housekeeping recovered", metadata: ["failing_for": "\(ContinuousClock.now - since)"])
+                        failingSince = nil
+                    }
+                } catch JournalError.repeated(let n) {
+                    // A report of work done, not a failure.
+                    logger.error("\(JournalError.repeated(n))")
                 } catch {
                     // Nothing is lost (journaled records stay in the journal); the next round retries.
-                    logger.error("ledger housekeeping failed; retrying", metadata: ["error": "\(error)"])
+                    let now = ContinuousClock.now
+                    if failingSince == nil || now - lastLogged >= .seconds(10) {
+                        logger.error("ledger housekeeping failed; retrying", metadata: ["error": "\(error)"])
+                        lastLogged = now
+                    }
+                    if failingSince == nil { failingSince = now }
                 }
                 housekeepingStop.lock()
             }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SwitchboardStorage
+import SwitchboardTesting
 import Testing
 
 @Suite struct LedgerTests {
@@ -39,5 +40,29 @@ import Testing
         #expect(try await store.count(UsageFilter()) == 1)
         await #expect(throws: LedgerError.self) { try await writer.record(record(2)) }
         await store.close()
+    }
+
+    @Test func aLastingHousekeepingFailureIsLoggedOnceNotEveryRoundAndItsEndToo() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("ledger.db").path)
+        let capture = CapturingLogHandler()
+        let writer = LedgerWriter(store: store, logger: capture.logger)
+        let runner = Task { await writer.run() }
+        // With its folder gone the journal cannot make its next segment: a real failure, every round.
+        try FileManager.default.removeItem(at: directory)
+        for i in 0..<5 { try await writer.record(record(i)) }
+        try await Task.sleep(for: .milliseconds(1500))
+        let failed = capture.lines.filter { $0.contains("ledger housekeeping failed") }
+        #expect(failed.count == 1, "\(failed.count) lines in 1.5 s: \(failed)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for _ in 0..<100 where !capture.lines.contains(where: { $0.contains("recovered") }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(capture.lines.contains { $0.contains("ledger housekeeping recovered") })
+        writer.stop()
+        await runner.value
+        await store.close()
+        try? FileManager.default.removeItem(at: directory)
     }
 }
