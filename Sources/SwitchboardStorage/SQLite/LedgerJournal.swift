@@ -248,13 +248,19 @@ final class LedgerJournal: @unchecked Sendable {
         _ = lock.withLock { claims.removeValue(forKey: token) }
     }
 
-    private func segmentsToMove() throws -> [Segment] {
+    /// Unmaps segments switched away from and readies a spare: the housekeeping round's work when there is
+    /// nothing to move.
+    func prepare() throws {
         let unmap = lock.withLock { () -> [Mapping] in
             defer { retired = [] }
             return retired
         }
         for m in unmap { munmap(m.base, m.size) }
         try readySpare()
+    }
+
+    private func segmentsToMove() throws -> [Segment] {
+        try prepare()
         let segments = lock.withLock { () -> [Segment] in
             if !current.records.isEmpty, let next = spare {
                 spare = nil

@@ -57,6 +57,7 @@ extension SQLiteStore: ImmediateLedgerStore {
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in try Self.insert(records, db) }
+        ledgerWritten()
     }
 
     /// Appends on the calling thread (the ledger writer's own): to the journal when this instance owns it,
@@ -65,6 +66,7 @@ extension SQLiteStore: ImmediateLedgerStore {
         guard !records.isEmpty else { return }
         guard let journal else {
             try pool.write { db in try Self.insert(records, db) }
+            ledgerWritten()
             return
         }
         let ids = records.map(\.requestID)
@@ -100,6 +102,7 @@ extension SQLiteStore: ImmediateLedgerStore {
             throw error
         }
         journal.moved(segments, token: token)
+        ledgerWritten()
         let repeated = segments.reduce(0) { $0 + $1.records.count } - inserted
         if repeated > 0 { throw JournalError.repeated(repeated) }
     }
@@ -111,6 +114,7 @@ extension SQLiteStore: ImmediateLedgerStore {
         do {
             let (segments, _) = try await pool.write { db in try Self.move(journal, token, db) }
             journal.moved(segments, token: token)
+            ledgerWritten()
         } catch {
             journal.unclaim(token)
             throw error

@@ -14,6 +14,7 @@ public final class SQLiteStore: Storage {
     let journal: LedgerJournal?
     private let lastCheckpoint = NSLock()
     nonisolated(unsafe) private var checkpointedAt = ContinuousClock.now
+    nonisolated(unsafe) private var walWritten = false
     /// The database file.
     public let path: String
     /// One instance, so counters live in memory.
@@ -56,15 +57,25 @@ public final class SQLiteStore: Storage {
         }
     }
 
-    /// Moves journaled records into the tables and, about once a second, checkpoints the WAL.
+    /// Readies the journal's next segment, moves journaled records into the tables and, about once a
+    /// second, checkpoints the WAL. An idle store does nothing: no empty transaction, no checkpoint.
     public func maintain() throws {
-        try moveJournal()
+        if let journal {
+            try journal.prepare()
+            if journal.pending > 0 { try moveJournal() }
+        }
         let due = lastCheckpoint.withLock { () -> Bool in
-            guard ContinuousClock.now - checkpointedAt >= .seconds(1) else { return false }
+            guard walWritten, ContinuousClock.now - checkpointedAt >= .seconds(1) else { return false }
             checkpointedAt = .now
+            walWritten = false
             return true
         }
         if due { try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) } }
+    }
+
+    /// Notes that ledger rows went into the WAL, for the next checkpoint.
+    func ledgerWritten() {
+        lastCheckpoint.withLock { walWritten = true }
     }
 
     /// Versioned migrations, run at start-up; later versions append, never edit.
