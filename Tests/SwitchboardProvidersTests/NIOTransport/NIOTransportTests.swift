@@ -74,9 +74,19 @@ import Testing
     @Test func aServerThatClosesBetweenRequestsCostsANewConnectionNotAFailure() async throws {
         let server = try await MisbehavingServer.start(.closeAfterResponse)
         let transport = Self.transport()
-        for _ in 0..<200 {
-            let (status, body) = try await Self.get(transport, server.url)
-            #expect(status == 200 && body == "ok")
+        for i in 0..<200 {
+            do {
+                let (status, body) = try await Self.get(transport, server.url)
+                #expect(status == 200 && body == "ok")
+            } catch {
+                // What each side saw when one request stalled, for whoever chases it (seen once, under the full
+                // suite's load: a request that got neither an answer nor a close for 10 s).
+                let seen = server.snapshot
+                let open = try await transport.openConnections()
+                let sides = "server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open)"
+                Issue.record("request \(i) failed: \(error); \(sides)")
+                throw error
+            }
         }
         #expect(server.snapshot.requests == 200)
         #expect(server.snapshot.accepted == 200)
