@@ -29,6 +29,17 @@ import Testing
             .filter { $0.hasPrefix(url.lastPathComponent + "-ledger-") && $0.hasSuffix(".jsonl") }
     }
 
+    /// The one segment file an owner leaves when it journals `count` records and dies before moving them.
+    func segmentOfADeadOwner(_ path: String, journaling count: Int) throws -> URL {
+        do {
+            let dead = try SQLiteStore(path: path)
+            try dead.appendBlocking(records(count))
+            dead.journal?.release()
+        }
+        let name = try #require(try segments(path).first)
+        return URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name)
+    }
+
     @Test func anAcknowledgedRecordIsInTheJournalBeforeTheTables() throws {
         let path = temporaryDatabase()
         let store = try SQLiteStore(path: path)
@@ -63,13 +74,7 @@ import Testing
 
     @Test func aLineCutShortByACrashIsDroppedAndTheWholeLinesKept() async throws {
         let path = temporaryDatabase()
-        do {
-            let dead = try SQLiteStore(path: path)
-            try dead.appendBlocking(records(5))
-            dead.journal?.release()
-        }
-        let name = try #require(try segments(path).first)
-        let file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name)
+        let file = try segmentOfADeadOwner(path, journaling: 5)
         let end = try #require(try Data(contentsOf: file).lastIndex(of: UInt8(ascii: "\n")))
         let handle = try FileHandle(forWritingTo: file)
         try handle.seek(toOffset: UInt64(end + 1))
@@ -82,13 +87,7 @@ import Testing
 
     @Test func aDamagedLineBeforeTheLastStopsTheOpenInsteadOfLosingARecord() throws {
         let path = temporaryDatabase()
-        do {
-            let dead = try SQLiteStore(path: path)
-            try dead.appendBlocking(records(3))
-            dead.journal?.release()
-        }
-        let name = try #require(try segments(path).first)
-        let file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name)
+        let file = try segmentOfADeadOwner(path, journaling: 3)
         var lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         lines[1] = "{\"id\": garbage"
         try lines.joined(separator: "\n").write(to: file, atomically: false, encoding: .utf8)
