@@ -144,8 +144,11 @@ final class LoopPool: @unchecked Sendable {
         }
         let limits = settings.decoderLimits
         let decompression = settings.decompressionLimit
-        let sniHost = key.host.isIPAddress ? nil : key.host
-        let future = ClientBootstrap(group: eventLoop)
+        // An address literal needs no lookup: NIO's resolver would still run getaddrinfo on a serial queue
+        // per event loop, a thread hop per new connection and a wait behind any slow lookup on that loop.
+        let literal = try? SocketAddress(ipAddress: key.host, port: key.port)
+        let sniHost = literal == nil ? key.host : nil
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -165,7 +168,7 @@ final class LoopPool: @unchecked Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .connect(host: key.host, port: key.port)
+        let future = literal.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: key.host, port: key.port)
         return future.flatMapError { [self] error in
             open[ObjectIdentifier(connection)] = nil
             return eventLoop.makeFailedFuture(error)
@@ -210,12 +213,5 @@ final class TLSContextHolder: @unchecked Sendable {
             made = result
             return try result.get()
         }
-    }
-}
-
-extension String {
-    /// An IPv4 or IPv6 literal, which TLS must not send as a server name.
-    var isIPAddress: Bool {
-        (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
 }
