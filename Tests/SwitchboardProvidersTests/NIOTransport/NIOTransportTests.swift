@@ -91,7 +91,8 @@ import Testing
                 stalls += 1
                 let seen = server.snapshot
                 let open = try await transport.openConnections()
-                let sides = "server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open)"
+                let client = try await transport.counters()
+                let sides = "server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open), \(client)"
                 let late = "after \(ContinuousClock.now - started); longest event-loop delay so far \(lag.worst)"
                 withKnownIssue("a request stalls under load", isIntermittent: true) {
                     Issue.record("request \(i) timed out \(late); \(sides)")

@@ -24,6 +24,8 @@ final class LoopPool: @unchecked Sendable {
     private var open: [ObjectIdentifier: UpstreamConnection] = [:]
     private var sweeper: RepeatedTask?
     private var shuttingDown = false
+    /// What this loop's pool has done, for diagnosing a stalled request.
+    private(set) var counters = NIOHTTPTransport.Counters()
 
     init(eventLoop: any EventLoop, settings: Settings, tls: TLSContextHolder) {
         self.eventLoop = eventLoop
@@ -48,7 +50,9 @@ final class LoopPool: @unchecked Sendable {
             promise.fail(CancellationError())
             return
         }
+        if fresh { counters.retries += 1 }
         if !fresh, let connection = takeIdle(outgoing.key) {
+            counters.reused += 1
             begin(connection)
             return
         }
@@ -56,9 +60,11 @@ final class LoopPool: @unchecked Sendable {
             promise.fail(TransportError.connectFailed("the HTTP client is shut down"))
             return
         }
+        counters.connectsStarted += 1
         connect(outgoing.key).whenComplete { [self] result in
             switch result {
             case .success(let connection):
+                counters.connected += 1
                 if handle.cancelled {
                     promise.fail(CancellationError())
                     release(connection)
@@ -66,6 +72,7 @@ final class LoopPool: @unchecked Sendable {
                     begin(connection)
                 }
             case .failure(let error):
+                counters.connectsFailed += 1
                 promise.fail(Self.connectError(error, key: outgoing.key))
             }
         }

@@ -122,6 +122,40 @@ public final class NIOHTTPTransport: HTTPTransport {
         }
     }
 
+    /// What the pools did, summed over the loops: for telling a connect that never completed from a request
+    /// lost on a kept-alive connection.
+    public struct Counters: Sendable, CustomStringConvertible {
+        /// Requests sent on a kept-alive connection.
+        public var reused = 0
+        /// Requests sent again on a new connection after a kept-alive one turned out closed.
+        public var retries = 0
+        /// New connections begun, completed and failed.
+        public var connectsStarted = 0
+        /// New connections that completed.
+        public var connected = 0
+        /// New connections that failed or timed out.
+        public var connectsFailed = 0
+
+        /// One line for a test's failure message.
+        public var description: String {
+            "reused \(reused), retried \(retries), connects started \(connectsStarted), connected \(connected), failed \(connectsFailed)"
+        }
+    }
+
+    /// The pools' counters, summed.
+    public func counters() async throws -> Counters {
+        var total = Counters()
+        for pool in pools.values {
+            let c = try await pool.eventLoop.submit { pool.counters }.get()
+            total.reused += c.reused
+            total.retries += c.retries
+            total.connectsStarted += c.connectsStarted
+            total.connected += c.connected
+            total.connectsFailed += c.connectsFailed
+        }
+        return total
+    }
+
     /// Open upstream connections, idle or busy, across all loops.
     public func openConnections() async throws -> Int {
         var total = 0
