@@ -58,6 +58,12 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // Nothing else goes to the child. NIO opens its sockets without close-on-exec, so a child would
+        // otherwise hold every connection the test process had open at the spawn: a server's close would
+        // send no FIN while the child lives, and a kept-alive client would write into a socket nobody reads.
+        #if canImport(Glibc)
+        guard spawnCloseFrom(&actions, 3) == 0 else { throw ChildProcessError.system("posix_spawn_file_actions_addclosefrom_np", errno) }
+        #endif
         // posix_spawn_file_actions_addchdir_np is not visible from Swift's Glibc module; a shell changes directory.
         let command = directory.map { ["/bin/sh", "-c", #"cd "$0" && exec "$@""#, $0, executable] } ?? [executable]
         let argv = (command + arguments).map { strdup($0) } + [nil]
@@ -201,3 +207,9 @@ private let spawnLock = Mutex(())
 
 /// `write(2)`, named apart from `ChildProcess.write(_:)`.
 private func writeFD(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, bytes, count) }
+
+#if canImport(Glibc)
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not show.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+#endif

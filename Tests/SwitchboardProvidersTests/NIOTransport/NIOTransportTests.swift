@@ -76,33 +76,41 @@ import Testing
         let server = try await MisbehavingServer.start(.closeAfterResponse)
         let transport = Self.transport()
         let lag = LoopLagWatch(group: MultiThreadedEventLoopGroup.singleton)
-        // Known and not yet understood: under the full suite's load (seen in fresh-clone CI runs, never with the
-        // test alone) one request in a few thousand got no answer for 10 s: once the server had answered and
-        // closed it, once it never reached the server. Tolerated only as that timeout, once, and reported as a
-        // known issue with what both sides saw and how late the event loops ran; any other failure, or a second
-        // stall, fails the test.
-        var stalls = 0
         for i in 0..<200 {
             let started = ContinuousClock.now
             do {
                 let (status, body) = try await Self.get(transport, server.url)
                 #expect(status == 200 && body == "ok")
-            } catch TransportError.timedOut {
-                stalls += 1
+            } catch {
+                // What both sides saw, and how late the event loops ran, tells a blocked loop from a lost close.
                 let seen = server.snapshot
                 let open = try await transport.openConnections()
                 let client = try await transport.counters()
-                let sides = "server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open), \(client)"
-                let late = "after \(ContinuousClock.now - started); longest event-loop delay so far \(lag.worst)"
-                withKnownIssue("a request stalls under load", isIntermittent: true) {
-                    Issue.record("request \(i) timed out \(late); \(sides)")
-                }
+                Issue.record("""
+                    request \(i): \(error) after \(ContinuousClock.now - started); longest event-loop delay so far \(lag.worst); \
+                    server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open), \(client)
+                    """)
             }
         }
         lag.stop()
-        #expect(stalls <= 1, "\(stalls) of 200 requests stalled")
         #expect(server.snapshot.requests == 200)
         #expect(server.snapshot.accepted == 200)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aChildProcessInheritsNoConnectionOfTheTestProcess() async throws {
+        // NIO's sockets are not close-on-exec. A child that inherited a server's side of a connection kept it
+        // open after the server closed it, so the client's next request on it went unanswered: the stall the
+        // test above saw under the full suite, whose CLI tests spawn processes while others hold connections.
+        let server = try await MisbehavingServer.start(.ok("x"))
+        let transport = Self.transport()
+        _ = try await Self.get(transport, server.url)
+        #expect(try await transport.openConnections() == 1)
+        let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "exec ls /proc/self/fd"], environment: [:])
+        #expect(await child.wait() == .exited(0))
+        // ls's own directory handle is the lowest free descriptor, 3.
+        #expect(child.stdout.split(separator: "\n").sorted() == ["0", "1", "2", "3"], "\(child.stdout)")
         try await transport.shutdown()
         await server.stop()
     }
