@@ -284,6 +284,9 @@ struct Reader {
                 s.upstreamConnectTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...600)
             case "upstream_idle_timeout_seconds":
                 s.upstreamIdleTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...3600)
+            case "direct_routes":
+                guard case .bool(let b) = v else { throw fail("'server.direct_routes' must be a boolean", key: k, table: t) }
+                s.directRoutes = b
             case "master_key": s.masterKey = SecretSource(try string(v, path, key: k, table: t))
             case "auth":
                 let mode = try string(v, path, key: k, table: t)

@@ -86,6 +86,8 @@ public struct GatewayRequestContext: RequestContext {
     public var ledgerID = ""
     public var principal: Principal?
     let record = RequestRecord()
+    /// Answered by `DirectRouteHandler`, which cancels the request's task itself when the client goes away.
+    var direct = false
 
     /// Creates the context for one request.
     public init(source: ApplicationRequestContextSource) {

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+import HummingbirdCore
 import NIOCore
 public import ServiceLifecycle
 public import SwitchboardCore
@@ -22,6 +23,8 @@ public struct GatewayServer: Sendable {
         public var requireKeys = true
         /// Gateway-wide and per-user limits (`[limits]`); keys carry their own.
         public var limits = QuotaEnforcer.Configuration()
+        /// Answer the chat route from the connection's event loop (`DirectRouteHandler`).
+        public var directRoutes = true
 
         /// Defaults.
         public init() {}
@@ -74,9 +77,16 @@ public struct GatewayServer: Sendable {
         routes.register(on: router, auth: AuthMiddleware(authenticator: Authenticator(mode: mode, store: store)))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
+        let responder = router.buildResponder()
+        let serverName = "switchboard"
+        let server: HTTPServerBuilder = options.directRoutes
+            ? .http1(direct: DirectRoutes(respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
+                                          maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet))
+            : .http1()
         return Application(
-            router: router,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard"),
+            responder: responder,
+            server: server,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: serverName),
             // Shut down in reverse: the server drains first, the ledger commits last.
             services: (ledger.map { [LedgerService(writer: $0)] as [any Service] } ?? []) + [prober, MemoryTrimmer()],
             onServerRunning: onServerRunning,

@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.drainTimeout = .seconds(settings.drainTimeoutSeconds)
             serverOptions.healthInterval = .seconds(settings.healthIntervalSeconds)
             serverOptions.requireKeys = settings.auth == .keys
+            serverOptions.directRoutes = settings.directRoutes
             serverOptions.limits = loaded.config.limits
             serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
             if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {

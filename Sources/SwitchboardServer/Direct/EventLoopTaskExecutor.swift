@@ -5,7 +5,7 @@ import NIOCore
 /// and every `await` on a future the loop completes resumes there, without a wake-up of another thread.
 ///
 /// Only for work that never blocks: what runs here holds up every other connection of the loop.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 
     init(_ eventLoop: any EventLoop) {

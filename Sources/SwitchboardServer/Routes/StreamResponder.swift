@@ -68,9 +68,11 @@ extension GatewayRoutes {
         // saying so keeps clients from sending the next request down a closing connection.
         headers[.connection] = "close"
         let requestBody = request.body
+        let direct = context.direct
         let body = ResponseBody { [self] writer in
-            // A client that goes away cancels this closure, which cancels the upstream stream.
-            try await requestBody.consumeWithCancellationOnInboundClose { _ in
+            // A client that goes away cancels this closure, which cancels the upstream stream (a direct request's
+            // handler cancels its whole task).
+            try await Self.cancellingOnInboundClose(requestBody, unless: direct) {
                 var encoder = encoder
                 var event = first
                 var outputCharacters = 0
@@ -111,6 +113,15 @@ extension GatewayRoutes {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    static func cancellingOnInboundClose(_ body: RequestBody, unless direct: Bool,
+                                         _ operation: () async throws -> Void) async throws {
+        if direct {
+            try await operation()
+        } else {
+            try await body.consumeWithCancellationOnInboundClose { _ in try await operation() }
+        }
     }
 
     static func sse(_ frames: [SSEFrame]) -> ByteBuffer {

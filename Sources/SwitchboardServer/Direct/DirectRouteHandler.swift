@@ -1,0 +1,281 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// The routes answered straight from the connection's pipeline, and what answering them needs.
+struct DirectRoutes: Sendable {
+    /// The router's responder: the same middleware and handlers Hummingbird would run.
+    var respond: @Sendable (Request, GatewayRequestContext) async throws -> Response
+    /// `POST` paths, without query.
+    var paths: Set<String>
+    var maxBodyBytes: Int
+    var serverName: String?
+    var logger: Logger
+
+    func serves(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post, let path = head.path else { return false }
+        guard let query = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return paths.contains(path) }
+        return paths.contains(String(path[..<query]))
+    }
+}
+
+/// Answers the hot routes (`POST /v1/chat/completions`) on the connection's event loop, from the channel
+/// pipeline, and passes every other request on to Hummingbird's async channel untouched.
+///
+/// The same router answers both ways; what this skips is the async channel's per-request machinery: its inbound
+/// and outbound async sequences and the thread hops between the event loop and the concurrency pool (reading
+/// the request, calling the upstream, its answer, writing the response). The request runs as one task whose
+/// executor is the event loop, so the upstream client serves it from this loop's pool and every await resumes
+/// here.
+///
+/// Order is kept for pipelined requests: while a direct request is answered, later parts are held; while
+/// Hummingbird owes responses, new requests go to it too. Placed after Hummingbird's connection state
+/// handler, which therefore counts these requests for idle timeouts, `Connection: close` and graceful
+/// shutdown like its own.
+final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        case idle
+        /// A request for Hummingbird: its parts go on.
+        case forwarding
+        /// A direct request's body; `over` once it passed the limit (the rest is dropped, the route answers 413).
+        case collecting(HTTPRequest, ByteBuffer, over: Bool)
+        case responding
+    }
+
+    private let routes: DirectRoutes
+    private var state = State.idle
+    /// Requests given to Hummingbird whose response has not ended yet.
+    private var owedByHummingbird = 0
+    /// Parts that arrived while a direct request was being answered.
+    private var held = CircularBuffer<HTTPRequestPart>()
+    private var heldBytes = 0
+    private var readWithheld = false
+    private var closed = false
+    private var closeAfterEnd = false
+    private var task: Task<Void, Never>?
+    private var executor: EventLoopTaskExecutor?
+    private var dates = HTTPDateCache()
+
+    private var responding: Bool {
+        if case .responding = state { true } else { false }
+    }
+
+    init(routes: DirectRoutes) {
+        self.routes = routes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        executor = EventLoopTaskExecutor(context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.channel.closeFuture.whenComplete { _ in handler.value.channelClosed() }
+    }
+
+    private func channelClosed() {
+        closed = true
+        // The client is gone: stop the upstream call (and its stream) it was waiting for.
+        task?.cancel()
+        held.removeAll()
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if responding || !held.isEmpty {
+            hold(part)
+        } else {
+            process(part, context: context)
+        }
+    }
+
+    private func hold(_ part: HTTPRequestPart) {
+        if case .body(let b) = part { heldBytes += b.readableBytes }
+        held.append(part)
+    }
+
+    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            if owedByHummingbird == 0, routes.serves(head) {
+                state = .collecting(head, context.channel.allocator.buffer(capacity: 0), over: false)
+            } else {
+                owedByHummingbird += 1
+                state = .forwarding
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        case (.forwarding, .end):
+            state = .idle
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.forwarding, _):
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.collecting(let head, var body, var over), .body(var chunk)):
+            state = .idle  // lets `body` be appended to without a copy
+            if !over {
+                let room = routes.maxBodyBytes + 1 - body.readableBytes
+                if chunk.readableBytes > room {
+                    over = true
+                    if let prefix = chunk.readSlice(length: room) { body.writeImmutableBuffer(prefix) }
+                } else {
+                    body.writeBuffer(&chunk)
+                }
+            }
+            state = .collecting(head, body, over: over)
+        case (.collecting(let head, let body, _), .end):
+            state = .responding
+            respond(head: head, body: body, context: context)
+        case (.collecting, .head), (.idle, .body), (.idle, .end), (.responding, _):
+            // The HTTP decoder never produces these; pass them on rather than guess.
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // A client pipelining faster than it is answered is read no further than a little held data; reading
+        // goes on otherwise, so a client that leaves mid-request is noticed and its upstream call cancelled.
+        if heldBytes > 64 * 1024 {
+            readWithheld = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: outbound (Hummingbird's responses pass through here; the direct ones start below this handler)
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { owedByHummingbird -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    // MARK: answering
+
+    private func respond(head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
+        let request = Request(head: head, body: .init(buffer: body))
+        var requestContext = GatewayRequestContext(source: ApplicationRequestContextSource(channel: context.channel, logger: routes.logger))
+        requestContext.direct = true
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let respond = routes.respond
+        let closing = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
+        task = Task(executorPreference: executor) {
+            var response: Response
+            do {
+                response = try await respond(request, requestContext)
+            } catch {
+                // What Hummingbird's application does with an error no middleware turned into a response.
+                response = Response(status: .internalServerError)
+            }
+            let (handler, context) = bound.value
+            await handler.write(response, context: context, closing: closing)
+            handler.finished(context: context)
+        }
+    }
+
+    private func write(_ response: Response, context: ChannelHandlerContext, closing: Bool) async {
+        guard !closed else { return }
+        closeAfterEnd = closing
+        var head = response.head
+        head.headerFields[.date] = dates.current
+        if let name = routes.serverName { head.headerFields[.server] = name }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        let writer = DirectBodyWriter(handler: NIOLoopBound((self, context), eventLoop: context.eventLoop),
+                                      streaming: response.body.contentLength == nil)
+        do {
+            try await response.body.write(writer)
+        } catch {
+            // A body that failed half-way cannot be finished in HTTP/1.1 framing: the connection ends here.
+            context.close(promise: nil)
+        }
+    }
+
+    fileprivate func writeBody(_ buffer: ByteBuffer, flush: Bool, context: ChannelHandlerContext) async throws {
+        guard !closed else { throw ChannelError.ioOnClosedChannel }
+        if context.channel.isWritable {
+            context.write(wrapOutboundOut(.body(buffer)), promise: nil)
+            if flush { context.flush() }
+        } else {
+            // The client reads slower than the upstream sends: wait until this much has gone out.
+            try await context.writeAndFlush(wrapOutboundOut(.body(buffer))).get()
+        }
+    }
+
+    fileprivate func writeEnd(_ trailers: HTTPFields?, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        guard closeAfterEnd else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            return
+        }
+        // `Connection: close`: as Hummingbird does, no more responses; the output side ends once this is sent.
+        closed = true
+        context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    private func finished(context: ChannelHandlerContext) {
+        task = nil
+        state = .idle
+        guard !closed else { return }
+        var released = false
+        while !responding, let part = held.popFirst() {
+            if case .body(let b) = part { heldBytes -= b.readableBytes }
+            process(part, context: context)
+            released = true
+        }
+        // Outside a read burst: the async channel hands what it was given to Hummingbird at a read's end.
+        if released { context.fireChannelReadComplete() }
+        if readWithheld, heldBytes <= 64 * 1024 {
+            readWithheld = false
+            context.read()
+        }
+    }
+}
+
+/// Writes a response body from the direct request's task, which runs on the channel's event loop.
+private struct DirectBodyWriter: ResponseBodyWriter {
+    let handler: NIOLoopBound<(DirectRouteHandler, ChannelHandlerContext)>
+    /// A body of unknown length (a stream) goes out part by part; a sized one with its end.
+    let streaming: Bool
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        let (handler, context) = handler.value
+        try await handler.writeBody(buffer, flush: streaming, context: context)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        let (handler, context) = handler.value
+        handler.writeEnd(trailingHeaders, context: context)
+    }
+}
+
+/// The `Date` header, formatted once a second.
+struct HTTPDateCache {
+    private var second = 0
+    private var text = ""
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    var current: String {
+        mutating get {
+            var now = time(nil)
+            if now != second {
+                second = now
+                var parts = tm()
+                gmtime_r(&now, &parts)
+                func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+                text = "\(Self.days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+                    + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+            }
+            return text
+        }
+    }
+}
+
