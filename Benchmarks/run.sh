@@ -83,6 +83,7 @@ cat > "$WORK/switchboard.toml" <<TOML
 host = "127.0.0.1"
 port = $SB
 health_interval_seconds = 3600
+direct_routes = ${DIRECT_ROUTES:-true}
 [store]
 path = "$WORK/switchboard.db"
 [[providers.openai_compat]]
@@ -169,38 +170,47 @@ if [ "${RSS_DETAIL:-0}" = 1 ]; then
        END {for (n in rss) printf "  %8.1f MB  %s\n", rss[n]/1024, n}' /proc/$SBPID/smaps | sort -rn | head -12
 fi
 
-if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
-  # The same gateway with the usage ledger off, measured interleaved with the one above (ledger on),
-  # before the SSE test leaves hundreds of idle upstream connections in the first one's pool.
-  SB2=19104
-  sed -e "s/port = $SB/port = $SB2/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/noledger.db\"\nledger = false|" \
-    "$WORK/switchboard.toml" > "$WORK/noledger.toml"
-  SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/noledger.toml" 2>"$WORK/sb2.log" &
-  SB2PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB2/health" >/dev/null && break; sleep 0.1; done
-  wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB2/v1/chat/completions" >/dev/null
-  for c in ${LEDGER_LEVELS:-32}; do
+# A second gateway with one setting changed, measured interleaved with the first, before the SSE test leaves
+# hundreds of idle upstream connections in the first one's pool. compare NAME PORT LEVELS SED-EXPRESSION
+compare() {
+  local name=$1 port=$2 levels=$3 edit=$4
+  sed -e "s/port = $SB/port = $port/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/$name.db\"|" -e "$edit" \
+    "$WORK/switchboard.toml" > "$WORK/$name.toml"
+  SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+  for c in $levels; do
     rows=""
     for r in $(seq 1 "$ROUNDS"); do
       on=$(measure "http://127.0.0.1:$SB" "$SBPID" "$c")
-      off=$(measure "http://127.0.0.1:$SB2" "$SB2PID" "$c")
+      off=$(measure "http://127.0.0.1:$port" "$pid" "$c")
       rows="$rows$on|$off"$'\n'
     done
-    python3 - "$c" "$rows" <<'PY'
+    python3 - "$c" "$rows" "$name" <<'PY'
 import sys, statistics
-c = sys.argv[1]
+c, name = sys.argv[1], sys.argv[3]
 rows = [r for r in sys.argv[2].split("\n") if r]
 pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
 on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
 p50on = statistics.median(p[0][1] for p in pairs); p50off = statistics.median(p[1][1] for p in pairs)
 cpu_on = statistics.median(p[0][4] for p in pairs); cpu_off = statistics.median(p[1][4] for p in pairs)
-print(f"ledger on vs off at c={c}: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower with the ledger; "
+print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower as configured; "
       f"p50 {p50on:.3f} vs {p50off:.3f} ms; {cpu_on:.0f} vs {cpu_off:.0f} µs CPU/req "
       f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
 PY
   done
-  kill "$SB2PID"
+  kill "$pid"
+}
+
+# LEDGER_COMPARE=1: against the same gateway with the usage ledger off.
+if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
+  compare no-ledger 19104 "${LEDGER_LEVELS:-32}" 's|^\[store\]$|[store]\nledger = false|'
   curl -s "http://127.0.0.1:$SB/metrics" | grep -E '^switchboard_ledger_(batches|records) ' | tr '\n' ' '; echo
+fi
+# DIRECT_COMPARE=1: against the same gateway answering the chat route through Hummingbird's async channel.
+if [ "${DIRECT_COMPARE:-0}" = 1 ]; then
+  compare hummingbird-path 19105 "${DIRECT_LEVELS:-32}" 's|^direct_routes = true$|direct_routes = false|'
 fi
 
 # Fixed rate: hey paces each of its workers at -q requests/s, so the offered load is workers x q whatever

@@ -18,8 +18,8 @@ public struct ServerSettings: Sendable, Hashable {
     public var upstreamConnectTimeoutSeconds = 10
     /// An idle kept-alive upstream connection is closed after this long.
     public var upstreamIdleTimeoutSeconds = 30
-    /// Answer `POST /v1/chat/completions` from the connection's event loop (false: through Hummingbird's async
-    /// channel like every other route; the same handlers either way).
+    /// Answer `POST /v1/chat/completions` from a channel handler (false: through Hummingbird's async channel
+    /// like every other route; the same handlers either way).
     public var directRoutes = true
 
     /// Authentication modes.

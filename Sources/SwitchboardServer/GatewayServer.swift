@@ -23,7 +23,7 @@ public struct GatewayServer: Sendable {
         public var requireKeys = true
         /// Gateway-wide and per-user limits (`[limits]`); keys carry their own.
         public var limits = QuotaEnforcer.Configuration()
-        /// Answer the chat route from the connection's event loop (`DirectRouteHandler`).
+        /// Answer the chat route from a channel handler instead of through Hummingbird's async channel (`DirectRouteHandler`).
         public var directRoutes = true
 
         /// Defaults.

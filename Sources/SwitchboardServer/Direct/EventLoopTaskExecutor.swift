@@ -1,8 +1,8 @@
 import NIOCore
 
-/// Runs a task's jobs on one NIO event loop. A request answered under this preference stays on its
-/// connection's loop from the first byte to the last: the upstream client serves it from that loop's pool,
-/// and every `await` on a future the loop completes resumes there, without a wake-up of another thread.
+/// Runs a task's jobs on one NIO event loop, so code under this preference may use the loop's channel
+/// handler contexts directly (a direct response's writes); an `await` on a future the loop completes resumes
+/// there without waking another thread.
 ///
 /// Only for work that never blocks: what runs here holds up every other connection of the loop.
 final class EventLoopTaskExecutor: TaskExecutor {
