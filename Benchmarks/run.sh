@@ -164,6 +164,10 @@ PY
 done
 echo "switchboard RSS after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)" \
      "($(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB ", $1, $2/1024}' /proc/$SBPID/status))"
+# What stays once the last run's in-flight buffers are freed and the gateway's trimmer (every 5 s) returned them.
+sleep 6
+echo "switchboard RSS 6 s after the runs: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)" \
+     "($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' /proc/$SBPID/status))"
 # RSS_DETAIL=1: the mappings that hold most of it.
 if [ "${RSS_DETAIL:-0}" = 1 ]; then
   awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6; if (name=="") name="[anon]"} /^Rss:/ {rss[name]+=$2}

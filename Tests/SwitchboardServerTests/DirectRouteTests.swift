@@ -50,6 +50,22 @@ import Testing
         #expect(replies[0].body.contains(#""code":"request_too_large""#), "\(replies[0].body)")
     }
 
+    @Test func aClientThatExpectsContinueIsToldToSendItsBody() async throws {
+        let gw = try await LiveGateway.start()
+        defer { Task { await gw.stop() } }
+        let first = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: ByteBuffer.self)
+        let channel = try await RawHTTPClient.connect(port: gw.port, firstRead: first)
+        let body = chatBody().jsonString()
+        var head = ByteBuffer()
+        head.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
+        head.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nexpect: 100-continue\r\n\r\n")
+        try await channel.writeAndFlush(head)
+        // Nothing of the body is sent until the server says so.
+        let answer = String(buffer: try await first.futureResult.get())
+        #expect(answer.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(answer)")
+        try await channel.close()
+    }
+
     @Test func aClientThatLeavesCancelsTheUpstreamCallAndIsRecordedAs499() async throws {
         let gw = try await LiveGateway.start(requestTimeout: .seconds(60))
         defer { Task { await gw.stop() } }
@@ -60,8 +76,9 @@ import Testing
         request.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
         request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
         try await channel.writeAndFlush(request)
-        for _ in 0..<250 where gw.fake.received.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(gw.fake.received.count == 1)
+        func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
+        for _ in 0..<250 where chats() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(chats() == 1)
         try await channel.close()
         // Recorded long before the upstream's 30 s answer would have come.
         var records: [UsageRecord] = []
@@ -83,11 +100,13 @@ enum RawHTTPClient {
         func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
-    static func connect(port: Int, collecting promise: EventLoopPromise<ByteBuffer>? = nil) async throws -> any Channel {
+    /// `collecting` gets every byte at the close; `firstRead` the first bytes that arrive.
+    static func connect(port: Int, collecting promise: EventLoopPromise<ByteBuffer>? = nil,
+                        firstRead: EventLoopPromise<ByteBuffer>? = nil) async throws -> any Channel {
         try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(Collector(promise: promise, firstRead: firstRead))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
@@ -145,18 +164,24 @@ enum RawHTTPClient {
     private final class Collector: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         let promise: EventLoopPromise<ByteBuffer>?
+        var firstRead: EventLoopPromise<ByteBuffer>?
         var bytes = ByteBuffer()
 
-        init(promise: EventLoopPromise<ByteBuffer>?) {
+        init(promise: EventLoopPromise<ByteBuffer>?, firstRead: EventLoopPromise<ByteBuffer>?) {
             self.promise = promise
+            self.firstRead = firstRead
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var chunk = unwrapInboundIn(data)
+            firstRead?.succeed(chunk)
+            firstRead = nil
             bytes.writeBuffer(&chunk)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
+            firstRead?.fail(ChannelError.eof)
+            firstRead = nil
             promise?.succeed(bytes)
             context.fireChannelInactive()
         }

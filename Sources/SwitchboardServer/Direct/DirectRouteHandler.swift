@@ -106,6 +106,10 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.idle, .head(let head)):
             if owedByHummingbird == 0, routes.serves(head) {
                 state = .collecting(head, context.channel.allocator.buffer(capacity: 0), over: false)
+                // curl asks before sending a body over 1 KiB and otherwise waits a second for this.
+                if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             } else {
                 owedByHummingbird += 1
                 state = .forwarding
