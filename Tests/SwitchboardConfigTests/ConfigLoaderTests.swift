@@ -96,6 +96,13 @@ import Testing
         #expect(e?.line == 2)
     }
 
+    @Test func directRoutesAreOnUnlessTurnedOffAndMustBeABoolean() throws {
+        #expect(try ConfigLoader.parse("[server]\nport = 1\n").server.directRoutes)
+        #expect(try !ConfigLoader.parse("[server]\ndirect_routes = false\n").server.directRoutes)
+        let e = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[server]\ndirect_routes = \"no\"\n", file: "s.toml") }
+        #expect(e?.description == "s.toml:2: 'server.direct_routes' must be a boolean")
+    }
+
     @Test func unknownKeyNamesTheKeyAndLine() {
         let text = "[agent]\nmodel = \"x\"\n\n[providers.cerebras]\napi_key = \"k\"\ntierr = \"free\"\n"
         let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text, file: "s.toml") }
