@@ -168,9 +168,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let respond = routes.respond
         let closing = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
         let executor = executor
-        // The handlers run on the concurrency pool and only the writes on the loop: running everything on the
-        // loop measured 13% faster at c=1 but 12% slower at c=32 and 256 (Benchmarks/README.md), the loops then
-        // doing all the work of their connections while the pool's threads idled.
+        // The handlers run on the concurrency executor and only the writes on this connection's loop: keeping
+        // the whole task on this loop measured 13% faster at c=1 but 12% slower at c=32 and 256
+        // (Benchmarks/README.md).
         task = Task {
             var response: Response
             do {
