@@ -86,6 +86,7 @@ health_interval_seconds = 3600
 direct_routes = ${DIRECT_ROUTES:-true}
 [store]
 path = "$WORK/switchboard.db"
+ledger = ${LEDGER:-true}
 [[providers.openai_compat]]
 id = "up"
 base_url = "http://127.0.0.1:$UP/v1"
@@ -209,7 +210,7 @@ PY
 
 # LEDGER_COMPARE=1: against the same gateway with the usage ledger off.
 if [ "${LEDGER_COMPARE:-0}" = 1 ]; then
-  compare no-ledger 19104 "${LEDGER_LEVELS:-32}" 's|^\[store\]$|[store]\nledger = false|'
+  compare no-ledger 19104 "${LEDGER_LEVELS:-32}" 's|^ledger = true$|ledger = false|'
   curl -s "http://127.0.0.1:$SB/metrics" | grep -E '^switchboard_ledger_(batches|records) ' | tr '\n' ' '; echo
 fi
 # DIRECT_COMPARE=1: against the same gateway answering the chat route through Hummingbird's async channel.
