@@ -57,6 +57,8 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parts that arrived while a direct request was being answered.
     private var held = CircularBuffer<HTTPRequestPart>()
     private var heldBytes = 0
+    /// Held body bytes past which the connection is read no further until the direct response is done.
+    private static let heldLimit = 64 * 1024
     private var readWithheld = false
     private var closed = false
     private var closeAfterEnd = false
@@ -144,7 +146,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func read(context: ChannelHandlerContext) {
         // A client pipelining faster than it is answered is read no further than a little held data; reading
         // goes on otherwise, so a client that leaves mid-request is noticed and its upstream call cancelled.
-        if heldBytes > 64 * 1024 {
+        if heldBytes > Self.heldLimit {
             readWithheld = true
         } else {
             context.read()
@@ -240,7 +242,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Outside a read burst: the async channel hands what it was given to Hummingbird at a read's end.
         if released { context.fireChannelReadComplete() }
-        if readWithheld, heldBytes <= 64 * 1024 {
+        if readWithheld, heldBytes <= Self.heldLimit {
             readWithheld = false
             context.read()
         }
