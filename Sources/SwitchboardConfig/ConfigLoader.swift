@@ -287,6 +287,9 @@ struct Reader {
             case "direct_routes":
                 guard case .bool(let b) = v else { throw fail("'server.direct_routes' must be a boolean", key: k, table: t) }
                 s.directRoutes = b
+            case "loop_chat":
+                guard case .bool(let b) = v else { throw fail("'server.loop_chat' must be a boolean", key: k, table: t) }
+                s.loopChat = b
             case "master_key": s.masterKey = SecretSource(try string(v, path, key: k, table: t))
             case "auth":
                 let mode = try string(v, path, key: k, table: t)

@@ -21,6 +21,9 @@ public struct ServerSettings: Sendable, Hashable {
     /// Answer `POST /v1/chat/completions` from a channel handler (false: through Hummingbird's async channel
     /// like every other route; the same handlers either way).
     public var directRoutes = true
+    /// With `directRoutes`, answer non-streamed chat completions that need nothing to wait for on the
+    /// connection's event loop without a task (false: every one as a task through the router).
+    public var loopChat = true
 
     /// Authentication modes.
     public enum AuthMode: String, Sendable, Hashable {

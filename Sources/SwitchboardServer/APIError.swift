@@ -66,13 +66,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let (fields, bytes) = payload(path: request.uri.path)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: bytes))
+    }
+
+    /// The headers and body of this error as the API family at `path` answers errors, in its own clients' shape.
+    func payload(path: String) -> (HTTPFields, ByteBuffer) {
         var fields = headers
         fields[.contentType] = "application/json"
-        // Each API family answers errors in its own clients' shape.
-        let path = request.uri.path
         let shaped = path.hasPrefix("/hf/") ? huggingFaceBody : path == "/v1/messages" ? AnthropicResponseEncoding.error(self) : body
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: shaped.jsonBytes())))
+        return (fields, ByteBuffer(bytes: shaped.jsonBytes()))
     }
+
+    /// 503: a billed request whose record could not be committed is not answered as a success.
+    static let ledgerUnavailable = APIError(status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
+                                            type: "server_error", code: "ledger_unavailable")
 
     /// Maps any failure to what the client should see: client mistakes keep their 4xx, upstream trouble
     /// becomes 502/503/504 (429 when every attempt was rate limited), and nothing secret is echoed.

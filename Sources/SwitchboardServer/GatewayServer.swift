@@ -25,6 +25,9 @@ public struct GatewayServer: Sendable {
         public var limits = QuotaEnforcer.Configuration()
         /// Answer the chat route from a channel handler instead of through Hummingbird's async channel (`DirectRouteHandler`).
         public var directRoutes = true
+        /// With `directRoutes`: non-streamed chat completions that need nothing to wait for are answered on the
+        /// connection's event loop without a task; false runs every one as a task through the router.
+        public var loopChat = true
 
         /// Defaults.
         public init() {}
@@ -74,14 +77,16 @@ public struct GatewayServer: Sendable {
             gateway: gateway, catalog: catalog, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
             ledger: usage, store: store, logger: logger, startedAt: .now)
-        routes.register(on: router, auth: AuthMiddleware(authenticator: Authenticator(mode: mode, store: store)))
+        let authenticator = Authenticator(mode: mode, store: store)
+        routes.register(on: router, auth: AuthMiddleware(authenticator: authenticator))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         let responder = router.buildResponder()
         let serverName = "switchboard"
         let server: HTTPServerBuilder = options.directRoutes
             ? .http1(direct: DirectRoutes(respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
-                                          maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet))
+                                          maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
+                                          chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil))
             : .http1()
         return Application(
             responder: responder,

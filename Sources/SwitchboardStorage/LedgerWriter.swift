@@ -73,7 +73,7 @@ public final class LedgerWriter: @unchecked Sendable {
         // A store that can commit without blocking does it here, on the caller's thread: no hand-off to the
         // writer's thread and back. `stopped` is read without the lock: a record that races `stop()` is still
         // durable, and the store's last housekeeping round moves it.
-        if let immediate, !stoppedFlag.load(ordering: .relaxed), try immediate.appendImmediately(record) { return }
+        if try recordImmediately(record) { return }
         let loop = MultiThreadedEventLoopGroup.currentEventLoop
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             let (refused, waiting) = locked { () -> (Bool, CheckedContinuation<Void, Never>?) in
@@ -87,6 +87,13 @@ public final class LedgerWriter: @unchecked Sendable {
             if refused { done.resume(throwing: LedgerError.stopped) }
             waiting?.resume()
         }
+    }
+
+    /// Commits `record` without waiting, when the store can (a journaled SQLite store with room in its segment);
+    /// false when it must go through `record(_:)`.
+    public func recordImmediately(_ record: UsageRecord) throws -> Bool {
+        guard let immediate, !stoppedFlag.load(ordering: .relaxed) else { return false }
+        return try immediate.appendImmediately(record)
     }
 
     /// Commits batches until `stop()`, then commits what is left and returns.

@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.healthInterval = .seconds(settings.healthIntervalSeconds)
             serverOptions.requireKeys = settings.auth == .keys
             serverOptions.directRoutes = settings.directRoutes
+            serverOptions.loopChat = settings.loopChat
             serverOptions.limits = loaded.config.limits
             serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
             if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {

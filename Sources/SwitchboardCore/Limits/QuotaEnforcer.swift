@@ -139,6 +139,11 @@ public final class QuotaEnforcer: Sendable {
         return out
     }
 
+    /// Whether any limit or budget applies to `caller`; when none does, `admit` reserves nothing.
+    public func limits(_ caller: Caller) -> Bool {
+        !levels(caller).isEmpty
+    }
+
     /// Reserves one request and `tokens` at every level, or throws `Exceeded` having reserved nothing.
     public func admit(_ caller: Caller, tokens: Int) async throws -> Admission {
         let levels = levels(caller)

@@ -39,7 +39,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     let options: Options
     let transport: any HTTPTransport
     private let limiter: ClientRateLimiter?
-    private let lastRateLimit = Mutex<RateLimitInfo?>(nil)
+    let lastRateLimit = Mutex<RateLimitInfo?>(nil)
 
     /// Creates the provider over a transport.
     public init(options: Options, transport: any HTTPTransport) {
@@ -73,7 +73,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     private var secrets: [String] { options.apiKey.map { [$0] } ?? [] }
 
-    private func headers(stream: Bool, token: String?) -> [(String, String)] {
+    func headers(stream: Bool, token: String?) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json")]
         if descriptor.extraHeaders["User-Agent"] == nil { h.append(("User-Agent", "switchboard/0.1")) }
         h.append(("Accept", stream ? "text/event-stream" : "application/json"))
@@ -104,17 +104,17 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         }
     }
 
-    private func prepared(_ request: ChatRequest) -> ChatRequest {
+    func prepared(_ request: ChatRequest) -> ChatRequest {
         request.choosingModel(override: options.modelOverride, default: descriptor.defaultModel)
     }
 
-    private func reserve(_ request: ChatRequest) throws(ProviderError) -> ClientRateLimiter.Reservation? {
+    func reserve(_ request: ChatRequest) throws(ProviderError) -> ClientRateLimiter.Reservation? {
         guard let limiter else { return nil }
         let promptChars = request.messages.reduce(0) { $0 + $1.text.utf8.count }
         return try limiter.acquire(tokens: promptChars / 4 + (request.maxTokens ?? 1024))
     }
 
-    private func settle(_ reservation: ClientRateLimiter.Reservation?, usage: Usage?) {
+    func settle(_ reservation: ClientRateLimiter.Reservation?, usage: Usage?) {
         guard let reservation, let limiter else { return }
         limiter.settle(reservation, actualTokens: usage?.totalTokens ?? reservation.tokens)
     }
@@ -173,14 +173,17 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     /// A non-streamed completion as the upstream sent it: for clients that speak the same dialect, the body
     /// is forwarded without being decoded and encoded again.
     public func chatOpenAIBody(_ request: ChatRequest, context: CallContext) async throws -> OpenAIChatBody {
-        try await completion(request, context: context) { request, body in
-            if let summary = body.withUnsafeReadableBytes(OpenAIResponseDecoding.summary) {
-                return (OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: summary.usage), summary.usage)
-            }
-            // Not a plain completion: the full decoder says what is wrong.
-            let full = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
-            return (OpenAIChatBody(body: body, provider: id, model: full.model, usage: full.usage), full.usage)
+        try await completion(request, context: context, decode: openAIBody)
+    }
+
+    /// An upstream completion body with the model and usage read from it, without decoding the rest.
+    func openAIBody(_ request: ChatRequest, _ body: ByteBuffer) throws -> (OpenAIChatBody, Usage?) {
+        if let summary = body.withUnsafeReadableBytes(OpenAIResponseDecoding.summary) {
+            return (OpenAIChatBody(body: body, provider: id, model: summary.model ?? request.model, usage: summary.usage), summary.usage)
         }
+        // Not a plain completion: the full decoder says what is wrong.
+        let full = try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id)
+        return (OpenAIChatBody(body: body, provider: id, model: full.model, usage: full.usage), full.usage)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {

@@ -24,34 +24,44 @@ public struct TransportBody: AsyncSequence, Sendable {
 
     /// Iterates the body's chunks.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        fileprivate let nextChunk: () async throws -> ByteBuffer?
+        fileprivate var buffered: ByteBuffer?
+        fileprivate let nextChunk: (() async throws -> ByteBuffer?)?
         /// The next chunk, or nil at the end.
-        public mutating func next() async throws -> ByteBuffer? { try await nextChunk() }
+        public mutating func next() async throws -> ByteBuffer? {
+            if let nextChunk { return try await nextChunk() }
+            defer { buffered = nil }
+            return buffered.flatMap { $0.readableBytes > 0 ? $0 : nil }
+        }
     }
 
-    private let makeIterator: @Sendable () -> AsyncIterator
+    private let makeIterator: (@Sendable () -> AsyncIterator)?
+    /// The whole body, when it arrived with the head (most non-streamed answers).
+    public let bytes: ByteBuffer?
 
     /// Wraps any sequence of byte buffers.
     public init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == ByteBuffer {
+        bytes = nil
         makeIterator = {
             let box = IteratorBox(base.makeAsyncIterator())
-            return AsyncIterator(nextChunk: { try await box.next() })
+            return AsyncIterator(buffered: nil, nextChunk: { try await box.next() })
         }
     }
 
     /// A body held in memory.
     public init(bytes: ByteBuffer) {
-        self.init(AsyncThrowingStream<ByteBuffer, any Error> { c in
-            if bytes.readableBytes > 0 { c.yield(bytes) }
-            c.finish()
-        })
+        self.bytes = bytes
+        makeIterator = nil
     }
 
     /// Starts iterating.
-    public func makeAsyncIterator() -> AsyncIterator { makeIterator() }
+    public func makeAsyncIterator() -> AsyncIterator { makeIterator?() ?? AsyncIterator(buffered: bytes, nextChunk: nil) }
 
     /// Reads the whole body, failing past `limit` bytes.
     public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        if let bytes {
+            guard bytes.readableBytes <= limit else { throw TransportError.bodyTooLarge(limit: limit) }
+            return bytes
+        }
         var all = ByteBuffer()
         for try await var chunk in self {
             guard all.readableBytes + chunk.readableBytes <= limit else {
@@ -106,4 +116,22 @@ public protocol HTTPTransport: Sendable {
     /// Sends `request` and returns once the response head arrived; the body streams after that.
     /// Cancelling the calling task cancels the upstream request.
     func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse
+}
+
+/// A transport that answers a whole exchange on the calling event loop, for callers that run on that loop and do
+/// not suspend (the server's direct chat path): no task, no hop to another thread.
+public protocol LoopTransport: HTTPTransport {
+    /// Whether `loop` is one this transport has connections on.
+    func answers(on loop: any EventLoop) -> Bool
+    /// Sends `request` from `loop`; the exchange completes on `loop` with the status, headers and whole body (at
+    /// most `bodyLimit` bytes), or fails with a `TransportError` (a `CancellationError` once cancelled).
+    func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int) -> LoopExchange
+}
+
+/// One exchange begun on an event loop.
+public struct LoopExchange: Sendable {
+    /// The response, with its body in `TransportBody.bytes`.
+    public let response: EventLoopFuture<TransportResponse>
+    /// Stops the exchange (call on the loop); the response then fails with `CancellationError`.
+    public let cancel: @Sendable () -> Void
 }

@@ -32,12 +32,17 @@ public struct UpstreamClient: Sendable {
             throw self.error(error)
         }
         guard (200..<300).contains(response.status) else {
+            // An error body that cannot be read still leaves the status to go by.
             let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
             context.logger.debug("upstream error", metadata: ["provider": "\(provider)", "status": "\(response.status)"])
-            throw OpenAIErrorDecoding.error(status: response.status, headers: response.headers, body: Data(body.readableBytesView),
-                                            provider: provider, secrets: secrets)
+            throw error(status: response.status, headers: response.headers, body: body)
         }
         return response
+    }
+
+    /// The error a non-2xx answer describes, secrets redacted.
+    public func error(status: Int, headers: [(String, String)], body: ByteBuffer) -> ProviderError {
+        OpenAIErrorDecoding.error(status: status, headers: headers, body: Data(body.readableBytesView), provider: provider, secrets: secrets)
     }
 
     /// Posts a JSON body to `path` under the base URL.

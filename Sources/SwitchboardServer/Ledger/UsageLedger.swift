@@ -34,8 +34,26 @@ struct UsageLedger: Sendable {
         }
     }
 
+    /// Writes one record without waiting, when the writer can commit it on the calling thread and nothing needs
+    /// settling; false when `record` must do it.
+    func recordImmediately(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+                           latency: Duration) throws -> Bool {
+        guard state.admission == nil else { return false }
+        guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
+        else { return true }
+        return try writer.recordImmediately(record)
+    }
+
     private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
-        guard let writer, let task = state.task else { return }
+        guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
+        else { return }
+        try await writer.record(record)
+    }
+
+    /// The ledger's record of a billed request; nil for routes that are not billed.
+    private func usageRecord(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+                             latency: Duration) -> UsageRecord? {
+        guard let task = state.task else { return nil }
         let usage = state.usage ?? Usage()
         var keyID: String?
         var user: String?
@@ -44,14 +62,13 @@ struct UsageLedger: Sendable {
         case .master?: keyID = "master"
         default: break
         }
-        let record = UsageRecord(
+        return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,
             provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
             reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1))
-        try await writer.record(record)
     }
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats.

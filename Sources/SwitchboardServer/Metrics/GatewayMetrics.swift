@@ -28,6 +28,7 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     private let tokenHandles = Mutex<[TokenKey: (input: CoreMetrics.Counter, output: CoreMetrics.Counter)]>([:])
     /// Label sets past this many are not cached (client-chosen model names must not grow memory without bound).
     private static let cacheLimit = 10_000
+    private let loopChats: CoreMetrics.Counter
 
     /// A fresh registry.
     public init() {
@@ -41,6 +42,12 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         ]
         factory.durationHistogramBuckets = ["switchboard_gateway_overhead_seconds": fast]
         self.factory = factory
+        loopChats = Counter(label: "switchboard_loop_chat_requests_total", factory: factory)
+    }
+
+    /// A chat completion answered on its connection's event loop without a task.
+    func loopChatAnswered() {
+        loopChats.increment()
     }
 
     /// Prometheus text exposition.

@@ -40,25 +40,50 @@ final class Authenticator: Sendable {
         return String(s)
     }
 
-    func authenticate(_ headers: HTTPFields) async throws -> Principal {
-        guard case .keys(let masterHash) = mode else { return .anonymous }
+    /// What the headers say without asking the store.
+    enum Lookup {
+        case principal(Principal)
+        case refused(APIError)
+        /// A key the cache does not hold: the store decides.
+        case unknown(hash: String)
+    }
+
+    /// The caller, when the headers alone or the cache decide it; never waits.
+    func lookup(_ headers: HTTPFields) -> Lookup {
+        guard case .keys(let masterHash) = mode else { return .principal(.anonymous) }
         guard let presented = Self.presentedKey(headers), !presented.isEmpty else {
-            throw APIError.unauthorized("missing API key: send 'Authorization: Bearer sk-sb-...' or 'x-api-key'")
+            return .refused(APIError.unauthorized("missing API key: send 'Authorization: Bearer sk-sb-...' or 'x-api-key'"))
         }
         let hash = APIKeys.hash(presented)
-        if let masterHash, APIKeys.constantTimeEquals(hash, masterHash) { return .master }
+        if let masterHash, APIKeys.constantTimeEquals(hash, masterHash) { return .principal(.master) }
         let now = ContinuousClock.now
-        var record = cache.withLock { c -> APIKeyRecord? in
+        let cached = cache.withLock { c -> APIKeyRecord? in
             guard let (r, expiry) = c[hash], expiry > now else { return nil }
             return r
         }
-        if record == nil {
-            record = try await store.key(hash: hash)
-            if let record { cache.withLock { $0[hash] = (record, now + ttl) } }
+        return cached.map(Self.decide) ?? .unknown(hash: hash)
+    }
+
+    func authenticate(_ headers: HTTPFields) async throws -> Principal {
+        switch lookup(headers) {
+        case .principal(let principal):
+            return principal
+        case .refused(let error):
+            throw error
+        case .unknown(let hash):
+            let record = try await store.key(hash: hash)
+            if let record { cache.withLock { $0[hash] = (record, ContinuousClock.now + ttl) } }
+            guard let record else { throw APIError.unauthorized("invalid API key") }
+            switch Self.decide(record) {
+            case .principal(let principal): return principal
+            case .refused(let error): throw error
+            case .unknown: throw APIError.unauthorized("invalid API key")
+            }
         }
-        guard let record else { throw APIError.unauthorized("invalid API key") }
-        guard !record.isRevoked else { throw APIError.unauthorized("this API key has been revoked") }
-        return .key(record)
+    }
+
+    private static func decide(_ record: APIKeyRecord) -> Lookup {
+        record.isRevoked ? .refused(APIError.unauthorized("this API key has been revoked")) : .principal(.key(record))
     }
 }
 

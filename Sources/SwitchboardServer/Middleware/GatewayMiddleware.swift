@@ -26,9 +26,8 @@ struct GatewayMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         var context = context
-        let incoming = request.headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil }
         context.ledgerID = UsageRecord.newRequestID()
-        context.requestID = incoming ?? context.ledgerID
+        context.requestID = Self.requestID(request.headers, ledgerID: context.ledgerID)
         // Billed routes are recorded even when they fail before their handler runs (bad key, bad JSON).
         if let task = Self.billedRoutes[request.uri.path] { context.record.update { $0.task = task } }
         var response: Response
@@ -39,37 +38,48 @@ struct GatewayMiddleware: RouterMiddleware {
         }
         var total = ContinuousClock.now - start
         let state = context.record.snapshot
+        var committed = false
         if state.task != nil, !state.recorded {
             // Billed routes answer only after their record is committed.
             do {
                 try await ledger.record(state, requestID: context.ledgerID, principal: state.principal,
                                         status: Int(response.status.code), latency: total)
-                if (200..<300).contains(response.status.code) {
-                    let fields = ledger.costFields(ledger.cost(state))
-                    response.headers[.costNanoUSD] = fields["cost_nano_usd"]?.intValue.map(String.init) ?? "unknown"
-                    response.headers[.costUSD] = fields["cost_usd"]?.stringValue ?? "unknown"
-                    response.headers[.costMsats] = fields["cost_msats"]?.intValue.map(String.init) ?? "unknown"
-                }
+                committed = true
             } catch {
-                response = try APIError(status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
-                                        type: "server_error", code: "ledger_unavailable").response(from: request, context: context)
+                response = try APIError.ledgerUnavailable.response(from: request, context: context)
             }
             total = ContinuousClock.now - start
         }
-        if state.task != nil { response.headers[.inferenceID] = context.ledgerID }
-        if let status = state.admission?.status {
-            response.headers[.rateLimitLimit] = String(status.limit)
-            response.headers[.rateLimitRemaining] = String(status.remaining)
-            response.headers[.rateLimitReset] = String(status.reset)
-        }
-        let upstream = context.record.upstream
-        let overhead = max(.zero, total - upstream)
-        response.headers[.requestID] = context.requestID
-        response.headers[.overhead] = Self.milliseconds(overhead)
-        let labels = context.record.labels
-        metrics.request(route: context.endpointPath ?? "unmatched", model: labels.model, provider: labels.provider,
-                        status: Int(response.status.code), total: total, upstream: upstream > .zero ? upstream : nil)
+        Self.stamp(&response.headers, status: response.status, state: state, committed: committed, ledger: ledger,
+                   ids: (context.ledgerID, context.requestID), overhead: total - context.record.upstream)
+        metrics.request(route: context.endpointPath ?? "unmatched", model: state.clientModel, provider: state.provider,
+                        status: Int(response.status.code), total: total, upstream: state.upstream > .zero ? state.upstream : nil)
         return response
+    }
+
+    /// The client's `x-request-id` when it is usable, else the ledger's id.
+    static func requestID(_ headers: HTTPFields, ledgerID: String) -> String {
+        headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil } ?? ledgerID
+    }
+
+    /// What every response gets once its record is committed (`committed`: by this middleware's commit): the
+    /// cost of a billed success, the ledger's id, the rate-limit state, the request id and the gateway's overhead.
+    static func stamp(_ headers: inout HTTPFields, status: HTTPResponse.Status, state: RequestRecord.State, committed: Bool,
+                      ledger: UsageLedger, ids: (ledger: String, request: String), overhead: Duration) {
+        if committed, (200..<300).contains(status.code) {
+            let fields = ledger.costFields(ledger.cost(state))
+            headers[.costNanoUSD] = fields["cost_nano_usd"]?.intValue.map(String.init) ?? "unknown"
+            headers[.costUSD] = fields["cost_usd"]?.stringValue ?? "unknown"
+            headers[.costMsats] = fields["cost_msats"]?.intValue.map(String.init) ?? "unknown"
+        }
+        if state.task != nil { headers[.inferenceID] = ids.ledger }
+        if let status = state.admission?.status {
+            headers[.rateLimitLimit] = String(status.limit)
+            headers[.rateLimitRemaining] = String(status.remaining)
+            headers[.rateLimitReset] = String(status.reset)
+        }
+        headers[.requestID] = ids.request
+        headers[.overhead] = milliseconds(max(.zero, overhead))
     }
 
     static let billedRoutes: [String: String] = {

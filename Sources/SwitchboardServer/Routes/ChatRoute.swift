@@ -50,14 +50,18 @@ extension GatewayRoutes {
 
     /// Notes usage for metrics and the ledger; without reported usage, estimates it from text length.
     func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), context: GatewayRequestContext) {
-        let labels = context.record.snapshot
+        record(usage: usage, fallbackCharacters: fallbackCharacters, into: context.record)
+    }
+
+    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), into record: RequestRecord) {
+        let labels = record.snapshot
         if let usage {
             metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
-            context.record.update { $0.usage = usage }
+            record.update { $0.usage = usage }
         } else {
             let estimate = Usage(inputTokens: estimatedTokens(fallbackCharacters.prompt),
                                  outputTokens: estimatedTokens(fallbackCharacters.output))
-            context.record.update {
+            record.update {
                 $0.usage = estimate
                 $0.estimated = true
             }

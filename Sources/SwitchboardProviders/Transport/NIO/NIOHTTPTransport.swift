@@ -11,7 +11,7 @@ public import SwitchboardCore
 ///
 /// AsyncHTTPClient spent most of a forwarded request's CPU in per-request state machines and thread hops
 /// (`Benchmarks/README.md`); this does one exchange per connection at a time with none of that.
-public final class NIOHTTPTransport: HTTPTransport {
+public final class NIOHTTPTransport: LoopTransport {
     /// Timeouts, pool limits and TLS.
     public struct Settings: Sendable {
         public var connectTimeout: Duration = .seconds(10)
@@ -58,22 +58,10 @@ public final class NIOHTTPTransport: HTTPTransport {
     }
 
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
-        let target = try UpstreamTarget(url: request.url)
         let timeout = context.remaining
         guard timeout > .zero else { throw TransportError.timedOut }
-        let deadline = NIODeadline.now() + .nanoseconds(timeout.inNanoseconds)
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.requestTarget)
-        head.headers.reserveCapacity(request.headers.count + 3)
-        head.headers.add(name: "Host", value: target.hostHeader)
-        for (name, value) in request.headers where !Self.isHopByHop(name) { head.headers.add(name: name, value: value) }
-        if let body = request.body {
-            head.headers.add(name: "Content-Length", value: String(body.readableBytes))
-        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-            head.headers.add(name: "Content-Length", value: "0")
-        }
+        let outgoing = try outgoing(request, deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
         let pool = pool()
-        let outgoing = UpstreamConnection.Outgoing(head: head, body: request.body, key: target.key, deadline: deadline,
-                                                   readTimeout: readTimeout)
         do {
             return try await exchange(outgoing, fresh: false, pool: pool)
         } catch let failure as UpstreamConnection.Failure where failure.retryable {
@@ -87,6 +75,64 @@ public final class NIOHTTPTransport: HTTPTransport {
         } catch let failure as UpstreamConnection.Failure {
             throw failure.error
         }
+    }
+
+    public func answers(on loop: any EventLoop) -> Bool {
+        pools[ObjectIdentifier(loop)] != nil
+    }
+
+    public func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int) -> LoopExchange {
+        loop.preconditionInEventLoop()
+        let promise = loop.makePromise(of: TransportResponse.self)
+        let handle = RequestHandle()
+        let cancel: @Sendable () -> Void = { handle.cancel() }
+        guard let pool = pools[ObjectIdentifier(loop)] else {
+            promise.fail(TransportError.connectFailed("not one of the transport's event loops"))
+            return LoopExchange(response: promise.futureResult, cancel: cancel)
+        }
+        let outgoing: UpstreamConnection.Outgoing
+        do { outgoing = try self.outgoing(request, deadline: deadline, bodyLimit: bodyLimit) } catch {
+            promise.fail(error)
+            return LoopExchange(response: promise.futureResult, cancel: cancel)
+        }
+        let first = loop.makePromise(of: TransportResponse.self)
+        pool.execute(outgoing, fresh: false, handle: handle, promise: first)
+        first.futureResult.whenComplete { result in
+            switch result {
+            case .success(let response): promise.succeed(response)
+            case .failure(let failure as UpstreamConnection.Failure) where failure.retryable && !handle.cancelled:
+                // As `send`: a stale kept-alive connection, once more on a new one.
+                let again = loop.makePromise(of: TransportResponse.self)
+                pool.execute(outgoing, fresh: true, handle: handle, promise: again)
+                again.futureResult.whenComplete { result in
+                    switch result {
+                    case .success(let response): promise.succeed(response)
+                    case .failure(let failure as UpstreamConnection.Failure): promise.fail(failure.error)
+                    case .failure(let error): promise.fail(error)
+                    }
+                }
+            case .failure(let failure as UpstreamConnection.Failure): promise.fail(failure.error)
+            case .failure(let error): promise.fail(error)
+            }
+        }
+        return LoopExchange(response: promise.futureResult, cancel: cancel)
+    }
+
+    /// The request as a connection sends it: the target's request line and `Host`, the caller's end-to-end
+    /// headers and the body's framing.
+    private func outgoing(_ request: TransportRequest, deadline: NIODeadline, bodyLimit: Int?) throws -> UpstreamConnection.Outgoing {
+        let target = try UpstreamTarget(url: request.url)
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.requestTarget)
+        head.headers.reserveCapacity(request.headers.count + 3)
+        head.headers.add(name: "Host", value: target.hostHeader)
+        for (name, value) in request.headers where !Self.isHopByHop(name) { head.headers.add(name: name, value: value) }
+        if let body = request.body {
+            head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
+            head.headers.add(name: "Content-Length", value: "0")
+        }
+        return UpstreamConnection.Outgoing(head: head, body: request.body, key: target.key, deadline: deadline,
+                                           readTimeout: readTimeout, bodyLimit: bodyLimit)
     }
 
     private func exchange(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, pool: LoopPool) async throws -> TransportResponse {

@@ -43,6 +43,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var pending: ByteBuffer?
     private var source: Body.Source?
     private var idempotent = false
+    private var bodyLimit: Int?
     private var reused = false
     private var wrote = false
     private var received = false
@@ -74,6 +75,9 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         var deadline: NIODeadline
         /// Longest silence from the upstream.
         var readTimeout: TimeAmount
+        /// Set: the response is delivered once whole, with at most this many body bytes (a caller on the loop);
+        /// nil: at its head, the body streaming after it.
+        var bodyLimit: Int? = nil
     }
 
     /// Writes a request and completes `promise` when the response head (or the whole response) arrived.
@@ -98,6 +102,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         received = false
         deadline = outgoing.deadline
         readTimeout = outgoing.readTimeout
+        bodyLimit = outgoing.bodyLimit
         lastRead = .now()
         scheduleTimer()
         context.write(wrapOutboundOut(.head(request)), promise: nil)
@@ -146,6 +151,8 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         case .body(var chunk):
             if let source {
                 if source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
+            } else if let bodyLimit, (pending?.readableBytes ?? 0) + chunk.readableBytes > bodyLimit {
+                fail(.bodyTooLarge(limit: bodyLimit), closing: true)
             } else if pending == nil {
                 pending = chunk
             } else {
@@ -165,7 +172,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     func channelReadComplete(context: ChannelHandlerContext) {
         if active {
             lastRead = .now()
-            if source == nil, promise != nil, head != nil {
+            if source == nil, bodyLimit == nil, promise != nil, head != nil {
                 // The head came without the whole body: stream the rest.
                 let gen = generation
                 let made = Body.makeSequence(
@@ -263,6 +270,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         source = nil
         head = nil
         pending = nil
+        bodyLimit = nil
         timer?.cancel()
         timer = nil
         paused = false

@@ -1,0 +1,56 @@
+public import NIOCore
+public import SwitchboardCore
+
+/// A non-streamed completion made ready to be sent from an event loop: the upstream request and what reading
+/// its answer needs.
+public struct LoopCompletion: Sendable {
+    /// The transport that answers on the loop.
+    public let transport: any LoopTransport
+    /// The upstream request.
+    public let request: TransportRequest
+    /// Largest body read.
+    public let bodyLimit: Int
+    let prepared: ChatRequest
+    let reservation: ClientRateLimiter.Reservation?
+}
+
+extension OpenAICompatibleProvider {
+    /// The completion ready to go from `loop`, or nil when it needs to wait for something first (a token source
+    /// to ask) or the transport cannot answer on that loop. Reserves the plan's limits as `chat` does; throws
+    /// when they are spent.
+    public func loopCompletion(_ request: ChatRequest, on loop: any EventLoop) throws(ProviderError) -> LoopCompletion? {
+        guard options.tokenSource == nil, let transport = transport as? any LoopTransport, transport.answers(on: loop) else { return nil }
+        let request = prepared(request)
+        let reservation = try reserve(request)
+        let outgoing = TransportRequest(
+            method: "POST", url: baseURL + (options.chatPath ?? descriptor.chatPath), headers: headers(stream: false, token: options.apiKey),
+            body: ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes()))
+        return LoopCompletion(transport: transport, request: outgoing, bodyLimit: options.maxResponseBytes, prepared: request,
+                              reservation: reservation)
+    }
+
+    /// What `chatOpenAIBody` would have returned or thrown for this exchange's outcome; settles the plan's limits.
+    public func finish(_ call: LoopCompletion, _ outcome: Result<TransportResponse, any Error>) -> Result<OpenAIChatBody, any Error> {
+        var usage: Usage?
+        defer { settle(call.reservation, usage: usage) }
+        do {
+            let response: TransportResponse
+            switch outcome {
+            case .success(let r): response = r
+            case .failure(let error as TransportError): throw providerError(error)
+            case .failure(let error): throw error
+            }
+            guard (200..<300).contains(response.status) else {
+                let error = upstream.error(status: response.status, headers: response.headers, body: response.body.bytes ?? ByteBuffer())
+                if let info = error.rateLimit { lastRateLimit.withLock { $0 = info } }
+                throw error
+            }
+            if let info = RateLimitInfo(headers: response.headers) { lastRateLimit.withLock { $0 = info } }
+            let (body, used) = try openAIBody(call.prepared, response.body.bytes ?? ByteBuffer())
+            usage = used
+            return .success(body)
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import HTTPTypes
+import NIOCore
+import SwitchboardCore
+import SwitchboardProviders
+import SwitchboardStorage
+
+/// `POST /v1/chat/completions` answered on the connection's event loop without a task, in the common case where
+/// nothing the request needs has to wait: a caller the headers or the key cache decide (the master key, no
+/// auth, a cached key), no rate limit or budget to reserve, a non-streamed request to a provider that speaks
+/// the client's dialect over a transport that answers on the loop, and a ledger that commits without waiting.
+///
+/// The request is decoded, routed, sent upstream from this loop's connection pool and answered in callbacks on
+/// the loop: no task, no thread hop, no suspension. It does what the router's middleware and chat route do,
+/// through the same functions; anything else it declines before it has done anything, and the router answers
+/// it (with its own errors for a request it refuses). `Benchmarks/README.md` has what it saves.
+struct DirectChat: Sendable {
+    let routes: GatewayRoutes
+    let authenticator: Authenticator
+
+    static let path = "/v1/chat/completions"
+
+    /// A response ready to write.
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+
+        init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
+        /// An error as the route's middleware answers it.
+        init(_ error: APIError) {
+            let (headers, body) = error.payload(path: DirectChat.path)
+            self.init(status: error.status, headers: headers, body: body)
+        }
+    }
+
+    /// A request taken on: its answer, completed on the loop, and how to stop it when the client leaves.
+    struct Started {
+        let answer: EventLoopFuture<Answer>
+        let cancel: @Sendable () -> Void
+    }
+
+    /// Takes the request on, or returns nil (having done nothing) for the router to answer.
+    func start(_ head: HTTPRequest, body: ByteBuffer, on loop: any EventLoop) -> Started? {
+        let start = ContinuousClock.now
+        guard case .principal(let principal) = authenticator.lookup(head.headerFields) else { return nil }
+        if let quotas = routes.ledger.quotas, quotas.limits(principal.quotaCaller) { return nil }
+        // A request the route would refuse is declined here and refused there, with the route's own message: these
+        // errors only decide that.
+        guard body.readableBytes <= routes.options.maxBodyBytes,
+              let json = try? body.withUnsafeReadableBytes({ try JSONValue.parse(bytes: $0) }),
+              let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
+              let (resolved, model) = try? routes.resolve(decoded.request.model, principal: principal),
+              let provider = resolved as? OpenAICompatibleProvider
+        else { return nil }
+        var request = decoded.request
+        request.model = model
+        // Spent plan limits: the route throws the same refusal.
+        guard let call = try? provider.loopCompletion(request, on: loop) else { return nil }
+
+        let ledgerID = UsageRecord.newRequestID()
+        let context = Context(start: start, ledgerID: ledgerID, requestID: GatewayMiddleware.requestID(head.headerFields, ledgerID: ledgerID),
+                              principal: principal, record: RequestRecord())
+        context.record.update { $0.principal = principal }
+        context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
+        let promptCharacters = request.messages.reduce(0) { $0 + $1.text.count }
+        let deadline = NIODeadline.now() + .nanoseconds(routes.options.requestTimeout.inNanoseconds)
+        let upstreamStart = ContinuousClock.now
+        let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit)
+        let promise = loop.makePromise(of: Answer.self)
+        exchange.response.whenComplete { [routes] outcome in
+            let answer: Answer
+            switch provider.finish(call, outcome) {
+            case .success(let result):
+                context.record.upstream = ContinuousClock.now - upstreamStart
+                routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json"
+                answer = Answer(status: .ok, headers: headers, body: result.body)
+            case .failure(let error):
+                answer = Answer(APIError.from(error))
+            }
+            commit(answer, context: context, promise: promise)
+        }
+        return Started(answer: promise.futureResult, cancel: exchange.cancel)
+    }
+
+    /// What the middleware knows of one request.
+    private struct Context: Sendable {
+        let start: ContinuousClock.Instant
+        let ledgerID: String
+        let requestID: String
+        let principal: Principal
+        let record: RequestRecord
+    }
+
+    /// The middleware's part once the route answered: commit the record (without waiting when the ledger can,
+    /// else in a task), then stamp the headers and count the request.
+    private func commit(_ answer: Answer, context: Context, promise: EventLoopPromise<Answer>) {
+        let state = context.record.snapshot
+        let status = Int(answer.status.code)
+        do {
+            if try routes.ledger.recordImmediately(state, requestID: context.ledgerID, principal: context.principal, status: status,
+                                                   latency: ContinuousClock.now - context.start) {
+                promise.succeed(finished(answer, state: state, committed: true, context: context))
+                return
+            }
+        } catch {
+            promise.succeed(finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context))
+            return
+        }
+        promise.completeWithTask { [self] in
+            do {
+                try await routes.ledger.record(state, requestID: context.ledgerID, principal: context.principal, status: status,
+                                               latency: ContinuousClock.now - context.start)
+                return finished(answer, state: state, committed: true, context: context)
+            } catch {
+                return finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context)
+            }
+        }
+    }
+
+    private func finished(_ answer: Answer, state: RequestRecord.State, committed: Bool, context: Context) -> Answer {
+        var answer = answer
+        let total = ContinuousClock.now - context.start
+        GatewayMiddleware.stamp(&answer.headers, status: answer.status, state: state, committed: committed, ledger: routes.ledger,
+                                ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
+        routes.metrics.loopChatAnswered()
+        routes.metrics.request(route: Self.path, model: state.clientModel, provider: state.provider, status: Int(answer.status.code),
+                               total: total, upstream: state.upstream > .zero ? state.upstream : nil)
+        return answer
+    }
+}

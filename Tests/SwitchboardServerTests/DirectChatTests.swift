@@ -1,0 +1,167 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardServer
+import SwitchboardStorage
+import SwitchboardTesting
+import Testing
+
+/// Chat completions answered on the connection's event loop (`DirectChat`) against the same requests answered as
+/// a task through the router (`loop_chat = false`): what the client gets, what the upstream gets and what the
+/// ledger and metrics keep must not tell them apart.
+@Suite(.timeLimit(.minutes(1)))
+struct DirectChatTests {
+    /// Both gateways, the one under test answering on the loop.
+    static func pair(requestTimeout: Duration = .seconds(10)) async throws -> (loop: LiveGateway, routed: LiveGateway) {
+        (try await LiveGateway.start(requestTimeout: requestTimeout), try await LiveGateway.start(requestTimeout: requestTimeout, loopChat: false))
+    }
+
+    static func loopAnswered(_ gw: LiveGateway) async throws -> Int {
+        let text = try await gw.send("GET", "/metrics").body
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("switchboard_loop_chat_requests_total ") })
+        return try #require(Int(line.split(separator: " ")[1]))
+    }
+
+    /// The `switchboard_requests_total` lines: route, model, provider and status of every request.
+    static func requestCounts(_ gw: LiveGateway) async throws -> [String] {
+        try await gw.send("GET", "/metrics").body.split(separator: "\n").filter { $0.hasPrefix("switchboard_requests_total{") }
+            .map(String.init).filter { $0.contains("chat/completions") }.sorted()
+    }
+
+    /// A record with what differs between any two requests (id, time, latency) cleared.
+    static func comparable(_ records: [UsageRecord]) -> [UsageRecord] {
+        records.map {
+            var r = $0
+            r.requestID = ""
+            r.timestamp = Date(timeIntervalSince1970: 0)
+            r.latencyMs = 0
+            return r
+        }
+    }
+
+    static func ledger(_ gw: LiveGateway, count: Int) async throws -> [UsageRecord] {
+        var records: [UsageRecord] = []
+        for _ in 0..<250 {
+            records = try await gw.store.records(UsageFilter())
+            if records.count >= count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return records
+    }
+
+    @Test func aPlainCompletionOnTheLoopIsAnsweredRecordedAndCountedAsTheRouterWould() async throws {
+        let (loop, routed) = try await Self.pair()
+        defer { Task { await loop.stop(); await routed.stop() } }
+        var answers: [LiveGateway.Reply] = []
+        for gw in [loop, routed] {
+            gw.fake.setDefault(.reply(FakeReply("Hello there")))
+            answers.append(try await gw.send("POST", "/v1/chat/completions", json: chatBody(text: "hello"), headers: [("x-request-id", "client-id-7")]))
+        }
+        let (a, b) = (answers[0], answers[1])
+        #expect(a.status == 200 && b.status == 200)
+        #expect(a.body == b.body)
+        #expect(a.json?["choices"]?[0]?["message"]?["content"]?.stringValue == "Hello there")
+        for name in ["content-type", "x-request-id", "x-switchboard-cost-nano-usd", "x-switchboard-cost-usd", "x-switchboard-cost-msats", "server"] {
+            #expect(a.header(name) != nil && a.header(name) == b.header(name), "\(name): \(a.header(name) ?? "none") vs \(b.header(name) ?? "none")")
+        }
+        #expect(a.header("x-request-id") == "client-id-7")
+        #expect(a.header("x-switchboard-cost-nano-usd") == "53250")  // 9 × $2.25 + 12 × $2.75 per million
+        let names = { (r: LiveGateway.Reply) in Set(r.headers.map { $0.0.lowercased() }) }
+        #expect(names(a) == names(b))
+        for name in ["inference-id", "x-switchboard-overhead-ms", "date", "content-length"] { #expect(a.header(name) != nil, "\(name)") }
+        // The upstream got the same request.
+        #expect(loop.fake.lastChat?.json == routed.fake.lastChat?.json)
+        #expect(loop.fake.lastChat?.headers["authorization"] == "Bearer sk-upstream-secret-9876543210")
+        // The ledger keeps the same record under the id the client was told.
+        let (ra, rb) = (try await Self.ledger(loop, count: 1), try await Self.ledger(routed, count: 1))
+        #expect(ra.first?.requestID == a.header("inference-id"))
+        #expect(Self.comparable(ra) == Self.comparable(rb))
+        #expect(ra.first?.status == 200 && ra.first?.costNanoUSD == 53250 && ra.first?.keyID == "master")
+        #expect(try await Self.requestCounts(loop) == Self.requestCounts(routed))
+        #expect(try await Self.loopAnswered(loop) == 1)
+        #expect(try await Self.loopAnswered(routed) == 0)
+    }
+
+    @Test(arguments: [
+        ("rate limited", FakeBehavior.rateLimited(retryAfter: 7)),
+        ("server error", FakeBehavior.serverError(503)),
+        ("not JSON", FakeBehavior.malformedJSON),
+        ("bad request", FakeBehavior.status(400, body: #"{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}}"#)),
+    ])
+    func anUpstreamFailureOnTheLoopIsAnsweredAndRecordedAsTheRouterWould(_ name: String, _ behavior: FakeBehavior) async throws {
+        let (loop, routed) = try await Self.pair()
+        defer { Task { await loop.stop(); await routed.stop() } }
+        var answers: [LiveGateway.Reply] = []
+        for gw in [loop, routed] {
+            gw.fake.setDefault(behavior)
+            answers.append(try await gw.send("POST", "/v1/chat/completions", json: chatBody()))
+        }
+        let (a, b) = (answers[0], answers[1])
+        #expect(a.status == b.status && a.status >= 400, "\(name): \(a.status) vs \(b.status)")
+        #expect(a.body == b.body, "\(name)")
+        #expect(a.header("retry-after") == b.header("retry-after"), "\(name)")
+        #expect(!a.body.contains("sk-upstream-secret"))
+        #expect(Self.comparable(try await Self.ledger(loop, count: 1)) == Self.comparable(try await Self.ledger(routed, count: 1)), "\(name)")
+        #expect(try await Self.requestCounts(loop) == Self.requestCounts(routed), "\(name)")
+        #expect(try await Self.loopAnswered(loop) == 1, "\(name)")
+    }
+
+    @Test func anUpstreamThatDoesNotAnswerInTimeIs504OnTheLoop() async throws {
+        let (loop, routed) = try await Self.pair(requestTimeout: .milliseconds(500))
+        defer { Task { await loop.stop(); await routed.stop() } }
+        var answers: [LiveGateway.Reply] = []
+        for gw in [loop, routed] {
+            gw.fake.setDefault(.delay(.seconds(5), then: .reply(FakeReply("late"))))
+            answers.append(try await gw.send("POST", "/v1/chat/completions", json: chatBody()))
+        }
+        #expect(answers[0].status == 504)
+        #expect(answers[0].body == answers[1].body && answers[1].status == 504)
+        #expect(try await Self.ledger(loop, count: 1).map(\.status) == [504])
+        #expect(try await Self.loopAnswered(loop) == 1)
+    }
+
+    @Test func requestsThatMustWaitForSomethingAreAnsweredByTheRouter() async throws {
+        let gw = try await LiveGateway.start()
+        defer { Task { await gw.stop() } }
+        let stream = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
+        #expect(stream.status == 200 && stream.body.contains("data: [DONE]"))
+        #expect(try await gw.send("POST", "/v1/chat/completions", raw: "{not json").status == 400)
+        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: "sk-sb-nobody").status == 401)
+        #expect(try await Self.loopAnswered(gw) == 0)
+
+        // A stored key is looked up by the router the first time; once cached, its requests are answered on the loop.
+        let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", user: "bob", allowedModels: ["fake/fake-model"]))
+        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
+        #expect(try await Self.loopAnswered(gw) == 0)
+        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
+        #expect(try await Self.loopAnswered(gw) == 1)
+        // What the key may not use is still refused, by the router.
+        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret).status == 403)
+        #expect(try await Self.loopAnswered(gw) == 1)
+        let records = try await Self.ledger(gw, count: 7)
+        #expect(records.filter { $0.user == "bob" }.map(\.status).sorted() == [200, 200, 403])
+    }
+
+    @Test func aKeyWithLimitsIsAdmittedByTheRouter() async throws {
+        var limits = QuotaEnforcer.Configuration()
+        limits.global.requestsPerMinute = 1000
+        let gw = try await LiveGateway.start(limits: limits)
+        defer { Task { await gw.stop() } }
+        let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+        #expect(reply.status == 200 && reply.header("x-ratelimit-limit") == "1000")
+        #expect(try await Self.loopAnswered(gw) == 0)
+    }
+
+    @Test func aLedgerThatCannotCommitOnTheLoopStillRecordsBeforeTheAnswer() async throws {
+        // A second store on the same database finds the journal taken, so its ledger commits on the writer's thread.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path
+        let owner = try SQLiteStore(path: path)
+        let store = try SQLiteStore(path: path)
+        let gw = try await LiveGateway.start(store: store)
+        defer { Task { await gw.stop(); _ = owner } }
+        let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+        #expect(reply.status == 200 && reply.header("x-switchboard-cost-nano-usd") != nil)
+        // Committed before the answer: there is no waiting for it here.
+        #expect(try await store.records(UsageFilter()).map(\.requestID) == [reply.header("inference-id")])
+        #expect(try await Self.loopAnswered(gw) == 1)
+    }
+}
