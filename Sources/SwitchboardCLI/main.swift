@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -9,6 +10,10 @@ LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
 // instead of hopping between the concurrency pool and the loops on every request. This must happen
 // before any task runs, so it is decided from the raw arguments.
 if CommandLine.arguments.dropFirst().first == "serve" {
+    // Event loops (threads) the server runs on: one per core unless `SWITCHBOARD_EVENT_LOOPS` says otherwise.
+    if let text = ProcessInfo.processInfo.environment["SWITCHBOARD_EVENT_LOOPS"], let loops = Int(text), loops > 0 {
+        NIOSingletons.groupLoopCountSuggestion = loops
+    }
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 

@@ -81,6 +81,8 @@ private struct JSONReader {
         guard depth <= Self.maxDepth else { throw error("nested too deeply") }
         i += 1
         var out: [String: JSONValue] = [:]
+        // Most objects have a few members: no growth from one to two to four.
+        out.reserveCapacity(4)
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1
@@ -135,13 +137,17 @@ private struct JSONReader {
     mutating func string() throws -> String {
         i += 1
         let start = i
+        var ascii = true
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {
-                let s = try utf8(start, i)
+                // ASCII needs no validation (most keys and values): the generic validating initializer costs more
+                // than the rest of the string's parse.
+                let s = ascii ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self) : try utf8(start, i)
                 i += 1
                 return s
             }
+            if b >= 0x80 { ascii = false }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw error("control character in a string") }
             i += 1

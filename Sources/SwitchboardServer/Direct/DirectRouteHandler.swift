@@ -64,6 +64,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readWithheld = false
     private var closed = false
     private var closeAfterEnd = false
+    private var flushScheduled = false
     private var task: Task<Void, Never>?
     /// Stops the upstream exchange of a request answered on the loop.
     private var cancelExchange: (@Sendable () -> Void)?
@@ -254,13 +255,27 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func writeEnd(_ trailers: HTTPFields?, context: ChannelHandlerContext) {
         guard !closed else { return }
         guard closeAfterEnd else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            context.write(wrapOutboundOut(.end(trailers)), promise: nil)
+            flushSoon(context: context)
             return
         }
         // `Connection: close`: as Hummingbird does, no more responses; the output side ends once this is sent.
         closed = true
         context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
             context.close(mode: .output, promise: nil)
+        }
+    }
+
+    /// Flushes once the loop has handled every event of its current wake-up: the responses that became ready in
+    /// one wake-up then reach the client with the kernel waking it once, not once each.
+    private func flushSoon(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = bound.value
+            handler.flushScheduled = false
+            context.flush()
         }
     }
 

@@ -33,8 +33,22 @@ final class LoopPool: @unchecked Sendable {
         self.tls = tls
     }
 
+    /// Parsed URLs, for callers on the loop: a provider sends every request to the same few.
+    private var targets: [String: UpstreamTarget] = [:]
+
     /// Open connections (on the loop).
     var openCount: Int { open.count }
+
+    /// `url` parsed, from the cache when it was parsed before (on the loop).
+    func target(_ url: String) throws(TransportError) -> UpstreamTarget {
+        eventLoop.preconditionInEventLoop()
+        if let known = targets[url] { return known }
+        let parsed = try UpstreamTarget(url: url)
+        // Callers build URLs from configured base URLs; a bound keeps an odd one from growing this forever.
+        if targets.count >= 256 { targets.removeAll() }
+        targets[url] = parsed
+        return parsed
+    }
 
     /// Runs a request on an idle connection to its upstream, or a new one.
     /// `fresh`: never a kept-alive connection (the retry after a stale one).

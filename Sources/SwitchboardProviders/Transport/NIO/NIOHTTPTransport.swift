@@ -60,7 +60,8 @@ public final class NIOHTTPTransport: LoopTransport {
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
         let timeout = context.remaining
         guard timeout > .zero else { throw TransportError.timedOut }
-        let outgoing = try outgoing(request, deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
+        let outgoing = try outgoing(request, target: UpstreamTarget(url: request.url),
+                                    deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
         let pool = pool()
         do {
             return try await exchange(outgoing, fresh: false, pool: pool)
@@ -91,7 +92,7 @@ public final class NIOHTTPTransport: LoopTransport {
             return LoopExchange(response: promise.futureResult, cancel: cancel)
         }
         let outgoing: UpstreamConnection.Outgoing
-        do { outgoing = try self.outgoing(request, deadline: deadline, bodyLimit: bodyLimit) } catch {
+        do { outgoing = try self.outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit) } catch {
             promise.fail(error)
             return LoopExchange(response: promise.futureResult, cancel: cancel)
         }
@@ -120,8 +121,7 @@ public final class NIOHTTPTransport: LoopTransport {
 
     /// The request as a connection sends it: the target's request line and `Host`, the caller's end-to-end
     /// headers and the body's framing.
-    private func outgoing(_ request: TransportRequest, deadline: NIODeadline, bodyLimit: Int?) throws -> UpstreamConnection.Outgoing {
-        let target = try UpstreamTarget(url: request.url)
+    private func outgoing(_ request: TransportRequest, target: UpstreamTarget, deadline: NIODeadline, bodyLimit: Int?) -> UpstreamConnection.Outgoing {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.requestTarget)
         head.headers.reserveCapacity(request.headers.count + 3)
         head.headers.add(name: "Host", value: target.hostHeader)

@@ -43,6 +43,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var pending: ByteBuffer?
     private var source: Body.Source?
     private var idempotent = false
+    private var flushScheduled = false
     private var bodyLimit: Int?
     private var reused = false
     private var wrote = false
@@ -116,7 +117,19 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
             case .failure(let error): fail(Self.map(error), closing: true)
             }
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        context.write(wrapOutboundOut(.end(nil)), promise: written)
+        flushSoon()
+    }
+
+    /// Flushes once the loop has handled every event of its current wake-up, so requests begun in one wake-up
+    /// reach their upstream with the kernel waking it once, not once each.
+    private func flushSoon() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { [self] in
+            flushScheduled = false
+            context?.flush()
+        }
     }
 
     /// The caller went away before the response head: stop and drop the connection.
