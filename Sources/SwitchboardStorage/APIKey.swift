@@ -62,24 +62,33 @@ public enum APIKeys {
 
     /// Hex SHA-256 of a secret: what is stored and looked up.
     public static func hash(_ secret: String) -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: Array(secret.utf8)) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+        var secret = secret
+        let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        // Runs on every authenticated request: no arrays on the way.
+        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { out in
+            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
+            var i = 0
+            for byte in digest {
+                out[i] = digit(byte >> 4)
+                out[i + 1] = digit(byte & 0x0F)
+                i += 2
+            }
+            return i
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Compares two secrets (or hashes) in time that does not depend on where they differ.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
-        for i in 0..<max(x.count, y.count) {
-            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+                for i in 0..<max(x.count, y.count) {
+                    diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+                }
+                return diff == 0
+            }
         }
-        return diff == 0
     }
 }
 

@@ -127,4 +127,31 @@ private func randomValue(_ rng: inout SplitMix, depth: Int = 0) -> JSONValue {
             #expect(agrees(parsed, reference(text)), "\(String(decoding: text, as: UTF8.self))")
         }
     }
+
+    static func parse(_ text: String, building: Set<String>) throws -> JSONValue {
+        try Array(text.utf8).withUnsafeBytes { try JSONValue.parse(bytes: $0, building: building) }
+    }
+
+    @Test func buildingNamedMembersKeepsTheOthersOnlyAsTheirShape() throws {
+        let text = #"{"model":"gpt-é","usage":{"prompt_tokens":3,"x":[1,{"y":null}]},"choices":[{"message":{"content":"h\u00e9 \"q\""}}],"#
+            + #""empty":[],"obj":{"a":1},"s":"t\n","n":-5.5e3,"t":true}"#
+        let value = try Self.parse(text, building: ["model", "usage"])
+        #expect(value["model"] == .string("gpt-é"))
+        #expect(value["usage"] == ["prompt_tokens": 3, "x": [1, ["y": .null]]])
+        #expect(value["choices"] == .array([.null]))
+        #expect(value["empty"] == .array([]))
+        #expect(value["obj"] == .object([:]))
+        #expect(value["s"] == .string(""))
+        #expect(value["n"] == .null && value["t"] == .null)
+        // Anything but an object at the top is parsed whole.
+        #expect(try Self.parse("[1,2]", building: []) == [1, 2])
+    }
+
+    @Test(arguments: [
+        #"{"model":"m","choices":[1,]}"#, #"{"choices":"\q"}"#, #"{"choices":"open"#, #"{"choices":{"a" 1}}"#,
+        #"{"choices":[tru]}"#, #"{"choices":"\u12"}"#, "{\"choices\":\"a\u{01}b\"}", #"{"choices":[]} x"#, #"{"choices":{"a":1,}}"#,
+    ])
+    func membersNotBuiltAreStillChecked(_ text: String) {
+        #expect(throws: JSONParseError.self) { try Self.parse(text, building: ["model"]) }
+    }
 }

@@ -20,6 +20,20 @@ extension JSONValue {
         guard reader.atEnd else { throw reader.error("unexpected text after the JSON value") }
         return value
     }
+
+    /// Parses JSON text but builds only the top-level object's members named in `members`: the others are checked
+    /// (strings for escapes, not for UTF-8) and kept only as their shape (an empty object, an array of as many
+    /// nulls as it had elements up to one, an empty string, null), for a caller that reads a few fields of a large
+    /// body (a completion's usage) and passes the body on as it came.
+    public static func parse(bytes: UnsafeRawBufferPointer, building members: Set<String>) throws -> JSONValue {
+        var reader = JSONReader(bytes)
+        reader.skipWhitespace()
+        guard !reader.atEnd, bytes[reader.i] == UInt8(ascii: "{") else { return try parse(bytes: bytes) }
+        let value = try reader.object(depth: 1, building: members)
+        reader.skipWhitespace()
+        guard reader.atEnd else { throw reader.error("unexpected text after the JSON value") }
+        return value
+    }
 }
 
 /// A malformed JSON text, with the byte offset where reading stopped.
@@ -77,7 +91,7 @@ private struct JSONReader {
         i += n
     }
 
-    mutating func object(depth: Int) throws -> JSONValue {
+    mutating func object(depth: Int, building members: Set<String>? = nil) throws -> JSONValue {
         guard depth <= Self.maxDepth else { throw error("nested too deeply") }
         i += 1
         var out: [String: JSONValue] = [:]
@@ -96,7 +110,11 @@ private struct JSONReader {
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
             i += 1
             skipWhitespace()
-            out[key] = try value(depth: depth)
+            if let members, !members.contains(key) {
+                out[key] = try shape(depth: depth)
+            } else {
+                out[key] = try value(depth: depth)
+            }
             skipWhitespace()
             guard i < bytes.count else { throw error("unterminated object") }
             switch bytes[i] {
@@ -107,6 +125,81 @@ private struct JSONReader {
             default: throw error("expected ',' or '}'")
             }
         }
+    }
+
+    /// Checks one value and returns only its shape (see `parse(bytes:building:)`).
+    mutating func shape(depth: Int) throws -> JSONValue {
+        guard i < bytes.count else { throw error("unexpected end of text") }
+        switch bytes[i] {
+        case UInt8(ascii: "{"):
+            try skipContainer(depth: depth + 1, close: UInt8(ascii: "}"), members: true)
+            return .object([:])
+        case UInt8(ascii: "["):
+            return .array(try skipContainer(depth: depth + 1, close: UInt8(ascii: "]"), members: false) ? [.null] : [])
+        case UInt8(ascii: "\""):
+            try skipString()
+            return .string("")
+        default:
+            _ = try value(depth: depth)
+            return .null
+        }
+    }
+
+    /// Checks an object's or array's members without keeping them; whether it had any.
+    mutating func skipContainer(depth: Int, close: UInt8, members: Bool) throws -> Bool {
+        guard depth <= Self.maxDepth else { throw error("nested too deeply") }
+        i += 1
+        skipWhitespace()
+        if i < bytes.count, bytes[i] == close {
+            i += 1
+            return false
+        }
+        while true {
+            skipWhitespace()
+            if members {
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                try skipString()
+                skipWhitespace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                i += 1
+                skipWhitespace()
+            }
+            _ = try shape(depth: depth)
+            skipWhitespace()
+            guard i < bytes.count else { throw error("unterminated container") }
+            switch bytes[i] {
+            case UInt8(ascii: ","): i += 1
+            case close:
+                i += 1
+                return true
+            default: throw error(members ? "expected ',' or '}'" : "expected ',' or ']'")
+            }
+        }
+    }
+
+    mutating func skipString() throws {
+        i += 1
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\""):
+                i += 1
+                return
+            case UInt8(ascii: "\\"):
+                i += 1
+                guard i < bytes.count else { throw error("unterminated escape") }
+                let e = bytes[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                     UInt8(ascii: "r"), UInt8(ascii: "t"): break
+                case UInt8(ascii: "u"): _ = try hex4()
+                default: throw error("invalid escape")
+                }
+            case ..<0x20: throw error("control character in a string")
+            default: i += 1
+            }
+        }
+        throw error("unterminated string")
     }
 
     mutating func array(depth: Int) throws -> JSONValue {

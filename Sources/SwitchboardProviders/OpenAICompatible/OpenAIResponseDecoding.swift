@@ -184,10 +184,13 @@ extension OpenAIResponseDecoding {
     /// plain successful completion (the caller then decodes it fully, which reports the problem).
     static func summary(_ bytes: UnsafeRawBufferPointer) -> WireCompletionSummary? {
         // A body that is not JSON is not a plain completion; the full decoder names the problem.
-        guard let value = try? JSONValue.parse(bytes: bytes), value["error"] == nil,
+        guard let value = try? JSONValue.parse(bytes: bytes, building: summaryMembers), value["error"] == nil,
               let choices = value["choices"]?.arrayValue, !choices.isEmpty else { return nil }
         return WireCompletionSummary(model: value["model"]?.stringValue, usage: value["usage"].flatMap(usage))
     }
+
+    /// What `summary` reads; the choices (most of the body) only need to be there.
+    private static let summaryMembers: Set<String> = ["model", "usage"]
 
     /// Usage from an OpenAI `usage` object; nil when it is not one.
     static func usage(_ u: JSONValue) -> Usage? {
