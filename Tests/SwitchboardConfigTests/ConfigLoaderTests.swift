@@ -96,11 +96,15 @@ import Testing
         #expect(e?.line == 2)
     }
 
-    @Test func directRoutesAreOnUnlessTurnedOffAndMustBeABoolean() throws {
+    @Test func directRoutesAndLoopChatAreOnUnlessTurnedOffAndMustBeBooleans() throws {
         #expect(try ConfigLoader.parse("[server]\nport = 1\n").server.directRoutes)
         #expect(try !ConfigLoader.parse("[server]\ndirect_routes = false\n").server.directRoutes)
         let e = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[server]\ndirect_routes = \"no\"\n", file: "s.toml") }
         #expect(e?.description == "s.toml:2: 'server.direct_routes' must be a boolean")
+        #expect(try ConfigLoader.parse("[server]\nport = 1\n").server.loopChat)
+        #expect(try !ConfigLoader.parse("[server]\nloop_chat = false\n").server.loopChat)
+        let loop = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[server]\nloop_chat = 1\n", file: "s.toml") }
+        #expect(loop?.description == "s.toml:2: 'server.loop_chat' must be a boolean")
     }
 
     @Test func unknownKeyNamesTheKeyAndLine() {

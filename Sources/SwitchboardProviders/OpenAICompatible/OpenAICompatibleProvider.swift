@@ -39,6 +39,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     let options: Options
     let transport: any HTTPTransport
     private let limiter: ClientRateLimiter?
+    /// The headers of a non-streamed request with the configured key, built once.
+    private let plainHeaders: [(String, String)]
     let lastRateLimit = Mutex<RateLimitInfo?>(nil)
 
     /// Creates the provider over a transport.
@@ -49,6 +51,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         self.displayName = options.descriptor.displayName
         self.transport = transport
         self.limiter = options.tier.map { ClientRateLimiter(tier: $0, provider: options.id ?? options.descriptor.id) }
+        plainHeaders = Self.headers(descriptor: options.descriptor, stream: false, token: options.apiKey)
     }
 
     public var capabilities: Set<Capability> {
@@ -74,6 +77,12 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     private var secrets: [String] { options.apiKey.map { [$0] } ?? [] }
 
     func headers(stream: Bool, token: String?) -> [(String, String)] {
+        // Without a token source the token is always the configured key.
+        if !stream, options.tokenSource == nil { return plainHeaders }
+        return Self.headers(descriptor: descriptor, stream: stream, token: token)
+    }
+
+    private static func headers(descriptor: ProviderDescriptor, stream: Bool, token: String?) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json")]
         if descriptor.extraHeaders["User-Agent"] == nil { h.append(("User-Agent", "switchboard/0.1")) }
         h.append(("Accept", stream ? "text/event-stream" : "application/json"))

@@ -67,10 +67,11 @@ struct GatewayMiddleware: RouterMiddleware {
     static func stamp(_ headers: inout HTTPFields, status: HTTPResponse.Status, state: RequestRecord.State, committed: Bool,
                       ledger: UsageLedger, ids: (ledger: String, request: String), overhead: Duration) {
         if committed, (200..<300).contains(status.code) {
-            let fields = ledger.costFields(ledger.cost(state))
-            headers[.costNanoUSD] = fields["cost_nano_usd"]?.intValue.map(String.init) ?? "unknown"
-            headers[.costUSD] = fields["cost_usd"]?.stringValue ?? "unknown"
-            headers[.costMsats] = fields["cost_msats"]?.intValue.map(String.init) ?? "unknown"
+            // The cost fields of `UsageLedger.costFields`, "unknown" for a model without a price.
+            let cost = ledger.cost(state)
+            headers[.costNanoUSD] = cost.map { String($0.value) } ?? "unknown"
+            headers[.costUSD] = cost?.usdString ?? "unknown"
+            headers[.costMsats] = cost.map { String(ledger.sats.msats($0)) } ?? "unknown"
         }
         if state.task != nil { headers[.inferenceID] = ids.ledger }
         if let status = state.admission?.status {

@@ -59,6 +59,16 @@ import Testing
         head = server.snapshot.lastHead
         #expect(head.contains("\r\nContent-Length: 3\r\n") && !head.contains("999") && !head.lowercased().contains("connection: close"),
                 "\(head)")
+        // Every hop-by-hop name, in any case, stays on this hop; end-to-end headers (even of the same length) go on.
+        let hopByHop = ["TE", "Host", "UPGRADE", "trailer", "Keep-Alive", "connection", "Content-length", "Proxy-Connection",
+                        "Transfer-ENCODING"]
+        let kept = ["Tf", "Hosts", "Upgrades", "X-Trailer", "Keep-Alivf", "Connection2"]
+        let mixed = TransportRequest(method: "POST", url: root + "/p", headers: (hopByHop + kept).map { ($0, "v-\($0.lowercased())") },
+                                     body: ByteBuffer(string: "abc"))
+        _ = try await transport.send(mixed, context: .testing()).body.collect(upTo: 1024)
+        head = server.snapshot.lastHead.lowercased()
+        for name in hopByHop { #expect(!head.contains("v-\(name.lowercased())"), "\(name): \(head)") }
+        for name in kept { #expect(head.contains("\r\n\(name.lowercased()): v-\(name.lowercased())\r\n"), "\(name): \(head)") }
         for bad in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1:\(server.port)/", "http://127.0.0.1:99999/", "http:///nohost",
                     "http://[::1/x"] {
             do {

@@ -159,12 +159,21 @@ public final class NIOHTTPTransport: LoopTransport {
 
     /// Connection-level headers belong to each hop; the client sets its own framing.
     static func isHopByHop(_ name: String) -> Bool {
-        switch name.lowercased() {
-        case "connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer",
-             "proxy-connection":
-            true
-        default:
-            false
+        // Every header of every request passes here: compared in place rather than lowercased into a new string.
+        func named(_ candidate: StaticString) -> Bool {
+            name.utf8.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount)) {
+                $0 | 0x20 == $1
+            }
+        }
+        switch name.utf8.count {
+        case 2: return named("te")
+        case 4: return named("host")
+        case 7: return named("upgrade") || named("trailer")
+        case 10: return named("connection") || named("keep-alive")
+        case 14: return named("content-length")
+        case 16: return named("proxy-connection")
+        case 17: return named("transfer-encoding")
+        default: return false
         }
     }
 
