@@ -84,6 +84,7 @@ host = "127.0.0.1"
 port = $SB
 health_interval_seconds = 3600
 direct_routes = ${DIRECT_ROUTES:-true}
+loop_chat = ${LOOP_CHAT:-true}
 [store]
 path = "$WORK/switchboard.db"
 ledger = ${LEDGER:-true}
@@ -216,6 +217,11 @@ fi
 # DIRECT_COMPARE=1: against the same gateway answering the chat route through Hummingbird's async channel.
 if [ "${DIRECT_COMPARE:-0}" = 1 ]; then
   compare hummingbird-path 19105 "${DIRECT_LEVELS:-32}" 's|^direct_routes = true$|direct_routes = false|'
+fi
+
+# LOOP_COMPARE=1: against the same gateway answering every chat request as a task through the router.
+if [ "${LOOP_COMPARE:-0}" = 1 ]; then
+  compare task-path 19106 "${LOOP_LEVELS:-32}" 's|^loop_chat = true$|loop_chat = false|'
 fi
 
 # Fixed rate: hey paces each of its workers at -q requests/s, so the offered load is workers x q whatever

@@ -194,6 +194,27 @@ import Testing
         await server.stop()
     }
 
+    @Test func aShortDeadlineOnAKeptAliveConnectionIsKeptThoughALongerOneCameBefore() async throws {
+        // One loop, so both requests share its pool's connection and the timer the first one armed.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let fake = try await FakeUpstream.start()
+        let transport = NIOHTTPTransport(group: group, settings: .init())
+        let post = TransportRequest(method: "POST", url: fake.baseURL + "/chat/completions", headers: [("Content-Type", "application/json")],
+                                    body: ByteBuffer(string: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#))
+        fake.setDefault(.reply(FakeReply("fast")))
+        _ = try await transport.send(post, context: .testing(timeout: .seconds(60))).body.collect(upTo: 1 << 20)
+        fake.setDefault(.delay(.seconds(20), then: .reply(FakeReply("late"))))
+        let start = ContinuousClock.now
+        await #expect(throws: TransportError.timedOut) {
+            _ = try await transport.send(post, context: .testing(timeout: .milliseconds(300))).body.collect(upTo: 1 << 20)
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try await transport.counters().reused == 1)
+        try await transport.shutdown()
+        await fake.stop()
+        try await group.shutdownGracefully()
+    }
+
     @Test func aRefusedConnectionIsAConnectError() async throws {
         // A port bound but not listening refuses connections, and stays ours for the test (a port freed by a
         // stopped server could be taken by another test's server at once).

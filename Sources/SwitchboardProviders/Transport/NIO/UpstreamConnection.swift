@@ -52,6 +52,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var readTimeout = TimeAmount.seconds(300)
     private var lastRead = NIODeadline.now()
     private var timer: Scheduled<Void>?
+    private var timerDue = NIODeadline.distantFuture
 
     // Back-pressure: a read withheld while the consumer is behind.
     private var paused = false
@@ -220,6 +221,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
+        stopTimer()
         if active {
             fail(received ? .connectionClosed("upstream closed the connection mid-response")
                           : .connectionClosed("upstream closed the connection before responding"), closing: false)
@@ -233,6 +235,9 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     fileprivate func produceMore(generation gen: UInt64) {
         guard gen == generation, paused else { return }
         paused = false
+        // The silence the read timeout measures starts again once the upstream is read again.
+        lastRead = .now()
+        if active { scheduleTimer() }
         if readWithheld, let context {
             readWithheld = false
             context.read()
@@ -284,8 +289,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         head = nil
         pending = nil
         bodyLimit = nil
-        timer?.cancel()
-        timer = nil
+        // The timer stays armed for the next exchange (`scheduleTimer`).
         paused = false
         if readWithheld, let context {
             readWithheld = false
@@ -302,14 +306,29 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private func close() {
         guard isOpen else { return }
         isOpen = false
+        stopTimer()
         context?.close(promise: nil)
     }
 
+    private func stopTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Arms the check of the exchange's deadline and read timeout, unless one is armed to fire before it is due.
+    ///
+    /// One timer serves a connection's exchanges one after another: a check that fires early (for an earlier
+    /// exchange's deadline) arms the next for the current one, and one that finds the connection idle stops. So a
+    /// kept-alive connection does not schedule and cancel a timer for every request.
     private func scheduleTimer() {
-        let next = min(deadline, lastRead + readTimeout)
-        let gen = generation
+        // While the consumer is behind, the upstream is not being read: only the whole call's deadline applies.
+        let next = paused ? deadline : min(deadline, lastRead + readTimeout)
+        if timer != nil, timerDue <= next { return }
+        timer?.cancel()
+        timerDue = next
         timer = eventLoop.scheduleTask(deadline: next) { [self] in
-            guard gen == generation, active else { return }
+            timer = nil
+            guard active else { return }
             let now = NIODeadline.now()
             if now >= deadline || (!paused && now >= lastRead + readTimeout) {
                 fail(.timedOut, closing: true)
