@@ -113,7 +113,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let head)):
             if owedByHummingbird == 0, routes.serves(head) {
-                state = .collecting(head, context.channel.allocator.buffer(capacity: 0), over: false)
+                state = .collecting(head, ByteBuffer(), over: false)
                 // curl asks before sending a body over 1 KiB and otherwise waits a second for this.
                 if head.headerFields[.expect]?.lowercased() == "100-continue" {
                     context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
@@ -135,6 +135,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if chunk.readableBytes > room {
                     over = true
                     if let prefix = chunk.readSlice(length: room) { body.writeImmutableBuffer(prefix) }
+                } else if body.readableBytes == 0 {
+                    // Most bodies come in one piece: keep it rather than copy it.
+                    body = chunk
                 } else {
                     body.writeBuffer(&chunk)
                 }
