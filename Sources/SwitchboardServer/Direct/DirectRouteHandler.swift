@@ -30,8 +30,9 @@ struct DirectRoutes: Sendable {
 ///
 /// The same router answers both ways; what this skips is the async channel's per-request machinery: its inbound
 /// and outbound async sequences (their buffers, state machines and yields), the per-connection reading loop
-/// and the response writer. The request is collected here, answered by one task, and its response written
-/// straight to the pipeline from a task whose executor is this event loop.
+/// and the response writer. The request is collected here; a chat completion `DirectChat` can answer on this
+/// loop is answered in callbacks with no task at all, any other by one task through the router, its response
+/// written straight to the pipeline from a task whose executor is this event loop.
 ///
 /// Order is kept for pipelined requests: while a direct request is answered, later parts are held; while
 /// Hummingbird owes responses, new requests go to it too. Placed after Hummingbird's connection state

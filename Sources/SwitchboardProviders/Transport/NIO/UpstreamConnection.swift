@@ -5,8 +5,9 @@ import NIOSSL
 /// One keep-alive HTTP/1.1 connection to an upstream, serving one exchange at a time (no pipelining).
 ///
 /// Everything here runs on the channel's event loop. A response whose end arrives in the same read burst as
-/// its head is handed over as one in-memory body (the common case for non-streamed chat); anything longer
-/// streams through a back-pressured async sequence that stops reading the socket while the consumer is behind.
+/// its head is handed over as one in-memory body (the common case for non-streamed chat), as is every response
+/// to a caller on the loop (`Outgoing.bodyLimit`); anything longer streams through a back-pressured async
+/// sequence that stops reading the socket while the consumer is behind.
 final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
