@@ -61,7 +61,11 @@ final class Authenticator: Sendable {
             guard let (r, expiry) = c[hash], expiry > now else { return nil }
             return r
         }
-        return cached.map(Self.decide) ?? .unknown(hash: hash)
+        switch cached.map(Self.decide) {
+        case .success(let principal)?: return .principal(principal)
+        case .failure(let error)?: return .refused(error)
+        case nil: return .unknown(hash: hash)
+        }
     }
 
     func authenticate(_ headers: HTTPFields) async throws -> Principal {
@@ -74,16 +78,13 @@ final class Authenticator: Sendable {
             let record = try await store.key(hash: hash)
             if let record { cache.withLock { $0[hash] = (record, ContinuousClock.now + ttl) } }
             guard let record else { throw APIError.unauthorized("invalid API key") }
-            switch Self.decide(record) {
-            case .principal(let principal): return principal
-            case .refused(let error): throw error
-            case .unknown: throw APIError.unauthorized("invalid API key")
-            }
+            return try Self.decide(record).get()
         }
     }
 
-    private static func decide(_ record: APIKeyRecord) -> Lookup {
-        record.isRevoked ? .refused(APIError.unauthorized("this API key has been revoked")) : .principal(.key(record))
+    /// A stored key's caller, or its refusal.
+    private static func decide(_ record: APIKeyRecord) -> Result<Principal, APIError> {
+        record.isRevoked ? .failure(APIError.unauthorized("this API key has been revoked")) : .success(.key(record))
     }
 }
 

@@ -51,7 +51,7 @@ struct GatewayMiddleware: RouterMiddleware {
             total = ContinuousClock.now - start
         }
         Self.stamp(&response.headers, status: response.status, state: state, committed: committed, ledger: ledger,
-                   ids: (context.ledgerID, context.requestID), overhead: total - context.record.upstream)
+                   ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
         metrics.request(route: context.endpointPath ?? "unmatched", model: state.clientModel, provider: state.provider,
                         status: Int(response.status.code), total: total, upstream: state.upstream > .zero ? state.upstream : nil)
         return response

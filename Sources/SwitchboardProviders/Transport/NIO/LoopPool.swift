@@ -167,6 +167,7 @@ final class LoopPool: @unchecked Sendable {
         let decompression = settings.decompressionLimit
         // An address literal needs no lookup: NIO's resolver would still run getaddrinfo on a serial queue
         // per event loop, a thread hop per new connection and a wait behind any slow lookup on that loop.
+        // A host that is not an address literal is a name, not an error: it goes to the resolver.
         let literal = try? SocketAddress(ipAddress: key.host, port: key.port)
         let sniHost = literal == nil ? key.host : nil
         let bootstrap = ClientBootstrap(group: eventLoop)

@@ -63,18 +63,18 @@ public final class NIOHTTPTransport: LoopTransport {
         let outgoing = try outgoing(request, target: UpstreamTarget(url: request.url),
                                     deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
         let pool = pool()
-        do {
-            return try await exchange(outgoing, fresh: false, pool: pool)
-        } catch let failure as UpstreamConnection.Failure where failure.retryable {
-            // A kept-alive connection the server had already closed: once more on a new connection (another
-            // idle one may be just as stale).
-            do {
-                return try await exchange(outgoing, fresh: true, pool: pool)
-            } catch let again as UpstreamConnection.Failure {
-                throw again.error
-            }
-        } catch let failure as UpstreamConnection.Failure {
-            throw failure.error
+        let loop = pool.eventLoop
+        let promise = loop.makePromise(of: TransportResponse.self)
+        let handle = RequestHandle()
+        if loop.inEventLoop {
+            run(outgoing, pool: pool, handle: handle, promise: promise)
+        } else {
+            loop.execute { self.run(outgoing, pool: pool, handle: handle, promise: promise) }
+        }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            loop.execute { handle.cancel() }
         }
     }
 
@@ -86,37 +86,41 @@ public final class NIOHTTPTransport: LoopTransport {
         loop.preconditionInEventLoop()
         let promise = loop.makePromise(of: TransportResponse.self)
         let handle = RequestHandle()
-        let cancel: @Sendable () -> Void = { handle.cancel() }
+        let exchange = LoopExchange(response: promise.futureResult, cancel: { handle.cancel() })
         guard let pool = pools[ObjectIdentifier(loop)] else {
             promise.fail(TransportError.connectFailed("not one of the transport's event loops"))
-            return LoopExchange(response: promise.futureResult, cancel: cancel)
+            return exchange
         }
-        let outgoing: UpstreamConnection.Outgoing
-        do { outgoing = try self.outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit) } catch {
+        do {
+            run(try outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit), pool: pool, handle: handle,
+                promise: promise)
+        } catch {
             promise.fail(error)
-            return LoopExchange(response: promise.futureResult, cancel: cancel)
         }
-        let first = loop.makePromise(of: TransportResponse.self)
+        return exchange
+    }
+
+    /// Runs one request on `pool`'s loop and completes `promise` with its response or its `TransportError`. A
+    /// kept-alive connection the server had already closed gets the request once more, on a new connection
+    /// (another idle one may be just as stale).
+    private func run(_ outgoing: UpstreamConnection.Outgoing, pool: LoopPool, handle: RequestHandle,
+                     promise: EventLoopPromise<TransportResponse>) {
+        let first = pool.eventLoop.makePromise(of: TransportResponse.self)
         pool.execute(outgoing, fresh: false, handle: handle, promise: first)
         first.futureResult.whenComplete { result in
-            switch result {
-            case .success(let response): promise.succeed(response)
-            case .failure(let failure as UpstreamConnection.Failure) where failure.retryable && !handle.cancelled:
-                // As `send`: a stale kept-alive connection, once more on a new one.
-                let again = loop.makePromise(of: TransportResponse.self)
+            if case .failure(let failure as UpstreamConnection.Failure) = result, failure.retryable, !handle.cancelled {
+                let again = pool.eventLoop.makePromise(of: TransportResponse.self)
                 pool.execute(outgoing, fresh: true, handle: handle, promise: again)
-                again.futureResult.whenComplete { result in
-                    switch result {
-                    case .success(let response): promise.succeed(response)
-                    case .failure(let failure as UpstreamConnection.Failure): promise.fail(failure.error)
-                    case .failure(let error): promise.fail(error)
-                    }
-                }
-            case .failure(let failure as UpstreamConnection.Failure): promise.fail(failure.error)
-            case .failure(let error): promise.fail(error)
+                again.futureResult.whenComplete { promise.completeWith(Self.unwrapped($0)) }
+            } else {
+                promise.completeWith(Self.unwrapped(result))
             }
         }
-        return LoopExchange(response: promise.futureResult, cancel: cancel)
+    }
+
+    /// A connection's failure as the error callers see.
+    private static func unwrapped(_ result: Result<TransportResponse, any Error>) -> Result<TransportResponse, any Error> {
+        result.mapError { ($0 as? UpstreamConnection.Failure)?.error ?? $0 }
     }
 
     /// The request as a connection sends it: the target's request line and `Host`, the caller's end-to-end
@@ -133,22 +137,6 @@ public final class NIOHTTPTransport: LoopTransport {
         }
         return UpstreamConnection.Outgoing(head: head, body: request.body, key: target.key, deadline: deadline,
                                            readTimeout: readTimeout, bodyLimit: bodyLimit)
-    }
-
-    private func exchange(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, pool: LoopPool) async throws -> TransportResponse {
-        let loop = pool.eventLoop
-        let promise = loop.makePromise(of: TransportResponse.self)
-        let handle = RequestHandle()
-        if loop.inEventLoop {
-            pool.execute(outgoing, fresh: fresh, handle: handle, promise: promise)
-        } else {
-            loop.execute { pool.execute(outgoing, fresh: fresh, handle: handle, promise: promise) }
-        }
-        return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
-        } onCancel: {
-            loop.execute { handle.cancel() }
-        }
     }
 
     /// The calling loop's pool when the caller runs on one of ours, else the next loop's.
