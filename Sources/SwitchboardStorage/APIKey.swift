@@ -63,17 +63,29 @@ public enum APIKeys {
     /// Hex SHA-256 of a secret: what is stored and looked up.
     public static func hash(_ secret: String) -> String {
         var secret = secret
-        let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        // Runs on every authenticated request: no arrays on the way.
-        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { out in
-            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
-            var i = 0
-            for byte in digest {
-                out[i] = digit(byte >> 4)
-                out[i + 1] = digit(byte & 0x0F)
-                i += 2
+        return secret.withUTF8 { hash(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `hash(_:)` of a slice, without making a `String` of it first.
+    public static func hash(_ secret: Substring) -> String {
+        var secret = secret
+        return secret.withUTF8 { hash(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func hash(utf8: UnsafeRawBufferPointer) -> String {
+        let digest = SHA256.hash(data: utf8)
+        // Runs on every authenticated request: no arrays on the way (iterating a digest makes one).
+        return digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { out in
+                func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
+                var i = 0
+                for byte in bytes {
+                    out[i] = digit(byte >> 4)
+                    out[i + 1] = digit(byte & 0x0F)
+                    i += 2
+                }
+                return i
             }
-            return i
         }
     }
 

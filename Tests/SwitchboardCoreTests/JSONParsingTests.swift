@@ -128,6 +128,13 @@ private func randomValue(_ rng: inout SplitMix, depth: Int = 0) -> JSONValue {
         }
     }
 
+    @Test func objectsAreWrittenWithTheirKeysSortedAtEveryDepth() {
+        let value: JSONValue = ["zeta": 1, "alpha": ["y": true, "b": .null, "m": [["k2": "v", "k1": 2.5]]], "mid": [], "": "empty"]
+        #expect(String(decoding: value.jsonBytes(), as: UTF8.self)
+            == #"{"":"empty","alpha":{"b":null,"m":[{"k1":2.5,"k2":"v"}],"y":true},"mid":[],"zeta":1}"#)
+        #expect(String(decoding: JSONValue.object([:]).jsonBytes(), as: UTF8.self) == "{}")
+    }
+
     static func parse(_ text: String, building: Set<String>) throws -> JSONValue {
         try Array(text.utf8).withUnsafeBytes { try JSONValue.parse(bytes: $0, building: building) }
     }

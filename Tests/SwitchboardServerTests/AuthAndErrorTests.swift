@@ -12,6 +12,11 @@ import Testing
         #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
         let viaHeader = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("x-api-key", secret)])
         #expect(viaHeader.status == 200)
+        // The scheme in any case, the key with blanks around it.
+        let padded = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "bEaReR \t\(secret) ")])
+        #expect(padded.status == 200)
+        let wrongScheme = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "Basic \(secret)")])
+        #expect(wrongScheme.status == 401)
         let forbidden = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret)
         #expect(forbidden.status == 403)
         #expect(forbidden.json?["error"]?["code"] == "model_not_allowed")

@@ -10,6 +10,10 @@ import Testing
         #expect(hashes == [APIKeys.hash(secret)])
         #expect(!hashes.contains(secret))
         #expect(APIKeys.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // The slice form (the authenticator hashes the header's slice) agrees with the string form.
+        let header = "Bearer \(secret) "
+        #expect(APIKeys.hash(header.dropFirst(7).dropLast()) == APIKeys.hash(secret))
+        #expect(APIKeys.hash("xabcx".dropFirst().dropLast()) == APIKeys.hash("abc"))
     }
 
     @Test func databaseIsInWALModeAndReopens() async throws {

@@ -101,13 +101,25 @@ public enum JSONValue: Sendable, Hashable {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, value) in o.sorted(by: { $0.key < $1.key }) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                Self.writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                value.write(into: &out)
+            // Sorted through positions on the stack: `o.sorted` would copy every member into a new array.
+            withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: o.count) { buffer in
+                var order = buffer
+                var n = 0
+                var i = o.startIndex
+                while i != o.endIndex {
+                    order.initializeElement(at: n, to: i)
+                    n += 1
+                    o.formIndex(after: &i)
+                }
+                order.sort { o[$0].key < o[$1].key }
+                for (position, index) in order.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    let (key, value) = o[index]
+                    Self.writeString(key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    value.write(into: &out)
+                }
+                _ = order.deinitialize()
             }
             out.append(UInt8(ascii: "}"))
         }

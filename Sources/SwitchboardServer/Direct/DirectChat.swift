@@ -18,6 +18,8 @@ struct DirectChat: Sendable {
     let authenticator: Authenticator
 
     static let path = "/v1/chat/completions"
+    /// Room for every field an answer gets (its own, the middleware's, the connection's), so none regrows the list.
+    static let answerFields = 16
 
     /// A response ready to write.
     struct Answer: Sendable {
@@ -33,7 +35,8 @@ struct DirectChat: Sendable {
 
         /// An error as the route's middleware answers it.
         init(_ error: APIError) {
-            let (headers, body) = error.payload(path: DirectChat.path)
+            var (headers, body) = error.payload(path: DirectChat.path)
+            headers.reserveCapacity(DirectChat.answerFields)
             self.init(status: error.status, headers: headers, body: body)
         }
     }
@@ -79,7 +82,8 @@ struct DirectChat: Sendable {
                 context.record.upstream = ContinuousClock.now - upstreamStart
                 routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
                 var headers = HTTPFields()
-                headers[.contentType] = "application/json"
+                headers.reserveCapacity(DirectChat.answerFields)
+                headers.append(HTTPField(name: .contentType, value: "application/json"))
                 answer = Answer(status: .ok, headers: headers, body: result.body)
             case .failure(let error):
                 answer = Answer(APIError.from(error))
@@ -100,7 +104,7 @@ struct DirectChat: Sendable {
 
     /// The middleware's part once the route answered: commit the record (without waiting when the ledger can,
     /// else in a task), then stamp the headers and count the request.
-    private func commit(_ answer: Answer, context: Context, promise: EventLoopPromise<Answer>) {
+    private func commit(_ answer: consuming Answer, context: Context, promise: EventLoopPromise<Answer>) {
         let state = context.record.snapshot
         let status = Int(answer.status.code)
         do {
@@ -113,18 +117,20 @@ struct DirectChat: Sendable {
             promise.succeed(finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context))
             return
         }
+        let waiting = answer  // a copy the task can hold
         promise.completeWithTask { [self] in
             do {
                 try await routes.ledger.record(state, requestID: context.ledgerID, principal: context.principal, status: status,
                                                latency: ContinuousClock.now - context.start)
-                return finished(answer, state: state, committed: true, context: context)
+                return finished(waiting, state: state, committed: true, context: context)
             } catch {
                 return finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context)
             }
         }
     }
 
-    private func finished(_ answer: Answer, state: RequestRecord.State, committed: Bool, context: Context) -> Answer {
+    // Consuming, as `commit` is: the answer's fields are then added to in place, not copied first.
+    private func finished(_ answer: consuming Answer, state: RequestRecord.State, committed: Bool, context: Context) -> Answer {
         var answer = answer
         let total = ContinuousClock.now - context.start
         GatewayMiddleware.stamp(&answer.headers, status: answer.status, state: state, committed: committed, ledger: routes.ledger,

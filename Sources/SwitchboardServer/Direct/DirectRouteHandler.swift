@@ -214,17 +214,19 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ answer: DirectChat.Answer, context: ChannelHandlerContext, closing: Bool) {
+    private func write(_ answer: consuming DirectChat.Answer, context: ChannelHandlerContext, closing: Bool) {
         guard !closed else { return }
         closeAfterEnd = closing
-        var head = HTTPResponse(status: answer.status, headerFields: answer.headers)
-        head.headerFields[.contentLength] = String(answer.body.readableBytes)
-        writeHead(head, context: context)
+        // The fields are moved, not copied, into the head and added to there (each copy is an allocation).
+        var fields = answer.headers
+        answer.headers = HTTPFields()
+        fields.append(HTTPField(name: .contentLength, value: String(answer.body.readableBytes)))
+        writeHead(HTTPResponse(status: answer.status, headerFields: fields), context: context)
         if answer.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(answer.body)), promise: nil) }
         writeEnd(nil, context: context)
     }
 
-    private func writeHead(_ head: HTTPResponse, context: ChannelHandlerContext) {
+    private func writeHead(_ head: consuming HTTPResponse, context: ChannelHandlerContext) {
         var head = head
         head.headerFields[.date] = dates.current
         if let name = routes.serverName { head.headerFields[.server] = name }

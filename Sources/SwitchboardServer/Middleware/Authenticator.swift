@@ -22,7 +22,8 @@ final class Authenticator: Sendable {
         self.ttl = cacheTTL
     }
 
-    static func presentedKey(_ headers: HTTPFields) -> String? {
+    /// The presented key as a slice of its header: only its hash is needed, so no `String` is made of it.
+    private static func presentedKey(_ headers: HTTPFields) -> Substring? {
         if let auth = headers[.authorization], auth.utf8.count > 7 {
             let scheme = auth.utf8.prefix(7)
             // "Bearer " in any case.
@@ -33,11 +34,11 @@ final class Authenticator: Sendable {
         return headers[.apiKey].map { trimmed(Substring($0)) }
     }
 
-    private static func trimmed(_ s: Substring) -> String {
+    private static func trimmed(_ s: Substring) -> Substring {
         var s = s
         while s.first == " " || s.first == "\t" { s.removeFirst() }
         while s.last == " " || s.last == "\t" { s.removeLast() }
-        return String(s)
+        return s
     }
 
     /// What the headers say without asking the store.

@@ -106,13 +106,12 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         connection.idleSince = .now()
-        var list = idle[connection.key, default: []]
-        if list.count >= settings.maxIdlePerUpstream {
+        if idle[connection.key]?.count ?? 0 >= settings.maxIdlePerUpstream {
             connection.closeNow()
             return
         }
-        list.append(connection)
-        idle[connection.key] = list
+        // In place: a copy of the list taken out and put back costs an array per request.
+        idle[connection.key, default: []].append(connection)
         if sweeper == nil { startSweeper() }
     }
 
