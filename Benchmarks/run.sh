@@ -7,6 +7,7 @@
 #
 #   Benchmarks/run.sh                 # DURATION=10 by default
 #   DURATION=20 PROFILE=1 Benchmarks/run.sh
+#   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -265,6 +266,23 @@ if [ "${SSE:-1}" = 1 ]; then
   echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
   sleep 6
   echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+fi
+
+# Allocations: malloc calls a request, counted by a uprobe on libc's malloc (every thread of the gateway, the
+# ledger's housekeeping thread included) over a c=32 run, divided by the requests the gateway counted meanwhile.
+if [ "${ALLOCS:-0}" = 1 ] && command -v perf >/dev/null; then
+  LIBC=$(ldd "$BIN" | awk '/libc\.so/ {print $3}')
+  perf probe -q -x "$LIBC" malloc 2>/dev/null || true
+  served() { curl -s "http://127.0.0.1:$SB/metrics" | awk '/^switchboard_requests_total/ {s+=$2} END {print s+0}'; }
+  wrk -t2 -c32 -d"$((DURATION + 2))s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null &
+  WRKPID=$!
+  sleep 1
+  before=$(served)
+  calls=$(perf stat -x, -e probe_libc:malloc -p "$SBPID" -- sleep "$DURATION" 2>&1 | awk -F, '/malloc/ {print $1}')
+  after=$(served)
+  wait $WRKPID || true
+  echo "allocations at c=32: $calls malloc calls for $((after - before)) requests: $(python3 -c "print(round($calls / max(1, $after - $before), 1))") a request"
+  perf probe -q -d probe_libc:malloc 2>/dev/null || true
 fi
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then

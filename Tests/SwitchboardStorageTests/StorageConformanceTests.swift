@@ -70,6 +70,25 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func everyTextOfALedgerRecordReadsBackAsWritten(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        // Short (inline) and long strings, non-ASCII text and absent values, the way the journal's mover binds them.
+        var long = record(1, key: nil, model: "modèle-de-démonstration/a-rather-long-model-name-v2")
+        long.user = nil
+        long.task = "hf.text-generation"
+        long.provider = "a-provider-with-a-long-id"
+        var short = record(2, key: "k", model: "m")
+        short.provider = "p"
+        try await store.append([long, short])
+        let read = try await store.records(UsageFilter())
+        #expect(read.map(\.requestID) == [short.requestID, long.requestID])
+        #expect(read.map(\.keyID) == [short.keyID, nil] && read.map(\.user) == [short.user, nil])
+        #expect(read.map(\.task) == [short.task, long.task] && read.map(\.provider) == ["p", long.provider])
+        #expect(read.map(\.model) == ["m", long.model])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
     func bigCostsSumWithoutOverflow(kind: StoreKind) async throws {
         let store = try await kind.make()
         let big = Int64(4_000_000_000_000_000_000)  // 4 billion dollars each

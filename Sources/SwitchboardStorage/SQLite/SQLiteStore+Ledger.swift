@@ -143,41 +143,56 @@ extension SQLiteStore: ImmediateLedgerStore {
         for r in records {
             sqlite3_reset(s)
             sqlite3_clear_bindings(s)
-            bind(s, 1, r.requestID)
-            sqlite3_bind_double(s, 2, r.timestamp.timeIntervalSince1970)
-            bind(s, 3, r.keyID)
-            bind(s, 4, r.user)
-            bind(s, 5, r.task)
-            bind(s, 6, r.provider)
-            bind(s, 7, r.model)
-            sqlite3_bind_int64(s, 8, Int64(r.inputTokens))
-            sqlite3_bind_int64(s, 9, Int64(r.outputTokens))
-            sqlite3_bind_int64(s, 10, Int64(r.cachedTokens))
-            sqlite3_bind_int64(s, 11, Int64(r.reasoningTokens))
-            if let cost = r.costNanoUSD { sqlite3_bind_int64(s, 12, cost) } else { sqlite3_bind_null(s, 12) }
-            sqlite3_bind_int64(s, 13, r.estimated ? 1 : 0)
-            sqlite3_bind_int64(s, 14, Int64(r.latencyMs))
-            if let ttft = r.ttftMs { sqlite3_bind_int64(s, 15, Int64(ttft)) } else { sqlite3_bind_null(s, 15) }
-            sqlite3_bind_int64(s, 16, Int64(r.status))
-            sqlite3_bind_int64(s, 17, Int64(r.attempts))
-            let rc = sqlite3_step(s)
-            guard rc == SQLITE_DONE else {
-                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
-                sqlite3_reset(s)
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+            // The texts are bound without a copy (SQLITE_TRANSIENT would have SQLite allocate one for each): they
+            // stay valid until the step has run, and the bindings are cleared before they go.
+            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model]) { texts in
+                for (column, text) in zip(textColumns, texts) {
+                    if let text { sqlite3_bind_text(s, column, text, -1, nil) } else { sqlite3_bind_null(s, column) }
+                }
+                sqlite3_bind_double(s, 2, r.timestamp.timeIntervalSince1970)
+                sqlite3_bind_int64(s, 8, Int64(r.inputTokens))
+                sqlite3_bind_int64(s, 9, Int64(r.outputTokens))
+                sqlite3_bind_int64(s, 10, Int64(r.cachedTokens))
+                sqlite3_bind_int64(s, 11, Int64(r.reasoningTokens))
+                if let cost = r.costNanoUSD { sqlite3_bind_int64(s, 12, cost) } else { sqlite3_bind_null(s, 12) }
+                sqlite3_bind_int64(s, 13, r.estimated ? 1 : 0)
+                sqlite3_bind_int64(s, 14, Int64(r.latencyMs))
+                if let ttft = r.ttftMs { sqlite3_bind_int64(s, 15, Int64(ttft)) } else { sqlite3_bind_null(s, 15) }
+                sqlite3_bind_int64(s, 16, Int64(r.status))
+                sqlite3_bind_int64(s, 17, Int64(r.attempts))
+                let rc = sqlite3_step(s)
+                sqlite3_clear_bindings(s)
+                guard rc == SQLITE_DONE else {
+                    let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                    sqlite3_reset(s)
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message, sql: statement.sql)
+                }
             }
         }
         sqlite3_reset(s)
         sqlite3_clear_bindings(s)
     }
 
-    /// Text bound as a copy (SQLITE_TRANSIENT), or NULL.
-    private static func bind(_ s: OpaquePointer, _ index: Int32, _ text: String?) {
-        guard let text else {
-            sqlite3_bind_null(s, index)
-            return
+    /// The columns of `insert`'s texts, in the order it passes them.
+    private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7]
+
+    /// Runs `body` with each text as a C string (nil for nil), all valid until it returns; a native string's own
+    /// storage is used, and the pointers are kept on the stack, so nothing is allocated.
+    private static func withCStrings(_ texts: [String?], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> Void) throws {
+        try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: texts.count) { pointers in
+            func nest(_ index: Int) throws {
+                guard index < texts.count else { return try body(UnsafeBufferPointer(pointers)) }
+                guard let text = texts[index] else {
+                    pointers.initializeElement(at: index, to: nil)
+                    return try nest(index + 1)
+                }
+                try text.withCString { c in
+                    pointers.initializeElement(at: index, to: c)
+                    try nest(index + 1)
+                }
+            }
+            try nest(0)
         }
-        sqlite3_bind_text(s, index, text, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
     }
 
     private static func whereClause(_ f: UsageFilter) -> (String, StatementArguments) {
