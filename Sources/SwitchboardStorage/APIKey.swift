@@ -61,15 +61,10 @@ public enum APIKeys {
     }
 
     /// Hex SHA-256 of a secret: what is stored and looked up.
-    public static func hash(_ secret: String) -> String {
-        var secret = secret
-        return secret.withUTF8 { hash(utf8: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// `hash(_:)` of a slice, without making a `String` of it first.
-    public static func hash(_ secret: Substring) -> String {
-        var secret = secret
-        return secret.withUTF8 { hash(utf8: UnsafeRawBufferPointer($0)) }
+    /// A slice (the key in its header) is hashed as it is, without making a `String` of it first.
+    public static func hash(_ secret: some StringProtocol) -> String {
+        secret.utf8.withContiguousStorageIfAvailable { hash(utf8: UnsafeRawBufferPointer($0)) }
+            ?? Array(secret.utf8).withUnsafeBytes(hash(utf8:))
     }
 
     private static func hash(utf8: UnsafeRawBufferPointer) -> String {

@@ -104,13 +104,7 @@ public enum JSONValue: Sendable, Hashable {
             // Sorted through positions on the stack: `o.sorted` would copy every member into a new array.
             withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: o.count) { buffer in
                 var order = buffer
-                var n = 0
-                var i = o.startIndex
-                while i != o.endIndex {
-                    order.initializeElement(at: n, to: i)
-                    n += 1
-                    o.formIndex(after: &i)
-                }
+                for (n, index) in zip(0..., o.indices) { order.initializeElement(at: n, to: index) }
                 order.sort { o[$0].key < o[$1].key }
                 for (position, index) in order.enumerated() {
                     if position > 0 { out.append(UInt8(ascii: ",")) }

@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import SwitchboardProviders
 
 /// The routes answered straight from the connection's pipeline, and what answering them needs.
 struct DirectRoutes: Sendable {
@@ -65,7 +66,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readWithheld = false
     private var closed = false
     private var closeAfterEnd = false
-    private var flushScheduled = false
+    private let flusher = CoalescedFlush()
     private var task: Task<Void, Never>?
     /// Stops the upstream exchange of a request answered on the loop.
     private var cancelExchange: (@Sendable () -> Void)?
@@ -272,17 +273,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Flushes once the loop has handled every event of its current wake-up: the responses that became ready in
-    /// one wake-up then reach the client with the kernel waking it once, not once each.
+    /// The responses that became ready in one wake-up of the loop reach the client together.
     private func flushSoon(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let (handler, context) = bound.value
-            handler.flushScheduled = false
-            context.flush()
-        }
+        flusher.flushSoon(on: context.eventLoop) { context.flush() }
     }
 
     private func finished(context: ChannelHandlerContext) {

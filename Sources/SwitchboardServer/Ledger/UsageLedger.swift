@@ -73,8 +73,19 @@ struct UsageLedger: Sendable {
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats.
     func costFields(_ cost: NanoUSD?) -> [String: JSONValue] {
-        guard let cost else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
-        return ["cost_nano_usd": .int(cost.value), "cost_usd": .string(cost.usdString), "cost_msats": .int(sats.msats(cost))]
+        guard let cost = cost.map(figures) else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
+        return ["cost_nano_usd": .int(cost.nanoUSD), "cost_usd": .string(cost.usd), "cost_msats": .int(cost.msats)]
+    }
+
+    /// A cost in each unit the gateway reports it in: the fields above and the cost headers.
+    struct CostFigures {
+        let nanoUSD: Int64
+        let usd: String
+        let msats: Int64
+    }
+
+    func figures(_ cost: NanoUSD) -> CostFigures {
+        CostFigures(nanoUSD: cost.value, usd: cost.usdString, msats: sats.msats(cost))
     }
 }
 

@@ -67,11 +67,11 @@ struct GatewayMiddleware: RouterMiddleware {
     static func stamp(_ headers: inout HTTPFields, status: HTTPResponse.Status, state: RequestRecord.State, committed: Bool,
                       ledger: UsageLedger, ids: (ledger: String, request: String), overhead: Duration) {
         if committed, (200..<300).contains(status.code) {
-            // The cost fields of `UsageLedger.costFields`, "unknown" for a model without a price.
-            let cost = ledger.cost(state)
-            headers[.costNanoUSD] = cost.map { String($0.value) } ?? "unknown"
-            headers[.costUSD] = cost?.usdString ?? "unknown"
-            headers[.costMsats] = cost.map { String(ledger.sats.msats($0)) } ?? "unknown"
+            // "unknown" for a model without a price.
+            let cost = ledger.cost(state).map(ledger.figures)
+            headers[.costNanoUSD] = cost.map { String($0.nanoUSD) } ?? "unknown"
+            headers[.costUSD] = cost?.usd ?? "unknown"
+            headers[.costMsats] = cost.map { String($0.msats) } ?? "unknown"
         }
         if state.task != nil { headers[.inferenceID] = ids.ledger }
         if let status = state.admission?.status {

@@ -44,7 +44,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var pending: ByteBuffer?
     private var source: Body.Source?
     private var idempotent = false
-    private var flushScheduled = false
+    private let flusher = CoalescedFlush()
     private var bodyLimit: Int?
     private var reused = false
     private var wrote = false
@@ -123,15 +123,9 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         flushSoon()
     }
 
-    /// Flushes once the loop has handled every event of its current wake-up, so requests begun in one wake-up
-    /// reach their upstream with the kernel waking it once, not once each.
+    /// Requests begun in one wake-up of the loop reach their upstream together.
     private func flushSoon() {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        eventLoop.execute { [self] in
-            flushScheduled = false
-            context?.flush()
-        }
+        flusher.flushSoon(on: eventLoop) { [self] in context?.flush() }
     }
 
     /// The caller went away before the response head: stop and drop the connection.
