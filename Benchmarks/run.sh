@@ -271,8 +271,12 @@ fi
 # Allocations: malloc calls a request, counted by a uprobe on libc's malloc (every thread of the gateway, the
 # ledger's housekeeping thread included) over a c=32 run, divided by the requests the gateway counted meanwhile.
 if [ "${ALLOCS:-0}" = 1 ] && command -v perf >/dev/null; then
-  LIBC=$(ldd "$BIN" | awk '/libc\.so/ {print $3}')
+  LIBC=$(ldd "$BIN" | awk '$1 ~ /^libc\.so/ {print $3}')
   perf probe -q -x "$LIBC" malloc 2>/dev/null || true
+fi
+if [ "${ALLOCS:-0}" = 1 ] && ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc'; then
+  echo "allocations: no uprobe on $LIBC's malloc (perf probe needs root and uprobes); skipped"
+elif [ "${ALLOCS:-0}" = 1 ]; then
   served() { curl -s "http://127.0.0.1:$SB/metrics" | awk '/^switchboard_requests_total/ {s+=$2} END {print s+0}'; }
   wrk -t2 -c32 -d"$((DURATION + 2))s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null &
   WRKPID=$!
