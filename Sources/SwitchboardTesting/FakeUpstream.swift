@@ -16,6 +16,8 @@ public final class FakeUpstream: Sendable {
         public var headers: [String: String]
         /// The JSON body, when it was JSON.
         public var json: JSONValue?
+        /// The body as it came.
+        public var text: String = ""
     }
 
     private struct State {
@@ -113,7 +115,7 @@ public final class FakeUpstream: Sendable {
         if let authority = request.head.authority { headers["host"] = authority }
         let path = request.uri.path
         let (behavior, models, key, extra) = state.withLock { s -> (FakeBehavior, [String], String?, [(String, String)]) in
-            s.received.append(Received(method: request.method.rawValue, path: path, headers: headers, json: json))
+            s.received.append(Received(method: request.method.rawValue, path: path, headers: headers, json: json, text: String(buffer: body)))
             let model = json?["model"]?.stringValue ?? FakeUpstream.pathModel(path) ?? ""
             var behavior = s.byModel[model] ?? s.defaultBehavior
             if var queue = s.queued[model], !queue.isEmpty {

@@ -161,4 +161,28 @@ private func randomValue(_ rng: inout SplitMix, depth: Int = 0) -> JSONValue {
     func membersNotBuiltAreStillChecked(_ text: String) {
         #expect(throws: JSONParseError.self) { try Self.parse(text, building: ["model"]) }
     }
+    static func noting(_ text: String) throws -> (JSONValue, JSONParseNotes) {
+        try Array(text.utf8).withUnsafeBytes { try JSONValue.parse(bytes: $0, noting: "model") }
+    }
+
+    @Test func notesWhereTheTopLevelMemberIsAndWhetherAnyMemberIsNamedTwice() throws {
+        let text = #" { "messages": [{"model": "inner"}], "model" : "gpt-é\"x" , "n": 1 } "#
+        let (value, notes) = try Self.noting(text)
+        #expect(value == (try JSONValue.parse(Data(text.utf8))))
+        let span = try #require(notes.span)
+        #expect(String(decoding: Array(text.utf8)[span], as: UTF8.self) == #""gpt-é\"x""#)
+        #expect(!notes.repeatedMember)
+        for twice in [#"{"model":"a","model":"b"}"#, #"{"model":"a","m":[{"role":"x","role":"y"}]}"#, #"{"a":{"b":{"c":1,"c":1}},"model":"m"}"#] {
+            let (_, notes) = try Self.noting(twice)
+            #expect(notes.repeatedMember, "\(twice)")
+        }
+        #expect(try Self.noting(#"[{"model":"a"}]"#).1.span == nil)
+        #expect(try Self.noting(#"{"models":"a"}"#).1.span == nil)
+    }
+
+    @Test(arguments: [Int64.min, Int64.min + 1, -1_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100, 1_700_000_000, Int64.max - 1, Int64.max])
+    func integersAreWrittenAndReadAsTheirDecimalText(_ n: Int64) throws {
+        #expect(String(decoding: JSONValue.int(n).jsonBytes(), as: UTF8.self) == String(n))
+        #expect(try JSONValue.parse(Data(String(n).utf8)) == .int(n))
+    }
 }

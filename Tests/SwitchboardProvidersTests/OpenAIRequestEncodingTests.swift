@@ -1,3 +1,5 @@
+import Foundation
+import NIOCore
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
@@ -90,5 +92,50 @@ import Testing
         let body = OpenAIRequestEncoding.body(r, descriptor: openai, stream: false)
         #expect(body["temperature"] == 0.1)
         #expect(body["service_tier"] == "flex")
+    }
+    static func client(_ text: String) throws -> ClientChatBody? {
+        let bytes = ByteBuffer(string: text)
+        let (json, notes) = try bytes.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0, noting: "model") }
+        return ClientChatBody(bytes: bytes, parsed: json, notes: notes)
+    }
+
+    @Test func theClientsTextGoesOnWithOnlyItsModelReplacedWhenNoDescriptorRuleTouchesIt() throws {
+        let text = #"{ "model" : "client/m",  "messages":[{"role":"user","content":"hi"}], "max_tokens": 5, "temperature": 1 }"#
+        let client = try #require(try Self.client(text))
+        let request = ChatRequest(model: "m", messages: [.user("hi")], temperature: 1, maxTokens: 5)
+        let groq = ProviderRegistry.descriptor(id: "groq")!
+        let forwarded = try #require(OpenAIRequestEncoding.forwarded(client, as: request, descriptor: groq))
+        #expect(String(buffer: forwarded) == text.replacingOccurrences(of: #""client/m""#, with: #""m""#))
+        // OpenAI's descriptor renames max_tokens, so the body is written again.
+        #expect(OpenAIRequestEncoding.forwarded(client, as: request, descriptor: openai) == nil)
+        // A model with a quote is escaped in the spliced text.
+        var odd = request
+        odd.model = #"m"x"#
+        let escaped = try #require(OpenAIRequestEncoding.forwarded(client, as: odd, descriptor: groq))
+        #expect(try JSONValue.parse(Data(escaped.readableBytesView))["model"] == #"m"x"#)
+    }
+
+    @Test func aRequestTheTypedPathWouldWriteDifferentlyIsNotForwarded() throws {
+        let client = try #require(try Self.client(#"{"model":"client/m","messages":[{"role":"user","content":"hi"}]}"#))
+        let groq = ProviderRegistry.descriptor(id: "groq")!
+        let plain = ChatRequest(model: "m", messages: [.user("hi")])
+        #expect(OpenAIRequestEncoding.forwarded(client, as: plain, descriptor: groq) != nil)
+        var changed: [ChatRequest] = []
+        for edit: (inout ChatRequest) -> Void in [
+            { $0.stop = ["x"] }, { $0.temperature = 0.5 }, { $0.seed = 1 }, { $0.passthrough["metadata"] = ["k": "v"] },
+            { $0.messages = [.user("other")] }, { $0.messages = [.user("hi"), .user("hi")] }, { $0.messages[0].name = "ann" },
+            { $0.tools = [Tool(name: "f", description: nil, parameters: nil, strict: nil)] },
+            { $0.reasoning = ReasoningOptions(effort: "low", disable: nil, clearThinking: nil) },
+        ] {
+            var r = plain
+            edit(&r)
+            changed.append(r)
+        }
+        for r in changed { #expect(OpenAIRequestEncoding.forwarded(client, as: r, descriptor: groq) == nil) }
+        // A member the typed path leaves out, or a member named twice anywhere.
+        #expect(OpenAIRequestEncoding.forwarded(try #require(try Self.client(#"{"model":"a","messages":[{"role":"user","content":"hi"}],"n":1}"#)),
+                                                as: plain, descriptor: groq) == nil)
+        #expect(try Self.client(#"{"model":"a","messages":[{"role":"user","content":"x","content":"hi"}]}"#) == nil)
+        #expect(try Self.client(#"["model"]"#) == nil)
     }
 }

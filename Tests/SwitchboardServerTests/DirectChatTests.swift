@@ -81,6 +81,44 @@ struct DirectChatTests {
         #expect(try await Self.loopAnswered(routed) == 0)
     }
 
+    /// Numbers as doubles: `1` and `1.0` are one number to any JSON reader.
+    static func numbersAsDoubles(_ v: JSONValue?) -> JSONValue? {
+        switch v {
+        case .int(let i)?: .double(Double(i))
+        case .array(let a)?: .array(a.map { numbersAsDoubles($0)! })
+        case .object(let o)?: .object(o.mapValues { numbersAsDoubles($0)! })
+        default: v
+        }
+    }
+
+    @Test(arguments: [
+        (#"{ "model" : "fake/fake-model",  "messages": [ {"role":"system","content":"be brief"}, {"role":"user","content":"h\u00e9llo \"q\"","#
+            + #" "name":"ann"} ], "temperature": 1, "top_p":0.5, "max_tokens": 64, "seed": 7, "user":"u-1", "metadata": {"k":[1,2]} }"#, true),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"stop":"END"}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"n":1}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"stream":false}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi","extra":1}]}"#, false),
+        (#"{"model":"fake/other-model","model":"fake/fake-model","messages":[{"role":"user","content":"hi"}]}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"user":null}"#, false),
+        (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"max_tokens":64.0}"#, false),
+    ])
+    func theClientsOwnTextGoesUpstreamOnlyWhenItSaysWhatTheEncodedRequestWould(_ text: String, _ forwarded: Bool) async throws {
+        let (loop, routed) = try await Self.pair()
+        defer { Task { await loop.stop(); await routed.stop() } }
+        for gw in [loop, routed] {
+            gw.fake.setDefault(.reply(FakeReply("ok")))
+            let reply = try await gw.send("POST", "/v1/chat/completions", raw: text)
+            #expect(reply.status == 200, "\(reply.body)")
+        }
+        #expect(try await Self.loopAnswered(loop) == 1)
+        let (sent, reference) = (try #require(loop.fake.lastChat), try #require(routed.fake.lastChat))
+        // Forwarded or written again, the upstream reads the same request the router's path sends.
+        #expect(Self.numbersAsDoubles(sent.json) == Self.numbersAsDoubles(reference.json), "\(sent.text)")
+        let spliced = text.replacingOccurrences(of: #""fake/fake-model""#, with: #""fake-model""#)
+        #expect((sent.text == spliced) == forwarded, "\(sent.text)")
+    }
+
     @Test(arguments: [
         ("rate limited", FakeBehavior.rateLimited(retryAfter: 7)),
         ("server error", FakeBehavior.serverError(503)),

@@ -21,6 +21,18 @@ extension JSONValue {
         return value
     }
 
+    /// Parses JSON text and notes what forwarding that text instead of writing the value again needs: where the
+    /// top-level object's `member` has its value, and whether any object names a member twice.
+    public static func parse(bytes: UnsafeRawBufferPointer, noting member: String) throws -> (JSONValue, JSONParseNotes) {
+        var reader = JSONReader(bytes)
+        reader.noted = member
+        reader.skipWhitespace()
+        let value = try reader.value(depth: 0)
+        reader.skipWhitespace()
+        guard reader.atEnd else { throw reader.error("unexpected text after the JSON value") }
+        return (value, reader.notes)
+    }
+
     /// Parses JSON text but builds only the top-level object's members named in `members`: the others are checked
     /// (strings for escapes, not for UTF-8) and kept only as their shape (an empty object, an array of as many
     /// nulls as it had elements up to one, an empty string, null), for a caller that reads a few fields of a large
@@ -34,6 +46,15 @@ extension JSONValue {
         guard reader.atEnd else { throw reader.error("unexpected text after the JSON value") }
         return value
     }
+}
+
+/// What `JSONValue.parse(bytes:noting:)` saw besides the value.
+public struct JSONParseNotes: Sendable, Equatable {
+    /// The byte range of the noted top-level member's value; nil when the text is not an object with that member.
+    public var span: Range<Int>?
+    /// Whether some object in the text names a member twice: the parsed value keeps the last, and a reader of the
+    /// text itself may keep the first, so the text no longer says what the value says.
+    public var repeatedMember = false
 }
 
 /// A malformed JSON text, with the byte offset where reading stopped.
@@ -53,6 +74,9 @@ private struct JSONReader {
 
     let bytes: UnsafeRawBufferPointer
     var i = 0
+    /// The top-level member whose value's span `notes` keeps, if any.
+    var noted: String?
+    var notes = JSONParseNotes()
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -113,7 +137,10 @@ private struct JSONReader {
             if let members, !members.contains(key) {
                 out[key] = try shape(depth: depth)
             } else {
-                out[key] = try value(depth: depth)
+                let from = i
+                let member = try value(depth: depth)
+                if depth == 1, let noted, key == noted { notes.span = from..<i }
+                if out.updateValue(member, forKey: key) != nil { notes.repeatedMember = true }
             }
             skipWhitespace()
             guard i < bytes.count else { throw error("unterminated object") }
@@ -325,12 +352,25 @@ private struct JSONReader {
     mutating func number() throws -> JSONValue {
         let start = i
         var integral = true
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
         guard i < bytes.count, isDigit(bytes[i]) else { throw error("invalid number") }
+        // The integer part accumulated as it is read (as a negative number, which reaches Int64.min), so the
+        // common integers (token counts, timestamps) need no text to convert.
+        var magnitude: Int64 = 0
+        var fits = true
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
         } else {
-            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+            while i < bytes.count, isDigit(bytes[i]) {
+                if fits {
+                    let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                    let (d, o2) = m.subtractingReportingOverflow(Int64(bytes[i] - UInt8(ascii: "0")))
+                    fits = !(o1 || o2)
+                    magnitude = d
+                }
+                i += 1
+            }
         }
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             integral = false
@@ -345,8 +385,11 @@ private struct JSONReader {
             guard i < bytes.count, isDigit(bytes[i]) else { throw error("invalid number") }
             while i < bytes.count, isDigit(bytes[i]) { i += 1 }
         }
+        if integral, fits {
+            if negative { return .int(magnitude) }
+            if magnitude != .min { return .int(-magnitude) }
+        }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-        if integral, let n = Int64(text) { return .int(n) }
         guard let d = Double(text), d.isFinite else { throw error("number out of range") }
         return .double(d)
     }

@@ -81,12 +81,12 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): Self.writeDecimal(i, into: &out)
         case .double(let d):
             if !d.isFinite {
                 out.append(contentsOf: "null".utf8)
             } else if d == d.rounded(.towardZero), abs(d) < 1e15 {
-                out.append(contentsOf: String(Int64(d)).utf8)
+                Self.writeDecimal(Int64(d), into: &out)
                 out.append(contentsOf: ".0".utf8)
             } else {
                 out.append(contentsOf: String(d).utf8)
@@ -120,6 +120,22 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// An integer's digits straight into `out`: the text `String(i)` would make, without the string.
+    static func writeDecimal(_ i: Int64, into out: inout [UInt8]) {
+        if i < 0 { out.append(UInt8(ascii: "-")) }
+        // The magnitude as unsigned, so Int64.min has one too.
+        var m = i.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = 20
+            repeat {
+                n -= 1
+                digits[n] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            } while m > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[n...]))
+        }
+    }
 
     private static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

@@ -18,13 +18,20 @@ extension OpenAICompatibleProvider {
     /// The completion ready to go from `loop`, or nil when it needs to wait for something first (a token source
     /// to ask) or the transport cannot answer on that loop. Reserves the plan's limits as `chat` does; throws
     /// when they are spent.
-    public func loopCompletion(_ request: ChatRequest, on loop: any EventLoop) throws(ProviderError) -> LoopCompletion? {
-        guard options.tokenSource == nil, let transport = transport as? any LoopTransport, transport.answers(on: loop) else { return nil }
+    ///
+    /// With the client's own body (`client`), that text goes upstream with only its model replaced when it says what
+    /// the encoded request would (`OpenAIRequestEncoding.forwarded`), so a long prompt is not written again.
+    public func loopCompletion(_ request: ChatRequest, client: ClientChatBody? = nil, on loop: any EventLoop) throws(ProviderError)
+        -> LoopCompletion?
+    {
+        guard options.tokenSource == nil, let transport = loopTransport, transport.answers(on: loop) else { return nil }
         let request = prepared(request)
         let reservation = try reserve(request)
+        let body = client.flatMap { OpenAIRequestEncoding.forwarded($0, as: request, descriptor: descriptor) }
+            ?? ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes())
         let outgoing = TransportRequest(
             method: "POST", url: baseURL + (options.chatPath ?? descriptor.chatPath), headers: headers(stream: false, token: options.apiKey),
-            body: ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes()))
+            body: body)
         return LoopCompletion(transport: transport, request: outgoing, bodyLimit: options.maxResponseBytes, prepared: request,
                               reservation: reservation)
     }

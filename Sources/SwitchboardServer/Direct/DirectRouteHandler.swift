@@ -117,7 +117,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if owedByHummingbird == 0, routes.serves(head) {
                 state = .collecting(head, ByteBuffer(), over: false)
                 // curl asks before sending a body over 1 KiB and otherwise waits a second for this.
-                if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                if head.headerFields.value(.expect)?.lowercased() == "100-continue" {
                     context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
                 }
             } else {
@@ -174,7 +174,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: answering
 
     private func respond(head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        let closing = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
+        let closing = head.headerFields.value(.connection).map { $0.lowercased().contains("close") } ?? false
         if let chat = routes.chat, let started = chat.start(head, body: body, on: context.eventLoop) {
             cancelExchange = started.cancel
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)

@@ -24,14 +24,14 @@ final class Authenticator: Sendable {
 
     /// The presented key as a slice of its header: only its hash is needed, so no `String` is made of it.
     private static func presentedKey(_ headers: HTTPFields) -> Substring? {
-        if let auth = headers[.authorization], auth.utf8.count > 7 {
+        if let auth = headers.value(.authorization), auth.utf8.count > 7 {
             let scheme = auth.utf8.prefix(7)
             // "Bearer " in any case.
             if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
                 return trimmed(auth.dropFirst(7))
             }
         }
-        return headers[.apiKey].map { trimmed(Substring($0)) }
+        return headers.value(.apiKey).map { trimmed(Substring($0)) }
     }
 
     private static func trimmed(_ s: Substring) -> Substring {

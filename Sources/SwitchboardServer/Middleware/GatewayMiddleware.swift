@@ -59,7 +59,7 @@ struct GatewayMiddleware: RouterMiddleware {
 
     /// The client's `x-request-id` when it is usable, else the ledger's id.
     static func requestID(_ headers: HTTPFields, ledgerID: String) -> String {
-        headers[.requestID].flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil } ?? ledgerID
+        headers.value(.requestID).flatMap { $0.count <= 128 && !$0.isEmpty ? $0 : nil } ?? ledgerID
     }
 
     /// What every response gets once its record is committed (`committed`: by this middleware's commit): the
