@@ -41,14 +41,12 @@ struct DirectChat: Sendable {
         }
     }
 
-    /// A request taken on: its answer, completed on the loop, and how to stop it when the client leaves.
-    struct Started {
-        let answer: EventLoopFuture<Answer>
-        let cancel: @Sendable () -> Void
-    }
+    /// How the answer is given: once, on the loop, possibly before `start` returned.
+    typealias Reply = @Sendable (Answer) -> Void
 
-    /// Takes the request on, or returns nil (having done nothing) for the router to answer.
-    func start(_ head: HTTPRequest, body: ByteBuffer, on loop: any EventLoop) -> Started? {
+    /// Takes the request on and returns what stops it when the client leaves, or returns nil (having done nothing)
+    /// for the router to answer.
+    func start(_ head: HTTPRequest, body: ByteBuffer, on loop: any EventLoop, reply: @escaping Reply) -> (@Sendable () -> Void)? {
         let start = ContinuousClock.now
         guard case .principal(let principal) = authenticator.lookup(head.headerFields) else { return nil }
         if let quotas = routes.ledger.quotas, quotas.limits(principal.quotaCaller) { return nil }
@@ -74,9 +72,7 @@ struct DirectChat: Sendable {
         let promptCharacters = request.messages.reduce(0) { $0 + $1.text.count }
         let deadline = NIODeadline.now() + .nanoseconds(routes.options.requestTimeout.inNanoseconds)
         let upstreamStart = ContinuousClock.now
-        let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit)
-        let promise = loop.makePromise(of: Answer.self)
-        exchange.response.whenComplete { [routes] outcome in
+        let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit) { [routes] outcome in
             let answer: Answer
             switch provider.finish(call, outcome) {
             case .success(let result):
@@ -89,9 +85,9 @@ struct DirectChat: Sendable {
             case .failure(let error):
                 answer = Answer(APIError.from(error))
             }
-            commit(answer, context: context, promise: promise)
+            commit(answer, context: context, on: loop, reply: reply)
         }
-        return Started(answer: promise.futureResult, cancel: exchange.cancel)
+        return exchange.cancel
     }
 
     /// What the middleware knows of one request.
@@ -105,28 +101,30 @@ struct DirectChat: Sendable {
 
     /// The middleware's part once the route answered: commit the record (without waiting when the ledger can,
     /// else in a task), then stamp the headers and count the request.
-    private func commit(_ answer: consuming Answer, context: Context, promise: EventLoopPromise<Answer>) {
+    private func commit(_ answer: consuming Answer, context: Context, on loop: any EventLoop, reply: @escaping Reply) {
         let state = context.record.snapshot
         let status = Int(answer.status.code)
         do {
             if try routes.ledger.recordImmediately(state, requestID: context.ledgerID, principal: context.principal, status: status,
                                                    latency: ContinuousClock.now - context.start) {
-                promise.succeed(finished(answer, state: state, committed: true, context: context))
+                reply(finished(answer, state: state, committed: true, context: context))
                 return
             }
         } catch {
-            promise.succeed(finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context))
+            reply(finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context))
             return
         }
         let waiting = answer  // a copy the task can hold
-        promise.completeWithTask { [self] in
+        Task { [self] in
+            let answer: Answer
             do {
                 try await routes.ledger.record(state, requestID: context.ledgerID, principal: context.principal, status: status,
                                                latency: ContinuousClock.now - context.start)
-                return finished(waiting, state: state, committed: true, context: context)
+                answer = finished(waiting, state: state, committed: true, context: context)
             } catch {
-                return finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context)
+                answer = finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context)
             }
+            loop.execute { reply(answer) }
         }
     }
 

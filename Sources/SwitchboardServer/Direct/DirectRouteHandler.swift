@@ -70,6 +70,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var task: Task<Void, Never>?
     /// Stops the upstream exchange of a request answered on the loop.
     private var cancelExchange: (@Sendable () -> Void)?
+    /// Requests `DirectChat` took on, and the last one answered.
+    private var exchanges: UInt64 = 0
+    private var answered: UInt64 = 0
     private var executor: EventLoopTaskExecutor?
     private var dates = HTTPDateCache()
 
@@ -175,20 +178,23 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func respond(head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
         let closing = head.headerFields.value(.connection).map { $0.lowercased().contains("close") } ?? false
-        if let chat = routes.chat, let started = chat.start(head, body: body, on: context.eventLoop) {
-            cancelExchange = started.cancel
+        if let chat = routes.chat {
+            exchanges &+= 1
+            let exchange = exchanges
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-            started.answer.whenComplete { result in
+            let cancel = chat.start(head, body: body, on: context.eventLoop) { answer in
                 let (handler, context) = bound.value
+                handler.answered = exchange
                 handler.cancelExchange = nil
-                switch result {
-                case .success(let answer): handler.write(answer, context: context, closing: closing)
-                case .failure: handler.write(DirectChat.Answer(status: .internalServerError, headers: [:], body: ByteBuffer()), context: context,
-                                             closing: closing)
-                }
+                handler.write(answer, context: context, closing: closing)
                 handler.finished(context: context)
             }
-            return
+            if let cancel {
+                // An answer given before `start` returned (an upstream refused at once) has nothing left to stop, and
+                // the pipelined request that answer let in may have set its own.
+                if answered < exchange { cancelExchange = cancel }
+                return
+            }
         }
         let request = Request(head: head, body: .init(buffer: body))
         var requestContext = GatewayRequestContext(source: ApplicationRequestContextSource(channel: context.channel, logger: routes.logger))

@@ -67,7 +67,8 @@ public enum OpenAIChatRequestDecoding {
     }
 
     static func message(_ value: JSONValue, at i: Int) throws(APIError) -> Message {
-        let path = "messages[\(i)]"
+        // Only an error names it: built on every message, it cost more than the rest of reading a short one.
+        var path: String { "messages[\(i)]" }
         guard case .object(let m) = value else { throw .invalid("'\(path)' must be an object", param: path) }
         guard let roleText = m["role"]?.stringValue, let role = Role(rawValue: roleText) else {
             throw .invalid("'\(path).role' must be one of system, developer, user, assistant, tool", param: "\(path).role")
@@ -93,7 +94,8 @@ public enum OpenAIChatRequestDecoding {
         return message
     }
 
-    static func content(_ value: JSONValue?, path: String, optional: Bool) throws(APIError) -> MessageContent {
+    static func content(_ value: JSONValue?, path named: @autoclosure () -> String, optional: Bool) throws(APIError) -> MessageContent {
+        var path: String { named() }
         switch value {
         case .string(let s)?: return .text(s)
         case nil, .null?:

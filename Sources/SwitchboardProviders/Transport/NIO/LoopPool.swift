@@ -53,15 +53,15 @@ final class LoopPool: @unchecked Sendable {
     /// Runs a request on an idle connection to its upstream, or a new one.
     /// `fresh`: never a kept-alive connection (the retry after a stale one).
     func execute(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, handle: RequestHandle,
-                 promise: EventLoopPromise<TransportResponse>) {
+                 completion: @escaping LoopExchange.Completion) {
         eventLoop.preconditionInEventLoop()
         @Sendable func begin(_ connection: UpstreamConnection) {
             handle.connection = connection
             handle.generation = connection.currentGeneration &+ 1
-            connection.start(outgoing, promise: promise)
+            connection.start(outgoing, completion: completion)
         }
         if handle.cancelled {
-            promise.fail(CancellationError())
+            completion(.failure(CancellationError()))
             return
         }
         if fresh { counters.retries += 1 }
@@ -71,7 +71,7 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         guard !shuttingDown else {
-            promise.fail(TransportError.connectFailed("the HTTP client is shut down"))
+            completion(.failure(TransportError.connectFailed("the HTTP client is shut down")))
             return
         }
         counters.connectsStarted += 1
@@ -80,14 +80,14 @@ final class LoopPool: @unchecked Sendable {
             case .success(let connection):
                 counters.connected += 1
                 if handle.cancelled {
-                    promise.fail(CancellationError())
+                    completion(.failure(CancellationError()))
                     release(connection)
                 } else {
                     begin(connection)
                 }
             case .failure(let error):
                 counters.connectsFailed += 1
-                promise.fail(Self.connectError(error, key: outgoing.key))
+                completion(.failure(Self.connectError(error, key: outgoing.key)))
             }
         }
     }

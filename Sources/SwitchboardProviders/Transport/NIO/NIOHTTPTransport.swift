@@ -67,9 +67,9 @@ public final class NIOHTTPTransport: LoopTransport {
         let promise = loop.makePromise(of: TransportResponse.self)
         let handle = RequestHandle()
         if loop.inEventLoop {
-            run(outgoing, pool: pool, handle: handle, promise: promise)
+            run(outgoing, pool: pool, handle: handle, completion: promise.completeWith)
         } else {
-            loop.execute { self.run(outgoing, pool: pool, handle: handle, promise: promise) }
+            loop.execute { self.run(outgoing, pool: pool, handle: handle, completion: promise.completeWith) }
         }
         return try await withTaskCancellationHandler {
             try await promise.futureResult.get()
@@ -82,38 +82,34 @@ public final class NIOHTTPTransport: LoopTransport {
         pools[ObjectIdentifier(loop)] != nil
     }
 
-    public func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int) -> LoopExchange {
+    public func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
+                         completion: @escaping LoopExchange.Completion) -> LoopExchange {
         loop.preconditionInEventLoop()
-        let promise = loop.makePromise(of: TransportResponse.self)
         let handle = RequestHandle()
-        let exchange = LoopExchange(response: promise.futureResult, cancel: { handle.cancel() })
+        let exchange = LoopExchange(cancel: { handle.cancel() })
         guard let pool = pools[ObjectIdentifier(loop)] else {
-            promise.fail(TransportError.connectFailed("not one of the transport's event loops"))
+            completion(.failure(TransportError.connectFailed("not one of the transport's event loops")))
             return exchange
         }
         do {
             run(try outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit), pool: pool, handle: handle,
-                promise: promise)
+                completion: completion)
         } catch {
-            promise.fail(error)
+            completion(.failure(error))
         }
         return exchange
     }
 
-    /// Runs one request on `pool`'s loop and completes `promise` with its response or its `TransportError`. A
+    /// Runs one request on `pool`'s loop and calls `completion` with its response or its `TransportError`. A
     /// kept-alive connection the server had already closed gets the request once more, on a new connection
     /// (another idle one may be just as stale).
     private func run(_ outgoing: UpstreamConnection.Outgoing, pool: LoopPool, handle: RequestHandle,
-                     promise: EventLoopPromise<TransportResponse>) {
-        let first = pool.eventLoop.makePromise(of: TransportResponse.self)
-        pool.execute(outgoing, fresh: false, handle: handle, promise: first)
-        first.futureResult.whenComplete { result in
+                     completion: @escaping LoopExchange.Completion) {
+        pool.execute(outgoing, fresh: false, handle: handle) { result in
             if case .failure(let failure as UpstreamConnection.Failure) = result, failure.retryable, !handle.cancelled {
-                let again = pool.eventLoop.makePromise(of: TransportResponse.self)
-                pool.execute(outgoing, fresh: true, handle: handle, promise: again)
-                again.futureResult.whenComplete { promise.completeWith(Self.unwrapped($0)) }
+                pool.execute(outgoing, fresh: true, handle: handle) { completion(Self.unwrapped($0)) }
             } else {
-                promise.completeWith(Self.unwrapped(result))
+                completion(Self.unwrapped(result))
             }
         }
     }

@@ -39,7 +39,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     // The exchange in flight.
     private var active = false
-    private var promise: EventLoopPromise<TransportResponse>?
+    private var completion: LoopExchange.Completion?
     private var head: HTTPResponseHead?
     private var pending: ByteBuffer?
     private var source: Body.Source?
@@ -83,16 +83,16 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         var bodyLimit: Int? = nil
     }
 
-    /// Writes a request and completes `promise` when the response head (or the whole response) arrived.
-    func start(_ outgoing: Outgoing, promise: EventLoopPromise<TransportResponse>) {
+    /// Writes a request and calls `completion` when the response head (or the whole response) arrived.
+    func start(_ outgoing: Outgoing, completion: @escaping LoopExchange.Completion) {
         eventLoop.preconditionInEventLoop()
         guard let context, isOpen, !active else {
-            promise.fail(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true))
+            completion(.failure(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true)))
             return
         }
         generation &+= 1
         active = true
-        self.promise = promise
+        self.completion = completion
         head = nil
         pending = nil
         source = nil
@@ -181,7 +181,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     func channelReadComplete(context: ChannelHandlerContext) {
         if active {
             lastRead = .now()
-            if source == nil, bodyLimit == nil, promise != nil, head != nil {
+            if source == nil, bodyLimit == nil, completion != nil, head != nil {
                 // The head came without the whole body: stream the rest.
                 let gen = generation
                 let made = Body.makeSequence(
@@ -250,10 +250,10 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     // MARK: internals
 
     private func deliver(body: TransportBody) {
-        guard let promise, let head else { return }
-        self.promise = nil
+        guard let completion, let head else { return }
+        self.completion = nil
         let headers = head.headers.map { ($0.name, $0.value) }
-        promise.succeed(TransportResponse(status: Int(head.status.code), headers: headers, body: body))
+        completion(.success(TransportResponse(status: Int(head.status.code), headers: headers, body: body)))
     }
 
     private func complete(reusable: Bool) {
@@ -267,9 +267,9 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     private func fail(_ error: TransportError, closing: Bool, error override: (any Error)? = nil) {
         let retryable = reused && !received && (!wrote || idempotent)
-        if let promise {
-            self.promise = nil
-            promise.fail(override ?? Failure(error: error, retryable: retryable))
+        if let completion {
+            self.completion = nil
+            completion(.failure(override ?? Failure(error: error, retryable: retryable)))
         } else if let source {
             source.finish(override ?? error)
         }
@@ -279,7 +279,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     private func finishExchange() {
         active = false
-        promise = nil
+        completion = nil
         source = nil
         head = nil
         pending = nil
