@@ -1,11 +1,5 @@
 public import Foundation
 
-#if os(Linux)
-// glibc's getrandom (sys/random.h) is not in the Glibc module map.
-@_silgen_name("getrandom")
-private func getrandom(_ buffer: UnsafeMutableRawPointer, _ count: Int, _ flags: UInt32) -> Int
-#endif
-
 /// One request's compact ledger entry. No prompt or response text.
 public struct UsageRecord: Sendable, Hashable, Codable {
     /// UUID of the request.
@@ -135,17 +129,7 @@ extension UsageRecord {
         withUnsafeMutableBytes(of: &bytes) { raw in
             let ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
             for i in 0..<6 { raw[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
-            // The ten random bytes in one system call (`SystemRandomNumberGenerator` makes one per 8 bytes).
-            #if os(Linux)
-            let filled = getrandom(raw.baseAddress! + 6, 10, 0) == 10
-            #else
-            let filled = false
-            #endif
-            if !filled {
-                var rng = SystemRandomNumberGenerator()
-                let a = rng.next() as UInt64, b = rng.next() as UInt64
-                for i in 6..<16 { raw[i] = UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (8 * (i % 8))) }
-            }
+            RandomBytes.shared.fill(UnsafeMutableRawBufferPointer(rebasing: raw[6..<16]))
             raw[6] = 0x70 | (raw[6] & 0x0F)  // version 7
             raw[8] = 0x80 | (raw[8] & 0x3F)  // RFC 9562 variant
         }

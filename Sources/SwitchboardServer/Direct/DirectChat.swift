@@ -13,9 +13,16 @@ import SwitchboardStorage
 /// the loop: no task, no thread hop, no suspension. It does what the router's middleware and chat route do,
 /// through the same functions; anything else it declines before it has done anything, and the router answers
 /// it (with its own errors for a request it refuses). `Benchmarks/README.md` has what it saves.
-struct DirectChat: Sendable {
+///
+/// A class because the exchange's callback holds it: a struct would be copied into it, retaining every reference the routes hold.
+final class DirectChat: Sendable {
     let routes: GatewayRoutes
     let authenticator: Authenticator
+
+    init(routes: GatewayRoutes, authenticator: Authenticator) {
+        self.routes = routes
+        self.authenticator = authenticator
+    }
 
     static let path = "/v1/chat/completions"
     /// Room for every field an answer gets (its own, the middleware's, the connection's), so none regrows the list.
@@ -72,7 +79,7 @@ struct DirectChat: Sendable {
         let promptCharacters = request.messages.reduce(0) { $0 + $1.text.count }
         let deadline = NIODeadline.now() + .nanoseconds(routes.options.requestTimeout.inNanoseconds)
         let upstreamStart = ContinuousClock.now
-        let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit) { [routes] outcome in
+        let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit) { [self] outcome in
             let answer: Answer
             switch provider.finish(call, outcome) {
             case .success(let result):
