@@ -1,8 +1,10 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1.1 child channel with a `DirectRouteHandler` in its pipeline.
+/// Hummingbird's HTTP/1.1 child channel with a `DirectRouteHandler` in its pipeline (and `OriginFormServerCodec` for
+/// the extras' codec).
 struct DirectHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -13,6 +15,9 @@ struct DirectHTTP1Channel: ServerChildChannel {
         let routes = routes
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
+            let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            try pipeline.addHandler(OriginFormServerCodec(), position: .after(codec))
+            pipeline.removeHandler(codec, promise: nil)
             // After the connection state handler, so it sees the direct requests and responses too.
             let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
             try pipeline.addHandler(DirectRouteHandler(routes: routes), position: .after(state))
