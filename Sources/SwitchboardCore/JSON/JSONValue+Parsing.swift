@@ -119,8 +119,9 @@ private struct JSONReader {
         guard depth <= Self.maxDepth else { throw error("nested too deeply") }
         i += 1
         var out: [String: JSONValue] = [:]
-        // Most objects have a few members: no growth from one to two to four.
-        out.reserveCapacity(4)
+        // Most objects have a few members: no growth from one to two to four. A completion's top level (the one
+        // read with `building`) has six to eight.
+        out.reserveCapacity(members == nil ? 4 : 8)
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1

@@ -22,6 +22,8 @@ public struct RateLimitInfo: Sendable, Hashable {
         var info = RateLimitInfo()
         var found = false
         for (rawName, value) in headers {
+            // Most names do not start with an x: no lowercased copy of each (every upstream answer comes here).
+            guard rawName.utf8.first.map({ $0 | 0x20 == UInt8(ascii: "x") }) == true else { continue }
             let name = rawName.lowercased()
             guard name.hasPrefix("x-ratelimit-") else { continue }
             let rest = name.dropFirst("x-ratelimit-".count).split(separator: "-").map(String.init)

@@ -235,8 +235,8 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeHead(_ head: consuming HTTPResponse, context: ChannelHandlerContext) {
         var head = head
-        head.headerFields[.date] = dates.current
-        if let name = routes.serverName { head.headerFields[.server] = name }
+        head.headerFields.set(.date, dates.current)
+        if let name = routes.serverName { head.headerFields.set(.server, name) }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 

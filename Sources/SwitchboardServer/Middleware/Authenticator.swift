@@ -35,10 +35,11 @@ final class Authenticator: Sendable {
     }
 
     private static func trimmed(_ s: Substring) -> Substring {
-        var s = s
-        while s.first == " " || s.first == "\t" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" { s.removeLast() }
-        return s
+        // Over the bytes: comparing `Character`s breaks the key into grapheme clusters first.
+        let utf8 = s.utf8
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !blank($0) }), let last = utf8.lastIndex(where: { !blank($0) }) else { return s[s.endIndex...] }
+        return s[first...last]
     }
 
     /// What the headers say without asking the store.

@@ -69,18 +69,18 @@ struct GatewayMiddleware: RouterMiddleware {
         if committed, (200..<300).contains(status.code) {
             // "unknown" for a model without a price.
             let cost = ledger.cost(state).map(ledger.figures)
-            headers[.costNanoUSD] = cost.map { String($0.nanoUSD) } ?? "unknown"
-            headers[.costUSD] = cost?.usd ?? "unknown"
-            headers[.costMsats] = cost.map { String($0.msats) } ?? "unknown"
+            headers.set(.costNanoUSD, cost.map { String($0.nanoUSD) } ?? "unknown")
+            headers.set(.costUSD, cost?.usd ?? "unknown")
+            headers.set(.costMsats, cost.map { String($0.msats) } ?? "unknown")
         }
-        if state.task != nil { headers[.inferenceID] = ids.ledger }
+        if state.task != nil { headers.set(.inferenceID, ids.ledger) }
         if let status = state.admission?.status {
-            headers[.rateLimitLimit] = String(status.limit)
-            headers[.rateLimitRemaining] = String(status.remaining)
-            headers[.rateLimitReset] = String(status.reset)
+            headers.set(.rateLimitLimit, String(status.limit))
+            headers.set(.rateLimitRemaining, String(status.remaining))
+            headers.set(.rateLimitReset, String(status.reset))
         }
-        headers[.requestID] = ids.request
-        headers[.overhead] = milliseconds(max(.zero, overhead))
+        headers.set(.requestID, ids.request)
+        headers.set(.overhead, milliseconds(max(.zero, overhead)))
     }
 
     static let billedRoutes: [String: String] = {
@@ -92,8 +92,20 @@ struct GatewayMiddleware: RouterMiddleware {
 
     /// "1.234": milliseconds with three decimals, without `String(format:)`'s cost on every response.
     static func milliseconds(_ d: Duration) -> String {
-        let micros = d.inMicroseconds
-        let fraction = String(micros % 1000)
-        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        let micros = max(0, d.inMicroseconds)
+        let whole = String(micros / 1000)
+        let fraction = Int(micros % 1000)
+        return String(unsafeUninitializedCapacity: whole.utf8.count + 4) { out in
+            var i = 0
+            for b in whole.utf8 {
+                out[i] = b
+                i += 1
+            }
+            out[i] = UInt8(ascii: ".")
+            out[i + 1] = UInt8(ascii: "0") + UInt8(fraction / 100)
+            out[i + 2] = UInt8(ascii: "0") + UInt8(fraction / 10 % 10)
+            out[i + 3] = UInt8(ascii: "0") + UInt8(fraction % 10)
+            return i + 4
+        }
     }
 }

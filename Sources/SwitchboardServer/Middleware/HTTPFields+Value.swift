@@ -12,4 +12,14 @@ extension HTTPFields {
         }
         return found
     }
+
+    /// Sets the field as `self[name] = value` does, appending without the setter's generic search and rewrite when
+    /// the field is not there yet (every field a response is stamped with).
+    mutating func set(_ name: HTTPField.Name, _ value: String) {
+        if contains(name) {
+            self[name] = value
+        } else {
+            append(HTTPField(name: name, value: value))
+        }
+    }
 }
