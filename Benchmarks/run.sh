@@ -8,6 +8,7 @@
 #   Benchmarks/run.sh                 # DURATION=10 by default
 #   DURATION=20 PROFILE=1 Benchmarks/run.sh
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
+#   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -238,6 +239,19 @@ if [ "${FIXED_RATE:-1}" = 1 ] && command -v hey >/dev/null; then
   echo "fixed rate ${RATE} req/s (hey, $WORKERS workers x $Q/s): achieved req/s, p50 ms, p99 ms"
   for r in $(seq 1 "$ROUNDS"); do
     echo "  nginx proxy_pass: $(fixed "http://127.0.0.1:$NGX")   switchboard: $(fixed "http://127.0.0.1:$SB")"
+  done
+fi
+
+# Paced: the same rate evenly spaced (Benchmarks/pace.c, one request every 1/RATE s over 64 keep-alive connections),
+# latency counted from when each request was due. hey's workers tick together, so its rate arrives in bursts of 50.
+if [ "${FIXED_RATE:-1}" = 1 ] && command -v cc >/dev/null; then
+  RATE=${RATE:-5000}
+  cc -O2 -o "$WORK/pace" Benchmarks/pace.c
+  BODY='{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
+  echo "paced ${RATE} req/s (Benchmarks/pace.c, ${PACE_CONNS:-64} connections): sent, achieved req/s, p50, p99, p99.9, max ms, non-2xx"
+  for r in $(seq 1 "$ROUNDS"); do
+    echo "  nginx proxy_pass: $("$WORK/pace" $NGX "$RATE" "$DURATION" "${PACE_CONNS:-64}" "$BODY" "$KEY")" \
+         "  switchboard: $("$WORK/pace" $SB "$RATE" "$DURATION" "${PACE_CONNS:-64}" "$BODY" "$KEY")"
   done
 fi
 
