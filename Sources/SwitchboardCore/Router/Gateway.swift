@@ -30,7 +30,8 @@ public struct Gateway: Sendable {
     /// including ids such as `meta-llama/Llama-3` whose prefix is no provider, goes to the router as is.
     public func resolve(model: String) -> (provider: any LLMProvider, model: String) {
         let name = model.isEmpty ? (defaultModel ?? "") : model
-        if let slash = name.firstIndex(of: "/") {
+        // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")) {
             let prefix = String(name[..<slash])
             if let provider = provider(id: prefix) {
                 return (provider, String(name[name.index(after: slash)...]))
