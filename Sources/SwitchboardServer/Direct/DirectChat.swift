@@ -14,7 +14,8 @@ import SwitchboardStorage
 /// through the same functions; anything else it declines before it has done anything, and the router answers
 /// it (with its own errors for a request it refuses). `Benchmarks/README.md` has what it saves.
 ///
-/// A class because the exchange's callback holds it: a struct would be copied into it, retaining every reference the routes hold.
+/// A class because the exchange's callback holds it: a struct would be copied into it, retaining every reference
+/// the routes hold.
 final class DirectChat: Sendable {
     let routes: GatewayRoutes
     let authenticator: Authenticator

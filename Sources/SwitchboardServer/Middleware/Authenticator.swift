@@ -38,7 +38,9 @@ final class Authenticator: Sendable {
         // Over the bytes: comparing `Character`s breaks the key into grapheme clusters first.
         let utf8 = s.utf8
         func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
-        guard let first = utf8.firstIndex(where: { !blank($0) }), let last = utf8.lastIndex(where: { !blank($0) }) else { return s[s.endIndex...] }
+        guard let first = utf8.firstIndex(where: { !blank($0) }), let last = utf8.lastIndex(where: { !blank($0) }) else {
+            return s[s.endIndex...]
+        }
         return s[first...last]
     }
 
