@@ -103,4 +103,19 @@ import Testing
         #expect(gateway.resolve(model: "meta-llama/Llama-3").model == "meta-llama/Llama-3")
         #expect(gateway.resolve(model: "").model == "llama")
     }
+
+    @Test func aProviderIsFoundByIdAndTheFirstOfTwoWithOneIdWins() {
+        let first = ScriptedProvider(id: "dup", steps: [.reply("first")])
+        let second = ScriptedProvider(id: "dup", steps: [.reply("second")])
+        let other = ScriptedProvider(id: "other", steps: [.reply("x")])
+        let gateway = Gateway(providers: [first, other, second], router: ProviderRouter(slots: [.init(provider: first)]))
+        #expect(gateway.provider(id: "dup") as? ScriptedProvider === first)
+        #expect(gateway.provider(id: "other") as? ScriptedProvider === other)
+        #expect(gateway.provider(id: "none") == nil)
+        #expect(gateway.resolve(model: "other/m").provider as? ScriptedProvider === other)
+        #expect(gateway.resolve(model: "other/m").model == "m")
+        // A name whose first slash follows non-ASCII text is split at that slash.
+        #expect(gateway.resolve(model: "dup/é/x").model == "é/x")
+        #expect(gateway.resolve(model: "é/x").provider.id == "router")
+    }
 }

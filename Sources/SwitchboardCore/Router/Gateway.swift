@@ -10,6 +10,9 @@ public struct Gateway: Sendable {
     public let prices: PriceTable
     /// The BTC price used to report costs in msats.
     public let sats: SatsRate
+    /// Positions in `providers` by id (the first of two with one id, as a search in order finds it): every request
+    /// names its provider, and a search called `id` through the existential of each provider before it.
+    private let positions: [String: Int]
 
     /// Creates a gateway.
     public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
@@ -19,11 +22,14 @@ public struct Gateway: Sendable {
         self.defaultModel = defaultModel
         self.prices = prices
         self.sats = sats
+        var positions: [String: Int] = [:]
+        for (i, provider) in providers.enumerated() where positions[provider.id] == nil { positions[provider.id] = i }
+        self.positions = positions
     }
 
     /// The provider with this id.
     public func provider(id: String) -> (any LLMProvider)? {
-        providers.first { $0.id == id }
+        positions[id].map { providers[$0] }
     }
 
     /// `provider/model` picks that provider (when the prefix is a configured provider id); anything else,
