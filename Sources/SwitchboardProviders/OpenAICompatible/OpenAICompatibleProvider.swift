@@ -133,8 +133,11 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     /// Sends a JSON body and returns the response, turning HTTP errors into `ProviderError`.
     private func post(path: String, body: [String: JSONValue], stream: Bool, context: CallContext) async throws -> TransportResponse {
-        let bytes = ByteBuffer(bytes: JSONValue.object(body).jsonBytes())
-        return try await send(context: context) { token, base in
+        try await post(path: path, bytes: ByteBuffer(bytes: JSONValue.object(body).jsonBytes()), stream: stream, context: context)
+    }
+
+    private func post(path: String, bytes: ByteBuffer, stream: Bool, context: CallContext) async throws -> TransportResponse {
+        try await send(context: context) { token, base in
             TransportRequest(method: "POST", url: base + path, headers: headers(stream: stream, token: token), body: bytes)
         }
     }
@@ -155,17 +158,18 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     func providerError(_ error: TransportError) -> ProviderError { upstream.error(error) }
 
     /// One non-streamed completion: reserve plan limits, post, read the body, decode, settle to the real usage.
+    /// With the client's own body, that text is sent when it says what the encoded request would (as on the loop).
     private func completion<Result>(
-        _ request: ChatRequest, context: CallContext,
+        _ request: ChatRequest, client: ClientChatBody? = nil, context: CallContext,
         decode: (ChatRequest, ByteBuffer) throws -> (Result, Usage?)
     ) async throws -> Result {
         let request = prepared(request)
         let reservation = try reserve(request)
         var usage: Usage?
         defer { settle(reservation, usage: usage) }
-        let response = try await post(path: options.chatPath ?? descriptor.chatPath,
-                                      body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false),
-                                      stream: false, context: context)
+        let bytes = client.flatMap { OpenAIRequestEncoding.forwarded($0, as: request, descriptor: descriptor) }
+            ?? ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes())
+        let response = try await post(path: options.chatPath ?? descriptor.chatPath, bytes: bytes, stream: false, context: context)
         let body: ByteBuffer
         do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
             throw providerError(error)
@@ -184,8 +188,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     /// A non-streamed completion as the upstream sent it: for clients that speak the same dialect, the body
     /// is forwarded without being decoded and encoded again.
-    public func chatOpenAIBody(_ request: ChatRequest, context: CallContext) async throws -> OpenAIChatBody {
-        try await completion(request, context: context, decode: openAIBody)
+    public func chatOpenAIBody(_ request: ChatRequest, client: ClientChatBody? = nil, context: CallContext) async throws -> OpenAIChatBody {
+        try await completion(request, client: client, context: context, decode: openAIBody)
     }
 
     /// An upstream completion body with the model and usage read from it, without decoding the rest.

@@ -10,7 +10,7 @@ extension GatewayRoutes {
     /// `POST /v1/chat/completions`.
     func chat(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var request = request
-        let json = try await jsonBody(&request)
+        let (json, client) = try await jsonBody(&request, forwarding: true)
         let decoded = try OpenAIChatRequestDecoding.decode(json)
         let (provider, model) = try resolve(decoded.request.model, principal: context.principal)
         context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
@@ -23,9 +23,10 @@ extension GatewayRoutes {
         let promptCharacters = chatRequest.messages.reduce(0) { $0 + $1.text.count }
 
         if !decoded.stream, let sameDialect = provider as? OpenAICompatibleProvider {
-            // The upstream speaks the client's dialect: forward its body untouched.
+            // The upstream speaks the client's dialect: its answer goes back untouched, and the client's body goes up
+            // as it came when it says what the encoded request would.
             let start = ContinuousClock.now
-            let result = try await sameDialect.chatOpenAIBody(chatRequest, context: call)
+            let result = try await sameDialect.chatOpenAIBody(chatRequest, client: client, context: call)
             context.record.upstream = ContinuousClock.now - start
             record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), context: context)
             var headers = HTTPFields()

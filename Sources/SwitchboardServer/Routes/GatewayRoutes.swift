@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchboardCore
+import SwitchboardProviders
 import SwitchboardStorage
 
 /// The gateway's handlers and what they share.
@@ -37,6 +38,11 @@ struct GatewayRoutes: Sendable {
 
     /// Reads and parses a JSON body within the size limit.
     func jsonBody(_ request: inout Request) async throws -> JSONValue {
+        try await jsonBody(&request, forwarding: false).json
+    }
+
+    /// The body parsed and, with `forwarding`, kept as the client's text for a provider that may send it as it came.
+    func jsonBody(_ request: inout Request, forwarding: Bool) async throws -> (json: JSONValue, client: ClientChatBody?) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: options.maxBodyBytes)
@@ -45,7 +51,9 @@ struct GatewayRoutes: Sendable {
                            type: "invalid_request_error", code: "request_too_large")
         }
         do {
-            return try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) }
+            guard forwarding else { return (try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) }, nil) }
+            let (json, notes) = try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0, noting: "model") }
+            return (json, ClientChatBody(bytes: buffer, parsed: json, notes: notes))
         } catch {
             throw APIError.invalid("request body is not valid JSON: \(error)")
         }
