@@ -26,12 +26,14 @@ final class RandomBytes: Sendable {
                 pool.bytes.withUnsafeMutableBytes(Self.refill)
                 pool.next = 0
             }
-            pool.bytes.withUnsafeBytes { all in
-                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[pool.next..<pool.next + out.count]))
+            let taken = pool.next..<pool.next + out.count
+            pool.bytes.withUnsafeMutableBytes { all in
+                let slice = UnsafeMutableRawBufferPointer(rebasing: all[taken])
+                out.copyMemory(from: UnsafeRawBufferPointer(slice))
+                // Bytes handed out are not kept.
+                slice.initializeMemory(as: UInt8.self, repeating: 0)
             }
-            // Bytes handed out are not kept.
-            for i in pool.next..<pool.next + out.count { pool.bytes[i] = 0 }
-            pool.next += out.count
+            pool.next = taken.upperBound
         }
     }
 

@@ -94,9 +94,7 @@ import Testing
         #expect(body["service_tier"] == "flex")
     }
     static func client(_ text: String) throws -> ClientChatBody? {
-        let bytes = ByteBuffer(string: text)
-        let (json, notes) = try bytes.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0, noting: "model") }
-        return ClientChatBody(bytes: bytes, parsed: json, notes: notes)
+        try ClientChatBody.parse(ByteBuffer(string: text)).client
     }
 
     @Test func theClientsTextGoesOnWithOnlyItsModelReplacedWhenNoDescriptorRuleTouchesIt() throws {

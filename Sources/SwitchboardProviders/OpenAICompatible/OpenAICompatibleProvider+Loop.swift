@@ -27,11 +27,9 @@ extension OpenAICompatibleProvider {
         guard options.tokenSource == nil, let transport = loopTransport, transport.answers(on: loop) else { return nil }
         let request = prepared(request)
         let reservation = try reserve(request)
-        let body = client.flatMap { OpenAIRequestEncoding.forwarded($0, as: request, descriptor: descriptor) }
-            ?? ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes())
         let outgoing = TransportRequest(
             method: "POST", url: baseURL + (options.chatPath ?? descriptor.chatPath), headers: headers(stream: false, token: options.apiKey),
-            body: body)
+            body: chatBody(request, client: client))
         return LoopCompletion(transport: transport, request: outgoing, bodyLimit: options.maxResponseBytes, prepared: request,
                               reservation: reservation)
     }

@@ -157,6 +157,12 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     func providerError(_ error: TransportError) -> ProviderError { upstream.error(error) }
 
+    /// A non-streamed request's body: the client's own text when it says what the encoded request would, else encoded.
+    func chatBody(_ request: ChatRequest, client: ClientChatBody?) -> ByteBuffer {
+        client.flatMap { OpenAIRequestEncoding.forwarded($0, as: request, descriptor: descriptor) }
+            ?? ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes())
+    }
+
     /// One non-streamed completion: reserve plan limits, post, read the body, decode, settle to the real usage.
     /// With the client's own body, that text is sent when it says what the encoded request would (as on the loop).
     private func completion<Result>(
@@ -167,9 +173,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         let reservation = try reserve(request)
         var usage: Usage?
         defer { settle(reservation, usage: usage) }
-        let bytes = client.flatMap { OpenAIRequestEncoding.forwarded($0, as: request, descriptor: descriptor) }
-            ?? ByteBuffer(bytes: JSONValue.object(OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: false)).jsonBytes())
-        let response = try await post(path: options.chatPath ?? descriptor.chatPath, bytes: bytes, stream: false, context: context)
+        let response = try await post(path: options.chatPath ?? descriptor.chatPath, bytes: chatBody(request, client: client),
+                                      stream: false, context: context)
         let body: ByteBuffer
         do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
             throw providerError(error)

@@ -9,14 +9,18 @@ public struct ClientChatBody: Sendable {
     /// Where the model's value is, relative to the first readable byte.
     let modelSpan: Range<Int>
 
-    /// The body parsed with `JSONValue.parse(bytes:noting: "model")`; nil when its text cannot stand for its value
-    /// (not an object with a model, or a member named twice).
-    public init?(bytes: ByteBuffer, parsed: JSONValue, notes: JSONParseNotes) {
-        guard case .object(let object) = parsed, let span = notes.span, !notes.repeatedMember,
-              span.upperBound <= bytes.readableBytes else { return nil }
+    /// Parses a chat-completions body, keeping it as the client's text too when that text can stand for its value
+    /// (an object with a model, no member named twice); throws what `JSONValue.parse` throws.
+    public static func parse(_ bytes: ByteBuffer) throws -> (json: JSONValue, client: ClientChatBody?) {
+        let (json, notes) = try bytes.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0, noting: "model") }
+        guard case .object(let object) = json, let span = notes.span, !notes.repeatedMember else { return (json, nil) }
+        return (json, ClientChatBody(bytes: bytes, object: object, modelSpan: span))
+    }
+
+    private init(bytes: ByteBuffer, object: [String: JSONValue], modelSpan: Range<Int>) {
         self.bytes = bytes
         self.object = object
-        self.modelSpan = span
+        self.modelSpan = modelSpan
     }
 }
 
@@ -32,16 +36,10 @@ extension OpenAIRequestEncoding {
     public static func forwarded(_ client: ClientChatBody, as request: ChatRequest, descriptor: ProviderDescriptor) -> ByteBuffer? {
         guard saysTheSame(client.object, as: request, descriptor: descriptor) else { return nil }
         let bytes = client.bytes
-        let model = request.model.utf8
-        var out = ByteBufferAllocator().buffer(capacity: bytes.readableBytes - client.modelSpan.count + model.count + 2)
+        let model = JSONValue.string(request.model).jsonBytes()
+        var out = ByteBufferAllocator().buffer(capacity: bytes.readableBytes - client.modelSpan.count + model.count)
         out.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex, length: client.modelSpan.lowerBound)!)
-        if model.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            out.writeInteger(UInt8(ascii: "\""))
-            out.writeBytes(model)
-            out.writeInteger(UInt8(ascii: "\""))
-        } else {
-            out.writeBytes(JSONValue.string(request.model).jsonBytes())
-        }
+        out.writeBytes(model)
         let rest = bytes.readableBytes - client.modelSpan.upperBound
         out.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + client.modelSpan.upperBound, length: rest)!)
         return out

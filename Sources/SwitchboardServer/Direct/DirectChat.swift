@@ -61,7 +61,7 @@ final class DirectChat: Sendable {
         // A request the route would refuse is declined here and refused there, with the route's own message: these
         // errors only decide that.
         guard body.readableBytes <= routes.options.maxBodyBytes,
-              let (json, notes) = try? body.withUnsafeReadableBytes({ try JSONValue.parse(bytes: $0, noting: "model") }),
+              let (json, client) = try? ClientChatBody.parse(body),
               let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
               let (resolved, model) = try? routes.resolve(decoded.request.model, principal: principal),
               let provider = resolved as? OpenAICompatibleProvider
@@ -69,8 +69,7 @@ final class DirectChat: Sendable {
         var request = decoded.request
         request.model = model
         // Spent plan limits: the route throws the same refusal.
-        guard let call = try? provider.loopCompletion(request, client: ClientChatBody(bytes: body, parsed: json, notes: notes), on: loop)
-        else { return nil }
+        guard let call = try? provider.loopCompletion(request, client: client, on: loop) else { return nil }
 
         let ledgerID = UsageRecord.newRequestID()
         let context = Context(start: start, ledgerID: ledgerID, requestID: GatewayMiddleware.requestID(head.headerFields, ledgerID: ledgerID),

@@ -52,8 +52,7 @@ struct GatewayRoutes: Sendable {
         }
         do {
             guard forwarding else { return (try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) }, nil) }
-            let (json, notes) = try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0, noting: "model") }
-            return (json, ClientChatBody(bytes: buffer, parsed: json, notes: notes))
+            return try ClientChatBody.parse(buffer)
         } catch {
             throw APIError.invalid("request body is not valid JSON: \(error)")
         }
