@@ -179,12 +179,12 @@ if [ "${RSS_DETAIL:-0}" = 1 ]; then
 fi
 
 # A second gateway with one setting changed, measured interleaved with the first, before the SSE test leaves
-# hundreds of idle upstream connections in the first one's pool. compare NAME PORT LEVELS SED-EXPRESSION
+# hundreds of idle upstream connections in the first one's pool. compare NAME PORT LEVELS SED-EXPRESSION [BINARY]
 compare() {
-  local name=$1 port=$2 levels=$3 edit=$4
+  local name=$1 port=$2 levels=$3 edit=$4 bin=${5:-$BIN}
   sed -e "s/port = $SB/port = $port/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/$name.db\"|" -e "$edit" \
     "$WORK/switchboard.toml" > "$WORK/$name.toml"
-  SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
+  SWITCHBOARD_MASTER_KEY=$KEY "$bin" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
@@ -224,6 +224,11 @@ fi
 # LOOP_COMPARE=1: against the same gateway answering every chat request as a task through the router.
 if [ "${LOOP_COMPARE:-0}" = 1 ]; then
   compare task-path 19106 "${LOOP_LEVELS:-32}" 's|^loop_chat = true$|loop_chat = false|'
+fi
+
+# BASELINE_BIN=PATH: against another build of the gateway (an earlier commit's), same config.
+if [ -n "${BASELINE_BIN:-}" ]; then
+  compare baseline 19107 "${BASELINE_LEVELS:-32}" 's|^$||' "$BASELINE_BIN"
 fi
 
 # Fixed rate: hey paces each of its workers at -q requests/s, so the offered load is workers x q whatever
