@@ -106,6 +106,8 @@ public enum TransportError: Error, Sendable, Hashable {
     case connectionClosed(String)
     case bodyTooLarge(limit: Int)
     case invalidURL(String)
+    /// A request the client cannot send as asked (a header field with a line break in it).
+    case invalidRequest(String)
     /// The upstream answered with something that is not HTTP/1.1: a bad status line, bad or oversize headers,
     /// a broken chunked body.
     case invalidResponse(String)

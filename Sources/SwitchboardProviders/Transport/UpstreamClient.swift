@@ -65,6 +65,7 @@ public struct UpstreamClient: Sendable {
         case .connectionClosed(let m): ProviderError(.network, provider: provider, message: "connection lost: \(m)")
         case .bodyTooLarge(let limit): ProviderError(.decoding, provider: provider, message: "upstream response larger than \(limit) bytes")
         case .invalidURL(let m): ProviderError(.invalidRequest, provider: provider, message: "bad upstream URL \(baseURL): \(m)")
+        case .invalidRequest(let m): ProviderError(.invalidRequest, provider: provider, message: m)
         case .invalidResponse(let m): ProviderError(.network, provider: provider, message: "malformed upstream response: \(m)")
         }
     }

@@ -304,6 +304,28 @@ import Testing
         await server.stop()
     }
 
+    @Test func anAnswerToHEADHasNoBodyWhateverItsLengthSays() async throws {
+        // The server closes after answering: a client that waited for the five bytes would fail mid-response.
+        let server = try await MisbehavingServer.start(.raw("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"))
+        let transport = Self.transport()
+        let response = try await transport.send(TransportRequest(method: "HEAD", url: server.url), context: .testing())
+        #expect(response.status == 200)
+        #expect(try await response.body.collect(upTo: 1024).readableBytes == 0)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent() async throws {
+        let server = try await MisbehavingServer.start(.ok("x"))
+        let transport = Self.transport()
+        let request = TransportRequest(method: "POST", url: server.url, headers: [("Authorization", "Bearer sk-secret\r\nX-Evil: 1")],
+                                       body: ByteBuffer(string: "{}"))
+        await #expect(throws: TransportError.self) { try await transport.send(request, context: .testing()) }
+        #expect(server.snapshot.requests == 0)
+        try await transport.shutdown()
+        await server.stop()
+    }
+
     @Test func gzipBodiesAreDecompressed() async throws {
         let server = try await MisbehavingServer.start(.gzip(base64: "H4sIAAAAAAACA6tWKkmtKFGyUspIzcnJV0grys9VSFRIr8osUEjKT6lUqgUAZYbMWSEAAAA="))
         let transport = Self.transport()

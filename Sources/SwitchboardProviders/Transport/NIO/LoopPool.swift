@@ -150,7 +150,7 @@ final class LoopPool: @unchecked Sendable {
     }
 
     private func connect(_ key: UpstreamTarget.Key) -> EventLoopFuture<UpstreamConnection> {
-        let connection = UpstreamConnection(key: key, eventLoop: eventLoop)
+        let connection = UpstreamConnection(key: key, eventLoop: eventLoop, decoderLimits: settings.decoderLimits)
         connection.pool = self
         open[ObjectIdentifier(connection)] = connection
         let sslContext: NIOSSLContext?
@@ -162,7 +162,6 @@ final class LoopPool: @unchecked Sendable {
         } else {
             sslContext = nil
         }
-        let limits = settings.decoderLimits
         let decompression = settings.decompressionLimit
         // An address literal needs no lookup: NIO's resolver would still run getaddrinfo on a serial queue
         // per event loop, a thread hop per new connection and a wait behind any slow lookup on that loop.
@@ -178,10 +177,8 @@ final class LoopPool: @unchecked Sendable {
                     if let sslContext {
                         try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: sniHost))
                     }
-                    try sync.addHandler(HTTPRequestEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                                  informationalResponseStrategy: .drop,
-                                                                                  limitConfiguration: limits)))
+                    try sync.addHandler(connection.wire)
+                    try sync.addHandler(ByteToMessageHandler(connection.decoder))
                     try sync.addHandler(NIOHTTPResponseDecompressor(limit: decompression))
                     try sync.addHandler(connection)
                     return channel.eventLoop.makeSucceededVoidFuture()

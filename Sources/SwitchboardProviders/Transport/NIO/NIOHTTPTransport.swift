@@ -119,20 +119,12 @@ public final class NIOHTTPTransport: LoopTransport {
         result.mapError { ($0 as? UpstreamConnection.Failure)?.error ?? $0 }
     }
 
-    /// The request as a connection sends it: the target's request line and `Host`, the caller's end-to-end
-    /// headers and the body's framing.
-    private func outgoing(_ request: TransportRequest, target: UpstreamTarget, deadline: NIODeadline, bodyLimit: Int?) -> UpstreamConnection.Outgoing {
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.requestTarget)
-        head.headers.reserveCapacity(request.headers.count + 3)
-        head.headers.add(name: "Host", value: target.hostHeader)
-        for (name, value) in request.headers where !Self.isHopByHop(name) { head.headers.add(name: name, value: value) }
-        if let body = request.body {
-            head.headers.add(name: "Content-Length", value: String(body.readableBytes))
-        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-            head.headers.add(name: "Content-Length", value: "0")
-        }
-        return UpstreamConnection.Outgoing(head: head, body: request.body, key: target.key, deadline: deadline,
-                                           readTimeout: readTimeout, bodyLimit: bodyLimit)
+    /// The request as a connection sends it.
+    private func outgoing(_ request: TransportRequest, target: UpstreamTarget, deadline: NIODeadline, bodyLimit: Int?) throws(TransportError)
+        -> UpstreamConnection.Outgoing
+    {
+        UpstreamConnection.Outgoing(wire: try RequestWire(request, target: target), key: target.key, deadline: deadline,
+                                    readTimeout: readTimeout, bodyLimit: bodyLimit)
     }
 
     /// The calling loop's pool when the caller runs on one of ours, else the next loop's.

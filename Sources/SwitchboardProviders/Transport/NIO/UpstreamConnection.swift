@@ -59,9 +59,15 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var paused = false
     private var readWithheld = false
 
-    init(key: UpstreamTarget.Key, eventLoop: any EventLoop) {
+    /// The pipeline's first handler above TLS, whose context the request's bytes are written from.
+    let wire = UpstreamWire()
+    /// The pipeline's response decoder, told each request's method.
+    let decoder: HTTPResponseDecoder
+
+    init(key: UpstreamTarget.Key, eventLoop: any EventLoop, decoderLimits: NIOHTTPDecoderLimitConfiguration) {
         self.key = key
         self.eventLoop = eventLoop
+        decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)
     }
 
     /// Whether the connection can take a request now.
@@ -71,8 +77,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     /// One request as the connection sends it.
     struct Outgoing: Sendable {
-        var head: HTTPRequestHead
-        var body: ByteBuffer?
+        var wire: RequestWire
         var key: UpstreamTarget.Key
         /// The whole call's deadline.
         var deadline: NIODeadline
@@ -86,7 +91,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     /// Writes a request and calls `completion` when the response head (or the whole response) arrived.
     func start(_ outgoing: Outgoing, completion: @escaping LoopExchange.Completion) {
         eventLoop.preconditionInEventLoop()
-        guard let context, isOpen, !active else {
+        guard context != nil, let wireContext = wire.context, isOpen, !active else {
             completion(.failure(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true)))
             return
         }
@@ -96,9 +101,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         head = nil
         pending = nil
         source = nil
-        let request = outgoing.head
-        idempotent = request.method == .GET || request.method == .HEAD || request.method == .OPTIONS
-            || request.headers.contains(name: "idempotency-key")
+        idempotent = outgoing.wire.idempotent
         reused = served > 0
         served += 1
         wrote = false
@@ -108,8 +111,8 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         bodyLimit = outgoing.bodyLimit
         lastRead = .now()
         scheduleTimer()
-        context.write(wrapOutboundOut(.head(request)), promise: nil)
-        if let body = outgoing.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        // The response decoder learns each request's method as NIO's request encoder would have told it.
+        decoder.write(data: .head(outgoing.wire.decoderHead))
         let written = eventLoop.makePromise(of: Void.self)
         let gen = generation
         written.futureResult.whenComplete { [self] result in
@@ -119,13 +122,19 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
             case .failure(let error): fail(Self.map(error), closing: true)
             }
         }
-        context.write(wrapOutboundOut(.end(nil)), promise: written)
+        // Written below the decoder and the decompressor, which have nothing to do with bytes.
+        if let body = outgoing.wire.body {
+            wireContext.write(NIOAny(IOData.byteBuffer(outgoing.wire.head)), promise: nil)
+            wireContext.write(NIOAny(IOData.byteBuffer(body)), promise: written)
+        } else {
+            wireContext.write(NIOAny(IOData.byteBuffer(outgoing.wire.head)), promise: written)
+        }
         flushSoon()
     }
 
     /// Requests begun in one wake-up of the loop reach their upstream together.
     private func flushSoon() {
-        flusher.flushSoon(on: eventLoop) { [self] in context?.flush() }
+        flusher.flushSoon(on: eventLoop) { [self] in wire.context?.flush() }
     }
 
     /// The caller went away before the response head: stop and drop the connection.
@@ -361,5 +370,21 @@ struct BodyDelegate: NIOAsyncSequenceProducerDelegate {
     func didTerminate() {
         let (c, g) = (connection, generation)
         c.eventLoop.execute { c.consumerTerminated(generation: g) }
+    }
+}
+
+/// Where a connection's request bytes enter the pipeline: nothing above TLS but this handler has to see them.
+final class UpstreamWire: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 }
