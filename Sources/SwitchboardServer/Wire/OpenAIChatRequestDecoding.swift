@@ -9,73 +9,117 @@ public struct DecodedChatRequest: Sendable {
 
 /// Pure translation of an OpenAI chat-completions request into a `ChatRequest`, with 400s that name the field.
 public enum OpenAIChatRequestDecoding {
-    /// Fields handled here; anything else passes through to the provider as is.
-    static let handled: Set<String> = [
-        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens", "max_completion_tokens",
-        "stop", "seed", "user", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
-        "disable_reasoning", "clear_thinking", "n",
-    ]
+    /// The members read here, found in one pass over the body's members: a lookup for each of the twenty names a
+    /// request may have cost more than the rest of reading a short one. Anything else passes through to the provider.
+    private struct Members {
+        var model, messages, stream, streamOptions, temperature, topP, maxTokens, maxCompletionTokens, stop, seed, user: JSONValue?
+        var tools, toolChoice, parallelToolCalls, responseFormat, reasoningEffort, disableReasoning, clearThinking, n: JSONValue?
+        var passthrough: [String: JSONValue] = [:]
+
+        init(_ o: [String: JSONValue]) {
+            for (key, value) in o {
+                switch key {
+                case "model": model = value
+                case "messages": messages = value
+                case "stream": stream = value
+                case "stream_options": streamOptions = value
+                case "temperature": temperature = value
+                case "top_p": topP = value
+                case "max_tokens": maxTokens = value
+                case "max_completion_tokens": maxCompletionTokens = value
+                case "stop": stop = value
+                case "seed": seed = value
+                case "user": user = value
+                case "tools": tools = value
+                case "tool_choice": toolChoice = value
+                case "parallel_tool_calls": parallelToolCalls = value
+                case "response_format": responseFormat = value
+                case "reasoning_effort": reasoningEffort = value
+                case "disable_reasoning": disableReasoning = value
+                case "clear_thinking": clearThinking = value
+                case "n": n = value
+                default: passthrough[key] = value
+                }
+            }
+        }
+    }
 
     /// Decodes a parsed JSON body.
     public static func decode(_ body: JSONValue) throws(APIError) -> DecodedChatRequest {
         guard case .object(let o) = body else { throw .invalid("request body must be a JSON object") }
-        guard let model = o["model"]?.stringValue, !model.isEmpty else {
+        let m = Members(o)
+        guard let model = m.model?.stringValue, !model.isEmpty else {
             throw .invalid("'model' is required and must be a non-empty string", param: "model")
         }
-        guard case .array(let rawMessages)? = o["messages"], !rawMessages.isEmpty else {
+        guard case .array(let rawMessages)? = m.messages, !rawMessages.isEmpty else {
             throw .invalid("'messages' is required and must be a non-empty array", param: "messages")
         }
         var messages: [Message] = []
+        messages.reserveCapacity(rawMessages.count)
         for (i, m) in rawMessages.enumerated() { messages.append(try message(m, at: i)) }
 
         var r = ChatRequest(model: model, messages: messages)
-        r.temperature = try number(o, "temperature", in: 0...2)
-        r.topP = try number(o, "top_p", in: 0...1)
-        let completionTokens = try integer(o, "max_completion_tokens")
-        let legacyTokens = try integer(o, "max_tokens")
+        r.temperature = try number(m.temperature, "temperature", in: 0...2)
+        r.topP = try number(m.topP, "top_p", in: 0...1)
+        let completionTokens = try integer(m.maxCompletionTokens, "max_completion_tokens")
+        let legacyTokens = try integer(m.maxTokens, "max_tokens")
         if let n = completionTokens ?? legacyTokens {
             guard n > 0 else { throw .invalid("'max_tokens' must be positive", param: "max_tokens") }
             r.maxTokens = Int(n)
         }
-        if let n = try integer(o, "n"), n != 1 { throw .invalid("only n = 1 is supported", param: "n") }
-        switch o["stop"] {
+        if let n = try integer(m.n, "n"), n != 1 { throw .invalid("only n = 1 is supported", param: "n") }
+        switch m.stop {
         case nil, .null?: break
         case .string(let s)?: r.stop = [s]
         case .array(let a)? where a.allSatisfy({ $0.stringValue != nil }): r.stop = a.compactMap(\.stringValue)
         default: throw .invalid("'stop' must be a string or an array of strings", param: "stop")
         }
-        r.seed = try integer(o, "seed")
-        r.user = try string(o, "user")
-        r.tools = try tools(o["tools"])
-        r.toolChoice = try toolChoice(o["tool_choice"])
-        if let p = o["parallel_tool_calls"], p != .null {
+        r.seed = try integer(m.seed, "seed")
+        r.user = try string(m.user, "user")
+        r.tools = try tools(m.tools)
+        r.toolChoice = try toolChoice(m.toolChoice)
+        if let p = m.parallelToolCalls, p != .null {
             guard let b = p.boolValue else { throw .invalid("'parallel_tool_calls' must be a boolean", param: "parallel_tool_calls") }
             r.parallelToolCalls = b
         }
-        r.responseFormat = try responseFormat(o["response_format"])
-        let effort = try string(o, "reasoning_effort")
-        let disable = try bool(o, "disable_reasoning")
-        let clear = try bool(o, "clear_thinking")
+        r.responseFormat = try responseFormat(m.responseFormat)
+        let effort = try string(m.reasoningEffort, "reasoning_effort")
+        let disable = try bool(m.disableReasoning, "disable_reasoning")
+        let clear = try bool(m.clearThinking, "clear_thinking")
         if effort != nil || disable != nil || clear != nil {
             r.reasoning = ReasoningOptions(effort: effort, disable: disable, clearThinking: clear)
         }
-        for (key, value) in o where !handled.contains(key) { r.passthrough[key] = value }
+        r.passthrough = m.passthrough
 
-        let stream = try bool(o, "stream") ?? false
-        let includeUsage = o["stream_options"]?["include_usage"]?.boolValue ?? false
+        let stream = try bool(m.stream, "stream") ?? false
+        let includeUsage = m.streamOptions?["include_usage"]?.boolValue ?? false
         return DecodedChatRequest(request: r, stream: stream, includeUsage: includeUsage)
     }
 
     static func message(_ value: JSONValue, at i: Int) throws(APIError) -> Message {
         // Only an error names it: built on every message, it cost more than the rest of reading a short one.
         var path: String { "messages[\(i)]" }
-        guard case .object(let m) = value else { throw .invalid("'\(path)' must be an object", param: path) }
-        guard let roleText = m["role"]?.stringValue, let role = Role(rawValue: roleText) else {
+        guard case .object(let members) = value else { throw .invalid("'\(path)' must be an object", param: path) }
+        // One pass over the members, as for the request's.
+        var roleValue, contentValue, nameValue, toolCalls, toolCallID, reasoning, reasoningContent: JSONValue?
+        for (key, value) in members {
+            switch key {
+            case "role": roleValue = value
+            case "content": contentValue = value
+            case "name": nameValue = value
+            case "tool_calls": toolCalls = value
+            case "tool_call_id": toolCallID = value
+            case "reasoning": reasoning = value
+            case "reasoning_content": reasoningContent = value
+            default: break
+            }
+        }
+        guard let roleText = roleValue?.stringValue, let role = Role(rawValue: roleText) else {
             throw .invalid("'\(path).role' must be one of system, developer, user, assistant, tool", param: "\(path).role")
         }
-        let content = try self.content(m["content"], path: "\(path).content", optional: role == .assistant)
-        var message = Message(role: role, content: content, name: m["name"]?.stringValue)
-        if case .array(let calls)? = m["tool_calls"] {
+        let content = try self.content(contentValue, path: "\(path).content", optional: role == .assistant)
+        var message = Message(role: role, content: content, name: nameValue?.stringValue)
+        if case .array(let calls)? = toolCalls {
             for (j, call) in calls.enumerated() {
                 guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
                     throw .invalid("'\(path).tool_calls[\(j)]' needs an id and function.name", param: "\(path).tool_calls")
@@ -85,12 +129,12 @@ public enum OpenAIChatRequestDecoding {
             }
         }
         if role == .tool {
-            guard let id = m["tool_call_id"]?.stringValue else {
+            guard let id = toolCallID?.stringValue else {
                 throw .invalid("'\(path).tool_call_id' is required for tool messages", param: "\(path).tool_call_id")
             }
             message.toolCallID = id
         }
-        message.reasoning = m["reasoning"]?.stringValue ?? m["reasoning_content"]?.stringValue
+        message.reasoning = reasoning?.stringValue ?? reasoningContent?.stringValue
         return message
     }
 
@@ -163,28 +207,28 @@ public enum OpenAIChatRequestDecoding {
         }
     }
 
-    static func number(_ o: [String: JSONValue], _ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
-        guard let v = o[key], v != .null else { return nil }
+    static func number(_ value: JSONValue?, _ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
+        guard let v = value, v != .null else { return nil }
         guard let d = v.doubleValue, range.contains(d) else {
             throw .invalid("'\(key)' must be a number between \(range.lowerBound) and \(range.upperBound)", param: key)
         }
         return d
     }
 
-    static func integer(_ o: [String: JSONValue], _ key: String) throws(APIError) -> Int64? {
-        guard let v = o[key], v != .null else { return nil }
+    static func integer(_ value: JSONValue?, _ key: String) throws(APIError) -> Int64? {
+        guard let v = value, v != .null else { return nil }
         guard let i = v.intValue else { throw .invalid("'\(key)' must be an integer", param: key) }
         return i
     }
 
-    static func string(_ o: [String: JSONValue], _ key: String) throws(APIError) -> String? {
-        guard let v = o[key], v != .null else { return nil }
+    static func string(_ value: JSONValue?, _ key: String) throws(APIError) -> String? {
+        guard let v = value, v != .null else { return nil }
         guard let s = v.stringValue else { throw .invalid("'\(key)' must be a string", param: key) }
         return s
     }
 
-    static func bool(_ o: [String: JSONValue], _ key: String) throws(APIError) -> Bool? {
-        guard let v = o[key], v != .null else { return nil }
+    static func bool(_ value: JSONValue?, _ key: String) throws(APIError) -> Bool? {
+        guard let v = value, v != .null else { return nil }
         guard let b = v.boolValue else { throw .invalid("'\(key)' must be a boolean", param: key) }
         return b
     }

@@ -182,7 +182,18 @@ final class LedgerJournal: @unchecked Sendable {
     /// it never blocks: it returns false, writing nothing, when the segment is full and no spare is ready.
     /// Throws, writing nothing, when a record's id is already in the journal.
     func append(_ records: [UsageRecord], immediate: Bool) throws -> Bool {
-        let lines = records.map(\.journalLine)
+        try append(lines: records.map(\.journalLine), ids: records.lazy.map(\.requestID), immediate: immediate) { $0 += records }
+    }
+
+    /// One record, as every request journals it: no arrays to build around it, one copy into the segment.
+    func append(_ record: UsageRecord, immediate: Bool) throws -> Bool {
+        try append(lines: CollectionOfOne(record.journalLine), ids: CollectionOfOne(record.requestID), immediate: immediate) {
+            $0.append(record)
+        }
+    }
+
+    private func append(lines: some Collection<[UInt8]>, ids newIDs: some Collection<String>, immediate: Bool,
+                        keep: (inout [UsageRecord]) -> Void) throws -> Bool {
         let total = lines.reduce(0) { $0 + $1.count + 1 }
         guard total <= segmentBytes / 2 else { throw JournalError.tooLarge(total) }
         while true {
@@ -193,9 +204,9 @@ final class LedgerJournal: @unchecked Sendable {
             }
             // One record (every request's case) needs no set of its own to find a twin in its batch.
             var fresh = Set<String>()
-            for r in records where ids.contains(r.requestID) || (records.count > 1 && !fresh.insert(r.requestID).inserted) {
+            for id in newIDs where ids.contains(id) || (newIDs.count > 1 && !fresh.insert(id).inserted) {
                 lock.unlock()
-                throw JournalError.duplicate(r.requestID)
+                throw JournalError.duplicate(id)
             }
             if let next = spare, mapping.map({ offset + total > $0.size }) ?? true {
                 spare = nil
@@ -212,8 +223,8 @@ final class LedgerJournal: @unchecked Sendable {
                     m.base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: offset + line.count, as: UInt8.self)
                     offset += line.count + 1
                 }
-                current.records += records
-                for r in records { ids.insert(r.requestID) }
+                keep(&current.records)
+                for id in newIDs { ids.insert(id) }
                 lock.unlock()
                 return true
             }

@@ -83,7 +83,7 @@ extension SQLiteStore: ImmediateLedgerStore {
     /// Only the journal's unmoved records are checked for its id: reading the tables would block.
     public func appendImmediately(_ record: UsageRecord) throws -> Bool {
         guard let journal else { return false }
-        return try journal.append([record], immediate: true)
+        return try journal.append(record, immediate: true)
     }
 
     /// Transactions and records moved from the journal into the tables.
