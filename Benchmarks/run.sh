@@ -305,6 +305,14 @@ elif [ "${ALLOCS:-0}" = 1 ]; then
   after=$(served)
   wait $WRKPID || true
   echo "allocations at c=32: $calls malloc calls for $((after - before)) requests: $(python3 -c "print(round($calls / max(1, $after - $before), 1))") a request"
+  # ALLOC_KEEP=FILE: also 3 s of the calls with their stacks (perf report -i FILE --no-children), to find who allocates.
+  if [ -n "${ALLOC_KEEP:-}" ]; then
+    wrk -t2 -c32 -d5s -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null &
+    WRKPID=$!
+    sleep 1
+    perf record -q -e probe_libc:malloc --call-graph=fp -p "$SBPID" -o "$ALLOC_KEEP" -- sleep 3 >/dev/null 2>&1 || true
+    wait $WRKPID || true
+  fi
   perf probe -q -d probe_libc:malloc 2>/dev/null || true
 fi
 

@@ -19,7 +19,13 @@ final class LoopPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let settings: Settings
     private let tls: TLSContextHolder
-    private var idle: [UpstreamTarget.Key: [UpstreamConnection]] = [:]
+    /// A class, so a request takes and returns a connection through a plain lookup: the dictionary's in-place
+    /// accessor (`idle[key]?.popLast()`) allocated three times a request.
+    private final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
+
+    private var idle: [UpstreamTarget.Key: IdleList] = [:]
     /// Every connection open or opening, idle or busy; for shutdown and for counting leaks.
     private var open: [ObjectIdentifier: UpstreamConnection] = [:]
     private var sweeper: RepeatedTask?
@@ -93,7 +99,8 @@ final class LoopPool: @unchecked Sendable {
     }
 
     private func takeIdle(_ key: UpstreamTarget.Key) -> UpstreamConnection? {
-        while let connection = idle[key]?.popLast() {
+        guard let list = idle[key] else { return nil }
+        while let connection = list.connections.popLast() {
             if connection.isIdle { return connection }
         }
         return nil
@@ -106,21 +113,26 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         connection.idleSince = .now()
-        if idle[connection.key]?.count ?? 0 >= settings.maxIdlePerUpstream {
+        let list: IdleList
+        if let known = idle[connection.key] {
+            list = known
+        } else {
+            list = IdleList()
+            idle[connection.key] = list
+        }
+        guard list.connections.count < settings.maxIdlePerUpstream else {
             connection.closeNow()
             return
         }
-        // In place: a copy of the list taken out and put back costs an array per request.
-        idle[connection.key, default: []].append(connection)
+        list.connections.append(connection)
         if sweeper == nil { startSweeper() }
     }
 
     /// A connection's channel went inactive.
     func closed(_ connection: UpstreamConnection) {
         open[ObjectIdentifier(connection)] = nil
-        if var list = idle[connection.key], let i = list.firstIndex(where: { $0 === connection }) {
-            list.remove(at: i)
-            idle[connection.key] = list.isEmpty ? nil : list
+        if let list = idle[connection.key], let i = list.connections.firstIndex(where: { $0 === connection }) {
+            list.connections.remove(at: i)
         }
     }
 
@@ -138,9 +150,11 @@ final class LoopPool: @unchecked Sendable {
         sweeper = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] task in
             let expired = NIODeadline.now() - settings.idleTimeout
             for (key, list) in idle {
-                let keep = list.filter { $0.idleSince > expired && $0.isIdle }
-                for connection in list where !keep.contains(where: { $0 === connection }) { connection.closeNow() }
-                idle[key] = keep.isEmpty ? nil : keep
+                let keep = list.connections.filter { $0.idleSince > expired && $0.isIdle }
+                for connection in list.connections where !keep.contains(where: { $0 === connection }) { connection.closeNow() }
+                list.connections = keep
+                // An upstream with nothing idle is forgotten (a list taken by a request in flight is made anew).
+                if keep.isEmpty { idle[key] = nil }
             }
             if idle.isEmpty {
                 task.cancel()
