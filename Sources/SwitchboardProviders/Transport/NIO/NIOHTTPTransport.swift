@@ -136,11 +136,7 @@ public final class NIOHTTPTransport: LoopTransport {
     /// Connection-level headers belong to each hop; the client sets its own framing.
     static func isHopByHop(_ name: String) -> Bool {
         // Every header of every request passes here: compared in place rather than lowercased into a new string.
-        func named(_ candidate: StaticString) -> Bool {
-            name.utf8.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount)) {
-                $0 | 0x20 == $1
-            }
-        }
+        func named(_ candidate: StaticString) -> Bool { RequestWire.named(name, candidate) }
         switch name.utf8.count {
         case 2: return named("te")
         case 4: return named("host")

@@ -76,6 +76,7 @@ struct RequestWire: Sendable {
     private static let post = HTTPRequestHead(version: .http1_1, method: .POST, uri: "")
     private static let get = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
 
+    /// Whether `name` is `lowercased` in any case, compared in place (a letter's case is its 0x20 bit).
     static func named(_ name: String, _ lowercased: StaticString) -> Bool {
         name.utf8.count == lowercased.utf8CodeUnitCount
             && name.utf8.elementsEqual(UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)) { $0 | 0x20 == $1 }
