@@ -9,6 +9,8 @@
 #   DURATION=20 PROFILE=1 Benchmarks/run.sh
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
+#   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
+#                                          # only paced: nginx, then this build against another, interleaved
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -208,6 +210,16 @@ print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {100 * (o
       f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
 PY
   done
+  # PACED_COMPARE=1: the paced fixed rate too, interleaved, for the p99 (see "Paced" below).
+  if [ "${PACED_COMPARE:-0}" = 1 ]; then
+    [ -x "$WORK/pace" ] || cc -O2 -o "$WORK/pace" Benchmarks/pace.c
+    local body='{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
+    echo "paced ${RATE:-5000} req/s, as configured vs $name: sent, achieved req/s, p50, p99, p99.9, max ms, non-2xx"
+    for r in $(seq 1 "$ROUNDS"); do
+      echo "  as configured: $("$WORK/pace" $SB "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")" \
+           "  $name: $("$WORK/pace" "$port" "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")"
+    done
+  fi
   kill "$pid"
 }
 
@@ -233,7 +245,7 @@ fi
 
 # Fixed rate: hey paces each of its workers at -q requests/s, so the offered load is workers x q whatever
 # the latency (wrk offers as fast as answers come, which hides queueing). p99 at RATE req/s, interleaved.
-if [ "${FIXED_RATE:-1}" = 1 ] && command -v hey >/dev/null; then
+if [ "${FIXED_RATE:-1}" = 1 ] && [ "${HEY:-1}" = 1 ] && command -v hey >/dev/null; then
   RATE=${RATE:-5000}; WORKERS=${RATE_WORKERS:-50}; Q=$((RATE / WORKERS))
   BODY='{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
   fixed() { # url -> "achieved_rps p50_ms p99_ms"

@@ -28,6 +28,7 @@ public final class LedgerWriter: @unchecked Sendable {
     private let logger: Logger
     private let maxBatch: Int
     private let gather: TimeInterval
+    private let housekeeping: Housekeeping
     private let condition = NSCondition()
     private var queue: [Pending] = []
     private var stopped = false
@@ -38,18 +39,35 @@ public final class LedgerWriter: @unchecked Sendable {
     /// The checkpoint thread's own stop signal, so it never takes a wake-up meant for the writer.
     private let housekeepingStop = NSCondition()
     private var housekeepingStopped = false
+    /// When housekeeping started failing and when that was last logged, for either thread that runs it.
+    private let failures = Mutex<(since: ContinuousClock.Instant?, logged: ContinuousClock.Instant)>((nil, .now))
+
+    /// How a store's housekeeping runs: its thread's scheduling class and the time between rounds.
+    public struct Housekeeping: Sendable {
+        /// The housekeeping thread's scheduling class.
+        public var priority: HousekeepingPriority
+        /// The time between rounds.
+        public var interval: Duration
+
+        /// Housekeeping at `priority` every `interval`.
+        public init(priority: HousekeepingPriority = .background, interval: Duration = .milliseconds(100)) {
+            self.priority = priority
+            self.interval = interval
+        }
+    }
 
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
     /// short. Off by default: measured at c=32, batches that form while the previous commit runs (about
     /// 4 records) cost less throughput than waiting 0.5 ms for bigger ones (20% vs 25% below no ledger).
     public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
-                logger: Logger = Logger(label: "switchboard.ledger")) {
+                housekeeping: Housekeeping = Housekeeping(), logger: Logger = Logger(label: "switchboard.ledger")) {
         self.store = store
         immediate = store as? any ImmediateLedgerStore
         self.logger = logger
         self.maxBatch = maxBatch
         self.gather = gather.inSeconds
+        self.housekeeping = housekeeping
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -101,10 +119,10 @@ public final class LedgerWriter: @unchecked Sendable {
         if let blocking = store as? any BlockingLedgerStore {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 let thread = Thread { [self] in
+                    CurrentThread.name("sb-ledger")
                     runBlocking(blocking)
                     finished.resume()
                 }
-                thread.name = "switchboard-ledger"
                 thread.start()
             }
         } else {
@@ -120,51 +138,37 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private func runBlocking(_ store: any BlockingLedgerStore) {
-        // The store's housekeeping about ten times a second until stopped, then once more so a clean stop
-        // leaves nothing in a journal; `run()` returns only after this thread is done, so nobody closes the
-        // store under it.
+        // The store's housekeeping every `housekeeping.interval` until stopped; then this thread runs the last
+        // round, so a clean stop leaves nothing in a journal, at the normal class even when the housekeeping
+        // thread is in the idle one. `run()` returns only after both are done, so nobody closes the store under them.
         let housekeepingDone = DispatchSemaphore(value: 0)
-        let housekeeping = Thread { [self] in
+        let interval = housekeeping.interval.inSeconds
+        let priority = housekeeping.priority
+        let housekeepingThread = Thread { [self] in
+            CurrentThread.name("sb-housekeeping")
+            let refused = CurrentThread.schedule(priority)
+            if refused != 0 {
+                logger.notice("ledger housekeeping runs at the normal scheduling class", metadata: ["errno": "\(refused)"])
+            }
             housekeepingStop.lock()
-            var stopping = false
-            // A failure that lasts (a full disk) is logged when it starts, every ten seconds while it lasts,
-            // and when it ends: not ten times a second.
-            var failingSince: ContinuousClock.Instant?
-            var lastLogged = ContinuousClock.now
-            while !stopping {
-                stopping = housekeepingStopped || housekeepingStop.wait(until: Date(timeIntervalSinceNow: 0.1)) || housekeepingStopped
+            while !housekeepingStopped {
+                _ = housekeepingStop.wait(until: Date(timeIntervalSinceNow: interval))
+                if housekeepingStopped { break }
                 housekeepingStop.unlock()
-                do {
-                    try store.maintain()
-                    if let since = failingSince {
-                        logger.notice("ledger housekeeping recovered", metadata: ["failing_for": "\(ContinuousClock.now - since)"])
-                        failingSince = nil
-                    }
-                } catch JournalError.repeated(let n) {
-                    // A report of work done, not a failure.
-                    logger.error("\(JournalError.repeated(n))")
-                } catch {
-                    // Nothing is lost (journaled records stay in the journal); the next round retries.
-                    let now = ContinuousClock.now
-                    if failingSince == nil || now - lastLogged >= .seconds(10) {
-                        logger.error("ledger housekeeping failed; retrying", metadata: ["error": "\(error)"])
-                        lastLogged = now
-                    }
-                    if failingSince == nil { failingSince = now }
-                }
+                maintain(store)
                 housekeepingStop.lock()
             }
             housekeepingStop.unlock()
             housekeepingDone.signal()
         }
-        housekeeping.name = "switchboard-ledger-housekeeping"
-        housekeeping.start()
+        housekeepingThread.start()
         defer {
             housekeepingStop.lock()
             housekeepingStopped = true
             housekeepingStop.broadcast()
             housekeepingStop.unlock()
             housekeepingDone.wait()
+            maintain(store)
         }
         while true {
             condition.lock()
@@ -187,6 +191,38 @@ public final class LedgerWriter: @unchecked Sendable {
             } catch {
                 finish(batch, error: error)
             }
+            // A store that takes records on the callers' threads sends them here only when the housekeeping
+            // thread has not readied room for them: it is behind (starved, in the idle class, by cores kept
+            // busy), so its round runs here, at the normal class, and the journal stays a segment or two long.
+            if immediate != nil { maintain(store) }
+        }
+    }
+
+    /// One housekeeping round. A failure that lasts (a full disk) is logged when it starts, every ten seconds
+    /// while it lasts, and when it ends: not ten times a second. Nothing is lost by one (journaled records
+    /// stay in the journal), and the next round retries.
+    private func maintain(_ store: any BlockingLedgerStore) {
+        do {
+            try store.maintain()
+            let since = failures.withLock { f -> ContinuousClock.Instant? in
+                defer { f.since = nil }
+                return f.since
+            }
+            if let since {
+                logger.notice("ledger housekeeping recovered", metadata: ["failing_for": "\(ContinuousClock.now - since)"])
+            }
+        } catch JournalError.repeated(let n) {
+            // A report of work done, not a failure.
+            logger.error("\(JournalError.repeated(n))")
+        } catch {
+            let now = ContinuousClock.now
+            let log = failures.withLock { f -> Bool in
+                let due = f.since == nil || now - f.logged >= .seconds(10)
+                if due { f.logged = now }
+                if f.since == nil { f.since = now }
+                return due
+            }
+            if log { logger.error("ledger housekeeping failed; retrying", metadata: ["error": "\(error)"]) }
         }
     }
 

@@ -47,7 +47,8 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory.appendingPathComponent("ledger.db").path)
         let capture = CapturingLogHandler()
-        let writer = LedgerWriter(store: store, logger: capture.logger)
+        // The normal class: an idle-class thread may wait seconds for a core on a loaded test machine.
+        let writer = LedgerWriter(store: store, housekeeping: .init(priority: .normal), logger: capture.logger)
         let runner = Task { await writer.run() }
         // With its folder gone the journal cannot make its next segment: a real failure, every round.
         try FileManager.default.removeItem(at: directory)
@@ -69,4 +70,56 @@ import Testing
         await store.close()
         try? FileManager.default.removeItem(at: directory)
     }
+
+    @Test func whenHousekeepingNeverRunsTheWriterMovesTheJournalAndItStaysShort() async throws {
+        // 64 KiB segments hold a few hundred records; an hour between rounds stands for a housekeeping thread
+        // the idle class starves. Records that find no room go to the writer, which then does the move.
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path, journalSegmentBytes: 64 << 10)
+        let writer = LedgerWriter(store: store, housekeeping: .init(interval: .seconds(3600)))
+        let runner = Task { await writer.run() }
+        var most = 0
+        for i in 0..<3000 {
+            try await writer.record(record(i))
+            most = max(most, store.journal?.pending ?? 0)
+        }
+        #expect(most < 1500, "at most a few segments wait to be moved: \(most)")
+        #expect(store.journal?.statistics.batches ?? 0 > 2, "the writer moved segments while records came")
+        writer.stop()
+        await runner.value
+        #expect(store.journal?.pending == 0)
+        var all = UsageFilter()
+        all.limit = 5000
+        #expect(try await store.count(all) == 3000)
+        await store.close()
+    }
+
+    #if os(Linux)
+    @Test func theHousekeepingThreadRunsInTheIdleClassAndTheWriterInTheNormalOne() async throws {
+        let store = try SQLiteStore(path: temporaryDatabase())
+        let writer = LedgerWriter(store: store)
+        let runner = Task { await writer.run() }
+        func policy(_ name: String) throws -> Int32? {
+            let tasks = "/proc/self/task"
+            for tid in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+                let comm = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8)
+                if comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name, let t = Int32(tid) {
+                    return sched_getscheduler(t)
+                }
+            }
+            return nil
+        }
+        var idle: Int32?
+        for _ in 0..<500 {
+            idle = try policy("sb-housekeeping")
+            if idle == 5 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(idle == 5, "SCHED_IDLE is 5: \(String(describing: idle))")
+        #expect(try policy("sb-ledger") == 0, "SCHED_OTHER")
+        writer.stop()
+        await runner.value
+        await store.close()
+    }
+    #endif
 }

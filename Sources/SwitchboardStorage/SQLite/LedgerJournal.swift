@@ -26,6 +26,10 @@ final class LedgerJournal: @unchecked Sendable {
         let number: Int
         let path: String
         var records: [UsageRecord]
+        /// The records' ids, for refusing a second record with one. Kept with its segment so that forgetting
+        /// a moved segment is one removal under the lock, not one per record (the housekeeping thread runs in
+        /// the idle class and may be preempted while it holds the lock).
+        var ids: Set<String> = []
     }
 
     /// A segment file mapped for writing.
@@ -54,7 +58,6 @@ final class LedgerJournal: @unchecked Sendable {
     /// Mappings switched away from on an event loop, unmapped later off it.
     private var retired: [Mapping] = []
     private var closed: [Segment] = []
-    private var ids: Set<String> = []
     private var nextNumber = 1
     private var released = false
     private var moves = (batches: 0, records: 0)
@@ -204,7 +207,7 @@ final class LedgerJournal: @unchecked Sendable {
             }
             // One record (every request's case) needs no set of its own to find a twin in its batch.
             var fresh = Set<String>()
-            for id in newIDs where ids.contains(id) || (newIDs.count > 1 && !fresh.insert(id).inserted) {
+            for id in newIDs where holds(id) || (newIDs.count > 1 && !fresh.insert(id).inserted) {
                 lock.unlock()
                 throw JournalError.duplicate(id)
             }
@@ -224,7 +227,7 @@ final class LedgerJournal: @unchecked Sendable {
                     offset += line.count + 1
                 }
                 keep(&current.records)
-                for id in newIDs { ids.insert(id) }
+                for id in newIDs { current.ids.insert(id) }
                 lock.unlock()
                 return true
             }
@@ -232,6 +235,11 @@ final class LedgerJournal: @unchecked Sendable {
             if immediate { return false }
             try readySpare()
         }
+    }
+
+    /// Whether an unmoved record has `id` (lock held).
+    private func holds(_ id: String) -> Bool {
+        current.ids.contains(id) || closed.contains { $0.ids.contains(id) }
     }
 
     /// Closes the segment being written (when it has records), readies a spare, and claims for `token` every
@@ -309,16 +317,18 @@ final class LedgerJournal: @unchecked Sendable {
     /// leftovers), and deletes their files.
     func moved(_ segments: [Segment], token: Int? = nil) {
         let numbers = Set(segments.map(\.number))
-        lock.withLock {
+        // Kept until the lock is released: the last reference to a segment's records and ids frees them.
+        let forgotten = lock.withLock { () -> [Segment] in
             if let token { claims[token] = nil }
-            let before = closed.count
+            let gone = closed.filter { numbers.contains($0.number) }
             closed.removeAll { numbers.contains($0.number) }
-            if closed.count < before {
+            if !gone.isEmpty {
                 moves.batches += 1
                 moves.records += segments.reduce(0) { $0 + $1.records.count }
             }
-            for s in segments { for r in s.records { ids.remove(r.requestID) } }
+            return gone
         }
+        withExtendedLifetime(forgotten) {}
         for s in segments { unlink(s.path) }
     }
 
