@@ -214,11 +214,23 @@ PY
   if [ "${PACED_COMPARE:-0}" = 1 ]; then
     [ -x "$WORK/pace" ] || cc -O2 -o "$WORK/pace" Benchmarks/pace.c
     local body='{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
-    echo "paced ${RATE:-5000} req/s, as configured vs $name: sent, achieved req/s, p50, p99, p99.9, max ms, non-2xx"
+    echo "paced ${RATE:-5000} req/s, as configured vs $name vs nginx proxy_pass: sent, achieved req/s, p50, p99, p99.9, max ms, non-2xx"
+    local rows="" a b n
     for r in $(seq 1 "$ROUNDS"); do
-      echo "  as configured: $("$WORK/pace" $SB "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")" \
-           "  $name: $("$WORK/pace" "$port" "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")"
+      a=$("$WORK/pace" $SB "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")
+      b=$("$WORK/pace" "$port" "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")
+      n=$("$WORK/pace" $NGX "${RATE:-5000}" "$DURATION" "${PACE_CONNS:-64}" "$body" "$KEY")
+      echo "  as configured: $a   $name: $b   nginx: $n"
+      rows="$rows$a|$b|$n"$'\n'
     done
+    python3 - "$name" "$rows" <<'PY'
+import sys, statistics
+name, rows = sys.argv[1], [r.split("|") for r in sys.argv[2].split("\n") if r]
+p99 = [[float(x.split()[3]) for x in r] for r in rows]
+med = [statistics.median(r[i] for r in p99) for i in range(3)]
+print(f"  median p99: as configured {med[0]:.3f}, {name} {med[1]:.3f}, nginx {med[2]:.3f} ms; "
+      f"as configured minus nginx, each round: {', '.join(f'{r[0] - r[2]:+.2f}' for r in p99)} ms")
+PY
   fi
   kill "$pid"
 }

@@ -32,6 +32,8 @@ public final class LedgerWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Pending] = []
     private var stopped = false
+    /// An event loop took the store's readied room for immediate records (see `runBlocking`).
+    private var roomWanted = false
     private var wake: CheckedContinuation<Void, Never>?
     private var lastBatch = 0
     private var committedBatches = 0
@@ -84,6 +86,10 @@ public final class LedgerWriter: @unchecked Sendable {
         let moved: (batches: Int, records: Int) = immediate?.immediateStatistics ?? (0, 0)
         return locked { (committedBatches + moved.batches, committedRecords + moved.records) }
     }
+
+    /// Records this writer's thread committed. With a store that commits on the callers' threads these are
+    /// the records that found no room readied for them and waited for a transaction.
+    public var committedByWriter: Int { locked { committedRecords } }
 
     /// Returns once `record` is committed; throws when the store refused the batch it was in.
     /// Cancelling the caller does not withdraw the record.
@@ -162,6 +168,13 @@ public final class LedgerWriter: @unchecked Sendable {
             housekeepingDone.signal()
         }
         housekeepingThread.start()
+        // Readying room (a spare journal segment) is quick, and an event loop that finds none sends its record
+        // here to wait for a commit, so it is done on this thread, at the normal class, as soon as a loop takes
+        // the room there was; the move into the tables waits for the housekeeping thread unless it falls behind.
+        if let immediate {
+            immediate.onRoomWanted { [weak self] in self?.wantRoom() }
+            housekeep(recovers: false) { _ = try immediate.prepareRoom() }
+        }
         defer {
             housekeepingStop.lock()
             housekeepingStopped = true
@@ -172,7 +185,15 @@ public final class LedgerWriter: @unchecked Sendable {
         }
         while true {
             condition.lock()
-            while queue.isEmpty, !stopped { condition.wait() }
+            while queue.isEmpty, !roomWanted, !stopped { condition.wait() }
+            if roomWanted, let immediate {
+                roomWanted = false
+                condition.unlock()
+                housekeep(recovers: false) {
+                    if try immediate.prepareRoom() { try immediate.maintain() }
+                }
+                continue
+            }
             if queue.isEmpty, stopped {
                 condition.unlock()
                 return
@@ -198,12 +219,27 @@ public final class LedgerWriter: @unchecked Sendable {
         }
     }
 
+    /// Wakes the writer's thread to ready room; called on an event loop, once a journal segment.
+    private func wantRoom() {
+        condition.lock()
+        roomWanted = true
+        condition.signal()
+        condition.unlock()
+    }
+
     /// One housekeeping round. A failure that lasts (a full disk) is logged when it starts, every ten seconds
     /// while it lasts, and when it ends: not ten times a second. Nothing is lost by one (journaled records
     /// stay in the journal), and the next round retries.
     private func maintain(_ store: any BlockingLedgerStore) {
+        housekeep(recovers: true) { try store.maintain() }
+    }
+
+    /// Runs `body`, logging a failure as `maintain` describes; with `recovers`, its success ends a failure
+    /// (readying room alone does not: moving may still fail).
+    private func housekeep(recovers: Bool, _ body: () throws -> Void) {
         do {
-            try store.maintain()
+            try body()
+            guard recovers else { return }
             let since = failures.withLock { f -> ContinuousClock.Instant? in
                 defer { f.since = nil }
                 return f.since

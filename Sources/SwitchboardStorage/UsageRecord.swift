@@ -116,6 +116,12 @@ public protocol ImmediateLedgerStore: BlockingLedgerStore {
     func appendImmediately(_ record: UsageRecord) throws -> Bool
     /// Transactions that moved immediate records into the tables, and the records they moved.
     var immediateStatistics: (batches: Int, records: Int) { get }
+    /// Has the store call `wanted` when it has used the room it readied for immediate records. It is called
+    /// on the caller's thread (an event loop), so it must only wake a thread that then calls `prepareRoom()`.
+    func onRoomWanted(_ wanted: @escaping @Sendable () -> Void)
+    /// Readies room for immediate records, moving none into the tables: quick, but blocking. Returns whether
+    /// so many records wait unmoved that a move should not wait for the next housekeeping round.
+    func prepareRoom() throws -> Bool
 }
 
 extension UsageRecord {

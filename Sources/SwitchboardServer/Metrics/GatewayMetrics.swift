@@ -104,9 +104,12 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     }
 
     /// The ledger's commit counters, read at scrape time.
-    func ledger(batches: Int, records: Int) {
+    func ledger(batches: Int, records: Int, waited: Int) {
         Gauge(label: "switchboard_ledger_batches", factory: factory).record(batches)
         Gauge(label: "switchboard_ledger_records", factory: factory).record(records)
+        // Requests whose record waited for the writer's transaction: with SQLite, ones that found the journal
+        // full because housekeeping fell behind.
+        Gauge(label: "switchboard_ledger_records_waited", factory: factory).record(waited)
     }
 
     /// The router moved on from a failed slot: a retry elsewhere.

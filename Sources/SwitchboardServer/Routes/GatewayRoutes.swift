@@ -192,7 +192,7 @@ struct GatewayRoutes: Sendable {
     func metricsText(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         if let writer = ledger.writer {
             let stats = writer.statistics
-            metrics.ledger(batches: stats.batches, records: stats.records)
+            metrics.ledger(batches: stats.batches, records: stats.records, waited: writer.committedByWriter)
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

@@ -62,6 +62,8 @@ final class LedgerJournal: @unchecked Sendable {
     private var released = false
     private var moves = (batches: 0, records: 0)
     /// Segment numbers each move in progress has claimed.
+    /// Called after an event loop took the spare, so that another thread readies the next one.
+    private var spareTaken: (@Sendable () -> Void)?
     private var claims: [Int: Set<Int>] = [:]
     private var nextToken = 0
 
@@ -211,10 +213,12 @@ final class LedgerJournal: @unchecked Sendable {
                 lock.unlock()
                 throw JournalError.duplicate(id)
             }
+            var tookSpare = false
             if let next = spare, mapping.map({ offset + total > $0.size }) ?? true {
                 spare = nil
                 closed.append(current)
                 install(next)
+                tookSpare = immediate
             }
             if let m = mapping, offset + total <= m.size {
                 for line in lines {
@@ -228,7 +232,9 @@ final class LedgerJournal: @unchecked Sendable {
                 }
                 keep(&current.records)
                 for id in newIDs { current.ids.insert(id) }
+                let wake = tookSpare ? spareTaken : nil
                 lock.unlock()
+                wake?()
                 return true
             }
             lock.unlock()
@@ -236,6 +242,25 @@ final class LedgerJournal: @unchecked Sendable {
             try readySpare()
         }
     }
+
+    /// Has `taken` called (on the appending thread, after the lock is released) whenever an immediate append
+    /// takes the spare segment.
+    func onSpareTaken(_ taken: @escaping @Sendable () -> Void) {
+        lock.withLock { spareTaken = taken }
+    }
+
+    /// Closed segments waiting to be moved. A housekeeping round that runs moves them all; more than a few
+    /// mean it has not run for as long as they took to fill.
+    var closedSegments: Int { lock.withLock { closed.count } }
+
+    /// Whether a spare segment is ready.
+    var hasSpare: Bool { lock.withLock { spare != nil } }
+
+    /// Whether taking the spare wakes someone.
+    var wakesOnSpareTaken: Bool { lock.withLock { spareTaken != nil } }
+
+    /// How many closed segments the writer's thread lets wait for the housekeeping thread before it moves them.
+    static let closedSegmentsBeforeMove = 4
 
     /// Whether an unmoved record has `id` (lock held).
     private func holds(_ id: String) -> Bool {

@@ -89,6 +89,18 @@ extension SQLiteStore: ImmediateLedgerStore {
     /// Transactions and records moved from the journal into the tables.
     public var immediateStatistics: (batches: Int, records: Int) { journal?.statistics ?? (0, 0) }
 
+    /// Called when an event loop takes the journal's spare segment.
+    public func onRoomWanted(_ wanted: @escaping @Sendable () -> Void) {
+        journal?.onSpareTaken(wanted)
+    }
+
+    /// Readies a spare segment; true when the journal holds more closed segments than a round leaves.
+    public func prepareRoom() throws -> Bool {
+        guard let journal else { return false }
+        try journal.prepare()
+        return journal.closedSegments >= LedgerJournal.closedSegmentsBeforeMove
+    }
+
     /// Moves every journaled record into the tables, in one transaction, and deletes the journal files
     /// behind them. A record moved twice (a crash between the commit and the deletion) is kept once.
     func moveJournal() throws {
