@@ -61,9 +61,9 @@ final class LedgerJournal: @unchecked Sendable {
     private var nextNumber = 1
     private var released = false
     private var moves = (batches: 0, records: 0)
-    /// Segment numbers each move in progress has claimed.
     /// Called after an event loop took the spare, so that another thread readies the next one.
     private var spareTaken: (@Sendable () -> Void)?
+    /// Segment numbers each move in progress has claimed.
     private var claims: [Int: Set<Int>] = [:]
     private var nextToken = 0
 
