@@ -106,9 +106,11 @@ let package = Package(
             dependencies: ["SwitchboardCore", "SwitchboardProviders", "SwitchboardConfig"],
             swiftSettings: strict
         ),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
+                "CMalloc",
                 "Switchboard",
                 "SwitchboardServer",
                 "SwitchboardStorage",

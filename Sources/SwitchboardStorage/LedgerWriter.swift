@@ -28,7 +28,7 @@ public final class LedgerWriter: @unchecked Sendable {
     private let logger: Logger
     private let maxBatch: Int
     private let gather: TimeInterval
-    private let housekeeping: Housekeeping
+    private let housekeepingInterval: Duration
     private let condition = NSCondition()
     private var queue: [Pending] = []
     private var stopped = false
@@ -44,32 +44,20 @@ public final class LedgerWriter: @unchecked Sendable {
     /// When housekeeping started failing and when that was last logged, for either thread that runs it.
     private let failures = Mutex<(since: ContinuousClock.Instant?, logged: ContinuousClock.Instant)>((nil, .now))
 
-    /// How a store's housekeeping runs: its thread's scheduling class and the time between rounds.
-    public struct Housekeeping: Sendable {
-        /// The housekeeping thread's scheduling class.
-        public var priority: HousekeepingPriority
-        /// The time between rounds.
-        public var interval: Duration
-
-        /// Housekeeping at `priority` every `interval`.
-        public init(priority: HousekeepingPriority = .background, interval: Duration = .milliseconds(100)) {
-            self.priority = priority
-            self.interval = interval
-        }
-    }
-
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
     /// short. Off by default: measured at c=32, batches that form while the previous commit runs (about
     /// 4 records) cost less throughput than waiting 0.5 ms for bigger ones (20% vs 25% below no ledger).
+    /// `housekeepingInterval`: the time between a blocking store's housekeeping rounds (moving SQLite's
+    /// journal into the tables).
     public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
-                housekeeping: Housekeeping = Housekeeping(), logger: Logger = Logger(label: "switchboard.ledger")) {
+                housekeepingInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "switchboard.ledger")) {
         self.store = store
         immediate = store as? any ImmediateLedgerStore
         self.logger = logger
         self.maxBatch = maxBatch
         self.gather = gather.inSeconds
-        self.housekeeping = housekeeping
+        self.housekeepingInterval = housekeepingInterval
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -144,18 +132,19 @@ public final class LedgerWriter: @unchecked Sendable {
     }
 
     private func runBlocking(_ store: any BlockingLedgerStore) {
-        // The store's housekeeping every `housekeeping.interval` until stopped; then this thread runs the last
-        // round, so a clean stop leaves nothing in a journal, at the normal class even when the housekeeping
-        // thread is in the idle one. `run()` returns only after both are done, so nobody closes the store under them.
+        // The store's housekeeping every `housekeepingInterval` until stopped; then this thread runs the last
+        // round, so a clean stop leaves nothing in a journal. `run()` returns only after both are done, so
+        // nobody closes the store under them.
+        //
+        // Both threads run in the normal scheduling class. In Linux's idle class the housekeeping thread kept
+        // requests from waiting behind its move at a fixed rate, but at saturation it was preempted inside its
+        // write transaction and not run again for hundreds of milliseconds; this thread, moving too, waited for
+        // that transaction, readied no room, and every request in flight waited for it (p99 40-50 ms at c=32,
+        // against 5 ms in the normal class). The move yields its core every few hundred microseconds instead.
         let housekeepingDone = DispatchSemaphore(value: 0)
-        let interval = housekeeping.interval.inSeconds
-        let priority = housekeeping.priority
+        let interval = housekeepingInterval.inSeconds
         let housekeepingThread = Thread { [self] in
             CurrentThread.name("sb-housekeeping")
-            let refused = CurrentThread.schedule(priority)
-            if refused != 0 {
-                logger.notice("ledger housekeeping runs at the normal scheduling class", metadata: ["errno": "\(refused)"])
-            }
             housekeepingStop.lock()
             while !housekeepingStopped {
                 _ = housekeepingStop.wait(until: Date(timeIntervalSinceNow: interval))
@@ -169,8 +158,8 @@ public final class LedgerWriter: @unchecked Sendable {
         }
         housekeepingThread.start()
         // Readying room (a spare journal segment) is quick, and an event loop that finds none sends its record
-        // here to wait for a commit, so it is done on this thread, at the normal class, as soon as a loop takes
-        // the room there was; the move into the tables waits for the housekeeping thread unless it falls behind.
+        // here to wait for a commit, so it is done on this thread as soon as a loop takes a spare; the move into
+        // the tables waits for the housekeeping thread unless it falls behind.
         if let immediate {
             immediate.onRoomWanted { [weak self] in self?.wantRoom() }
             housekeep(recovers: false) { _ = try immediate.prepareRoom() }
@@ -212,9 +201,8 @@ public final class LedgerWriter: @unchecked Sendable {
             } catch {
                 finish(batch, error: error)
             }
-            // A store that takes records on the callers' threads sends them here only when the housekeeping
-            // thread has not readied room for them: it is behind (starved, in the idle class, by cores kept
-            // busy), so its round runs here, at the normal class, and the journal stays a segment or two long.
+            // A store that takes records on the callers' threads sends them here only when no room was ready
+            // for them: housekeeping is behind, so its round runs here too, and the journal stays short.
             if immediate != nil { maintain(store) }
         }
     }

@@ -138,11 +138,14 @@ extension SQLiteStore: ImmediateLedgerStore {
     private static func move(_ journal: LedgerJournal, _ token: Int, _ db: Database) throws -> ([LedgerJournal.Segment], Int) {
         let segments = try journal.claim(token)
         let before = db.totalChangesCount
-        try insert(segments.flatMap(\.records), db, ignoringDuplicates: true)
+        try insert(segments.flatMap(\.records), db, ignoringDuplicates: true, yielding: true)
         return (segments, db.totalChangesCount - before)
     }
 
-    static func insert(_ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false) throws {
+    /// With `yielding`, the thread offers its core to any other runnable thread every `yieldEvery` records:
+    /// a move is a few milliseconds of CPU, and in one piece it kept an event loop woken on its core waiting.
+    static func insert(_ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false,
+                       yielding: Bool = false) throws {
         guard !records.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
@@ -152,7 +155,8 @@ extension SQLiteStore: ImmediateLedgerStore {
         // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 17 values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
-        for r in records {
+        for (i, r) in records.enumerated() {
+            if yielding, i > 0, i % yieldEvery == 0 { sched_yield() }
             sqlite3_reset(s)
             sqlite3_clear_bindings(s)
             // The texts are bound without a copy (SQLITE_TRANSIENT would have SQLite allocate one for each): they
@@ -184,6 +188,9 @@ extension SQLiteStore: ImmediateLedgerStore {
         sqlite3_reset(s)
         sqlite3_clear_bindings(s)
     }
+
+    /// About 0.3 ms of inserting (5 µs a record, measured at saturation).
+    static let yieldEvery = 64
 
     /// The columns of `insert`'s texts, in the order it passes them.
     private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7]
