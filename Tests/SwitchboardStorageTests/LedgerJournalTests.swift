@@ -52,6 +52,61 @@ import Testing
         #expect(try segments(path).count == 1 + LedgerJournal.spareCount, "only the open, empty segment and the spares are left")
     }
 
+    func inode(_ path: String) throws -> UInt64 {
+        try #require(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64)
+    }
+
+    @Test func aMovedSegmentsFileIsZeroedAndMadeASpareAndNoRecordInItIsMovedTwice() throws {
+        let path = temporaryDatabase()
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let free = URL(fileURLWithPath: path).lastPathComponent + "-ledger.free-"
+        func names() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: directory) }
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.appendBlocking(records(50))
+            let first = try #require(try segments(path).first)
+            let written = try inode(directory + "/" + first)
+            try store.maintain()
+            // Moved: the file left the journal under a free name, zeroed where the records were.
+            #expect(!(try segments(path).contains(first)))
+            let freed = try #require(try names().first { $0.hasPrefix(free) })
+            #expect(try inode(directory + "/" + freed) == written)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + freed))
+            #expect(bytes.count == LedgerJournal.defaultSegmentBytes && bytes.allSatisfy { $0 == 0 })
+            // The next round's spare is that file again, under the next segment's name.
+            try store.appendBlocking(records(50, from: 50))
+            try store.maintain()
+            let inodes = try segments(path).map { try inode(directory + "/" + $0) }
+            #expect(inodes.contains(written), "a recycled file, not a new one")
+            #expect(!(try names().contains(freed)))
+            try store.appendBlocking(records(25, from: 100))
+            store.journal?.release()  // dies with 25 records journaled and a recycled file in use
+        }
+        #expect(try tableCount(path) == 100)
+        let next = try SQLiteStore(path: path)
+        #expect(try tableCount(path) == 125, "each record once: the recycled file held none of the first 100")
+        #expect(next.journal?.pending == 0)
+    }
+
+    @Test func aStartDeletesTheFreeFilesADeadOwnerLeft() throws {
+        let path = temporaryDatabase()
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let free = URL(fileURLWithPath: path).lastPathComponent + "-ledger.free-"
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.appendBlocking(records(10))
+            try store.maintain()
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(free) })
+            store.journal?.release()
+        }
+        // A process that dies leaves its free files; its journal's lock goes with it.
+        let stray = directory + "/" + free + "999"
+        FileManager.default.createFile(atPath: stray, contents: Data(repeating: 7, count: 64))
+        _ = try SQLiteStore(path: path)
+        #expect(!FileManager.default.fileExists(atPath: stray))
+        #expect(try tableCount(path) == 10)
+    }
+
     @Test func aDeadOwnersRecordsAreMovedByTheNextOneExactlyAsWritten() async throws {
         let path = temporaryDatabase()
         let written = records(40)

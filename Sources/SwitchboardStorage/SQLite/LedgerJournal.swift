@@ -29,12 +29,14 @@ final class LedgerJournal: @unchecked Sendable {
         /// The records' ids, for refusing a second record with one. Kept with its segment so that forgetting
         /// a moved segment is one removal under the lock, which event loops wait for, not one per record.
         var ids: Set<String> = []
+        /// Bytes written, once the segment is closed: what recycling its file has to zero.
+        var bytes = 0
     }
 
     /// A segment file mapped for writing.
     private struct Mapping {
-        let number: Int
-        let path: String
+        var number: Int
+        var path: String
         let base: UnsafeMutableRawPointer
         let size: Int
     }
@@ -58,8 +60,13 @@ final class LedgerJournal: @unchecked Sendable {
     private var offset = 0
     private var current = Segment(number: 0, path: "", records: [])
     private var spares: [Mapping] = []
-    /// Mappings switched away from on an event loop, unmapped later off it.
-    private var retired: [Mapping] = []
+    /// Mappings of closed segments, recycled once their records are in the tables.
+    private var retired: [Int: Mapping] = [:]
+    /// Moved segments' files, renamed out of the journal and zeroed, for the next spares: a segment made
+    /// from nothing every round (create, allocate, map, fault in and zero 128 pages, and later unmap, which
+    /// interrupts every core running the process to flush its TLB, and unlink) cost 0.5-2 ms of the
+    /// housekeeping thread's time in one piece, which a loop woken on its core waited behind.
+    private var free: [Mapping] = []
     private var closed: [Segment] = []
     private var nextNumber = 1
     private var released = false
@@ -96,10 +103,13 @@ final class LedgerJournal: @unchecked Sendable {
             for spare in spares { unlink(spare.path) }
             if let mapping, current.records.isEmpty, closed.isEmpty { unlink(mapping.path) }
         }
-        let maps = [mapping].compactMap { $0 } + spares + retired
+        // Free files hold nothing, and a start deletes any a dead owner left.
+        for m in free { unlink(m.path) }
+        let maps = [mapping].compactMap { $0 } + spares + Array(retired.values) + free
         mapping = nil
         spares = []
-        retired = []
+        retired = [:]
+        free = []
         released = true
         if lockFD >= 0 { close(lockFD) }
         lockFD = -1
@@ -145,6 +155,12 @@ final class LedgerJournal: @unchecked Sendable {
 
     /// Starts writing after `previous` (the highest segment number seen).
     func start(after previous: Int) throws {
+        let directory = (base as NSString).deletingLastPathComponent
+        let prefix = (freeBase as NSString).lastPathComponent
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+        where name.hasPrefix(prefix) {
+            unlink(directory.isEmpty ? name : directory + "/" + name)
+        }
         lock.withLock { nextNumber = previous + 1 }
         let first = try makeSegment()
         lock.withLock { install(first) }
@@ -178,9 +194,12 @@ final class LedgerJournal: @unchecked Sendable {
         return Mapping(number: n, path: path, base: base, size: size)
     }
 
+    /// Where a moved segment's file waits to be recycled: a name `leftovers` does not read.
+    private var freeBase: String { base + ".free-" }
+
     /// Makes `m` the segment being written (lock held).
     private func install(_ m: Mapping) {
-        if let old = mapping { retired.append(old) }
+        if let old = mapping { retired[old.number] = old }
         mapping = m
         offset = 0
         current = Segment(number: m.number, path: m.path, records: [])
@@ -218,6 +237,7 @@ final class LedgerJournal: @unchecked Sendable {
             }
             var tookSpare = false
             if !spares.isEmpty, mapping.map({ offset + total > $0.size }) ?? true {
+                current.bytes = offset
                 closed.append(current)
                 install(spares.removeFirst())
                 tookSpare = immediate
@@ -294,14 +314,8 @@ final class LedgerJournal: @unchecked Sendable {
         _ = lock.withLock { claims.removeValue(forKey: token) }
     }
 
-    /// Unmaps segments switched away from and readies a spare: the housekeeping round's work when there is
-    /// nothing to move.
+    /// Readies the spares: the housekeeping round's work when there is nothing to move.
     func prepare() throws {
-        let unmap = lock.withLock { () -> [Mapping] in
-            defer { retired = [] }
-            return retired
-        }
-        for m in unmap { munmap(m.base, m.size) }
         try readySpare()
     }
 
@@ -309,6 +323,7 @@ final class LedgerJournal: @unchecked Sendable {
         try prepare()
         let segments = lock.withLock { () -> [Segment] in
             if !current.records.isEmpty, !spares.isEmpty {
+                current.bytes = offset
                 closed.append(current)
                 install(spares.removeFirst())
             }
@@ -324,10 +339,11 @@ final class LedgerJournal: @unchecked Sendable {
         return segments
     }
 
-    /// Makes spare segments until `spareCount` are ready. Blocking: never on an event loop.
+    /// Makes spare segments until `spareCount` are ready, from recycled files when there are any. Blocking:
+    /// never on an event loop.
     private func readySpare() throws {
         while lock.withLock({ spares.count < Self.spareCount && !released }) {
-            let made = try makeSegment()
+            let made = try recycledSegment() ?? makeSegment()
             let unused = lock.withLock { () -> Mapping? in
                 guard spares.count < Self.spareCount, !released else { return made }
                 spares.append(made)
@@ -341,8 +357,61 @@ final class LedgerJournal: @unchecked Sendable {
         }
     }
 
+    /// A free file renamed to the next segment's name, or nil when there is none (or renaming failed: the
+    /// file is dropped, and a new one made).
+    private func recycledSegment() -> Mapping? {
+        guard var m = lock.withLock({ () -> Mapping? in
+            guard !released, !free.isEmpty else { return nil }
+            return free.removeLast()
+        }) else { return nil }
+        let n = lock.withLock { () -> Int in
+            defer { nextNumber += 1 }
+            return nextNumber
+        }
+        let path = "\(base)-\(n).jsonl"
+        guard rename(m.path, path) == 0 else {
+            munmap(m.base, m.size)
+            unlink(m.path)
+            return nil
+        }
+        m.number = n
+        m.path = path
+        return m
+    }
+
+    /// Takes moved segments' mappings out of the journal: each file is renamed to a free name first (so a
+    /// crash from here on leaves nothing to replay) and then zeroed where it was written. Beyond what the
+    /// spares need, the rest are unmapped and deleted.
+    /// Returns the numbers of the segments it took (all but a previous owner's leftovers).
+    private func recycle(_ segments: [Segment]) -> Set<Int> {
+        let maps = lock.withLock { () -> [(Mapping, Int)] in
+            segments.compactMap { s in retired.removeValue(forKey: s.number).map { ($0, s.bytes) } }
+        }
+        for (var m, bytes) in maps {
+            let path = freeBase + "\(m.number)"
+            let keep = lock.withLock { !released && free.count < Self.spareCount }
+            guard keep, rename(m.path, path) == 0 else {
+                munmap(m.base, m.size)
+                unlink(m.path)
+                continue
+            }
+            memset(m.base, 0, min(bytes, m.size))
+            m.path = path
+            let unused = lock.withLock { () -> Mapping? in
+                guard !released else { return m }
+                free.append(m)
+                return nil
+            }
+            if let unused {
+                munmap(unused.base, unused.size)
+                unlink(unused.path)
+            }
+        }
+        return Set(maps.map(\.0.number))
+    }
+
     /// Forgets segments whose records are now in the tables (what `token` claimed, or a previous owner's
-    /// leftovers), and deletes their files.
+    /// leftovers), and recycles or deletes their files.
     func moved(_ segments: [Segment], token: Int? = nil) {
         let numbers = Set(segments.map(\.number))
         // Kept until the lock is released: the last reference to a segment's records and ids frees them.
@@ -357,7 +426,8 @@ final class LedgerJournal: @unchecked Sendable {
             return gone
         }
         withExtendedLifetime(forgotten) {}
-        for s in segments { unlink(s.path) }
+        let recycled = recycle(segments)
+        for s in segments where !recycled.contains(s.number) { unlink(s.path) }
     }
 
     /// Records appended and not yet moved.
