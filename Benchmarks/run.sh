@@ -309,6 +309,10 @@ if [ "${SSE:-1}" = 1 ]; then
   echo "switchboard RSS right after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
   sleep 6
   echo "switchboard RSS 6 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)"
+  # The streams' 1,000 upstream connections stay pooled until the idle timeout (30 s) closes them.
+  sleep 30
+  echo "switchboard RSS 36 s after the SSE test: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SBPID/status)" \
+       "($(awk '/RssAnon|RssFile/ {printf "%s %.1f MB ", $1, $2/1024}' /proc/$SBPID/status))"
 fi
 
 # Allocations: malloc calls a request, counted by a uprobe on libc's malloc (every thread of the gateway, the
