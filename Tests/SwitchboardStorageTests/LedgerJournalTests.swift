@@ -101,7 +101,7 @@ import Testing
         }
         // A process that dies leaves its free files; its journal's lock goes with it.
         let stray = directory + "/" + free + "999"
-        FileManager.default.createFile(atPath: stray, contents: Data(repeating: 7, count: 64))
+        try #require(FileManager.default.createFile(atPath: stray, contents: Data(repeating: 7, count: 64)))
         _ = try SQLiteStore(path: path)
         #expect(!FileManager.default.fileExists(atPath: stray))
         #expect(try tableCount(path) == 10)

@@ -117,15 +117,21 @@ final class LedgerJournal: @unchecked Sendable {
         for m in maps { munmap(m.base, m.size) }
     }
 
+    /// The files in the journal's folder whose names start with `prefix`'s last component: (name, path).
+    private func files(startingWith prefix: String) throws -> [(name: String, path: String)] {
+        let directory = (base as NSString).deletingLastPathComponent
+        let start = (prefix as NSString).lastPathComponent
+        return try FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+            .filter { $0.hasPrefix(start) }
+            .map { ($0, directory.isEmpty ? $0 : directory + "/" + $0) }
+    }
+
     /// Segments a previous owner left, oldest first, with their records.
     func leftovers() throws -> [Segment] {
-        let directory = (base as NSString).deletingLastPathComponent
         let prefix = (base as NSString).lastPathComponent + "-"
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
         var out: [Segment] = []
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".jsonl") {
+        for (name, path) in try files(startingWith: base + "-") where name.hasSuffix(".jsonl") {
             guard let n = Int(name.dropFirst(prefix.count).dropLast(6)) else { continue }
-            let path = directory.isEmpty ? name : directory + "/" + name
             out.append(Segment(number: n, path: path, records: try Self.read(path)))
         }
         return out.sorted { $0.number < $1.number }
@@ -155,12 +161,7 @@ final class LedgerJournal: @unchecked Sendable {
 
     /// Starts writing after `previous` (the highest segment number seen).
     func start(after previous: Int) throws {
-        let directory = (base as NSString).deletingLastPathComponent
-        let prefix = (freeBase as NSString).lastPathComponent
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
-        where name.hasPrefix(prefix) {
-            unlink(directory.isEmpty ? name : directory + "/" + name)
-        }
+        for (_, path) in try files(startingWith: freeBase) { unlink(path) }
         lock.withLock { nextNumber = previous + 1 }
         let first = try makeSegment()
         lock.withLock { install(first) }
@@ -169,11 +170,7 @@ final class LedgerJournal: @unchecked Sendable {
     /// Creates, allocates and maps the next segment, and touches every page so that writing to it later
     /// faults nothing in. Blocking: never on an event loop.
     private func makeSegment() throws -> Mapping {
-        let n = lock.withLock { () -> Int in
-            defer { nextNumber += 1 }
-            return nextNumber
-        }
-        let path = "\(base)-\(n).jsonl"
+        let (n, path) = nextSegment()
         let size = segmentBytes
         let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw JournalError.io("cannot create \(path)", errno) }
@@ -192,6 +189,21 @@ final class LedgerJournal: @unchecked Sendable {
         }
         memset(base, 0, size)
         return Mapping(number: n, path: path, base: base, size: size)
+    }
+
+    /// The next segment's number and file.
+    private func nextSegment() -> (Int, String) {
+        let n = lock.withLock { () -> Int in
+            defer { nextNumber += 1 }
+            return nextNumber
+        }
+        return (n, "\(base)-\(n).jsonl")
+    }
+
+    /// Drops a mapping and its file.
+    private func discard(_ m: Mapping) {
+        munmap(m.base, m.size)
+        unlink(m.path)
     }
 
     /// Where a moved segment's file waits to be recycled: a name `leftovers` does not read.
@@ -261,7 +273,7 @@ final class LedgerJournal: @unchecked Sendable {
             }
             lock.unlock()
             if immediate { return false }
-            try readySpare()
+            try prepare()
         }
     }
 
@@ -314,10 +326,6 @@ final class LedgerJournal: @unchecked Sendable {
         _ = lock.withLock { claims.removeValue(forKey: token) }
     }
 
-    /// Readies the spares: the housekeeping round's work when there is nothing to move.
-    func prepare() throws {
-        try readySpare()
-    }
 
     private func segmentsToMove() throws -> [Segment] {
         try prepare()
@@ -332,16 +340,16 @@ final class LedgerJournal: @unchecked Sendable {
         // The spare just became the segment being written; the next one is made now, not when a loop runs
         // out of room.
         do {
-            try readySpare()
+            try prepare()
         } catch {
             // Retried, and reported if it fails again, at the start of the next round.
         }
         return segments
     }
 
-    /// Makes spare segments until `spareCount` are ready, from recycled files when there are any. Blocking:
-    /// never on an event loop.
-    private func readySpare() throws {
+    /// Readies spare segments until `spareCount` are, from recycled files when there are any: the
+    /// housekeeping round's work when there is nothing to move. Blocking: never on an event loop.
+    func prepare() throws {
         while lock.withLock({ spares.count < Self.spareCount && !released }) {
             let made = try recycledSegment() ?? makeSegment()
             let unused = lock.withLock { () -> Mapping? in
@@ -350,8 +358,7 @@ final class LedgerJournal: @unchecked Sendable {
                 return nil
             }
             if let unused {
-                munmap(unused.base, unused.size)
-                unlink(unused.path)
+                discard(unused)
                 return
             }
         }
@@ -364,14 +371,9 @@ final class LedgerJournal: @unchecked Sendable {
             guard !released, !free.isEmpty else { return nil }
             return free.removeLast()
         }) else { return nil }
-        let n = lock.withLock { () -> Int in
-            defer { nextNumber += 1 }
-            return nextNumber
-        }
-        let path = "\(base)-\(n).jsonl"
+        let (n, path) = nextSegment()
         guard rename(m.path, path) == 0 else {
-            munmap(m.base, m.size)
-            unlink(m.path)
+            discard(m)
             return nil
         }
         m.number = n
@@ -379,35 +381,32 @@ final class LedgerJournal: @unchecked Sendable {
         return m
     }
 
-    /// Takes moved segments' mappings out of the journal: each file is renamed to a free name first (so a
-    /// crash from here on leaves nothing to replay) and then zeroed where it was written. Beyond what the
-    /// spares need, the rest are unmapped and deleted.
-    /// Returns the numbers of the segments it took (all but a previous owner's leftovers).
-    private func recycle(_ segments: [Segment]) -> Set<Int> {
-        let maps = lock.withLock { () -> [(Mapping, Int)] in
-            segments.compactMap { s in retired.removeValue(forKey: s.number).map { ($0, s.bytes) } }
-        }
-        for (var m, bytes) in maps {
-            let path = freeBase + "\(m.number)"
-            let keep = lock.withLock { !released && free.count < Self.spareCount }
-            guard keep, rename(m.path, path) == 0 else {
-                munmap(m.base, m.size)
-                unlink(m.path)
+    /// Takes moved segments out of the journal. A mapped one's file is renamed to a free name first (so a
+    /// crash from here on leaves nothing to replay) and then zeroed where it was written; beyond what the
+    /// spares need, and for a previous owner's leftovers (never mapped), the file is deleted.
+    private func recycle(_ segments: [Segment]) {
+        for s in segments {
+            let (mapped, keep) = lock.withLock {
+                (retired.removeValue(forKey: s.number), !released && free.count < Self.spareCount)
+            }
+            guard var m = mapped else {
+                unlink(s.path)
                 continue
             }
-            memset(m.base, 0, min(bytes, m.size))
+            let path = freeBase + "\(s.number)"
+            guard keep, rename(m.path, path) == 0 else {
+                discard(m)
+                continue
+            }
+            memset(m.base, 0, min(s.bytes, m.size))
             m.path = path
             let unused = lock.withLock { () -> Mapping? in
                 guard !released else { return m }
                 free.append(m)
                 return nil
             }
-            if let unused {
-                munmap(unused.base, unused.size)
-                unlink(unused.path)
-            }
+            if let unused { discard(unused) }
         }
-        return Set(maps.map(\.0.number))
     }
 
     /// Forgets segments whose records are now in the tables (what `token` claimed, or a previous owner's
@@ -426,8 +425,7 @@ final class LedgerJournal: @unchecked Sendable {
             return gone
         }
         withExtendedLifetime(forgotten) {}
-        let recycled = recycle(segments)
-        for s in segments where !recycled.contains(s.number) { unlink(s.path) }
+        recycle(segments)
     }
 
     /// Records appended and not yet moved.
