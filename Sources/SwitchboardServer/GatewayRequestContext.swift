@@ -20,10 +20,12 @@ public enum Principal: Sendable {
         }
     }
 
-    /// Whether this caller may use `model`.
-    func allows(model: String) -> Bool {
-        if case .key(let record) = self { return record.allows(model: model) }
-        return true
+    /// Whether this caller may use `model` at `provider` (where a name resolved to in `gateway`).
+    func allows(provider: String, model: String, in gateway: Gateway) -> Bool {
+        guard case .key(let record) = self else { return true }
+        return record.allows(provider: provider, model: model) { prefix in
+            prefix == gateway.router.id || gateway.provider(id: String(prefix)) != nil
+        }
     }
 }
 

@@ -60,6 +60,10 @@ public struct GatewayServer: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.prober = HealthProber(gateway: gateway, catalog: catalog, metrics: metrics, interval: options.healthInterval, logger: logger)
+        let catalog = catalog
+        metrics.limitLabels(to: .init(
+            isKnownModel: { catalog.knows($0) || $0 == gateway.defaultModel },
+            isKnownProvider: { $0 == gateway.router.id || gateway.provider(id: $0) != nil }))
     }
 
     /// The latest probe results, by provider.

@@ -34,10 +34,17 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
     /// Whether the key was revoked.
     public var isRevoked: Bool { revokedAt != nil }
 
-    /// Whether the key may use `model` (the name the client sent).
-    public func allows(model: String) -> Bool {
+    /// Whether the key may use `model` at `provider`, where the client's name resolved to. An allowed
+    /// `provider/model` whose prefix `isProvider` names allows exactly that pair; any other allowed name is a model
+    /// id (`gpt-4o`, `meta-llama/Llama-3`) allowed at whichever provider serves it.
+    public func allows(provider: String, model: String, isProvider: (Substring) -> Bool) -> Bool {
         guard let allowed = allowedModels, !allowed.isEmpty else { return true }
-        return allowed.contains { $0 == model || model.hasSuffix("/" + $0) || $0.hasSuffix("/" + model) }
+        return allowed.contains { entry in
+            if let slash = entry.firstIndex(of: "/"), isProvider(entry[..<slash]) {
+                return entry[..<slash] == provider && entry[entry.index(after: slash)...] == model
+            }
+            return entry == model
+        }
     }
 }
 

@@ -32,11 +32,20 @@ import Testing
         #expect(!APIKeys.constantTimeEquals("", "a"))
     }
 
-    @Test func allowedModelsMatchWithOrWithoutProviderPrefix() {
-        let r = APIKeyRecord(id: "k", name: "n", user: nil, prefix: "p", createdAt: Date(), allowedModels: ["cerebras/zai-glm-4.7", "echo"])
-        #expect(r.allows(model: "cerebras/zai-glm-4.7"))
-        #expect(r.allows(model: "mock/echo"))
-        #expect(r.allows(model: "zai-glm-4.7"))
-        #expect(!r.allows(model: "gpt-4o"))
+    @Test func allowedModelsMatchWhereANameResolvedNotItsText() {
+        let r = APIKeyRecord(id: "k", name: "n", user: nil, prefix: "p", createdAt: Date(),
+                             allowedModels: ["cerebras/zai-glm-4.7", "echo", "meta-llama/Llama-3"])
+        let providers: Set<Substring> = ["cerebras", "mock", "evil"]
+        func allows(_ provider: String, _ model: String) -> Bool {
+            r.allows(provider: provider, model: model) { providers.contains($0) }
+        }
+        #expect(allows("cerebras", "zai-glm-4.7"))
+        #expect(allows("mock", "echo"))
+        #expect(allows("evil", "echo"))
+        #expect(allows("router", "meta-llama/Llama-3"))
+        #expect(!allows("evil", "zai-glm-4.7"))
+        #expect(!allows("evil", "cerebras/zai-glm-4.7"))
+        #expect(!allows("router", "zai-glm-4.7"))
+        #expect(!allows("cerebras", "gpt-4o"))
     }
 }

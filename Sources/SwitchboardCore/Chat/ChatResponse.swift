@@ -52,7 +52,7 @@ public struct Usage: Sendable, Hashable {
     }
 
     /// Input plus output.
-    public var totalTokens: Int { inputTokens + outputTokens }
+    public var totalTokens: Int { inputTokens.saturatingAdding(outputTokens) }
 }
 
 /// A complete answer from a provider.

@@ -29,8 +29,9 @@ public final class InMemoryCounterStore: CounterStore {
             values.reserveCapacity(charges.count)
             for (i, c) in charges.enumerated() {
                 let current = live(s.counters[c.counter], at: t)
-                if let limit = c.limit, current + c.amount > limit { return .refused(index: i, current: current) }
-                values.append(current + c.amount)
+                let next = current.saturatingAdding(c.amount)
+                if let limit = c.limit, next > limit { return .refused(index: i, current: current) }
+                values.append(next)
             }
             for (c, v) in zip(charges, values) {
                 s.counters[c.counter] = Entry(value: v, expiresAt: max(c.expiresAt, s.counters[c.counter]?.expiresAt ?? 0))
@@ -43,7 +44,7 @@ public final class InMemoryCounterStore: CounterStore {
         let t = now()
         state.withLock { s in
             let current = live(s.counters[counter], at: t)
-            s.counters[counter] = Entry(value: current + amount, expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
+            s.counters[counter] = Entry(value: current.saturatingAdding(amount), expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
         }
     }
 

@@ -224,7 +224,7 @@ public final class QuotaEnforcer: Sendable {
 
     /// Replaces the reservation with the tokens really used and adds the cost to the budgets.
     public func settle(_ admission: Admission, tokens: Int, cost: NanoUSD?) async throws {
-        let delta = Int64(tokens) - admission.reserved
+        let delta = Int64(max(0, tokens)).saturatingSubtracting(admission.reserved)
         if delta != 0 {
             for c in admission.tokenCounters { try await counters.adjust(c.counter, by: delta, expiresAt: c.expiresAt) }
         }

@@ -45,8 +45,8 @@ public struct NanoUSD: Sendable, Hashable, Comparable, Codable, CustomStringConv
 
     /// Orders amounts.
     public static func < (a: NanoUSD, b: NanoUSD) -> Bool { a.value < b.value }
-    /// Adds amounts.
-    public static func + (a: NanoUSD, b: NanoUSD) -> NanoUSD { NanoUSD(a.value + b.value) }
+    /// Adds amounts, held at the largest or smallest amount rather than trapping on overflow.
+    public static func + (a: NanoUSD, b: NanoUSD) -> NanoUSD { NanoUSD(a.value.saturatingAdding(b.value)) }
 
     /// Encodes as a bare integer.
     public func encode(to encoder: any Encoder) throws {

@@ -123,7 +123,7 @@ public enum AnthropicTranslation {
         guard let u, case .object = u else { return nil }
         let read = Int(u["cache_read_input_tokens"]?.intValue ?? 0)
         let created = Int(u["cache_creation_input_tokens"]?.intValue ?? 0)
-        return Usage(inputTokens: Int(u["input_tokens"]?.intValue ?? 0) + read + created,
+        return Usage(inputTokens: Int(u["input_tokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(created),
                      outputTokens: Int(u["output_tokens"]?.intValue ?? 0), cachedTokens: read)
     }
 

@@ -97,7 +97,7 @@ public enum BedrockTranslation {
     static func usage(_ u: JSONValue?) -> Usage? {
         guard let u, case .object = u else { return nil }
         let read = Int(u["cacheReadInputTokens"]?.intValue ?? 0)
-        return Usage(inputTokens: Int(u["inputTokens"]?.intValue ?? 0) + read + Int(u["cacheWriteInputTokens"]?.intValue ?? 0),
+        return Usage(inputTokens: Int(u["inputTokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(Int(u["cacheWriteInputTokens"]?.intValue ?? 0)),
                      outputTokens: Int(u["outputTokens"]?.intValue ?? 0), cachedTokens: read)
     }
 

@@ -123,7 +123,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     func reserve(_ request: ChatRequest) throws(ProviderError) -> ClientRateLimiter.Reservation? {
         guard let limiter else { return nil }
         let promptChars = request.messages.reduce(0) { $0 + $1.text.utf8.count }
-        return try limiter.acquire(tokens: promptChars / 4 + (request.maxTokens ?? 1024))
+        return try limiter.acquire(tokens: (promptChars / 4).saturatingAdding(request.maxTokens ?? 1024))
     }
 
     func settle(_ reservation: ClientRateLimiter.Reservation?, usage: Usage?) {

@@ -73,6 +73,32 @@ public struct TransportBody: AsyncSequence, Sendable {
     }
 }
 
+extension TransportBody {
+    /// The most of an upstream's error body that is read: enough for any error message, and a huge one can neither
+    /// fill memory nor keep a thread busy redacting it.
+    public static let errorBodyLimit = 64 * 1024
+
+    /// The first `limit` bytes of the body (all of it when shorter); the rest is not read, and a read that fails ends
+    /// it with what came before (an error body is read for its message, which a status alone still replaces).
+    public func collectPrefix(upTo limit: Int) async -> ByteBuffer {
+        if let bytes { return bytes.getSlice(at: bytes.readerIndex, length: Swift.min(limit, bytes.readableBytes)) ?? bytes }
+        var all = ByteBuffer()
+        do {
+            for try await var chunk in self {
+                let room = limit - all.readableBytes
+                if chunk.readableBytes >= room {
+                    if let slice = chunk.readSlice(length: room) { all.writeImmutableBuffer(slice) }
+                    break
+                }
+                all.writeBuffer(&chunk)
+            }
+        } catch {
+            return all
+        }
+        return all
+    }
+}
+
 /// Holds a non-Sendable iterator; only one task iterates a body at a time.
 private final class IteratorBox<Base: AsyncIteratorProtocol>: @unchecked Sendable where Base.Element == ByteBuffer {
     private var base: Base

@@ -32,8 +32,7 @@ public struct UpstreamClient: Sendable {
             throw self.error(error)
         }
         guard (200..<300).contains(response.status) else {
-            // An error body that cannot be read still leaves the status to go by.
-            let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+            let body = await response.body.collectPrefix(upTo: TransportBody.errorBodyLimit)
             context.logger.debug("upstream error", metadata: ["provider": "\(provider)", "status": "\(response.status)"])
             throw error(status: response.status, headers: response.headers, body: body)
         }

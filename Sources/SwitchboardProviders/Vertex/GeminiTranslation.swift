@@ -94,7 +94,7 @@ public enum GeminiTranslation {
         guard let u, case .object = u else { return nil }
         let thoughts = Int(u["thoughtsTokenCount"]?.intValue ?? 0)
         return Usage(inputTokens: Int(u["promptTokenCount"]?.intValue ?? 0),
-                     outputTokens: Int(u["candidatesTokenCount"]?.intValue ?? 0) + thoughts, reasoningTokens: thoughts,
+                     outputTokens: Int(u["candidatesTokenCount"]?.intValue ?? 0).saturatingAdding(thoughts), reasoningTokens: thoughts,
                      cachedTokens: Int(u["cachedContentTokenCount"]?.intValue ?? 0))
     }
 

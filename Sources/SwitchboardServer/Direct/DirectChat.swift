@@ -80,19 +80,31 @@ final class DirectChat: Sendable {
         let deadline = NIODeadline.now() + .nanoseconds(routes.options.requestTimeout.inNanoseconds)
         let upstreamStart = ContinuousClock.now
         let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit) { [self] outcome in
-            let answer: Answer
-            switch provider.finish(call, outcome) {
-            case .success(let result):
-                context.record.upstream = ContinuousClock.now - upstreamStart
-                routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
-                var headers = HTTPFields()
-                headers.reserveCapacity(DirectChat.answerFields)
-                headers.append(HTTPField(name: .contentType, value: "application/json"))
-                answer = Answer(status: .ok, headers: headers, body: result.body)
-            case .failure(let error):
-                answer = Answer(APIError.from(error))
+            let upstream = ContinuousClock.now - upstreamStart
+            let conclude: @Sendable (Result<OpenAIChatBody, any Error>) -> Void = { [self] finished in
+                let answer: Answer
+                switch finished {
+                case .success(let result):
+                    context.record.upstream = upstream
+                    routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
+                    var headers = HTTPFields()
+                    headers.reserveCapacity(DirectChat.answerFields)
+                    headers.append(HTTPField(name: .contentType, value: "application/json"))
+                    answer = Answer(status: .ok, headers: headers, body: result.body)
+                case .failure(let error):
+                    answer = Answer(APIError.from(error))
+                }
+                commit(answer, context: context, on: loop, reply: reply)
             }
-            commit(answer, context: context, on: loop, reply: reply)
+            if case .success(let response) = outcome, !(200..<300).contains(response.status) {
+                // Reading an upstream's error means redacting its body: work for a task, not for the loop.
+                Task {
+                    let finished = provider.finish(call, outcome)
+                    loop.execute { conclude(finished) }
+                }
+                return
+            }
+            conclude(provider.finish(call, outcome))
         }
         return exchange.cancel
     }

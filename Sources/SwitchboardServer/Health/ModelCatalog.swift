@@ -6,6 +6,8 @@ import Synchronization
 /// routing never wait on upstreams.
 public final class ModelCatalog: Sendable {
     private let state = Mutex<[String: [ModelInfo]]>([:])
+    /// Every name a client may use for a listed model: `provider/model` and the bare id.
+    private let names = Mutex<Set<String>>([])
     private let loaded = Mutex(false)
 
     /// An empty catalog.
@@ -28,8 +30,21 @@ public final class ModelCatalog: Sendable {
                 if let models { fresh[id] = models }
             }
             state.withLock { $0 = fresh }
+            var known = Set<String>()
+            for (provider, models) in fresh {
+                for model in models {
+                    known.insert(model.id)
+                    known.insert("\(provider)/\(model.id)")
+                }
+            }
+            names.withLock { $0 = known }
         }
         loaded.withLock { $0 = true }
+    }
+
+    /// Whether `name` (`provider/model` or a bare id) is a model some provider lists.
+    public func knows(_ name: String) -> Bool {
+        names.withLock { $0.contains(name) }
     }
 
     /// Whether one refresh has completed.

@@ -18,7 +18,7 @@ extension GatewayRoutes {
         }
         // Every chat model serves the chat tasks; they are listed once, under text-generation, without a Hub id.
         if filter == nil || filter == HFTask.textGeneration.rawValue {
-            for entry in await modelEntries() where entry.id.contains("/") && context.principal?.allows(model: entry.id) ?? true {
+            for entry in await modelEntries() where entry.id.contains("/") && context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true {
                 models.append(["model_id": .string(entry.id), "hub_model_id": .null, "task_type": "text-generation"])
             }
         }

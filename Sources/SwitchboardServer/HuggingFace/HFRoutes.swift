@@ -90,7 +90,7 @@ extension GatewayRoutes {
             let start = ContinuousClock.now
             let result = try await embedder.embed(inputs, model: model, context: call)
             context.record.upstream = ContinuousClock.now - start
-            context.record.update { $0.usage = result.usage }
+            record(usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), context: context)
             return answer(.array(result.vectors.map { .array($0.map(JSONValue.double)) }))
 
         case .imageGeneration:

@@ -21,12 +21,18 @@ struct UsageLedger: Sendable {
 
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
     /// settles what the request reserved against its limits and budgets.
+    /// A record that cannot be committed is logged with its id, and the caller's response ends with an error.
     func record(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
-        try await write(state, requestID: requestID, principal: principal, status: status, latency: latency)
+        do {
+            try await write(state, requestID: requestID, principal: principal, status: status, latency: latency)
+        } catch {
+            logUncommitted(requestID, status: status, error)
+            throw error
+        }
         if let quotas, let admission = state.admission {
             let usage = state.usage ?? Usage()
             do {
-                try await quotas.settle(admission, tokens: usage.inputTokens + usage.outputTokens, cost: cost(state))
+                try await quotas.settle(admission, tokens: usage.totalTokens, cost: cost(state))
             } catch {
                 // The response is already paid for in the ledger; a counter that missed it only loosens a limit.
                 logger.error("could not settle rate-limit counters", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
@@ -41,7 +47,17 @@ struct UsageLedger: Sendable {
         guard state.admission == nil else { return false }
         guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
         else { return true }
-        return try writer.recordImmediately(record)
+        do {
+            return try writer.recordImmediately(record)
+        } catch {
+            logUncommitted(requestID, status: status, error)
+            throw error
+        }
+    }
+
+    private func logUncommitted(_ requestID: String, status: Int, _ error: any Error) {
+        logger.error("usage record not committed; the response ends with an error",
+                     metadata: ["request_id": "\(requestID)", "status": "\(status)", "error": "\(Redacted(error))"])
     }
 
     private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {

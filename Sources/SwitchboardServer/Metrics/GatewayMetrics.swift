@@ -24,6 +24,15 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     private struct TokenKey: Hashable {
         var provider: String, model: String
     }
+    /// Which label values become series of their own; any other is counted as `other`, so a client-chosen model
+    /// name cannot add a series (nil: every value, for a registry no server uses).
+    struct LabelVocabulary: Sendable {
+        var isKnownModel: @Sendable (String) -> Bool
+        var isKnownProvider: @Sendable (String) -> Bool
+    }
+    private let vocabulary = Mutex<LabelVocabulary?>(nil)
+    /// The label value of anything outside the vocabulary.
+    static let other = "other"
     private let requestHandles = Mutex<[RequestKey: RequestHandles]>([:])
     private let tokenHandles = Mutex<[TokenKey: (input: CoreMetrics.Counter, output: CoreMetrics.Counter)]>([:])
     /// Label sets past this many are not cached (client-chosen model names must not grow memory without bound).
@@ -55,10 +64,29 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         registry.emitToBuffer()
     }
 
+    /// Keeps label values to `vocabulary` from now on.
+    func limitLabels(to vocabulary: LabelVocabulary) {
+        self.vocabulary.withLock { $0 = vocabulary }
+    }
+
+    private func bounded(model: String) -> String {
+        guard !model.isEmpty, let vocabulary = vocabulary.withLock({ $0 }) else { return model }
+        return vocabulary.isKnownModel(model) ? model : Self.other
+    }
+
+    private func bounded(provider: String) -> String {
+        guard !provider.isEmpty, let vocabulary = vocabulary.withLock({ $0 }) else { return provider }
+        return vocabulary.isKnownProvider(provider) ? provider : Self.other
+    }
+
     /// One finished request.
     func request(route: String, model: String, provider: String, status: Int, total: Duration, upstream: Duration?) {
-        let key = RequestKey(route: route, model: model, provider: provider, status: status)
-        let handles = requestHandles.withLock { $0[key] } ?? makeRequestHandles(key)
+        let raw = RequestKey(route: route, model: model, provider: provider, status: status)
+        // A label set seen before is known to be within the vocabulary: only a new one is checked.
+        let handles = requestHandles.withLock { $0[raw] } ?? {
+            let key = RequestKey(route: route, model: bounded(model: model), provider: bounded(provider: provider), status: status)
+            return requestHandles.withLock { $0[key] } ?? makeRequestHandles(key)
+        }()
         handles.requests.increment()
         handles.total.recordNanoseconds(total.inNanoseconds)
         if let upstream { handles.upstream.recordNanoseconds(upstream.inNanoseconds) }
@@ -80,22 +108,26 @@ public final class GatewayMetrics: Sendable, RouterObserver {
 
     /// Time until the first streamed token.
     func timeToFirstToken(provider: String, _ d: Duration) {
-        Metrics.Timer(label: "switchboard_time_to_first_token_seconds", dimensions: [("provider", provider)], factory: factory)
+        Metrics.Timer(label: "switchboard_time_to_first_token_seconds", dimensions: [("provider", bounded(provider: provider))],
+                      factory: factory)
             .recordNanoseconds(d.inNanoseconds)
     }
 
     /// Tokens of one finished request.
     func tokens(provider: String, model: String, usage: Usage) {
-        let key = TokenKey(provider: provider, model: model)
-        let handles = tokenHandles.withLock { $0[key] } ?? {
-            let dims = [("provider", provider), ("model", model)]
+        let raw = TokenKey(provider: provider, model: model)
+        let handles = tokenHandles.withLock { $0[raw] } ?? {
+            let known = bounded(model: provider.isEmpty ? model : "\(provider)/\(model)") != Self.other
+            let key = TokenKey(provider: bounded(provider: provider), model: known ? model : Self.other)
+            if let made = tokenHandles.withLock({ $0[key] }) { return made }
+            let dims = [("provider", key.provider), ("model", key.model)]
             let made = (input: Counter(label: "switchboard_input_tokens_total", dimensions: dims, factory: factory),
                         output: Counter(label: "switchboard_output_tokens_total", dimensions: dims, factory: factory))
             tokenHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = made } }
             return made
         }()
-        handles.input.increment(by: usage.inputTokens)
-        handles.output.increment(by: usage.outputTokens)
+        handles.input.increment(by: max(0, usage.inputTokens))
+        handles.output.increment(by: max(0, usage.outputTokens))
     }
 
     /// A provider's health as 1 (up) or 0 (down); degraded counts as up.

@@ -20,7 +20,7 @@ extension GatewayRoutes {
         let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
         context.record.update { $0.trace = call.trace }
         let created = Int64(Date().timeIntervalSince1970)
-        let promptCharacters = chatRequest.messages.reduce(0) { $0 + $1.text.count }
+        let promptCharacters = chatRequest.messages.reduce(0) { $0.saturatingAdding($1.text.count) }
 
         if !decoded.stream, let sameDialect = provider as? OpenAICompatibleProvider {
             // The upstream speaks the client's dialect: its answer goes back untouched, and the client's body goes up
@@ -56,7 +56,7 @@ extension GatewayRoutes {
 
     func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), into record: RequestRecord) {
         let labels = record.snapshot
-        if let usage {
+        if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger) {
             metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
             record.update { $0.usage = usage }
         } else {

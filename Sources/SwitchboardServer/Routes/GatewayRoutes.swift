@@ -23,6 +23,8 @@ struct GatewayRoutes: Sendable {
     let store: any Storage
     let logger: Logger
     let startedAt: ContinuousClock.Instant
+    /// Upstream usage is checked here before anything counts it.
+    let usageAudit = UsageAudit()
 
     func register(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
         router.get("health", use: health)
@@ -60,19 +62,25 @@ struct GatewayRoutes: Sendable {
 
     /// Picks the provider for a client's model name: `provider/model` when the prefix is configured, a bare id
     /// that exactly one provider lists goes there, anything else to the failover router.
+    ///
+    /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
     func resolve(_ model: String, principal: Principal?) throws -> (any LLMProvider, String) {
-        guard principal?.allows(model: model) ?? true else {
-            throw APIError(status: .forbidden, message: "this API key may not use model '\(model)'", type: "invalid_request_error",
-                           param: "model", code: "model_not_allowed")
+        guard model.utf8.count <= Gateway.maximumModelNameBytes else {
+            throw APIError.invalid("'model' is longer than \(Gateway.maximumModelNameBytes) bytes", param: "model")
         }
-        let resolved = gateway.resolve(model: model)
+        var resolved = gateway.resolve(model: model)
         if resolved.provider.id == gateway.router.id {
             let owners = catalog.providers(serving: model)
-            if owners.count == 1, let provider = gateway.provider(id: owners[0]) { return (provider, model) }
-            if gateway.router.slots.isEmpty {
+            if owners.count == 1, let provider = gateway.provider(id: owners[0]) {
+                resolved = (provider, model)
+            } else if gateway.router.slots.isEmpty {
                 throw APIError(status: .notFound, message: "no provider serves model '\(model)'", type: "invalid_request_error",
                                param: "model", code: "model_not_found")
             }
+        }
+        guard principal?.allows(provider: resolved.provider.id, model: resolved.model, in: gateway) ?? true else {
+            throw APIError(status: .forbidden, message: "this API key may not use model '\(model)'", type: "invalid_request_error",
+                           param: "model", code: "model_not_allowed")
         }
         return resolved
     }
@@ -80,8 +88,9 @@ struct GatewayRoutes: Sendable {
     /// Reserves the request against the caller's rate limits and budgets (throws 429 when over).
     func admit(_ context: GatewayRequestContext, request: ChatRequest) async throws {
         guard let quotas = ledger.quotas else { return }
-        let prompt = request.messages.reduce(0) { $0 + $1.text.count }
-        try await admit(context, tokens: estimatedTokens(prompt) + (request.maxTokens ?? quotas.configuration.defaultReserveTokens))
+        let prompt = request.messages.reduce(0) { $0.saturatingAdding($1.text.count) }
+        let output = request.maxTokens ?? quotas.configuration.defaultReserveTokens
+        try await admit(context, tokens: estimatedTokens(prompt).saturatingAdding(output))
     }
 
     /// Reserves one request and `tokens` for the caller.
@@ -125,7 +134,7 @@ struct GatewayRoutes: Sendable {
     }
 
     func listModels(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let entries = await modelEntries().filter { context.principal?.allows(model: $0.id) ?? true }
+        let entries = await modelEntries().filter { context.principal?.allows(provider: $0.info.provider, model: $0.info.id, in: gateway) ?? true }
         return jsonResponse(["object": "list", "data": .array(entries.map { Self.modelObject(id: $0.id, $0.info) })])
     }
 
@@ -133,7 +142,9 @@ struct GatewayRoutes: Sendable {
         // SDKs percent-encode the slash of `provider/model`.
         let raw = context.parameters.getCatchAll().joined(separator: "/")
         let id = raw.removingPercentEncoding ?? raw
-        guard let entry = await modelEntries().first(where: { $0.id == id }), context.principal?.allows(model: id) ?? true else {
+        guard let entry = await modelEntries().first(where: { $0.id == id }),
+              context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true
+        else {
             throw APIError(status: .notFound, message: "The model '\(id)' does not exist", type: "invalid_request_error",
                            param: "model", code: "model_not_found")
         }
@@ -164,7 +175,7 @@ struct GatewayRoutes: Sendable {
         let result = try await embedder.embed(inputs, model: upstreamModel,
                                               context: CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout))
         context.record.upstream = ContinuousClock.now - start
-        context.record.update { $0.usage = result.usage }
+        record(usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), context: context)
         let data = result.vectors.enumerated().map { i, v -> JSONValue in
             ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
         }

@@ -100,9 +100,17 @@ extension GatewayRoutes {
                 let cancelled = clientGone || failure is CancellationError || Task.isCancelled
                 let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
                 let snapshot = context.record.snapshot
-                try await ledger.record(snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
-                                        latency: ContinuousClock.now - start)
-                if let failure, !cancelled {
+                var committed = true
+                do {
+                    try await ledger.record(snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
+                                            latency: ContinuousClock.now - start)
+                } catch {
+                    committed = false
+                }
+                if !committed {
+                    // Never a clean end for a response the ledger does not hold (`record` logged it with its id).
+                    if !cancelled { try await writer.write(Self.sse([encoder.failure(.ledgerUnavailable)])) }
+                } else if let failure, !cancelled {
                     logger.warning("stream failed after it began",
                                    metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))

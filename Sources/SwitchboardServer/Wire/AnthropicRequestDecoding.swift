@@ -17,7 +17,9 @@ enum AnthropicRequestDecoding {
             throw APIError.invalid("model: Field required", param: "model")
         }
         guard let maxTokens = o["max_tokens"]?.intValue else { throw APIError.invalid("max_tokens: Field required", param: "max_tokens") }
-        guard maxTokens >= 1 else { throw APIError.invalid("max_tokens: must be at least 1", param: "max_tokens") }
+        guard maxTokens >= 1, maxTokens <= ChatRequest.maximumOutputTokens else {
+            throw APIError.invalid("max_tokens: must be from 1 to \(ChatRequest.maximumOutputTokens)", param: "max_tokens")
+        }
         guard case .array(let raw)? = o["messages"], !raw.isEmpty else {
             throw APIError.invalid("messages: Field required (a non-empty array)", param: "messages")
         }

@@ -61,12 +61,9 @@ public enum OpenAIChatRequestDecoding {
         var r = ChatRequest(model: model, messages: messages)
         r.temperature = try number(m.temperature, "temperature", in: 0...2)
         r.topP = try number(m.topP, "top_p", in: 0...1)
-        let completionTokens = try integer(m.maxCompletionTokens, "max_completion_tokens")
-        let legacyTokens = try integer(m.maxTokens, "max_tokens")
-        if let n = completionTokens ?? legacyTokens {
-            guard n > 0 else { throw .invalid("'max_tokens' must be positive", param: "max_tokens") }
-            r.maxTokens = Int(n)
-        }
+        let completionTokens = try tokenCount(m.maxCompletionTokens, "max_completion_tokens")
+        let legacyTokens = try tokenCount(m.maxTokens, "max_tokens")
+        r.maxTokens = completionTokens ?? legacyTokens
         if let n = try integer(m.n, "n"), n != 1 { throw .invalid("only n = 1 is supported", param: "n") }
         switch m.stop {
         case nil, .null?: break
@@ -219,6 +216,15 @@ public enum OpenAIChatRequestDecoding {
         guard let v = value, v != .null else { return nil }
         guard let i = v.intValue else { throw .invalid("'\(key)' must be an integer", param: key) }
         return i
+    }
+
+    /// A token count a client asks for: a positive integer no larger than `ChatRequest.maximumOutputTokens`.
+    static func tokenCount(_ value: JSONValue?, _ key: String) throws(APIError) -> Int? {
+        guard let n = try integer(value, key) else { return nil }
+        guard n > 0, n <= ChatRequest.maximumOutputTokens else {
+            throw .invalid("'\(key)' must be an integer from 1 to \(ChatRequest.maximumOutputTokens)", param: key)
+        }
+        return Int(n)
     }
 
     static func string(_ value: JSONValue?, _ key: String) throws(APIError) -> String? {

@@ -46,6 +46,8 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var idempotent = false
     private let flusher = CoalescedFlush()
     private var bodyLimit: Int?
+    /// A caller on the loop gets an error response's body cut at `TransportBody.errorBodyLimit`.
+    private var truncating = false
     private var reused = false
     private var wrote = false
     private var received = false
@@ -166,9 +168,17 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
+            if bodyLimit != nil, !(200..<300).contains(h.status.code) { truncating = true }
         case .body(var chunk):
             if let source {
                 if source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
+            } else if truncating, (pending?.readableBytes ?? 0) + chunk.readableBytes > TransportBody.errorBodyLimit {
+                // An error body is read for its message: what fits is delivered, the rest is not read.
+                if let slice = chunk.readSlice(length: TransportBody.errorBodyLimit - (pending?.readableBytes ?? 0)) {
+                    if pending == nil { pending = slice } else { pending!.writeImmutableBuffer(slice) }
+                }
+                deliver(body: TransportBody(bytes: pending ?? ByteBuffer()))
+                complete(reusable: false)
             } else if let bodyLimit, (pending?.readableBytes ?? 0) + chunk.readableBytes > bodyLimit {
                 fail(.bodyTooLarge(limit: bodyLimit), closing: true)
             } else if pending == nil {
@@ -293,6 +303,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         head = nil
         pending = nil
         bodyLimit = nil
+        truncating = false
         // The timer stays armed for the next exchange (`scheduleTimer`).
         paused = false
         if readWithheld, let context {
