@@ -8,7 +8,23 @@ import SwitchboardTesting
 // missing-model (404 model_not_found), drop-model (connection dropped mid-stream); for the Hugging Face
 // task tests, structured answers about "My name is Sarah Jessica Parker and I live in London.":
 // qa-model, classify-model (POSITIVE/NEGATIVE), ner-model.
+let usage = """
+    usage: switchboard-fake-upstream [REPLY TEXT] [CHUNK_DELAY_MS]
+
+    Serves a fake OpenAI-compatible upstream on a free 127.0.0.1 port, prints its base URL, then serves until killed.
+    REPLY TEXT is every model's answer (streamed word by word, CHUNK_DELAY_MS apart, 50 by default); tool-model,
+    json-model, missing-model, drop-model, qa-model, classify-model and ner-model answer as their names say.
+
+    """
 let arguments = CommandLine.arguments.dropFirst()
+if let first = arguments.first, ["-h", "--help", "help"].contains(first) {
+    FileHandle.standardOutput.write(Data(usage.utf8))
+    exit(0)
+}
+if let first = arguments.first, first.hasPrefix("-") {
+    FileHandle.standardError.write(Data("switchboard-fake-upstream: unknown option '\(first)'\n\n\(usage)".utf8))
+    exit(2)
+}
 let text = arguments.first ?? "Hello from the fake upstream, streamed word by word."
 let delay = arguments.dropFirst().first.flatMap(Int.init) ?? 50
 let fake = try await FakeUpstream.start()

@@ -12,6 +12,12 @@ public enum ConfigLoader {
         return FileManager.default.fileExists(atPath: "switchboard.toml") ? "switchboard.toml" : nil
     }
 
+    /// Whether a URL has user-info (`user:password@host`).
+    static func carriesCredentials(_ url: String) -> Bool {
+        guard let u = URL(string: url) else { return false }
+        return u.user != nil || u.password != nil
+    }
+
     /// Loads and validates a file; an explicitly named file that is missing is an error.
     public static func load(path: String) throws(ConfigError) -> SwitchboardConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -61,6 +67,11 @@ struct Reader {
         let s = try string(node, path, key: key, table: table, occurrence: occurrence)
         guard let u = URL(string: s), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
             throw fail("'\(path)' must be an http(s) URL, not '\(s)'", key: key, table: table, occurrence: occurrence)
+        }
+        guard !ConfigLoader.carriesCredentials(s) else {
+            // The URL is quoted in errors and logs; credentials belong in `api_key`, which never is.
+            throw fail("'\(path)' must not carry credentials (user:password@); put the key in 'api_key'", key: key, table: table,
+                       occurrence: occurrence)
         }
         return s
     }
@@ -279,6 +290,9 @@ struct Reader {
             case "max_body_bytes": s.maxBodyBytes = try int(v, path, key: k, table: t, range: 1024...(1 << 30))
             case "request_timeout_seconds": s.requestTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
             case "drain_timeout_seconds": s.drainTimeoutSeconds = try int(v, path, key: k, table: t, range: 0...3600)
+            case "header_timeout_seconds": s.headerTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...3600)
+            case "body_timeout_seconds": s.bodyTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...3600)
+            case "max_connections": s.maxConnections = try int(v, path, key: k, table: t, range: 1...1_000_000)
             case "health_interval_seconds": s.healthIntervalSeconds = try int(v, path, key: k, table: t, range: 1...86_400)
             case "upstream_connect_timeout_seconds":
                 s.upstreamConnectTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...600)

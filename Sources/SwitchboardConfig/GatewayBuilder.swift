@@ -53,6 +53,10 @@ public struct GatewayBuilder: Sendable {
             case .missing(let variable):
                 warnings.append("\(section.id) skipped: \(variable) is not set")
             case .key(let key):
+                if let refused = credentialedURLVariable(descriptor) {
+                    warnings.append("\(section.id) skipped: \(refused) must not carry credentials (user:password@)")
+                    continue
+                }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.baseURL = section.baseURL.map { baseURL(for: descriptor, configured: $0) }
                     ?? descriptor.baseURLEnv.flatMap { environment[$0] }
@@ -83,6 +87,10 @@ public struct GatewayBuilder: Sendable {
             }
             for descriptor in ProviderRegistry.builtIn where descriptor.requiresKey {
                 guard let variable = descriptor.apiKeyEnv, let key = environment[variable] else { continue }
+                if let refused = credentialedURLVariable(descriptor) {
+                    warnings.append("\(descriptor.id) skipped: \(refused) must not carry credentials (user:password@)")
+                    continue
+                }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.baseURL = descriptor.baseURLEnv.flatMap { environment[$0] }
                 providers.append(OpenAICompatibleProvider(options: options, transport: transport))
@@ -141,6 +149,12 @@ public struct GatewayBuilder: Sendable {
     }
 
     /// A configured base URL for a registry service.
+    /// The descriptor's base-URL variable when its value has user-info: such a URL would be quoted with its password.
+    private func credentialedURLVariable(_ descriptor: ProviderDescriptor) -> String? {
+        guard let name = descriptor.baseURLEnv, let value = environment[name], ConfigLoader.carriesCredentials(value) else { return nil }
+        return name
+    }
+
     private func baseURL(for descriptor: ProviderDescriptor, configured: String) -> String {
         var base = configured
         while base.hasSuffix("/") { base.removeLast() }

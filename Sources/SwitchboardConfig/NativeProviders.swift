@@ -63,13 +63,21 @@ public enum NativeProviders {
                 return .failure(Missing(description: "ANTHROPIC_API_KEY (or ANTHROPIC_OAUTH_TOKEN) is not set"))
             }
             var options = AnthropicProvider.Options(credential: credential)
-            if let base = section.baseURL ?? environment["ANTHROPIC_BASE_URL"] { options.baseURL = base }
+            if let base = section.baseURL ?? environment["ANTHROPIC_BASE_URL"] {
+                guard !ConfigLoader.carriesCredentials(base) else {
+                    return .failure(Missing(description: "ANTHROPIC_BASE_URL must not carry credentials (user:password@)"))
+                }
+                options.baseURL = base
+            }
             options.modelOverride = section.model
             return .success(AnthropicProvider(options: options, transport: transport))
         case "ollama":
             // Ollama needs no key; without a section it is used only when OLLAMA_HOST says where it runs.
             if section.line == nil, section.baseURL == nil, environment["OLLAMA_HOST"] == nil {
                 return .failure(Missing(description: "OLLAMA_HOST is not set"))
+            }
+            if let host = environment["OLLAMA_HOST"], section.baseURL == nil, ConfigLoader.carriesCredentials(OllamaTranslation.baseURL(host: host)) {
+                return .failure(Missing(description: "OLLAMA_HOST must not carry credentials (user:password@)"))
             }
             var options = OllamaProvider.Options()
             options.baseURL = section.baseURL.map { OllamaTranslation.baseURL(host: $0) } ?? OllamaTranslation.baseURL(host: environment["OLLAMA_HOST"])

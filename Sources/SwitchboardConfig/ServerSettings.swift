@@ -6,6 +6,13 @@ public struct ServerSettings: Sendable, Hashable {
     public var maxBodyBytes = 1 << 20
     /// Whole-request deadline for upstream work.
     public var requestTimeoutSeconds = 600
+    /// A client connection owing no response must send a whole request head within this (idle keep-alive
+    /// connections and slow headers alike), else it is closed.
+    public var headerTimeoutSeconds = 60
+    /// A request's body must arrive within this after its head, else the connection is closed.
+    public var bodyTimeoutSeconds = 60
+    /// Client connections past this many are refused with a 503; nil: half the process's descriptor limit, at most 10,000.
+    public var maxConnections: Int?
     /// How long in-flight requests and streams may run after SIGTERM/SIGINT.
     public var drainTimeoutSeconds = 30
     /// The admin key; `env:NAME` reads a variable.

@@ -1,6 +1,7 @@
 import Foundation
 public import HTTPTypes
 public import Hummingbird
+import Logging
 import NIOCore
 public import SwitchboardCore
 
@@ -149,6 +150,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 extension APIError {
+    /// Logs what a client is not told of an upstream failure: the host, port and path, the transport's own words.
+    static func logDiagnostics(of error: any Error, requestID: String, logger: Logger) {
+        let failures: [ProviderError] =
+            switch error {
+            case let e as ProviderError: [e]
+            case let e as AllProvidersFailed: e.attempts.filter { !$0.skipped }.map(\.error)
+            default: []
+            }
+        for failure in failures {
+            guard let detail = failure.diagnostic else { continue }
+            logger.warning("upstream call failed", metadata: ["request_id": "\(requestID)", "provider": "\(failure.provider)",
+                                                              "kind": "\(failure.kind.name)", "detail": "\(detail)"])
+        }
+    }
+
     /// A refused request: 429 with Retry-After and the limit's state, or 400 when it can never fit.
     static func quota(_ e: QuotaEnforcer.Exceeded) -> APIError {
         var headers = HTTPFields()

@@ -15,6 +15,12 @@ public struct GatewayServer: Sendable {
         public var port = 8080
         public var maxBodyBytes = 1 << 20
         public var requestTimeout: Duration = .seconds(600)
+        /// A connection owing no response must send a whole request head within this, else it is closed.
+        public var headerTimeout: Duration = .seconds(60)
+        /// A request's body must arrive within this after its head, else the connection is closed.
+        public var bodyTimeout: Duration = .seconds(60)
+        /// Client connections past this many are refused with a 503; nil: from the process's descriptor limit.
+        public var maxConnections: Int?
         public var drainTimeout: Duration = .seconds(30)
         public var healthInterval: Duration = .seconds(30)
         /// The master key in clear; only its hash is kept.
@@ -44,6 +50,8 @@ public struct GatewayServer: Sendable {
     public let logger: Logger
     let catalog = ModelCatalog()
     let prober: HealthProber
+    /// Open client connections, against `Options.maxConnections`.
+    let connections: ConnectionCount
 
     /// Creates the server; `metrics` should be the observer the gateway's router was built with.
     public init(gateway: Gateway, store: any Storage, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
@@ -59,10 +67,15 @@ public struct GatewayServer: Sendable {
         self.options = options
         self.metrics = metrics
         self.logger = logger
+        self.connections = ConnectionCount(limit: options.maxConnections ?? ConnectionCount.defaultLimit())
         self.prober = HealthProber(gateway: gateway, catalog: catalog, metrics: metrics, interval: options.healthInterval, logger: logger)
         let catalog = catalog
+        // The models the configuration names (prices, router slots, the default), known before any listing arrives.
+        var configured = Set(gateway.prices.prices.keys)
+        for slot in gateway.router.slots { if let model = slot.model { configured.insert("\(slot.provider.id)/\(model)") } }
+        if let model = gateway.defaultModel { configured.insert(model) }
         metrics.limitLabels(to: .init(
-            isKnownModel: { catalog.knows($0) || $0 == gateway.defaultModel },
+            isKnownModel: { [configured] in configured.contains($0) || catalog.knows($0) },
             isKnownProvider: { $0 == gateway.router.id || gateway.provider(id: $0) != nil }))
     }
 
@@ -87,11 +100,14 @@ public struct GatewayServer: Sendable {
         quiet.logLevel = max(logger.logLevel, .notice)
         let responder = router.buildResponder()
         let serverName = "switchboard"
-        let server: HTTPServerBuilder = options.directRoutes
-            ? .http1(direct: DirectRoutes(respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
-                                          maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
-                                          chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil))
-            : .http1()
+        let direct = options.directRoutes
+            ? DirectRoutes(respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
+                           maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
+                           chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil)
+            : nil
+        let limits = ConnectionLimits(headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,
+                                      maxBodyBytes: options.maxBodyBytes)
+        let server = HTTPServerBuilder.gateway(connections: connections, limits: limits, direct: direct)
         return Application(
             responder: responder,
             server: server,

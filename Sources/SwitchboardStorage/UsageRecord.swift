@@ -1,4 +1,5 @@
 public import Foundation
+import SwitchboardCore
 
 /// One request's compact ledger entry. No prompt or response text.
 public struct UsageRecord: Sendable, Hashable, Codable {
@@ -83,6 +84,16 @@ public struct UsageTotals: Sendable, Hashable {
     public var costNanoUSD: Int64
     /// Requests whose cost is unknown (no price).
     public var unpricedRequests: Int
+    /// Records whose counts are negative or implausibly large (`UsageTotals.plausible`): counted in `requests`, left
+    /// out of the sums, and reported here rather than breaking the report.
+    public var corruptRecords: Int = 0
+
+    /// The SQL condition a sound record meets, for a ledger table: token counts within `Usage.plausibleTokens`, a
+    /// cost that is not negative. Sums over sound records are held at `Int64.max` rather than overflowing.
+    static let plausible = """
+        (input_tokens BETWEEN 0 AND \(Usage.plausibleTokens) AND output_tokens BETWEEN 0 AND \(Usage.plausibleTokens) \
+        AND (cost_nano_usd IS NULL OR cost_nano_usd >= 0))
+        """
 }
 
 /// Where usage records live.

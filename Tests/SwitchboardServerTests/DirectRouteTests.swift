@@ -37,17 +37,20 @@ import Testing
     }
 
     @Test(arguments: [true, false])
-    func anOversizeBodyIs413AndTheConnectionServesTheNextRequest(direct: Bool) async throws {
+    func anOversizeBodyIs413FromItsLengthAndItsConnectionEnds(direct: Bool) async throws {
         let gw = try await LiveGateway.start(maxBodyBytes: 4096, direct: direct)
         defer { Task { await gw.stop() } }
         let big = chatBody(text: String(repeating: "x", count: 100_000)).jsonString()
+        // The body is not read: the connection ends after the answer, and the request after it is never read.
         let replies = try await RawHTTPClient.exchange(port: gw.port, [
             ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], big),
             ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)"), ("connection", "close")],
              chatBody().jsonString()),
         ])
-        #expect(replies.map(\.status) == [413, 200])
+        #expect(replies.map(\.status) == [413])
         #expect(replies[0].body.contains(#""code":"request_too_large""#), "\(replies[0].body)")
+        #expect(try await gw.store.count(UsageFilter()) == 0)
+        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
     }
 
     @Test func aClientThatExpectsContinueIsToldToSendItsBody() async throws {

@@ -35,7 +35,8 @@ final class LiveGateway: Sendable {
         requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
-        painter: Bool = false, direct: Bool = true, loopChat: Bool = true
+        painter: Bool = false, direct: Bool = true, loopChat: Bool = true,
+        configure: (inout GatewayServer.Options) -> Void = { _ in }
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
         fake.setModels(["fake-model", "other-model"])
@@ -67,6 +68,7 @@ final class LiveGateway: Sendable {
         options.limits = limits
         options.directRoutes = direct
         options.loopChat = loopChat
+        configure(&options)
         var quiet = Logger(label: "gateway-test")
         quiet.logLevel = .critical
         let server = GatewayServer(gateway: gateway, store: store, ledger: LedgerWriter(store: store), options: options,

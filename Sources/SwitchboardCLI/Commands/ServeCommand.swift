@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.maxBodyBytes = settings.maxBodyBytes
             serverOptions.requestTimeout = .seconds(settings.requestTimeoutSeconds)
             serverOptions.drainTimeout = .seconds(settings.drainTimeoutSeconds)
+            serverOptions.headerTimeout = .seconds(settings.headerTimeoutSeconds)
+            serverOptions.bodyTimeout = .seconds(settings.bodyTimeoutSeconds)
+            serverOptions.maxConnections = settings.maxConnections
             serverOptions.healthInterval = .seconds(settings.healthIntervalSeconds)
             serverOptions.requireKeys = settings.auth == .keys
             serverOptions.directRoutes = settings.directRoutes
@@ -36,6 +39,14 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
             if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {
                 Terminal.err("warning: [server] master_key names \(name), which is not set\n")
+            }
+            if let key = serverOptions.masterKey {
+                let length = key.count
+                guard length >= 16 else {
+                    throw ValidationError("the master key has \(length) characters; it must have at least 16 (32 or more is recommended, "
+                                          + "e.g. `openssl rand -hex 24`)")
+                }
+                if length < 32 { Terminal.err("warning: the master key has \(length) characters; 32 or more is recommended\n") }
             }
             let store = try await openStore(loaded)
             if !serverOptions.requireKeys {

@@ -49,11 +49,14 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     public var code: String?
     /// Rate-limit headers of the failed response.
     public var rateLimit: RateLimitInfo?
+    /// Detail for the gateway's log only (the upstream's host, port and path, the transport's own words); never
+    /// part of what a client is told.
+    public var diagnostic: String?
 
     /// Creates an error; the message should already be redacted.
     public init(
         _ kind: Kind, provider: String, status: Int? = nil, message: String, code: String? = nil,
-        rateLimit: RateLimitInfo? = nil
+        rateLimit: RateLimitInfo? = nil, diagnostic: String? = nil
     ) {
         self.kind = kind
         self.provider = provider
@@ -61,6 +64,7 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         self.message = message
         self.code = code
         self.rateLimit = rateLimit
+        self.diagnostic = diagnostic
     }
 
     /// Whether another attempt (here or at another provider) may succeed.

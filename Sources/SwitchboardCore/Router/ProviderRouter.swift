@@ -135,7 +135,7 @@ public final class ProviderRouter: LLMProvider {
         context.logger.warning(
             "provider failed, trying next slot",
             metadata: ["provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
-                       "request_id": "\(context.requestID)"])
+                       "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)"])
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
     }

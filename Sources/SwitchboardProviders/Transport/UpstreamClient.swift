@@ -55,17 +55,20 @@ public struct UpstreamClient: Sendable {
         do { return try await response.body.collect(upTo: limit) } catch let error as TransportError { throw self.error(error) }
     }
 
-    /// A transport failure as the provider error callers classify and retry on.
+    /// A transport failure as the provider error callers classify and retry on. The client-facing message names no
+    /// host, port or path; those, and the transport's own words, are the error's `diagnostic`, for the log.
     public func error(_ error: TransportError) -> ProviderError {
-        switch error {
+        func failure(_ kind: ProviderError.Kind, _ message: String, _ detail: String) -> ProviderError {
+            ProviderError(kind, provider: provider, message: message, diagnostic: "\(baseURL): \(Redaction.redact(detail, secrets: secrets))")
+        }
+        return switch error {
         case .timedOut: ProviderError(.timeout, provider: provider, message: "upstream did not answer in time")
-        case .connectFailed(let m):
-            ProviderError(.network, provider: provider, message: "cannot reach \(baseURL): \(Redaction.redact(m, secrets: secrets))")
-        case .connectionClosed(let m): ProviderError(.network, provider: provider, message: "connection lost: \(m)")
+        case .connectFailed(let m): failure(.network, "cannot connect to the upstream", m)
+        case .connectionClosed(let m): failure(.network, "the upstream connection was lost", m)
         case .bodyTooLarge(let limit): ProviderError(.decoding, provider: provider, message: "upstream response larger than \(limit) bytes")
-        case .invalidURL(let m): ProviderError(.invalidRequest, provider: provider, message: "bad upstream URL \(baseURL): \(m)")
+        case .invalidURL(let m): failure(.invalidRequest, "the provider's base URL is not usable", m)
         case .invalidRequest(let m): ProviderError(.invalidRequest, provider: provider, message: m)
-        case .invalidResponse(let m): ProviderError(.network, provider: provider, message: "malformed upstream response: \(m)")
+        case .invalidResponse(let m): failure(.network, "the upstream sent a malformed response", m)
         }
     }
 }

@@ -92,6 +92,7 @@ final class DirectChat: Sendable {
                     headers.append(HTTPField(name: .contentType, value: "application/json"))
                     answer = Answer(status: .ok, headers: headers, body: result.body)
                 case .failure(let error):
+                    APIError.logDiagnostics(of: error, requestID: context.requestID, logger: routes.logger)
                     answer = Answer(APIError.from(error))
                 }
                 commit(answer, context: context, on: loop, reply: reply)

@@ -13,7 +13,8 @@ import NIOHTTPTypesHTTP1
 /// becomes the request's path as it came, and any other still goes through the extras' conversion. Responses went
 /// through an `HTTPHeaders` copy of their fields and a second handler; here the fields are written as they are,
 /// framed as `HTTPResponseEncoder` frames them: no body for 1xx, 204, 304 and answers to `HEAD` and `CONNECT`,
-/// `Content-Length` when the response has one, else chunked.
+/// `Content-Length` when the response has one, else chunked (close-delimited for an HTTP/1.0 client, whose connection
+/// ends with its answer).
 final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -23,10 +24,13 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     /// What a request's answer may carry, by its method.
     enum Answering { case any, head, connect }
 
-    /// One for each request not answered yet.
-    private var answering = CircularBuffer<Answering>(initialCapacity: 4)
+    /// One for each request not answered yet, with whether it came as HTTP/1.0.
+    private var answering = CircularBuffer<(Answering, http10: Bool)>(initialCapacity: 4)
     private var chunked = false
     private var suppressBody = false
+    /// The response being written ends the connection: an HTTP/1.0 client's, which cannot parse chunks and needs no
+    /// keep-alive it did not ask for.
+    private var closeAtEnd = false
 
     /// What the extras' conversion gives for `head` (plain HTTP, cookies as they came).
     static func request(_ head: HTTPRequestHead) throws -> HTTPRequest {
@@ -40,7 +44,8 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             do {
                 let request = try Self.request(head)
-                answering.append(head.method == .HEAD ? .head : head.method == .CONNECT ? .connect : .any)
+                let answers: Answering = head.method == .HEAD ? .head : head.method == .CONNECT ? .connect : .any
+                answering.append((answers, http10: head.version.major == 1 && head.version.minor == 0))
                 context.fireChannelRead(wrapInboundOut(.head(request)))
             } catch {
                 context.fireErrorCaught(error)
@@ -58,10 +63,22 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
             let code = response.status.code
             // A 1xx other than 101 is followed by the final head, which is the answer to the request.
             var answers = Answering.any
-            if !(100..<200).contains(code) || code == 101, let next = answering.popFirst() { answers = next }
+            var http10 = false
+            if !(100..<200).contains(code) || code == 101, let next = answering.popFirst() { (answers, http10) = next }
+            if http10, (100..<200).contains(code) {
+                // An HTTP/1.0 client knows no interim answers.
+                promise?.succeed()
+                return
+            }
             suppressBody = answers != .any
+            var response = response
+            if http10 {
+                // Close-delimited rather than chunked: the connection's end is the body's.
+                closeAtEnd = true
+                response.headerFields[.connection] = "close"
+            }
             var buffer = context.channel.allocator.buffer(capacity: Self.headCapacity(response))
-            let framedChunked = Self.writeHead(response, answering: answers, into: &buffer)
+            let framedChunked = Self.writeHead(response, answering: answers, chunking: !http10, into: &buffer)
             chunked = framedChunked && !suppressBody
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
@@ -88,6 +105,14 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
             } else if let promise {
                 // Nothing to send, but the promise must not complete before the writes ahead of it.
                 context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
+            }
+            if closeAtEnd {
+                // The output side ends once everything written has gone out: that end is the body's.
+                closeAtEnd = false
+                answering.removeAll()
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
+                    context.close(mode: .output, promise: nil)
+                }
             }
         }
     }
@@ -118,7 +143,7 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes the status line, fields and blank line, framed as NIO's encoder frames them; true when the framing
     /// says chunked (an answer to `HEAD` may say so and still carry nothing).
-    static func writeHead(_ response: HTTPResponse, answering: Answering, into buffer: inout ByteBuffer) -> Bool {
+    static func writeHead(_ response: HTTPResponse, answering: Answering, chunking: Bool = true, into buffer: inout ByteBuffer) -> Bool {
         let code = response.status.code
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(code))
@@ -132,7 +157,7 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
             if field.name == .transferEncoding || (noBody && field.name == .contentLength) { continue }
             writeField(field, into: &buffer)
         }
-        let chunked = !noBody && !hasLength
+        let chunked = chunking && !noBody && !hasLength
         if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
         return chunked

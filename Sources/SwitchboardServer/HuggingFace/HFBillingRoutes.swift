@@ -159,6 +159,7 @@ extension GatewayRoutes {
         }
         return jsonResponse(["records": .array(rows), "total_records": .int(Int64(count)),
                              "total_cost_nano_usd": .int(totals.last?.costNanoUSD ?? 0),
+                             "corrupt_records": .int(Int64(totals.last?.corruptRecords ?? 0)),
                              "limit": .int(Int64(filter.limit)), "offset": .int(Int64(filter.offset))])
     }
 }

@@ -29,11 +29,12 @@ struct GatewayMiddleware: RouterMiddleware {
         context.ledgerID = UsageRecord.newRequestID()
         context.requestID = Self.requestID(request.headers, ledgerID: context.ledgerID)
         // Billed routes are recorded even when they fail before their handler runs (bad key, bad JSON).
-        if let task = Self.billedRoutes[request.uri.path] { context.record.update { $0.task = task } }
+        if request.method == .post, let task = Self.billedRoutes[request.uri.path] { context.record.update { $0.task = task } }
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
+            APIError.logDiagnostics(of: error, requestID: context.requestID, logger: ledger.logger)
             response = try APIError.from(error).response(from: request, context: context)
         }
         var total = ContinuousClock.now - start

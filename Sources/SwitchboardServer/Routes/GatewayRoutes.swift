@@ -36,6 +36,28 @@ struct GatewayRoutes: Sendable {
         v1.post("embeddings", use: embeddings)
         v1.post("messages", use: messages)
         registerHuggingFace(on: router, auth: auth)
+        refuseOtherMethods(on: router)
+    }
+
+    /// Every route's other methods answer 405 naming the ones it has (`HEAD` reaches the routes as `GET`).
+    private func refuseOtherMethods(on router: Router<GatewayRequestContext>) {
+        let reads = ["health", "metrics", "v1/models", "v1/models/**", "hf/tasks/models", "hf/tasks/billing/usage"]
+        var writes = ["v1/chat/completions", "v1/embeddings", "v1/messages", "hf/tasks/run", "hf/tasks/models/map", "hf/tasks/billing/cost"]
+        writes += HFTask.allCases.map { "hf/tasks/\($0.rawValue)" }
+        let others: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+        for (paths, allowed) in [(reads, [HTTPRequest.Method.get]), (writes, [.post])] {
+            let allow = allowed == [.get] ? "GET, HEAD" : "POST"
+            for path in paths {
+                for method in others where !allowed.contains(method) {
+                    router.on(RouterPath(stringLiteral: path), method: method) { _, _ -> Response in
+                        var headers = HTTPFields()
+                        headers[.allow] = allow
+                        throw APIError(status: .methodNotAllowed, message: "this route accepts \(allow)", type: "invalid_request_error",
+                                       code: "method_not_allowed", headers: headers)
+                    }
+                }
+            }
+        }
     }
 
     /// Reads and parses a JSON body within the size limit.

@@ -113,6 +113,7 @@ extension GatewayRoutes {
                 } else if let failure, !cancelled {
                     logger.warning("stream failed after it began",
                                    metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
+                    APIError.logDiagnostics(of: failure, requestID: context.requestID, logger: logger)
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
                 } else if !cancelled {
                     try await writer.write(Self.sse(encoder.finish(cost: ledger.costFields(ledger.cost(snapshot)))))

@@ -85,24 +85,28 @@ extension PostgresStore {
     public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
         var binds = PostgresBindings()
         let clause = Self.whereClause(filter, &binds)
-        // NUMERIC sums cannot overflow; the results are cast back, and fit while the ledger's total does.
+        // NUMERIC sums cannot overflow; each is held at BIGINT's largest value before it is cast back.
+        let ok = UsageTotals.plausible
+        func sum(_ column: String) -> String {
+            "LEAST(COALESCE(SUM(\(column)) FILTER (WHERE \(ok)), 0), 9223372036854775807)::BIGINT"
+        }
         let select = """
-            COUNT(*)::BIGINT AS n, COALESCE(SUM(input_tokens), 0)::BIGINT AS i, COALESCE(SUM(output_tokens), 0)::BIGINT AS o,
-            COALESCE(SUM(cost_nano_usd), 0)::BIGINT AS c, COUNT(*) FILTER (WHERE cost_nano_usd IS NULL)::BIGINT AS u
+            COUNT(*)::BIGINT AS n, \(sum("input_tokens")) AS i, \(sum("output_tokens")) AS o, \(sum("cost_nano_usd")) AS c,
+            COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND \(ok))::BIGINT AS u, COUNT(*) FILTER (WHERE NOT \(ok))::BIGINT AS bad
             """
         var out: [UsageTotals] = []
         let grouped = try await client.query(PostgresQuery(
             unsafeSQL: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
             binds: binds), logger: logger)
-        for try await (p, m, n, i, o, c, u) in grouped.decode((String?, String?, Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (p, m, n, i, o, c, u, bad) in grouped.decode((String?, String?, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             out.append(UsageTotals(provider: p, model: m, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                                   costNanoUSD: c, unpricedRequests: Int(u)))
+                                   costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
         }
         let all = try await client.query(PostgresQuery(unsafeSQL: "SELECT \(select) FROM usage_ledger \(clause)", binds: binds),
                                          logger: logger)
-        for try await (n, i, o, c, u) in all.decode((Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (n, i, o, c, u, bad) in all.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
             out.append(UsageTotals(provider: nil, model: nil, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                                   costNanoUSD: c, unpricedRequests: Int(u)))
+                                   costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
         }
         return out
     }

@@ -253,14 +253,18 @@ extension SQLiteStore: ImmediateLedgerStore {
     public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
         try await flushJournal()
         let (clause, args) = Self.whereClause(filter)
+        // SQLite's SUM fails the whole query on an overflow: sound records are summed by `saturating_sum`.
+        let ok = UsageTotals.plausible
         let select = """
-            COUNT(*) AS n, COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
-            COALESCE(SUM(cost_nano_usd), 0) AS c, COALESCE(SUM(cost_nano_usd IS NULL), 0) AS u
+            COUNT(*) AS n, COALESCE(saturating_sum(CASE WHEN \(ok) THEN input_tokens END), 0) AS i,
+            COALESCE(saturating_sum(CASE WHEN \(ok) THEN output_tokens END), 0) AS o,
+            COALESCE(saturating_sum(CASE WHEN \(ok) THEN cost_nano_usd END), 0) AS c,
+            COALESCE(SUM(cost_nano_usd IS NULL AND \(ok)), 0) AS u, COALESCE(SUM(NOT \(ok)), 0) AS bad
             """
         return try await pool.read { db in
             func totals(_ row: Row, provider: String?, model: String?) -> UsageTotals {
                 UsageTotals(provider: provider, model: model, requests: row["n"], inputTokens: row["i"], outputTokens: row["o"],
-                            costNanoUSD: row["c"], unpricedRequests: row["u"])
+                            costNanoUSD: row["c"], unpricedRequests: row["u"], corruptRecords: row["bad"])
             }
             var out = try Row.fetchAll(db, sql: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
                                        arguments: args).map { totals($0, provider: $0["provider"], model: $0["model"]) }
@@ -270,4 +274,22 @@ extension SQLiteStore: ImmediateLedgerStore {
             return out
         }
     }
+}
+
+/// `saturating_sum(x)`: the sum of the integers, held at `Int64.max` (or `.min`) instead of failing on overflow.
+final class SaturatingSum: DatabaseAggregate {
+    private var total: Int64 = 0
+    private var any = false
+
+    init() {}
+
+    func step(_ values: [DatabaseValue]) throws {
+        guard let value = Int64.fromDatabaseValue(values[0]) else { return }
+        any = true
+        total = total.saturatingAdding(value)
+    }
+
+    func finalize() throws -> (any DatabaseValueConvertible)? { any ? total : nil }
+
+    static let function = DatabaseFunction("saturating_sum", argumentCount: 1, pure: true, aggregate: SaturatingSum.self)
 }

@@ -35,6 +35,7 @@ public final class SQLiteStore: Storage {
         // Checkpoints run on the ledger's schedule (about once a second), not inside whichever commit pushes
         // the WAL past SQLite's threshold: that commit, and every request waiting on it, would pay for it.
         config.prepareDatabase { db in
+            db.add(function: SaturatingSum.function)
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             // 512 KiB of page cache a connection instead of SQLite's 2 MB: the ledger appends at the right edge
@@ -42,6 +43,9 @@ public final class SQLiteStore: Storage {
             // the benchmark's c=256 run).
             try db.execute(sql: "PRAGMA cache_size = -512")
         }
+        // Owner-only, as the journals are: SQLite gives the -wal and -shm files the database file's mode.
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd >= 0 { Glibc.close(fd) }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
         checkpointer = try DatabaseQueue(path: path, configuration: config)

@@ -1,0 +1,150 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import SwitchboardCore
+
+/// Guards one client connection below every route: read deadlines for request heads and bodies, bodies refused from
+/// their `Content-Length`, transfer codings it does not speak, malformed requests answered in order, `HEAD` served as
+/// the `GET` it asks about. Its decisions are `ConnectionGuardState`'s; this executes them on the channel.
+///
+/// Sits right above the HTTP codec, so it sees every request and every response, whichever handler answers it.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var machine: ConnectionGuardState
+    private var armed = ConnectionGuardState.Timer.none
+    private var scheduled: Scheduled<Void>?
+
+    init(limits: ConnectionLimits) {
+        machine = ConnectionGuardState(limits: limits)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { rearm(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        rearm(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        scheduled?.cancel()
+        scheduled = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        scheduled?.cancel()
+        scheduled = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let action: ConnectionGuardState.Action
+        var part = unwrapInboundIn(data)
+        switch part {
+        case .head(var request):
+            action = machine.head(request)
+            if request.method == .head {
+                // Answered as the GET it asks about; the codec, which saw the HEAD, sends the head without the body.
+                request.method = .get
+                part = .head(request)
+            }
+        case .body: action = machine.body(end: false)
+        case .end: action = machine.body(end: true)
+        }
+        perform(action, context: context) { context.fireChannelRead(wrapInboundOut(part)) }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let due = machine.responseEnded()
+        context.write(data, promise: promise)
+        if let due {
+            refuse(due, context: context)
+        } else {
+            rearm(context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError || error is HTTP1TypeConversionError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // Handled here rather than passed on: the async channel would end the connection with the responses before
+        // this one unsent.
+        perform(machine.malformed(), context: context) {}
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent {
+            perform(machine.inputClosed(), context: context) { context.fireUserInboundEventTriggered(event) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: acting
+
+    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext, forward: () -> Void) {
+        switch action {
+        case .forward: forward()
+        case .drop: break
+        case .refuse(let refusal): refuse(refusal, context: context)
+        case .close: context.close(promise: nil)
+        }
+        rearm(context: context)
+    }
+
+    private func refuse(_ refusal: ConnectionGuardState.Refusal, context: ChannelHandlerContext) {
+        let body = APIError(status: refusal.status, message: refusal.message,
+                            type: refusal.status.code < 500 ? "invalid_request_error" : "server_error", code: refusal.code).body
+        let bytes = ByteBuffer(bytes: body.jsonBytes())
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[.contentLength] = String(bytes.readableBytes)
+        fields[.connection] = "close"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: refusal.status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(bytes)), promise: nil)
+        // A lingering close, as nginx's: the output ends after the answer, and what the client still sends is read and
+        // dropped for a moment, so its kernel does not reset the connection before the answer is read.
+        let loop = context.eventLoop
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            context.close(mode: .output, promise: nil)
+            loop.scheduleTask(in: Self.linger) { context.close(promise: nil) }
+        }
+    }
+
+    /// How long a refused connection's input is read and dropped before it is closed.
+    static let linger = TimeAmount.seconds(2)
+
+    private func rearm(context: ChannelHandlerContext) {
+        let wanted = machine.timer
+        guard wanted != armed else { return }
+        scheduled?.cancel()
+        scheduled = nil
+        armed = wanted
+        let delay: Duration
+        switch wanted {
+        case .none: return
+        case .header: delay = machine.limits.headerTimeout
+        case .body: delay = machine.limits.bodyTimeout
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        scheduled = context.eventLoop.scheduleTask(in: .nanoseconds(delay.inNanoseconds)) {
+            let (handler, context) = loopBound.value
+            handler.scheduled = nil
+            handler.armed = .none
+            handler.perform(handler.machine.timedOut(wanted), context: context) {}
+        }
+    }
+}
