@@ -32,6 +32,29 @@ import Testing
         #expect(missing.stderr.contains("no key with id key_nope"))
     }
 
+    @Test func aShortMasterKeyIsRefusedAndAMiddlingOneWarnedAbout() async throws {
+        let short = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"short.db\"\n",
+                                  environment: ["SWITCHBOARD_MASTER_KEY": "k"])
+        let refused = try await short.run(["serve"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("at least 16"))
+        #expect(!refused.stderr.contains("listening"))
+        let middling = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"mid.db\"\n",
+                                     environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-twenty-chars!!"])
+        let (process, _) = try await startServe(middling)
+        process.signal(SIGTERM)
+        #expect(await process.wait() == .exited(0))
+        #expect(process.stderr.contains("32 or more is recommended"))
+    }
+
+    @Test func theFakeUpstreamPrintsItsUsageForHelp() async throws {
+        let binary = CLIRunner.binary.deletingLastPathComponent().appendingPathComponent("switchboard-fake-upstream")
+        let process = try ChildProcess(executable: binary.path, arguments: ["--help"], environment: [:], directory: NSTemporaryDirectory())
+        process.closeStdin()
+        #expect(await process.wait() == .exited(0))
+        #expect(process.stdout.hasPrefix("usage: switchboard-fake-upstream"))
+    }
+
     @Test func serveAnswersThenDrainsAndExitsZeroOnSIGTERM() async throws {
         let cli = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
                                 environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])

@@ -215,6 +215,23 @@ import Testing
         #expect(env["PATH"] != "/nope")
     }
 
+    @Test func baseURLsWithCredentialsAreRefusedBeforeAnythingQuotesThem() throws {
+        let inFile = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[providers.groq]\napi_key = \"x\"\nbase_url = \"https://user:hunter2@proxy.example/v1\"\n", file: "s.toml")
+        }
+        #expect(inFile?.description.contains("credentials") == true)
+        #expect(inFile?.description.contains("hunter2") == false)
+        let custom = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"mine\"\nbase_url = \"http://u:p@127.0.0.1:9/v1\"\n", file: "s.toml")
+        }
+        #expect(custom?.description.contains("credentials") == true)
+        let env = Environment(["CEREBRAS_API_KEY": "csk-x", "CEREBRAS_ENDPOINT": "https://u:hunter2@proxy.example/v1"])
+        let fromEnv = try GatewayBuilder(config: try ConfigLoader.parse("[providers.cerebras]\n"), environment: env,
+                                         transport: NIOHTTPTransport.shared).build()
+        #expect(fromEnv.gateway.provider(id: "cerebras") == nil)
+        #expect(fromEnv.warnings.contains { $0.contains("CEREBRAS_ENDPOINT") && !$0.contains("hunter2") })
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(config: config, environment: Environment(["MY_GROQ": "gsk-x"]),

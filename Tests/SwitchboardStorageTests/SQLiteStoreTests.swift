@@ -25,6 +25,17 @@ import Testing
         #expect(try await second.listKeys().map(\.name) == ["a"])
     }
 
+    @Test func theDatabaseAndItsWALAreReadableByTheOwnerOnly() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("perm-\(UUID().uuidString).db").path
+        let store = try SQLiteStore(path: path)
+        _ = try await store.createKey(NewAPIKey(name: "a"))
+        for file in [path, path + "-wal", path + "-shm"] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(file) is \(String(mode, radix: 8))")
+        }
+        await store.close()
+    }
+
     @Test func constantTimeEqualsComparesWholeStrings() {
         #expect(APIKeys.constantTimeEquals("abc", "abc"))
         #expect(!APIKeys.constantTimeEquals("abc", "abd"))

@@ -45,6 +45,29 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func totalsOverRecordsThatWouldOverflowSaturateAndCountThemCorrupt(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        var huge = [record(1), record(2)]
+        for i in huge.indices {
+            huge[i].inputTokens = 1 << 62
+            huge[i].outputTokens = 1 << 62
+        }
+        var negative = record(3)
+        negative.inputTokens = -5
+        var dear = [record(4, cost: Int64.max / 2), record(5, cost: Int64.max / 2), record(6, cost: Int64.max / 2)]
+        dear[0].outputTokens = 7
+        try await store.append(huge + [negative] + dear + [record(7)])
+        let totals = try await store.totals(UsageFilter())
+        let all = try #require(totals.last)
+        #expect(all.requests == 7)
+        #expect(all.corruptRecords == 3)
+        #expect(all.inputTokens == 40 && all.outputTokens == 22)
+        #expect(all.costNanoUSD == Int64.max)
+        #expect(try await store.spend(keyID: "key_a", user: nil, since: Date(timeIntervalSince1970: 0)) == NanoUSD(Int64.max))
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
     func ledgerAppendsQueriesAndTotals(kind: StoreKind) async throws {
         let store = try await kind.make()
         try await store.append([record(1), record(2, model: "m2", cost: nil), record(3, key: "key_b")])
