@@ -62,7 +62,7 @@ import Testing
             .usage(Usage(inputTokens: 10, outputTokens: 4, cachedTokens: 3)),
             .finish(.toolCalls),
         ] { frames += encoder.encode(event) }
-        frames += encoder.finish(cost: ["cost_nano_usd": 7])
+        frames += encoder.finish(usage: nil, cost: ["cost_nano_usd": 7])
         #expect(frames.first?.event == "message_start" && frames.last?.event == "message_stop")
         // Rebuild the blocks the way a client accumulates them: by index.
         var blocks: [Int: (name: String, json: String)] = [:]

@@ -178,7 +178,8 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
         return []
     }
 
-    func finish(cost: [String: JSONValue]) -> [SSEFrame] {
+    func finish(usage recorded: Usage?, cost: [String: JSONValue]) -> [SSEFrame] {
+        let usage = recorded ?? usage
         let finish: String =
             switch reason {
             case .length?: "length"

@@ -35,10 +35,10 @@ extension GatewayRoutes {
         }
         if !decoded.stream {
             let start = ContinuousClock.now
-            let response = try await provider.chat(chatRequest, context: call)
+            var response = try await provider.chat(chatRequest, context: call)
             context.record.upstream = ContinuousClock.now - start
             context.record.update { $0.provider = response.provider }
-            record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
+            response.usage = record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
 
@@ -49,24 +49,27 @@ extension GatewayRoutes {
                            request: request, context: context)
     }
 
-    /// Notes usage for metrics and the ledger; without reported usage, estimates it from text length.
-    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), context: GatewayRequestContext) {
+    /// Notes usage for metrics and the ledger; without reported (or believable) usage, estimates it from text length.
+    /// Returns what it noted, which is what the response reports.
+    @discardableResult
+    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), context: GatewayRequestContext) -> Usage {
         record(usage: usage, fallbackCharacters: fallbackCharacters, into: context.record)
     }
 
-    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), into record: RequestRecord) {
+    @discardableResult
+    func record(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), into record: RequestRecord) -> Usage {
         let labels = record.snapshot
         if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger) {
             metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
             record.update { $0.usage = usage }
-        } else {
-            let estimate = Usage(inputTokens: estimatedTokens(fallbackCharacters.prompt),
-                                 outputTokens: estimatedTokens(fallbackCharacters.output))
-            record.update {
-                $0.usage = estimate
-                $0.estimated = true
-            }
+            return usage
         }
+        let estimate = Usage(inputTokens: estimatedTokens(fallbackCharacters.prompt), outputTokens: estimatedTokens(fallbackCharacters.output))
+        record.update {
+            $0.usage = estimate
+            $0.estimated = true
+        }
+        return estimate
     }
 }
 

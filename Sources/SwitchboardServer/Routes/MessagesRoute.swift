@@ -25,10 +25,10 @@ extension GatewayRoutes {
                                promptCharacters: promptCharacters, request: request, context: context)
         }
         let start = ContinuousClock.now
-        let response = try await provider.chat(chatRequest, context: call)
+        var response = try await provider.chat(chatRequest, context: call)
         context.record.upstream = ContinuousClock.now - start
         context.record.update { $0.provider = response.provider }
-        record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
+        response.usage = record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
         return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))
     }
 }

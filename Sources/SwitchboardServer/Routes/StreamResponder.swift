@@ -20,8 +20,9 @@ struct SSEFrame: Sendable {
 protocol StreamEventEncoder: Sendable {
     /// Frames for one event.
     mutating func encode(_ event: StreamEvent) -> [SSEFrame]
-    /// The closing frames once the record is committed; `cost` holds the cost fields.
-    mutating func finish(cost: [String: JSONValue]) -> [SSEFrame]
+    /// The closing frames once the record is committed: `usage` is what the record holds (the upstream's report once
+    /// checked, else an estimate), `cost` the cost fields.
+    mutating func finish(usage: Usage?, cost: [String: JSONValue]) -> [SSEFrame]
     /// The frame that ends a stream that failed after it began.
     func failure(_ error: APIError) -> SSEFrame
     /// Usage the upstream reported so far.
@@ -30,7 +31,9 @@ protocol StreamEventEncoder: Sendable {
 
 extension OpenAIChunkEncoder: StreamEventEncoder {
     mutating func encode(_ event: StreamEvent) -> [SSEFrame] { encodePayloads(event).map { SSEFrame($0) } }
-    func finish(cost: [String: JSONValue]) -> [SSEFrame] { finish(usageExtras: cost).map { SSEFrame($0) } }
+    func finish(usage: Usage?, cost: [String: JSONValue]) -> [SSEFrame] {
+        finish(usage: usage, usageExtras: cost).map { SSEFrame($0) }
+    }
     func failure(_ error: APIError) -> SSEFrame { SSEFrame(error.body.jsonString()) }
 }
 
@@ -116,7 +119,7 @@ extension GatewayRoutes {
                     APIError.logDiagnostics(of: failure, requestID: context.requestID, logger: logger)
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
                 } else if !cancelled {
-                    try await writer.write(Self.sse(encoder.finish(cost: ledger.costFields(ledger.cost(snapshot)))))
+                    try await writer.write(Self.sse(encoder.finish(usage: snapshot.usage, cost: ledger.costFields(ledger.cost(snapshot)))))
                 }
             }
             try await writer.finish(nil)

@@ -18,7 +18,7 @@ enum AnthropicResponseEncoding {
     static func usage(_ u: Usage?, extras: [String: JSONValue] = [:]) -> JSONValue {
         let u = u ?? Usage()
         var o: [String: JSONValue] = [
-            "input_tokens": .int(Int64(max(0, u.inputTokens - u.cachedTokens))), "output_tokens": .int(Int64(u.outputTokens)),
+            "input_tokens": .int(Int64(max(0, u.inputTokens.saturatingSubtracting(u.cachedTokens)))), "output_tokens": .int(Int64(u.outputTokens)),
             "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": 0,
         ]
         o.merge(extras) { $1 }
@@ -152,13 +152,13 @@ struct AnthropicStreamEncoder: StreamEventEncoder {
         return out
     }
 
-    mutating func finish(cost: [String: JSONValue]) -> [SSEFrame] {
+    mutating func finish(usage recorded: Usage?, cost: [String: JSONValue]) -> [SSEFrame] {
         var out: [SSEFrame] = []
         start(&out)
         close(&out)
         out.append(Self.frame("message_delta", [
             "delta": ["stop_reason": .string(AnthropicResponseEncoding.stopReason(reason)), "stop_sequence": .null],
-            "usage": AnthropicResponseEncoding.usage(usage, extras: cost),
+            "usage": AnthropicResponseEncoding.usage(recorded ?? usage, extras: cost),
         ]))
         out.append(Self.frame("message_stop", [:]))
         return out

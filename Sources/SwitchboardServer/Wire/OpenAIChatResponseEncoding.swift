@@ -93,9 +93,10 @@ public struct OpenAIChunkEncoder: Sendable {
 
     /// The closing payloads: the usage chunk when asked for (with `usageExtras`, such as cost, merged into
     /// its usage object), then `[DONE]`.
-    public func finish(usageExtras: [String: JSONValue] = [:]) -> [String] {
+    /// `usage` replaces what the upstream reported (the gateway's checked or estimated count).
+    public func finish(usage recorded: Usage? = nil, usageExtras: [String: JSONValue] = [:]) -> [String] {
         var out: [String] = []
-        if includeUsage, let u = pendingUsage {
+        if includeUsage, let u = recorded ?? pendingUsage {
             var usage = OpenAIChatResponseEncoding.usage(u).objectValue ?? [:]
             usage.merge(usageExtras) { $1 }
             let last: JSONValue = [
