@@ -17,8 +17,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private var machine: ConnectionGuardState
+    /// The deadline `machine.timer` asks for, and when it passes.
     private var armed = ConnectionGuardState.Timer.none
+    private var deadline: NIODeadline?
     private var scheduled: Scheduled<Void>?
+    private var scheduledFor = NIODeadline.distantFuture
 
     init(limits: ConnectionLimits) {
         machine = ConnectionGuardState(limits: limits)
@@ -127,24 +130,46 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// How long a refused connection's input is read and dropped before it is closed.
     static let linger = TimeAmount.seconds(2)
 
+    /// Keeps the deadline the state machine wants. A request moves the deadline without scheduling anything: the
+    /// one scheduled check, when it comes, closes the connection if the deadline passed, else waits for the rest.
     private func rearm(context: ChannelHandlerContext) {
         let wanted = machine.timer
         guard wanted != armed else { return }
-        scheduled?.cancel()
-        scheduled = nil
         armed = wanted
-        let delay: Duration
+        // The loop's clock, which tests can move.
+        let now = context.eventLoop.now
         switch wanted {
-        case .none: return
-        case .header: delay = machine.limits.headerTimeout
-        case .body: delay = machine.limits.bodyTimeout
+        case .none: deadline = nil
+        case .header: deadline = now + .nanoseconds(machine.limits.headerTimeout.inNanoseconds)
+        case .body: deadline = now + .nanoseconds(machine.limits.bodyTimeout.inNanoseconds)
         }
+        guard let deadline else { return }
+        if let scheduled {
+            guard deadline < scheduledFor else { return }
+            scheduled.cancel()
+        }
+        schedule(at: deadline, context: context)
+    }
+
+    private func schedule(at time: NIODeadline, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        scheduled = context.eventLoop.scheduleTask(in: .nanoseconds(delay.inNanoseconds)) {
+        scheduledFor = time
+        scheduled = context.eventLoop.scheduleTask(deadline: time) {
             let (handler, context) = loopBound.value
             handler.scheduled = nil
-            handler.armed = .none
-            handler.perform(handler.machine.timedOut(wanted), context: context) {}
+            handler.check(context: context)
         }
+    }
+
+    private func check(context: ChannelHandlerContext) {
+        guard let deadline else { return }
+        guard deadline <= context.eventLoop.now else {
+            schedule(at: deadline, context: context)
+            return
+        }
+        let which = armed
+        self.deadline = nil
+        armed = .none
+        perform(machine.timedOut(which), context: context) {}
     }
 }
