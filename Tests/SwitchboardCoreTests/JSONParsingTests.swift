@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardTesting
 import Testing
 
 /// Foundation's reading of the same text, as the reference the parser is checked against.
@@ -37,19 +38,7 @@ private func agrees(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
     }
 }
 
-/// A fixed-seed generator, so a failure names an input that can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-private func randomValue(_ rng: inout SplitMix, depth: Int = 0) -> JSONValue {
+private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONValue {
     let pieces = ["a", "é", "日本", "😀", "\"", "\\", "\n", "\t", "\u{1}", "/", " ", "\u{7F}", "𝄞"]
     switch Int.random(in: 0..<(depth > 3 ? 5 : 7), using: &rng) {
     case 0: return .null
@@ -118,7 +107,7 @@ private func randomValue(_ rng: inout SplitMix, depth: Int = 0) -> JSONValue {
     }
 
     @Test func whatTheWriterWritesReadsBackEqualAndAsFoundationReadsIt() throws {
-        var rng = SplitMix(state: 20_261_122)
+        var rng = SeededGenerator(seed: 20_261_122)
         for _ in 0..<2_000 {
             let value = randomValue(&rng)
             let text = value.jsonBytes()

@@ -5,6 +5,7 @@ import NIOEmbedded
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOPosix
+import SwitchboardCore
 import SwitchboardTesting
 import Testing
 
@@ -124,6 +125,13 @@ import Testing
         return (channel, closed.futureResult)
     }
 
+    /// A chat completion request with the master key, as bytes.
+    static func chatRequest(_ body: JSONValue = chatBody(), version: String = "1.1") -> String {
+        let text = body.jsonString()
+        return "POST /v1/chat/completions HTTP/\(version)\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n"
+            + "content-type: application/json\r\ncontent-length: \(text.utf8.count)\r\n\r\n\(text)"
+    }
+
     static func quick(_ options: inout GatewayServer.Options) {
         options.headerTimeout = .milliseconds(300)
         options.bodyTimeout = .milliseconds(300)
@@ -195,9 +203,7 @@ import Testing
         let gw = try await LiveGateway.start(direct: direct)
         defer { Task { await gw.stop() } }
         let (channel, closed) = try await Self.open(gw.port)
-        let body = chatBody(stream: true).jsonString()
-        try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.0\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n"
-                                                   + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"))
+        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest(chatBody(stream: true), version: "1.0")))
         let answer = String(buffer: try await closed.get())
         #expect(answer.hasPrefix("HTTP/1.1 200"))
         #expect(!answer.lowercased().contains("transfer-encoding"))
@@ -227,10 +233,7 @@ import Testing
         let gw = try await LiveGateway.start(direct: direct)
         defer { Task { await gw.stop() } }
         let (channel, closed) = try await Self.open(gw.port)
-        let body = chatBody().jsonString()
-        try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n"
-                                                   + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
-                                                   + "GARBAGE\0 / HTTP/9\r\n\r\n"))
+        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest() + "GARBAGE\0 / HTTP/9\r\n\r\n"))
         let answer = String(buffer: try await closed.get())
         #expect(answer.hasPrefix("HTTP/1.1 200"))
         #expect(answer.contains("HTTP/1.1 400"))
@@ -243,9 +246,7 @@ import Testing
         defer { Task { await gw.stop() } }
         gw.fake.setDefault(.delay(.seconds(30), then: .reply(FakeReply("late"))))
         let (channel, closed) = try await Self.open(gw.port)
-        let body = chatBody().jsonString()
-        try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n"
-                                                   + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"))
+        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest()))
         try await channel.close(mode: .output)
         _ = try await closed.get()
         var records: [Int] = []

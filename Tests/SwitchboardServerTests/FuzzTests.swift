@@ -4,21 +4,7 @@ import SwitchboardStorage
 import SwitchboardTesting
 import Testing
 
-/// A seeded generator: the same seed, the same requests. `SWITCHBOARD_FUZZ_SEED` picks another run's seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Random and extreme values for every numeric and string field of the chat, messages, embeddings and task requests,
+/// Random and extreme values (seeded: `SWITCHBOARD_FUZZ_SEED` replays another run, `SWITCHBOARD_FUZZ_ROUNDS` runs longer) for every numeric and string field of the chat, messages, embeddings and task requests,
 /// with random usage from the upstream. Whatever comes, the gateway answers 2xx or a 4xx in the route's documented
 /// shape, never crashes, and commits exactly one ledger record per billed request.
 @Suite struct FuzzTests {
@@ -44,7 +30,7 @@ struct SplitMix64: RandomNumberGenerator {
 
     enum Dialect { case openAI, anthropic, huggingFace }
 
-    static func anyValue(_ rng: inout SplitMix64) -> JSONValue {
+    static func anyValue(_ rng: inout SeededGenerator) -> JSONValue {
         switch Int.random(in: 0..<10, using: &rng) {
         case 0..<4: numbers.randomElement(using: &rng)!
         case 4..<8: strings.randomElement(using: &rng)!
@@ -53,7 +39,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// A valid request for one route, then one to three of its fields replaced by anything (or removed).
-    static func makeCase(_ rng: inout SplitMix64) -> Case {
+    static func makeCase(_ rng: inout SeededGenerator) -> Case {
         let message: JSONValue = ["role": "user", "content": "hello there"]
         let templates: [(String, [String: JSONValue], Dialect, [String])] = [
             ("/v1/chat/completions", ["model": "fake/fake-model", "messages": [message], "max_tokens": 16], .openAI,
@@ -92,7 +78,7 @@ struct SplitMix64: RandomNumberGenerator {
         return Case(path: path, body: .object(body), dialect: dialect)
     }
 
-    static func randomUsage(_ rng: inout SplitMix64) -> Usage? {
+    static func randomUsage(_ rng: inout SeededGenerator) -> Usage? {
         let counts = [0, 1, 9, -1, -5, 1 << 31, 1 << 62, Int.max, Int.min, Usage.plausibleTokens, Usage.plausibleTokens + 1]
         func count() -> Int { counts.randomElement(using: &rng)! }
         if Int.random(in: 0..<5, using: &rng) == 0 { return nil }
@@ -122,7 +108,7 @@ struct SplitMix64: RandomNumberGenerator {
             let keyLimits = UsageLimits(requestsPerMinute: 1_000_000, tokensPerMinute: 1 << 40, budgetPerDay: NanoUSD(usd: "1000000"))
             key = try await gw.store.createKey(NewAPIKey(name: "fuzz", user: "fuzzer", limits: keyLimits)).secret
         }
-        var rng = SplitMix64(seed: Self.seed &+ (limited ? 1 : 0))
+        var rng = SeededGenerator(seed: Self.seed &+ (limited ? 1 : 0))
         var inferenceIDs: [String] = []
         for round in 0..<Self.rounds {
             var reply = FakeReply("a fuzzed answer")
