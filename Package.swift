@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardCLITests",
             dependencies: [
-                "SwitchboardTesting", "SwitchboardCore", "SwitchboardProviders", "SwitchboardStorage",
+                "SwitchboardTesting", "SwitchboardCore", "SwitchboardProviders", "SwitchboardStorage", "SwitchboardConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict

@@ -79,6 +79,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return (fields, ByteBuffer(bytes: shaped.jsonBytes()))
     }
 
+    /// A model name that reaches no provider.
+    static func resolution(_ error: ModelResolutionError) -> APIError {
+        switch error {
+        case .nameTooLong: .invalid("'model' is longer than \(Gateway.maximumModelNameBytes) bytes", param: "model")
+        case .noProvider: APIError(status: .notFound, message: error.description, type: "invalid_request_error", param: "model",
+                                   code: "model_not_found")
+        }
+    }
+
     /// 503: a billed request whose record could not be committed is not answered as a success.
     static let ledgerUnavailable = APIError(status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
                                             type: "server_error", code: "ledger_unavailable")

@@ -48,7 +48,7 @@ public struct GatewayServer: Sendable {
     public let options: Options
     public let metrics: GatewayMetrics
     public let logger: Logger
-    let catalog = ModelCatalog()
+    var catalog: ModelCatalog { gateway.catalog }
     let prober: HealthProber
     /// Open client connections, against `Options.maxConnections`.
     let connections: ConnectionCount
@@ -68,8 +68,8 @@ public struct GatewayServer: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.connections = ConnectionCount(limit: options.maxConnections ?? ConnectionCount.defaultLimit())
-        self.prober = HealthProber(gateway: gateway, catalog: catalog, metrics: metrics, interval: options.healthInterval, logger: logger)
-        let catalog = catalog
+        self.prober = HealthProber(gateway: gateway, metrics: metrics, interval: options.healthInterval, logger: logger)
+        let catalog = gateway.catalog
         // The models the configuration names (prices, router slots, the default), known before any listing arrives.
         var configured = Set(gateway.prices.prices.keys)
         for slot in gateway.router.slots { if let model = slot.model { configured.insert("\(slot.provider.id)/\(model)") } }
@@ -91,7 +91,7 @@ public struct GatewayServer: Sendable {
         router.add(middleware: GatewayMiddleware(metrics: metrics, ledger: usage))
         let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
         let routes = GatewayRoutes(
-            gateway: gateway, catalog: catalog, metrics: metrics, prober: prober,
+            gateway: gateway, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
             ledger: usage, store: store, logger: logger, startedAt: .now)
         let authenticator = Authenticator(mode: mode, store: store)

@@ -43,6 +43,7 @@ struct ChatCommand: AsyncParsableCommand {
             let text = prompt == "-" ? readStandardInput() : prompt
             guard !text.isEmpty else { throw ValidationError("the prompt is empty") }
 
+            let context = options.context(loaded.logger)
             let target: any LLMProvider
             var modelName: String
             if let provider {
@@ -53,11 +54,13 @@ struct ChatCommand: AsyncParsableCommand {
                 target = p
                 modelName = model ?? ""
             } else {
-                (target, modelName) = loaded.gateway.resolve(model: model ?? "")
+                // The server's rule: a bare name one provider lists goes there, so the catalog is loaded for it.
+                do { (target, modelName) = try await loaded.gateway.resolve(model: model ?? "", context: context) } catch {
+                    throw ValidationError("\(error)")
+                }
             }
             var request = ChatRequest(model: modelName, messages: [.user(text)], temperature: temperature, maxTokens: maxTokens)
             if let system { request = request.withSystem(system) }
-            let context = options.context(loaded.logger)
 
             let response: ChatResponse
             if noStream {

@@ -19,11 +19,6 @@ extension ChatRequest {
     public static let maximumOutputTokens = 1 << 24
 }
 
-extension Gateway {
-    /// Model names longer than this many bytes are refused: a name is a label, a ledger field and a log value.
-    public static let maximumModelNameBytes = 256
-}
-
 /// Checks usage an upstream reported before it is counted: usage is untrusted input, and a negative or absurd
 /// count must neither trap nor be billed. Says so in the log once per provider.
 public final class UsageAudit: Sendable {

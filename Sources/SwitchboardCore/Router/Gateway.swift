@@ -10,18 +10,22 @@ public struct Gateway: Sendable {
     public let prices: PriceTable
     /// The BTC price used to report costs in msats.
     public let sats: SatsRate
+    /// What the providers list, for bare names and `/v1/models`.
+    public let catalog: ModelCatalog
     /// Positions in `providers` by id (the first of two with one id, as a search in order finds it): every request
     /// names its provider, and a search called `id` through the existential of each provider before it.
     private let positions: [String: Int]
 
     /// Creates a gateway.
     public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
-                prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000))) {
+                prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
+                catalog: ModelCatalog = ModelCatalog()) {
         self.providers = providers
         self.router = router
         self.defaultModel = defaultModel
         self.prices = prices
         self.sats = sats
+        self.catalog = catalog
         var positions: [String: Int] = [:]
         for (i, provider) in providers.enumerated() where positions[provider.id] == nil { positions[provider.id] = i }
         self.positions = positions
@@ -31,18 +35,61 @@ public struct Gateway: Sendable {
     public func provider(id: String) -> (any LLMProvider)? {
         positions[id].map { providers[$0] }
     }
+}
 
-    /// `provider/model` picks that provider (when the prefix is a configured provider id); anything else,
-    /// including ids such as `meta-llama/Llama-3` whose prefix is no provider, goes to the router as is.
-    public func resolve(model: String) -> (provider: any LLMProvider, model: String) {
-        let name = model.isEmpty ? (defaultModel ?? "") : model
-        // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
-        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")) {
-            let prefix = String(name[..<slash])
-            if let provider = provider(id: prefix) {
-                return (provider, String(name[name.index(after: slash)...]))
-            }
+extension Gateway {
+    /// Model names longer than this many bytes are refused: a name is a label, a ledger field and a log value.
+    public static let maximumModelNameBytes = 256
+}
+
+/// Why a model name reaches no provider.
+public enum ModelResolutionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The name is longer than `Gateway.maximumModelNameBytes`.
+    case nameTooLong
+    /// No provider is configured to take it.
+    case noProvider(String)
+
+    public var description: String {
+        switch self {
+        case .nameTooLong: "the model name is longer than \(Gateway.maximumModelNameBytes) bytes"
+        case .noProvider(let name): "no provider serves model '\(name)'"
         }
+    }
+}
+
+extension Gateway {
+    /// The one rule every entry point (server, CLI, library) routes a model name by. An empty name is the
+    /// default model. `provider/model` picks that provider when the prefix is a configured provider id. A bare id
+    /// that exactly one provider lists goes to that provider. Anything else (`meta-llama/Llama-3` whose prefix is no
+    /// provider, an id several list or none does) goes to the failover router.
+    ///
+    /// This answers from the catalog as it is; `resolve(model:context:)` first loads it when a bare name needs it.
+    public func resolve(model: String) throws(ModelResolutionError) -> (provider: any LLMProvider, model: String) {
+        let name = model.isEmpty ? (defaultModel ?? "") : model
+        guard name.utf8.count <= Self.maximumModelNameBytes else { throw .nameTooLong }
+        // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let provider = provider(id: String(name[..<slash])) {
+            return (provider, String(name[name.index(after: slash)...]))
+        }
+        let owners = catalog.providers(serving: name)
+        if owners.count == 1, let provider = provider(id: owners[0]) { return (provider, name) }
+        guard !router.slots.isEmpty else { throw .noProvider(name) }
         return (router, name)
+    }
+
+    /// Resolves as `resolve(model:)` does, loading the catalog first when the name may be a bare id it lists.
+    public func resolve(model: String, context: CallContext) async throws(ModelResolutionError)
+        -> (provider: any LLMProvider, model: String)
+    {
+        if needsCatalog(model) { await catalog.loadIfNeeded(providers, context: context) }
+        return try resolve(model: model)
+    }
+
+    /// Whether resolving `model` would consult a catalog that has not loaded yet.
+    public func needsCatalog(_ model: String) -> Bool {
+        guard !catalog.isLoaded else { return false }
+        let name = model.isEmpty ? (defaultModel ?? "") : model
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), provider(id: String(name[..<slash])) != nil { return false }
+        return true
     }
 }

@@ -63,7 +63,7 @@ final class DirectChat: Sendable {
         guard body.readableBytes <= routes.options.maxBodyBytes,
               let (json, client) = try? ClientChatBody.parse(body),
               let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
-              let (resolved, model) = try? routes.resolve(decoded.request.model, principal: principal),
+              let (resolved, model) = try? routes.resolveNow(decoded.request.model, principal: principal),
               let provider = resolved as? OpenAICompatibleProvider
         else { return nil }
         var request = decoded.request

@@ -7,15 +7,13 @@ import Synchronization
 /// Probes every provider on an interval (never per request) and refreshes the model catalog.
 public final class HealthProber: Service, Sendable {
     private let gateway: Gateway
-    private let catalog: ModelCatalog
     private let metrics: GatewayMetrics
     private let interval: Duration
     private let logger: Logger
     private let statuses = Mutex<[String: ProviderHealth.Status]>([:])
 
-    init(gateway: Gateway, catalog: ModelCatalog, metrics: GatewayMetrics, interval: Duration, logger: Logger) {
+    init(gateway: Gateway, metrics: GatewayMetrics, interval: Duration, logger: Logger) {
         self.gateway = gateway
-        self.catalog = catalog
         self.metrics = metrics
         self.interval = interval
         self.logger = logger
@@ -27,7 +25,7 @@ public final class HealthProber: Service, Sendable {
     /// Probes once now.
     public func probeOnce() async {
         let context = CallContext(logger: logger, requestID: "health-probe", timeout: .seconds(15))
-        await catalog.refresh(gateway, context: context)
+        await gateway.catalog.refresh(gateway.providers, context: context)
         await withTaskGroup(of: (String, ProviderHealth).self) { group in
             for provider in gateway.providers {
                 group.addTask { (provider.id, await provider.health(context: context)) }

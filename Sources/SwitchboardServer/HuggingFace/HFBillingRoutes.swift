@@ -69,11 +69,11 @@ extension GatewayRoutes {
     func priced(_ model: String, task: String?) async throws -> (provider: String, model: String)? {
         var id = model
         if let mapped = try await store.mappings(task: task).first(where: { $0.hubModelID == model }) { id = mapped.providerModelID }
-        let (provider, upstream) = gateway.resolve(model: id)
-        if provider.id != gateway.router.id { return (provider.id, upstream) }
-        if !catalog.isLoaded { _ = await modelEntries() }
-        let owners = catalog.providers(serving: id)
-        return owners.count == 1 ? (owners[0], id) : nil
+        // The router's price depends on which slot answers: none applies beforehand.
+        guard let (provider, upstream) = try? await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price")),
+              provider.id != gateway.router.id
+        else { return nil }
+        return (provider.id, upstream)
     }
 
     func hfCost(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -59,7 +59,7 @@ extension GatewayRoutes {
         if invocation.task.isChatTask { _ = try HFTemplates.chatTask(invocation, model: "") }
         let clientModel = invocation.model ?? ""
         let modelID = try await resolveTaskModel(&invocation)
-        let (provider, model) = try resolve(modelID, principal: context.principal)
+        let (provider, model) = try await resolve(modelID, principal: context.principal, requestID: context.requestID)
         let named = clientModel.isEmpty ? modelID : clientModel
         context.record.route(task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider.id, upstreamModel: model)
         let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()

@@ -12,7 +12,7 @@ extension GatewayRoutes {
         var request = request
         let (json, client) = try await jsonBody(&request, forwarding: true)
         let decoded = try OpenAIChatRequestDecoding.decode(json)
-        let (provider, model) = try resolve(decoded.request.model, principal: context.principal)
+        let (provider, model) = try await resolve(decoded.request.model, principal: context.principal, requestID: context.requestID)
         context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
         try await admit(context, request: decoded.request)
         var chatRequest = decoded.request

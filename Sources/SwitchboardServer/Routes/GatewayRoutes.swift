@@ -15,7 +15,7 @@ struct GatewayRoutes: Sendable {
     }
 
     let gateway: Gateway
-    let catalog: ModelCatalog
+    var catalog: ModelCatalog { gateway.catalog }
     let metrics: GatewayMetrics
     let prober: HealthProber
     let options: Options
@@ -82,26 +82,29 @@ struct GatewayRoutes: Sendable {
         }
     }
 
-    /// Picks the provider for a client's model name: `provider/model` when the prefix is configured, a bare id
-    /// that exactly one provider lists goes there, anything else to the failover router.
-    ///
+    /// The provider and model a client's name resolves to (`Gateway.resolve`, the rule the CLI and the library
+    /// use too), once the caller's key may use them.
+    func resolve(_ model: String, principal: Principal?, requestID: String) async throws -> (any LLMProvider, String) {
+        let context = CallContext(logger: logger, requestID: requestID, timeout: .seconds(15))
+        let resolved: (provider: any LLMProvider, model: String)
+        do { resolved = try await gateway.resolve(model: model, context: context) } catch { throw APIError.resolution(error) }
+        return try allowed(resolved, name: model, principal: principal)
+    }
+
+    /// `resolve` without waiting, for a caller on an event loop: nil when the catalog must be loaded first.
+    func resolveNow(_ model: String, principal: Principal?) throws -> (any LLMProvider, String)? {
+        guard !gateway.needsCatalog(model) else { return nil }
+        let resolved: (provider: any LLMProvider, model: String)
+        do { resolved = try gateway.resolve(model: model) } catch { throw APIError.resolution(error) }
+        return try allowed(resolved, name: model, principal: principal)
+    }
+
     /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
-    func resolve(_ model: String, principal: Principal?) throws -> (any LLMProvider, String) {
-        guard model.utf8.count <= Gateway.maximumModelNameBytes else {
-            throw APIError.invalid("'model' is longer than \(Gateway.maximumModelNameBytes) bytes", param: "model")
-        }
-        var resolved = gateway.resolve(model: model)
-        if resolved.provider.id == gateway.router.id {
-            let owners = catalog.providers(serving: model)
-            if owners.count == 1, let provider = gateway.provider(id: owners[0]) {
-                resolved = (provider, model)
-            } else if gateway.router.slots.isEmpty {
-                throw APIError(status: .notFound, message: "no provider serves model '\(model)'", type: "invalid_request_error",
-                               param: "model", code: "model_not_found")
-            }
-        }
+    private func allowed(_ resolved: (provider: any LLMProvider, model: String), name: String, principal: Principal?) throws
+        -> (any LLMProvider, String)
+    {
         guard principal?.allows(provider: resolved.provider.id, model: resolved.model, in: gateway) ?? true else {
-            throw APIError(status: .forbidden, message: "this API key may not use model '\(model)'", type: "invalid_request_error",
+            throw APIError(status: .forbidden, message: "this API key may not use model '\(name)'", type: "invalid_request_error",
                            param: "model", code: "model_not_allowed")
         }
         return resolved
@@ -133,9 +136,7 @@ struct GatewayRoutes: Sendable {
 
     func modelEntries() async -> [(id: String, info: ModelInfo)] {
         let order = gateway.providers.map(\.id)
-        if !catalog.isLoaded {
-            await catalog.refresh(gateway, context: CallContext(logger: logger, requestID: "models", timeout: .seconds(15)))
-        }
+        await catalog.loadIfNeeded(gateway.providers, context: CallContext(logger: logger, requestID: "models", timeout: .seconds(15)))
         let models = catalog.all(order: order)
         var counts: [String: Int] = [:]
         for m in models { counts[m.id, default: 0] += 1 }
@@ -187,7 +188,7 @@ struct GatewayRoutes: Sendable {
         case .array(let a)? where !a.isEmpty && a.allSatisfy({ $0.stringValue != nil }): inputs = a.compactMap(\.stringValue)
         default: throw APIError.invalid("'input' must be a string or a non-empty array of strings", param: "input")
         }
-        let (provider, upstreamModel) = try resolve(model, principal: context.principal)
+        let (provider, upstreamModel) = try await resolve(model, principal: context.principal, requestID: context.requestID)
         context.record.route(task: "embeddings", clientModel: model, provider: provider.id, upstreamModel: upstreamModel)
         guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
             throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")

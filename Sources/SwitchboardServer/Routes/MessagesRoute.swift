@@ -9,7 +9,7 @@ extension GatewayRoutes {
         let json = try await jsonBody(&request)
         let decoded = try AnthropicRequestDecoding.decode(json)
         let clientModel = decoded.request.model
-        let (provider, model) = try resolve(clientModel, principal: context.principal)
+        let (provider, model) = try await resolve(clientModel, principal: context.principal, requestID: context.requestID)
         context.record.route(task: "messages", clientModel: clientModel, provider: provider.id, upstreamModel: model)
         try await admit(context, request: decoded.request)
         var chatRequest = decoded.request
