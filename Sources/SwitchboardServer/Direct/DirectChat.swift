@@ -64,7 +64,7 @@ final class DirectChat: Sendable {
               let (json, client) = try? ClientChatBody.parse(body),
               let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
               let (resolved, model) = try? routes.resolveNow(decoded.request.model, principal: principal),
-              let provider = resolved as? OpenAICompatibleProvider
+              let provider = resolved as? any OpenAIChatForwarding
         else { return nil }
         var request = decoded.request
         request.model = model
