@@ -48,20 +48,20 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let action: ConnectionGuardState.Action
-        var part = unwrapInboundIn(data)
-        switch part {
+        switch unwrapInboundIn(data) {
         case .head(var request):
-            action = machine.head(request)
-            if request.method == .head {
-                // Answered as the GET it asks about; the codec, which saw the HEAD, sends the head without the body.
-                request.method = .get
-                part = .head(request)
-            }
-        case .body: action = machine.body(end: false)
-        case .end: action = machine.body(end: true)
+            guard perform(machine.head(request), context: context) else { return }
+            guard request.method == .head else { break }
+            // Answered as the GET it asks about; the codec, which saw the HEAD, sends the head without the body.
+            request.method = .get
+            context.fireChannelRead(wrapInboundOut(.head(request)))
+            return
+        case .body:
+            guard perform(machine.body(end: false), context: context) else { return }
+        case .end:
+            guard perform(machine.body(end: true), context: context) else { return }
         }
-        perform(action, context: context) { context.fireChannelRead(wrapInboundOut(part)) }
+        context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -85,12 +85,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Handled here rather than passed on: the async channel would end the connection with the responses before
         // this one unsent.
-        perform(machine.malformed(), context: context) {}
+        _ = perform(machine.malformed(), context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed = event as? ChannelEvent {
-            perform(machine.inputClosed(), context: context) { context.fireUserInboundEventTriggered(event) }
+            if perform(machine.inputClosed(), context: context) { context.fireUserInboundEventTriggered(event) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -98,14 +98,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: acting
 
-    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext, forward: () -> Void) {
+    /// Carries out what the state machine decided; true when the part or event goes on.
+    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext) -> Bool {
+        rearm(context: context)
         switch action {
-        case .forward: forward()
-        case .drop: break
+        case .forward: return true
+        case .drop: return false
         case .refuse(let refusal): refuse(refusal, context: context)
         case .close: context.close(promise: nil)
         }
-        rearm(context: context)
+        return false
     }
 
     private func refuse(_ refusal: ConnectionGuardState.Refusal, context: ChannelHandlerContext) {
@@ -170,6 +172,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let which = armed
         self.deadline = nil
         armed = .none
-        perform(machine.timedOut(which), context: context) {}
+        _ = perform(machine.timedOut(which), context: context)
     }
 }

@@ -147,18 +147,19 @@ struct ConnectionGuardState {
     /// Why a request head is refused before its body is read: a length above the limit, or a transfer coding other
     /// than chunked (which would be ignored and the body misread).
     static func refusal(for request: HTTPRequest, limits: ConnectionLimits) -> Refusal? {
-        let codings = request.headerFields[values: .transferEncoding]
-        if !codings.isEmpty {
-            let names = codings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: " \t").lowercased() }
-            if names != ["chunked"] {
-                return Refusal(status: .notImplemented, message: "only the chunked transfer coding is supported",
-                               code: "unsupported_transfer_coding")
-            }
-        }
-        for length in request.headerFields[values: .contentLength] {
-            guard let bytes = Int(length.trimmingCharacters(in: " \t")), bytes <= limits.maxBodyBytes else {
-                return Refusal(status: .contentTooLarge, message: "request body is larger than \(limits.maxBodyBytes) bytes",
-                               code: "request_too_large")
+        // One pass over the fields, no arrays: this runs for every request.
+        for field in request.headerFields {
+            if field.name == .contentLength {
+                guard let bytes = Int(field.value.trimmingCharacters(in: " \t")), bytes <= limits.maxBodyBytes else {
+                    return Refusal(status: .contentTooLarge, message: "request body is larger than \(limits.maxBodyBytes) bytes",
+                                   code: "request_too_large")
+                }
+            } else if field.name == .transferEncoding {
+                let codings = field.value.split(separator: ",").map { $0.trimmingCharacters(in: " \t").lowercased() }
+                if codings != ["chunked"] {
+                    return Refusal(status: .notImplemented, message: "only the chunked transfer coding is supported",
+                                   code: "unsupported_transfer_coding")
+                }
             }
         }
         return nil

@@ -37,13 +37,13 @@ final class ConnectionCount: Sendable {
 }
 
 /// First in every client connection's pipeline: counts it, and refuses it with a 503 when the server already holds
-/// as many as it can serve (rather than failing on "too many open files" somewhere else).
+/// as many as it can serve (rather than failing on "too many open files" somewhere else). An admitted connection is
+/// released when it closes, and the handler leaves the pipeline at once, costing its requests nothing.
 final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let count: ConnectionCount
-    private var admitted = false
     private var refused = false
 
     init(count: ConnectionCount) {
@@ -52,7 +52,9 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         if count.admit() {
-            admitted = true
+            let count = count
+            context.channel.closeFuture.whenComplete { _ in count.release() }
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
         refused = true
@@ -70,23 +72,8 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(NIOAny(ByteBuffer(string: head + body))).whenComplete { _ in context.close(promise: nil) }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        release()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        release()
-        context.fireChannelInactive()
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // A refused connection's request is never read.
         if !refused { context.fireChannelRead(data) }
-    }
-
-    private func release() {
-        guard admitted else { return }
-        admitted = false
-        count.release()
     }
 }

@@ -81,33 +81,38 @@ final class DirectChat: Sendable {
         let upstreamStart = ContinuousClock.now
         let exchange = call.transport.exchange(call.request, on: loop, deadline: deadline, bodyLimit: call.bodyLimit) { [self] outcome in
             let upstream = ContinuousClock.now - upstreamStart
-            let conclude: @Sendable (Result<OpenAIChatBody, any Error>) -> Void = { [self] finished in
-                let answer: Answer
-                switch finished {
-                case .success(let result):
-                    context.record.upstream = upstream
-                    routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
-                    var headers = HTTPFields()
-                    headers.reserveCapacity(DirectChat.answerFields)
-                    headers.append(HTTPField(name: .contentType, value: "application/json"))
-                    answer = Answer(status: .ok, headers: headers, body: result.body)
-                case .failure(let error):
-                    APIError.logDiagnostics(of: error, requestID: context.requestID, logger: routes.logger)
-                    answer = Answer(APIError.from(error))
-                }
-                commit(answer, context: context, on: loop, reply: reply)
-            }
             if case .success(let response) = outcome, !(200..<300).contains(response.status) {
                 // Reading an upstream's error means redacting its body: work for a task, not for the loop.
                 Task {
                     let finished = provider.finish(call, outcome)
-                    loop.execute { conclude(finished) }
+                    loop.execute { self.conclude(finished, context: context, upstream: upstream, promptCharacters: promptCharacters,
+                                                 on: loop, reply: reply) }
                 }
                 return
             }
-            conclude(provider.finish(call, outcome))
+            conclude(provider.finish(call, outcome), context: context, upstream: upstream, promptCharacters: promptCharacters,
+                     on: loop, reply: reply)
         }
         return exchange.cancel
+    }
+
+    /// The route's part once the upstream answered: the answer, or the error the route would give.
+    private func conclude(_ finished: Result<OpenAIChatBody, any Error>, context: Context, upstream: Duration, promptCharacters: Int,
+                          on loop: any EventLoop, reply: @escaping Reply) {
+        let answer: Answer
+        switch finished {
+        case .success(let result):
+            context.record.upstream = upstream
+            routes.record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), into: context.record)
+            var headers = HTTPFields()
+            headers.reserveCapacity(DirectChat.answerFields)
+            headers.append(HTTPField(name: .contentType, value: "application/json"))
+            answer = Answer(status: .ok, headers: headers, body: result.body)
+        case .failure(let error):
+            APIError.logDiagnostics(of: error, requestID: context.requestID, logger: routes.logger)
+            answer = Answer(APIError.from(error))
+        }
+        commit(answer, context: context, on: loop, reply: reply)
     }
 
     /// What the middleware knows of one request.

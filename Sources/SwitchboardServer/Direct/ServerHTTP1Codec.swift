@@ -71,14 +71,17 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             suppressBody = answers != .any
-            var response = response
+            var buffer = context.channel.allocator.buffer(capacity: Self.headCapacity(response))
+            let framedChunked: Bool
             if http10 {
                 // Close-delimited rather than chunked: the connection's end is the body's.
                 closeAtEnd = true
-                response.headerFields[.connection] = "close"
+                var closing = response
+                closing.headerFields[.connection] = "close"
+                framedChunked = Self.writeHead(closing, answering: answers, chunking: false, into: &buffer)
+            } else {
+                framedChunked = Self.writeHead(response, answering: answers, into: &buffer)
             }
-            var buffer = context.channel.allocator.buffer(capacity: Self.headCapacity(response))
-            let framedChunked = Self.writeHead(response, answering: answers, chunking: !http10, into: &buffer)
             chunked = framedChunked && !suppressBody
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
