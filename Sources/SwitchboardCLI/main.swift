@@ -19,12 +19,11 @@ if CommandLine.arguments.dropFirst().first == "serve" {
     }
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     #if canImport(Glibc)
-    // glibc raises its mmap threshold to the size of each large block freed (to 32 MB at most), and lets
-    // each thread's arena keep twice that free before giving it back. The ledger's journal frees a few
-    // hundred KB at a time (a moved segment's records), so every arena (an event loop's, the writer's, the
-    // housekeeper's) kept 3-6 MB it did not use: 20 MB of anonymous memory after a saturating run, 2 MB of
-    // it allocated (measured with malloc_stats). Fixed thresholds turn the adjustment off: blocks of 256 KB
-    // and more get their own mappings, and an arena returns what is free above 512 KB.
+    // glibc raises its mmap threshold to the size of each large block freed, and lets each thread's arena keep
+    // twice that free before giving it back. The ledger's journal frees a few hundred KB at a time (a moved
+    // segment's records), so every arena (an event loop's, the writer's, the housekeeper's) kept megabytes it
+    // did not use. Fixed thresholds turn the adjustment off: blocks of 256 KB and more get their own mappings,
+    // and an arena returns what is free above 512 KB.
     _ = mallopt(M_MMAP_THRESHOLD, 256 << 10)
     _ = mallopt(M_TRIM_THRESHOLD, 512 << 10)
     #endif

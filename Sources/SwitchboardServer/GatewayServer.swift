@@ -93,7 +93,7 @@ public struct GatewayServer: Sendable {
         let routes = GatewayRoutes(
             gateway: gateway, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
-            ledger: usage, store: store, logger: logger, startedAt: .now)
+            ledger: usage, store: store, logger: logger, startedAt: .now, forwarders: GatewayRoutes.forwarders(gateway))
         let authenticator = Authenticator(mode: mode, store: store)
         routes.register(on: router, auth: AuthMiddleware(authenticator: authenticator))
         var quiet = logger

@@ -46,8 +46,8 @@ public final class LedgerWriter: @unchecked Sendable {
 
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
-    /// short. Off by default: measured at c=32, batches that form while the previous commit runs (about
-    /// 4 records) cost less throughput than waiting 0.5 ms for bigger ones (20% vs 25% below no ledger).
+    /// short. Off by default: the batches that form while the previous commit runs cost less throughput than
+    /// waiting for bigger ones.
     /// `housekeepingInterval`: the time between a blocking store's housekeeping rounds (moving SQLite's
     /// journal into the tables).
     public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
@@ -139,8 +139,8 @@ public final class LedgerWriter: @unchecked Sendable {
         // Both threads run in the normal scheduling class. In Linux's idle class the housekeeping thread kept
         // requests from waiting behind its move at a fixed rate, but at saturation it was preempted inside its
         // write transaction and not run again for hundreds of milliseconds; this thread, moving too, waited for
-        // that transaction, readied no room, and every request in flight waited for it (p99 40-50 ms at c=32,
-        // against 5 ms in the normal class). The move yields its core every few hundred microseconds instead.
+        // that transaction, readied no room, and every request in flight waited for it. The move yields its core
+        // every few dozen rows instead.
         let housekeepingDone = DispatchSemaphore(value: 0)
         let interval = housekeepingInterval.inSeconds
         let housekeepingThread = Thread { [self] in

@@ -38,7 +38,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     public let descriptor: ProviderDescriptor
     let options: Options
     let transport: any HTTPTransport
-    /// The transport as one that answers on an event loop, cast once: a cast to an existential costs about 0.5 µs.
+    /// The transport as one that answers on an event loop, cast once: a cast to an existential looks up a
+    /// conformance, too dear for every request.
     let loopTransport: (any LoopTransport)?
     private let limiter: ClientRateLimiter?
     /// The headers of a non-streamed request with the configured key, built once.

@@ -12,7 +12,8 @@ import SwitchboardStorage
 /// The request is decoded, routed, sent upstream from this loop's connection pool and answered in callbacks on
 /// the loop: no task, no thread hop, no suspension. It does what the router's middleware and chat route do,
 /// through the same functions; anything else it declines before it has done anything, and the router answers
-/// it (with its own errors for a request it refuses). `Benchmarks/README.md` has what it saves.
+/// it (with its own errors for a request it refuses). It saves the task, the hops between threads and the
+/// suspensions that the router's path pays for every request.
 ///
 /// A class because the exchange's callback holds it: a struct would be copied into it, retaining every reference
 /// the routes hold.
@@ -64,7 +65,7 @@ final class DirectChat: Sendable {
               let (json, client) = try? ClientChatBody.parse(body),
               let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
               let (resolved, model) = try? routes.resolveNow(decoded.request.model, principal: principal),
-              let provider = resolved as? any OpenAIChatForwarding
+              let provider = routes.forwarder(resolved)
         else { return nil }
         var request = decoded.request
         request.model = model

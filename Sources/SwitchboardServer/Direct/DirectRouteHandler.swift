@@ -202,9 +202,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let respond = routes.respond
         let executor = executor
-        // The handlers run on the concurrency executor and only the writes on this connection's loop: keeping
-        // the whole task on this loop measured 13% faster at c=1 but 12% slower at c=32 and 256
-        // (Benchmarks/README.md).
+        // The handlers run on the concurrency executor and only the writes on this connection's loop: keeping the
+        // whole task on this loop was faster for one client but slower under concurrency, where the loop is the
+        // bottleneck.
         task = Task {
             var response: Response
             do {

@@ -9,7 +9,7 @@ import NIOHTTPTypesHTTP1
 /// into bytes.
 ///
 /// The extras' codec parsed every request target with `URLComponents` to find a scheme that an origin-form target
-/// (`/path?query`, every request but a proxy's) cannot have, about 1% of a chat completion's CPU here; such a target
+/// (`/path?query`, every request but a proxy's) cannot have, a visible share of a chat completion's CPU; such a target
 /// becomes the request's path as it came, and any other still goes through the extras' conversion. Responses went
 /// through an `HTTPHeaders` copy of their fields and a second handler; here the fields are written as they are,
 /// framed as `HTTPResponseEncoder` frames them: no body for 1xx, 204, 304 and answers to `HEAD` and `CONNECT`,

@@ -22,7 +22,7 @@ extension GatewayRoutes {
         let created = Int64(Date().timeIntervalSince1970)
         let promptCharacters = chatRequest.messages.reduce(0) { $0.saturatingAdding($1.text.count) }
 
-        if !decoded.stream, let sameDialect = provider as? any OpenAIChatForwarding {
+        if !decoded.stream, let sameDialect = forwarder(provider) {
             // The upstream speaks the client's dialect: its answer goes back untouched, and the client's body goes up
             // as it came when it says what the encoded request would.
             let start = ContinuousClock.now

@@ -25,6 +25,24 @@ struct GatewayRoutes: Sendable {
     let startedAt: ContinuousClock.Instant
     /// Upstream usage is checked here before anything counts it.
     let usageAudit = UsageAudit()
+    /// The providers that forward a same-dialect body, by id, cast once: a cast to an existential looks up a
+    /// conformance, too dear for every request.
+    let forwarders: [String: any OpenAIChatForwarding]
+
+    /// The one provider that `forwarders` holds for this one, if it forwards.
+    func forwarder(_ provider: any LLMProvider) -> (any OpenAIChatForwarding)? {
+        forwarders.isEmpty ? nil : forwarders[provider.id]
+    }
+
+    static func forwarders(_ gateway: Gateway) -> [String: any OpenAIChatForwarding] {
+        // The first provider with an id is the one a name resolves to.
+        var out: [String: any OpenAIChatForwarding] = [:]
+        var seen = Set<String>()
+        for provider in gateway.providers where seen.insert(provider.id).inserted {
+            if let forwarding = provider as? any OpenAIChatForwarding { out[provider.id] = forwarding }
+        }
+        return out
+    }
 
     func register(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
         router.get("health", use: health)

@@ -9,8 +9,8 @@ import Glibc
 /// and the lines are moved into the tables in large transactions about ten times a second.
 ///
 /// A commit straight into the tables wrote three or four whole pages to SQLite's WAL for a batch of two or
-/// three records, and every request paid two thread hand-offs to the ledger's thread and back (measured:
-/// 150 µs of CPU and 0.15 ms of latency a request at c=1). A line copied into a shared file mapping is in the
+/// three records, and every request paid two thread hand-offs to the ledger's thread and back, in CPU and in
+/// latency. A line copied into a shared file mapping is in the
 /// kernel's page cache the moment the copy ends: it survives the process being killed, as a record in
 /// SQLite's WAL does under `synchronous=NORMAL`, and neither survives a power loss. The copy is a memory
 /// write, not file I/O: segments are allocated and their pages touched by the housekeeping thread before an
@@ -41,14 +41,14 @@ final class LedgerJournal: @unchecked Sendable {
         let size: Int
     }
 
-    /// Room for about 1,500 records: 50 ms of them at the 28,000 requests a second this gateway serves on
-    /// two cores. A loop that fills its segment switches to a spare and wakes the writer's thread, which
-    /// readies another; the segments add 1.5 MB to the resident size.
+    /// Room for about 1,500 records, a few tens of milliseconds of them at saturation. A loop that fills its
+    /// segment switches to a spare and wakes the writer's thread, which readies another; each segment adds its
+    /// size to the resident set.
     static let defaultSegmentBytes = 512 << 10
 
     /// Segments kept ready. With one, a loop at saturation ran out of room (and its requests waited for a
-    /// transaction, p99 40-50 ms at c=32) whenever the writer's thread spent longer than one segment's
-    /// 50 ms moving records into the tables, during which it readies nothing.
+    /// transaction) whenever the writer's thread spent longer than one segment's worth of time moving records
+    /// into the tables, during which it readies nothing.
     static let spareCount = 2
 
     let segmentBytes: Int
@@ -64,8 +64,8 @@ final class LedgerJournal: @unchecked Sendable {
     private var retired: [Int: Mapping] = [:]
     /// Moved segments' files, renamed out of the journal and zeroed, for the next spares: a segment made
     /// from nothing every round (create, allocate, map, fault in and zero 128 pages, and later unmap, which
-    /// interrupts every core running the process to flush its TLB, and unlink) cost 0.5-2 ms of the
-    /// housekeeping thread's time in one piece, which a loop woken on its core waited behind.
+    /// interrupts every core running the process to flush its TLB, and unlink) took the housekeeping thread
+    /// milliseconds in one piece, which a loop woken on its core waited behind.
     private var free: [Mapping] = []
     private var closed: [Segment] = []
     private var nextNumber = 1

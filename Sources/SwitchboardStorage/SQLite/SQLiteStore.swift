@@ -39,8 +39,7 @@ public final class SQLiteStore: Storage {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             // 512 KiB of page cache a connection instead of SQLite's 2 MB: the ledger appends at the right edge
-            // of its b-trees, and the OS's file cache answers the rest (measured: 1.9 MB less resident after
-            // the benchmark's c=256 run).
+            // of its b-trees, and the OS's file cache answers the rest, with less resident memory.
             try db.execute(sql: "PRAGMA cache_size = -512")
         }
         // Owner-only, as the journals are: SQLite gives the -wal and -shm files the database file's mode.

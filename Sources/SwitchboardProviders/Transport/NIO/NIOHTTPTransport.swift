@@ -9,8 +9,8 @@ public import SwitchboardCore
 /// caller's event loop when it runs on one, streaming bodies with back-pressure, TLS with the system's trust
 /// roots and SNI, gzip and deflate responses.
 ///
-/// AsyncHTTPClient spent most of a forwarded request's CPU in per-request state machines and thread hops
-/// (`Benchmarks/README.md`); this does one exchange per connection at a time with none of that.
+/// AsyncHTTPClient spent most of a forwarded request's CPU in per-request state machines and thread hops; this
+/// does one exchange per connection at a time with none of that.
 public final class NIOHTTPTransport: LoopTransport {
     /// Timeouts, pool limits and TLS.
     public struct Settings: Sendable {
