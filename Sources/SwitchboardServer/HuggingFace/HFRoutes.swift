@@ -61,9 +61,7 @@ extension GatewayRoutes {
         let modelID = try await resolveTaskModel(&invocation)
         let (provider, model) = try await resolve(modelID, principal: context.principal, requestID: context.requestID)
         let named = clientModel.isEmpty ? modelID : clientModel
-        context.record.route(task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider.id, upstreamModel: model)
-        let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
-        context.record.update { $0.trace = call.trace }
+        let call = callContext(task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider, model: model, context: context)
 
         func answer(_ output: JSONValue) -> Response {
             if invocation.task == .conversational, envelope == .task, case .object(var o) = output {
@@ -86,11 +84,8 @@ extension GatewayRoutes {
             guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
                 throw APIError.invalid("embedding: model '\(named)' (provider \(provider.id)) has no embeddings API", param: "model")
             }
-            try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0 + $1.count }))
-            let start = ContinuousClock.now
-            let result = try await embedder.embed(inputs, model: model, context: call)
-            context.record.upstream = ContinuousClock.now - start
-            record(usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), context: context)
+            try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
+            let result = try await embed(inputs, model: model, at: embedder, call: call, context: context)
             return answer(.array(result.vectors.map { .array($0.map(JSONValue.double)) }))
 
         case .imageGeneration:
@@ -120,18 +115,12 @@ extension GatewayRoutes {
         default:
             let task = try HFTemplates.chatTask(invocation, model: model)
             try await admit(context, request: task.request)
-            let promptCharacters = task.request.messages.reduce(0) { $0 + $1.text.count }
             if invocation.stream {
-                let (first, events, start) = try await firstEvent(provider.stream(task.request, context: call), context: context)
                 let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
-                return sseResponse(first: first, events: events, start: start, encoder: HFTokenStreamEncoder(prefix: prefix),
-                                   promptCharacters: promptCharacters, request: request, context: context)
+                return try await stream(task.request, at: provider, call: call, encoder: HFTokenStreamEncoder(prefix: prefix),
+                                        answering: request, context: context)
             }
-            let start = ContinuousClock.now
-            let response = try await provider.chat(task.request, context: call)
-            context.record.upstream = ContinuousClock.now - start
-            context.record.update { $0.provider = response.provider }
-            record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
+            let response = try await complete(task.request, at: provider, call: call, context: context)
             do {
                 return answer(try task.shape(response.content))
             } catch let invalid as HFInvalidOutput {

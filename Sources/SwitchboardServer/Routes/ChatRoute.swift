@@ -13,14 +13,12 @@ extension GatewayRoutes {
         let (json, client) = try await jsonBody(&request, forwarding: true)
         let decoded = try OpenAIChatRequestDecoding.decode(json)
         let (provider, model) = try await resolve(decoded.request.model, principal: context.principal, requestID: context.requestID)
-        context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
+        let call = callContext(task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model,
+                               context: context)
         try await admit(context, request: decoded.request)
         var chatRequest = decoded.request
         chatRequest.model = model
-        let call = CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout).traced()
-        context.record.update { $0.trace = call.trace }
         let created = Int64(Date().timeIntervalSince1970)
-        let promptCharacters = chatRequest.messages.reduce(0) { $0.saturatingAdding($1.text.count) }
 
         if !decoded.stream, let sameDialect = forwarder(provider) {
             // The upstream speaks the client's dialect: its answer goes back untouched, and the client's body goes up
@@ -28,25 +26,19 @@ extension GatewayRoutes {
             let start = ContinuousClock.now
             let result = try await sameDialect.chatOpenAIBody(chatRequest, client: client, context: call)
             context.record.upstream = ContinuousClock.now - start
-            record(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), context: context)
+            record(usage: result.usage, fallbackCharacters: (chatRequest.promptCharacters, result.body.readableBytes), context: context)
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: result.body))
         }
         if !decoded.stream {
-            let start = ContinuousClock.now
-            var response = try await provider.chat(chatRequest, context: call)
-            context.record.upstream = ContinuousClock.now - start
-            context.record.update { $0.provider = response.provider }
-            response.usage = record(usage: response.usage, fallbackCharacters: (promptCharacters, response.content.count), context: context)
+            let response = try await complete(chatRequest, at: provider, call: call, context: context)
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
 
-        let (first, events, start) = try await firstEvent(provider.stream(chatRequest, context: call), context: context)
         let encoder = OpenAIChunkEncoder(id: "chatcmpl-\(context.requestID)", model: model, created: created,
                                          includeUsage: decoded.includeUsage)
-        return sseResponse(first: first, events: events, start: start, encoder: encoder, promptCharacters: promptCharacters,
-                           request: request, context: context)
+        return try await stream(chatRequest, at: provider, call: call, encoder: encoder, answering: request, context: context)
     }
 
     /// Notes usage for metrics and the ledger; without reported (or believable) usage, estimates it from text length.

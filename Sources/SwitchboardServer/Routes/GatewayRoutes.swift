@@ -207,16 +207,12 @@ struct GatewayRoutes: Sendable {
         default: throw APIError.invalid("'input' must be a string or a non-empty array of strings", param: "input")
         }
         let (provider, upstreamModel) = try await resolve(model, principal: context.principal, requestID: context.requestID)
-        context.record.route(task: "embeddings", clientModel: model, provider: provider.id, upstreamModel: upstreamModel)
+        let call = callContext(task: "embeddings", clientModel: model, provider: provider, model: upstreamModel, context: context)
         guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
             throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")
         }
-        try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0 + $1.count }))
-        let start = ContinuousClock.now
-        let result = try await embedder.embed(inputs, model: upstreamModel,
-                                              context: CallContext(logger: logger, requestID: context.requestID, timeout: options.requestTimeout))
-        context.record.upstream = ContinuousClock.now - start
-        record(usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), context: context)
+        try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
+        let result = try await embed(inputs, model: upstreamModel, at: embedder, call: call, context: context)
         let data = result.vectors.enumerated().map { i, v -> JSONValue in
             ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
         }
