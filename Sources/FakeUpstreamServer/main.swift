@@ -38,14 +38,24 @@ tools.toolCalls = [
 ]
 fake.set(.reply(tools), forModel: "tool-model")
 fake.set(.reply(FakeReply(#"{"answer": 42}"#)), forModel: "json-model")
-fake.set(.status(404, body: #"{"error":{"message":"The model `missing-model` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#),
-         forModel: "missing-model")
+fake.set(
+    .status(
+        404,
+        body:
+            #"{"error":{"message":"The model `missing-model` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#
+    ),
+    forModel: "missing-model")
 fake.set(.dropAfter(chunks: 3, reply: FakeReply("this stream will break")), forModel: "drop-model")
 fake.set(.reply(FakeReply(#"{"answer": "London", "score": 0.93}"#)), forModel: "qa-model")
-fake.set(.reply(FakeReply(#"{"scores": [{"label": "NEGATIVE", "score": 0.1}, {"label": "POSITIVE", "score": 0.3}]}"#)),
-         forModel: "classify-model")
-fake.set(.reply(FakeReply(#"{"entities": [{"entity_group": "PER", "word": "Sarah Jessica Parker", "score": 0.99}, {"entity_group": "LOC", "word": "London", "score": 0.98}]}"#)),
-         forModel: "ner-model")
+fake.set(
+    .reply(FakeReply(#"{"scores": [{"label": "NEGATIVE", "score": 0.1}, {"label": "POSITIVE", "score": 0.3}]}"#)),
+    forModel: "classify-model")
+fake.set(
+    .reply(
+        FakeReply(
+            #"{"entities": [{"entity_group": "PER", "word": "Sarah Jessica Parker", "score": 0.99}, {"entity_group": "LOC", "word": "London", "score": 0.98}]}"#
+        )),
+    forModel: "ner-model")
 fake.setModels(["fake-model", "tool-model", "json-model", "zai-glm-4.7", "qa-model", "classify-model", "ner-model"])
 FileHandle.standardOutput.write(Data((fake.baseURL + "\n").utf8))
 while true { try await Task.sleep(for: .seconds(3600)) }

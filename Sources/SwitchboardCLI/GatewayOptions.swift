@@ -32,8 +32,10 @@ struct GatewayOptions: ParsableArguments {
         upstream.connectTimeout = .seconds(config.server.upstreamConnectTimeoutSeconds)
         upstream.idleTimeout = .seconds(config.server.upstreamIdleTimeoutSeconds)
         let transport = NIOHTTPTransport(group: MultiThreadedEventLoopGroup.singleton, settings: upstream)
-        let result = try GatewayBuilder(config: config, environment: environment,
-                                        transport: transport, routerObserver: observer).build()
+        let result = try GatewayBuilder(
+            config: config, environment: environment,
+            transport: transport, routerObserver: observer
+        ).build()
         if !quiet {
             for warning in result.warnings { Terminal.err("warning: \(warning)\n") }
         }

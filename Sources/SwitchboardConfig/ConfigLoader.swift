@@ -70,8 +70,9 @@ struct Reader {
         }
         guard !ConfigLoader.carriesCredentials(s) else {
             // The URL is quoted in errors and logs; credentials belong in `api_key`, which never is.
-            throw fail("'\(path)' must not carry credentials (user:password@); put the key in 'api_key'", key: key, table: table,
-                       occurrence: occurrence)
+            throw fail(
+                "'\(path)' must not carry credentials (user:password@); put the key in 'api_key'", key: key, table: table,
+                occurrence: occurrence)
         }
         return s
     }
@@ -140,7 +141,9 @@ struct Reader {
     }
 
     /// The keys every provider section takes; false when `key` is not one of them.
-    func readCommon(_ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String) throws(ConfigError) -> Bool {
+    func readCommon(
+        _ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String
+    ) throws(ConfigError) -> Bool {
         switch key {
         case "api_key": section.apiKey = SecretSource(try string(v, path, key: key, table: table))
         case "base_url": section.baseURL = try url(v, path, key: key, table: table)
@@ -158,8 +161,9 @@ struct Reader {
             let table = "providers.\(id)"
             if id == "openai_compat" {
                 guard case .array(let items) = value else {
-                    throw fail("'providers.openai_compat' must be an array of tables ([[providers.openai_compat]])",
-                               key: id, table: "providers")
+                    throw fail(
+                        "'providers.openai_compat' must be an array of tables ([[providers.openai_compat]])",
+                        key: id, table: "providers")
                 }
                 for (n, item) in items.enumerated() { config.customEndpoints.append(try readCustom(item, occurrence: n)) }
                 continue
@@ -171,8 +175,9 @@ struct Reader {
             if id == "mock" {
                 for (k, v) in try entries(value, table: table, key: id) {
                     guard k == "enabled", case .bool(let b) = v else {
-                        throw fail(k == "enabled" ? "'providers.mock.enabled' must be a boolean" : "unknown key 'providers.mock.\(k)'",
-                                   key: k, table: table)
+                        throw fail(
+                            k == "enabled" ? "'providers.mock.enabled' must be a boolean" : "unknown key 'providers.mock.\(k)'",
+                            key: k, table: table)
                     }
                     config.mockEnabled = b
                 }
@@ -194,11 +199,14 @@ struct Reader {
                     case "token_path" where id == "copilot", "credentials_path" where id == "qwen_oauth":
                         section.tokenPath = try string(v, path, key: k, table: table)
                     default:
-                        let allowed = ["ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
-                                       "bedrock": "region, profile, api_key, base_url, model, enabled",
-                                       "vertex": "key_file, project_id, location, base_url, model, enabled",
-                                       "copilot": "token_path, base_url, model, enabled",
-                                       "qwen_oauth": "credentials_path, base_url, model, enabled"][id] ?? "api_key, base_url, model, enabled"
+                        let allowed =
+                            [
+                                "ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
+                                "bedrock": "region, profile, api_key, base_url, model, enabled",
+                                "vertex": "key_file, project_id, location, base_url, model, enabled",
+                                "copilot": "token_path, base_url, model, enabled",
+                                "qwen_oauth": "credentials_path, base_url, model, enabled",
+                            ][id] ?? "api_key, base_url, model, enabled"
                         throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
                     }
                 }
@@ -206,7 +214,9 @@ struct Reader {
                 continue
             }
             guard let descriptor = ProviderRegistry.descriptor(id: id) else {
-                throw ConfigError(file: source.file, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"), message:"unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])")
+                throw ConfigError(
+                    file: source.file, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"),
+                    message: "unknown provider '\(id)' (see `switchboard providers`; custom endpoints go in [[providers.openai_compat]])")
             }
             var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
             for (k, v) in try entries(value, table: table, key: id) {
@@ -216,8 +226,9 @@ struct Reader {
                 case "tier" where !descriptor.tiers.isEmpty:
                     let tier = try string(v, path, key: k, table: table)
                     guard descriptor.tiers[tier] != nil else {
-                        throw fail("'\(path)' must be one of \(descriptor.tiers.keys.sorted().joined(separator: ", ")), not '\(tier)'",
-                                   key: k, table: table)
+                        throw fail(
+                            "'\(path)' must be one of \(descriptor.tiers.keys.sorted().joined(separator: ", ")), not '\(tier)'",
+                            key: k, table: table)
                     }
                     section.tier = tier
                 default:
@@ -270,11 +281,13 @@ struct Reader {
                 }
             }
             guard let input, let output else {
-                throw ConfigError(file: source.file, line: source.headerLine(table),
-                                  message: "[\(table)] needs input_per_million_usd and output_per_million_usd")
+                throw ConfigError(
+                    file: source.file, line: source.headerLine(table),
+                    message: "[\(table)] needs input_per_million_usd and output_per_million_usd")
             }
-            out[model] = ModelPrice(inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached,
-                                    reasoningPerMillion: reasoning)
+            out[model] = ModelPrice(
+                inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached,
+                reasoningPerMillion: reasoning)
         }
         return out
     }
@@ -337,8 +350,9 @@ struct Reader {
             }
         }
         guard let id, !id.isEmpty, !id.contains("/") else {
-            throw ConfigError(file: source.file, line: endpoint.line,
-                              message: "providers.openai_compat[\(n)] needs an 'id' without '/'")
+            throw ConfigError(
+                file: source.file, line: endpoint.line,
+                message: "providers.openai_compat[\(n)] needs an 'id' without '/'")
         }
         guard let base else {
             throw ConfigError(file: source.file, line: endpoint.line, message: "providers.openai_compat[\(n)] ('\(id)') needs a 'base_url'")

@@ -23,8 +23,10 @@ public struct GatewayBuilder: Sendable {
     public var routerObserver: (any RouterObserver)?
 
     /// Creates a builder.
-    public init(config: SwitchboardConfig, environment: Environment, transport: any HTTPTransport,
-                routerObserver: (any RouterObserver)? = nil) {
+    public init(
+        config: SwitchboardConfig, environment: Environment, transport: any HTTPTransport,
+        routerObserver: (any RouterObserver)? = nil
+    ) {
         self.config = config
         self.environment = environment
         self.transport = transport
@@ -58,7 +60,8 @@ public struct GatewayBuilder: Sendable {
                     continue
                 }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
-                options.baseURL = section.baseURL.map { baseURL(for: descriptor, configured: $0) }
+                options.baseURL =
+                    section.baseURL.map { baseURL(for: descriptor, configured: $0) }
                     ?? descriptor.baseURLEnv.flatMap { environment[$0] }
                 options.modelOverride = section.model
                 options.tier = section.tier.flatMap { descriptor.tiers[$0] }
@@ -70,9 +73,10 @@ public struct GatewayBuilder: Sendable {
             case .missing(let variable):
                 warnings.append("\(endpoint.id) skipped: \(variable) is not set")
             case .key(let key):
-                let descriptor = ProviderDescriptor(id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
-                                                    baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
-                                                    freeTier: .local)
+                let descriptor = ProviderDescriptor(
+                    id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
+                    baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
+                    freeTier: .local)
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.chatPath = endpoint.chatPath
                 options.modelOverride = endpoint.model
@@ -81,7 +85,9 @@ public struct GatewayBuilder: Sendable {
         }
         if config.providers.isEmpty, config.customEndpoints.isEmpty {
             for id in NativeProviders.ids {
-                if case .success(let provider) = NativeProviders.make(ProviderSection(id: id), environment: environment, transport: transport) {
+                if case .success(let provider) = NativeProviders.make(
+                    ProviderSection(id: id), environment: environment, transport: transport)
+                {
                     providers.append(provider)
                 }
             }
@@ -108,14 +114,16 @@ public struct GatewayBuilder: Sendable {
             for entry in config.fallback {
                 let (id, model) = split(entry)
                 guard let provider = providers.first(where: { $0.id == id }) else {
-                    throw ConfigError(file: file, line: nil,
-                                      message: "router.fallback names '\(id)', which is not a configured provider")
+                    throw ConfigError(
+                        file: file, line: nil,
+                        message: "router.fallback names '\(id)', which is not a configured provider")
                 }
                 slots.append(RouterSlot(provider: provider, model: model))
             }
         }
-        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver),
-                              defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice))
+        let gateway = Gateway(
+            providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver),
+            defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice))
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
     }
 

@@ -15,18 +15,25 @@ public enum NativeProviders {
 
     /// Every native provider this build has.
     public static let listings: [Listing] = [
-        Listing(id: "anthropic", name: "Anthropic", keyVariables: "ANTHROPIC_API_KEY | ANTHROPIC_OAUTH_TOKEN",
-                baseURL: "https://api.anthropic.com", note: "native Messages API; sk-ant-oat tokens sent as OAuth"),
-        Listing(id: "ollama", name: "Ollama", keyVariables: "OLLAMA_HOST (no key locally; OLLAMA_API_KEY for the cloud)",
-                baseURL: "http://127.0.0.1:11434", note: "native /api/chat with NDJSON streaming, /api/tags, /api/embed"),
-        Listing(id: "bedrock", name: "AWS Bedrock", keyVariables: "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials, AWS_BEARER_TOKEN_BEDROCK); AWS_REGION",
-                baseURL: "https://bedrock-runtime.{region}.amazonaws.com", note: "Converse / ConverseStream, SigV4"),
-        Listing(id: "vertex", name: "Google Vertex AI", keyVariables: "GOOGLE_APPLICATION_CREDENTIALS (service-account key file)",
-                baseURL: "https://{location}-aiplatform.googleapis.com", note: "Gemini generateContent; RS256 JWT exchanged for cached tokens"),
-        Listing(id: "copilot", name: "GitHub Copilot", keyVariables: "token file from `switchboard login copilot`",
-                baseURL: "https://api.githubcopilot.com", note: "GitHub token exchanged for a ~30 min key; observed API"),
-        Listing(id: "qwen_oauth", name: "Qwen (OAuth)", keyVariables: "~/.qwen/oauth_creds.json from `switchboard login qwen`",
-                baseURL: "https://portal.qwen.ai/v1", note: "device flow + PKCE, refreshed automatically; observed API"),
+        Listing(
+            id: "anthropic", name: "Anthropic", keyVariables: "ANTHROPIC_API_KEY | ANTHROPIC_OAUTH_TOKEN",
+            baseURL: "https://api.anthropic.com", note: "native Messages API; sk-ant-oat tokens sent as OAuth"),
+        Listing(
+            id: "ollama", name: "Ollama", keyVariables: "OLLAMA_HOST (no key locally; OLLAMA_API_KEY for the cloud)",
+            baseURL: "http://127.0.0.1:11434", note: "native /api/chat with NDJSON streaming, /api/tags, /api/embed"),
+        Listing(
+            id: "bedrock", name: "AWS Bedrock",
+            keyVariables: "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials, AWS_BEARER_TOKEN_BEDROCK); AWS_REGION",
+            baseURL: "https://bedrock-runtime.{region}.amazonaws.com", note: "Converse / ConverseStream, SigV4"),
+        Listing(
+            id: "vertex", name: "Google Vertex AI", keyVariables: "GOOGLE_APPLICATION_CREDENTIALS (service-account key file)",
+            baseURL: "https://{location}-aiplatform.googleapis.com", note: "Gemini generateContent; RS256 JWT exchanged for cached tokens"),
+        Listing(
+            id: "copilot", name: "GitHub Copilot", keyVariables: "token file from `switchboard login copilot`",
+            baseURL: "https://api.githubcopilot.com", note: "GitHub token exchanged for a ~30 min key; observed API"),
+        Listing(
+            id: "qwen_oauth", name: "Qwen (OAuth)", keyVariables: "~/.qwen/oauth_creds.json from `switchboard login qwen`",
+            baseURL: "https://portal.qwen.ai/v1", note: "device flow + PKCE, refreshed automatically; observed API"),
     ]
 
     /// Where `login copilot` writes the GitHub token by default.
@@ -45,7 +52,9 @@ public enum NativeProviders {
         let description: String
     }
 
-    static func make(_ section: ProviderSection, environment: Environment, transport: any HTTPTransport)
+    static func make(
+        _ section: ProviderSection, environment: Environment, transport: any HTTPTransport
+    )
         -> Result<any LLMProvider, Missing>
     {
         switch section.id {
@@ -76,11 +85,14 @@ public enum NativeProviders {
             if section.line == nil, section.baseURL == nil, environment["OLLAMA_HOST"] == nil {
                 return .failure(Missing(description: "OLLAMA_HOST is not set"))
             }
-            if let host = environment["OLLAMA_HOST"], section.baseURL == nil, ConfigLoader.carriesCredentials(OllamaTranslation.baseURL(host: host)) {
+            if let host = environment["OLLAMA_HOST"], section.baseURL == nil,
+                ConfigLoader.carriesCredentials(OllamaTranslation.baseURL(host: host))
+            {
                 return .failure(Missing(description: "OLLAMA_HOST must not carry credentials (user:password@)"))
             }
             var options = OllamaProvider.Options()
-            options.baseURL = section.baseURL.map { OllamaTranslation.baseURL(host: $0) } ?? OllamaTranslation.baseURL(host: environment["OLLAMA_HOST"])
+            options.baseURL =
+                section.baseURL.map { OllamaTranslation.baseURL(host: $0) } ?? OllamaTranslation.baseURL(host: environment["OLLAMA_HOST"])
             switch section.apiKey {
             case .literal(let k)?: options.apiKey = k
             case .env(let name)?: options.apiKey = environment[name]
@@ -101,7 +113,9 @@ public enum NativeProviders {
                 values["AWS_BEARER_TOKEN_BEDROCK"] = key
             }
             guard let auth = BedrockAuth.resolve(environment: values, profile: section.profile) else {
-                let from = section.profile.map { "profile '\($0)' in ~/.aws/credentials" } ?? "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials"
+                let from =
+                    section.profile.map { "profile '\($0)' in ~/.aws/credentials" }
+                    ?? "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials"
                 return .failure(Missing(description: "no AWS credentials (\(from))"))
             }
             guard let region = section.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] else {
@@ -135,17 +149,23 @@ public enum NativeProviders {
                 return .failure(Missing(description: e.message))
             } catch { return .failure(Missing(description: "\(error)")) }
             let exchange = environment["SWITCHBOARD_COPILOT_TOKEN_URL"] ?? "https://api.github.com/copilot_internal/v2/token"
-            return .success(OAuthProviders.copilot(tokens: CopilotTokens(githubToken: token, exchangeURL: exchange, transport: transport),
-                                                   baseURL: section.baseURL, modelOverride: section.model, transport: transport))
+            return .success(
+                OAuthProviders.copilot(
+                    tokens: CopilotTokens(githubToken: token, exchangeURL: exchange, transport: transport),
+                    baseURL: section.baseURL, modelOverride: section.model, transport: transport))
         case "qwen_oauth":
             let home = environment["HOME"] ?? NSHomeDirectory()
             let path = section.tokenPath.map { expand($0, home: home) } ?? defaultQwenCredentialsPath(home: home)
             guard FileManager.default.fileExists(atPath: path) else {
                 return .failure(Missing(description: "no Qwen credentials at \(path): run `switchboard login qwen`"))
             }
-            let tokenURL = environment["SWITCHBOARD_QWEN_OAUTH_URL"].map { $0 + "/api/v1/oauth2/token" } ?? QwenTokens.oauthBase + "/api/v1/oauth2/token"
-            return .success(OAuthProviders.qwen(tokens: QwenTokens(path: path, tokenURL: tokenURL, transport: transport),
-                                                baseURL: section.baseURL, modelOverride: section.model, transport: transport))
+            let tokenURL =
+                environment["SWITCHBOARD_QWEN_OAUTH_URL"].map { $0 + "/api/v1/oauth2/token" } ?? QwenTokens.oauthBase
+                + "/api/v1/oauth2/token"
+            return .success(
+                OAuthProviders.qwen(
+                    tokens: QwenTokens(path: path, tokenURL: tokenURL, transport: transport),
+                    baseURL: section.baseURL, modelOverride: section.model, transport: transport))
         default:
             return .failure(Missing(description: "no native provider '\(section.id)'"))
         }

@@ -16,8 +16,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var headers: HTTPFields
 
     /// Creates an error.
-    public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
-                headers: HTTPFields = [:]) {
+    public init(
+        status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.message = message
         self.type = type
@@ -38,10 +40,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The JSON body.
     public var body: JSONValue {
-        ["error": [
-            "message": .string(message), "type": .string(type),
-            "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null,
-        ]]
+        [
+            "error": [
+                "message": .string(message), "type": .string(type),
+                "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null,
+            ]
+        ]
     }
 
     /// The body in the Hugging Face task API's shape: `{"error", "error_type", "message"}`.
@@ -83,14 +87,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func resolution(_ error: ModelResolutionError) -> APIError {
         switch error {
         case .nameTooLong: .invalid("'model' is longer than \(Gateway.maximumModelNameBytes) bytes", param: "model")
-        case .noProvider: APIError(status: .notFound, message: error.description, type: "invalid_request_error", param: "model",
-                                   code: "model_not_found")
+        case .noProvider:
+            APIError(
+                status: .notFound, message: error.description, type: "invalid_request_error", param: "model",
+                code: "model_not_found")
         }
     }
 
     /// 503: a billed request whose record could not be committed is not answered as a success.
-    static let ledgerUnavailable = APIError(status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
-                                            type: "server_error", code: "ledger_unavailable")
+    static let ledgerUnavailable = APIError(
+        status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
+        type: "server_error", code: "ledger_unavailable")
 
     /// Maps any failure to what the client should see: client mistakes keep their 4xx, upstream trouble
     /// becomes 502/503/504 (429 when every attempt was rate limited), and nothing secret is echoed.
@@ -100,8 +107,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let e as ProviderError: return from(provider: e, summary: nil)
         case let e as AllProvidersFailed:
             guard let last = e.last else {
-                return APIError(status: .serviceUnavailable, message: "no provider is configured for this model", type: "server_error",
-                                code: "no_provider")
+                return APIError(
+                    status: .serviceUnavailable, message: "no provider is configured for this model", type: "server_error",
+                    code: "no_provider")
             }
             let allLimited = e.attempts.allSatisfy { if case .rateLimited = $0.error.kind { true } else { false } }
             var mapped = from(provider: last, summary: e.description)
@@ -110,17 +118,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let e as HTTPError:
             switch e.status {
             case .contentTooLarge:
-                return APIError(status: .contentTooLarge, message: "request body is larger than the server accepts",
-                                type: "invalid_request_error", code: "request_too_large")
+                return APIError(
+                    status: .contentTooLarge, message: "request body is larger than the server accepts",
+                    type: "invalid_request_error", code: "request_too_large")
             case .notFound:
                 return APIError(status: .notFound, message: e.body ?? "no such route", type: "invalid_request_error", code: "not_found")
             default:
-                return APIError(status: e.status, message: e.body ?? e.status.reasonPhrase, type: e.status.code < 500 ? "invalid_request_error" : "server_error")
+                return APIError(
+                    status: e.status, message: e.body ?? e.status.reasonPhrase,
+                    type: e.status.code < 500 ? "invalid_request_error" : "server_error")
             }
         case let e as QuotaEnforcer.Exceeded:
             return quota(e)
         case is CancellationError:
-            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+            return APIError(
+                status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
         default:
             return APIError(status: .internalServerError, message: "internal error", type: "server_error")
         }
@@ -130,30 +142,38 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         let detail = summary ?? e.description
         switch e.kind {
         case .invalidRequest:
-            return APIError(status: .badRequest, message: "\(e.provider) rejected the request: \(e.message)", type: "invalid_request_error",
-                            code: e.code)
+            return APIError(
+                status: .badRequest, message: "\(e.provider) rejected the request: \(e.message)", type: "invalid_request_error",
+                code: e.code)
         case .modelNotFound:
-            return APIError(status: .notFound, message: "model not found at \(e.provider): \(e.message)", type: "invalid_request_error",
-                            code: "model_not_found")
+            return APIError(
+                status: .notFound, message: "model not found at \(e.provider): \(e.message)", type: "invalid_request_error",
+                code: "model_not_found")
         case .contentFiltered:
-            return APIError(status: .badRequest, message: "content filtered by \(e.provider): \(e.message)", type: "invalid_request_error",
-                            code: "content_filter")
+            return APIError(
+                status: .badRequest, message: "content filtered by \(e.provider): \(e.message)", type: "invalid_request_error",
+                code: "content_filter")
         case .rateLimited(let wait):
             var headers = HTTPFields()
             if let wait { headers[.retryAfter] = String(max(1, Int(wait.inSeconds.rounded(.up)))) }
-            return APIError(status: .tooManyRequests, message: "upstream rate limited: \(detail)", type: "rate_limit_error",
-                            code: "rate_limit_exceeded", headers: headers)
+            return APIError(
+                status: .tooManyRequests, message: "upstream rate limited: \(detail)", type: "rate_limit_error",
+                code: "rate_limit_exceeded", headers: headers)
         case .timeout:
-            return APIError(status: .gatewayTimeout, message: "upstream timed out: \(detail)", type: "server_error", code: "upstream_timeout")
+            return APIError(
+                status: .gatewayTimeout, message: "upstream timed out: \(detail)", type: "server_error", code: "upstream_timeout")
         case .overloaded, .quotaExceeded:
-            return APIError(status: .serviceUnavailable, message: "upstream unavailable: \(detail)", type: "server_error", code: "upstream_unavailable")
+            return APIError(
+                status: .serviceUnavailable, message: "upstream unavailable: \(detail)", type: "server_error", code: "upstream_unavailable")
         case .authentication, .permission:
-            return APIError(status: .badGateway, message: "the gateway's credentials were refused upstream: \(detail)", type: "server_error",
-                            code: "upstream_auth")
+            return APIError(
+                status: .badGateway, message: "the gateway's credentials were refused upstream: \(detail)", type: "server_error",
+                code: "upstream_auth")
         case .network, .server, .decoding:
             return APIError(status: .badGateway, message: "upstream failed: \(detail)", type: "server_error", code: "upstream_error")
         case .cancelled:
-            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+            return APIError(
+                status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
         }
     }
 }
@@ -169,8 +189,12 @@ extension APIError {
             }
         for failure in failures {
             guard let detail = failure.diagnostic else { continue }
-            logger.warning("upstream call failed", metadata: ["request_id": "\(requestID)", "provider": "\(failure.provider)",
-                                                              "kind": "\(failure.kind.name)", "detail": "\(detail)"])
+            logger.warning(
+                "upstream call failed",
+                metadata: [
+                    "request_id": "\(requestID)", "provider": "\(failure.provider)",
+                    "kind": "\(failure.kind.name)", "detail": "\(detail)",
+                ])
         }
     }
 
@@ -179,8 +203,9 @@ extension APIError {
         var headers = HTTPFields()
         switch e.kind {
         case .requestTooLarge:
-            return APIError(status: .badRequest, message: e.description, type: "invalid_request_error", param: "max_tokens",
-                            code: "request_exceeds_limit")
+            return APIError(
+                status: .badRequest, message: e.description, type: "invalid_request_error", param: "max_tokens",
+                code: "request_exceeds_limit")
         case .rateLimited, .budget:
             headers[.retryAfter] = String(e.retryAfter)
             if e.kind == .rateLimited {
@@ -189,8 +214,9 @@ extension APIError {
                 headers[HTTPField.Name("x-ratelimit-reset")!] = String(e.reset)
             }
             let code = e.kind == .budget ? "budget_exceeded" : "rate_limit_exceeded"
-            return APIError(status: .tooManyRequests, message: e.description,
-                            type: e.kind == .budget ? "budget_exceeded" : "rate_limit_error", code: code, headers: headers)
+            return APIError(
+                status: .tooManyRequests, message: e.description,
+                type: e.kind == .budget ? "budget_exceeded" : "rate_limit_error", code: code, headers: headers)
         }
     }
 }

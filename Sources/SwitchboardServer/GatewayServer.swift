@@ -54,14 +54,19 @@ public struct GatewayServer: Sendable {
     let connections: ConnectionCount
 
     /// Creates the server; `metrics` should be the observer the gateway's router was built with.
-    public init(gateway: Gateway, store: any Storage, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
-                logger: Logger) {
+    public init(
+        gateway: Gateway, store: any Storage, ledger: LedgerWriter?, options: Options, metrics: GatewayMetrics,
+        logger: Logger
+    ) {
         self.gateway = gateway
         self.store = store
         // After a restart, in-memory budget counters start from what the ledger says was spent.
-        let spend: QuotaEnforcer.SpendSource? = ledger == nil ? nil : { @Sendable key, user, since in
-            try await store.spend(keyID: key, user: user, since: since)
-        }
+        let spend: QuotaEnforcer.SpendSource? =
+            ledger == nil
+            ? nil
+            : { @Sendable key, user, since in
+                try await store.spend(keyID: key, user: user, since: since)
+            }
         self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend)
         self.ledger = ledger
         self.options = options
@@ -74,16 +79,19 @@ public struct GatewayServer: Sendable {
         var configured = Set(gateway.prices.prices.keys)
         for slot in gateway.router.slots { if let model = slot.model { configured.insert("\(slot.provider.id)/\(model)") } }
         if let model = gateway.defaultModel { configured.insert(model) }
-        metrics.limitLabels(to: .init(
-            isKnownModel: { [configured] in configured.contains($0) || catalog.knows($0) },
-            isKnownProvider: { $0 == gateway.router.id || gateway.provider(id: $0) != nil }))
+        metrics.limitLabels(
+            to: .init(
+                isKnownModel: { [configured] in configured.contains($0) || catalog.knows($0) },
+                isKnownProvider: { $0 == gateway.router.id || gateway.provider(id: $0) != nil }))
     }
 
     /// The latest probe results, by provider.
     public var providerStatus: [String: ProviderHealth.Status] { prober.current }
 
     /// The Hummingbird application: routes, middleware and the background prober.
-    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    )
         -> some ApplicationProtocol
     {
         let router = Router(context: GatewayRequestContext.self)
@@ -100,13 +108,16 @@ public struct GatewayServer: Sendable {
         quiet.logLevel = max(logger.logLevel, .notice)
         let responder = router.buildResponder()
         let serverName = "switchboard"
-        let direct = options.directRoutes
-            ? DirectRoutes(respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
-                           maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
-                           chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil)
+        let direct =
+            options.directRoutes
+            ? DirectRoutes(
+                respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
+                maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
+                chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil)
             : nil
-        let limits = ConnectionLimits(headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,
-                                      maxBodyBytes: options.maxBodyBytes)
+        let limits = ConnectionLimits(
+            headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,
+            maxBodyBytes: options.maxBodyBytes)
         let server = HTTPServerBuilder.gateway(connections: connections, limits: limits, direct: direct)
         return Application(
             responder: responder,

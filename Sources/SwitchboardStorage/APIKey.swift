@@ -19,8 +19,10 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
     public var limits: UsageLimits
 
     /// Creates a record.
-    public init(id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date? = nil,
-                allowedModels: [String]? = nil, limits: UsageLimits = .unlimited) {
+    public init(
+        id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date? = nil,
+        allowedModels: [String]? = nil, limits: UsageLimits = .unlimited
+    ) {
         self.id = id
         self.name = name
         self.user = user
@@ -125,8 +127,9 @@ public struct NewAPIKey: Sendable, Hashable {
     /// A fresh record and secret for this description; stores save the record and the secret's hash.
     func make(now: Date = Date()) -> (record: APIKeyRecord, secret: String) {
         let secret = APIKeys.generateSecret()
-        let record = APIKeyRecord(id: APIKeys.generateID(), name: name, user: user, prefix: String(secret.prefix(10)),
-                                  createdAt: now, allowedModels: allowedModels, limits: limits)
+        let record = APIKeyRecord(
+            id: APIKeys.generateID(), name: name, user: user, prefix: String(secret.prefix(10)),
+            createdAt: now, allowedModels: allowedModels, limits: limits)
         return (record, secret)
     }
 }

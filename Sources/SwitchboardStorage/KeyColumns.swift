@@ -19,7 +19,8 @@ struct KeyColumns {
     func record(id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date?) throws -> APIKeyRecord {
         let allowed = try models.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         let limits = try self.limits.map { try JSONDecoder().decode(UsageLimits.self, from: Data($0.utf8)) } ?? .unlimited
-        return APIKeyRecord(id: id, name: name, user: user, prefix: prefix, createdAt: createdAt, revokedAt: revokedAt,
-                            allowedModels: allowed, limits: limits)
+        return APIKeyRecord(
+            id: id, name: name, user: user, prefix: prefix, createdAt: createdAt, revokedAt: revokedAt,
+            allowedModels: allowed, limits: limits)
     }
 }

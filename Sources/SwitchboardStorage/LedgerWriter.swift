@@ -50,8 +50,10 @@ public final class LedgerWriter: @unchecked Sendable {
     /// waiting for bigger ones.
     /// `housekeepingInterval`: the time between a blocking store's housekeeping rounds (moving SQLite's
     /// journal into the tables).
-    public init(store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
-                housekeepingInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "switchboard.ledger")) {
+    public init(
+        store: any LedgerStore, maxBatch: Int = 1024, gather: Duration = .zero,
+        housekeepingInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "switchboard.ledger")
+    ) {
         self.store = store
         immediate = store as? any ImmediateLedgerStore
         self.logger = logger

@@ -47,8 +47,10 @@ public final class ChildProcess: Sendable {
         startWaiter()
     }
 
-    private static func spawn(executable: String, arguments: [String], environment: [String: String],
-                              directory: String?) throws -> (Int32, Int32, Int32, Int32) {
+    private static func spawn(
+        executable: String, arguments: [String], environment: [String: String],
+        directory: String?
+    ) throws -> (Int32, Int32, Int32, Int32) {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw ChildProcessError.system("pipe", errno) }
         for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -180,11 +182,13 @@ public final class ChildProcess: Sendable {
         final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         pthread_detach(handle)
     }

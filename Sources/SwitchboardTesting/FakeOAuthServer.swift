@@ -85,32 +85,51 @@ public final class FakeOAuthServer: Sendable {
         switch request.uri.path {
         case "/login/device/code":
             guard f["client_id"] == "Iv1.b507a08c87ecfe98" else { return json(200, ["error": "incorrect_client_credentials"]) }
-            return json(200, ["device_code": "dc-1", "user_code": "WDJB-MJHT", "verification_uri": .string(baseURL + "/login/device"),
-                              "expires_in": 900, "interval": 0])
+            return json(
+                200,
+                [
+                    "device_code": "dc-1", "user_code": "WDJB-MJHT", "verification_uri": .string(baseURL + "/login/device"),
+                    "expires_in": 900, "interval": 0,
+                ])
         case "/login/oauth/access_token":
             guard f["device_code"] == "dc-1", f["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code" else {
                 return json(200, ["error": "incorrect_device_code"])
             }
-            let n = state.withLock { s -> Int in s.polls += 1; return s.polls }
+            let n = state.withLock { s -> Int in
+                s.polls += 1; return s.polls
+            }
             if n == 1 { return json(200, ["error": "authorization_pending"]) }
             if n == 2 { return json(200, ["error": "slow_down", "interval": 0]) }
             return json(200, ["access_token": .string(Self.githubToken), "token_type": "bearer", "scope": "read:user"])
         case "/copilot_internal/v2/token":
-            guard request.headers[.authorization] == "token \(Self.githubToken)", request.headers[HTTPField.Name("Editor-Version")!] != nil else {
+            guard request.headers[.authorization] == "token \(Self.githubToken)", request.headers[HTTPField.Name("Editor-Version")!] != nil
+            else {
                 return json(401, ["message": "Bad credentials"])
             }
-            let n = state.withLock { s -> Int in s.copilotExchanges += 1; return s.copilotExchanges }
+            let n = state.withLock { s -> Int in
+                s.copilotExchanges += 1; return s.copilotExchanges
+            }
             let expires = Int64(Date().timeIntervalSince1970) + 1800
-            return json(200, ["token": .string("tid=fake-\(n);exp=\(expires);sku=free:sig"), "expires_at": .int(expires), "refresh_in": 1500,
-                              "endpoints": ["api": .string(chatRoot)]])
+            return json(
+                200,
+                [
+                    "token": .string("tid=fake-\(n);exp=\(expires);sku=free:sig"), "expires_at": .int(expires), "refresh_in": 1500,
+                    "endpoints": ["api": .string(chatRoot)],
+                ])
         case "/api/v1/oauth2/device/code":
-            guard f["code_challenge_method"] == "S256", let challenge = f["code_challenge"], f["client_id"] == "f0304373b74a44d2b584a3fb70ca9e56" else {
+            guard f["code_challenge_method"] == "S256", let challenge = f["code_challenge"],
+                f["client_id"] == "f0304373b74a44d2b584a3fb70ca9e56"
+            else {
                 return json(400, ["error": "invalid_request", "error_description": "PKCE S256 challenge required"])
             }
             state.withLock { $0.qwenChallenge = challenge }
-            return json(200, ["device_code": "qdc-1", "user_code": "ABCD-1234", "verification_uri": .string(baseURL + "/authorize"),
-                              "verification_uri_complete": .string(baseURL + "/authorize?user_code=ABCD-1234"), "expires_in": 900,
-                              "interval": 0])
+            return json(
+                200,
+                [
+                    "device_code": "qdc-1", "user_code": "ABCD-1234", "verification_uri": .string(baseURL + "/authorize"),
+                    "verification_uri_complete": .string(baseURL + "/authorize?user_code=ABCD-1234"), "expires_in": 900,
+                    "interval": 0,
+                ])
         case "/api/v1/oauth2/token" where f["grant_type"] == "refresh_token":
             let (ok, n) = state.withLock { s -> (Bool, Int) in
                 guard f["refresh_token"] == s.qwenRefreshToken else { return (false, 0) }
@@ -120,25 +139,37 @@ public final class FakeOAuthServer: Sendable {
                 return (true, s.qwenIssued)
             }
             guard ok else { return json(400, ["error": "invalid_grant"]) }
-            return json(200, ["access_token": .string("qwen-access-\(n)"), "refresh_token": .string("qwen-refresh-\(n)"),
-                              "token_type": "Bearer", "expires_in": .int(Int64(qwenExpiresIn))])
+            return json(
+                200,
+                [
+                    "access_token": .string("qwen-access-\(n)"), "refresh_token": .string("qwen-refresh-\(n)"),
+                    "token_type": "Bearer", "expires_in": .int(Int64(qwenExpiresIn)),
+                ])
         case "/api/v1/oauth2/token":
-            let (step, challenge) = state.withLock { s -> (Int, String?) in s.qwenPolls += 1; return (s.qwenPolls, s.qwenChallenge) }
+            let (step, challenge) = state.withLock { s -> (Int, String?) in
+                s.qwenPolls += 1; return (s.qwenPolls, s.qwenChallenge)
+            }
             if step == 1 { return json(400, ["error": "authorization_pending"]) }
             if step == 2 { return json(429, ["error": "slow_down", "interval": 0]) }
             // PKCE: the verifier must hash to the challenge sent with the device-code request.
             let verifier = f["code_verifier"] ?? ""
             let hashed = Data(SHA256.hash(data: Array(verifier.utf8))).base64EncodedString()
                 .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-            guard f["device_code"] == "qdc-1", hashed == challenge else { return json(400, ["error": "invalid_grant", "error_description": "PKCE mismatch"]) }
+            guard f["device_code"] == "qdc-1", hashed == challenge else {
+                return json(400, ["error": "invalid_grant", "error_description": "PKCE mismatch"])
+            }
             let n = state.withLock { s -> Int in
                 s.qwenIssued += 1
                 s.qwenRefreshToken = "qwen-refresh-\(s.qwenIssued)"
                 return s.qwenIssued
             }
-            return json(200, ["access_token": .string("qwen-access-\(n)"), "refresh_token": .string("qwen-refresh-\(n)"), "token_type": "Bearer",
-                              "expires_in": .int(Int64(qwenExpiresIn)), "scope": "openid profile email model.completion",
-                              "resource_url": .string(chatRoot)])
+            return json(
+                200,
+                [
+                    "access_token": .string("qwen-access-\(n)"), "refresh_token": .string("qwen-refresh-\(n)"), "token_type": "Bearer",
+                    "expires_in": .int(Int64(qwenExpiresIn)), "scope": "openid profile email model.completion",
+                    "resource_url": .string(chatRoot),
+                ])
         default:
             return json(404, ["error": "not_found"])
         }

@@ -5,8 +5,10 @@ import SwitchboardCore
 extension FakeReply {
     private func geminiUsage() -> JSONValue {
         let u = usage ?? Usage()
-        return ["promptTokenCount": .int(Int64(u.inputTokens)), "candidatesTokenCount": .int(Int64(u.outputTokens)),
-                "totalTokenCount": .int(Int64(u.totalTokens))]
+        return [
+            "promptTokenCount": .int(Int64(u.inputTokens)), "candidatesTokenCount": .int(Int64(u.outputTokens)),
+            "totalTokenCount": .int(Int64(u.totalTokens)),
+        ]
     }
 
     private func calls() -> [JSONValue] {
@@ -38,9 +40,13 @@ extension FakeReply {
     func geminiEvents(model: String) -> [String] {
         var out: [JSONValue] = []
         if let reasoning {
-            for piece in Self.split(reasoning, words: wordsPerChunk) { out.append(chunk([["text": .string(piece), "thought": true]], model: model, finish: false)) }
+            for piece in Self.split(reasoning, words: wordsPerChunk) {
+                out.append(chunk([["text": .string(piece), "thought": true]], model: model, finish: false))
+            }
         }
-        for piece in Self.split(content, words: wordsPerChunk) { out.append(chunk([["text": .string(piece)]], model: model, finish: false)) }
+        for piece in Self.split(content, words: wordsPerChunk) {
+            out.append(chunk([["text": .string(piece)]], model: model, finish: false))
+        }
         out.append(chunk(calls(), model: model, finish: true))
         return out.map { "data: \($0.jsonString())\r\n\r\n" }
     }

@@ -38,12 +38,15 @@ public struct FakeReply: Sendable {
 
     /// The non-streamed chat.completion body.
     func completionJSON(model: String) -> JSONValue {
-        var message: [String: JSONValue] = ["role": "assistant", "content": toolCalls.isEmpty || !content.isEmpty ? .string(content) : .null]
+        var message: [String: JSONValue] = [
+            "role": "assistant", "content": toolCalls.isEmpty || !content.isEmpty ? .string(content) : .null,
+        ]
         if let reasoning { message[reasoningField] = .string(reasoning) }
         if !toolCalls.isEmpty {
-            message["tool_calls"] = .array(toolCalls.map {
-                ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
-            })
+            message["tool_calls"] = .array(
+                toolCalls.map {
+                    ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
+                })
         }
         return [
             "id": .string(id), "object": "chat.completion", "created": 1_700_000_000, "model": .string(self.model ?? model),
@@ -68,8 +71,15 @@ public struct FakeReply: Sendable {
         for piece in Self.split(content, words: wordsPerChunk) { out.append(chunk(["content": .string(piece)])) }
         // Parallel calls: every call's head first, then their arguments in halves, interleaved.
         for (i, call) in toolCalls.enumerated() {
-            out.append(chunk(["tool_calls": [["index": .int(Int64(i)), "id": .string(call.id), "type": "function",
-                                              "function": ["name": .string(call.name), "arguments": ""]]]]))
+            out.append(
+                chunk([
+                    "tool_calls": [
+                        [
+                            "index": .int(Int64(i)), "id": .string(call.id), "type": "function",
+                            "function": ["name": .string(call.name), "arguments": ""],
+                        ]
+                    ]
+                ]))
         }
         let halves = toolCalls.map { call -> (String, String) in
             let mid = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
@@ -83,10 +93,11 @@ public struct FakeReply: Sendable {
         }
         out.append(chunk([:], finish: finish))
         if includeUsage, usage != nil {
-            out.append(JSONValue.object([
-                "id": .string(id), "object": "chat.completion.chunk", "created": 1_700_000_000, "model": .string(model),
-                "choices": [], "usage": usageJSON(),
-            ]).jsonString())
+            out.append(
+                JSONValue.object([
+                    "id": .string(id), "object": "chat.completion.chunk", "created": 1_700_000_000, "model": .string(model),
+                    "choices": [], "usage": usageJSON(),
+                ]).jsonString())
         }
         out.append("[DONE]")
         return out
@@ -128,8 +139,9 @@ public indirect enum FakeBehavior: Sendable {
 
     /// A 429 with `Retry-After` and an OpenAI error body.
     public static func rateLimited(retryAfter seconds: Int) -> FakeBehavior {
-        .status(429, body: #"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
-                headers: [("Retry-After", String(seconds))])
+        .status(
+            429, body: #"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+            headers: [("Retry-After", String(seconds))])
     }
 
     /// A 5xx with an OpenAI error body.

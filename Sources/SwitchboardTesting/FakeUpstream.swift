@@ -115,7 +115,8 @@ public final class FakeUpstream: Sendable {
         if let authority = request.head.authority { headers["host"] = authority }
         let path = request.uri.path
         let (behavior, models, key, extra) = state.withLock { s -> (FakeBehavior, [String], String?, [(String, String)]) in
-            s.received.append(Received(method: request.method.rawValue, path: path, headers: headers, json: json, text: String(buffer: body)))
+            s.received.append(
+                Received(method: request.method.rawValue, path: path, headers: headers, json: json, text: String(buffer: body)))
             let model = json?["model"]?.stringValue ?? FakeUpstream.pathModel(path) ?? ""
             var behavior = s.byModel[model] ?? s.defaultBehavior
             if var queue = s.queued[model], !queue.isEmpty {
@@ -125,7 +126,10 @@ public final class FakeUpstream: Sendable {
             return (behavior, s.models, s.requiredKey, s.extraHeaders)
         }
         if let key, headers["authorization"] != "Bearer \(key)" {
-            return respond(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, extra)
+            return respond(
+                401,
+                #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+                extra)
         }
         if path == "/token" {
             let n = state.withLock { s in s.received.filter { $0.path == "/token" }.count }
@@ -149,12 +153,16 @@ public final class FakeUpstream: Sendable {
             let vectors: [JSONValue] = inputs.enumerated().map { i, input in
                 [.double(Double(input.stringValue?.count ?? 0)), .double(Double(i)), 0.5]
             }
-            let out: JSONValue = ["model": json?["model"] ?? "fake", "embeddings": .array(vectors),
-                                  "prompt_eval_count": .int(Int64(inputs.count))]
+            let out: JSONValue = [
+                "model": json?["model"] ?? "fake", "embeddings": .array(vectors),
+                "prompt_eval_count": .int(Int64(inputs.count)),
+            ]
             return respond(200, out.jsonString(), extra)
         }
         if path.hasSuffix("/models") {
-            let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fake"] })]
+            let list: JSONValue = [
+                "object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fake"] }),
+            ]
             return respond(200, list.jsonString(), extra)
         }
         if path.hasSuffix("/images/generations") {
@@ -175,16 +183,24 @@ public final class FakeUpstream: Sendable {
                 let n = Double(input.stringValue?.count ?? 0)
                 return ["object": "embedding", "index": .int(Int64(i)), "embedding": [.double(n), .double(Double(i)), 0.5]]
             }
-            let out: JSONValue = ["object": "list", "data": .array(data), "model": json?["model"] ?? "fake",
-                                  "usage": ["prompt_tokens": .int(Int64(inputs.count)), "total_tokens": .int(Int64(inputs.count))]]
+            let out: JSONValue = [
+                "object": "list", "data": .array(data), "model": json?["model"] ?? "fake",
+                "usage": ["prompt_tokens": .int(Int64(inputs.count)), "total_tokens": .int(Int64(inputs.count))],
+            ]
             return respond(200, out.jsonString(), extra)
         }
         // Ollama streams unless told not to, Bedrock by its path; the others only when asked.
-        let stream = json?["stream"]?.boolValue ?? (path == "/api/chat" || path.hasSuffix("/converse-stream") || path.hasSuffix(":streamGenerateContent"))
+        let stream =
+            json?["stream"]?.boolValue
+            ?? (path == "/api/chat" || path.hasSuffix("/converse-stream") || path.hasSuffix(":streamGenerateContent"))
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
-        return try await render(behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
-                                dialect: path.hasSuffix("/messages") ? .anthropic : path == "/api/chat" ? .ollama
-                                    : path.hasPrefix("/model/") ? .bedrock : path.hasPrefix("/v1/projects/") ? .gemini : .openAI, extra: extra)
+        return try await render(
+            behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
+            dialect: path.hasSuffix("/messages")
+                ? .anthropic
+                : path == "/api/chat"
+                    ? .ollama
+                    : path.hasPrefix("/model/") ? .bedrock : path.hasPrefix("/v1/projects/") ? .gemini : .openAI, extra: extra)
     }
 
     private enum Dialect { case openAI, anthropic, ollama, bedrock, gemini }
@@ -200,8 +216,10 @@ public final class FakeUpstream: Sendable {
         return String(parts[1]).removingPercentEncoding
     }
 
-    private func render(_ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, dialect: Dialect,
-                        extra: [(String, String)]) async throws -> Response {
+    private func render(
+        _ behavior: FakeBehavior, model: String, stream: Bool, includeUsage: Bool, dialect: Dialect,
+        extra: [(String, String)]
+    ) async throws -> Response {
         switch behavior {
         case .delay(let d, let then):
             try await Task.sleep(for: d)
@@ -216,7 +234,9 @@ public final class FakeUpstream: Sendable {
         case .status(let code, let body, let headers):
             return respond(code, body, extra + headers)
         case .malformedJSON:
-            if stream { return sse(["{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"ok\"}"], pause: .zero, extra: extra, dropAtEnd: false) }
+            if stream {
+                return sse(["{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"ok\"}"], pause: .zero, extra: extra, dropAtEnd: false)
+            }
             return respond(200, "{\"id\": \"chatcmpl-broken\", \"choices\": [", extra)
         case .raw(let pieces, let contentType, let pause):
             return raw(pieces, contentType: contentType, pause: pause, extra: extra)
@@ -225,7 +245,8 @@ public final class FakeUpstream: Sendable {
             return raw(bytes: pieces, contentType: contentType, pause: .zero, extra: extra)
         case .reply(let reply):
             if !stream { return respond(200, reply.completionJSON(model: model).jsonString(), extra) }
-            return sse(reply.streamPayloads(model: model, includeUsage: includeUsage), pause: reply.chunkDelay, extra: extra, dropAtEnd: false)
+            return sse(
+                reply.streamPayloads(model: model, includeUsage: includeUsage), pause: reply.chunkDelay, extra: extra, dropAtEnd: false)
         case .dropAfter(let n, let reply):
             let payloads = reply.streamPayloads(model: model, includeUsage: includeUsage)
             return sse(Array(payloads.prefix(n)), pause: reply.chunkDelay, extra: extra, dropAtEnd: true)
@@ -254,13 +275,17 @@ public final class FakeUpstream: Sendable {
         raw(payloads.map { "data: \($0)\n\n" }, contentType: "text/event-stream", pause: pause, extra: extra, dropAtEnd: dropAtEnd)
     }
 
-    private func raw(_ pieces: [String], contentType: String, pause: Duration, extra: [(String, String)],
-                     dropAtEnd: Bool = false) -> Response {
+    private func raw(
+        _ pieces: [String], contentType: String, pause: Duration, extra: [(String, String)],
+        dropAtEnd: Bool = false
+    ) -> Response {
         raw(bytes: pieces.map { Array($0.utf8) }, contentType: contentType, pause: pause, extra: extra, dropAtEnd: dropAtEnd)
     }
 
-    private func raw(bytes pieces: [[UInt8]], contentType: String, pause: Duration, extra: [(String, String)],
-                     dropAtEnd: Bool = false) -> Response {
+    private func raw(
+        bytes pieces: [[UInt8]], contentType: String, pause: Duration, extra: [(String, String)],
+        dropAtEnd: Bool = false
+    ) -> Response {
         var fields = HTTPFields()
         fields[.contentType] = contentType
         for (name, value) in extra { if let n = HTTPField.Name(name) { fields[n] = value } }

@@ -43,8 +43,12 @@ final class LoopbackServer: Sendable {
         await group.triggerGracefulShutdown()
         let task = task
         let finished = await withTaskGroup(of: Bool.self) { race in
-            race.addTask { _ = await task.result; return true }
-            race.addTask { try? await Task.sleep(for: .seconds(2)); return false }
+            race.addTask {
+                _ = await task.result; return true
+            }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(2)); return false
+            }
             let first = await race.next() ?? false
             race.cancelAll()
             return first

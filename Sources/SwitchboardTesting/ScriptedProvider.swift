@@ -57,8 +57,10 @@ public final class ScriptedProvider: LLMProvider {
         }
     }
 
-    private static func run(_ step: Step, id: String, model: String,
-                            continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation) async throws {
+    private static func run(
+        _ step: Step, id: String, model: String,
+        continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation
+    ) async throws {
         switch step {
         case .delay(let d, let then):
             try await Task.sleep(for: d)

@@ -38,18 +38,21 @@ struct CLIRunner {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw CLIRunnerError.noBinary(Self.binary.path)
         }
-        let process = try ChildProcess(executable: Self.binary.path, arguments: arguments, environment: environment,
-                                       directory: directory.path)
+        let process = try ChildProcess(
+            executable: Self.binary.path, arguments: arguments, environment: environment,
+            directory: directory.path)
         if let stdin { try process.write(stdin) }
         process.closeStdin()
         let termination = await process.wait()
         let end = ContinuousClock.now
-        let status: Int32 = switch termination {
-        case .exited(let code): code
-        case .signaled(let signal): 128 + signal
-        }
-        return Output(status: status, stdout: process.stdout, stderr: process.stderr,
-                      firstOutputBeforeExit: process.firstStdoutAt.map { end - $0 })
+        let status: Int32 =
+            switch termination {
+            case .exited(let code): code
+            case .signaled(let signal): 128 + signal
+            }
+        return Output(
+            status: status, stdout: process.stdout, stderr: process.stderr,
+            firstOutputBeforeExit: process.firstStdoutAt.map { end - $0 })
     }
 }
 

@@ -38,7 +38,8 @@ import Testing
         let fake = try await FakeUpstream.start()
         defer { Task { await fake.stop() } }
         let cli = try CLIRunner(config: cerebrasConfig(fake), environment: ["CEREBRAS_API_KEY": "csk-x"])
-        let out = try await cli.run(["chat", "-", "--json", "--no-stream", "--system", "be brief", "--max-tokens", "5"], stdin: "from stdin\n")
+        let out = try await cli.run(
+            ["chat", "-", "--json", "--no-stream", "--system", "be brief", "--max-tokens", "5"], stdin: "from stdin\n")
         #expect(out.status == 0, "\(out.stderr)")
         let json = try JSONValue.parse(Data(out.stdout.utf8))
         #expect(json["content"] == "Hello from the fake upstream")
@@ -68,12 +69,13 @@ import Testing
         #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
         #expect(up.stdout.contains("cerebras  healthy"))
         // Port 1 on loopback refuses connections, and no test server can ever take it.
-        let config = cerebrasConfig(fake) + """
+        let config =
+            cerebrasConfig(fake) + """
 
-            [[providers.openai_compat]]
-            id = "second"
-            base_url = "http://127.0.0.1:1/v1"
-            """
+                [[providers.openai_compat]]
+                id = "second"
+                base_url = "http://127.0.0.1:1/v1"
+                """
         let down = try await CLIRunner(config: config, environment: ["CEREBRAS_API_KEY": "csk-x"]).run(["health", "--json"])
         #expect(down.status == 1)
         let json = try JSONValue.parse(Data(down.stdout.utf8))

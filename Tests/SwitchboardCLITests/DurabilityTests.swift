@@ -9,8 +9,9 @@ import Testing
 
 /// Starts `switchboard serve` as a process and returns it with its port.
 func startServe(_ cli: CLIRunner) async throws -> (ChildProcess, Int) {
-    let process = try ChildProcess(executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment,
-                                   directory: cli.directory.path)
+    let process = try ChildProcess(
+        executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment,
+        directory: cli.directory.path)
     for _ in 0..<200 {
         try await Task.sleep(for: .milliseconds(50))
         if let port = process.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap({ Int($0.output.1) }) {
@@ -29,15 +30,16 @@ final class Completed: Sendable {
     @Test func sigkillUnderLoadLosesNoRecordOfACompletedResponse() async throws {
         let fake = try await FakeUpstream.start()
         defer { Task { await fake.stop() } }
-        let cli = try CLIRunner(config: """
-            [server]
-            port = 0
-            [store]
-            path = "ledger.db"
-            [[providers.openai_compat]]
-            id = "fake"
-            base_url = "\(fake.baseURL)"
-            """, environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-durability-master"])
+        let cli = try CLIRunner(
+            config: """
+                [server]
+                port = 0
+                [store]
+                path = "ledger.db"
+                [[providers.openai_compat]]
+                id = "fake"
+                base_url = "\(fake.baseURL)"
+                """, environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-durability-master"])
         let (process, port) = try await startServe(cli)
         let completed = Completed()
         let body = #"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}]}"#
@@ -51,8 +53,10 @@ final class Completed: Sendable {
                             let id = "req-\(worker)-\(n)"
                             let request = TransportRequest(
                                 method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
-                                headers: [("Authorization", "Bearer sk-sb-durability-master"), ("x-request-id", id),
-                                          ("Content-Type", "application/json")],
+                                headers: [
+                                    ("Authorization", "Bearer sk-sb-durability-master"), ("x-request-id", id),
+                                    ("Content-Type", "application/json"),
+                                ],
                                 body: ByteBuffer(string: body))
                             do {
                                 let r = try await AsyncHTTPClientTransport.shared.send(request, context: .testing(timeout: .seconds(5)))
@@ -93,15 +97,16 @@ final class Completed: Sendable {
         var reply = FakeReply("ok")
         reply.usage = Usage(inputTokens: 1000, outputTokens: 1000)
         fake.setDefault(.reply(reply))
-        let cli = try CLIRunner(config: """
-            [server]
-            port = 0
-            [store]
-            path = "usage.db"
-            [providers.cerebras]
-            api_key = "csk-x"
-            base_url = "\(fake.baseURL)"
-            """, environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-usage-master"])
+        let cli = try CLIRunner(
+            config: """
+                [server]
+                port = 0
+                [store]
+                path = "usage.db"
+                [providers.cerebras]
+                api_key = "csk-x"
+                base_url = "\(fake.baseURL)"
+                """, environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-usage-master"])
         let (process, port) = try await startServe(cli)
         for model in ["cerebras/zai-glm-4.7", "cerebras/zai-glm-4.7", "cerebras/unknown-model"] {
             let request = TransportRequest(

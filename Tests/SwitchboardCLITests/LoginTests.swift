@@ -17,11 +17,15 @@ import Testing
         let oauth = try await FakeOAuthServer.start(chatRoot: root)
         defer { Task { await oauth.stop() } }
         fake.setDefault(.reply(FakeReply("Hello from Copilot")))
-        let cli = try CLIRunner(config: """
-            [providers.copilot]
-            token_path = "copilot-token.json"
-            """, environment: ["SWITCHBOARD_GITHUB_URL": oauth.baseURL,
-                               "SWITCHBOARD_COPILOT_TOKEN_URL": oauth.baseURL + "/copilot_internal/v2/token"])
+        let cli = try CLIRunner(
+            config: """
+                [providers.copilot]
+                token_path = "copilot-token.json"
+                """,
+            environment: [
+                "SWITCHBOARD_GITHUB_URL": oauth.baseURL,
+                "SWITCHBOARD_COPILOT_TOKEN_URL": oauth.baseURL + "/copilot_internal/v2/token",
+            ])
         let login = try await cli.run(["login", "copilot", "--token-path", "copilot-token.json"])
         #expect(login.status == 0, "\(login.stderr)")
         #expect(login.stderr.contains("WDJB-MJHT") && login.stderr.contains(oauth.baseURL + "/login/device"))
@@ -51,10 +55,11 @@ import Testing
         let oauth = try await FakeOAuthServer.start(chatRoot: root, qwenExpiresIn: 10)
         defer { Task { await oauth.stop() } }
         fake.setDefault(.reply(FakeReply("Hello from Qwen")))
-        let cli = try CLIRunner(config: """
-            [providers.qwen_oauth]
-            credentials_path = "qwen/oauth_creds.json"
-            """, environment: ["SWITCHBOARD_QWEN_OAUTH_URL": oauth.baseURL])
+        let cli = try CLIRunner(
+            config: """
+                [providers.qwen_oauth]
+                credentials_path = "qwen/oauth_creds.json"
+                """, environment: ["SWITCHBOARD_QWEN_OAUTH_URL": oauth.baseURL])
         let login = try await cli.run(["login", "qwen", "--credentials-path", "qwen/oauth_creds.json"])
         #expect(login.status == 0, "\(login.stderr)")
         #expect(login.stderr.contains("ABCD-1234"))

@@ -11,7 +11,11 @@ import Testing
     @Test func aNameReachesTheSameProviderAndModelFromTheLibraryTheCLIAndTheServer() async throws {
         let alpha = try await FakeUpstream.start()
         let beta = try await FakeUpstream.start()
-        defer { Task { await alpha.stop(); await beta.stop() } }
+        defer {
+            Task {
+                await alpha.stop(); await beta.stop()
+            }
+        }
         alpha.setModels(["only-alpha", "shared"])
         beta.setModels(["shared", "only-beta"])
         let config = """
@@ -39,24 +43,28 @@ import Testing
             return "\(fake.0) \(fake.1.lastChat?.json?["model"]?.stringValue ?? "?")"
         }
 
-        let library = try GatewayBuilder(config: try ConfigLoader.parse(config), environment: Environment([:]),
-                                         transport: NIOHTTPTransport.shared).build().gateway
+        let library = try GatewayBuilder(
+            config: try ConfigLoader.parse(config), environment: Environment([:]),
+            transport: NIOHTTPTransport.shared
+        ).build().gateway
         var viaLibrary: [String] = []
         for name in names {
-            viaLibrary.append(try await served {
-                let (provider, model) = try await library.resolve(model: name, context: .testing())
-                _ = try await provider.chat(ChatRequest(model: model, messages: [.user("hi")]), context: .testing())
-            })
+            viaLibrary.append(
+                try await served {
+                    let (provider, model) = try await library.resolve(model: name, context: .testing())
+                    _ = try await provider.chat(ChatRequest(model: model, messages: [.user("hi")]), context: .testing())
+                })
         }
         #expect(viaLibrary == expected)
 
         let cli = try CLIRunner(config: config, environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-resolution-master-0123456789"])
         var viaCLI: [String] = []
         for name in names {
-            viaCLI.append(try await served {
-                let run = try await cli.run(["chat", "hi", "-m", name, "--no-stream"])
-                #expect(run.status == 0, "\(name): \(run.stderr)")
-            })
+            viaCLI.append(
+                try await served {
+                    let run = try await cli.run(["chat", "hi", "-m", name, "--no-stream"])
+                    #expect(run.status == 0, "\(name): \(run.stderr)")
+                })
         }
         #expect(viaCLI == expected)
 
@@ -64,15 +72,19 @@ import Testing
         defer { process.signal(SIGKILL) }
         var viaServer: [String] = []
         for name in names {
-            viaServer.append(try await served {
-                let body = JSONValue.object(["model": .string(name), "messages": [["role": "user", "content": "hi"]]]).jsonString()
-                let response = try await AsyncHTTPClientTransport.shared.send(TransportRequest(
-                    method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
-                    headers: [("authorization", "Bearer sk-sb-resolution-master-0123456789"), ("content-type", "application/json")],
-                    body: ByteBuffer(string: body)), context: .testing())
-                #expect(response.status == 200, "\(name)")
-                _ = try await response.body.collect(upTo: 1 << 20)
-            })
+            viaServer.append(
+                try await served {
+                    let body = JSONValue.object(["model": .string(name), "messages": [["role": "user", "content": "hi"]]]).jsonString()
+                    let response = try await AsyncHTTPClientTransport.shared.send(
+                        TransportRequest(
+                            method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+                            headers: [
+                                ("authorization", "Bearer sk-sb-resolution-master-0123456789"), ("content-type", "application/json"),
+                            ],
+                            body: ByteBuffer(string: body)), context: .testing())
+                    #expect(response.status == 200, "\(name)")
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                })
         }
         #expect(viaServer == expected)
     }

@@ -15,15 +15,16 @@ import Testing
         let url = try #require(Self.postgresURL, "SWITCHBOARD_TEST_POSTGRES_URL is not set")
         let fake = try await FakeUpstream.start()
         defer { Task { await fake.stop() } }
-        let cli = try CLIRunner(config: """
-            [server]
-            port = 0
-            [store]
-            url = "env:SB_TEST_DATABASE_URL"
-            [[providers.openai_compat]]
-            id = "fake"
-            base_url = "\(fake.baseURL)"
-            """, environment: ["SB_TEST_DATABASE_URL": url, "SWITCHBOARD_MASTER_KEY": "sk-sb-replica-master"])
+        let cli = try CLIRunner(
+            config: """
+                [server]
+                port = 0
+                [store]
+                url = "env:SB_TEST_DATABASE_URL"
+                [[providers.openai_compat]]
+                id = "fake"
+                base_url = "\(fake.baseURL)"
+                """, environment: ["SB_TEST_DATABASE_URL": url, "SWITCHBOARD_MASTER_KEY": "sk-sb-replica-master"])
         let created = try await cli.run(["keys", "create", "--name", "shared", "--rpm", "100", "--tpd", "1000000"])
         #expect(created.status == 0, "\(created.stderr)")
         let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

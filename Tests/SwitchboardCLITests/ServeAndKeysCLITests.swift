@@ -9,7 +9,9 @@ import Testing
 @Suite(.serialized) struct ServeAndKeysCLITests {
     @Test func keysCreateListRevokeNeverShowTheSecretTwice() async throws {
         let cli = try CLIRunner(config: "[store]\npath = \"keys.db\"\n")
-        let created = try await cli.run(["keys", "create", "--name", "ci-bot", "--user", "alice", "--models", "mock/echo, cerebras/zai-glm-4.7"])
+        let created = try await cli.run([
+            "keys", "create", "--name", "ci-bot", "--user", "alice", "--models", "mock/echo, cerebras/zai-glm-4.7",
+        ])
         #expect(created.status == 0, "\(created.stderr)")
         let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(secret.hasPrefix("sk-sb-"))
@@ -33,14 +35,16 @@ import Testing
     }
 
     @Test func aShortMasterKeyIsRefusedAndAMiddlingOneWarnedAbout() async throws {
-        let short = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"short.db\"\n",
-                                  environment: ["SWITCHBOARD_MASTER_KEY": "k"])
+        let short = try CLIRunner(
+            config: "[server]\nport = 0\n[store]\npath = \"short.db\"\n",
+            environment: ["SWITCHBOARD_MASTER_KEY": "k"])
         let refused = try await short.run(["serve"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("at least 16"))
         #expect(!refused.stderr.contains("listening"))
-        let middling = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"mid.db\"\n",
-                                     environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-twenty-chars!!"])
+        let middling = try CLIRunner(
+            config: "[server]\nport = 0\n[store]\npath = \"mid.db\"\n",
+            environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-twenty-chars!!"])
         let (process, _) = try await startServe(middling)
         process.signal(SIGTERM)
         #expect(await process.wait() == .exited(0))
@@ -56,8 +60,9 @@ import Testing
     }
 
     @Test func serveAnswersThenDrainsAndExitsZeroOnSIGTERM() async throws {
-        let cli = try CLIRunner(config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
-                                environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])
+        let cli = try CLIRunner(
+            config: "[server]\nport = 0\n[store]\npath = \"serve.db\"\n",
+            environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-cli-master-key"])
         let (process, p) = try await startServe(cli)
         let response = try await AsyncHTTPClientTransport.shared.send(
             TransportRequest(method: "GET", url: "http://127.0.0.1:\(p)/health", headers: [], body: nil), context: .testing())

@@ -79,9 +79,13 @@ import Testing
     }
 
     @Test func laterProvidersAreReportedNotIgnored() throws {
-        let r = try build("[providers.anthropic]\napi_key = \"x\"\n[providers.swarm]\nrelays = []\n[providers.copilot]\ntoken_path = \"/x\"\n", env: [:])
-        #expect(r.warnings == ["[providers.swarm] is not available in this build yet (Nostr NIP-90 swarm); section ignored",
-                               "copilot skipped: no token file at /x: run `switchboard login copilot`"])
+        let r = try build(
+            "[providers.anthropic]\napi_key = \"x\"\n[providers.swarm]\nrelays = []\n[providers.copilot]\ntoken_path = \"/x\"\n", env: [:])
+        #expect(
+            r.warnings == [
+                "[providers.swarm] is not available in this build yet (Nostr NIP-90 swarm); section ignored",
+                "copilot skipped: no token file at /x: run `switchboard login copilot`",
+            ])
         #expect(r.gateway.provider(id: "anthropic") != nil)
     }
 
@@ -121,7 +125,9 @@ import Testing
         }
         #expect(e2?.description == "s.toml:2: 'providers.cerebras.tier' must be one of developer, free, not 'platinum'")
         let e3 = #expect(throws: ConfigError.self) {
-            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"a\"\nbase_url = \"http://x\"\n[[providers.openai_compat]]\nid = \"b\"\nbase_url = \"ftp:/nope\"\n", file: "s.toml")
+            try ConfigLoader.parse(
+                "[[providers.openai_compat]]\nid = \"a\"\nbase_url = \"http://x\"\n[[providers.openai_compat]]\nid = \"b\"\nbase_url = \"ftp:/nope\"\n",
+                file: "s.toml")
         }
         #expect(e3?.line == 6)
         let e4 = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.nosuch]\napi_key = \"k\"\n", file: "s.toml") }
@@ -135,7 +141,9 @@ import Testing
     }
 
     @Test func fallbackNamesSlotsAndMustNameConfiguredProviders() throws {
-        let r = try build("[providers.groq]\napi_key = \"g\"\n[providers.openai]\napi_key = \"o\"\n[router]\nfallback = [\"openai/gpt-4o-mini\", \"groq/llama-3.3-70b-versatile\"]\n", env: [:])
+        let r = try build(
+            "[providers.groq]\napi_key = \"g\"\n[providers.openai]\napi_key = \"o\"\n[router]\nfallback = [\"openai/gpt-4o-mini\", \"groq/llama-3.3-70b-versatile\"]\n",
+            env: [:])
         #expect(r.gateway.router.slots.map(\.provider.id) == ["openai", "groq"])
         #expect(r.gateway.router.slots.map(\.model) == ["gpt-4o-mini", "llama-3.3-70b-versatile"])
         #expect(throws: ConfigError.self) {
@@ -185,13 +193,16 @@ import Testing
         #expect(e?.line == 2)
         let missing = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing.\"a/b\"]\ninput_per_million_usd = 1\n") }
         #expect(missing?.message.contains("needs input_per_million_usd and output_per_million_usd") == true)
-        #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing.nomodel]\ninput_per_million_usd = 1\noutput_per_million_usd = 1\n") }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[pricing.nomodel]\ninput_per_million_usd = 1\noutput_per_million_usd = 1\n")
+        }
     }
 }
 
 @Suite struct EnvironmentTests {
     @Test func dotenvParsesQuotesExportAndComments() throws {
-        let values = try DotEnv.parse("""
+        let values = try DotEnv.parse(
+            """
             # comment
             export A=1
             B="two words"
@@ -207,7 +218,8 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "SB_TEST_ONE=local\nSB_TEST_TWO=local\n".write(to: dir.appendingPathComponent(".env.local"), atomically: true, encoding: .utf8)
-        try "SB_TEST_TWO=dotenv\nSB_TEST_THREE=dotenv\nPATH=/nope\n".write(to: dir.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        try "SB_TEST_TWO=dotenv\nSB_TEST_THREE=dotenv\nPATH=/nope\n".write(
+            to: dir.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
         let env = try Environment.load(directory: dir.path)
         #expect(env["SB_TEST_ONE"] == "local")
         #expect(env["SB_TEST_TWO"] == "local")
@@ -217,7 +229,8 @@ import Testing
 
     @Test func baseURLsWithCredentialsAreRefusedBeforeAnythingQuotesThem() throws {
         let inFile = #expect(throws: ConfigError.self) {
-            try ConfigLoader.parse("[providers.groq]\napi_key = \"x\"\nbase_url = \"https://user:hunter2@proxy.example/v1\"\n", file: "s.toml")
+            try ConfigLoader.parse(
+                "[providers.groq]\napi_key = \"x\"\nbase_url = \"https://user:hunter2@proxy.example/v1\"\n", file: "s.toml")
         }
         #expect(inFile?.description.contains("credentials") == true)
         #expect(inFile?.description.contains("hunter2") == false)
@@ -226,16 +239,20 @@ import Testing
         }
         #expect(custom?.description.contains("credentials") == true)
         let env = Environment(["CEREBRAS_API_KEY": "csk-x", "CEREBRAS_ENDPOINT": "https://u:hunter2@proxy.example/v1"])
-        let fromEnv = try GatewayBuilder(config: try ConfigLoader.parse("[providers.cerebras]\n"), environment: env,
-                                         transport: NIOHTTPTransport.shared).build()
+        let fromEnv = try GatewayBuilder(
+            config: try ConfigLoader.parse("[providers.cerebras]\n"), environment: env,
+            transport: NIOHTTPTransport.shared
+        ).build()
         #expect(fromEnv.gateway.provider(id: "cerebras") == nil)
         #expect(fromEnv.warnings.contains { $0.contains("CEREBRAS_ENDPOINT") && !$0.contains("hunter2") })
     }
 
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
-        let r = try GatewayBuilder(config: config, environment: Environment(["MY_GROQ": "gsk-x"]),
-                                   transport: NIOHTTPTransport.shared).build()
+        let r = try GatewayBuilder(
+            config: config, environment: Environment(["MY_GROQ": "gsk-x"]),
+            transport: NIOHTTPTransport.shared
+        ).build()
         #expect(r.gateway.provider(id: "groq")?.isConfigured == true)
         #expect(r.warnings.isEmpty)
     }

@@ -49,7 +49,9 @@ private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONVa
     case 5: return .array((0..<Int.random(in: 0..<5, using: &rng)).map { _ in randomValue(&rng, depth: depth + 1) })
     default:
         var o: [String: JSONValue] = [:]
-        for i in 0..<Int.random(in: 0..<5, using: &rng) { o["k\(i)\(pieces.randomElement(using: &rng)!)"] = randomValue(&rng, depth: depth + 1) }
+        for i in 0..<Int.random(in: 0..<5, using: &rng) {
+            o["k\(i)\(pieces.randomElement(using: &rng)!)"] = randomValue(&rng, depth: depth + 1)
+        }
         return .object(o)
     }
 }
@@ -81,7 +83,9 @@ private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONVa
     }
 
     @Test func refusesInvalidUTF8InsideStringsAndOutside() {
-        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0x5C, 0x6E, 0xED, 0xA0, 0x80, 0x22], [0xEF, 0xBB, 0xBF, 0x31]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0x5C, 0x6E, 0xED, 0xA0, 0x80, 0x22], [0xEF, 0xBB, 0xBF, 0x31],
+        ] {
             #expect(throws: JSONParseError.self) { try bytes.withUnsafeBytes { try JSONValue.parse(bytes: $0) } }
         }
     }
@@ -119,8 +123,9 @@ private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONVa
 
     @Test func objectsAreWrittenWithTheirKeysSortedAtEveryDepth() {
         let value: JSONValue = ["zeta": 1, "alpha": ["y": true, "b": .null, "m": [["k2": "v", "k1": 2.5]]], "mid": [], "": "empty"]
-        #expect(String(decoding: value.jsonBytes(), as: UTF8.self)
-            == #"{"":"empty","alpha":{"b":null,"m":[{"k1":2.5,"k2":"v"}],"y":true},"mid":[],"zeta":1}"#)
+        #expect(
+            String(decoding: value.jsonBytes(), as: UTF8.self)
+                == #"{"":"empty","alpha":{"b":null,"m":[{"k1":2.5,"k2":"v"}],"y":true},"mid":[],"zeta":1}"#)
         #expect(String(decoding: JSONValue.object([:]).jsonBytes(), as: UTF8.self) == "{}")
     }
 
@@ -129,7 +134,8 @@ private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONVa
     }
 
     @Test func buildingNamedMembersKeepsTheOthersOnlyAsTheirShape() throws {
-        let text = #"{"model":"gpt-é","usage":{"prompt_tokens":3,"x":[1,{"y":null}]},"choices":[{"message":{"content":"h\u00e9 \"q\""}}],"#
+        let text =
+            #"{"model":"gpt-é","usage":{"prompt_tokens":3,"x":[1,{"y":null}]},"choices":[{"message":{"content":"h\u00e9 \"q\""}}],"#
             + #""empty":[],"obj":{"a":1},"s":"t\n","n":-5.5e3,"t":true}"#
         let value = try Self.parse(text, building: ["model", "usage"])
         #expect(value["model"] == .string("gpt-é"))
@@ -161,7 +167,9 @@ private func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONVa
         let span = try #require(notes.span)
         #expect(String(decoding: Array(text.utf8)[span], as: UTF8.self) == #""gpt-é\"x""#)
         #expect(!notes.repeatedMember)
-        for twice in [#"{"model":"a","model":"b"}"#, #"{"model":"a","m":[{"role":"x","role":"y"}]}"#, #"{"a":{"b":{"c":1,"c":1}},"model":"m"}"#] {
+        for twice in [
+            #"{"model":"a","model":"b"}"#, #"{"model":"a","m":[{"role":"x","role":"y"}]}"#, #"{"a":{"b":{"c":1,"c":1}},"model":"m"}"#,
+        ] {
             let (_, notes) = try Self.noting(twice)
             #expect(notes.repeatedMember, "\(twice)")
         }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct JSONValueTests {
     @Test func parsesEveryKindAndKeepsBooleansApartFromNumbers() throws {
-        let v = try JSONValue.parse(Data(#"{"b":true,"f":false,"i":1,"z":0,"d":1.5,"s":"x","n":null,"a":[1,"two"],"big":9007199254740993}"#.utf8))
+        let v = try JSONValue.parse(
+            Data(#"{"b":true,"f":false,"i":1,"z":0,"d":1.5,"s":"x","n":null,"a":[1,"two"],"big":9007199254740993}"#.utf8))
         #expect(v == ["b": true, "f": false, "i": 1, "z": 0, "d": 1.5, "s": "x", "n": nil, "a": [1, "two"], "big": 9_007_199_254_740_993])
     }
 

@@ -24,8 +24,9 @@ import Testing
     }
 
     @Test func cachedAndReasoningTokensUseTheirPrices() {
-        let price = ModelPrice(inputPerMillion: NanoUSD(1_000_000_000), outputPerMillion: NanoUSD(2_000_000_000),
-                               cachedInputPerMillion: NanoUSD(100_000_000), reasoningPerMillion: NanoUSD(4_000_000_000))
+        let price = ModelPrice(
+            inputPerMillion: NanoUSD(1_000_000_000), outputPerMillion: NanoUSD(2_000_000_000),
+            cachedInputPerMillion: NanoUSD(100_000_000), reasoningPerMillion: NanoUSD(4_000_000_000))
         let cost = price.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 1_000_000, reasoningTokens: 500_000, cachedTokens: 500_000))
         #expect(cost.value == 500_000_000 + 50_000_000 + 1_000_000_000 + 2_000_000_000)
     }

@@ -29,11 +29,12 @@ import Testing
     }
 
     @Test func rateLimitHeadersOpenAIStyle() throws {
-        let info = try #require(RateLimitInfo(headers: [
-            ("x-ratelimit-limit-requests", "60"), ("x-ratelimit-remaining-requests", "0"),
-            ("x-ratelimit-reset-requests", "1m2.5s"), ("x-ratelimit-limit-tokens", "150000"),
-            ("x-ratelimit-remaining-tokens", "149984"), ("x-ratelimit-reset-tokens", "12ms"),
-        ]))
+        let info = try #require(
+            RateLimitInfo(headers: [
+                ("x-ratelimit-limit-requests", "60"), ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", "1m2.5s"), ("x-ratelimit-limit-tokens", "150000"),
+                ("x-ratelimit-remaining-tokens", "149984"), ("x-ratelimit-reset-tokens", "12ms"),
+            ]))
         #expect(info.limitRequests == 60 && info.remainingRequests == 0)
         #expect(info.resetRequests == .milliseconds(62_500))
         #expect(info.resetTokens == .milliseconds(12))
@@ -41,11 +42,12 @@ import Testing
     }
 
     @Test func rateLimitHeadersCerebrasStyle() throws {
-        let info = try #require(RateLimitInfo(headers: [
-            ("x-ratelimit-limit-requests-day", "14400"), ("x-ratelimit-remaining-requests-day", "14399"),
-            ("x-ratelimit-reset-requests-day", "33011.38"), ("x-ratelimit-limit-tokens-minute", "60000"),
-            ("x-ratelimit-remaining-tokens-minute", "59000"), ("x-ratelimit-reset-tokens-minute", "11.4"),
-        ]))
+        let info = try #require(
+            RateLimitInfo(headers: [
+                ("x-ratelimit-limit-requests-day", "14400"), ("x-ratelimit-remaining-requests-day", "14399"),
+                ("x-ratelimit-reset-requests-day", "33011.38"), ("x-ratelimit-limit-tokens-minute", "60000"),
+                ("x-ratelimit-remaining-tokens-minute", "59000"), ("x-ratelimit-reset-tokens-minute", "11.4"),
+            ]))
         #expect(info.requestWindow == "day" && info.tokenWindow == "minute")
         #expect(info.remainingTokens == 59000)
         #expect(info.resetTokens == .milliseconds(11_400))
@@ -54,7 +56,8 @@ import Testing
     }
 
     @Test func redactionRemovesKeysAndBearerTokens() {
-        let text = "Incorrect API key provided: sk-proj-abcdefghijklmnop1234. Header was Bearer csk-zzzzzzzzzzzzzzzzzzzz and secret hunter22"
+        let text =
+            "Incorrect API key provided: sk-proj-abcdefghijklmnop1234. Header was Bearer csk-zzzzzzzzzzzzzzzzzzzz and secret hunter22"
         let out = Redaction.redact(text, secrets: ["hunter22"])
         #expect(!out.contains("abcdefghijklmnop"))
         #expect(!out.contains("zzzzzzzz"))

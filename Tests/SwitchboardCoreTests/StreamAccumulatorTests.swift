@@ -15,10 +15,11 @@ import Testing
         ]
         for e in events { acc.add(e) }
         let r = acc.response
-        #expect(r.toolCalls == [
-            ToolCall(id: "call_A", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
-            ToolCall(id: "call_B", name: "get_time", arguments: "{\"tz\":\"CET\"}"),
-        ])
+        #expect(
+            r.toolCalls == [
+                ToolCall(id: "call_A", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
+                ToolCall(id: "call_B", name: "get_time", arguments: "{\"tz\":\"CET\"}"),
+            ])
         #expect(r.finishReason == .toolCalls)
         #expect(r.usage == Usage(inputTokens: 5, outputTokens: 7))
         #expect(r.id == "r1" && r.provider == "p")

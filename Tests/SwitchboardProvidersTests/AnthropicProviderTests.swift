@@ -11,8 +11,10 @@ func anthropicFixture(_ name: String) throws -> String {
 }
 
 /// Runs `body` with an Anthropic provider pointed at a fresh fake upstream.
-func withAnthropic(credential: String = "sk-ant-api03-secret-key-0123456789",
-                   _ body: (FakeUpstream, AnthropicProvider) async throws -> Void) async throws {
+func withAnthropic(
+    credential: String = "sk-ant-api03-secret-key-0123456789",
+    _ body: (FakeUpstream, AnthropicProvider) async throws -> Void
+) async throws {
     let fake = try await FakeUpstream.start()
     var options = AnthropicProvider.Options(credential: credential)
     options.baseURL = String(fake.baseURL.dropLast(3))  // the fake's base ends in /v1; Anthropic paths include it
@@ -30,13 +32,19 @@ func withAnthropic(credential: String = "sk-ant-api03-secret-key-0123456789",
     let request = ChatRequest(model: "claude-sonnet-4-5", messages: [.system("Be brief."), .user("Weather and time in Paris?")])
 
     @Test func requestsPutSystemOnTopToolResultsInAUserTurnAndRequireMaxTokens() throws {
-        var r = ChatRequest(model: "claude-sonnet-4-5", messages: [
-            .system("Be brief."), .user("Weather?"),
-            .assistant("", toolCalls: [ToolCall(id: "t1", name: "get_weather", arguments: #"{"city":"Paris"}"#),
-                                       ToolCall(id: "t2", name: "get_time", arguments: "not json")]),
-            .tool(callID: "t1", "sunny"), .tool(callID: "t2", "noon"),
-            .user(parts: [.text("And this?"), .imageURL("data:image/png;base64,iVBORw0KGgo="), .imageURL("https://x.test/cat.jpg")]),
-        ])
+        var r = ChatRequest(
+            model: "claude-sonnet-4-5",
+            messages: [
+                .system("Be brief."), .user("Weather?"),
+                .assistant(
+                    "",
+                    toolCalls: [
+                        ToolCall(id: "t1", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                        ToolCall(id: "t2", name: "get_time", arguments: "not json"),
+                    ]),
+                .tool(callID: "t1", "sunny"), .tool(callID: "t2", "noon"),
+                .user(parts: [.text("And this?"), .imageURL("data:image/png;base64,iVBORw0KGgo="), .imageURL("https://x.test/cat.jpg")]),
+            ])
         r.tools = [Tool(name: "get_weather", description: "Weather", parameters: ["type": "object"])]
         r.toolChoice = .required
         r.parallelToolCalls = false
@@ -114,14 +122,19 @@ func withAnthropic(credential: String = "sk-ant-api03-secret-key-0123456789",
 
     @Test func errorsKnowTheirKindAndRetryability() async throws {
         try await withAnthropic { fake, provider in
-            fake.set(.status(429, body: try anthropicFixture("error_rate_limit.json"), headers: [("retry-after", "12")]), forModel: "limited")
+            fake.set(
+                .status(429, body: try anthropicFixture("error_rate_limit.json"), headers: [("retry-after", "12")]), forModel: "limited")
             fake.set(.status(529, body: try anthropicFixture("error_overloaded.json")), forModel: "busy")
             fake.set(.status(401, body: try anthropicFixture("error_authentication.json")), forModel: "denied")
-            let limited = await #expect(throws: ProviderError.self) { try await provider.chat(request.withModel("limited"), context: .testing()) }
+            let limited = await #expect(throws: ProviderError.self) {
+                try await provider.chat(request.withModel("limited"), context: .testing())
+            }
             #expect(limited?.kind == .rateLimited(retryAfter: .seconds(12)) && limited?.isRetryable == true)
             let busy = await #expect(throws: ProviderError.self) { try await provider.chat(request.withModel("busy"), context: .testing()) }
             #expect(busy?.kind == .overloaded && busy?.isRetryable == true && busy?.status == 529)
-            let denied = await #expect(throws: ProviderError.self) { try await provider.chat(request.withModel("denied"), context: .testing()) }
+            let denied = await #expect(throws: ProviderError.self) {
+                try await provider.chat(request.withModel("denied"), context: .testing())
+            }
             #expect(denied?.kind == .authentication && denied?.isRetryable == false)
             #expect(denied.map { !"\($0)".contains("secret-key") } == true)
         }

@@ -16,12 +16,17 @@ import Testing
     }
 
     @Test func requestsCarryOptionsImagesToolNamesAndThinking() {
-        var r = ChatRequest(model: "llama3.2", messages: [
-            .system("Be brief."),
-            .user(parts: [.text("What is this?"), .imageURL("data:image/png;base64,iVBORw0KGgo="), .imageBase64(data: "R0lG", mediaType: "image/gif")]),
-            .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Tokyo"}"#)]),
-            .tool(callID: "c1", "11 degrees"),
-        ], temperature: 0.2, maxTokens: 64, stop: ["END"], seed: 7)
+        var r = ChatRequest(
+            model: "llama3.2",
+            messages: [
+                .system("Be brief."),
+                .user(parts: [
+                    .text("What is this?"), .imageURL("data:image/png;base64,iVBORw0KGgo="),
+                    .imageBase64(data: "R0lG", mediaType: "image/gif"),
+                ]),
+                .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Tokyo"}"#)]),
+                .tool(callID: "c1", "11 degrees"),
+            ], temperature: 0.2, maxTokens: 64, stop: ["END"], seed: 7)
         r.reasoning = ReasoningOptions(effort: "high")
         r.responseFormat = .jsonObject
         let body = OllamaTranslation.body(r, stream: true, defaults: .init(numCtx: 8192, keepAlive: "10m"))

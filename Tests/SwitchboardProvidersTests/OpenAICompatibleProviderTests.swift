@@ -51,8 +51,10 @@ func withFake(
         try await withFake(descriptor: Cerebras.descriptor) { fake, provider in
             var reply = FakeReply("The capital of France is Paris.")
             reply.reasoning = "The user asks about France."
-            reply.toolCalls = [ToolCall(id: "call_A", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
-                               ToolCall(id: "call_B", name: "get_time", arguments: "{\"tz\":\"CET\"}")]
+            reply.toolCalls = [
+                ToolCall(id: "call_A", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
+                ToolCall(id: "call_B", name: "get_time", arguments: "{\"tz\":\"CET\"}"),
+            ]
             reply.usage = Usage(inputTokens: 18, outputTokens: 42)
             fake.setDefault(.reply(reply))
             let whole = try await provider.chat(request, context: .testing())
@@ -87,13 +89,14 @@ func withFake(
             func chunk(_ calls: String) -> String {
                 "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[\(calls)]}}]}\n\n"
             }
-            fake.setDefault(.raw([
-                chunk("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}"),
-                chunk("{\"index\":0,\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{\\\"x\\\":\"}}"),
-                chunk("{\"function\":{\"arguments\":\"1}\"}}"),
-                "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
-                "data: [DONE]\n\n",
-            ]))
+            fake.setDefault(
+                .raw([
+                    chunk("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}"),
+                    chunk("{\"index\":0,\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{\\\"x\\\":\"}}"),
+                    chunk("{\"function\":{\"arguments\":\"1}\"}}"),
+                    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+                    "data: [DONE]\n\n",
+                ]))
             let r = try await StreamAccumulator.collect(provider.stream(request, context: .testing()))
             #expect(r.toolCalls == [ToolCall(id: "a", name: "f", arguments: "{}"), ToolCall(id: "b", name: "g", arguments: "{\"x\":1}")])
         }
@@ -101,11 +104,14 @@ func withFake(
 
     @Test func sseSplitAcrossReadsWithCRLFCommentsAndKeepAlives() async throws {
         try await withFake { fake, provider in
-            fake.setDefault(.raw([
-                ": keep-alive\r\n\r\n", "data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"del",
-                "ta\":{\"content\":\"Hel\"}}]}\r", "\n\r\n", "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\r\n\r\n",
-                "data: [DONE]\r\n\r\n",
-            ], pause: .milliseconds(5)))
+            fake.setDefault(
+                .raw(
+                    [
+                        ": keep-alive\r\n\r\n", "data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"del",
+                        "ta\":{\"content\":\"Hel\"}}]}\r", "\n\r\n",
+                        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\r\n\r\n",
+                        "data: [DONE]\r\n\r\n",
+                    ], pause: .milliseconds(5)))
             let r = try await StreamAccumulator.collect(provider.stream(request, context: .testing()))
             #expect(r.content == "Hello")
         }
@@ -113,10 +119,11 @@ func withFake(
 
     @Test func errorObjectMidStreamThrows() async throws {
         try await withFake { fake, provider in
-            fake.setDefault(.raw([
-                "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-                "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":\"queue_exceeded\"},\"status_code\":503}\n\n",
-            ]))
+            fake.setDefault(
+                .raw([
+                    "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
+                    "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":\"queue_exceeded\"},\"status_code\":503}\n\n",
+                ]))
             let error = await #expect(throws: ProviderError.self) {
                 for try await _ in provider.stream(request, context: .testing()) {}
             }
@@ -151,8 +158,10 @@ func withFake(
 
     @Test func rateLimitCarriesRetryAfterAndHeaders() async throws {
         try await withFake { fake, provider in
-            fake.setDefault(.status(429, body: #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
-                                    headers: [("Retry-After", "3"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-limit-requests", "60")]))
+            fake.setDefault(
+                .status(
+                    429, body: #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+                    headers: [("Retry-After", "3"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-limit-requests", "60")]))
             let error = await #expect(throws: ProviderError.self) { try await provider.chat(request, context: .testing()) }
             #expect(error?.kind == .rateLimited(retryAfter: .seconds(3)))
             #expect(error?.isRetryable == true)
@@ -163,7 +172,12 @@ func withFake(
 
     @Test func cerebrasUnwrappedErrorBodyAndDetailBody() async throws {
         try await withFake(descriptor: Cerebras.descriptor) { fake, provider in
-            fake.setDefault(.status(404, body: #"{"message":"Model nope does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}"#))
+            fake.setDefault(
+                .status(
+                    404,
+                    body:
+                        #"{"message":"Model nope does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}"#)
+            )
             let e = await #expect(throws: ProviderError.self) { try await provider.chat(request, context: .testing()) }
             #expect(e?.kind == .modelNotFound)
             #expect(e?.code == "model_not_found")
@@ -177,7 +191,12 @@ func withFake(
     @Test func badKeyIsAuthenticationErrorWithTheKeyRedacted() async throws {
         try await withFake(key: "sk-wrong-key-abcdefghijkl") { fake, provider in
             fake.requireKey("sk-right")
-            fake.set(.status(401, body: #"{"error":{"message":"Incorrect API key provided: sk-wrong-key-abcdefghijkl","type":"invalid_request_error","code":"invalid_api_key"}}"#), forModel: "fake-model")
+            fake.set(
+                .status(
+                    401,
+                    body:
+                        #"{"error":{"message":"Incorrect API key provided: sk-wrong-key-abcdefghijkl","type":"invalid_request_error","code":"invalid_api_key"}}"#
+                ), forModel: "fake-model")
             let capture = CapturingLogHandler()
             let error = await #expect(throws: ProviderError.self) {
                 try await provider.chat(request, context: .testing(logger: capture.logger))
@@ -204,7 +223,8 @@ func withFake(
     @Test func imagesComeBackAsBase64AndOnlyWhereTheServiceHasAnImagesAPI() async throws {
         try await withFake { fake, provider in
             #expect(provider.capabilities.contains(.images))
-            let images = try await provider.generateImages(ImageRequest(prompt: "a cat", model: "gpt-image-1", count: 2), context: .testing())
+            let images = try await provider.generateImages(
+                ImageRequest(prompt: "a cat", model: "gpt-image-1", count: 2), context: .testing())
             #expect(images.count == 2 && images.allSatisfy { $0.base64 != nil })
             #expect(fake.received.last?.json?["response_format"]?.stringValue == "b64_json")
         }
@@ -276,9 +296,11 @@ func withFake(
 
     @Test func healthReportsLatencyAndCerebrasRateLimitHeaders() async throws {
         try await withFake(descriptor: Cerebras.descriptor) { fake, provider in
-            fake.setExtraHeaders([("x-ratelimit-limit-requests-day", "14400"), ("x-ratelimit-remaining-requests-day", "14000"),
-                                  ("x-ratelimit-limit-tokens-minute", "60000"), ("x-ratelimit-remaining-tokens-minute", "0"),
-                                  ("x-ratelimit-reset-tokens-minute", "12.5")])
+            fake.setExtraHeaders([
+                ("x-ratelimit-limit-requests-day", "14400"), ("x-ratelimit-remaining-requests-day", "14000"),
+                ("x-ratelimit-limit-tokens-minute", "60000"), ("x-ratelimit-remaining-tokens-minute", "0"),
+                ("x-ratelimit-reset-tokens-minute", "12.5"),
+            ])
             let health = await provider.health(context: .testing())
             #expect(health.status == .degraded)
             #expect(health.latency != nil)

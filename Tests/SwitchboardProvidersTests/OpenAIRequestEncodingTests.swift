@@ -32,33 +32,66 @@ import Testing
 
     @Test func toolsToolChoiceAndToolRoundTripMessages() {
         let tool = Tool(name: "get_weather", description: "Weather", parameters: ["type": "object"], strict: true)
-        let request = ChatRequest(model: "m", messages: [
-            .user("Weather in Paris?"),
-            .assistant("", toolCalls: [ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}")]),
-            .tool(callID: "call_1", "{\"temp_c\":18}"),
-        ]).withTools([tool], choice: .named("get_weather"))
+        let request = ChatRequest(
+            model: "m",
+            messages: [
+                .user("Weather in Paris?"),
+                .assistant("", toolCalls: [ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}")]),
+                .tool(callID: "call_1", "{\"temp_c\":18}"),
+            ]
+        ).withTools([tool], choice: .named("get_weather"))
         let body = OpenAIRequestEncoding.body(request, descriptor: openai, stream: false)
-        #expect(body["tools"] == [["type": "function", "function": ["name": "get_weather", "description": "Weather",
-                                                                     "parameters": ["type": "object"], "strict": true]]])
+        #expect(
+            body["tools"] == [
+                [
+                    "type": "function",
+                    "function": [
+                        "name": "get_weather", "description": "Weather",
+                        "parameters": ["type": "object"], "strict": true,
+                    ],
+                ]
+            ])
         #expect(body["tool_choice"] == ["type": "function", "function": ["name": "get_weather"]])
         guard case .array(let messages) = body["messages"] else { Issue.record("no messages"); return }
-        #expect(messages[1] == ["role": "assistant", "content": nil, "tool_calls": [
-            ["id": "call_1", "type": "function", "function": ["name": "get_weather", "arguments": "{\"city\":\"Paris\"}"]]]])
+        #expect(
+            messages[1] == [
+                "role": "assistant", "content": nil,
+                "tool_calls": [
+                    ["id": "call_1", "type": "function", "function": ["name": "get_weather", "arguments": "{\"city\":\"Paris\"}"]]
+                ],
+            ])
         #expect(messages[2] == ["role": "tool", "content": "{\"temp_c\":18}", "tool_call_id": "call_1"])
     }
 
     @Test func structuredOutputAndImages() {
-        let request = ChatRequest(model: "m", messages: [.user(parts: [.text("what"), .imageURL("https://x/a.png", detail: "low"),
-                                                                        .imageBase64(data: "AAAA", mediaType: "image/png")])])
-            .withResponseFormat(.jsonSchema(name: "answer", schema: ["type": "object"], strict: true))
+        let request = ChatRequest(
+            model: "m",
+            messages: [
+                .user(parts: [
+                    .text("what"), .imageURL("https://x/a.png", detail: "low"),
+                    .imageBase64(data: "AAAA", mediaType: "image/png"),
+                ])
+            ]
+        )
+        .withResponseFormat(.jsonSchema(name: "answer", schema: ["type": "object"], strict: true))
         let body = OpenAIRequestEncoding.body(request, descriptor: openai, stream: false)
-        #expect(body["response_format"] == ["type": "json_schema", "json_schema": ["name": "answer", "schema": ["type": "object"], "strict": true]])
-        #expect(body["messages"] == [["role": "user", "content": [
-            ["type": "text", "text": "what"],
-            ["type": "image_url", "image_url": ["url": "https://x/a.png", "detail": "low"]],
-            ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]],
-        ]]])
-        #expect(OpenAIRequestEncoding.body(request.withResponseFormat(.jsonObject), descriptor: openai, stream: false)["response_format"]
+        #expect(
+            body["response_format"] == [
+                "type": "json_schema", "json_schema": ["name": "answer", "schema": ["type": "object"], "strict": true],
+            ])
+        #expect(
+            body["messages"] == [
+                [
+                    "role": "user",
+                    "content": [
+                        ["type": "text", "text": "what"],
+                        ["type": "image_url", "image_url": ["url": "https://x/a.png", "detail": "low"]],
+                        ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]],
+                    ],
+                ]
+            ])
+        #expect(
+            OpenAIRequestEncoding.body(request.withResponseFormat(.jsonObject), descriptor: openai, stream: false)["response_format"]
                 == ["type": "json_object"])
     }
 
@@ -79,11 +112,18 @@ import Testing
 
     @Test func otherReasoningStyles() {
         let r = ChatRequest(model: "m", messages: [.user("x")]).withReasoning(ReasoningOptions(disable: true))
-        #expect(OpenAIRequestEncoding.body(r, descriptor: ProviderRegistry.descriptor(id: "zai")!, stream: false)["thinking"] == ["type": "disabled"])
-        #expect(OpenAIRequestEncoding.body(r, descriptor: ProviderRegistry.descriptor(id: "qwen")!, stream: false)["enable_thinking"] == false)
+        #expect(
+            OpenAIRequestEncoding.body(r, descriptor: ProviderRegistry.descriptor(id: "zai")!, stream: false)["thinking"] == [
+                "type": "disabled"
+            ])
+        #expect(
+            OpenAIRequestEncoding.body(r, descriptor: ProviderRegistry.descriptor(id: "qwen")!, stream: false)["enable_thinking"] == false)
         #expect(OpenAIRequestEncoding.body(r, descriptor: openai, stream: false)["reasoning_effort"] == "none")
         let e = r.withReasoning(ReasoningOptions(effort: "low"))
-        #expect(OpenAIRequestEncoding.body(e, descriptor: ProviderRegistry.descriptor(id: "openrouter")!, stream: false)["reasoning"] == ["effort": "low"])
+        #expect(
+            OpenAIRequestEncoding.body(e, descriptor: ProviderRegistry.descriptor(id: "openrouter")!, stream: false)["reasoning"] == [
+                "effort": "low"
+            ])
     }
 
     @Test func passthroughWinsOverUnifiedFields() {
@@ -131,8 +171,10 @@ import Testing
         }
         for r in changed { #expect(OpenAIRequestEncoding.forwarded(client, as: r, descriptor: groq) == nil) }
         // A member the typed path leaves out, or a member named twice anywhere.
-        #expect(OpenAIRequestEncoding.forwarded(try #require(try Self.client(#"{"model":"a","messages":[{"role":"user","content":"hi"}],"n":1}"#)),
-                                                as: plain, descriptor: groq) == nil)
+        #expect(
+            OpenAIRequestEncoding.forwarded(
+                try #require(try Self.client(#"{"model":"a","messages":[{"role":"user","content":"hi"}],"n":1}"#)),
+                as: plain, descriptor: groq) == nil)
         #expect(try Self.client(#"{"model":"a","messages":[{"role":"user","content":"x","content":"hi"}]}"#) == nil)
         #expect(try Self.client(#"["model"]"#) == nil)
     }

@@ -62,8 +62,9 @@ struct RecordedFixture {
     }
 
     func behavior(_ delivery: Delivery) throws -> FakeBehavior {
-        .recorded(body: try bytes("chat"), pieces: try streamPieces(delivery),
-                  contentType: manifest["stream"]?["content_type"]?.stringValue ?? "text/event-stream")
+        .recorded(
+            body: try bytes("chat"), pieces: try streamPieces(delivery),
+            contentType: manifest["stream"]?["content_type"]?.stringValue ?? "text/event-stream")
     }
 
     /// Checks `response` against the manifest's expectation for `part`.
@@ -71,21 +72,28 @@ struct RecordedFixture {
         let expect = try #require(manifest[part]?["expect"], sourceLocation: sourceLocation)
         #expect(response.content == expect["content"]?.stringValue, "\(part) content", sourceLocation: sourceLocation)
         #expect(response.reasoning ?? "" == expect["reasoning"]?.stringValue ?? "", "\(part) reasoning", sourceLocation: sourceLocation)
-        #expect(response.finishReason == FinishReason(wire: expect["finish"]?.stringValue ?? ""), "\(part) finish",
-                sourceLocation: sourceLocation)
+        #expect(
+            response.finishReason == FinishReason(wire: expect["finish"]?.stringValue ?? ""), "\(part) finish",
+            sourceLocation: sourceLocation)
         let calls = expect["tool_calls"]?.arrayValue ?? []
-        #expect(response.toolCalls.map(\.name) == calls.map { $0["name"]?.stringValue ?? "" }, "\(part) tool names",
-                sourceLocation: sourceLocation)
+        #expect(
+            response.toolCalls.map(\.name) == calls.map { $0["name"]?.stringValue ?? "" }, "\(part) tool names",
+            sourceLocation: sourceLocation)
         for (got, want) in zip(response.toolCalls, calls) {
-            if let id = want["id"]?.stringValue { #expect(got.id == id, sourceLocation: sourceLocation) } else {
+            if let id = want["id"]?.stringValue {
+                #expect(got.id == id, sourceLocation: sourceLocation)
+            } else {
                 #expect(!got.id.isEmpty, "a call without an upstream id still gets one", sourceLocation: sourceLocation)
             }
             #expect(try JSONValue.parse(Data(got.arguments.utf8)) == want["arguments"], sourceLocation: sourceLocation)
         }
         let u = expect["usage"]
         func n(_ key: String) -> Int { Int(u?[key]?.intValue ?? 0) }
-        #expect(response.usage == Usage(inputTokens: n("input"), outputTokens: n("output"), reasoningTokens: n("reasoning"),
-                                        cachedTokens: n("cached")), "\(part) usage", sourceLocation: sourceLocation)
+        #expect(
+            response.usage
+                == Usage(
+                    inputTokens: n("input"), outputTokens: n("output"), reasoningTokens: n("reasoning"),
+                    cachedTokens: n("cached")), "\(part) usage", sourceLocation: sourceLocation)
     }
 }
 
@@ -114,7 +122,9 @@ extension ProviderConformanceTests {
                 let status = Int(try #require(c["status"]?.intValue))
                 fake.set(.status(status, body: body, headers: headers), forModel: "error-\(i)")
                 let expect = try #require(c["expect"])
-                let plain = await #expect(throws: ProviderError.self) { try await provider.chat(request.withModel("error-\(i)"), context: .testing()) }
+                let plain = await #expect(throws: ProviderError.self) {
+                    try await provider.chat(request.withModel("error-\(i)"), context: .testing())
+                }
                 let streamed = await #expect(throws: ProviderError.self) {
                     for try await _ in provider.stream(request.withModel("error-\(i)"), context: .testing()) {}
                 }

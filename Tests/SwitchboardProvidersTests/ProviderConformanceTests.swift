@@ -30,7 +30,8 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             options.apiKey = key
             return OllamaProvider(options: options, transport: NIOHTTPTransport.shared)
         case .bedrock:
-            var options = BedrockProvider.Options(auth: .sigV4(AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: key)), region: "us-east-1")
+            var options = BedrockProvider.Options(
+                auth: .sigV4(AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: key)), region: "us-east-1")
             options.runtimeURL = root
             options.controlURL = root
             return BedrockProvider(options: options, transport: NIOHTTPTransport.shared)
@@ -39,14 +40,17 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             options.baseURL = root
             return VertexProvider(options: options, transport: NIOHTTPTransport.shared)
         case .copilot:
-            let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth!.baseURL + "/copilot_internal/v2/token",
-                                       transport: NIOHTTPTransport.shared)
+            let tokens = CopilotTokens(
+                githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth!.baseURL + "/copilot_internal/v2/token",
+                transport: NIOHTTPTransport.shared)
             return OAuthProviders.copilot(tokens: tokens, transport: NIOHTTPTransport.shared)
         case .qwen:
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-\(UUID().uuidString).json").path
             // The fake OAuth server accepts the empty refresh token it starts with.
-            let creds: JSONValue = ["access_token": "qwen-access-0", "refresh_token": "", "token_type": "Bearer", "resource_url": .string(root),
-                                    "expiry_date": .int(Int64((Date().timeIntervalSince1970 + 3600) * 1000))]
+            let creds: JSONValue = [
+                "access_token": "qwen-access-0", "refresh_token": "", "token_type": "Bearer", "resource_url": .string(root),
+                "expiry_date": .int(Int64((Date().timeIntervalSince1970 + 3600) * 1000)),
+            ]
             try! SecretFile.write(Data(creds.jsonBytes()), to: file)
             let tokens = QwenTokens(path: file, tokenURL: oauth!.baseURL + "/api/v1/oauth2/token", transport: NIOHTTPTransport.shared)
             return OAuthProviders.qwen(tokens: tokens, transport: NIOHTTPTransport.shared)
@@ -71,8 +75,10 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     static var toolReply: FakeReply {
         var r = FakeReply("")
-        r.toolCalls = [ToolCall(id: "call_a", name: "get_weather", arguments: #"{"city":"Paris"}"#),
-                       ToolCall(id: "call_b", name: "get_time", arguments: #"{"tz":"Europe/Paris"}"#)]
+        r.toolCalls = [
+            ToolCall(id: "call_a", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+            ToolCall(id: "call_b", name: "get_time", arguments: #"{"tz":"Europe/Paris"}"#),
+        ]
         r.usage = Usage(inputTokens: 30, outputTokens: 8)
         return r
     }
@@ -133,7 +139,8 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let sent = try #require(fake.received.last?.json)
             let bedrockSchema = sent["outputConfig"]?["textFormat"]?["structure"]?["jsonSchema"]?["schema"]?.stringValue
                 .flatMap { try? JSONValue.parse(Data($0.utf8)) }
-            let schemaSent = sent["response_format"]?["json_schema"]?["schema"] ?? sent["output_config"]?["format"]?["schema"] ?? sent["format"]
+            let schemaSent =
+                sent["response_format"]?["json_schema"]?["schema"] ?? sent["output_config"]?["format"]?["schema"] ?? sent["format"]
                 ?? bedrockSchema ?? sent["generationConfig"]?["responseJsonSchema"]
             #expect(schemaSent == schema)
         }
@@ -142,11 +149,13 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: ProviderKind.allCases)
     func errorsKnowTheirKindAndRetryabilityAndHideTheKey(kind: ProviderKind) async throws {
         try await withProvider(kind) { fake, provider in
-            fake.set(.status(429, body: #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("Retry-After", "3")]),
-                     forModel: "limited")
+            fake.set(
+                .status(429, body: #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("Retry-After", "3")]),
+                forModel: "limited")
             fake.set(.status(500, body: #"{"error":"boom"}"#), forModel: "broken")
-            fake.set(.status(401, body: #"{"error":{"message":"bad key sk-secret-conformance-key","type":"authentication_error"}}"#),
-                     forModel: "denied")
+            fake.set(
+                .status(401, body: #"{"error":{"message":"bad key sk-secret-conformance-key","type":"authentication_error"}}"#),
+                forModel: "denied")
             for (model, retryable) in [("limited", true), ("broken", true), ("denied", false)] {
                 let e = await #expect(throws: ProviderError.self) { try await provider.chat(request.withModel(model), context: .testing()) }
                 #expect(e?.isRetryable == retryable, "\(model)")

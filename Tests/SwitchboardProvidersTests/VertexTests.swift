@@ -10,9 +10,11 @@ enum TestServiceAccount {
     static let privateKey: _RSA.Signing.PrivateKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
 
     static func json(tokenURI: String) -> JSONValue {
-        ["type": "service_account", "project_id": "switchboard-test", "private_key_id": "key-1",
-         "private_key": .string(privateKey.pkcs8PEMRepresentation), "client_email": "svc@switchboard-test.iam.gserviceaccount.com",
-         "token_uri": .string(tokenURI)]
+        [
+            "type": "service_account", "project_id": "switchboard-test", "private_key_id": "key-1",
+            "private_key": .string(privateKey.pkcs8PEMRepresentation), "client_email": "svc@switchboard-test.iam.gserviceaccount.com",
+            "token_uri": .string(tokenURI),
+        ]
     }
 
     static func key(tokenURI: String) throws -> ServiceAccountKey {
@@ -37,13 +39,17 @@ enum TestServiceAccount {
         let out = Data(process.stdout.utf8)
         let verified = try JSONValue.parse(out)
         #expect(verified["header"] == ["alg": "RS256", "typ": "JWT", "kid": "key-1"])
-        #expect(verified["claims"] == ["iss": "svc@switchboard-test.iam.gserviceaccount.com", "scope": "https://www.googleapis.com/auth/cloud-platform",
-                                       "aud": "https://oauth2.googleapis.com/token", "iat": 1_735_689_600, "exp": 1_735_693_200])
+        #expect(
+            verified["claims"] == [
+                "iss": "svc@switchboard-test.iam.gserviceaccount.com", "scope": "https://www.googleapis.com/auth/cloud-platform",
+                "aud": "https://oauth2.googleapis.com/token", "iat": 1_735_689_600, "exp": 1_735_693_200,
+            ])
         // A tampered token does not.
         var parts = jwt.split(separator: ".").map(String.init)
         parts[1] = ServiceAccountKeyTestsHelper.base64url(Array(#"{"iss":"someone-else"}"#.utf8))
         let bad = try ChildProcess(executable: python.path, arguments: script, environment: ProcessInfo.processInfo.environment)
-        try bad.write(JSONValue.object(["jwt": .string(parts.joined(separator: ".")), "public_key_pem": input["public_key_pem"]!]).jsonString())
+        try bad.write(
+            JSONValue.object(["jwt": .string(parts.joined(separator: ".")), "public_key_pem": input["public_key_pem"]!]).jsonString())
         bad.closeStdin()
         #expect(await bad.wait() == .exited(1))
     }
@@ -52,8 +58,9 @@ enum TestServiceAccount {
         let fake = try await FakeUpstream.start()
         let root = String(fake.baseURL.dropLast(3))
         let clock = MutableClock()
-        let tokens = GoogleAccessTokens(key: try TestServiceAccount.key(tokenURI: root + "/token"), transport: NIOHTTPTransport.shared,
-                                        now: { clock.now })
+        let tokens = GoogleAccessTokens(
+            key: try TestServiceAccount.key(tokenURI: root + "/token"), transport: NIOHTTPTransport.shared,
+            now: { clock.now })
         let got = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<20 { group.addTask { try await tokens.token(context: .testing()) } }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
@@ -78,20 +85,25 @@ enum TestServiceAccount {
         options.baseURL = root
         options.location = "europe-west4"
         let provider = VertexProvider(options: options, transport: NIOHTTPTransport.shared)
-        var r = ChatRequest(model: "gemini-2.5-flash", messages: [
-            .system("Be terse."), .user("Weather?"),
-            .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]), .tool(callID: "c1", "sunny"),
-        ])
+        var r = ChatRequest(
+            model: "gemini-2.5-flash",
+            messages: [
+                .system("Be terse."), .user("Weather?"),
+                .assistant("", toolCalls: [ToolCall(id: "c1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]),
+                .tool(callID: "c1", "sunny"),
+            ])
         r.tools = [Tool(name: "get_weather", parameters: ["type": "object"])]
         _ = try await provider.chat(r, context: .testing())
         let sent = try #require(fake.received.last)
-        #expect(sent.path == "/v1/projects/switchboard-test/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent")
+        #expect(
+            sent.path == "/v1/projects/switchboard-test/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent")
         #expect(sent.headers["authorization"] == "Bearer ya29.fake-token-1")
         let body = try #require(sent.json)
         #expect(body["systemInstruction"] == ["parts": [["text": "Be terse."]]])
         #expect(body["contents"]?.arrayValue?.map { $0["role"]?.stringValue } == ["user", "model", "user"])
         #expect(body["contents"]?[1]?["parts"]?[0]?["functionCall"]?["args"] == ["city": "Paris"])
-        #expect(body["contents"]?[2]?["parts"]?[0]?["functionResponse"] == ["id": "c1", "name": "get_weather", "response": ["result": "sunny"]])
+        #expect(
+            body["contents"]?[2]?["parts"]?[0]?["functionResponse"] == ["id": "c1", "name": "get_weather", "response": ["result": "sunny"]])
         await fake.stop()
     }
 }
@@ -115,8 +127,9 @@ final class MutableClock: @unchecked Sendable {
         let fake = try await FakeUpstream.start()
         let oauth = try await FakeOAuthServer.start(chatRoot: String(fake.baseURL.dropLast(3)))
         let clock = MutableClock()
-        let tokens = CopilotTokens(githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth.baseURL + "/copilot_internal/v2/token",
-                                   transport: NIOHTTPTransport.shared, now: { clock.now })
+        let tokens = CopilotTokens(
+            githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth.baseURL + "/copilot_internal/v2/token",
+            transport: NIOHTTPTransport.shared, now: { clock.now })
         // The fake's keys expire 30 minutes from real now; the test clock starts far in the past, so move it close.
         clock.advance(Date().timeIntervalSince1970 - clock.now.timeIntervalSince1970)
         let keys = try await withThrowingTaskGroup(of: String.self) { group in
@@ -131,7 +144,8 @@ final class MutableClock: @unchecked Sendable {
         #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-2;"))
         await tokens.invalidate()
         #expect(try await tokens.credential(context: .testing()).token.hasPrefix("tid=fake-3;"), "a refused key is replaced")
-        let bad = CopilotTokens(githubToken: "gho_wrong", exchangeURL: oauth.baseURL + "/copilot_internal/v2/token", transport: NIOHTTPTransport.shared)
+        let bad = CopilotTokens(
+            githubToken: "gho_wrong", exchangeURL: oauth.baseURL + "/copilot_internal/v2/token", transport: NIOHTTPTransport.shared)
         let error = await #expect(throws: ProviderError.self) { try await bad.credential(context: .testing()) }
         #expect(error?.kind == .authentication && error.map { !"\($0)".contains("gho_wrong") } == true)
         await oauth.stop()

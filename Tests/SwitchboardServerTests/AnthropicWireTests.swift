@@ -9,16 +9,22 @@ import Testing
             "model": "m", "max_tokens": 100, "system": [["type": "text", "text": "Be brief."]],
             "messages": [
                 ["role": "user", "content": "Weather?"],
-                ["role": "assistant", "content": [
-                    ["type": "thinking", "thinking": "Need a tool.", "signature": "sig"],
-                    ["type": "tool_use", "id": "t1", "name": "get_weather", "input": ["city": "Paris"]],
-                    ["type": "tool_use", "id": "t2", "name": "get_time", "input": [:]],
-                ]],
-                ["role": "user", "content": [
-                    ["type": "text", "text": "Thanks."],
-                    ["type": "tool_result", "tool_use_id": "t1", "content": "sunny"],
-                    ["type": "tool_result", "tool_use_id": "t2", "content": [["type": "text", "text": "noon"]], "is_error": true],
-                ]],
+                [
+                    "role": "assistant",
+                    "content": [
+                        ["type": "thinking", "thinking": "Need a tool.", "signature": "sig"],
+                        ["type": "tool_use", "id": "t1", "name": "get_weather", "input": ["city": "Paris"]],
+                        ["type": "tool_use", "id": "t2", "name": "get_time", "input": [:]],
+                    ],
+                ],
+                [
+                    "role": "user",
+                    "content": [
+                        ["type": "text", "text": "Thanks."],
+                        ["type": "tool_result", "tool_use_id": "t1", "content": "sunny"],
+                        ["type": "tool_result", "tool_use_id": "t2", "content": [["type": "text", "text": "noon"]], "is_error": true],
+                    ],
+                ],
             ],
             "tools": [["name": "get_weather", "input_schema": ["type": "object"]]],
             "tool_choice": ["type": "any", "disable_parallel_tool_use": true],
@@ -39,7 +45,9 @@ import Testing
         for (body, field) in [
             (["model": "m", "messages": [["role": "user", "content": "x"]]] as JSONValue, "max_tokens"),
             (["model": "m", "max_tokens": 5, "messages": [["role": "system", "content": "x"]]], "messages.0.role"),
-            (["model": "m", "max_tokens": 5, "messages": [["role": "user", "content": [["type": "video"]]]]], "messages.0.content.0.type"),
+            (
+                ["model": "m", "max_tokens": 5, "messages": [["role": "user", "content": [["type": "video"]]]]], "messages.0.content.0.type"
+            ),
             (["model": "m", "max_tokens": 5, "temperature": 3, "messages": [["role": "user", "content": "x"]]], "temperature"),
         ] {
             #expect(throws: APIError.self) { try AnthropicRequestDecoding.decode(body) }

@@ -13,9 +13,11 @@ import Testing
         let viaHeader = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("x-api-key", secret)])
         #expect(viaHeader.status == 200)
         // The scheme in any case, the key with blanks around it.
-        let padded = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "bEaReR \t\(secret) ")])
+        let padded = try await gw.send(
+            "POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "bEaReR \t\(secret) ")])
         #expect(padded.status == 200)
-        let wrongScheme = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "Basic \(secret)")])
+        let wrongScheme = try await gw.send(
+            "POST", "/v1/chat/completions", json: chatBody(), key: nil, headers: [("authorization", "Basic \(secret)")])
         #expect(wrongScheme.status == 401)
         let forbidden = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret)
         #expect(forbidden.status == 403)
@@ -53,10 +55,12 @@ import Testing
         let noMessages = try await gw.send("POST", "/v1/chat/completions", json: ["model": "fake/fake-model"])
         #expect(noMessages.status == 400)
         #expect(noMessages.json?["error"]?["param"] == "messages")
-        let badTemp = try await gw.send("POST", "/v1/chat/completions", json: ["model": "x", "temperature": "hot", "messages": [["role": "user", "content": "x"]]])
+        let badTemp = try await gw.send(
+            "POST", "/v1/chat/completions", json: ["model": "x", "temperature": "hot", "messages": [["role": "user", "content": "x"]]])
         #expect(badTemp.status == 400)
         #expect(badTemp.json?["error"]?["param"] == "temperature")
-        let badRole = try await gw.send("POST", "/v1/chat/completions", json: ["model": "x", "messages": [["role": "wizard", "content": "x"]]])
+        let badRole = try await gw.send(
+            "POST", "/v1/chat/completions", json: ["model": "x", "messages": [["role": "wizard", "content": "x"]]])
         #expect(badRole.json?["error"]?["param"] == "messages[0].role")
         let huge = try await gw.send("POST", "/v1/chat/completions", json: chatBody(text: String(repeating: "x", count: 10_000)))
         #expect(huge.status == 413)
@@ -71,7 +75,12 @@ import Testing
         let upstreamKey = "sk-upstream-abcdefghijklmnopqrstuvwxyz"
         let gw = try await LiveGateway.start(upstreamKey: upstreamKey, logger: capture.logger)
         defer { Task { await gw.stop() } }
-        gw.fake.setDefault(.status(401, body: "{\"error\":{\"message\":\"Incorrect API key provided: \(upstreamKey)\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}"))
+        gw.fake.setDefault(
+            .status(
+                401,
+                body:
+                    "{\"error\":{\"message\":\"Incorrect API key provided: \(upstreamKey)\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}"
+            ))
         let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
         #expect(r.status == 502)
         #expect(!r.body.contains("abcdefghijklmnop"))

@@ -29,13 +29,16 @@ import Testing
     @Test func sameDialectBodiesAreForwardedUntouchedAndErrorsInsideA200AreCaught() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
-        let upstream = #"{"id":"chatcmpl-x","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"time_info":{"total_time":0.01}}"#
+        let upstream =
+            #"{"id":"chatcmpl-x","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"time_info":{"total_time":0.01}}"#
         gw.fake.set(.raw([upstream], contentType: "application/json"), forModel: "passthrough")
         let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/passthrough"))
         #expect(r.status == 200)
         #expect(r.body == upstream)
-        gw.fake.set(.raw([#"{"error":{"message":"queue full","type":"server_error","code":"queue_exceeded"},"status_code":503}"#],
-                         contentType: "application/json"), forModel: "error-in-200")
+        gw.fake.set(
+            .raw(
+                [#"{"error":{"message":"queue full","type":"server_error","code":"queue_exceeded"},"status_code":503}"#],
+                contentType: "application/json"), forModel: "error-in-200")
         let e = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/error-in-200"))
         #expect(e.status == 503)
         let metrics = try await gw.send("GET", "/metrics", key: nil).body
@@ -72,8 +75,10 @@ import Testing
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
         var reply = FakeReply("")
-        reply.toolCalls = [ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
-                           ToolCall(id: "call_2", name: "get_time", arguments: "{\"tz\":\"Europe/Paris\"}")]
+        reply.toolCalls = [
+            ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
+            ToolCall(id: "call_2", name: "get_time", arguments: "{\"tz\":\"Europe/Paris\"}"),
+        ]
         gw.fake.setDefault(.reply(reply))
         let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
         let response = try decodeSSE(r.body)
@@ -100,8 +105,11 @@ import Testing
         gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
         gw.fake.set(.serverError(500), forModel: "broken")
         gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
-        gw.fake.set(.status(404, body: #"{"error":{"message":"The model `nope` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#),
-                    forModel: "nope")
+        gw.fake.set(
+            .status(
+                404,
+                body: #"{"error":{"message":"The model `nope` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#),
+            forModel: "nope")
         for stream in [false, true] {
             let limited = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/limited", stream: stream))
             #expect(limited.status == 429)

@@ -190,11 +190,13 @@ import Testing
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
         let (huge, hugeClosed) = try await Self.open(gw.port)
-        try await huge.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n\r\n"))
+        try await huge.writeAndFlush(
+            ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n\r\n"))
         let refused = String(buffer: try await hugeClosed.get())
         #expect(refused.hasPrefix("HTTP/1.1 413"))
         let (gzip, gzipClosed) = try await Self.open(gw.port)
-        try await gzip.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
+        try await gzip.writeAndFlush(
+            ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
         #expect(String(buffer: try await gzipClosed.get()).hasPrefix("HTTP/1.1 501"))
         #expect(try await gw.store.records(.init()).isEmpty)
     }
@@ -215,13 +217,15 @@ import Testing
     func headIsAnsweredAsItsGetAndOtherMethodsAre405(direct: Bool) async throws {
         let gw = try await LiveGateway.start(direct: direct)
         defer { Task { await gw.stop() } }
-        let replies = try await RawHTTPClient.exchange(port: gw.port, [
-            ("HEAD", "/health", [], nil),
-            ("HEAD", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], nil),
-            ("GET", "/v1/messages", [], nil),
-            ("DELETE", "/v1/models", [], nil),
-            ("HEAD", "/no/such/route", [("connection", "close")], nil),
-        ])
+        let replies = try await RawHTTPClient.exchange(
+            port: gw.port,
+            [
+                ("HEAD", "/health", [], nil),
+                ("HEAD", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], nil),
+                ("GET", "/v1/messages", [], nil),
+                ("DELETE", "/v1/models", [], nil),
+                ("HEAD", "/no/such/route", [("connection", "close")], nil),
+            ])
         #expect(replies.map(\.status) == [200, 405, 405, 405, 404])
         #expect(replies[0].body.isEmpty)
         #expect(replies[1].header("allow") == "POST")

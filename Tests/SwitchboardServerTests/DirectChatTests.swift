@@ -12,7 +12,10 @@ import Testing
 struct DirectChatTests {
     /// Both gateways, the one under test answering on the loop.
     static func pair(requestTimeout: Duration = .seconds(10)) async throws -> (loop: LiveGateway, routed: LiveGateway) {
-        (try await LiveGateway.start(requestTimeout: requestTimeout), try await LiveGateway.start(requestTimeout: requestTimeout, loopChat: false))
+        (
+            try await LiveGateway.start(requestTimeout: requestTimeout),
+            try await LiveGateway.start(requestTimeout: requestTimeout, loopChat: false)
+        )
     }
 
     static func loopAnswered(_ gw: LiveGateway) async throws -> Int {
@@ -50,18 +53,28 @@ struct DirectChatTests {
 
     @Test func aPlainCompletionOnTheLoopIsAnsweredRecordedAndCountedAsTheRouterWould() async throws {
         let (loop, routed) = try await Self.pair()
-        defer { Task { await loop.stop(); await routed.stop() } }
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
         var answers: [LiveGateway.Reply] = []
         for gw in [loop, routed] {
             gw.fake.setDefault(.reply(FakeReply("Hello there")))
-            answers.append(try await gw.send("POST", "/v1/chat/completions", json: chatBody(text: "hello"), headers: [("x-request-id", "client-id-7")]))
+            answers.append(
+                try await gw.send("POST", "/v1/chat/completions", json: chatBody(text: "hello"), headers: [("x-request-id", "client-id-7")])
+            )
         }
         let (a, b) = (answers[0], answers[1])
         #expect(a.status == 200 && b.status == 200)
         #expect(a.body == b.body)
         #expect(a.json?["choices"]?[0]?["message"]?["content"]?.stringValue == "Hello there")
-        for name in ["content-type", "x-request-id", "x-switchboard-cost-nano-usd", "x-switchboard-cost-usd", "x-switchboard-cost-msats", "server"] {
-            #expect(a.header(name) != nil && a.header(name) == b.header(name), "\(name): \(a.header(name) ?? "none") vs \(b.header(name) ?? "none")")
+        for name in [
+            "content-type", "x-request-id", "x-switchboard-cost-nano-usd", "x-switchboard-cost-usd", "x-switchboard-cost-msats", "server",
+        ] {
+            #expect(
+                a.header(name) != nil && a.header(name) == b.header(name),
+                "\(name): \(a.header(name) ?? "none") vs \(b.header(name) ?? "none")")
         }
         #expect(a.header("x-request-id") == "client-id-7")
         #expect(a.header("x-switchboard-cost-nano-usd") == "53250")  // 9 × $2.25 + 12 × $2.75 per million
@@ -92,8 +105,11 @@ struct DirectChatTests {
     }
 
     @Test(arguments: [
-        (#"{ "model" : "fake/fake-model",  "messages": [ {"role":"system","content":"be brief"}, {"role":"user","content":"h\u00e9llo \"q\"","#
-            + #" "name":"ann"} ], "temperature": 1, "top_p":0.5, "max_tokens": 64, "seed": 7, "user":"u-1", "metadata": {"k":[1,2]} }"#, true),
+        (
+            #"{ "model" : "fake/fake-model",  "messages": [ {"role":"system","content":"be brief"}, {"role":"user","content":"h\u00e9llo \"q\"","#
+                + #" "name":"ann"} ], "temperature": 1, "top_p":0.5, "max_tokens": 64, "seed": 7, "user":"u-1", "metadata": {"k":[1,2]} }"#,
+            true
+        ),
         (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"stop":"END"}"#, false),
         (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"n":1}"#, false),
         (#"{"model":"fake/fake-model","messages":[{"role":"user","content":"hi"}],"stream":false}"#, false),
@@ -105,7 +121,11 @@ struct DirectChatTests {
     ])
     func theClientsOwnTextGoesUpstreamOnlyWhenItSaysWhatTheEncodedRequestWould(_ text: String, _ forwarded: Bool) async throws {
         let (loop, routed) = try await Self.pair()
-        defer { Task { await loop.stop(); await routed.stop() } }
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
         for gw in [loop, routed] {
             gw.fake.setDefault(.reply(FakeReply("ok")))
             let reply = try await gw.send("POST", "/v1/chat/completions", raw: text)
@@ -125,11 +145,19 @@ struct DirectChatTests {
         ("rate limited", FakeBehavior.rateLimited(retryAfter: 7)),
         ("server error", FakeBehavior.serverError(503)),
         ("not JSON", FakeBehavior.malformedJSON),
-        ("bad request", FakeBehavior.status(400, body: #"{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}}"#)),
+        (
+            "bad request",
+            FakeBehavior.status(
+                400, body: #"{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}}"#)
+        ),
     ])
     func anUpstreamFailureOnTheLoopIsAnsweredAndRecordedAsTheRouterWould(_ name: String, _ behavior: FakeBehavior) async throws {
         let (loop, routed) = try await Self.pair()
-        defer { Task { await loop.stop(); await routed.stop() } }
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
         var answers: [LiveGateway.Reply] = []
         for gw in [loop, routed] {
             gw.fake.setDefault(behavior)
@@ -140,14 +168,19 @@ struct DirectChatTests {
         #expect(a.body == b.body, "\(name)")
         #expect(a.header("retry-after") == b.header("retry-after"), "\(name)")
         #expect(!a.body.contains("sk-upstream-secret"))
-        #expect(Self.comparable(try await Self.ledger(loop, count: 1)) == Self.comparable(try await Self.ledger(routed, count: 1)), "\(name)")
+        #expect(
+            Self.comparable(try await Self.ledger(loop, count: 1)) == Self.comparable(try await Self.ledger(routed, count: 1)), "\(name)")
         #expect(try await Self.requestCounts(loop) == Self.requestCounts(routed), "\(name)")
         #expect(try await Self.loopAnswered(loop) == 1, "\(name)")
     }
 
     @Test func anUpstreamThatDoesNotAnswerInTimeIs504OnTheLoop() async throws {
         let (loop, routed) = try await Self.pair(requestTimeout: .milliseconds(500))
-        defer { Task { await loop.stop(); await routed.stop() } }
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
         var answers: [LiveGateway.Reply] = []
         for gw in [loop, routed] {
             gw.fake.setDefault(.delay(.seconds(5), then: .reply(FakeReply("late"))))
@@ -197,7 +230,11 @@ struct DirectChatTests {
         let owner = try SQLiteStore(path: path)
         let store = try SQLiteStore(path: path)
         let gw = try await LiveGateway.start(store: store)
-        defer { Task { await gw.stop(); _ = owner } }
+        defer {
+            Task {
+                await gw.stop(); _ = owner
+            }
+        }
         let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
         #expect(reply.status == 200 && reply.header("x-switchboard-cost-nano-usd") != nil)
         // Committed before the answer: there is no waiting for it here.

@@ -20,11 +20,13 @@ import Testing
             ("GET", "/v1/models", nil), ("POST", "/v1/chat/completions?trace=1", body), ("POST", "/v1/chat/completions", body),
         ]
         // All six in one write, the last asking to close: both paths must answer in the order asked.
-        let replies = try await RawHTTPClient.exchange(port: gw.port, requests.enumerated().map { i, r in
-            var headers = [("authorization", "Bearer \(LiveGateway.master)"), ("x-request-id", "req-\(i)")]
-            if i == requests.count - 1 { headers.append(("connection", "close")) }
-            return (r.0, r.1, headers, r.2)
-        })
+        let replies = try await RawHTTPClient.exchange(
+            port: gw.port,
+            requests.enumerated().map { i, r in
+                var headers = [("authorization", "Bearer \(LiveGateway.master)"), ("x-request-id", "req-\(i)")]
+                if i == requests.count - 1 { headers.append(("connection", "close")) }
+                return (r.0, r.1, headers, r.2)
+            })
         #expect(replies.map(\.status) == [200, 200, 200, 200, 200, 200])
         #expect(replies.map { $0.header("x-request-id") } == (0..<6).map { "req-\($0)" })
         for i in [0, 2, 4, 5] {
@@ -42,11 +44,15 @@ import Testing
         defer { Task { await gw.stop() } }
         let big = chatBody(text: String(repeating: "x", count: 100_000)).jsonString()
         // The body is not read: the connection ends after the answer, and the request after it is never read.
-        let replies = try await RawHTTPClient.exchange(port: gw.port, [
-            ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], big),
-            ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)"), ("connection", "close")],
-             chatBody().jsonString()),
-        ])
+        let replies = try await RawHTTPClient.exchange(
+            port: gw.port,
+            [
+                ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], big),
+                (
+                    "POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)"), ("connection", "close")],
+                    chatBody().jsonString()
+                ),
+            ])
         #expect(replies.map(\.status) == [413])
         #expect(replies[0].body.contains(#""code":"request_too_large""#), "\(replies[0].body)")
         #expect(try await gw.store.count(UsageFilter()) == 0)
@@ -104,8 +110,10 @@ enum RawHTTPClient {
     }
 
     /// `collecting` gets every byte at the close; `firstRead` the first bytes that arrive.
-    static func connect(port: Int, collecting promise: EventLoopPromise<ByteBuffer>? = nil,
-                        firstRead: EventLoopPromise<ByteBuffer>? = nil) async throws -> any Channel {
+    static func connect(
+        port: Int, collecting promise: EventLoopPromise<ByteBuffer>? = nil,
+        firstRead: EventLoopPromise<ByteBuffer>? = nil
+    ) async throws -> any Channel {
         try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

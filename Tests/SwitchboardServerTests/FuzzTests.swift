@@ -42,15 +42,30 @@ import Testing
     static func makeCase(_ rng: inout SeededGenerator) -> Case {
         let message: JSONValue = ["role": "user", "content": "hello there"]
         let templates: [(String, [String: JSONValue], Dialect, [String])] = [
-            ("/v1/chat/completions", ["model": "fake/fake-model", "messages": [message], "max_tokens": 16], .openAI,
-             ["model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "seed", "stop", "stream", "user", "tools",
-              "tool_choice", "response_format", "messages", "stream_options", "reasoning_effort", "parallel_tool_calls"]),
-            ("/v1/messages", ["model": "fake/fake-model", "messages": [message], "max_tokens": 16], .anthropic,
-             ["model", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "stream", "system", "messages", "tools", "metadata"]),
+            (
+                "/v1/chat/completions", ["model": "fake/fake-model", "messages": [message], "max_tokens": 16], .openAI,
+                [
+                    "model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "seed", "stop", "stream", "user", "tools",
+                    "tool_choice", "response_format", "messages", "stream_options", "reasoning_effort", "parallel_tool_calls",
+                ]
+            ),
+            (
+                "/v1/messages", ["model": "fake/fake-model", "messages": [message], "max_tokens": 16], .anthropic,
+                [
+                    "model", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "stream", "system", "messages", "tools",
+                    "metadata",
+                ]
+            ),
             ("/v1/embeddings", ["model": "fake/fake-model", "input": "hello"], .openAI, ["model", "input", "dimensions", "user"]),
-            ("/hf/tasks/text-generation", ["model": "fake/fake-model", "inputs": "hello", "parameters": ["max_new_tokens": 8]], .huggingFace,
-             ["model", "inputs", "stream", "parameters"]),
-            ("/hf/tasks/summarization", ["model": "fake/fake-model", "inputs": "a long text"], .huggingFace, ["model", "inputs", "parameters"]),
+            (
+                "/hf/tasks/text-generation", ["model": "fake/fake-model", "inputs": "hello", "parameters": ["max_new_tokens": 8]],
+                .huggingFace,
+                ["model", "inputs", "stream", "parameters"]
+            ),
+            (
+                "/hf/tasks/summarization", ["model": "fake/fake-model", "inputs": "a long text"], .huggingFace,
+                ["model", "inputs", "parameters"]
+            ),
             ("/hf/tasks/embedding", ["model": "fake/fake-model", "inputs": "hello"], .huggingFace, ["model", "inputs"]),
         ]
         let (path, template, dialect, fields) = templates.randomElement(using: &rng)!
@@ -58,14 +73,23 @@ import Testing
         for _ in 0..<Int.random(in: 1...3, using: &rng) {
             let field = fields.randomElement(using: &rng)!
             if field == "parameters" {
-                let name = ["max_new_tokens", "temperature", "top_p", "max_length", "return_full_text", "num_images"].randomElement(using: &rng)!
+                let name = ["max_new_tokens", "temperature", "top_p", "max_length", "return_full_text", "num_images"].randomElement(
+                    using: &rng)!
                 body["parameters"] = [name: anyValue(&rng)]
             } else if field == "messages" {
                 let shapes: [JSONValue] = [
                     ["role": anyValue(&rng), "content": anyValue(&rng)],
-                    ["role": "user", "content": [["type": "text", "text": anyValue(&rng)], ["type": "image_url", "image_url": ["url": anyValue(&rng)]]]],
+                    [
+                        "role": "user",
+                        "content": [
+                            ["type": "text", "text": anyValue(&rng)], ["type": "image_url", "image_url": ["url": anyValue(&rng)]],
+                        ],
+                    ],
                     ["role": "tool", "tool_call_id": anyValue(&rng), "content": anyValue(&rng)],
-                    ["role": "assistant", "content": .null, "tool_calls": [["id": anyValue(&rng), "function": ["name": anyValue(&rng), "arguments": anyValue(&rng)]]]],
+                    [
+                        "role": "assistant", "content": .null,
+                        "tool_calls": [["id": anyValue(&rng), "function": ["name": anyValue(&rng), "arguments": anyValue(&rng)]]],
+                    ],
                     ["role": "user", "content": [["type": "tool_result", "tool_use_id": anyValue(&rng), "content": anyValue(&rng)]]],
                 ]
                 body["messages"] = [message, shapes.randomElement(using: &rng)!]
@@ -116,7 +140,8 @@ import Testing
             gw.fake.setDefault(.reply(reply))
             let c = Self.makeCase(&rng)
             let r = try await gw.send("POST", c.path, json: c.body, key: key)
-            let context = "seed \(Self.seed) round \(round): \(c.path) \(c.body.jsonString().prefix(300)) -> \(r.status) \(r.body.prefix(300))"
+            let context =
+                "seed \(Self.seed) round \(round): \(c.path) \(c.body.jsonString().prefix(300)) -> \(r.status) \(r.body.prefix(300))"
             #expect((200..<300).contains(r.status) || (400..<500).contains(r.status), "\(context)")
             if (400..<500).contains(r.status) {
                 #expect(Self.isDocumentedError(r.body, c.dialect), "\(context)")

@@ -19,9 +19,15 @@ import Testing
         var reply = FakeReply(" there was a dragon.")
         reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
         gw.fake.setDefault(.reply(reply))
-        let r = try await gw.send("POST", "/hf/tasks/text-generation",
-                                  json: ["inputs": "Once upon a time", "parameters": ["model": "fake/fake-model", "max_new_tokens": 64,
-                                                                                      "temperature": 0.5]])
+        let r = try await gw.send(
+            "POST", "/hf/tasks/text-generation",
+            json: [
+                "inputs": "Once upon a time",
+                "parameters": [
+                    "model": "fake/fake-model", "max_new_tokens": 64,
+                    "temperature": 0.5,
+                ],
+            ])
         #expect(r.status == 200)
         #expect(r.json?["output"]?[0]?["generated_text"]?.stringValue == " there was a dragon.")
         #expect(r.header("x-switchboard-cost-nano-usd") == "3165750")
@@ -38,8 +44,9 @@ import Testing
         var reply = FakeReply("one two three")
         reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
         gw.fake.setDefault(.reply(reply))
-        let r = try await gw.send("POST", "/hf/tasks/text-generation?stream=true",
-                                  json: ["inputs": "count:", "model": "fake/fake-model", "parameters": ["return_full_text": true]])
+        let r = try await gw.send(
+            "POST", "/hf/tasks/text-generation?stream=true",
+            json: ["inputs": "count:", "model": "fake/fake-model", "parameters": ["return_full_text": true]])
         #expect(r.status == 200 && r.header("content-type") == "text/event-stream")
         let events = r.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
             .compactMap { try? JSONValue.parse(Data($0.dropFirst(6).utf8)) }
@@ -57,24 +64,33 @@ import Testing
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
         gw.fake.setDefault(.reply(FakeReply("Machine learning is learning from data.")))
-        let r = try await gw.send("POST", "/hf/tasks/conversational", json: [
-            "text": "What is machine learning?", "past_user_inputs": ["Hello!"], "generated_responses": ["Hi there!"],
-            "model": "fake/fake-model",
-        ])
+        let r = try await gw.send(
+            "POST", "/hf/tasks/conversational",
+            json: [
+                "text": "What is machine learning?", "past_user_inputs": ["Hello!"], "generated_responses": ["Hi there!"],
+                "model": "fake/fake-model",
+            ])
         #expect(r.status == 200)
         #expect(r.json?["conversation"]?["past_user_inputs"] == ["Hello!", "What is machine learning?"])
         #expect(r.json?["conversation"]?["generated_responses"] == ["Hi there!", "Machine learning is learning from data."])
         let messages = try #require(gw.fake.lastChat?.json?["messages"])
-        #expect(messages == [["role": "user", "content": "Hello!"], ["role": "assistant", "content": "Hi there!"],
-                             ["role": "user", "content": "What is machine learning?"]])
+        #expect(
+            messages == [
+                ["role": "user", "content": "Hello!"], ["role": "assistant", "content": "Hi there!"],
+                ["role": "user", "content": "What is machine learning?"],
+            ])
     }
 
     @Test func summarizationAndTranslationUseTheirTemplates() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
         gw.fake.setDefault(.reply(FakeReply("  Bonjour le monde \n")))
-        let t = try await gw.send("POST", "/hf/tasks/translation", json: ["inputs": "Hello world", "model": "fake/fake-model",
-                                                                          "parameters": ["src_lang": "English", "tgt_lang": "French"]])
+        let t = try await gw.send(
+            "POST", "/hf/tasks/translation",
+            json: [
+                "inputs": "Hello world", "model": "fake/fake-model",
+                "parameters": ["src_lang": "English", "tgt_lang": "French"],
+            ])
         #expect(t.json?["output"]?["translation_text"]?.stringValue == "Bonjour le monde")
         #expect(gw.fake.lastChat?.json?["messages"]?[0]?["content"]?.stringValue?.contains("from English into French") == true)
         let s = try await gw.send("POST", "/hf/tasks/summarization", json: ["inputs": "A long text.", "model": "fake/fake-model"])
@@ -87,8 +103,9 @@ import Testing
         defer { Task { await gw.stop() } }
         let context = "Ünïcödé first: " + Self.sentence
         gw.fake.setDefault(.reply(FakeReply(#"{"answer": "london", "score": 0.93}"#)))
-        let r = try await gw.send("POST", "/hf/tasks/question-answering",
-                                  json: ["question": "Where do I live?", "context": .string(context), "model": "fake/fake-model"])
+        let r = try await gw.send(
+            "POST", "/hf/tasks/question-answering",
+            json: ["question": "Where do I live?", "context": .string(context), "model": "fake/fake-model"])
         #expect(r.status == 200)
         let out = try #require(r.json?["output"])
         let (start, end) = (Int(out["start"]?.intValue ?? -1), Int(out["end"]?.intValue ?? -1))
@@ -98,8 +115,9 @@ import Testing
         #expect(sent["response_format"]?["type"]?.stringValue == "json_schema")
 
         gw.fake.setDefault(.reply(FakeReply(#"{"answer": "Paris", "score": 0.5}"#)))
-        let bad = try await gw.send("POST", "/hf/tasks/question-answering",
-                                    json: ["question": "Where?", "context": .string(context), "model": "fake/fake-model"])
+        let bad = try await gw.send(
+            "POST", "/hf/tasks/question-answering",
+            json: ["question": "Where?", "context": .string(context), "model": "fake/fake-model"])
         #expect(bad.status == 502)
         #expect(bad.json?["error_type"]?.stringValue == "BadGateway")
         #expect(bad.json?["message"]?.stringValue?.contains("not a span of the context") == true)
@@ -114,7 +132,11 @@ import Testing
         #expect(abs((c.json?["output"]?[0]?["score"]?.doubleValue ?? 0) - 0.75) < 1e-9)
 
         let text = "London calling: " + Self.sentence
-        gw.fake.setDefault(.reply(FakeReply(#"{"entities": [{"entity_group": "LOC", "word": "London", "score": 0.9}, {"entity_group": "PER", "word": "Sarah Jessica Parker", "score": 0.99}, {"entity_group": "LOC", "word": "London", "score": 0.98}, {"entity_group": "ORG", "word": "Acme", "score": 0.5}]}"#)))
+        gw.fake.setDefault(
+            .reply(
+                FakeReply(
+                    #"{"entities": [{"entity_group": "LOC", "word": "London", "score": 0.9}, {"entity_group": "PER", "word": "Sarah Jessica Parker", "score": 0.99}, {"entity_group": "LOC", "word": "London", "score": 0.98}, {"entity_group": "ORG", "word": "Acme", "score": 0.5}]}"#
+                )))
         let n = try await gw.send("POST", "/hf/tasks/token-classification", json: ["inputs": .string(text), "model": "fake/fake-model"])
         let entities = try #require(n.json?["output"]?.arrayValue)
         #expect(entities.count == 3, "a word the text does not contain is dropped")
@@ -132,8 +154,9 @@ import Testing
         #expect(e.status == 200 && e.json?["output"]?.arrayValue?.count == 2)
         let i = try await gw.send("POST", "/hf/tasks/image-generation", json: ["inputs": "a cat", "model": "fake/fake-model"])
         #expect(i.status == 400 && i.json?["message"]?.stringValue?.hasPrefix("image-generation:") == true)
-        let painted = try await gw.send("POST", "/hf/tasks/image-generation",
-                                        json: ["inputs": "a cat", "model": "painter/image-model", "parameters": ["num_images": 2, "width": 256, "height": 256]])
+        let painted = try await gw.send(
+            "POST", "/hf/tasks/image-generation",
+            json: ["inputs": "a cat", "model": "painter/image-model", "parameters": ["num_images": 2, "width": 256, "height": 256]])
         #expect(painted.status == 200)
         let images = try #require(painted.json?["output"]?.arrayValue)
         #expect(images.count == 2)
@@ -145,9 +168,11 @@ import Testing
         gw.fake.setDefault(.reply(FakeReply("short")))
         let run = try await gw.send("POST", "/hf/tasks/run", json: ["task": "summarization", "model": "fake/fake-model", "inputs": "long"])
         #expect(run.json?["output"]?["summary_text"]?.stringValue == "short" && run.json?["task"]?.stringValue == "summarization")
-        let qa = try await gw.send("POST", "/hf/tasks/run", json: [
-            "task": "question-answering", "model": "fake/fake-model", "inputs": ["question": "q?", "context": "short answer here"],
-        ])
+        let qa = try await gw.send(
+            "POST", "/hf/tasks/run",
+            json: [
+                "task": "question-answering", "model": "fake/fake-model", "inputs": ["question": "q?", "context": "short answer here"],
+            ])
         #expect(qa.status == 502 || qa.status == 200)  // "short" is not JSON: a checked failure, never a crash
         #expect(try await gw.store.records(UsageFilter()).contains { $0.task == "hf.summarization" })
     }
@@ -162,8 +187,10 @@ import Testing
             ("/hf/tasks/conversational", ["text": "hi", "past_user_inputs": [1]], "past_user_inputs"),
             ("/hf/tasks/run", ["task": "dance", "inputs": "x"], "task"),
             ("/hf/tasks/summarization", ["inputs": "x", "stream": true], "stream"),
-            ("/hf/tasks/billing/cost", ["requests": [["model": "fake/fake-model", "input_tokens": -1, "output_tokens": 1]]],
-             "requests[0].input_tokens"),
+            (
+                "/hf/tasks/billing/cost", ["requests": [["model": "fake/fake-model", "input_tokens": -1, "output_tokens": 1]]],
+                "requests[0].input_tokens"
+            ),
         ]
         for (path, body, field) in cases {
             let r = try await gw.send("POST", path, json: body)
@@ -182,19 +209,26 @@ import Testing
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
         let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app"))
-        let mapping: JSONValue = ["provider_model_id": "fake/other-model", "hub_model_id": "facebook/bart-large-cnn",
-                                  "task_type": "summarization", "parameters": ["temperature": 0.1]]
+        let mapping: JSONValue = [
+            "provider_model_id": "fake/other-model", "hub_model_id": "facebook/bart-large-cnn",
+            "task_type": "summarization", "parameters": ["temperature": 0.1],
+        ]
         let forbidden = try await gw.send("POST", "/hf/tasks/models/map", json: mapping, key: secret)
         #expect(forbidden.status == 403 && forbidden.json?["error_type"]?.stringValue == "Forbidden")
-        let unknown = try await gw.send("POST", "/hf/tasks/models/map", json: ["provider_model_id": "fake/nope", "hub_model_id": "x/y",
-                                                                               "task_type": "summarization"])
+        let unknown = try await gw.send(
+            "POST", "/hf/tasks/models/map",
+            json: [
+                "provider_model_id": "fake/nope", "hub_model_id": "x/y",
+                "task_type": "summarization",
+            ])
         #expect(unknown.status == 400 && unknown.json?["message"]?.stringValue?.contains("fake/nope") == true)
         let ok = try await gw.send("POST", "/hf/tasks/models/map", json: mapping)
         #expect(ok.status == 200 && ok.json?["success"] == true)
         #expect(try await gw.store.mappings(task: "summarization").first?.providerModelID == "fake/other-model")
 
         gw.fake.setDefault(.reply(FakeReply("sum")))
-        let r = try await gw.send("POST", "/hf/tasks/summarization", json: ["inputs": "text", "model": "facebook/bart-large-cnn"], key: secret)
+        let r = try await gw.send(
+            "POST", "/hf/tasks/summarization", json: ["inputs": "text", "model": "facebook/bart-large-cnn"], key: secret)
         #expect(r.status == 200 && r.json?["model"]?.stringValue == "facebook/bart-large-cnn")
         #expect(gw.fake.lastChat?.json?["model"]?.stringValue == "other-model")
         #expect(gw.fake.lastChat?.json?["temperature"]?.doubleValue == 0.1, "the mapping's default parameters apply")
@@ -213,11 +247,15 @@ import Testing
     @Test func billingPricesABatchAndPagesTheCallersOwnRecords() async throws {
         let gw = try await LiveGateway.start()
         defer { Task { await gw.stop() } }
-        let cost = try await gw.send("POST", "/hf/tasks/billing/cost", json: ["requests": [
-            ["task": "text-generation", "model": "fake/fake-model", "input_tokens": 1000, "output_tokens": 333],
-            ["model": "fake-model", "input_tokens": 4_000_000_000_000, "output_tokens": 0],
-            ["model": "fake/other-model", "input_tokens": 10, "output_tokens": 10],
-        ]])
+        let cost = try await gw.send(
+            "POST", "/hf/tasks/billing/cost",
+            json: [
+                "requests": [
+                    ["task": "text-generation", "model": "fake/fake-model", "input_tokens": 1000, "output_tokens": 333],
+                    ["model": "fake-model", "input_tokens": 4_000_000_000_000, "output_tokens": 0],
+                    ["model": "fake/other-model", "input_tokens": 10, "output_tokens": 10],
+                ]
+            ])
         #expect(cost.status == 200)
         let costs = try #require(cost.json?["costs"]?.arrayValue)
         #expect(costs[0]["cost_nano_usd"]?.intValue == 3_165_750 && costs[0]["cost_usd"]?.stringValue == "0.00316575")
@@ -230,7 +268,9 @@ import Testing
         reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
         gw.fake.setDefault(.reply(reply))
         let (mine, secret) = try await gw.store.createKey(NewAPIKey(name: "mine"))
-        for _ in 0..<3 { _ = try await gw.send("POST", "/hf/tasks/summarization", json: ["inputs": "t", "model": "fake/fake-model"], key: secret) }
+        for _ in 0..<3 {
+            _ = try await gw.send("POST", "/hf/tasks/summarization", json: ["inputs": "t", "model": "fake/fake-model"], key: secret)
+        }
         _ = try await gw.send("POST", "/hf/tasks/summarization", json: ["inputs": "t", "model": "fake/fake-model"])
         let page = try await gw.send("GET", "/hf/tasks/billing/usage?limit=2&offset=0", key: secret)
         #expect(page.json?["total_records"]?.intValue == 3)

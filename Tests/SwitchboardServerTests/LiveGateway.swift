@@ -22,7 +22,8 @@ final class LiveGateway: Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    private init(fake: FakeUpstream, store: any Storage, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer) {
+    private init(fake: FakeUpstream, store: any Storage, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer)
+    {
         self.fake = fake
         self.store = store
         self.port = port
@@ -40,24 +41,32 @@ final class LiveGateway: Sendable {
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
         fake.setModels(["fake-model", "other-model"])
-        let descriptor = ProviderDescriptor(id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
-                                            defaultModel: "fake-model", freeTier: .local).with { $0.embeddings = true }
-        let provider = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: upstreamKey),
-                                                transport: NIOHTTPTransport.shared)
+        let descriptor = ProviderDescriptor(
+            id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
+            defaultModel: "fake-model", freeTier: .local
+        ).with { $0.embeddings = true }
+        let provider = OpenAICompatibleProvider(
+            options: .init(descriptor: descriptor, apiKey: upstreamKey),
+            transport: NIOHTTPTransport.shared)
         let metrics = GatewayMetrics()
         var providers: [any LLMProvider] = [provider] + extraProviders
         if painter {
             // A second provider over the same fake, with an images API.
-            let d = ProviderDescriptor(id: "painter", displayName: "Painter", baseURL: fake.baseURL, apiKeyEnv: nil,
-                                       defaultModel: "image-model", freeTier: .local).with { $0.images = true }
-            providers.append(OpenAICompatibleProvider(options: .init(descriptor: d, apiKey: upstreamKey), transport: NIOHTTPTransport.shared))
+            let d = ProviderDescriptor(
+                id: "painter", displayName: "Painter", baseURL: fake.baseURL, apiKeyEnv: nil,
+                defaultModel: "image-model", freeTier: .local
+            ).with { $0.images = true }
+            providers.append(
+                OpenAICompatibleProvider(options: .init(descriptor: d, apiKey: upstreamKey), transport: NIOHTTPTransport.shared))
         }
         var prices = PriceTable()
         // $2.25 / $2.75 per million, the seed's GLM prices.
         prices.set(ModelPrice(inputPerMillion: NanoUSD(2_250_000_000), outputPerMillion: NanoUSD(2_750_000_000)), for: "fake/fake-model")
-        let gateway = Gateway(providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
-                              prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
-        let store = try store ?? SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
+        let gateway = Gateway(
+            providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
+            prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
+        let store =
+            try store ?? SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
         var options = GatewayServer.Options()
         options.port = 0
         options.masterKey = master
@@ -71,8 +80,9 @@ final class LiveGateway: Sendable {
         configure(&options)
         var quiet = Logger(label: "gateway-test")
         quiet.logLevel = .critical
-        let server = GatewayServer(gateway: gateway, store: store, ledger: LedgerWriter(store: store), options: options,
-                                   metrics: metrics, logger: logger ?? quiet)
+        let server = GatewayServer(
+            gateway: gateway, store: store, ledger: LedgerWriter(store: store), options: options,
+            metrics: metrics, logger: logger ?? quiet)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = server.makeServiceGroup(signals: []) { channel in
             continuation.yield(channel.localAddress?.port ?? 0)
@@ -99,15 +109,19 @@ final class LiveGateway: Sendable {
     }
 
     /// Sends a request with the master key unless `key` says otherwise.
-    func send(_ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
-              headers: [(String, String)] = []) async throws -> Reply {
+    func send(
+        _ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
+        headers: [(String, String)] = []
+    ) async throws -> Reply {
         let response = try await open(method, path, json: json, raw: raw, key: key, headers: headers)
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: response.status, headers: response.headers, body: String(buffer: body))
     }
 
-    func open(_ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
-              headers: [(String, String)] = []) async throws -> TransportResponse {
+    func open(
+        _ method: String = "POST", _ path: String, json: JSONValue? = nil, raw: String? = nil, key: String? = LiveGateway.master,
+        headers: [(String, String)] = []
+    ) async throws -> TransportResponse {
         var h = headers
         if let key { h.append(("Authorization", "Bearer \(key)")) }
         h.append(("Content-Type", "application/json"))

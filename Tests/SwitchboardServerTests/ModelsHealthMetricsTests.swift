@@ -61,7 +61,9 @@ import Testing
         gw.fake.set(.serverError(503), forModel: "routed")
         _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody("routed"))
         let text = try await gw.send("GET", "/metrics", key: nil).body
-        #expect(text.contains(#"switchboard_requests_total{route="/v1/chat/completions",model="fake/fake-model",provider="fake",status="200"} 1"#))
+        #expect(
+            text.contains(
+                #"switchboard_requests_total{route="/v1/chat/completions",model="fake/fake-model",provider="fake",status="200"} 1"#))
         #expect(text.contains("switchboard_request_duration_seconds_bucket"))
         #expect(text.contains("switchboard_upstream_duration_seconds_bucket"))
         #expect(text.contains("switchboard_gateway_overhead_seconds_bucket"))

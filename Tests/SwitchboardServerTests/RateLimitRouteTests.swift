@@ -7,8 +7,10 @@ import Testing
 
 @Suite struct RateLimitRouteTests {
     /// Sends `count` requests at once and returns the replies.
-    func burst(_ gw: LiveGateway, _ count: Int, key: String, path: String = "/v1/chat/completions",
-               body: JSONValue = chatBody()) async throws -> [LiveGateway.Reply] {
+    func burst(
+        _ gw: LiveGateway, _ count: Int, key: String, path: String = "/v1/chat/completions",
+        body: JSONValue = chatBody()
+    ) async throws -> [LiveGateway.Reply] {
         try await withThrowingTaskGroup(of: LiveGateway.Reply.self) { group in
             for _ in 0..<count { group.addTask { try await gw.send("POST", path, json: body, key: key) } }
             return try await group.reduce(into: []) { $0.append($1) }

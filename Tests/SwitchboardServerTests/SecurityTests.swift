@@ -60,8 +60,9 @@ import Testing
         #expect(try await gw.send("POST", "/hf/tasks/text-generation", json: ["inputs": "hi", "model": "fake/fake-model"]).status == 200)
         let records = try await gw.store.records(UsageFilter())
         #expect(records.count == 4)
-        #expect(records.allSatisfy { $0.estimated && $0.inputTokens >= 0 && $0.inputTokens < 1000 && $0.outputTokens < 1000 },
-                "\(records.map { ($0.task, $0.estimated, $0.inputTokens, $0.outputTokens) })")
+        #expect(
+            records.allSatisfy { $0.estimated && $0.inputTokens >= 0 && $0.inputTokens < 1000 && $0.outputTokens < 1000 },
+            "\(records.map { ($0.task, $0.estimated, $0.inputTokens, $0.outputTokens) })")
         #expect(try await gw.send("GET", "/metrics", key: nil).status == 200)
         #expect(try await gw.send("GET", "/hf/tasks/billing/usage").status == 200)
         gw.fake.setDefault(.reply(FakeReply("fine")))
@@ -107,7 +108,8 @@ import Testing
         let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", allowedModels: ["fake/fake-model"]))
         #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
         let attempts: [(String, JSONValue)] = [
-            ("/v1/chat/completions", chatBody("evil/fake/fake-model")), ("/v1/chat/completions", chatBody("evil/fake/fake-model", stream: true)),
+            ("/v1/chat/completions", chatBody("evil/fake/fake-model")),
+            ("/v1/chat/completions", chatBody("evil/fake/fake-model", stream: true)),
             ("/v1/messages", Self.messagesBody("evil/fake/fake-model")),
             ("/hf/tasks/text-generation", ["inputs": "hi", "model": "evil/fake/fake-model"]),
             ("/v1/chat/completions", chatBody("evil/fake-model")),
@@ -153,8 +155,9 @@ import Testing
 
     @Test func errorsTellTheClientTheProviderButNotTheUpstreamsAddress() async throws {
         let capture = CapturingLogHandler()
-        let unreachable = ProviderDescriptor(id: "gone", displayName: "Gone", baseURL: "http://127.0.0.1:9/v1/secret-path", apiKeyEnv: nil,
-                                             defaultModel: "m", freeTier: .local)
+        let unreachable = ProviderDescriptor(
+            id: "gone", displayName: "Gone", baseURL: "http://127.0.0.1:9/v1/secret-path", apiKeyEnv: nil,
+            defaultModel: "m", freeTier: .local)
         let provider = OpenAICompatibleProvider(options: .init(descriptor: unreachable, apiKey: "k"), transport: NIOHTTPTransport.shared)
         let gw = try await LiveGateway.start(logger: capture.logger, extraProviders: [provider])
         defer { Task { await gw.stop() } }

@@ -57,32 +57,64 @@ import Testing
     static let bigChunk = ByteBuffer(repeating: UInt8(ascii: "z"), count: ServerHTTP1Codec.copiedChunk + 10)
 
     static let exchanges: [Exchange] = [
-        Exchange(name: "sized", request: get, parts: [
-            response(.ok, [.contentType: "application/json", .contentLength: "5", HTTPField.Name("X-Mixed-Case")!: "v"]),
-            .body(ByteBuffer(string: "hello")), .end(nil)]),
-        Exchange(name: "chunked", request: get, parts: [
-            response(.ok, [.contentType: "text/event-stream"]), .body(ByteBuffer(string: "abc")), .body(ByteBuffer()),
-            .body(ByteBuffer(string: "defg")), .end(nil)]),
-        Exchange(name: "chunked with trailers", request: get, parts: [
-            response(.ok), .body(ByteBuffer(string: "abc")), .end([HTTPField.Name("X-Checksum")!: "1", HTTPField.Name("x-b")!: "2"])]),
+        Exchange(
+            name: "sized", request: get,
+            parts: [
+                response(.ok, [.contentType: "application/json", .contentLength: "5", HTTPField.Name("X-Mixed-Case")!: "v"]),
+                .body(ByteBuffer(string: "hello")), .end(nil),
+            ]),
+        Exchange(
+            name: "chunked", request: get,
+            parts: [
+                response(.ok, [.contentType: "text/event-stream"]), .body(ByteBuffer(string: "abc")), .body(ByteBuffer()),
+                .body(ByteBuffer(string: "defg")), .end(nil),
+            ]),
+        Exchange(
+            name: "chunked with trailers", request: get,
+            parts: [
+                response(.ok), .body(ByteBuffer(string: "abc")), .end([HTTPField.Name("X-Checksum")!: "1", HTTPField.Name("x-b")!: "2"]),
+            ]),
         Exchange(name: "a large chunk", request: get, parts: [response(.ok), .body(bigChunk), .end(nil)]),
-        Exchange(name: "a transfer coding given is replaced", request: get, parts: [
-            response(.ok, [.transferEncoding: "gzip"]), .body(ByteBuffer(string: "abc")), .end(nil)]),
-        Exchange(name: "a length wins over a transfer coding", request: get, parts: [
-            response(.ok, [.transferEncoding: "chunked", .contentLength: "3"]), .body(ByteBuffer(string: "abc")), .end(nil)]),
-        Exchange(name: "HEAD with a length", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n", parts: [
-            response(.ok, [.contentLength: "5"]), .end(nil)]),
+        Exchange(
+            name: "a transfer coding given is replaced", request: get,
+            parts: [
+                response(.ok, [.transferEncoding: "gzip"]), .body(ByteBuffer(string: "abc")), .end(nil),
+            ]),
+        Exchange(
+            name: "a length wins over a transfer coding", request: get,
+            parts: [
+                response(.ok, [.transferEncoding: "chunked", .contentLength: "3"]), .body(ByteBuffer(string: "abc")), .end(nil),
+            ]),
+        Exchange(
+            name: "HEAD with a length", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n",
+            parts: [
+                response(.ok, [.contentLength: "5"]), .end(nil),
+            ]),
         Exchange(name: "HEAD without a length", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n", parts: [response(.ok), .end(nil)]),
-        Exchange(name: "204 and 304 carry no framing", request: get + get, parts: [
-            response(.noContent, [.contentLength: "0"]), .end(nil), response(.notModified, [.transferEncoding: "chunked"]), .end(nil)]),
-        Exchange(name: "100-continue, then the answer", request: "POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
-                 parts: [response(.continue), response(.created, [.contentLength: "2"]), .body(ByteBuffer(string: "ok")), .end(nil)]),
-        Exchange(name: "CONNECT", request: "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", parts: [
-            response(.ok, [.contentLength: "10"]), .end(nil)]),
-        Exchange(name: "pipelined HEAD then GET", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n" + get, parts: [
-            response(.ok), .end(nil), response(.ok), .body(ByteBuffer(string: "abc")), .end(nil)]),
-        Exchange(name: "a custom status", request: get, parts: [
-            .head(HTTPResponse(status: .init(code: 299, reasonPhrase: "Fine Indeed"), headerFields: [.contentLength: "0"])), .end(nil)]),
+        Exchange(
+            name: "204 and 304 carry no framing", request: get + get,
+            parts: [
+                response(.noContent, [.contentLength: "0"]), .end(nil), response(.notModified, [.transferEncoding: "chunked"]), .end(nil),
+            ]),
+        Exchange(
+            name: "100-continue, then the answer",
+            request: "POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+            parts: [response(.continue), response(.created, [.contentLength: "2"]), .body(ByteBuffer(string: "ok")), .end(nil)]),
+        Exchange(
+            name: "CONNECT", request: "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
+            parts: [
+                response(.ok, [.contentLength: "10"]), .end(nil),
+            ]),
+        Exchange(
+            name: "pipelined HEAD then GET", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n" + get,
+            parts: [
+                response(.ok), .end(nil), response(.ok), .body(ByteBuffer(string: "abc")), .end(nil),
+            ]),
+        Exchange(
+            name: "a custom status", request: get,
+            parts: [
+                .head(HTTPResponse(status: .init(code: 299, reasonPhrase: "Fine Indeed"), headerFields: [.contentLength: "0"])), .end(nil),
+            ]),
         Exchange(name: "an answer to no request", request: "", parts: [response(.badRequest, [.contentLength: "0"]), .end(nil)]),
     ]
 
@@ -113,8 +145,9 @@ import Testing
     @Test(arguments: exchanges)
     func responsesAreTheBytesNIOsEncoderWrites(_ exchange: Exchange) throws {
         let nio = EmbeddedChannel()
-        try nio.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
-                                                                    withOutboundHeaderValidation: false)
+        try nio.pipeline.syncOperations.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withErrorHandling: false,
+            withOutboundHeaderValidation: false)
         try nio.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         let ours = EmbeddedChannel()
         try ours.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
@@ -130,8 +163,12 @@ import Testing
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try channel.pipeline.syncOperations.addHandler(ServerHTTP1Codec())
-        let (bytes, promises) = try Self.run(Exchange(name: "HEAD with a body", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n", parts: [
-            Self.response(.ok, [.contentLength: "3"]), .body(ByteBuffer(string: "abc")), .end(nil)]), on: channel)
+        let (bytes, promises) = try Self.run(
+            Exchange(
+                name: "HEAD with a body", request: "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n",
+                parts: [
+                    Self.response(.ok, [.contentLength: "3"]), .body(ByteBuffer(string: "abc")), .end(nil),
+                ]), on: channel)
         #expect(bytes == "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n")
         #expect(promises == ["ok", "failed", "ok"])
     }

@@ -8,11 +8,12 @@ import Testing
 @Suite struct LedgerJournalTests {
     func records(_ n: Int, from start: Int = 0) -> [UsageRecord] {
         (start..<start + n).map { i in
-            UsageRecord(requestID: UsageRecord.newRequestID(), timestamp: Date(timeIntervalSince1970: 1_800_000_000.125 + Double(i)),
-                        keyID: i % 2 == 0 ? "key_a" : nil, user: i % 3 == 0 ? "ü \"quoted\"" : nil, task: "chat.completions",
-                        provider: "p", model: "m/\(i)", inputTokens: i, outputTokens: 2 * i, cachedTokens: i / 2, reasoningTokens: 1,
-                        costNanoUSD: i % 4 == 0 ? nil : Int64(i) * 1_000_000_007, estimated: i % 5 == 0, latencyMs: 3, ttftMs: i % 2 == 0 ? 1 : nil,
-                        status: 200, attempts: 1)
+            UsageRecord(
+                requestID: UsageRecord.newRequestID(), timestamp: Date(timeIntervalSince1970: 1_800_000_000.125 + Double(i)),
+                keyID: i % 2 == 0 ? "key_a" : nil, user: i % 3 == 0 ? "ü \"quoted\"" : nil, task: "chat.completions",
+                provider: "p", model: "m/\(i)", inputTokens: i, outputTokens: 2 * i, cachedTokens: i / 2, reasoningTokens: 1,
+                costNanoUSD: i % 4 == 0 ? nil : Int64(i) * 1_000_000_007, estimated: i % 5 == 0, latencyMs: 3, ttftMs: i % 2 == 0 ? 1 : nil,
+                status: 200, attempts: 1)
         }
     }
 

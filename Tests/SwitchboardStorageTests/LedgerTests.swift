@@ -5,9 +5,10 @@ import Testing
 
 @Suite struct LedgerTests {
     func record(_ i: Int, key: String? = "key_a", model: String = "m1", cost: Int64? = 100) -> UsageRecord {
-        UsageRecord(requestID: UUID().uuidString, timestamp: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), keyID: key,
-                    user: "u", task: "chat.completions", provider: "p", model: model, inputTokens: 10, outputTokens: 5,
-                    costNanoUSD: cost, latencyMs: 3, status: 200, attempts: 1)
+        UsageRecord(
+            requestID: UUID().uuidString, timestamp: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), keyID: key,
+            user: "u", task: "chat.completions", provider: "p", model: model, inputTokens: 10, outputTokens: 5,
+            costNanoUSD: cost, latencyMs: 3, status: 200, attempts: 1)
     }
 
     @Test func stopDrainsWhatIsQueued() async throws {

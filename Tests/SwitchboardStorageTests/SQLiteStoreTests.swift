@@ -44,8 +44,9 @@ import Testing
     }
 
     @Test func allowedModelsMatchWhereANameResolvedNotItsText() {
-        let r = APIKeyRecord(id: "k", name: "n", user: nil, prefix: "p", createdAt: Date(),
-                             allowedModels: ["cerebras/zai-glm-4.7", "echo", "meta-llama/Llama-3"])
+        let r = APIKeyRecord(
+            id: "k", name: "n", user: nil, prefix: "p", createdAt: Date(),
+            allowedModels: ["cerebras/zai-glm-4.7", "echo", "meta-llama/Llama-3"])
         let providers: Set<Substring> = ["cerebras", "mock", "evil"]
         func allows(_ provider: String, _ model: String) -> Bool {
             r.allows(provider: provider, model: model) { providers.contains($0) }

@@ -6,14 +6,16 @@ import Testing
 /// One suite, every store: what the gateway relies on must hold for SQLite and PostgreSQL alike.
 @Suite struct StorageConformanceTests {
     func record(_ i: Int, key: String? = "key_a", model: String = "m1", cost: Int64? = 100) -> UsageRecord {
-        UsageRecord(requestID: UUID().uuidString, timestamp: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), keyID: key,
-                    user: "u", task: "chat.completions", provider: "p", model: model, inputTokens: 10, outputTokens: 5,
-                    costNanoUSD: cost, latencyMs: 3, ttftMs: i % 2 == 0 ? 7 : nil, status: 200, attempts: 1)
+        UsageRecord(
+            requestID: UUID().uuidString, timestamp: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), keyID: key,
+            user: "u", task: "chat.completions", provider: "p", model: model, inputTokens: 10, outputTokens: 5,
+            costNanoUSD: cost, latencyMs: 3, ttftMs: i % 2 == 0 ? 7 : nil, status: 200, attempts: 1)
     }
 
     @Test func postgresIsPresentWhenTheTestScriptPromisedIt() {
-        #expect(!StoreKind.postgresRequired || StoreKind.postgresURL != nil,
-                "SWITCHBOARD_REQUIRE_POSTGRES=1 but SWITCHBOARD_TEST_POSTGRES_URL is not set")
+        #expect(
+            !StoreKind.postgresRequired || StoreKind.postgresURL != nil,
+            "SWITCHBOARD_REQUIRE_POSTGRES=1 but SWITCHBOARD_TEST_POSTGRES_URL is not set")
     }
 
     @Test(arguments: StoreKind.available)
@@ -157,8 +159,10 @@ import Testing
     func modelMappingsAreSavedReplacedAndListed(kind: StoreKind) async throws {
         let store = try await kind.make()
         try await store.saveMapping(HubModelMapping(task: "summarization", providerModelID: "fake/a", hubModelID: "org/sum"))
-        try await store.saveMapping(HubModelMapping(task: "text-generation", providerModelID: "fake/b", hubModelID: "org/gen",
-                                                    parameters: #"{"temperature":0.2}"#))
+        try await store.saveMapping(
+            HubModelMapping(
+                task: "text-generation", providerModelID: "fake/b", hubModelID: "org/gen",
+                parameters: #"{"temperature":0.2}"#))
         try await store.saveMapping(HubModelMapping(task: "summarization", providerModelID: "fake/c", hubModelID: "org/sum"))
         let all = try await store.mappings(task: nil)
         #expect(all.map(\.hubModelID) == ["org/sum", "org/gen"])
@@ -188,7 +192,8 @@ import Testing
         }
         #expect(applied == 50)
         // All or nothing: the refused 70 left the second counter alone.
-        if case .applied(let values) = try await counters.charge([CounterCharge(counter: "g:rpm", amount: 0, limit: nil, expiresAt: expiry)]) {
+        if case .applied(let values) = try await counters.charge([CounterCharge(counter: "g:rpm", amount: 0, limit: nil, expiresAt: expiry)]
+        ) {
             #expect(values == [50])
         } else {
             Issue.record("an unconditional charge was refused")

@@ -42,9 +42,10 @@ func freshPostgresDatabase() async throws -> String {
         throw PostgresUnavailable()
     }
     let name = "sb_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-    let config = PostgresClient.Configuration(host: parts.host ?? "127.0.0.1", port: parts.port ?? 5432,
-                                              username: parts.user ?? "postgres", password: parts.password,
-                                              database: String(parts.path.dropFirst()), tls: .disable)
+    let config = PostgresClient.Configuration(
+        host: parts.host ?? "127.0.0.1", port: parts.port ?? 5432,
+        username: parts.user ?? "postgres", password: parts.password,
+        database: String(parts.path.dropFirst()), tls: .disable)
     let client = PostgresClient(configuration: config, backgroundLogger: quietLogger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }

@@ -123,13 +123,16 @@ struct ChatCommand: AsyncParsableCommand {
         ]
         if let reasoning = r.reasoning { out["reasoning"] = .string(reasoning) }
         if !r.toolCalls.isEmpty {
-            out["tool_calls"] = .array(r.toolCalls.map {
-                ["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]
-            })
+            out["tool_calls"] = .array(
+                r.toolCalls.map {
+                    ["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]
+                })
         }
         if let u = r.usage {
-            out["usage"] = ["input_tokens": .int(Int64(u.inputTokens)), "output_tokens": .int(Int64(u.outputTokens)),
-                            "reasoning_tokens": .int(Int64(u.reasoningTokens)), "cached_tokens": .int(Int64(u.cachedTokens))]
+            out["usage"] = [
+                "input_tokens": .int(Int64(u.inputTokens)), "output_tokens": .int(Int64(u.outputTokens)),
+                "reasoning_tokens": .int(Int64(u.reasoningTokens)), "cached_tokens": .int(Int64(u.cachedTokens)),
+            ]
         }
         out["cost_nano_usd"] = cost.map { .int($0.value) } ?? .null
         return .object(out)

@@ -24,11 +24,16 @@ struct HealthCommand: AsyncParsableCommand {
             }
             let ids = loaded.gateway.providers.map(\.id)
             if json {
-                Terminal.out(Terminal.json(.array(zip(ids, results).map { id, h in
-                    ["provider": .string(id), "status": .string(h.status.rawValue),
-                     "latency_ms": h.latency.map { .int($0.inMilliseconds) } ?? .null,
-                     "message": h.message.map(JSONValue.string) ?? .null]
-                })))
+                Terminal.out(
+                    Terminal.json(
+                        .array(
+                            zip(ids, results).map { id, h in
+                                [
+                                    "provider": .string(id), "status": .string(h.status.rawValue),
+                                    "latency_ms": h.latency.map { .int($0.inMilliseconds) } ?? .null,
+                                    "message": h.message.map(JSONValue.string) ?? .null,
+                                ]
+                            })))
             } else {
                 let rows = zip(ids, results).map { id, h in
                     [id, h.status.rawValue, h.latency.map { "\($0.inMilliseconds) ms" } ?? "-", h.message ?? ""]

@@ -52,9 +52,11 @@ struct KeysCommand: AsyncParsableCommand {
 
         static func limitsJSON(_ l: UsageLimits) -> JSONValue {
             func n(_ v: Int?) -> JSONValue { v.map { .int(Int64($0)) } ?? .null }
-            return ["rpm": n(l.requestsPerMinute), "tpm": n(l.tokensPerMinute), "tpd": n(l.tokensPerDay),
-                    "budget_nano_usd_per_day": l.budgetPerDay.map { .int($0.value) } ?? .null,
-                    "budget_nano_usd_per_month": l.budgetPerMonth.map { .int($0.value) } ?? .null]
+            return [
+                "rpm": n(l.requestsPerMinute), "tpm": n(l.tokensPerMinute), "tpd": n(l.tokensPerDay),
+                "budget_nano_usd_per_day": l.budgetPerDay.map { .int($0.value) } ?? .null,
+                "budget_nano_usd_per_month": l.budgetPerMonth.map { .int($0.value) } ?? .null,
+            ]
         }
 
         static func limitsText(_ l: UsageLimits) -> String {
@@ -73,18 +75,29 @@ struct KeysCommand: AsyncParsableCommand {
                 let keys = try await store.listKeys()
                 let iso = ISO8601DateFormatter()
                 if json {
-                    Terminal.out(Terminal.json(.array(keys.map { k in
-                        ["id": .string(k.id), "name": .string(k.name), "user": k.user.map(JSONValue.string) ?? .null,
-                         "prefix": .string(k.prefix), "created_at": .string(iso.string(from: k.createdAt)),
-                         "revoked": .bool(k.isRevoked),
-                         "models": k.allowedModels.map { .array($0.map(JSONValue.string)) } ?? .null,
-                         "limits": Self.limitsJSON(k.limits)]
-                    })))
+                    Terminal.out(
+                        Terminal.json(
+                            .array(
+                                keys.map { k in
+                                    [
+                                        "id": .string(k.id), "name": .string(k.name), "user": k.user.map(JSONValue.string) ?? .null,
+                                        "prefix": .string(k.prefix), "created_at": .string(iso.string(from: k.createdAt)),
+                                        "revoked": .bool(k.isRevoked),
+                                        "models": k.allowedModels.map { .array($0.map(JSONValue.string)) } ?? .null,
+                                        "limits": Self.limitsJSON(k.limits),
+                                    ]
+                                })))
                 } else {
-                    Terminal.out(Terminal.table(["ID", "NAME", "USER", "PREFIX", "CREATED", "STATUS", "MODELS", "LIMITS"], keys.map { k in
-                        [k.id, k.name, k.user ?? "-", k.prefix + "...", iso.string(from: k.createdAt),
-                         k.isRevoked ? "revoked" : "active", k.allowedModels?.joined(separator: ",") ?? "all", Self.limitsText(k.limits)]
-                    }))
+                    Terminal.out(
+                        Terminal.table(
+                            ["ID", "NAME", "USER", "PREFIX", "CREATED", "STATUS", "MODELS", "LIMITS"],
+                            keys.map { k in
+                                [
+                                    k.id, k.name, k.user ?? "-", k.prefix + "...", iso.string(from: k.createdAt),
+                                    k.isRevoked ? "revoked" : "active", k.allowedModels?.joined(separator: ",") ?? "all",
+                                    Self.limitsText(k.limits),
+                                ]
+                            }))
                 }
             }
         }

@@ -11,7 +11,8 @@ struct LoginCommand: AsyncParsableCommand {
     static func run(_ flow: DeviceFlow, what: String) async throws -> JSONValue {
         let context = CallContext(logger: .init(label: "login"), requestID: UUID().uuidString.lowercased(), timeout: .seconds(1800))
         let code = try await flow.start(context: context)
-        Terminal.err("""
+        Terminal.err(
+            """
             To sign in to \(what), open \(code.verificationURIComplete ?? code.verificationURI)
             and enter the code: \(code.userCode)
             Waiting for approval...
@@ -37,7 +38,9 @@ struct LoginCommand: AsyncParsableCommand {
                     transport: AsyncHTTPClientTransport.shared)
                 let token = try await LoginCommand.run(flow, what: "GitHub Copilot")
                 let path = tokenPath ?? NativeProviders.defaultCopilotTokenPath(home: env["HOME"] ?? NSHomeDirectory())
-                let file: JSONValue = ["github_token": token["access_token"] ?? .null, "created_at": .int(Int64(Date().timeIntervalSince1970))]
+                let file: JSONValue = [
+                    "github_token": token["access_token"] ?? .null, "created_at": .int(Int64(Date().timeIntervalSince1970)),
+                ]
                 try SecretFile.write(Data(file.jsonBytes()), to: path)
                 Terminal.err("signed in; token saved to \(path)\n")
             }
@@ -47,7 +50,9 @@ struct LoginCommand: AsyncParsableCommand {
     struct Qwen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Qwen's device flow with PKCE; writes qwen-code's credentials file (mode 0600).")
-        @Option(name: .long, help: "Where to write the credentials (default ~/.qwen/oauth_creds.json; [providers.qwen_oauth] credentials_path).")
+        @Option(
+            name: .long, help: "Where to write the credentials (default ~/.qwen/oauth_creds.json; [providers.qwen_oauth] credentials_path)."
+        )
         var credentialsPath: String?
 
         func run() async throws {
@@ -57,10 +62,14 @@ struct LoginCommand: AsyncParsableCommand {
                 let pkce = PKCE()
                 let flow = DeviceFlow(
                     deviceCodeURL: base + "/api/v1/oauth2/device/code", tokenURL: base + "/api/v1/oauth2/token",
-                    codeFields: [("client_id", QwenTokens.clientID), ("scope", QwenTokens.scope), ("code_challenge", pkce.challenge),
-                                 ("code_challenge_method", "S256")],
-                    pollFields: [("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("client_id", QwenTokens.clientID),
-                                 ("code_verifier", pkce.verifier)],
+                    codeFields: [
+                        ("client_id", QwenTokens.clientID), ("scope", QwenTokens.scope), ("code_challenge", pkce.challenge),
+                        ("code_challenge_method", "S256"),
+                    ],
+                    pollFields: [
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("client_id", QwenTokens.clientID),
+                        ("code_verifier", pkce.verifier),
+                    ],
                     transport: AsyncHTTPClientTransport.shared)
                 let token = try await LoginCommand.run(flow, what: "Qwen")
                 let credentials = try QwenTokens.Credentials(tokenResponse: token, now: Date())

@@ -35,8 +35,10 @@ struct ModelsCommand: AsyncParsableCommand {
                 Terminal.out(Terminal.json(.array(models.map(encode))))
             } else {
                 let rows = models.map { m in
-                    ["\(m.provider)/\(m.id)", m.provider, m.contextWindow.map(String.init) ?? "-",
-                     m.inputPricePerMillion.map(\.description) ?? "-", m.outputPricePerMillion.map(\.description) ?? "-"]
+                    [
+                        "\(m.provider)/\(m.id)", m.provider, m.contextWindow.map(String.init) ?? "-",
+                        m.inputPricePerMillion.map(\.description) ?? "-", m.outputPricePerMillion.map(\.description) ?? "-",
+                    ]
                 }
                 Terminal.out(Terminal.table(["MODEL", "PROVIDER", "CONTEXT", "INPUT/M", "OUTPUT/M"], rows))
             }

@@ -15,16 +15,27 @@ struct PricingCommand: AsyncParsableCommand {
             let loaded = try options.load(quiet: true)
             let rows = loaded.gateway.prices.prices.sorted { $0.key < $1.key }
             if json {
-                Terminal.out(Terminal.json(.array(rows.map { key, p in
-                    ["model": .string(key), "input_nano_usd_per_million": .int(p.inputPerMillion.value),
-                     "output_nano_usd_per_million": .int(p.outputPerMillion.value),
-                     "cached_input_nano_usd_per_million": p.cachedInputPerMillion.map { .int($0.value) } ?? .null,
-                     "reasoning_nano_usd_per_million": p.reasoningPerMillion.map { .int($0.value) } ?? .null]
-                })))
+                Terminal.out(
+                    Terminal.json(
+                        .array(
+                            rows.map { key, p in
+                                [
+                                    "model": .string(key), "input_nano_usd_per_million": .int(p.inputPerMillion.value),
+                                    "output_nano_usd_per_million": .int(p.outputPerMillion.value),
+                                    "cached_input_nano_usd_per_million": p.cachedInputPerMillion.map { .int($0.value) } ?? .null,
+                                    "reasoning_nano_usd_per_million": p.reasoningPerMillion.map { .int($0.value) } ?? .null,
+                                ]
+                            })))
             } else {
-                Terminal.out(Terminal.table(["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M"], rows.map { key, p in
-                    [key, p.inputPerMillion.description, p.outputPerMillion.description, p.cachedInputPerMillion?.description ?? "-"]
-                }))
+                Terminal.out(
+                    Terminal.table(
+                        ["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M"],
+                        rows.map { key, p in
+                            [
+                                key, p.inputPerMillion.description, p.outputPerMillion.description,
+                                p.cachedInputPerMillion?.description ?? "-",
+                            ]
+                        }))
                 Terminal.err("models without a row have no known price: their cost is recorded as unknown, never 0\n")
             }
         }

@@ -43,32 +43,38 @@ struct ServeCommand: AsyncParsableCommand {
             if let key = serverOptions.masterKey {
                 let length = key.count
                 guard length >= 16 else {
-                    throw ValidationError("the master key has \(length) characters; it must have at least 16 (32 or more is recommended, "
-                                          + "e.g. `openssl rand -hex 24`)")
+                    throw ValidationError(
+                        "the master key has \(length) characters; it must have at least 16 (32 or more is recommended, "
+                            + "e.g. `openssl rand -hex 24`)")
                 }
                 if length < 32 { Terminal.err("warning: the master key has \(length) characters; 32 or more is recommended\n") }
             }
             let store = try await openStore(loaded)
             if !serverOptions.requireKeys {
-                Terminal.err("""
+                Terminal.err(
+                    """
                     WARNING: [server] auth = "none": anyone who can reach \(serverOptions.host):\(serverOptions.port) can use \
                     every configured provider with your credentials. Use this only on a trusted machine.
 
                     """)
             } else if serverOptions.masterKey == nil, try await store.listKeys().isEmpty {
-                Terminal.err("warning: no master key and no API keys yet: set SWITCHBOARD_MASTER_KEY or run `switchboard keys create --name NAME`\n")
+                Terminal.err(
+                    "warning: no master key and no API keys yet: set SWITCHBOARD_MASTER_KEY or run `switchboard keys create --name NAME`\n")
             }
             if loaded.mockOnly {
                 Terminal.err("note: no provider is configured; serving the built-in mock (mock/echo, mock/slow, ...)\n")
             }
             let ledger = loaded.config.store.ledger ? LedgerWriter(store: store, logger: loaded.logger) : nil
             if ledger == nil { Terminal.err("warning: [store] ledger = false: requests are not recorded or billed\n") }
-            let server = GatewayServer(gateway: loaded.gateway, store: store, ledger: ledger, options: serverOptions,
-                                       metrics: metrics, logger: loaded.logger)
+            let server = GatewayServer(
+                gateway: loaded.gateway, store: store, ledger: ledger, options: serverOptions,
+                metrics: metrics, logger: loaded.logger)
             let host = serverOptions.host
             try await server.run(onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                Terminal.err("switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n")
+                Terminal.err(
+                    "switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n"
+                )
             })
             await store.close()
             Terminal.err("switchboard stopped\n")

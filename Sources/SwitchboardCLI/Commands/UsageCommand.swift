@@ -31,22 +31,30 @@ struct UsageCommand: AsyncParsableCommand {
             let perModel = totals.dropLast()
             if json {
                 func encode(_ t: UsageTotals) -> JSONValue {
-                    ["provider": t.provider.map(JSONValue.string) ?? .null, "model": t.model.map(JSONValue.string) ?? .null,
-                     "requests": .int(Int64(t.requests)), "input_tokens": .int(Int64(t.inputTokens)),
-                     "output_tokens": .int(Int64(t.outputTokens)), "cost_nano_usd": .int(t.costNanoUSD),
-                     "cost_usd": .string(NanoUSD(t.costNanoUSD).usdString), "unpriced_requests": .int(Int64(t.unpricedRequests)),
-                     "corrupt_records": .int(Int64(t.corruptRecords))]
+                    [
+                        "provider": t.provider.map(JSONValue.string) ?? .null, "model": t.model.map(JSONValue.string) ?? .null,
+                        "requests": .int(Int64(t.requests)), "input_tokens": .int(Int64(t.inputTokens)),
+                        "output_tokens": .int(Int64(t.outputTokens)), "cost_nano_usd": .int(t.costNanoUSD),
+                        "cost_usd": .string(NanoUSD(t.costNanoUSD).usdString), "unpriced_requests": .int(Int64(t.unpricedRequests)),
+                        "corrupt_records": .int(Int64(t.corruptRecords)),
+                    ]
                 }
                 Terminal.out(Terminal.json(["total": encode(all), "models": .array(perModel.map(encode))]))
                 return
             }
-            Terminal.out("requests \(all.requests) · input \(all.inputTokens) · output \(all.outputTokens) tokens · cost \(NanoUSD(all.costNanoUSD))"
-                         + (all.unpricedRequests > 0 ? " (+\(all.unpricedRequests) requests with no known price)" : "")
-                         + (all.corruptRecords > 0 ? " (\(all.corruptRecords) corrupt records left out of the sums)" : "") + "\n\n")
-            Terminal.out(Terminal.table(["MODEL", "REQUESTS", "INPUT", "OUTPUT", "COST", "UNPRICED"], perModel.map { t in
-                ["\(t.provider ?? "-")/\(t.model ?? "-")", String(t.requests), String(t.inputTokens), String(t.outputTokens),
-                 NanoUSD(t.costNanoUSD).description, String(t.unpricedRequests)]
-            }))
+            Terminal.out(
+                "requests \(all.requests) · input \(all.inputTokens) · output \(all.outputTokens) tokens · cost \(NanoUSD(all.costNanoUSD))"
+                    + (all.unpricedRequests > 0 ? " (+\(all.unpricedRequests) requests with no known price)" : "")
+                    + (all.corruptRecords > 0 ? " (\(all.corruptRecords) corrupt records left out of the sums)" : "") + "\n\n")
+            Terminal.out(
+                Terminal.table(
+                    ["MODEL", "REQUESTS", "INPUT", "OUTPUT", "COST", "UNPRICED"],
+                    perModel.map { t in
+                        [
+                            "\(t.provider ?? "-")/\(t.model ?? "-")", String(t.requests), String(t.inputTokens), String(t.outputTokens),
+                            NanoUSD(t.costNanoUSD).description, String(t.unpricedRequests),
+                        ]
+                    }))
         }
     }
 

@@ -1,4 +1,3 @@
-
 /// A function the model may call.
 public struct Tool: Sendable, Hashable {
     /// The function name (`[a-zA-Z0-9_-]`, at most 64 characters).
@@ -107,7 +106,9 @@ extension ChatRequest {
     public func withTemperature(_ t: Double) -> ChatRequest { with { $0.temperature = t } }
     /// A copy with tools and an optional choice.
     public func withTools(_ tools: [Tool], choice: ToolChoice? = nil) -> ChatRequest {
-        with { $0.tools = tools; $0.toolChoice = choice }
+        with {
+            $0.tools = tools; $0.toolChoice = choice
+        }
     }
     /// A copy with a response format.
     public func withResponseFormat(_ format: ResponseFormat) -> ChatRequest { with { $0.responseFormat = format } }

@@ -1,4 +1,3 @@
-
 /// Who wrote a message.
 public enum Role: String, Sendable, Hashable, Codable {
     case system, developer, user, assistant, tool

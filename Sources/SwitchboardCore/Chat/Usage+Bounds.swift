@@ -31,10 +31,13 @@ public final class UsageAudit: Sendable {
     public func check(_ usage: Usage?, provider: String, logger: Logger) -> Usage? {
         guard let usage, !usage.isPlausible else { return usage }
         if warned.withLock({ $0.insert(provider).inserted }) {
-            logger.warning("upstream reported implausible token usage; counting an estimate instead (logged once per provider)",
-                           metadata: ["provider": "\(provider)", "input_tokens": "\(usage.inputTokens)",
-                                      "output_tokens": "\(usage.outputTokens)", "reasoning_tokens": "\(usage.reasoningTokens)",
-                                      "cached_tokens": "\(usage.cachedTokens)"])
+            logger.warning(
+                "upstream reported implausible token usage; counting an estimate instead (logged once per provider)",
+                metadata: [
+                    "provider": "\(provider)", "input_tokens": "\(usage.inputTokens)",
+                    "output_tokens": "\(usage.outputTokens)", "reasoning_tokens": "\(usage.reasoningTokens)",
+                    "cached_tokens": "\(usage.cachedTokens)",
+                ])
         }
         return nil
     }

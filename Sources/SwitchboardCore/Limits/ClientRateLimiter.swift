@@ -34,24 +34,28 @@ public final class ClientRateLimiter: Sendable {
     public init(tier: RateLimitTier, provider: String, now: ContinuousClock.Instant = .now) {
         self.tier = tier
         self.provider = provider
-        buckets = Mutex((
-            tier.requestsPerMinute.map { TokenBucket(capacity: $0, period: .seconds(60), now: now) },
-            tier.tokensPerMinute.map { TokenBucket(capacity: $0, period: .seconds(60), now: now) },
-            tier.tokensPerDay.map { TokenBucket(capacity: $0, period: .seconds(86_400), now: now) }
-        ))
+        buckets = Mutex(
+            (
+                tier.requestsPerMinute.map { TokenBucket(capacity: $0, period: .seconds(60), now: now) },
+                tier.tokensPerMinute.map { TokenBucket(capacity: $0, period: .seconds(60), now: now) },
+                tier.tokensPerDay.map { TokenBucket(capacity: $0, period: .seconds(86_400), now: now) }
+            ))
     }
 
     /// Admits one request estimated at `tokens`, or throws `.rateLimited` with the wait.
     public func acquire(tokens: Int, now: ContinuousClock.Instant = .now) throws(ProviderError) -> Reservation {
         let result: Result<Reservation, ProviderError> = buckets.withLock { b in
             var waits: [(Duration, String)] = []
-            if var r = b.requests { waits.append((r.wait(for: 1, now: now), "\(tier.requestsPerMinute ?? 0) requests/min")); b.requests = r }
+            if var r = b.requests {
+                waits.append((r.wait(for: 1, now: now), "\(tier.requestsPerMinute ?? 0) requests/min")); b.requests = r
+            }
             if var m = b.minute { waits.append((m.wait(for: tokens, now: now), "\(tier.tokensPerMinute ?? 0) tokens/min")); b.minute = m }
             if var d = b.day { waits.append((d.wait(for: tokens, now: now), "\(tier.tokensPerDay ?? 0) tokens/day")); b.day = d }
             if let worst = waits.max(by: { $0.0 < $1.0 }), worst.0 > .zero {
-                return .failure(ProviderError(
-                    .rateLimited(retryAfter: worst.0), provider: provider, status: 429,
-                    message: "client-side \(tier.name) tier limit of \(worst.1) reached", code: "client_rate_limit"))
+                return .failure(
+                    ProviderError(
+                        .rateLimited(retryAfter: worst.0), provider: provider, status: 429,
+                        message: "client-side \(tier.name) tier limit of \(worst.1) reached", code: "client_rate_limit"))
             }
             b.requests?.take(1, now: now)
             b.minute?.take(tokens, now: now)

@@ -44,7 +44,8 @@ public final class InMemoryCounterStore: CounterStore {
         let t = now()
         state.withLock { s in
             let current = live(s.counters[counter], at: t)
-            s.counters[counter] = Entry(value: current.saturatingAdding(amount), expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
+            s.counters[counter] = Entry(
+                value: current.saturatingAdding(amount), expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
         }
     }
 

@@ -108,8 +108,10 @@ public final class QuotaEnforcer: Sendable {
     private let clock: @Sendable () -> Date
 
     /// An enforcer over `counters`.
-    public init(configuration: Configuration, counters: any CounterStore, spendSource: SpendSource? = nil,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        configuration: Configuration, counters: any CounterStore, spendSource: SpendSource? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
         self.counters = counters
         self.spendSource = spendSource
@@ -161,16 +163,18 @@ public final class QuotaEnforcer: Sendable {
             func add(_ suffix: String, amount: Int64, limit: Int?, name: String, reset: Int64, requests: Bool = false) throws {
                 guard let limit else { return }
                 if amount > Int64(limit) {
-                    throw Exceeded(kind: .requestTooLarge, level: level.name, limitName: name, limit: Int64(limit),
-                                   retryAfter: 0, reset: reset)
+                    throw Exceeded(
+                        kind: .requestTooLarge, level: level.name, limitName: name, limit: Int64(limit),
+                        retryAfter: 0, reset: reset)
                 }
                 let counter = level.prefix + suffix
                 charges.append(CounterCharge(counter: counter, amount: amount, limit: Int64(limit), expiresAt: reset + 60))
                 described.append((level, name, .rateLimited, reset, requests, !requests))
                 if !requests { tokenCounters.append((counter, reset + 60)) }
             }
-            try add(":rpm:\(w.minute)", amount: 1, limit: l.requestsPerMinute, name: "requests per minute", reset: w.minuteEnd,
-                    requests: true)
+            try add(
+                ":rpm:\(w.minute)", amount: 1, limit: l.requestsPerMinute, name: "requests per minute", reset: w.minuteEnd,
+                requests: true)
             try add(":tpm:\(w.minute)", amount: reserve, limit: l.tokensPerMinute, name: "tokens per minute", reset: w.minuteEnd)
             try add(":tpd:\(w.day)", amount: reserve, limit: l.tokensPerDay, name: "tokens per day", reset: w.dayEnd)
             var budgets: [(NanoUSD, String, String, Int64, Int64)] = []
@@ -199,8 +203,9 @@ public final class QuotaEnforcer: Sendable {
         case .refused(let index, _):
             let d = described[index]
             let limit = d.kind == .budget ? (charges[index].limit ?? 0) + 1 : charges[index].limit ?? 0
-            throw Exceeded(kind: d.kind, level: d.level.name, limitName: d.name, limit: limit,
-                           retryAfter: max(1, d.reset - t), reset: d.reset)
+            throw Exceeded(
+                kind: d.kind, level: d.level.name, limitName: d.name, limit: limit,
+                retryAfter: max(1, d.reset - t), reset: d.reset)
         case .applied(let values):
             // Headers describe the tightest request window, else the tightest token window.
             var best: Status?
@@ -217,8 +222,9 @@ public final class QuotaEnforcer: Sendable {
 
     private func seedSpend(_ counter: String, level: Level, since: Int64, expiresAt: Int64) async throws {
         guard let spendSource, try await !counters.exists(counter) else { return }
-        let spent = try await spendSource(level.keyID, level.keyID == nil ? level.user : nil,
-                                          Date(timeIntervalSince1970: TimeInterval(since)))
+        let spent = try await spendSource(
+            level.keyID, level.keyID == nil ? level.user : nil,
+            Date(timeIntervalSince1970: TimeInterval(since)))
         _ = try await counters.seed(counter, value: spent.value, expiresAt: expiresAt)
     }
 

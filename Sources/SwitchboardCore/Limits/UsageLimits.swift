@@ -8,8 +8,10 @@ public struct UsageLimits: Sendable, Hashable, Codable {
     public var budgetPerMonth: NanoUSD?
 
     /// Creates limits; everything unlimited by default.
-    public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, tokensPerDay: Int? = nil,
-                budgetPerDay: NanoUSD? = nil, budgetPerMonth: NanoUSD? = nil) {
+    public init(
+        requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, tokensPerDay: Int? = nil,
+        budgetPerDay: NanoUSD? = nil, budgetPerMonth: NanoUSD? = nil
+    ) {
         self.requestsPerMinute = requestsPerMinute
         self.tokensPerMinute = tokensPerMinute
         self.tokensPerDay = tokensPerDay

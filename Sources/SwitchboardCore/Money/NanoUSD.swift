@@ -16,7 +16,8 @@ public struct NanoUSD: Sendable, Hashable, Comparable, Codable, CustomStringConv
         if s.hasPrefix("-") { negative = true; s = s.dropFirst() }
         let pieces = s.split(separator: ".", omittingEmptySubsequences: false)
         guard pieces.count <= 2, let whole = pieces.first, !whole.isEmpty || pieces.count == 2,
-              whole.allSatisfy(\.isASCIIDigit) else { return nil }
+            whole.allSatisfy(\.isASCIIDigit)
+        else { return nil }
         let fraction = pieces.count == 2 ? pieces[1] : ""
         guard fraction.count <= 9, fraction.allSatisfy(\.isASCIIDigit), !(whole.isEmpty && fraction.isEmpty) else {
             return nil

@@ -17,9 +17,11 @@ public struct Gateway: Sendable {
     private let positions: [String: Int]
 
     /// Creates a gateway.
-    public init(providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
-                prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
-                catalog: ModelCatalog = ModelCatalog()) {
+    public init(
+        providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
+        prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
+        catalog: ModelCatalog = ModelCatalog()
+    ) {
         self.providers = providers
         self.router = router
         self.defaultModel = defaultModel
@@ -78,7 +80,9 @@ extension Gateway {
     }
 
     /// Resolves as `resolve(model:)` does, loading the catalog first when the name may be a bare id it lists.
-    public func resolve(model: String, context: CallContext) async throws(ModelResolutionError)
+    public func resolve(
+        model: String, context: CallContext
+    ) async throws(ModelResolutionError)
         -> (provider: any LLMProvider, model: String)
     {
         if needsCatalog(model) { await catalog.loadIfNeeded(providers, context: context) }

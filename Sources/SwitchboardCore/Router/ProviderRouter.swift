@@ -134,8 +134,10 @@ public final class ProviderRouter: LLMProvider {
         }
         context.logger.warning(
             "provider failed, trying next slot",
-            metadata: ["provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
-                       "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)"])
+            metadata: [
+                "provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
+                "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)",
+            ])
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
     }

@@ -37,7 +37,8 @@ public final class AnthropicProvider: LLMProvider {
     public init(id: String = "anthropic", options: Options, transport: any HTTPTransport) {
         self.id = id
         self.options = options
-        upstream = UpstreamClient(provider: id, transport: transport, baseURL: options.baseURL, secrets: options.credential.map { [$0] } ?? [])
+        upstream = UpstreamClient(
+            provider: id, transport: transport, baseURL: options.baseURL, secrets: options.credential.map { [$0] } ?? [])
     }
 
     public var capabilities: Set<Capability> { [.chat, .streaming, .tools, .reasoning, .structuredOutput, .vision] }
@@ -68,8 +69,9 @@ public final class AnthropicProvider: LLMProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
-        let response = try await upstream.post("/v1/messages", json: AnthropicTranslation.body(prepared(request), stream: false),
-                                               headers: headers(stream: false), context: context)
+        let response = try await upstream.post(
+            "/v1/messages", json: AnthropicTranslation.body(prepared(request), stream: false),
+            headers: headers(stream: false), context: context)
         let body = try await upstream.collect(response, upTo: options.maxResponseBytes)
         return try AnthropicTranslation.response(Data(body.readableBytesView), provider: id)
     }
@@ -91,8 +93,9 @@ public final class AnthropicProvider: LLMProvider {
         }
         return data.compactMap { m in
             m["id"]?.stringValue.map {
-                ModelInfo(id: $0, provider: id, displayName: m["display_name"]?.stringValue,
-                          contextWindow: m["max_input_tokens"]?.intValue.map(Int.init), capabilities: capabilities)
+                ModelInfo(
+                    id: $0, provider: id, displayName: m["display_name"]?.stringValue,
+                    contextWindow: m["max_input_tokens"]?.intValue.map(Int.init), capabilities: capabilities)
             }
         }
     }

@@ -59,11 +59,12 @@ public enum AnthropicTranslation {
         if let stop = r.stop, !stop.isEmpty { o["stop_sequences"] = .array(stop.map(JSONValue.string)) }
         if stream { o["stream"] = true }
         if !r.tools.isEmpty {
-            o["tools"] = .array(r.tools.map { t in
-                var tool: [String: JSONValue] = ["name": .string(t.name), "input_schema": t.parameters ?? ["type": "object"]]
-                if let d = t.description { tool["description"] = .string(d) }
-                return .object(tool)
-            })
+            o["tools"] = .array(
+                r.tools.map { t in
+                    var tool: [String: JSONValue] = ["name": .string(t.name), "input_schema": t.parameters ?? ["type": "object"]]
+                    if let d = t.description { tool["description"] = .string(d) }
+                    return .object(tool)
+                })
         }
         var choice: [String: JSONValue]?
         switch r.toolChoice {
@@ -100,8 +101,13 @@ public enum AnthropicTranslation {
                     // A data: URI is sent as base64; anything else by URL.
                     if url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") {
                         let media = String(url[url.index(url.startIndex, offsetBy: 5)..<url.index(comma, offsetBy: -7)])
-                        return ["type": "image", "source": ["type": "base64", "media_type": .string(media),
-                                                            "data": .string(String(url[url.index(after: comma)...]))]]
+                        return [
+                            "type": "image",
+                            "source": [
+                                "type": "base64", "media_type": .string(media),
+                                "data": .string(String(url[url.index(after: comma)...])),
+                            ],
+                        ]
                     }
                     return ["type": "image", "source": ["type": "url", "url": .string(url)]]
                 }
@@ -123,13 +129,15 @@ public enum AnthropicTranslation {
         guard let u, case .object = u else { return nil }
         let read = Int(u["cache_read_input_tokens"]?.intValue ?? 0)
         let created = Int(u["cache_creation_input_tokens"]?.intValue ?? 0)
-        return Usage(inputTokens: Int(u["input_tokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(created),
-                     outputTokens: Int(u["output_tokens"]?.intValue ?? 0), cachedTokens: read)
+        return Usage(
+            inputTokens: Int(u["input_tokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(created),
+            outputTokens: Int(u["output_tokens"]?.intValue ?? 0), cachedTokens: read)
     }
 
     /// A non-streamed Messages response.
     public static func response(_ data: Data, provider: String) throws(ProviderError) -> ChatResponse {
-        guard let json = try? JSONValue.parse(data), json["type"]?.stringValue == "message", case .array(let blocks)? = json["content"] else {
+        guard let json = try? JSONValue.parse(data), json["type"]?.stringValue == "message", case .array(let blocks)? = json["content"]
+        else {
             throw ProviderError(.decoding, provider: provider, message: "upstream sent a malformed Messages response")
         }
         var text = ""
@@ -140,8 +148,10 @@ public enum AnthropicTranslation {
             case "text": text += b["text"]?.stringValue ?? ""
             case "thinking": reasoning += b["thinking"]?.stringValue ?? ""
             case "tool_use":
-                calls.append(ToolCall(id: b["id"]?.stringValue ?? "", name: b["name"]?.stringValue ?? "",
-                                      arguments: (b["input"] ?? .object([:])).jsonString()))
+                calls.append(
+                    ToolCall(
+                        id: b["id"]?.stringValue ?? "", name: b["name"]?.stringValue ?? "",
+                        arguments: (b["input"] ?? .object([:])).jsonString()))
             default: continue  // server tool results and future block types are skipped, not fatal
             }
         }
@@ -205,7 +215,9 @@ public struct AnthropicStreamDecoder: Sendable {
             if let u = e["usage"] {
                 output = Int(u["output_tokens"]?.intValue ?? Int64(output))
                 // Newer responses repeat the input counts here, cumulatively.
-                if u["input_tokens"] != nil, let full = AnthropicTranslation.usage(u) { input = Usage(inputTokens: full.inputTokens, cachedTokens: full.cachedTokens) }
+                if u["input_tokens"] != nil, let full = AnthropicTranslation.usage(u) {
+                    input = Usage(inputTokens: full.inputTokens, cachedTokens: full.cachedTokens)
+                }
             }
             return []
         case "message_stop":
@@ -222,8 +234,9 @@ public struct AnthropicStreamDecoder: Sendable {
                 case "api_error": .server(status: 500)
                 default: .invalidRequest
                 }
-            throw ProviderError(kind, provider: provider, message: err?["message"]?.stringValue ?? "upstream stream error",
-                                code: err?["type"]?.stringValue)
+            throw ProviderError(
+                kind, provider: provider, message: err?["message"]?.stringValue ?? "upstream stream error",
+                code: err?["type"]?.stringValue)
         default:
             return []  // ping and event types added later
         }

@@ -13,14 +13,17 @@ public enum BedrockAuth: Sendable, Hashable {
     public static func resolve(environment: [String: String], profile: String?) -> BedrockAuth? {
         if let key = environment["AWS_BEARER_TOKEN_BEDROCK"], !key.isEmpty { return .apiKey(key) }
         if profile == nil, let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"], !id.isEmpty {
-            return .sigV4(AWSCredentials(accessKeyID: id, secretAccessKey: secret,
-                                         sessionToken: environment["AWS_SESSION_TOKEN"] ?? environment["AWS_SECURITY_TOKEN"]))
+            return .sigV4(
+                AWSCredentials(
+                    accessKeyID: id, secretAccessKey: secret,
+                    sessionToken: environment["AWS_SESSION_TOKEN"] ?? environment["AWS_SECURITY_TOKEN"]))
         }
         let name = profile ?? environment["AWS_PROFILE"] ?? "default"
         let home = environment["HOME"] ?? NSHomeDirectory()
         let path = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), let section = INI.parse(text)[name],
-              let id = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { return nil }
+            let id = section["aws_access_key_id"], let secret = section["aws_secret_access_key"]
+        else { return nil }
         return .sigV4(AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: section["aws_session_token"]))
     }
 }
@@ -86,10 +89,12 @@ public final class BedrockProvider: LLMProvider {
             case .apiKey(let k): [k]
             case .sigV4(let c): [c.secretAccessKey] + (c.sessionToken.map { [$0] } ?? [])
             }
-        runtime = UpstreamClient(provider: id, transport: transport,
-                                 baseURL: options.runtimeURL ?? "https://bedrock-runtime.\(options.region).amazonaws.com", secrets: secrets)
-        control = UpstreamClient(provider: id, transport: transport,
-                                 baseURL: options.controlURL ?? "https://bedrock.\(options.region).amazonaws.com", secrets: secrets)
+        runtime = UpstreamClient(
+            provider: id, transport: transport,
+            baseURL: options.runtimeURL ?? "https://bedrock-runtime.\(options.region).amazonaws.com", secrets: secrets)
+        control = UpstreamClient(
+            provider: id, transport: transport,
+            baseURL: options.controlURL ?? "https://bedrock.\(options.region).amazonaws.com", secrets: secrets)
     }
 
     public var capabilities: Set<Capability> { [.chat, .streaming, .tools, .reasoning, .structuredOutput, .vision] }
@@ -100,11 +105,13 @@ public final class BedrockProvider: LLMProvider {
         let headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", accept)]
         switch options.auth {
         case .apiKey(let key):
-            return TransportRequest(method: method, url: url, headers: headers + [("Authorization", "Bearer \(key)")],
-                                    body: body.isEmpty ? nil : ByteBuffer(bytes: body))
+            return TransportRequest(
+                method: method, url: url, headers: headers + [("Authorization", "Bearer \(key)")],
+                body: body.isEmpty ? nil : ByteBuffer(bytes: body))
         case .sigV4(let credentials):
-            let signed = SigV4.sign(method: method, url: url, headers: headers, body: body, credentials: credentials,
-                                    region: options.region, service: "bedrock", date: now())
+            let signed = SigV4.sign(
+                method: method, url: url, headers: headers, body: body, credentials: credentials,
+                region: options.region, service: "bedrock", date: now())
             return TransportRequest(method: method, url: url, headers: signed.headers, body: body.isEmpty ? nil : ByteBuffer(bytes: body))
         }
     }
@@ -115,15 +122,17 @@ public final class BedrockProvider: LLMProvider {
         let model = model(request)
         let url = runtime.baseURL + BedrockTranslation.modelPath(model, stream: false)
         let response = try await runtime.send(
-            authorized(method: "POST", url: url, body: BedrockTranslation.body(request).jsonBytes(), accept: "application/json"), context: context)
+            authorized(method: "POST", url: url, body: BedrockTranslation.body(request).jsonBytes(), accept: "application/json"),
+            context: context)
         let body = try await runtime.collect(response, upTo: options.maxResponseBytes)
         return try BedrockTranslation.response(Data(body.readableBytesView), model: model, provider: id)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
         let model = model(request)
-        let signed = authorized(method: "POST", url: runtime.baseURL + BedrockTranslation.modelPath(model, stream: true),
-                                body: BedrockTranslation.body(request).jsonBytes(), accept: "application/vnd.amazon.eventstream")
+        let signed = authorized(
+            method: "POST", url: runtime.baseURL + BedrockTranslation.modelPath(model, stream: true),
+            body: BedrockTranslation.body(request).jsonBytes(), accept: "application/vnd.amazon.eventstream")
         return runtime.stream(BedrockChunks(decoder: BedrockStreamDecoder(provider: id, model: model), provider: id)) { [runtime] in
             try await runtime.send(signed, context: context)
         }
@@ -131,14 +140,17 @@ public final class BedrockProvider: LLMProvider {
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
         let response = try await control.send(
-            authorized(method: "GET", url: control.baseURL + "/foundation-models?byOutputModality=TEXT", body: [], accept: "application/json"),
+            authorized(
+                method: "GET", url: control.baseURL + "/foundation-models?byOutputModality=TEXT", body: [], accept: "application/json"),
             context: context)
         let body = try await control.collect(response, upTo: 16 << 20)
         guard let json = try? JSONValue.parse(Data(body.readableBytesView)), case .array(let models)? = json["modelSummaries"] else {
             throw ProviderError(.decoding, provider: id, message: "upstream sent a malformed model list")
         }
         return models.compactMap { m in
-            m["modelId"]?.stringValue.map { ModelInfo(id: $0, provider: id, displayName: m["modelName"]?.stringValue, capabilities: capabilities) }
+            m["modelId"]?.stringValue.map {
+                ModelInfo(id: $0, provider: id, displayName: m["modelName"]?.stringValue, capabilities: capabilities)
+            }
         }
     }
 

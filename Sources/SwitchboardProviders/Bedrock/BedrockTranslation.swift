@@ -21,8 +21,16 @@ public enum BedrockTranslation {
             case .system, .developer: system.append(["text": .string(m.text)])
             case .user: add("user", content(m.content))
             case .tool:
-                add("user", [["toolResult": ["toolUseId": .string(m.toolCallID ?? ""), "content": [["text": .string(m.text)]],
-                                             "status": "success"]]])
+                add(
+                    "user",
+                    [
+                        [
+                            "toolResult": [
+                                "toolUseId": .string(m.toolCallID ?? ""), "content": [["text": .string(m.text)]],
+                                "status": "success",
+                            ]
+                        ]
+                    ])
             case .assistant:
                 var blocks: [JSONValue] = m.content.text.isEmpty ? [] : [["text": .string(m.content.text)]]
                 for c in m.toolCalls {
@@ -41,11 +49,16 @@ public enum BedrockTranslation {
         if !inference.isEmpty { o["inferenceConfig"] = .object(inference) }
         // Models reject tool history without a toolConfig, so one is sent whenever tools were declared.
         if !r.tools.isEmpty, r.toolChoice != ToolChoice.none {
-            var config: [String: JSONValue] = ["tools": .array(r.tools.map { t in
-                var spec: [String: JSONValue] = ["name": .string(t.name), "inputSchema": ["json": t.parameters ?? ["type": "object"]]]
-                if let d = t.description { spec["description"] = .string(d) }
-                return ["toolSpec": .object(spec)]
-            })]
+            var config: [String: JSONValue] = [
+                "tools": .array(
+                    r.tools.map { t in
+                        var spec: [String: JSONValue] = [
+                            "name": .string(t.name), "inputSchema": ["json": t.parameters ?? ["type": "object"]],
+                        ]
+                        if let d = t.description { spec["description"] = .string(d) }
+                        return ["toolSpec": .object(spec)]
+                    })
+            ]
             switch r.toolChoice {
             case .required?: config["toolChoice"] = ["any": [:]]
             case .named(let name)?: config["toolChoice"] = ["tool": ["name": .string(name)]]
@@ -55,12 +68,23 @@ public enum BedrockTranslation {
             o["toolConfig"] = .object(config)
         }
         if case .jsonSchema(let name, let schema, _, _)? = r.responseFormat {
-            o["outputConfig"] = ["textFormat": ["type": "json_schema", "structure": ["jsonSchema": ["schema": .string(schema.jsonString()),
-                                                                                                   "name": .string(name)]]]]
+            o["outputConfig"] = [
+                "textFormat": [
+                    "type": "json_schema",
+                    "structure": [
+                        "jsonSchema": [
+                            "schema": .string(schema.jsonString()),
+                            "name": .string(name),
+                        ]
+                    ],
+                ]
+            ]
         }
         if let reasoning = r.reasoning, reasoning.disable != true, let effort = reasoning.effort, effort != "none" {
             // Claude on Bedrock takes Anthropic's thinking block through the pass-through fields.
-            o["additionalModelRequestFields"] = ["thinking": ["type": "enabled", "budget_tokens": .int(Int64(AnthropicTranslation.thinkingBudget(effort)))]]
+            o["additionalModelRequestFields"] = [
+                "thinking": ["type": "enabled", "budget_tokens": .int(Int64(AnthropicTranslation.thinkingBudget(effort)))]
+            ]
         }
         for (k, v) in r.passthrough { o[k] = v }
         return .object(o)
@@ -74,10 +98,14 @@ public enum BedrockTranslation {
                 switch part {
                 case .text(let t): return ["text": .string(t)]
                 case .imageBase64(let data, let media):
-                    return ["image": ["format": .string(String(media.split(separator: "/").last ?? "png")), "source": ["bytes": .string(data)]]]
+                    return [
+                        "image": ["format": .string(String(media.split(separator: "/").last ?? "png")), "source": ["bytes": .string(data)]]
+                    ]
                 case .imageURL(let url, _):
                     // Converse takes image bytes only: a data: URI is unwrapped, a remote URL cannot be sent.
-                    guard url.hasPrefix("data:image/"), let comma = url.firstIndex(of: ","), let semi = url.firstIndex(of: ";") else { return nil }
+                    guard url.hasPrefix("data:image/"), let comma = url.firstIndex(of: ","), let semi = url.firstIndex(of: ";") else {
+                        return nil
+                    }
                     let format = String(url[url.index(url.startIndex, offsetBy: 11)..<semi])
                     return ["image": ["format": .string(format), "source": ["bytes": .string(String(url[url.index(after: comma)...]))]]]
                 }
@@ -97,8 +125,10 @@ public enum BedrockTranslation {
     static func usage(_ u: JSONValue?) -> Usage? {
         guard let u, case .object = u else { return nil }
         let read = Int(u["cacheReadInputTokens"]?.intValue ?? 0)
-        return Usage(inputTokens: Int(u["inputTokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(Int(u["cacheWriteInputTokens"]?.intValue ?? 0)),
-                     outputTokens: Int(u["outputTokens"]?.intValue ?? 0), cachedTokens: read)
+        return Usage(
+            inputTokens: Int(u["inputTokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(
+                Int(u["cacheWriteInputTokens"]?.intValue ?? 0)),
+            outputTokens: Int(u["outputTokens"]?.intValue ?? 0), cachedTokens: read)
     }
 
     /// A Converse response.
@@ -112,13 +142,16 @@ public enum BedrockTranslation {
             if let t = b["text"]?.stringValue { text += t }
             if let r = b["reasoningContent"]?["reasoningText"]?["text"]?.stringValue { reasoning += r }
             if let use = b["toolUse"] {
-                calls.append(ToolCall(id: use["toolUseId"]?.stringValue ?? "", name: use["name"]?.stringValue ?? "",
-                                      arguments: (use["input"] ?? .object([:])).jsonString()))
+                calls.append(
+                    ToolCall(
+                        id: use["toolUseId"]?.stringValue ?? "", name: use["name"]?.stringValue ?? "",
+                        arguments: (use["input"] ?? .object([:])).jsonString()))
             }
         }
-        return ChatResponse(id: "", model: model, provider: provider,
-                            message: .assistant(text, toolCalls: calls, reasoning: reasoning.isEmpty ? nil : reasoning),
-                            finishReason: finishReason(json["stopReason"]?.stringValue), usage: usage(json["usage"]))
+        return ChatResponse(
+            id: "", model: model, provider: provider,
+            message: .assistant(text, toolCalls: calls, reasoning: reasoning.isEmpty ? nil : reasoning),
+            finishReason: finishReason(json["stopReason"]?.stringValue), usage: usage(json["usage"]))
     }
 }
 
@@ -153,8 +186,9 @@ public struct BedrockStreamDecoder: Sendable {
                 case "modelStreamErrorException": 424
                 default: 500
                 }
-            throw ProviderError(ProviderError.classify(status: status, code: type, message: payload?["message"]?.stringValue ?? type, retryAfter: nil),
-                                provider: provider, status: status, message: payload?["message"]?.stringValue ?? type, code: type)
+            throw ProviderError(
+                ProviderError.classify(status: status, code: type, message: payload?["message"]?.stringValue ?? type, retryAfter: nil),
+                provider: provider, status: status, message: payload?["message"]?.stringValue ?? type, code: type)
         case "error":
             let code = message.headers[":error-code"] ?? "error"
             throw ProviderError(.server(status: 500), provider: provider, message: message.headers[":error-message"] ?? code, code: code)

@@ -24,8 +24,10 @@ public actor CopilotTokens: BearerTokenSource {
     public private(set) var exchanges = 0
 
     /// Tokens for a GitHub OAuth token (`gho_...`).
-    public init(githubToken: String, exchangeURL: String = "https://api.github.com/copilot_internal/v2/token",
-                transport: any HTTPTransport, now: (@Sendable () -> Date)? = nil) {
+    public init(
+        githubToken: String, exchangeURL: String = "https://api.github.com/copilot_internal/v2/token",
+        transport: any HTTPTransport, now: (@Sendable () -> Date)? = nil
+    ) {
         self.githubToken = githubToken
         self.exchangeURL = exchangeURL
         self.transport = transport
@@ -38,7 +40,8 @@ public actor CopilotTokens: BearerTokenSource {
             throw ProviderError(.authentication, provider: "copilot", message: "no token file at \(path): run `switchboard login copilot`")
         }
         guard let token = (try? JSONValue.parse(data))?["github_token"]?.stringValue, !token.isEmpty else {
-            throw ProviderError(.authentication, provider: "copilot", message: "\(path) has no github_token: run `switchboard login copilot`")
+            throw ProviderError(
+                .authentication, provider: "copilot", message: "\(path) has no github_token: run `switchboard login copilot`")
         }
         return token
     }
@@ -68,7 +71,8 @@ public actor CopilotTokens: BearerTokenSource {
         let response = try await client.send(TransportRequest(method: "GET", url: exchangeURL, headers: headers), context: context)
         let body = try await client.collect(response, upTo: 1 << 20)
         guard let json = try? JSONValue.parse(Data(body.readableBytesView)), let token = json["token"]?.stringValue,
-              let expiresAt = json["expires_at"]?.intValue else {
+            let expiresAt = json["expires_at"]?.intValue
+        else {
             throw ProviderError(.authentication, provider: "copilot", message: "the Copilot token exchange answered without a token")
         }
         return (token, Date(timeIntervalSince1970: TimeInterval(expiresAt)), json["endpoints"]?["api"]?.stringValue)

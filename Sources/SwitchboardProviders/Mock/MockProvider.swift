@@ -32,15 +32,18 @@ public struct MockProvider: LLMProvider {
                 do {
                     switch model {
                     case "fail-429":
-                        throw ProviderError(.rateLimited(retryAfter: .seconds(1)), provider: provider, status: 429,
-                                            message: "mock rate limit (model fail-429)", code: "rate_limit_exceeded")
+                        throw ProviderError(
+                            .rateLimited(retryAfter: .seconds(1)), provider: provider, status: 429,
+                            message: "mock rate limit (model fail-429)", code: "rate_limit_exceeded")
                     case "fail-500":
-                        throw ProviderError(.server(status: 500), provider: provider, status: 500,
-                                            message: "mock server error (model fail-500)")
+                        throw ProviderError(
+                            .server(status: 500), provider: provider, status: 500,
+                            message: "mock server error (model fail-500)")
                     case "echo", "slow": break
                     default:
-                        throw ProviderError(.modelNotFound, provider: provider, status: 404,
-                                            message: "mock has no model '\(model)'; try \(Self.modelIDs.joined(separator: ", "))")
+                        throw ProviderError(
+                            .modelNotFound, provider: provider, status: 404,
+                            message: "mock has no model '\(model)'; try \(Self.modelIDs.joined(separator: ", "))")
                     }
                     let prompt = request.messages.last { $0.role == .user }?.text ?? ""
                     let words = prompt.split(whereSeparator: \.isWhitespace).map(String.init)
@@ -63,8 +66,9 @@ public struct MockProvider: LLMProvider {
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
         Self.modelIDs.map {
-            ModelInfo(id: $0, provider: id, displayName: "mock \($0)", contextWindow: 8192,
-                      inputPricePerMillion: .zero, outputPricePerMillion: .zero, capabilities: capabilities)
+            ModelInfo(
+                id: $0, provider: id, displayName: "mock \($0)", contextWindow: 8192,
+                inputPricePerMillion: .zero, outputPricePerMillion: .zero, capabilities: capabilities)
         }
     }
 

@@ -58,8 +58,10 @@ public struct DeviceFlow: Sendable {
     let transport: any HTTPTransport
 
     /// A flow against these endpoints.
-    public init(deviceCodeURL: String, tokenURL: String, codeFields: [(String, String)], pollFields: [(String, String)],
-                transport: any HTTPTransport) {
+    public init(
+        deviceCodeURL: String, tokenURL: String, codeFields: [(String, String)], pollFields: [(String, String)],
+        transport: any HTTPTransport
+    ) {
         self.deviceCodeURL = deviceCodeURL
         self.tokenURL = tokenURL
         self.codeFields = codeFields
@@ -74,10 +76,11 @@ public struct DeviceFlow: Sendable {
     private func post(_ url: String, _ fields: [(String, String)], context: CallContext) async throws -> (Int, JSONValue) {
         let response: TransportResponse
         do {
-            response = try await transport.send(TransportRequest(
-                method: "POST", url: url,
-                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                body: ByteBuffer(string: Self.form(fields))), context: context)
+            response = try await transport.send(
+                TransportRequest(
+                    method: "POST", url: url,
+                    headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                    body: ByteBuffer(string: Self.form(fields))), context: context)
         } catch let error as TransportError {
             throw ProviderError(.network, provider: "oauth", message: "cannot reach \(url): \(error)")
         }
@@ -92,9 +95,10 @@ public struct DeviceFlow: Sendable {
             let reason = json["error_description"]?.stringValue ?? json["error"]?.stringValue ?? "HTTP \(status)"
             throw ProviderError(.authentication, provider: "oauth", status: status, message: "the device-code request failed: \(reason)")
         }
-        return Code(deviceCode: device, userCode: user, verificationURI: json["verification_uri"]?.stringValue ?? "",
-                    verificationURIComplete: json["verification_uri_complete"]?.stringValue,
-                    interval: json["interval"]?.doubleValue ?? 5, expiresIn: json["expires_in"]?.doubleValue ?? 900)
+        return Code(
+            deviceCode: device, userCode: user, verificationURI: json["verification_uri"]?.stringValue ?? "",
+            verificationURIComplete: json["verification_uri_complete"]?.stringValue,
+            interval: json["interval"]?.doubleValue ?? 5, expiresIn: json["expires_in"]?.doubleValue ?? 900)
     }
 
     /// Step two: polls until the token arrives, the code expires or the user refuses. Returns the token
@@ -110,10 +114,12 @@ public struct DeviceFlow: Sendable {
             case "authorization_pending"?: continue
             case "slow_down"?: interval = json["interval"]?.doubleValue ?? interval + 5
             case let error?:
-                throw ProviderError(.authentication, provider: "oauth", status: status,
-                                    message: "login failed: \(json["error_description"]?.stringValue ?? error)")
+                throw ProviderError(
+                    .authentication, provider: "oauth", status: status,
+                    message: "login failed: \(json["error_description"]?.stringValue ?? error)")
             case nil:
-                throw ProviderError(.authentication, provider: "oauth", status: status, message: "the token endpoint answered HTTP \(status)")
+                throw ProviderError(
+                    .authentication, provider: "oauth", status: status, message: "the token endpoint answered HTTP \(status)")
             }
         }
         throw ProviderError(.authentication, provider: "oauth", message: "the device code expired before the login was approved")
@@ -125,8 +131,9 @@ public enum SecretFile {
     /// Replaces `path` with `data` (mode 0600), creating its directory.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])

@@ -22,8 +22,10 @@ public enum OAuthProviders {
     }
 
     /// Copilot over a token source.
-    public static func copilot(tokens: CopilotTokens, baseURL: String? = nil, modelOverride: String? = nil,
-                               transport: any HTTPTransport) -> OpenAICompatibleProvider {
+    public static func copilot(
+        tokens: CopilotTokens, baseURL: String? = nil, modelOverride: String? = nil,
+        transport: any HTTPTransport
+    ) -> OpenAICompatibleProvider {
         var options = OpenAICompatibleProvider.Options(descriptor: copilotDescriptor)
         options.tokenSource = tokens
         options.baseURL = baseURL
@@ -32,8 +34,10 @@ public enum OAuthProviders {
     }
 
     /// Qwen over a token source.
-    public static func qwen(tokens: QwenTokens, baseURL: String? = nil, modelOverride: String? = nil,
-                            transport: any HTTPTransport) -> OpenAICompatibleProvider {
+    public static func qwen(
+        tokens: QwenTokens, baseURL: String? = nil, modelOverride: String? = nil,
+        transport: any HTTPTransport
+    ) -> OpenAICompatibleProvider {
         var options = OpenAICompatibleProvider.Options(descriptor: qwenDescriptor)
         options.tokenSource = tokens
         options.baseURL = baseURL

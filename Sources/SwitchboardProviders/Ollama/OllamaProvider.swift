@@ -39,8 +39,10 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
     public var baseURL: String { upstream.baseURL }
 
     func headers(ndjson: Bool) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", "switchboard/0.1"),
-                                     ("Accept", ndjson ? "application/x-ndjson" : "application/json")]
+        var h: [(String, String)] = [
+            ("Content-Type", "application/json"), ("User-Agent", "switchboard/0.1"),
+            ("Accept", ndjson ? "application/x-ndjson" : "application/json"),
+        ]
         if let key = options.apiKey, !key.isEmpty { h.append(("Authorization", "Bearer \(key)")) }
         return h
     }
@@ -50,8 +52,9 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
-        let response = try await upstream.post("/api/chat", json: OllamaTranslation.body(prepared(request), stream: false, defaults: options.defaults),
-                                               headers: headers(ndjson: false), context: context)
+        let response = try await upstream.post(
+            "/api/chat", json: OllamaTranslation.body(prepared(request), stream: false, defaults: options.defaults),
+            headers: headers(ndjson: false), context: context)
         let body = try await upstream.collect(response, upTo: options.maxResponseBytes)
         return try OllamaTranslation.response(Data(body.readableBytesView), provider: id)
     }
@@ -64,15 +67,17 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
     }
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
-        let response = try await upstream.send(TransportRequest(method: "GET", url: upstream.baseURL + "/api/tags", headers: headers(ndjson: false)),
-                                               context: context)
+        let response = try await upstream.send(
+            TransportRequest(method: "GET", url: upstream.baseURL + "/api/tags", headers: headers(ndjson: false)),
+            context: context)
         let body = try await upstream.collect(response, upTo: 16 << 20)
         guard let json = try? JSONValue.parse(Data(body.readableBytesView)), case .array(let models)? = json["models"] else {
             throw ProviderError(.decoding, provider: id, message: "upstream sent a malformed /api/tags response")
         }
         return models.compactMap { m in
             (m["model"]?.stringValue ?? m["name"]?.stringValue).map {
-                ModelInfo(id: $0, provider: id, contextWindow: options.defaults.numCtx, capabilities: capabilities.subtracting([.embeddings]))
+                ModelInfo(
+                    id: $0, provider: id, contextWindow: options.defaults.numCtx, capabilities: capabilities.subtracting([.embeddings]))
             }
         }
     }
@@ -96,14 +101,16 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
         let response = try await upstream.post("/api/embed", json: .object(body), headers: headers(ndjson: false), context: context)
         let data = try await upstream.collect(response, upTo: options.maxResponseBytes)
         guard let json = try? JSONValue.parse(Data(data.readableBytesView)), case .array(let vectors)? = json["embeddings"],
-              vectors.count == inputs.count else {
+            vectors.count == inputs.count
+        else {
             throw ProviderError(.decoding, provider: id, message: "upstream sent a malformed /api/embed response")
         }
         let parsed = try vectors.map { v throws(ProviderError) -> [Double] in
             guard case .array(let xs) = v else { throw ProviderError(.decoding, provider: id, message: "an embedding is not an array") }
             return xs.compactMap(\.doubleValue)
         }
-        return EmbeddingResponse(vectors: parsed, model: json["model"]?.stringValue ?? model,
-                                 usage: Usage(inputTokens: Int(json["prompt_eval_count"]?.intValue ?? 0)))
+        return EmbeddingResponse(
+            vectors: parsed, model: json["model"]?.stringValue ?? model,
+            usage: Usage(inputTokens: Int(json["prompt_eval_count"]?.intValue ?? 0)))
     }
 }

@@ -46,7 +46,9 @@ public enum OllamaTranslation {
                     case .imageBase64(let data, _): images.append(.string(data))
                     case .imageURL(let url, _):
                         // Ollama takes raw base64 only; a data: URI is unwrapped, a remote URL cannot be sent.
-                        if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") { images.append(.string(String(url[url.index(after: comma)...]))) }
+                        if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") {
+                            images.append(.string(String(url[url.index(after: comma)...])))
+                        }
                     case .text: break
                     }
                 }
@@ -54,9 +56,10 @@ public enum OllamaTranslation {
             if !images.isEmpty { o["images"] = .array(images) }
             if let reasoning = m.reasoning { o["thinking"] = .string(reasoning) }
             if !m.toolCalls.isEmpty {
-                o["tool_calls"] = .array(m.toolCalls.map { c in
-                    ["id": .string(c.id), "function": ["name": .string(c.name), "arguments": c.argumentsObject]]
-                })
+                o["tool_calls"] = .array(
+                    m.toolCalls.map { c in
+                        ["id": .string(c.id), "function": ["name": .string(c.name), "arguments": c.argumentsObject]]
+                    })
             }
             if m.role == .tool, let id = m.toolCallID {
                 o["tool_call_id"] = .string(id)
@@ -66,11 +69,12 @@ public enum OllamaTranslation {
         }
         var o: [String: JSONValue] = ["model": .string(r.model), "messages": .array(messages), "stream": .bool(stream)]
         if !r.tools.isEmpty {
-            o["tools"] = .array(r.tools.map { t in
-                var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters ?? ["type": "object"]]
-                if let d = t.description { f["description"] = .string(d) }
-                return ["type": "function", "function": .object(f)]
-            })
+            o["tools"] = .array(
+                r.tools.map { t in
+                    var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters ?? ["type": "object"]]
+                    if let d = t.description { f["description"] = .string(d) }
+                    return ["type": "function", "function": .object(f)]
+                })
         }
         switch r.responseFormat {
         case .jsonObject?: o["format"] = "json"
@@ -101,8 +105,9 @@ public enum OllamaTranslation {
         guard case .array(let calls)? = v else { return [] }
         return calls.enumerated().map { i, c in
             let args = c["function"]?["arguments"] ?? .object([:])
-            return ToolCall(id: c["id"]?.stringValue ?? "call_\(offset + i)", name: c["function"]?["name"]?.stringValue ?? "",
-                            arguments: args.stringValue ?? args.jsonString())
+            return ToolCall(
+                id: c["id"]?.stringValue ?? "call_\(offset + i)", name: c["function"]?["name"]?.stringValue ?? "",
+                arguments: args.stringValue ?? args.jsonString())
         }
     }
 
@@ -122,10 +127,12 @@ public enum OllamaTranslation {
             throw ProviderError(.decoding, provider: provider, message: "upstream sent a malformed /api/chat response")
         }
         let calls = toolCalls(message["tool_calls"], startingAt: 0)
-        return ChatResponse(id: "", model: o["model"]?.stringValue ?? "", provider: provider,
-                            message: .assistant(message["content"]?.stringValue ?? "", toolCalls: calls,
-                                                reasoning: message["thinking"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }),
-                            finishReason: finish(o, sawTools: !calls.isEmpty), usage: usage(o))
+        return ChatResponse(
+            id: "", model: o["model"]?.stringValue ?? "", provider: provider,
+            message: .assistant(
+                message["content"]?.stringValue ?? "", toolCalls: calls,
+                reasoning: message["thinking"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }),
+            finishReason: finish(o, sawTools: !calls.isEmpty), usage: usage(o))
     }
 }
 
@@ -179,8 +186,9 @@ public struct OllamaStreamDecoder: Sendable {
         }
         if let error = o["error"]?.stringValue {
             // An error after streaming began keeps HTTP 200; the line says what happened.
-            throw ProviderError(ProviderError.classify(status: 500, code: nil, message: error, retryAfter: nil), provider: provider,
-                                message: error)
+            throw ProviderError(
+                ProviderError.classify(status: 500, code: nil, message: error, retryAfter: nil), provider: provider,
+                message: error)
         }
         var out: [StreamEvent] = []
         if !started {

@@ -21,17 +21,21 @@ extension OpenAICompatibleProvider {
     ///
     /// With the client's own body (`client`), that text goes upstream with only its model replaced when it says what
     /// the encoded request would (`OpenAIRequestEncoding.forwarded`), so a long prompt is not written again.
-    public func loopCompletion(_ request: ChatRequest, client: ClientChatBody? = nil, on loop: any EventLoop) throws(ProviderError)
+    public func loopCompletion(
+        _ request: ChatRequest, client: ClientChatBody? = nil, on loop: any EventLoop
+    ) throws(ProviderError)
         -> LoopCompletion?
     {
         guard options.tokenSource == nil, let transport = loopTransport, transport.answers(on: loop) else { return nil }
         let request = prepared(request)
         let reservation = try reserve(request)
         let outgoing = TransportRequest(
-            method: "POST", url: baseURL + (options.chatPath ?? descriptor.chatPath), headers: headers(stream: false, token: options.apiKey),
+            method: "POST", url: baseURL + (options.chatPath ?? descriptor.chatPath),
+            headers: headers(stream: false, token: options.apiKey),
             body: chatBody(request, client: client))
-        return LoopCompletion(transport: transport, request: outgoing, bodyLimit: options.maxResponseBytes, prepared: request,
-                              reservation: reservation)
+        return LoopCompletion(
+            transport: transport, request: outgoing, bodyLimit: options.maxResponseBytes, prepared: request,
+            reservation: reservation)
     }
 
     /// What `chatOpenAIBody` would have returned or thrown for this exchange's outcome; settles the plan's limits.

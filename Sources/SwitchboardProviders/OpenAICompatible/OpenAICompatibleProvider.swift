@@ -174,8 +174,9 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         let reservation = try reserve(request)
         var usage: Usage?
         defer { settle(reservation, usage: usage) }
-        let response = try await post(path: options.chatPath ?? descriptor.chatPath, bytes: chatBody(request, client: client),
-                                      stream: false, context: context)
+        let response = try await post(
+            path: options.chatPath ?? descriptor.chatPath, bytes: chatBody(request, client: client),
+            stream: false, context: context)
         let body: ByteBuffer
         do { body = try await response.body.collect(upTo: options.maxResponseBytes) } catch let error as TransportError {
             throw providerError(error)
@@ -265,9 +266,10 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         let ids = try OpenAIResponseDecoding.modelIDs(Data(body.readableBytesView), provider: id)
         return ids.map { modelID in
             if let seed = descriptor.catalogue.first(where: { $0.id == modelID }) {
-                return ModelInfo(id: modelID, provider: id, contextWindow: seed.contextWindow,
-                                 inputPricePerMillion: seed.inputPerMillion, outputPricePerMillion: seed.outputPerMillion,
-                                 capabilities: seed.capabilities)
+                return ModelInfo(
+                    id: modelID, provider: id, contextWindow: seed.contextWindow,
+                    inputPricePerMillion: seed.inputPerMillion, outputPricePerMillion: seed.outputPerMillion,
+                    capabilities: seed.capabilities)
             }
             return ModelInfo(id: modelID, provider: id, capabilities: capabilities.subtracting([.embeddings]))
         }
@@ -311,8 +313,10 @@ extension OpenAICompatibleProvider: ImageGenerationProvider {
         guard descriptor.images else {
             throw ProviderError(.invalidRequest, provider: id, message: "\(descriptor.displayName) has no images API")
         }
-        var body: [String: JSONValue] = ["model": .string(request.model), "prompt": .string(request.prompt),
-                                         "n": .int(Int64(request.count)), "response_format": "b64_json"]
+        var body: [String: JSONValue] = [
+            "model": .string(request.model), "prompt": .string(request.prompt),
+            "n": .int(Int64(request.count)), "response_format": "b64_json",
+        ]
         if let size = request.size { body["size"] = .string(size) }
         let response = try await post(path: descriptor.imagesPath, body: body, stream: false, context: context)
         let data: ByteBuffer

@@ -17,8 +17,9 @@ public enum OpenAIErrorDecoding {
         } else {
             let text = String(decoding: body.prefix(512), as: UTF8.self)
             let kind = ProviderError.classify(status: status, code: nil, message: text, retryAfter: RetryAfter.parse(headers: headers))
-            error = ProviderError(kind, provider: provider, status: status, message: text.isEmpty ? "HTTP \(status)" : text,
-                                  rateLimit: RateLimitInfo(headers: headers))
+            error = ProviderError(
+                kind, provider: provider, status: status, message: text.isEmpty ? "HTTP \(status)" : text,
+                rateLimit: RateLimitInfo(headers: headers))
         }
         error.message = Redaction.redact(error.message, secrets: secrets)
         return error
@@ -45,8 +46,9 @@ public enum OpenAIErrorDecoding {
         let effectiveStatus = (status == 200 || status == 0) ? 500 : status
         let retryAfter = RetryAfter.parse(headers: headers) ?? googleRetryDelay(value)
         let kind = ProviderError.classify(status: effectiveStatus, code: code, message: message, retryAfter: retryAfter)
-        return ProviderError(kind, provider: provider, status: effectiveStatus, message: message.isEmpty ? "HTTP \(effectiveStatus)" : message,
-                             code: code, rateLimit: RateLimitInfo(headers: headers))
+        return ProviderError(
+            kind, provider: provider, status: effectiveStatus, message: message.isEmpty ? "HTTP \(effectiveStatus)" : message,
+            code: code, rateLimit: RateLimitInfo(headers: headers))
     }
 
     /// AWS names the error in a header, sometimes followed by `:` and a URL.
@@ -60,8 +62,9 @@ public enum OpenAIErrorDecoding {
     private static func googleRetryDelay(_ error: JSONValue) -> Duration? {
         for detail in error["details"]?.arrayValue ?? [] {
             guard detail["@type"]?.stringValue?.hasSuffix("google.rpc.RetryInfo") == true,
-                  let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"),
-                  let seconds = Double(text.dropLast()), seconds >= 0, seconds.isFinite else { continue }
+                let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"),
+                let seconds = Double(text.dropLast()), seconds >= 0, seconds.isFinite
+            else { continue }
             return .milliseconds(Int64((seconds * 1000).rounded()))
         }
         return nil

@@ -48,9 +48,12 @@ extension OpenAIRequestEncoding {
     static func saysTheSame(_ o: [String: JSONValue], as r: ChatRequest, descriptor: ProviderDescriptor) -> Bool {
         // What the typed path would add or reshape.
         guard r.stop == nil, r.tools.isEmpty, r.toolChoice == nil, r.parallelToolCalls == nil, r.responseFormat == nil,
-              r.reasoning == nil else { return false }
+            r.reasoning == nil
+        else { return false }
         for key in o.keys where descriptor.renames[key] != nil || descriptor.dropParams.contains(key) { return false }
-        guard case .string? = o["model"], case .array(let messages)? = o["messages"], messages.count == r.messages.count else { return false }
+        guard case .string? = o["model"], case .array(let messages)? = o["messages"], messages.count == r.messages.count else {
+            return false
+        }
         for (wire, message) in zip(messages, r.messages) where !saysTheSame(wire, as: message) { return false }
         var members = 2
         func same(_ key: String, _ typed: JSONValue?) -> Bool {
@@ -63,8 +66,9 @@ extension OpenAIRequestEncoding {
             }
         }
         guard same("temperature", r.temperature.map(JSONValue.double)), same("top_p", r.topP.map(JSONValue.double)),
-              same("max_tokens", r.maxTokens.map { .int(Int64($0)) }), same("seed", r.seed.map(JSONValue.int)),
-              same("user", r.user.map(JSONValue.string)) else { return false }
+            same("max_tokens", r.maxTokens.map { .int(Int64($0)) }), same("seed", r.seed.map(JSONValue.int)),
+            same("user", r.user.map(JSONValue.string))
+        else { return false }
         for (key, value) in r.passthrough {
             guard o[key] == value else { return false }
             members += 1
@@ -75,7 +79,8 @@ extension OpenAIRequestEncoding {
 
     static func saysTheSame(_ wire: JSONValue, as m: Message) -> Bool {
         guard case .object(let o) = wire, m.toolCalls.isEmpty, m.toolCallID == nil, m.reasoning == nil,
-              case .text(let text) = m.content, o["role"] == .string(m.role.rawValue), o["content"] == .string(text) else { return false }
+            case .text(let text) = m.content, o["role"] == .string(m.role.rawValue), o["content"] == .string(text)
+        else { return false }
         if let name = m.name { return o["name"] == .string(name) && o.count == 3 }
         return o.count == 2
     }

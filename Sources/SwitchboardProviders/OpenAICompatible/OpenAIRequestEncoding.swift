@@ -41,10 +41,13 @@ public enum OpenAIRequestEncoding {
         }
         if let name = m.name { out["name"] = .string(name) }
         if !m.toolCalls.isEmpty {
-            out["tool_calls"] = .array(m.toolCalls.map { call in
-                ["id": .string(call.id), "type": "function",
-                 "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
-            })
+            out["tool_calls"] = .array(
+                m.toolCalls.map { call in
+                    [
+                        "id": .string(call.id), "type": "function",
+                        "function": ["name": .string(call.name), "arguments": .string(call.arguments)],
+                    ]
+                })
         }
         if let id = m.toolCallID { out["tool_call_id"] = .string(id) }
         if let reasoning = m.reasoning, let field = descriptor.replayReasoningField, m.role == .assistant {
@@ -57,17 +60,18 @@ public enum OpenAIRequestEncoding {
         switch c {
         case .text(let s): return .string(s)
         case .parts(let parts):
-            return .array(parts.map { part in
-                switch part {
-                case .text(let t): return ["type": "text", "text": .string(t)]
-                case .imageURL(let url, let detail):
-                    var image: [String: JSONValue] = ["url": .string(url)]
-                    if let detail { image["detail"] = .string(detail) }
-                    return ["type": "image_url", "image_url": .object(image)]
-                case .imageBase64(let data, let mediaType):
-                    return ["type": "image_url", "image_url": ["url": .string("data:\(mediaType);base64,\(data)")]]
-                }
-            })
+            return .array(
+                parts.map { part in
+                    switch part {
+                    case .text(let t): return ["type": "text", "text": .string(t)]
+                    case .imageURL(let url, let detail):
+                        var image: [String: JSONValue] = ["url": .string(url)]
+                        if let detail { image["detail"] = .string(detail) }
+                        return ["type": "image_url", "image_url": .object(image)]
+                    case .imageBase64(let data, let mediaType):
+                        return ["type": "image_url", "image_url": ["url": .string("data:\(mediaType);base64,\(data)")]]
+                    }
+                })
         }
     }
 
@@ -103,22 +107,25 @@ public enum OpenAIRequestEncoding {
     static func applyReasoning(_ r: ReasoningOptions, style: ReasoningStyle, to body: inout [String: JSONValue]) {
         switch style {
         case .effort:
-            if r.disable == true { body["reasoning_effort"] = "none" }
-            else if let e = r.effort { body["reasoning_effort"] = .string(e) }
+            if r.disable == true { body["reasoning_effort"] = "none" } else if let e = r.effort { body["reasoning_effort"] = .string(e) }
         case .cerebras:
             // Cerebras takes one switch or the other, never both.
-            if r.disable == true { body["disable_reasoning"] = true }
-            else if let e = r.effort { body["reasoning_effort"] = .string(e) }
+            if r.disable == true { body["disable_reasoning"] = true } else if let e = r.effort { body["reasoning_effort"] = .string(e) }
             if let clear = r.clearThinking { body["clear_thinking"] = .bool(clear) }
         case .thinkingType:
-            if r.disable == true { body["thinking"] = ["type": "disabled"] }
-            else if r.effort != nil { body["thinking"] = ["type": "enabled"] }
+            if r.disable == true {
+                body["thinking"] = ["type": "disabled"]
+            } else if r.effort != nil {
+                body["thinking"] = ["type": "enabled"]
+            }
         case .enableThinking:
-            if r.disable == true { body["enable_thinking"] = false }
-            else if r.effort != nil { body["enable_thinking"] = true }
+            if r.disable == true { body["enable_thinking"] = false } else if r.effort != nil { body["enable_thinking"] = true }
         case .reasoningObject:
-            if r.disable == true { body["reasoning"] = ["enabled": false] }
-            else if let e = r.effort { body["reasoning"] = ["effort": .string(e)] }
+            if r.disable == true {
+                body["reasoning"] = ["enabled": false]
+            } else if let e = r.effort {
+                body["reasoning"] = ["effort": .string(e)]
+            }
         }
     }
 }

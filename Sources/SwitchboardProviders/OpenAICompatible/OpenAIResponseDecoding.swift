@@ -28,12 +28,13 @@ struct WireMessage: Decodable {
 
     func reasoningText(fields: [String]) -> String? {
         for field in fields {
-            let value: JSONValue? = switch field {
-            case "reasoning": reasoning
-            case "reasoning_content": reasoning_content
-            case "reasoning_details": reasoning_details
-            default: nil
-            }
+            let value: JSONValue? =
+                switch field {
+                case "reasoning": reasoning
+                case "reasoning_content": reasoning_content
+                case "reasoning_details": reasoning_details
+                default: nil
+                }
             if let text = value.flatMap(WireMessage.text(of:)), !text.isEmpty { return text }
         }
         return nil
@@ -150,12 +151,14 @@ extension OpenAIResponseDecoding {
     /// Decodes an images response: `data[]` of `b64_json` or `url`.
     public static func images(_ data: Data, provider: String) throws(ProviderError) -> [GeneratedImage] {
         guard let json = try? JSONValue.parse(data), case .array(let items)? = json["data"],
-              items.allSatisfy({ $0["b64_json"]?.stringValue != nil || $0["url"]?.stringValue != nil }) else {
+            items.allSatisfy({ $0["b64_json"]?.stringValue != nil || $0["url"]?.stringValue != nil })
+        else {
             throw ProviderError(.decoding, provider: provider, message: "upstream sent a malformed images response")
         }
         return items.map {
-            GeneratedImage(base64: $0["b64_json"]?.stringValue, url: $0["url"]?.stringValue,
-                           revisedPrompt: $0["revised_prompt"]?.stringValue)
+            GeneratedImage(
+                base64: $0["b64_json"]?.stringValue, url: $0["url"]?.stringValue,
+                revisedPrompt: $0["revised_prompt"]?.stringValue)
         }
     }
 
@@ -164,8 +167,9 @@ extension OpenAIResponseDecoding {
         do {
             let wire = try JSONDecoder().decode(WireEmbeddings.self, from: data)
             let ordered = wire.data.enumerated().sorted { ($0.element.index ?? $0.offset) < ($1.element.index ?? $1.offset) }
-            return EmbeddingResponse(vectors: ordered.map(\.element.embedding), model: wire.model ?? "",
-                                     usage: wire.usage?.usage ?? Usage())
+            return EmbeddingResponse(
+                vectors: ordered.map(\.element.embedding), model: wire.model ?? "",
+                usage: wire.usage?.usage ?? Usage())
         } catch {
             throw ProviderError(.decoding, provider: provider, message: "upstream sent a malformed embeddings response")
         }
@@ -185,7 +189,8 @@ extension OpenAIResponseDecoding {
     static func summary(_ bytes: UnsafeRawBufferPointer) -> WireCompletionSummary? {
         // A body that is not JSON is not a plain completion; the full decoder names the problem.
         guard let value = try? JSONValue.parse(bytes: bytes, building: summaryMembers), value["error"] == nil,
-              let choices = value["choices"]?.arrayValue, !choices.isEmpty else { return nil }
+            let choices = value["choices"]?.arrayValue, !choices.isEmpty
+        else { return nil }
         return WireCompletionSummary(model: value["model"]?.stringValue, usage: value["usage"].flatMap(usage))
     }
 
@@ -196,8 +201,9 @@ extension OpenAIResponseDecoding {
     static func usage(_ u: JSONValue) -> Usage? {
         guard case .object = u else { return nil }
         func count(_ v: JSONValue?) -> Int { v?.intValue.map { Int(clamping: $0) } ?? 0 }
-        return Usage(inputTokens: count(u["prompt_tokens"]), outputTokens: count(u["completion_tokens"]),
-                     reasoningTokens: count(u["completion_tokens_details"]?["reasoning_tokens"]),
-                     cachedTokens: count(u["prompt_tokens_details"]?["cached_tokens"]))
+        return Usage(
+            inputTokens: count(u["prompt_tokens"]), outputTokens: count(u["completion_tokens"]),
+            reasoningTokens: count(u["completion_tokens_details"]?["reasoning_tokens"]),
+            cachedTokens: count(u["prompt_tokens_details"]?["cached_tokens"]))
     }
 }

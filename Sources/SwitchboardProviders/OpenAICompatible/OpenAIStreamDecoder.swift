@@ -56,9 +56,11 @@ public struct OpenAIStreamDecoder: Sendable {
                 }
                 for call in delta.tool_calls ?? [] {
                     let index = slot(wireIndex: call.index, id: call.id)
-                    events.append(.toolCallDelta(ToolCallDelta(
-                        index: index, id: call.id, name: call.function?.name,
-                        arguments: call.function?.argumentsText ?? "")))
+                    events.append(
+                        .toolCallDelta(
+                            ToolCallDelta(
+                                index: index, id: call.id, name: call.function?.name,
+                                arguments: call.function?.argumentsText ?? "")))
                 }
             }
             if let reason = choice.finish_reason {

@@ -30,8 +30,10 @@ public struct CatalogueEntry: Sendable, Hashable {
     public var capabilities: Set<Capability>
 
     /// Creates an entry; prices as decimal dollar strings ("2.25").
-    public init(_ id: String, context: Int?, input: String? = nil, output: String? = nil,
-                capabilities: Set<Capability> = [.chat, .streaming, .tools, .structuredOutput]) {
+    public init(
+        _ id: String, context: Int?, input: String? = nil, output: String? = nil,
+        capabilities: Set<Capability> = [.chat, .streaming, .tools, .structuredOutput]
+    ) {
         self.id = id
         self.contextWindow = context
         self.inputPerMillion = input.flatMap { NanoUSD(usd: $0) }
@@ -82,8 +84,10 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public var note: String?
 
     /// Creates a descriptor.
-    public init(id: String, displayName: String, baseURL: String, apiKeyEnv: String?, defaultModel: String?,
-                freeTier: FreeTier) {
+    public init(
+        id: String, displayName: String, baseURL: String, apiKeyEnv: String?, defaultModel: String?,
+        freeTier: FreeTier
+    ) {
         self.id = id
         self.displayName = displayName
         self.baseURL = baseURL

@@ -33,50 +33,68 @@ public enum ProviderRegistry {
             $0.embeddings = true
             $0.images = true
         },
-        row("fireworks", "Fireworks AI", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY",
+        row(
+            "fireworks", "Fireworks AI", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY",
             "accounts/fireworks/models/gpt-oss-120b", .no),
         Cerebras.descriptor,
-        row("sambanova", "SambaNova Cloud", "https://api.sambanova.ai/v1", "SAMBANOVA_API_KEY",
-            "Meta-Llama-3.3-70B-Instruct", .yes) { $0.note = "free tier not re-verified" },
-        row("hyperbolic", "Hyperbolic", "https://api.hyperbolic.xyz/v1", "HYPERBOLIC_API_KEY",
+        row(
+            "sambanova", "SambaNova Cloud", "https://api.sambanova.ai/v1", "SAMBANOVA_API_KEY",
+            "Meta-Llama-3.3-70B-Instruct", .yes
+        ) { $0.note = "free tier not re-verified" },
+        row(
+            "hyperbolic", "Hyperbolic", "https://api.hyperbolic.xyz/v1", "HYPERBOLIC_API_KEY",
             "meta-llama/Llama-3.3-70B-Instruct", .no),
-        row("novita", "Novita AI", "https://api.novita.ai/openai", "NOVITA_API_KEY",
+        row(
+            "novita", "Novita AI", "https://api.novita.ai/openai", "NOVITA_API_KEY",
             "meta-llama/llama-3.3-70b-instruct", .no),
-        row("lepton", "Lepton AI (serverless discontinued)", "https://llama3-1-8b.lepton.run/api/v1", "LEPTON_API_KEY",
-            "llama3-1-8b", .no) { $0.note = "serverless endpoints discontinued; kept for compatibility, expect failures" },
+        row(
+            "lepton", "Lepton AI (serverless discontinued)", "https://llama3-1-8b.lepton.run/api/v1", "LEPTON_API_KEY",
+            "llama3-1-8b", .no
+        ) { $0.note = "serverless endpoints discontinued; kept for compatibility, expect failures" },
         row("corethink", "CoreThink", "https://api.corethink.ai/v1", "CORETHINK_API_KEY", "corethink", .no) {
             $0.note = "unconfirmed: model id and routes"
         },
-        row("featherless", "Featherless AI", "https://api.featherless.ai/v1", "FEATHERLESS_API_KEY",
+        row(
+            "featherless", "Featherless AI", "https://api.featherless.ai/v1", "FEATHERLESS_API_KEY",
             "Qwen/Qwen2.5-7B-Instruct", .no),
         row("requesty", "Requesty", "https://router.requesty.ai/v1", "REQUESTY_API_KEY", "openai/gpt-4o-mini", .no),
         row("glama", "Glama Gateway", "https://glama.ai/api/gateway/openai/v1", "GLAMA_API_KEY", "openai/gpt-4o-mini", .no) {
             $0.note = "unconfirmed: default model"
         },
         row("chutes", "Chutes", "https://llm.chutes.ai/v1", "CHUTES_API_KEY", "deepseek-ai/DeepSeek-V3.2-TEE", .no),
-        row("cohere", "Cohere (Compatibility API)", "https://api.cohere.ai/compatibility/v1", "COHERE_API_KEY",
-            "command-a-03-2025", .yes) {
+        row(
+            "cohere", "Cohere (Compatibility API)", "https://api.cohere.ai/compatibility/v1", "COHERE_API_KEY",
+            "command-a-03-2025", .yes
+        ) {
             $0.streamUsage = false
             $0.dropParams = ["stream_options"]
             $0.embeddings = true
         },
-        row("gemini", "Google Gemini (OpenAI compatibility)", "https://generativelanguage.googleapis.com/v1beta/openai",
-            "GEMINI_API_KEY", "gemini-2.5-flash", .yes) { $0.embeddings = true },
+        row(
+            "gemini", "Google Gemini (OpenAI compatibility)", "https://generativelanguage.googleapis.com/v1beta/openai",
+            "GEMINI_API_KEY", "gemini-2.5-flash", .yes
+        ) { $0.embeddings = true },
         row("moonshot", "Moonshot AI (Kimi)", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY", "kimi-k2.6", .no) {
             $0.reasoningFields = ["reasoning_content"]
         },
-        row("glm", "Zhipu AI BigModel (GLM, China)", "https://open.bigmodel.cn/api/paas/v4", "ZHIPUAI_API_KEY",
-            "glm-4.5-flash", .yes) {
+        row(
+            "glm", "Zhipu AI BigModel (GLM, China)", "https://open.bigmodel.cn/api/paas/v4", "ZHIPUAI_API_KEY",
+            "glm-4.5-flash", .yes
+        ) {
             $0.reasoningFields = ["reasoning_content"]
             $0.reasoningStyle = .thinkingType
         },
-        row("doubao", "Volcengine Ark (Doubao)", "https://ark.cn-beijing.volces.com/api/v3", "ARK_API_KEY",
-            "doubao-seed-1-6-251015", .no) {
+        row(
+            "doubao", "Volcengine Ark (Doubao)", "https://ark.cn-beijing.volces.com/api/v3", "ARK_API_KEY",
+            "doubao-seed-1-6-251015", .no
+        ) {
             $0.reasoningFields = ["reasoning_content"]
             $0.reasoningStyle = .thinkingType
         },
-        row("qwen", "Alibaba Cloud Model Studio (Qwen, DashScope compatible-mode)",
-            "https://dashscope.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY", "qwen-plus", .no) {
+        row(
+            "qwen", "Alibaba Cloud Model Studio (Qwen, DashScope compatible-mode)",
+            "https://dashscope.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY", "qwen-plus", .no
+        ) {
             $0.reasoningFields = ["reasoning_content"]
             $0.reasoningStyle = .enableThinking
         },
@@ -91,8 +109,10 @@ public enum ProviderRegistry {
             $0.renames = ["max_tokens": "max_completion_tokens"]
             $0.reasoningFields = ["reasoning_details", "reasoning_content"]
         },
-        row("hunyuan", "Tencent Hunyuan", "https://api.hunyuan.cloud.tencent.com/v1", "HUNYUAN_API_KEY",
-            "hunyuan-turbos-latest", .yes) { $0.note = "unconfirmed: host variant and free tier" },
+        row(
+            "hunyuan", "Tencent Hunyuan", "https://api.hunyuan.cloud.tencent.com/v1", "HUNYUAN_API_KEY",
+            "hunyuan-turbos-latest", .yes
+        ) { $0.note = "unconfirmed: host variant and free tier" },
         row("stepfun", "StepFun", "https://api.stepfun.com/v1", "STEPFUN_API_KEY", "step-3.5-flash", .no),
         row("lmstudio", "LM Studio (local server)", "http://localhost:1234/v1", nil, nil, .local),
         row("llamacpp", "llama.cpp server (llama-server)", "http://localhost:8080/v1", nil, nil, .local),
@@ -138,8 +158,9 @@ public enum Cerebras {
         $0.replayReasoningField = "reasoning"
         $0.tiers = tiers
         $0.catalogue = [
-            CatalogueEntry("zai-glm-4.7", context: 131_072, input: "2.25", output: "2.75",
-                           capabilities: [.chat, .streaming, .tools, .structuredOutput, .reasoning]),
+            CatalogueEntry(
+                "zai-glm-4.7", context: 131_072, input: "2.25", output: "2.75",
+                capabilities: [.chat, .streaming, .tools, .structuredOutput, .reasoning]),
             CatalogueEntry("qwen-3-32b", context: 128_000, input: "0.15", output: "0.30"),
             CatalogueEntry("llama-3.3-70b", context: 128_000, input: "0.85", output: "1.20"),
             CatalogueEntry("llama3.1-8b", context: 128_000, input: "0.10", output: "0.10"),

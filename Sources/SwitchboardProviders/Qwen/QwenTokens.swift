@@ -28,8 +28,11 @@ public actor QwenTokens: BearerTokenSource {
         /// Reads a file's JSON; all of access_token, refresh_token, token_type and expiry_date are required.
         public init(json: JSONValue) throws(ProviderError) {
             guard let a = json["access_token"]?.stringValue, let r = json["refresh_token"]?.stringValue,
-                  let t = json["token_type"]?.stringValue, let e = json["expiry_date"]?.intValue else {
-                throw ProviderError(.authentication, provider: "qwen_oauth", message: "the Qwen credentials file is incomplete: run `switchboard login qwen`")
+                let t = json["token_type"]?.stringValue, let e = json["expiry_date"]?.intValue
+            else {
+                throw ProviderError(
+                    .authentication, provider: "qwen_oauth",
+                    message: "the Qwen credentials file is incomplete: run `switchboard login qwen`")
             }
             accessToken = a
             refreshToken = r
@@ -51,8 +54,10 @@ public actor QwenTokens: BearerTokenSource {
         }
 
         public var json: JSONValue {
-            var o: [String: JSONValue] = ["access_token": .string(accessToken), "refresh_token": .string(refreshToken),
-                                          "token_type": .string(tokenType), "expiry_date": .int(expiryDate)]
+            var o: [String: JSONValue] = [
+                "access_token": .string(accessToken), "refresh_token": .string(refreshToken),
+                "token_type": .string(tokenType), "expiry_date": .int(expiryDate),
+            ]
             if let resourceURL { o["resource_url"] = .string(resourceURL) }
             return .object(o)
         }
@@ -75,8 +80,10 @@ public actor QwenTokens: BearerTokenSource {
     public private(set) var refreshes = 0
 
     /// Tokens from the credentials file at `path`.
-    public init(path: String, tokenURL: String = QwenTokens.oauthBase + "/api/v1/oauth2/token", transport: any HTTPTransport,
-                now: (@Sendable () -> Date)? = nil) {
+    public init(
+        path: String, tokenURL: String = QwenTokens.oauthBase + "/api/v1/oauth2/token", transport: any HTTPTransport,
+        now: (@Sendable () -> Date)? = nil
+    ) {
         self.path = path
         self.tokenURL = tokenURL
         self.transport = transport
@@ -99,10 +106,12 @@ public actor QwenTokens: BearerTokenSource {
 
     private func load() throws -> Credentials {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProviderError(.authentication, provider: "qwen_oauth", message: "no Qwen credentials at \(path): run `switchboard login qwen`")
+            throw ProviderError(
+                .authentication, provider: "qwen_oauth", message: "no Qwen credentials at \(path): run `switchboard login qwen`")
         }
         guard let json = try? JSONValue.parse(data) else {
-            throw ProviderError(.authentication, provider: "qwen_oauth", message: "\(path) is not JSON: run `switchboard login qwen` to rewrite it")
+            throw ProviderError(
+                .authentication, provider: "qwen_oauth", message: "\(path) is not JSON: run `switchboard login qwen` to rewrite it")
         }
         return try Credentials(json: json)
     }
@@ -112,16 +121,19 @@ public actor QwenTokens: BearerTokenSource {
         let form = DeviceFlow.form([("grant_type", "refresh_token"), ("refresh_token", creds.refreshToken), ("client_id", Self.clientID)])
         let response: TransportResponse
         do {
-            response = try await transport.send(TransportRequest(
-                method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                body: ByteBuffer(string: form)), context: context)
+            response = try await transport.send(
+                TransportRequest(
+                    method: "POST", url: tokenURL,
+                    headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                    body: ByteBuffer(string: form)), context: context)
         } catch let error as TransportError {
             throw ProviderError(.network, provider: "qwen_oauth", message: "cannot reach the Qwen token endpoint: \(error)")
         }
         let body = try await response.body.collect(upTo: 1 << 20)
         guard (200..<300).contains(response.status), let json = try? JSONValue.parse(Data(body.readableBytesView)) else {
-            throw ProviderError(.authentication, provider: "qwen_oauth", status: response.status,
-                                message: "the Qwen refresh token was refused (HTTP \(response.status)): run `switchboard login qwen`")
+            throw ProviderError(
+                .authentication, provider: "qwen_oauth", status: response.status,
+                message: "the Qwen refresh token was refused (HTTP \(response.status)): run `switchboard login qwen`")
         }
         var fresh = try Credentials(tokenResponse: json, previousRefreshToken: creds.refreshToken, now: now())
         if fresh.resourceURL == nil { fresh.resourceURL = creds.resourceURL }

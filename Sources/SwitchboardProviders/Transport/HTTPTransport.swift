@@ -155,8 +155,10 @@ public protocol LoopTransport: HTTPTransport {
     /// status, headers and whole body (at most `bodyLimit` bytes), or a `TransportError` (a `CancellationError` once
     /// cancelled). A callback rather than a future: the future, its promise and their callback list were three
     /// allocations and two generic-metadata lookups on every request.
-    func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
-                  completion: @escaping LoopExchange.Completion) -> LoopExchange
+    func exchange(
+        _ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
+        completion: @escaping LoopExchange.Completion
+    ) -> LoopExchange
 }
 
 /// One exchange begun on an event loop.

@@ -41,13 +41,15 @@ public struct UpstreamClient: Sendable {
 
     /// The error a non-2xx answer describes, secrets redacted.
     public func error(status: Int, headers: [(String, String)], body: ByteBuffer) -> ProviderError {
-        OpenAIErrorDecoding.error(status: status, headers: headers, body: Data(body.readableBytesView), provider: provider, secrets: secrets)
+        OpenAIErrorDecoding.error(
+            status: status, headers: headers, body: Data(body.readableBytesView), provider: provider, secrets: secrets)
     }
 
     /// Posts a JSON body to `path` under the base URL.
     public func post(_ path: String, json: JSONValue, headers: [(String, String)], context: CallContext) async throws -> TransportResponse {
-        try await send(TransportRequest(method: "POST", url: baseURL + path, headers: headers, body: ByteBuffer(bytes: json.jsonBytes())),
-                       context: context)
+        try await send(
+            TransportRequest(method: "POST", url: baseURL + path, headers: headers, body: ByteBuffer(bytes: json.jsonBytes())),
+            context: context)
     }
 
     /// Reads a whole body.
@@ -59,7 +61,8 @@ public struct UpstreamClient: Sendable {
     /// host, port or path; those, and the transport's own words, are the error's `diagnostic`, for the log.
     public func error(_ error: TransportError) -> ProviderError {
         func failure(_ kind: ProviderError.Kind, _ message: String, _ detail: String) -> ProviderError {
-            ProviderError(kind, provider: provider, message: message, diagnostic: "\(baseURL): \(Redaction.redact(detail, secrets: secrets))")
+            ProviderError(
+                kind, provider: provider, message: message, diagnostic: "\(baseURL): \(Redaction.redact(detail, secrets: secrets))")
         }
         return switch error {
         case .timedOut: ProviderError(.timeout, provider: provider, message: "upstream did not answer in time")

@@ -19,7 +19,8 @@ public enum GeminiTranslation {
             case .user: add("user", parts(m.content))
             case .tool:
                 // The response must be an object: the tool's text is wrapped.
-                let result: JSONValue = (try? JSONValue.parse(Data(m.text.utf8))).flatMap { $0.objectValue != nil ? $0 : nil } ?? ["result": .string(m.text)]
+                let result: JSONValue =
+                    (try? JSONValue.parse(Data(m.text.utf8))).flatMap { $0.objectValue != nil ? $0 : nil } ?? ["result": .string(m.text)]
                 var response: [String: JSONValue] = ["name": .string(names[m.toolCallID ?? ""] ?? ""), "response": result]
                 if let id = m.toolCallID { response["id"] = .string(id) }
                 add("user", [["functionResponse": .object(response)]])
@@ -50,16 +51,25 @@ public enum GeminiTranslation {
             if reasoning.disable == true || reasoning.effort == "none" {
                 config["thinkingConfig"] = ["thinkingBudget": 0]
             } else if let effort = reasoning.effort {
-                config["thinkingConfig"] = ["thinkingBudget": .int(Int64(AnthropicTranslation.thinkingBudget(effort))), "includeThoughts": true]
+                config["thinkingConfig"] = [
+                    "thinkingBudget": .int(Int64(AnthropicTranslation.thinkingBudget(effort))), "includeThoughts": true,
+                ]
             }
         }
         if !config.isEmpty { o["generationConfig"] = .object(config) }
         if !r.tools.isEmpty {
-            o["tools"] = [["functionDeclarations": .array(r.tools.map { t in
-                var d: [String: JSONValue] = ["name": .string(t.name), "parametersJsonSchema": t.parameters ?? ["type": "object"]]
-                if let desc = t.description { d["description"] = .string(desc) }
-                return .object(d)
-            })]]
+            o["tools"] = [
+                [
+                    "functionDeclarations": .array(
+                        r.tools.map { t in
+                            var d: [String: JSONValue] = [
+                                "name": .string(t.name), "parametersJsonSchema": t.parameters ?? ["type": "object"],
+                            ]
+                            if let desc = t.description { d["description"] = .string(desc) }
+                            return .object(d)
+                        })
+                ]
+            ]
             switch r.toolChoice {
             case .required?: o["toolConfig"] = ["functionCallingConfig": ["mode": "ANY"]]
             case .none?: o["toolConfig"] = ["functionCallingConfig": ["mode": "NONE"]]
@@ -81,8 +91,12 @@ public enum GeminiTranslation {
                 case .imageBase64(let data, let media): return ["inlineData": ["mimeType": .string(media), "data": .string(data)]]
                 case .imageURL(let url, _):
                     if url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), let semi = url.firstIndex(of: ";") {
-                        return ["inlineData": ["mimeType": .string(String(url[url.index(url.startIndex, offsetBy: 5)..<semi])),
-                                               "data": .string(String(url[url.index(after: comma)...]))]]
+                        return [
+                            "inlineData": [
+                                "mimeType": .string(String(url[url.index(url.startIndex, offsetBy: 5)..<semi])),
+                                "data": .string(String(url[url.index(after: comma)...])),
+                            ]
+                        ]
                     }
                     return ["fileData": ["mimeType": "image/*", "fileUri": .string(url)]]
                 }
@@ -93,9 +107,10 @@ public enum GeminiTranslation {
     static func usage(_ u: JSONValue?) -> Usage? {
         guard let u, case .object = u else { return nil }
         let thoughts = Int(u["thoughtsTokenCount"]?.intValue ?? 0)
-        return Usage(inputTokens: Int(u["promptTokenCount"]?.intValue ?? 0),
-                     outputTokens: Int(u["candidatesTokenCount"]?.intValue ?? 0).saturatingAdding(thoughts), reasoningTokens: thoughts,
-                     cachedTokens: Int(u["cachedContentTokenCount"]?.intValue ?? 0))
+        return Usage(
+            inputTokens: Int(u["promptTokenCount"]?.intValue ?? 0),
+            outputTokens: Int(u["candidatesTokenCount"]?.intValue ?? 0).saturatingAdding(thoughts), reasoningTokens: thoughts,
+            cachedTokens: Int(u["cachedContentTokenCount"]?.intValue ?? 0))
     }
 
     static func finishReason(_ s: String?, sawCalls: Bool) -> FinishReason {
@@ -117,8 +132,10 @@ public enum GeminiTranslation {
                 if part["thought"]?.boolValue == true { thoughts += t } else { text += t }
             }
             if let call = part["functionCall"] {
-                calls.append(ToolCall(id: call["id"]?.stringValue ?? "call_\(callOffset + calls.count)", name: call["name"]?.stringValue ?? "",
-                                      arguments: (call["args"] ?? .object([:])).jsonString()))
+                calls.append(
+                    ToolCall(
+                        id: call["id"]?.stringValue ?? "call_\(callOffset + calls.count)", name: call["name"]?.stringValue ?? "",
+                        arguments: (call["args"] ?? .object([:])).jsonString()))
             }
         }
         return (text, thoughts, calls)
@@ -133,10 +150,11 @@ public enum GeminiTranslation {
             throw ProviderError(.contentFiltered, provider: provider, message: "the prompt was blocked (\(blocked))")
         }
         let p = pieces(json, callOffset: 0)
-        return ChatResponse(id: json["responseId"]?.stringValue ?? "", model: json["modelVersion"]?.stringValue ?? model, provider: provider,
-                            message: .assistant(p.text, toolCalls: p.calls, reasoning: p.thoughts.isEmpty ? nil : p.thoughts),
-                            finishReason: finishReason(json["candidates"]?[0]?["finishReason"]?.stringValue, sawCalls: !p.calls.isEmpty),
-                            usage: usage(json["usageMetadata"]))
+        return ChatResponse(
+            id: json["responseId"]?.stringValue ?? "", model: json["modelVersion"]?.stringValue ?? model, provider: provider,
+            message: .assistant(p.text, toolCalls: p.calls, reasoning: p.thoughts.isEmpty ? nil : p.thoughts),
+            finishReason: finishReason(json["candidates"]?[0]?["finishReason"]?.stringValue, sawCalls: !p.calls.isEmpty),
+            usage: usage(json["usageMetadata"]))
     }
 }
 
@@ -164,13 +182,15 @@ public struct GeminiStreamDecoder: Sendable {
         if let error = json["error"] {
             let status = Int(error["code"]?.intValue ?? 500)
             let message = error["message"]?.stringValue ?? "stream error"
-            throw ProviderError(ProviderError.classify(status: status, code: error["status"]?.stringValue, message: message, retryAfter: nil),
-                                provider: provider, status: status, message: message, code: error["status"]?.stringValue)
+            throw ProviderError(
+                ProviderError.classify(status: status, code: error["status"]?.stringValue, message: message, retryAfter: nil),
+                provider: provider, status: status, message: message, code: error["status"]?.stringValue)
         }
         var out: [StreamEvent] = []
         if !started {
             started = true
-            out.append(.started(id: json["responseId"]?.stringValue ?? "", model: json["modelVersion"]?.stringValue ?? model, provider: provider))
+            out.append(
+                .started(id: json["responseId"]?.stringValue ?? "", model: json["modelVersion"]?.stringValue ?? model, provider: provider))
         }
         let p = GeminiTranslation.pieces(json, callOffset: calls)
         if !p.thoughts.isEmpty { out.append(.reasoningDelta(p.thoughts)) }

@@ -18,8 +18,9 @@ public struct ServiceAccountKey: Sendable {
             throw ProviderError(.authentication, provider: "vertex", message: "the service-account key file is not JSON")
         }
         guard o["type"]?.stringValue == "service_account" else {
-            throw ProviderError(.authentication, provider: "vertex",
-                                message: "the key file's type is '\(o["type"]?.stringValue ?? "")', not service_account")
+            throw ProviderError(
+                .authentication, provider: "vertex",
+                message: "the key file's type is '\(o["type"]?.stringValue ?? "")', not service_account")
         }
         guard let email = o["client_email"]?.stringValue, let pem = o["private_key"]?.stringValue else {
             throw ProviderError(.authentication, provider: "vertex", message: "the key file has no client_email or private_key")
@@ -37,8 +38,10 @@ public struct ServiceAccountKey: Sendable {
         var header: [String: JSONValue] = ["alg": "RS256", "typ": "JWT"]
         if let kid = privateKeyID { header["kid"] = .string(kid) }
         let iat = Int64(now.timeIntervalSince1970)
-        let claims: JSONValue = ["iss": .string(clientEmail), "scope": .string(scope), "aud": .string(tokenURI),
-                                 "iat": .int(iat), "exp": .int(iat + 3600)]
+        let claims: JSONValue = [
+            "iss": .string(clientEmail), "scope": .string(scope), "aud": .string(tokenURI),
+            "iat": .int(iat), "exp": .int(iat + 3600),
+        ]
         let signingInput = Self.base64url(JSONValue.object(header).jsonBytes()) + "." + Self.base64url(claims.jsonBytes())
         do {
             let key = try _RSA.Signing.PrivateKey(pemRepresentation: privateKeyPEM)
@@ -91,8 +94,9 @@ public actor GoogleAccessTokens {
         let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion
         let client = UpstreamClient(provider: "vertex", transport: transport, baseURL: key.tokenURI, secrets: [assertion])
         let response = try await client.send(
-            TransportRequest(method: "POST", url: key.tokenURI, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                             body: ByteBuffer(string: form)), context: context)
+            TransportRequest(
+                method: "POST", url: key.tokenURI, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: ByteBuffer(string: form)), context: context)
         let body = try await client.collect(response, upTo: 1 << 20)
         guard let json = try? JSONValue.parse(Data(body.readableBytesView)), let token = json["access_token"]?.stringValue else {
             throw ProviderError(.authentication, provider: "vertex", message: "the token endpoint answered without an access_token")

@@ -35,8 +35,10 @@ public final class VertexProvider: LLMProvider {
     public init(id: String = "vertex", options: Options, transport: any HTTPTransport) {
         self.id = id
         self.options = options
-        let base = options.baseURL
-            ?? (options.location == "global" ? "https://aiplatform.googleapis.com" : "https://\(options.location)-aiplatform.googleapis.com")
+        let base =
+            options.baseURL
+            ?? (options.location == "global"
+                ? "https://aiplatform.googleapis.com" : "https://\(options.location)-aiplatform.googleapis.com")
         upstream = UpstreamClient(provider: id, transport: transport, baseURL: base, secrets: [])
         tokens = GoogleAccessTokens(key: options.key, transport: transport)
     }
@@ -47,21 +49,25 @@ public final class VertexProvider: LLMProvider {
     private func model(_ r: ChatRequest) -> String { r.model(override: options.modelOverride, default: options.defaultModel) }
 
     func url(model: String, stream: Bool) -> String {
-        upstream.baseURL + "/v1/projects/\(options.projectID)/locations/\(options.location)/publishers/google/models/\(SigV4.uriEncode(model))"
+        upstream.baseURL
+            + "/v1/projects/\(options.projectID)/locations/\(options.location)/publishers/google/models/\(SigV4.uriEncode(model))"
             + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
     }
 
     private func request(_ url: String, body: JSONValue?, context: CallContext) async throws -> TransportRequest {
         let token = try await tokens.token(context: context)
-        return TransportRequest(method: body == nil ? "GET" : "POST", url: url,
-                                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
-                                body: body.map { ByteBuffer(bytes: $0.jsonBytes()) })
+        return TransportRequest(
+            method: body == nil ? "GET" : "POST", url: url,
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: body.map { ByteBuffer(bytes: $0.jsonBytes()) })
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
         let model = model(request)
-        let response = try await upstream.send(try await self.request(url(model: model, stream: false), body: GeminiTranslation.body(request),
-                                                                      context: context), context: context)
+        let response = try await upstream.send(
+            try await self.request(
+                url(model: model, stream: false), body: GeminiTranslation.body(request),
+                context: context), context: context)
         let body = try await upstream.collect(response, upTo: options.maxResponseBytes)
         return try GeminiTranslation.response(Data(body.readableBytesView), model: model, provider: id)
     }
@@ -75,14 +81,17 @@ public final class VertexProvider: LLMProvider {
     }
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
-        let response = try await upstream.send(try await request(upstream.baseURL + "/v1beta1/publishers/google/models", body: nil, context: context),
-                                               context: context)
+        let response = try await upstream.send(
+            try await request(upstream.baseURL + "/v1beta1/publishers/google/models", body: nil, context: context),
+            context: context)
         let body = try await upstream.collect(response, upTo: 16 << 20)
         guard let json = try? JSONValue.parse(Data(body.readableBytesView)), case .array(let models)? = json["publisherModels"] else {
             throw ProviderError(.decoding, provider: id, message: "upstream sent a malformed model list")
         }
         return models.compactMap { m in
-            m["name"]?.stringValue.map { ModelInfo(id: String($0.split(separator: "/").last ?? ""), provider: id, capabilities: capabilities) }
+            m["name"]?.stringValue.map {
+                ModelInfo(id: String($0.split(separator: "/").last ?? ""), provider: id, capabilities: capabilities)
+            }
         }
     }
 

@@ -111,8 +111,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func refuse(_ refusal: ConnectionGuardState.Refusal, context: ChannelHandlerContext) {
-        let body = APIError(status: refusal.status, message: refusal.message,
-                            type: refusal.status.code < 500 ? "invalid_request_error" : "server_error", code: refusal.code).body
+        let body = APIError(
+            status: refusal.status, message: refusal.message,
+            type: refusal.status.code < 500 ? "invalid_request_error" : "server_error", code: refusal.code
+        ).body
         let bytes = ByteBuffer(bytes: body.jsonBytes())
         var fields = HTTPFields()
         fields[.contentType] = "application/json"

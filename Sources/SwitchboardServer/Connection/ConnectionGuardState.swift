@@ -151,14 +151,16 @@ struct ConnectionGuardState {
         for field in request.headerFields {
             if field.name == .contentLength {
                 guard let bytes = Int(field.value.trimmingCharacters(in: " \t")), bytes <= limits.maxBodyBytes else {
-                    return Refusal(status: .contentTooLarge, message: "request body is larger than \(limits.maxBodyBytes) bytes",
-                                   code: "request_too_large")
+                    return Refusal(
+                        status: .contentTooLarge, message: "request body is larger than \(limits.maxBodyBytes) bytes",
+                        code: "request_too_large")
                 }
             } else if field.name == .transferEncoding {
                 let codings = field.value.split(separator: ",").map { $0.trimmingCharacters(in: " \t").lowercased() }
                 if codings != ["chunked"] {
-                    return Refusal(status: .notImplemented, message: "only the chunked transfer coding is supported",
-                                   code: "unsupported_transfer_coding")
+                    return Refusal(
+                        status: .notImplemented, message: "only the chunked transfer coding is supported",
+                        code: "unsupported_transfer_coding")
                 }
             }
         }

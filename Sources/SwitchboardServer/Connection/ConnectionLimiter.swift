@@ -66,7 +66,8 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func refuse(context: ChannelHandlerContext) {
-        let body = #"{"error":{"message":"the gateway is at its connection limit; retry shortly","type":"server_error","param":null,"code":"too_many_connections"}}"#
+        let body =
+            #"{"error":{"message":"the gateway is at its connection limit; retry shortly","type":"server_error","param":null,"code":"too_many_connections"}}"#
         var head = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
         head += "retry-after: 1\r\nconnection: close\r\n\r\n"
         context.writeAndFlush(NIOAny(ByteBuffer(string: head + body))).whenComplete { _ in context.close(promise: nil) }

@@ -30,7 +30,8 @@ struct GatewayHTTP1Channel: ServerChildChannel {
             decoderLimits.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(ConnectionLimiter(count: connections))
-            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
+            try pipeline.addHandler(
+                ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
             try pipeline.addHandler(ServerHTTP1Codec())
             try pipeline.addHandler(ConnectionGuard(limits: limits))
             try pipeline.addHandlers(configuration.additionalChannelHandlers())

@@ -62,10 +62,10 @@ final class DirectChat: Sendable {
         // A request the route would refuse is declined here and refused there, with the route's own message: these
         // errors only decide that.
         guard body.readableBytes <= routes.options.maxBodyBytes,
-              let (json, client) = try? ClientChatBody.parse(body),
-              let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
-              let (resolved, model) = try? routes.resolveNow(decoded.request.model, principal: principal),
-              let provider = routes.forwarder(resolved)
+            let (json, client) = try? ClientChatBody.parse(body),
+            let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
+            let (resolved, model) = try? routes.resolveNow(decoded.request.model, principal: principal),
+            let provider = routes.forwarder(resolved)
         else { return nil }
         var request = decoded.request
         request.model = model
@@ -73,8 +73,9 @@ final class DirectChat: Sendable {
         guard let call = try? provider.loopCompletion(request, client: client, on: loop) else { return nil }
 
         let ledgerID = UsageRecord.newRequestID()
-        let context = Context(start: start, ledgerID: ledgerID, requestID: GatewayMiddleware.requestID(head.headerFields, ledgerID: ledgerID),
-                              principal: principal, record: RequestRecord())
+        let context = Context(
+            start: start, ledgerID: ledgerID, requestID: GatewayMiddleware.requestID(head.headerFields, ledgerID: ledgerID),
+            principal: principal, record: RequestRecord())
         context.record.update { $0.principal = principal }
         context.record.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
         let promptCharacters = request.messages.reduce(0) { $0 + $1.text.count }
@@ -86,20 +87,26 @@ final class DirectChat: Sendable {
                 // Reading an upstream's error means redacting its body: work for a task, not for the loop.
                 Task {
                     let finished = provider.finish(call, outcome)
-                    loop.execute { self.conclude(finished, context: context, upstream: upstream, promptCharacters: promptCharacters,
-                                                 on: loop, reply: reply) }
+                    loop.execute {
+                        self.conclude(
+                            finished, context: context, upstream: upstream, promptCharacters: promptCharacters,
+                            on: loop, reply: reply)
+                    }
                 }
                 return
             }
-            conclude(provider.finish(call, outcome), context: context, upstream: upstream, promptCharacters: promptCharacters,
-                     on: loop, reply: reply)
+            conclude(
+                provider.finish(call, outcome), context: context, upstream: upstream, promptCharacters: promptCharacters,
+                on: loop, reply: reply)
         }
         return exchange.cancel
     }
 
     /// The route's part once the upstream answered: the answer, or the error the route would give.
-    private func conclude(_ finished: Result<OpenAIChatBody, any Error>, context: Context, upstream: Duration, promptCharacters: Int,
-                          on loop: any EventLoop, reply: @escaping Reply) {
+    private func conclude(
+        _ finished: Result<OpenAIChatBody, any Error>, context: Context, upstream: Duration, promptCharacters: Int,
+        on loop: any EventLoop, reply: @escaping Reply
+    ) {
         let answer: Answer
         switch finished {
         case .success(let result):
@@ -131,8 +138,10 @@ final class DirectChat: Sendable {
         let state = context.record.snapshot
         let status = Int(answer.status.code)
         do {
-            if try routes.ledger.recordImmediately(state, requestID: context.ledgerID, principal: context.principal, status: status,
-                                                   latency: ContinuousClock.now - context.start) {
+            if try routes.ledger.recordImmediately(
+                state, requestID: context.ledgerID, principal: context.principal, status: status,
+                latency: ContinuousClock.now - context.start)
+            {
                 reply(finished(answer, state: state, committed: true, context: context))
                 return
             }
@@ -144,8 +153,9 @@ final class DirectChat: Sendable {
         Task { [self] in
             let answer: Answer
             do {
-                try await routes.ledger.record(state, requestID: context.ledgerID, principal: context.principal, status: status,
-                                               latency: ContinuousClock.now - context.start)
+                try await routes.ledger.record(
+                    state, requestID: context.ledgerID, principal: context.principal, status: status,
+                    latency: ContinuousClock.now - context.start)
                 answer = finished(waiting, state: state, committed: true, context: context)
             } catch {
                 answer = finished(Answer(.ledgerUnavailable), state: state, committed: false, context: context)
@@ -158,11 +168,13 @@ final class DirectChat: Sendable {
     private func finished(_ answer: consuming Answer, state: RequestRecord.State, committed: Bool, context: Context) -> Answer {
         var answer = answer
         let total = ContinuousClock.now - context.start
-        GatewayMiddleware.stamp(&answer.headers, status: answer.status, state: state, committed: committed, ledger: routes.ledger,
-                                ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
+        GatewayMiddleware.stamp(
+            &answer.headers, status: answer.status, state: state, committed: committed, ledger: routes.ledger,
+            ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
         routes.metrics.loopChatAnswered()
-        routes.metrics.request(route: Self.path, model: state.clientModel, provider: state.provider, status: Int(answer.status.code),
-                               total: total, upstream: state.upstream > .zero ? state.upstream : nil)
+        routes.metrics.request(
+            route: Self.path, model: state.clientModel, provider: state.provider, status: Int(answer.status.code),
+            total: total, upstream: state.upstream > .zero ? state.upstream : nil)
         return answer
     }
 }

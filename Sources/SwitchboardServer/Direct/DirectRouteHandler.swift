@@ -244,8 +244,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closed else { return }
         closeAfterEnd = closing
         writeHead(response.head, context: context)
-        let writer = DirectBodyWriter(handler: NIOLoopBound((self, context), eventLoop: context.eventLoop),
-                                      streaming: response.body.contentLength == nil)
+        let writer = DirectBodyWriter(
+            handler: NIOLoopBound((self, context), eventLoop: context.eventLoop),
+            streaming: response.body.contentLength == nil)
         do {
             try await response.body.write(writer)
         } catch {
@@ -336,11 +337,11 @@ struct HTTPDateCache {
                 var parts = tm()
                 gmtime_r(&now, &parts)
                 func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-                text = "\(Self.days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+                text =
+                    "\(Self.days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
                     + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
             }
             return text
         }
     }
 }
-

@@ -35,8 +35,9 @@ final class ServerHTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     /// What the extras' conversion gives for `head` (plain HTTP, cookies as they came).
     static func request(_ head: HTTPRequestHead) throws -> HTTPRequest {
         guard head.uri.utf8.first == UInt8(ascii: "/") else { return try HTTPRequest(head, secure: false, splitCookie: false) }
-        return HTTPRequest(method: try HTTPRequest.Method(head.method), scheme: "http", authority: head.headers.first(name: "Host"),
-                           path: head.uri, headerFields: HTTPFields(head.headers, splitCookie: false))
+        return HTTPRequest(
+            method: try HTTPRequest.Method(head.method), scheme: "http", authority: head.headers.first(name: "Host"),
+            path: head.uri, headerFields: HTTPFields(head.headers, splitCookie: false))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -11,25 +11,33 @@ extension GatewayRoutes {
             throw APIError.invalid("unknown task_type '\(filter)'", param: "task_type")
         }
         var models: [JSONValue] = try await store.mappings(task: filter).map { m in
-            var o: [String: JSONValue] = ["model_id": .string(m.providerModelID), "hub_model_id": .string(m.hubModelID),
-                                          "task_type": .string(m.task)]
+            var o: [String: JSONValue] = [
+                "model_id": .string(m.providerModelID), "hub_model_id": .string(m.hubModelID),
+                "task_type": .string(m.task),
+            ]
             if let p = m.parameters, let parsed = try? JSONValue.parse(Data(p.utf8)) { o["parameters"] = parsed }
             return .object(o)
         }
         // Every chat model serves the chat tasks; they are listed once, under text-generation, without a Hub id.
         if filter == nil || filter == HFTask.textGeneration.rawValue {
-            for entry in await modelEntries() where entry.id.contains("/") && context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true {
+            for entry in await modelEntries()
+            where entry.id.contains("/")
+                && context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true
+            {
                 models.append(["model_id": .string(entry.id), "hub_model_id": .null, "task_type": "text-generation"])
             }
         }
-        return jsonResponse(["models": .array(models), "count": .int(Int64(models.count)),
-                             "task_types": .array(HFTask.allCases.map { .string($0.rawValue) })])
+        return jsonResponse([
+            "models": .array(models), "count": .int(Int64(models.count)),
+            "task_types": .array(HFTask.allCases.map { .string($0.rawValue) }),
+        ])
     }
 
     func hfMap(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         if case .key? = context.principal {
-            throw APIError(status: .forbidden, message: "registering model mappings needs the master key", type: "invalid_request_error",
-                           code: "forbidden")
+            throw APIError(
+                status: .forbidden, message: "registering model mappings needs the master key", type: "invalid_request_error",
+                code: "forbidden")
         }
         var request = request
         let body = try await jsonBody(&request)
@@ -54,10 +62,14 @@ extension GatewayRoutes {
         guard await isServed(providerModel) else {
             throw APIError.invalid("no configured provider serves '\(providerModel)'", param: "provider_model_id")
         }
-        try await store.saveMapping(HubModelMapping(task: task.rawValue, providerModelID: providerModel, hubModelID: hubModel,
-                                                    parameters: parameters))
-        return jsonResponse(["success": true, "provider_model_id": .string(providerModel), "hub_model_id": .string(hubModel),
-                             "task_type": .string(task.rawValue), "message": "Model mapping registered successfully"])
+        try await store.saveMapping(
+            HubModelMapping(
+                task: task.rawValue, providerModelID: providerModel, hubModelID: hubModel,
+                parameters: parameters))
+        return jsonResponse([
+            "success": true, "provider_model_id": .string(providerModel), "hub_model_id": .string(hubModel),
+            "task_type": .string(task.rawValue), "message": "Model mapping registered successfully",
+        ])
     }
 
     /// Whether a request naming `model` would reach a provider that lists it.
@@ -71,7 +83,7 @@ extension GatewayRoutes {
         if let mapped = try await store.mappings(task: task).first(where: { $0.hubModelID == model }) { id = mapped.providerModelID }
         // The router's price depends on which slot answers: none applies beforehand.
         guard let (provider, upstream) = try? await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price")),
-              provider.id != gateway.router.id
+            provider.id != gateway.router.id
         else { return nil }
         return (provider.id, upstream)
     }
@@ -103,12 +115,17 @@ extension GatewayRoutes {
             if let task, HFTask(rawValue: task) == nil {
                 throw APIError.invalid("'requests[\(i)].task': unknown task '\(task)'", param: "requests[\(i)].task")
             }
-            let usage = Usage(inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
-                              cachedTokens: try tokens("cached_tokens", required: false))
-            var entry: [String: JSONValue] = ["model": .string(model), "task": task.map(JSONValue.string) ?? .null,
-                                              "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
-                                              "cached_tokens": .int(Int64(usage.cachedTokens))]
-            let cost = try await priced(model, task: task).flatMap { gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage) }
+            let usage = Usage(
+                inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
+                cachedTokens: try tokens("cached_tokens", required: false))
+            var entry: [String: JSONValue] = [
+                "model": .string(model), "task": task.map(JSONValue.string) ?? .null,
+                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
+                "cached_tokens": .int(Int64(usage.cachedTokens)),
+            ]
+            let cost = try await priced(model, task: task).flatMap {
+                gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage)
+            }
             if let cost {
                 let (sum, overflow) = total.value.addingReportingOverflow(cost.value)
                 guard cost.value < Int64.max else {
@@ -123,8 +140,10 @@ extension GatewayRoutes {
             entry["priced"] = .bool(cost != nil)
             costs.append(.object(entry))
         }
-        return jsonResponse(["total_cost_nano_usd": .int(total.value), "total_cost_usd": .string(total.usdString),
-                             "costs": .array(costs), "currency": "USD", "unpriced_requests": .int(Int64(unpriced))])
+        return jsonResponse([
+            "total_cost_nano_usd": .int(total.value), "total_cost_usd": .string(total.usdString),
+            "costs": .array(costs), "currency": "USD", "unpriced_requests": .int(Int64(unpriced)),
+        ])
     }
 
     func hfUsage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -157,9 +176,11 @@ extension GatewayRoutes {
             o.merge(ledger.costFields(r.costNanoUSD.map(NanoUSD.init))) { $1 }
             return .object(o)
         }
-        return jsonResponse(["records": .array(rows), "total_records": .int(Int64(count)),
-                             "total_cost_nano_usd": .int(totals.last?.costNanoUSD ?? 0),
-                             "corrupt_records": .int(Int64(totals.last?.corruptRecords ?? 0)),
-                             "limit": .int(Int64(filter.limit)), "offset": .int(Int64(filter.offset))])
+        return jsonResponse([
+            "records": .array(rows), "total_records": .int(Int64(count)),
+            "total_cost_nano_usd": .int(totals.last?.costNanoUSD ?? 0),
+            "corrupt_records": .int(Int64(totals.last?.corruptRecords ?? 0)),
+            "limit": .int(Int64(filter.limit)), "offset": .int(Int64(filter.offset)),
+        ])
     }
 }

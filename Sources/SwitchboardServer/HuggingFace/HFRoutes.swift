@@ -12,16 +12,18 @@ extension GatewayRoutes {
             hf.post(RouterPath(stringLiteral: task.rawValue)) { request, context in
                 var request = request
                 let body = try await jsonBody(&request)
-                let invocation = try HFInvocation(task: task, body: body, streamQuery: Self.streamQuery(request),
-                                                  modelQuery: request.uri.queryParameters.get("model"))
+                let invocation = try HFInvocation(
+                    task: task, body: body, streamQuery: Self.streamQuery(request),
+                    modelQuery: request.uri.queryParameters.get("model"))
                 return try await serveTask(invocation, request: request, context: context, envelope: .task)
             }
         }
         hf.post("run") { request, context in
             var request = request
             let body = try await jsonBody(&request)
-            let invocation = try HFInvocation.run(body: body, streamQuery: Self.streamQuery(request),
-                                                  modelQuery: request.uri.queryParameters.get("model"))
+            let invocation = try HFInvocation.run(
+                body: body, streamQuery: Self.streamQuery(request),
+                modelQuery: request.uri.queryParameters.get("model"))
             return try await serveTask(invocation, request: request, context: context, envelope: .run)
         }
         hf.get("models", use: hfModels)
@@ -49,11 +51,14 @@ extension GatewayRoutes {
         }
         if let model = invocation.model { return model }
         if let model = gateway.defaultModel { return model }
-        throw APIError.invalid("'model' is required: no model is mapped to \(invocation.task.rawValue) and no default model is set",
-                               param: "model")
+        throw APIError.invalid(
+            "'model' is required: no model is mapped to \(invocation.task.rawValue) and no default model is set",
+            param: "model")
     }
 
-    func serveTask(_ invocation: HFInvocation, request: Request, context: GatewayRequestContext, envelope: Envelope) async throws -> Response {
+    func serveTask(
+        _ invocation: HFInvocation, request: Request, context: GatewayRequestContext, envelope: Envelope
+    ) async throws -> Response {
         var invocation = invocation
         // Check the client's own fields first, so a mistake is named even when no model would serve it.
         if invocation.task.isChatTask { _ = try HFTemplates.chatTask(invocation, model: "") }
@@ -61,7 +66,8 @@ extension GatewayRoutes {
         let modelID = try await resolveTaskModel(&invocation)
         let (provider, model) = try await resolve(modelID, principal: context.principal, requestID: context.requestID)
         let named = clientModel.isEmpty ? modelID : clientModel
-        let call = callContext(task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider, model: model, context: context)
+        let call = callContext(
+            task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider, model: model, context: context)
 
         func answer(_ output: JSONValue) -> Response {
             if invocation.task == .conversational, envelope == .task, case .object(var o) = output {
@@ -100,33 +106,38 @@ extension GatewayRoutes {
             }
             try await admit(context, tokens: estimatedTokens(prompt.count))
             let start = ContinuousClock.now
-            let images = try await painter.generateImages(ImageRequest(prompt: prompt, model: model, count: count, size: size), context: call)
+            let images = try await painter.generateImages(
+                ImageRequest(prompt: prompt, model: model, count: count, size: size), context: call)
             context.record.upstream = ContinuousClock.now - start
             // Images are priced per image, not per token, and the price table has no per-image prices yet:
             // the record carries no usage, so its cost is null (flagged as unpriced), never a made-up number.
-            return answer(.array(images.map { image in
-                var o: [String: JSONValue] = [:]
-                if let b = image.base64 { o["image_base64"] = .string(b) }
-                if let u = image.url { o["url"] = .string(u) }
-                if let r = image.revisedPrompt { o["revised_prompt"] = .string(r) }
-                return .object(o)
-            }))
+            return answer(
+                .array(
+                    images.map { image in
+                        var o: [String: JSONValue] = [:]
+                        if let b = image.base64 { o["image_base64"] = .string(b) }
+                        if let u = image.url { o["url"] = .string(u) }
+                        if let r = image.revisedPrompt { o["revised_prompt"] = .string(r) }
+                        return .object(o)
+                    }))
 
         default:
             let task = try HFTemplates.chatTask(invocation, model: model)
             try await admit(context, request: task.request)
             if invocation.stream {
                 let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
-                return try await stream(task.request, at: provider, call: call, encoder: HFTokenStreamEncoder(prefix: prefix),
-                                        answering: request, context: context)
+                return try await stream(
+                    task.request, at: provider, call: call, encoder: HFTokenStreamEncoder(prefix: prefix),
+                    answering: request, context: context)
             }
             let response = try await complete(task.request, at: provider, call: call, context: context)
             do {
                 return answer(try task.shape(response.content))
             } catch let invalid as HFInvalidOutput {
                 // The model was paid for; the record keeps its usage while the client learns why no answer came.
-                throw APIError(status: .badGateway, message: "\(invocation.task.rawValue): \(invalid.description) (model '\(named)')",
-                               type: "server_error", code: "invalid_model_output")
+                throw APIError(
+                    status: .badGateway, message: "\(invocation.task.rawValue): \(invalid.description) (model '\(named)')",
+                    type: "server_error", code: "invalid_model_output")
             }
         }
     }
@@ -175,8 +186,10 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
             case .stop?, nil: "eos_token"
             default: reason!.wireValue
             }
-        var details: [String: JSONValue] = ["finish_reason": .string(finish),
-                                            "generated_tokens": .int(Int64(usage?.outputTokens ?? index))]
+        var details: [String: JSONValue] = [
+            "finish_reason": .string(finish),
+            "generated_tokens": .int(Int64(usage?.outputTokens ?? index)),
+        ]
         details.merge(cost) { $1 }
         var last = self
         last.index += 1
@@ -185,6 +198,7 @@ struct HFTokenStreamEncoder: StreamEventEncoder {
 
     func failure(_ error: APIError) -> SSEFrame {
         let hf = error.huggingFaceBody
-        return SSEFrame(JSONValue.object(["error": .string(error.message), "error_type": hf["error_type"] ?? "InternalServerError"]).jsonString())
+        return SSEFrame(
+            JSONValue.object(["error": .string(error.message), "error_type": hf["error_type"] ?? "InternalServerError"]).jsonString())
     }
 }

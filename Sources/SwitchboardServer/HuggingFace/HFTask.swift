@@ -71,8 +71,9 @@ struct HFInvocation: Sendable {
     static func run(body: JSONValue, streamQuery: Bool, modelQuery: String? = nil) throws -> HFInvocation {
         guard let name = body["task"]?.stringValue else { throw APIError.invalid("missing required field 'task'", param: "task") }
         guard let task = HFTask(rawValue: name) else {
-            throw APIError.invalid("unknown task '\(name)'; expected one of \(HFTask.allCases.map(\.rawValue).joined(separator: ", "))",
-                                   param: "task")
+            throw APIError.invalid(
+                "unknown task '\(name)'; expected one of \(HFTask.allCases.map(\.rawValue).joined(separator: ", "))",
+                param: "task")
         }
         var body = body.objectValue ?? [:]
         body["task"] = nil
@@ -102,8 +103,9 @@ struct HFInvocation: Sendable {
     func int(_ field: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let v = parameters[field], v != .null else { return nil }
         guard let i = v.intValue, range.contains(Int(i)) else {
-            throw APIError.invalid("'parameters.\(field)' must be an integer from \(range.lowerBound) to \(range.upperBound)",
-                                   param: "parameters.\(field)")
+            throw APIError.invalid(
+                "'parameters.\(field)' must be an integer from \(range.lowerBound) to \(range.upperBound)",
+                param: "parameters.\(field)")
         }
         return Int(i)
     }
@@ -111,8 +113,9 @@ struct HFInvocation: Sendable {
     func double(_ field: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let v = parameters[field], v != .null else { return nil }
         guard let d = v.doubleValue, range.contains(d) else {
-            throw APIError.invalid("'parameters.\(field)' must be a number from \(range.lowerBound) to \(range.upperBound)",
-                                   param: "parameters.\(field)")
+            throw APIError.invalid(
+                "'parameters.\(field)' must be a number from \(range.lowerBound) to \(range.upperBound)",
+                param: "parameters.\(field)")
         }
         return d
     }

@@ -32,10 +32,14 @@ enum HFTemplates {
         case .textGeneration:
             let prompt = try inv.string(inv.inputs, "inputs")
             let full = inv.parameters["return_full_text"]?.boolValue ?? false
-            let request = ChatRequest(model: model, messages: [
-                .system("You are a text completion engine. Continue the user's text naturally. Reply with the continuation only, without repeating the text."),
-                .user(prompt),
-            ])
+            let request = ChatRequest(
+                model: model,
+                messages: [
+                    .system(
+                        "You are a text completion engine. Continue the user's text naturally. Reply with the continuation only, without repeating the text."
+                    ),
+                    .user(prompt),
+                ])
             return HFChatTask(request: try inv.sampling(request)) { reply in [["generated_text": .string(full ? prompt + reply : reply)]] }
 
         case .conversational:
@@ -43,8 +47,9 @@ enum HFTemplates {
             let past = try inv.strings(inv.inputs["past_user_inputs"], "past_user_inputs")
             let generated = try inv.strings(inv.inputs["generated_responses"], "generated_responses")
             guard past.count == generated.count || past.count == generated.count + 1 else {
-                throw APIError.invalid("'past_user_inputs' and 'generated_responses' must alternate (got \(past.count) and \(generated.count))",
-                                       param: "generated_responses")
+                throw APIError.invalid(
+                    "'past_user_inputs' and 'generated_responses' must alternate (got \(past.count) and \(generated.count))",
+                    param: "generated_responses")
             }
             var messages: [Message] = []
             for (i, u) in past.enumerated() {
@@ -53,70 +58,114 @@ enum HFTemplates {
             }
             messages.append(.user(text))
             return HFChatTask(request: try inv.sampling(ChatRequest(model: model, messages: messages))) { reply in
-                ["generated_text": .string(reply),
-                 "conversation": ["past_user_inputs": .array((past + [text]).map(JSONValue.string)),
-                                  "generated_responses": .array((generated + [reply]).map(JSONValue.string))]]
+                [
+                    "generated_text": .string(reply),
+                    "conversation": [
+                        "past_user_inputs": .array((past + [text]).map(JSONValue.string)),
+                        "generated_responses": .array((generated + [reply]).map(JSONValue.string)),
+                    ],
+                ]
             }
 
         case .summarization:
             let text = try inv.string(inv.inputs, "inputs")
-            var request = ChatRequest(model: model, messages: [
-                .system("Summarize the text the user sends, in the text's language. Reply with the summary only."), .user(text),
-            ])
+            var request = ChatRequest(
+                model: model,
+                messages: [
+                    .system("Summarize the text the user sends, in the text's language. Reply with the summary only."), .user(text),
+                ])
             request.maxTokens = try inv.int("max_length", in: 1...100_000)
             return HFChatTask(request: try inv.sampling(request)) { reply in ["summary_text": .string(trimmed(reply))] }
 
         case .translation:
             let text = try inv.string(inv.inputs, "inputs")
-            let target = try inv.parameters["tgt_lang"].map { try inv.string($0, "parameters.tgt_lang") }
+            let target =
+                try inv.parameters["tgt_lang"].map { try inv.string($0, "parameters.tgt_lang") }
                 ?? inv.parameters["target_language"].map { try inv.string($0, "target_language") } ?? "English"
-            let source = try inv.parameters["src_lang"].map { try inv.string($0, "parameters.src_lang") }
+            let source =
+                try inv.parameters["src_lang"].map { try inv.string($0, "parameters.src_lang") }
                 ?? inv.parameters["source_language"].map { try inv.string($0, "source_language") }
             let from = source.map { " from \($0)" } ?? ""
-            let request = ChatRequest(model: model, messages: [
-                .system("Translate the user's text\(from) into \(target). Reply with the translation only."), .user(text),
-            ])
+            let request = ChatRequest(
+                model: model,
+                messages: [
+                    .system("Translate the user's text\(from) into \(target). Reply with the translation only."), .user(text),
+                ])
             return HFChatTask(request: try inv.sampling(request)) { reply in ["translation_text": .string(trimmed(reply))] }
 
         case .questionAnswering:
             let question = try inv.string(inv.inputs["question"], "question")
             let context = try inv.string(inv.inputs["context"], "context")
-            let schema: JSONValue = ["type": "object", "additionalProperties": false, "required": ["answer", "score"],
-                                     "properties": ["answer": ["type": "string"], "score": ["type": "number"]]]
-            let request = ChatRequest(model: model, messages: [
-                .system("Answer the question from the context only. The answer must be the shortest exact span copied character for character from the context. Give score: your confidence from 0 to 1. Reply as JSON."),
-                .user("Context:\n\(context)\n\nQuestion: \(question)"),
-            ], responseFormat: .jsonSchema(name: "answer", schema: schema, strict: true))
+            let schema: JSONValue = [
+                "type": "object", "additionalProperties": false, "required": ["answer", "score"],
+                "properties": ["answer": ["type": "string"], "score": ["type": "number"]],
+            ]
+            let request = ChatRequest(
+                model: model,
+                messages: [
+                    .system(
+                        "Answer the question from the context only. The answer must be the shortest exact span copied character for character from the context. Give score: your confidence from 0 to 1. Reply as JSON."
+                    ),
+                    .user("Context:\n\(context)\n\nQuestion: \(question)"),
+                ], responseFormat: .jsonSchema(name: "answer", schema: schema, strict: true))
             return HFChatTask(request: try inv.sampling(request)) { reply in try answerSpan(reply, context: context) }
 
         case .textClassification:
             let text = try inv.string(inv.inputs, "inputs")
             let labels = try inv.strings(inv.parameters["candidate_labels"], "parameters.candidate_labels")
             let candidates = labels.isEmpty ? ["POSITIVE", "NEGATIVE"] : labels
-            let schema: JSONValue = ["type": "object", "additionalProperties": false, "required": ["scores"],
-                                     "properties": ["scores": ["type": "array", "items": [
-                                         "type": "object", "additionalProperties": false, "required": ["label", "score"],
-                                         "properties": ["label": ["type": "string", "enum": .array(candidates.map(JSONValue.string))],
-                                                        "score": ["type": "number"]]]]]]
-            let request = ChatRequest(model: model, messages: [
-                .system("Classify the user's text. Give every one of these labels a probability from 0 to 1, together summing to 1: \(candidates.joined(separator: ", ")). Reply as JSON."),
-                .user(text),
-            ], responseFormat: .jsonSchema(name: "classification", schema: schema, strict: true))
+            let schema: JSONValue = [
+                "type": "object", "additionalProperties": false, "required": ["scores"],
+                "properties": [
+                    "scores": [
+                        "type": "array",
+                        "items": [
+                            "type": "object", "additionalProperties": false, "required": ["label", "score"],
+                            "properties": [
+                                "label": ["type": "string", "enum": .array(candidates.map(JSONValue.string))],
+                                "score": ["type": "number"],
+                            ],
+                        ],
+                    ]
+                ],
+            ]
+            let request = ChatRequest(
+                model: model,
+                messages: [
+                    .system(
+                        "Classify the user's text. Give every one of these labels a probability from 0 to 1, together summing to 1: \(candidates.joined(separator: ", ")). Reply as JSON."
+                    ),
+                    .user(text),
+                ], responseFormat: .jsonSchema(name: "classification", schema: schema, strict: true))
             return HFChatTask(request: try inv.sampling(request)) { reply in try classification(reply, labels: candidates) }
 
         case .tokenClassification:
             let text = try inv.string(inv.inputs, "inputs")
             let given = try inv.strings(inv.parameters["labels"], "parameters.labels")
             let groups = given.isEmpty ? defaultEntityGroups : given
-            let schema: JSONValue = ["type": "object", "additionalProperties": false, "required": ["entities"],
-                                     "properties": ["entities": ["type": "array", "items": [
-                                         "type": "object", "additionalProperties": false, "required": ["entity_group", "word", "score"],
-                                         "properties": ["entity_group": ["type": "string", "enum": .array(groups.map(JSONValue.string))],
-                                                        "word": ["type": "string"], "score": ["type": "number"]]]]]]
-            let request = ChatRequest(model: model, messages: [
-                .system("List the named entities in the user's text in reading order. For each give entity_group (one of \(groups.joined(separator: ", "))), word (copied exactly from the text) and score (confidence from 0 to 1). Reply as JSON."),
-                .user(text),
-            ], responseFormat: .jsonSchema(name: "entities", schema: schema, strict: true))
+            let schema: JSONValue = [
+                "type": "object", "additionalProperties": false, "required": ["entities"],
+                "properties": [
+                    "entities": [
+                        "type": "array",
+                        "items": [
+                            "type": "object", "additionalProperties": false, "required": ["entity_group", "word", "score"],
+                            "properties": [
+                                "entity_group": ["type": "string", "enum": .array(groups.map(JSONValue.string))],
+                                "word": ["type": "string"], "score": ["type": "number"],
+                            ],
+                        ],
+                    ]
+                ],
+            ]
+            let request = ChatRequest(
+                model: model,
+                messages: [
+                    .system(
+                        "List the named entities in the user's text in reading order. For each give entity_group (one of \(groups.joined(separator: ", "))), word (copied exactly from the text) and score (confidence from 0 to 1). Reply as JSON."
+                    ),
+                    .user(text),
+                ], responseFormat: .jsonSchema(name: "entities", schema: schema, strict: true))
             return HFChatTask(request: try inv.sampling(request)) { reply in try entities(reply, text: text, groups: groups) }
 
         case .embedding, .imageGeneration:
@@ -166,8 +215,10 @@ enum HFTemplates {
             throw HFInvalidOutput(description: "the model's answer is not a span of the context")
         }
         let (start, end) = offsets(range, in: context)
-        return ["answer": .string(String(context[range])), "score": .double(score(o["score"])),
-                "start": .int(Int64(start)), "end": .int(Int64(end))]
+        return [
+            "answer": .string(String(context[range])), "score": .double(score(o["score"])),
+            "start": .int(Int64(start)), "end": .int(Int64(end)),
+        ]
     }
 
     static func classification(_ reply: String, labels: [String]) throws -> JSONValue {
@@ -188,20 +239,25 @@ enum HFTemplates {
 
     static func entities(_ reply: String, text: String, groups: [String]) throws -> JSONValue {
         let o = try object(reply)
-        guard case .array(let items)? = o["entities"] else { throw HFInvalidOutput(description: "the model's JSON has no 'entities' array") }
+        guard case .array(let items)? = o["entities"] else {
+            throw HFInvalidOutput(description: "the model's JSON has no 'entities' array")
+        }
         var out: [JSONValue] = []
         var cursor = text.startIndex
         for item in items {
             guard let group = item["entity_group"]?.stringValue, groups.contains(group),
-                  let word = item["word"]?.stringValue.map(trimmed), !word.isEmpty else {
+                let word = item["word"]?.stringValue.map(trimmed), !word.isEmpty
+            else {
                 throw HFInvalidOutput(description: "the model gave an entity without a known entity_group and a word")
             }
             // In reading order from the last match; a repeated word is found again further on.
             guard let range = locate(word, in: text, from: cursor) ?? locate(word, in: text) else { continue }
             if range.lowerBound >= cursor { cursor = range.upperBound }
             let (start, end) = offsets(range, in: text)
-            out.append(["entity_group": .string(group), "score": .double(score(item["score"])), "word": .string(String(text[range])),
-                        "start": .int(Int64(start)), "end": .int(Int64(end))])
+            out.append([
+                "entity_group": .string(group), "score": .double(score(item["score"])), "word": .string(String(text[range])),
+                "start": .int(Int64(start)), "end": .int(Int64(end)),
+            ])
         }
         return .array(out)
     }

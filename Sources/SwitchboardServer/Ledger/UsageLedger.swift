@@ -42,8 +42,10 @@ struct UsageLedger: Sendable {
 
     /// Writes one record without waiting, when the writer can commit it on the calling thread and nothing needs
     /// settling; false when `record` must do it.
-    func recordImmediately(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
-                           latency: Duration) throws -> Bool {
+    func recordImmediately(
+        _ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+        latency: Duration
+    ) throws -> Bool {
         guard state.admission == nil else { return false }
         guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
         else { return true }
@@ -56,19 +58,23 @@ struct UsageLedger: Sendable {
     }
 
     private func logUncommitted(_ requestID: String, status: Int, _ error: any Error) {
-        logger.error("usage record not committed; the response ends with an error",
-                     metadata: ["request_id": "\(requestID)", "status": "\(status)", "error": "\(Redacted(error))"])
+        logger.error(
+            "usage record not committed; the response ends with an error",
+            metadata: ["request_id": "\(requestID)", "status": "\(status)", "error": "\(Redacted(error))"])
     }
 
-    private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
+    private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws
+    {
         guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
         else { return }
         try await writer.record(record)
     }
 
     /// The ledger's record of a billed request; nil for routes that are not billed.
-    private func usageRecord(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
-                             latency: Duration) -> UsageRecord? {
+    private func usageRecord(
+        _ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+        latency: Duration
+    ) -> UsageRecord? {
         guard let task = state.task else { return nil }
         let usage = state.usage ?? Usage()
         var keyID: String?

@@ -43,8 +43,10 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     public init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        let fast: [Duration] = [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50)]
+        let fast: [Duration] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        ]
         factory.defaultDurationHistogramBuckets = [
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
@@ -83,10 +85,12 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     func request(route: String, model: String, provider: String, status: Int, total: Duration, upstream: Duration?) {
         let raw = RequestKey(route: route, model: model, provider: provider, status: status)
         // A label set seen before is known to be within the vocabulary: only a new one is checked.
-        let handles = requestHandles.withLock { $0[raw] } ?? {
-            let key = RequestKey(route: route, model: bounded(model: model), provider: bounded(provider: provider), status: status)
-            return requestHandles.withLock { $0[key] } ?? makeRequestHandles(key)
-        }()
+        let handles =
+            requestHandles.withLock { $0[raw] }
+            ?? {
+                let key = RequestKey(route: route, model: bounded(model: model), provider: bounded(provider: provider), status: status)
+                return requestHandles.withLock { $0[key] } ?? makeRequestHandles(key)
+            }()
         handles.requests.increment()
         handles.total.recordNanoseconds(total.inNanoseconds)
         if let upstream { handles.upstream.recordNanoseconds(upstream.inNanoseconds) }
@@ -95,12 +99,16 @@ public final class GatewayMetrics: Sendable, RouterObserver {
 
     private func makeRequestHandles(_ key: RequestKey) -> RequestHandles {
         let handles = RequestHandles(
-            requests: Counter(label: "switchboard_requests_total",
-                              dimensions: [("route", key.route), ("model", key.model), ("provider", key.provider),
-                                           ("status", String(key.status))], factory: factory),
+            requests: Counter(
+                label: "switchboard_requests_total",
+                dimensions: [
+                    ("route", key.route), ("model", key.model), ("provider", key.provider),
+                    ("status", String(key.status)),
+                ], factory: factory),
             total: Metrics.Timer(label: "switchboard_request_duration_seconds", dimensions: [("route", key.route)], factory: factory),
-            upstream: Metrics.Timer(label: "switchboard_upstream_duration_seconds", dimensions: [("provider", key.provider)],
-                                    factory: factory),
+            upstream: Metrics.Timer(
+                label: "switchboard_upstream_duration_seconds", dimensions: [("provider", key.provider)],
+                factory: factory),
             overhead: Metrics.Timer(label: "switchboard_gateway_overhead_seconds", dimensions: [("route", key.route)], factory: factory))
         requestHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = handles } }
         return handles
@@ -108,24 +116,30 @@ public final class GatewayMetrics: Sendable, RouterObserver {
 
     /// Time until the first streamed token.
     func timeToFirstToken(provider: String, _ d: Duration) {
-        Metrics.Timer(label: "switchboard_time_to_first_token_seconds", dimensions: [("provider", bounded(provider: provider))],
-                      factory: factory)
-            .recordNanoseconds(d.inNanoseconds)
+        Metrics.Timer(
+            label: "switchboard_time_to_first_token_seconds", dimensions: [("provider", bounded(provider: provider))],
+            factory: factory
+        )
+        .recordNanoseconds(d.inNanoseconds)
     }
 
     /// Tokens of one finished request.
     func tokens(provider: String, model: String, usage: Usage) {
         let raw = TokenKey(provider: provider, model: model)
-        let handles = tokenHandles.withLock { $0[raw] } ?? {
-            let known = bounded(model: provider.isEmpty ? model : "\(provider)/\(model)") != Self.other
-            let key = TokenKey(provider: bounded(provider: provider), model: known ? model : Self.other)
-            if let made = tokenHandles.withLock({ $0[key] }) { return made }
-            let dims = [("provider", key.provider), ("model", key.model)]
-            let made = (input: Counter(label: "switchboard_input_tokens_total", dimensions: dims, factory: factory),
-                        output: Counter(label: "switchboard_output_tokens_total", dimensions: dims, factory: factory))
-            tokenHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = made } }
-            return made
-        }()
+        let handles =
+            tokenHandles.withLock { $0[raw] }
+            ?? {
+                let known = bounded(model: provider.isEmpty ? model : "\(provider)/\(model)") != Self.other
+                let key = TokenKey(provider: bounded(provider: provider), model: known ? model : Self.other)
+                if let made = tokenHandles.withLock({ $0[key] }) { return made }
+                let dims = [("provider", key.provider), ("model", key.model)]
+                let made = (
+                    input: Counter(label: "switchboard_input_tokens_total", dimensions: dims, factory: factory),
+                    output: Counter(label: "switchboard_output_tokens_total", dimensions: dims, factory: factory)
+                )
+                tokenHandles.withLock { if $0.count < Self.cacheLimit { $0[key] = made } }
+                return made
+            }()
         handles.input.increment(by: max(0, usage.inputTokens))
         handles.output.increment(by: max(0, usage.outputTokens))
     }

@@ -43,18 +43,21 @@ struct GatewayMiddleware: RouterMiddleware {
         if state.task != nil, !state.recorded {
             // Billed routes answer only after their record is committed.
             do {
-                try await ledger.record(state, requestID: context.ledgerID, principal: state.principal,
-                                        status: Int(response.status.code), latency: total)
+                try await ledger.record(
+                    state, requestID: context.ledgerID, principal: state.principal,
+                    status: Int(response.status.code), latency: total)
                 committed = true
             } catch {
                 response = try APIError.ledgerUnavailable.response(from: request, context: context)
             }
             total = ContinuousClock.now - start
         }
-        Self.stamp(&response.headers, status: response.status, state: state, committed: committed, ledger: ledger,
-                   ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
-        metrics.request(route: context.endpointPath ?? "unmatched", model: state.clientModel, provider: state.provider,
-                        status: Int(response.status.code), total: total, upstream: state.upstream > .zero ? state.upstream : nil)
+        Self.stamp(
+            &response.headers, status: response.status, state: state, committed: committed, ledger: ledger,
+            ids: (context.ledgerID, context.requestID), overhead: total - state.upstream)
+        metrics.request(
+            route: context.endpointPath ?? "unmatched", model: state.clientModel, provider: state.provider,
+            status: Int(response.status.code), total: total, upstream: state.upstream > .zero ? state.upstream : nil)
         return response
     }
 
@@ -65,8 +68,10 @@ struct GatewayMiddleware: RouterMiddleware {
 
     /// What every response gets once its record is committed (`committed`: by this middleware's commit): the
     /// cost of a billed success, the ledger's id, the rate-limit state, the request id and the gateway's overhead.
-    static func stamp(_ headers: inout HTTPFields, status: HTTPResponse.Status, state: RequestRecord.State, committed: Bool,
-                      ledger: UsageLedger, ids: (ledger: String, request: String), overhead: Duration) {
+    static func stamp(
+        _ headers: inout HTTPFields, status: HTTPResponse.Status, state: RequestRecord.State, committed: Bool,
+        ledger: UsageLedger, ids: (ledger: String, request: String), overhead: Duration
+    ) {
         if committed, (200..<300).contains(status.code) {
             // "unknown" for a model without a price.
             let cost = ledger.cost(state).map(ledger.figures)

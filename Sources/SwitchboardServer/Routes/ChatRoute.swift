@@ -13,8 +13,9 @@ extension GatewayRoutes {
         let (json, client) = try await jsonBody(&request, forwarding: true)
         let decoded = try OpenAIChatRequestDecoding.decode(json)
         let (provider, model) = try await resolve(decoded.request.model, principal: context.principal, requestID: context.requestID)
-        let call = callContext(task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model,
-                               context: context)
+        let call = callContext(
+            task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model,
+            context: context)
         try await admit(context, request: decoded.request)
         var chatRequest = decoded.request
         chatRequest.model = model
@@ -36,8 +37,9 @@ extension GatewayRoutes {
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
 
-        let encoder = OpenAIChunkEncoder(id: "chatcmpl-\(context.requestID)", model: model, created: created,
-                                         includeUsage: decoded.includeUsage)
+        let encoder = OpenAIChunkEncoder(
+            id: "chatcmpl-\(context.requestID)", model: model, created: created,
+            includeUsage: decoded.includeUsage)
         return try await stream(chatRequest, at: provider, call: call, encoder: encoder, answering: request, context: context)
     }
 
@@ -56,7 +58,8 @@ extension GatewayRoutes {
             record.update { $0.usage = usage }
             return usage
         }
-        let estimate = Usage(inputTokens: estimatedTokens(fallbackCharacters.prompt), outputTokens: estimatedTokens(fallbackCharacters.output))
+        let estimate = Usage(
+            inputTokens: estimatedTokens(fallbackCharacters.prompt), outputTokens: estimatedTokens(fallbackCharacters.output))
         record.update {
             $0.usage = estimate
             $0.estimated = true

@@ -60,7 +60,9 @@ struct GatewayRoutes: Sendable {
     /// Every route's other methods answer 405 naming the ones it has (`HEAD` reaches the routes as `GET`).
     private func refuseOtherMethods(on router: Router<GatewayRequestContext>) {
         let reads = ["health", "metrics", "v1/models", "v1/models/**", "hf/tasks/models", "hf/tasks/billing/usage"]
-        var writes = ["v1/chat/completions", "v1/embeddings", "v1/messages", "hf/tasks/run", "hf/tasks/models/map", "hf/tasks/billing/cost"]
+        var writes = [
+            "v1/chat/completions", "v1/embeddings", "v1/messages", "hf/tasks/run", "hf/tasks/models/map", "hf/tasks/billing/cost",
+        ]
         writes += HFTask.allCases.map { "hf/tasks/\($0.rawValue)" }
         let others: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
         for (paths, allowed) in [(reads, [HTTPRequest.Method.get]), (writes, [.post])] {
@@ -70,8 +72,9 @@ struct GatewayRoutes: Sendable {
                     router.on(RouterPath(stringLiteral: path), method: method) { _, _ -> Response in
                         var headers = HTTPFields()
                         headers[.allow] = allow
-                        throw APIError(status: .methodNotAllowed, message: "this route accepts \(allow)", type: "invalid_request_error",
-                                       code: "method_not_allowed", headers: headers)
+                        throw APIError(
+                            status: .methodNotAllowed, message: "this route accepts \(allow)", type: "invalid_request_error",
+                            code: "method_not_allowed", headers: headers)
                     }
                 }
             }
@@ -89,8 +92,9 @@ struct GatewayRoutes: Sendable {
         do {
             buffer = try await request.collectBody(upTo: options.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            throw APIError(status: .contentTooLarge, message: "request body is larger than \(options.maxBodyBytes) bytes",
-                           type: "invalid_request_error", code: "request_too_large")
+            throw APIError(
+                status: .contentTooLarge, message: "request body is larger than \(options.maxBodyBytes) bytes",
+                type: "invalid_request_error", code: "request_too_large")
         }
         do {
             guard forwarding else { return (try buffer.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) }, nil) }
@@ -118,12 +122,15 @@ struct GatewayRoutes: Sendable {
     }
 
     /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
-    private func allowed(_ resolved: (provider: any LLMProvider, model: String), name: String, principal: Principal?) throws
+    private func allowed(
+        _ resolved: (provider: any LLMProvider, model: String), name: String, principal: Principal?
+    ) throws
         -> (any LLMProvider, String)
     {
         guard principal?.allows(provider: resolved.provider.id, model: resolved.model, in: gateway) ?? true else {
-            throw APIError(status: .forbidden, message: "this API key may not use model '\(name)'", type: "invalid_request_error",
-                           param: "model", code: "model_not_allowed")
+            throw APIError(
+                status: .forbidden, message: "this API key may not use model '\(name)'", type: "invalid_request_error",
+                param: "model", code: "model_not_allowed")
         }
         return resolved
     }
@@ -165,8 +172,10 @@ struct GatewayRoutes: Sendable {
     }
 
     static func modelObject(id: String, _ m: ModelInfo) -> JSONValue {
-        var o: [String: JSONValue] = ["id": .string(id), "object": "model", "created": 0,
-                                      "owned_by": .string(m.provider == "mock" ? "switchboard-mock" : m.provider)]
+        var o: [String: JSONValue] = [
+            "id": .string(id), "object": "model", "created": 0,
+            "owned_by": .string(m.provider == "mock" ? "switchboard-mock" : m.provider),
+        ]
         if let c = m.contextWindow { o["context_window"] = .int(Int64(c)) }
         if let p = m.inputPricePerMillion { o["input_nano_usd_per_million"] = .int(p.value) }
         if let p = m.outputPricePerMillion { o["output_nano_usd_per_million"] = .int(p.value) }
@@ -175,7 +184,9 @@ struct GatewayRoutes: Sendable {
     }
 
     func listModels(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let entries = await modelEntries().filter { context.principal?.allows(provider: $0.info.provider, model: $0.info.id, in: gateway) ?? true }
+        let entries = await modelEntries().filter {
+            context.principal?.allows(provider: $0.info.provider, model: $0.info.id, in: gateway) ?? true
+        }
         return jsonResponse(["object": "list", "data": .array(entries.map { Self.modelObject(id: $0.id, $0.info) })])
     }
 
@@ -184,10 +195,11 @@ struct GatewayRoutes: Sendable {
         let raw = context.parameters.getCatchAll().joined(separator: "/")
         let id = raw.removingPercentEncoding ?? raw
         guard let entry = await modelEntries().first(where: { $0.id == id }),
-              context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true
+            context.principal?.allows(provider: entry.info.provider, model: entry.info.id, in: gateway) ?? true
         else {
-            throw APIError(status: .notFound, message: "The model '\(id)' does not exist", type: "invalid_request_error",
-                           param: "model", code: "model_not_found")
+            throw APIError(
+                status: .notFound, message: "The model '\(id)' does not exist", type: "invalid_request_error",
+                param: "model", code: "model_not_found")
         }
         return jsonResponse(Self.modelObject(id: entry.id, entry.info))
     }
@@ -216,9 +228,13 @@ struct GatewayRoutes: Sendable {
         let data = result.vectors.enumerated().map { i, v -> JSONValue in
             ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
         }
-        return jsonResponse(["object": "list", "data": .array(data), "model": .string(result.model.isEmpty ? model : result.model),
-                             "usage": ["prompt_tokens": .int(Int64(result.usage.inputTokens)),
-                                       "total_tokens": .int(Int64(result.usage.inputTokens))]])
+        return jsonResponse([
+            "object": "list", "data": .array(data), "model": .string(result.model.isEmpty ? model : result.model),
+            "usage": [
+                "prompt_tokens": .int(Int64(result.usage.inputTokens)),
+                "total_tokens": .int(Int64(result.usage.inputTokens)),
+            ],
+        ])
     }
 
     // MARK: health and metrics
@@ -229,7 +245,8 @@ struct GatewayRoutes: Sendable {
         for p in gateway.providers { providers[p.id] = .string(statuses[p.id]?.rawValue ?? "unknown") }
         let values = gateway.providers.map { statuses[$0.id] }
         let overall: String =
-            values.allSatisfy({ $0 == .healthy }) ? "healthy" : (values.contains(where: { $0 == .healthy || $0 == .degraded }) ? "degraded" : "down")
+            values.allSatisfy({ $0 == .healthy })
+            ? "healthy" : (values.contains(where: { $0 == .healthy || $0 == .degraded }) ? "degraded" : "down")
         let uptime = ContinuousClock.now - startedAt
         return jsonResponse([
             "status": .string(overall), "uptime": .double(uptime.inSeconds),

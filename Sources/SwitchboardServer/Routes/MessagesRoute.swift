@@ -17,8 +17,9 @@ extension GatewayRoutes {
         let id = "msg_" + context.ledgerID.replacingOccurrences(of: "-", with: "")
 
         if decoded.stream {
-            return try await stream(chatRequest, at: provider, call: call, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
-                                    answering: request, context: context)
+            return try await stream(
+                chatRequest, at: provider, call: call, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
+                answering: request, context: context)
         }
         let response = try await complete(chatRequest, at: provider, call: call, context: context)
         return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))

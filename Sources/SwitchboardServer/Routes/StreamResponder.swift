@@ -40,7 +40,9 @@ extension OpenAIChunkEncoder: StreamEventEncoder {
 extension GatewayRoutes {
     /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
     /// router can still fail over; returns it with the iterator for the rest.
-    func firstEvent(_ stream: AsyncThrowingStream<StreamEvent, any Error>, context: GatewayRequestContext)
+    func firstEvent(
+        _ stream: AsyncThrowingStream<StreamEvent, any Error>, context: GatewayRequestContext
+    )
         async throws -> (first: StreamEvent?, rest: EventIterator, start: ContinuousClock.Instant)
     {
         let start = ContinuousClock.now
@@ -105,8 +107,9 @@ extension GatewayRoutes {
                 let snapshot = context.record.snapshot
                 var committed = true
                 do {
-                    try await ledger.record(snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
-                                            latency: ContinuousClock.now - start)
+                    try await ledger.record(
+                        snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
+                        latency: ContinuousClock.now - start)
                 } catch {
                     committed = false
                 }
@@ -114,8 +117,9 @@ extension GatewayRoutes {
                     // Never a clean end for a response the ledger does not hold (`record` logged it with its id).
                     if !cancelled { try await writer.write(Self.sse([encoder.failure(.ledgerUnavailable)])) }
                 } else if let failure, !cancelled {
-                    logger.warning("stream failed after it began",
-                                   metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
+                    logger.warning(
+                        "stream failed after it began",
+                        metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
                     APIError.logDiagnostics(of: failure, requestID: context.requestID, logger: logger)
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
                 } else if !cancelled {
@@ -127,8 +131,10 @@ extension GatewayRoutes {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    static func cancellingOnInboundClose(_ body: RequestBody, unless direct: Bool,
-                                         _ operation: () async throws -> Void) async throws {
+    static func cancellingOnInboundClose(
+        _ body: RequestBody, unless direct: Bool,
+        _ operation: () async throws -> Void
+    ) async throws {
         if direct {
             try await operation()
         } else {

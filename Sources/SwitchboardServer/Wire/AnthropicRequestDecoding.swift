@@ -52,8 +52,9 @@ enum AnthropicRequestDecoding {
                 guard let name = t["name"]?.stringValue, !name.isEmpty else {
                     throw APIError.invalid("tools.\(i).name: Field required", param: "tools")
                 }
-                return Tool(name: name, description: t["description"]?.stringValue, parameters: t["input_schema"],
-                            strict: t["strict"]?.boolValue)
+                return Tool(
+                    name: name, description: t["description"]?.stringValue, parameters: t["input_schema"],
+                    strict: t["strict"]?.boolValue)
             }
         } else if let t = o["tools"], t != .null {
             throw APIError.invalid("tools: must be an array", param: "tools")
@@ -64,7 +65,9 @@ enum AnthropicRequestDecoding {
             case "any": r.toolChoice = .required
             case "none": r.toolChoice = ToolChoice.none
             case "tool":
-                guard let name = choice["name"]?.stringValue else { throw APIError.invalid("tool_choice.name: Field required", param: "tool_choice") }
+                guard let name = choice["name"]?.stringValue else {
+                    throw APIError.invalid("tool_choice.name: Field required", param: "tool_choice")
+                }
                 r.toolChoice = .named(name)
             default: throw APIError.invalid("tool_choice.type: must be auto, any, tool or none", param: "tool_choice")
             }
@@ -78,7 +81,8 @@ enum AnthropicRequestDecoding {
             }
         }
         if case .object(let format)? = o["output_config"]?["format"], format["type"]?.stringValue == "json_schema",
-           let schema = format["schema"] {
+            let schema = format["schema"]
+        {
             r.responseFormat = .jsonSchema(name: "output", schema: schema, strict: true)
         }
         r.user = o["metadata"]?["user_id"]?.stringValue
@@ -130,7 +134,9 @@ enum AnthropicRequestDecoding {
                     }
                     parts.append(.imageBase64(data: data, mediaType: media))
                 case "url":
-                    guard let url = source?["url"]?.stringValue else { throw APIError.invalid("\(at).source.url: Field required", param: "messages") }
+                    guard let url = source?["url"]?.stringValue else {
+                        throw APIError.invalid("\(at).source.url: Field required", param: "messages")
+                    }
                     parts.append(.imageURL(url))
                 default: throw APIError.invalid("\(at).source.type: must be base64 or url", param: "messages")
                 }
@@ -147,7 +153,8 @@ enum AnthropicRequestDecoding {
                 switch b["content"] {
                 case nil, .null?: text = ""
                 case .string(let s)?: text = s
-                case .array(let inner)?: text = inner.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
+                case .array(let inner)?:
+                    text = inner.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
                 default: throw APIError.invalid("\(at).content: must be a string or blocks", param: "messages")
                 }
                 let flagged = b["is_error"]?.boolValue == true ? "Error: " + text : text
@@ -157,7 +164,8 @@ enum AnthropicRequestDecoding {
             case "redacted_thinking":
                 continue
             default:
-                throw APIError.invalid("\(at).type: '\(b["type"]?.stringValue ?? "")' is not supported in a \(role!) turn", param: "messages")
+                throw APIError.invalid(
+                    "\(at).type: '\(b["type"]?.stringValue ?? "")' is not supported in a \(role!) turn", param: "messages")
             }
         }
         if role == "assistant" {

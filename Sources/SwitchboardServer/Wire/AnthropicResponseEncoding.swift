@@ -18,7 +18,8 @@ enum AnthropicResponseEncoding {
     static func usage(_ u: Usage?, extras: [String: JSONValue] = [:]) -> JSONValue {
         let u = u ?? Usage()
         var o: [String: JSONValue] = [
-            "input_tokens": .int(Int64(max(0, u.inputTokens.saturatingSubtracting(u.cachedTokens)))), "output_tokens": .int(Int64(u.outputTokens)),
+            "input_tokens": .int(Int64(max(0, u.inputTokens.saturatingSubtracting(u.cachedTokens)))),
+            "output_tokens": .int(Int64(u.outputTokens)),
             "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": 0,
         ]
         o.merge(extras) { $1 }
@@ -94,10 +95,15 @@ struct AnthropicStreamEncoder: StreamEventEncoder {
     private mutating func start(_ out: inout [SSEFrame]) {
         guard !started else { return }
         started = true
-        out.append(Self.frame("message_start", ["message": [
-            "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": [],
-            "stop_reason": .null, "stop_sequence": .null, "usage": AnthropicResponseEncoding.usage(nil),
-        ]]))
+        out.append(
+            Self.frame(
+                "message_start",
+                [
+                    "message": [
+                        "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": [],
+                        "stop_reason": .null, "stop_sequence": .null, "usage": AnthropicResponseEncoding.usage(nil),
+                    ]
+                ]))
     }
 
     private mutating func close(_ out: inout [SSEFrame]) {
@@ -130,21 +136,30 @@ struct AnthropicStreamEncoder: StreamEventEncoder {
         case .reasoningDelta(let t):
             start(&out)
             let i = openBlock(.thinking, initial: ["type": "thinking", "thinking": "", "signature": ""], &out)
-            out.append(Self.frame("content_block_delta", ["index": .int(Int64(i)), "delta": ["type": "thinking_delta", "thinking": .string(t)]]))
+            out.append(
+                Self.frame("content_block_delta", ["index": .int(Int64(i)), "delta": ["type": "thinking_delta", "thinking": .string(t)]]))
         case .toolCallDelta(let d):
             start(&out)
             let index: Int
             if let known = toolBlocks[d.index] {
                 index = known
             } else {
-                index = openBlock(.tool(d.index), initial: [
-                    "type": "tool_use", "id": .string(d.id ?? "toolu_\(self.id)_\(d.index)"), "name": .string(d.name ?? ""), "input": [:],
-                ], &out)
+                index = openBlock(
+                    .tool(d.index),
+                    initial: [
+                        "type": "tool_use", "id": .string(d.id ?? "toolu_\(self.id)_\(d.index)"), "name": .string(d.name ?? ""),
+                        "input": [:],
+                    ], &out)
                 toolBlocks[d.index] = index
             }
             if !d.arguments.isEmpty {
-                out.append(Self.frame("content_block_delta", ["index": .int(Int64(index)),
-                                                              "delta": ["type": "input_json_delta", "partial_json": .string(d.arguments)]]))
+                out.append(
+                    Self.frame(
+                        "content_block_delta",
+                        [
+                            "index": .int(Int64(index)),
+                            "delta": ["type": "input_json_delta", "partial_json": .string(d.arguments)],
+                        ]))
             }
         case .usage(let u): usage = u
         case .finish(let r): reason = r
@@ -156,10 +171,13 @@ struct AnthropicStreamEncoder: StreamEventEncoder {
         var out: [SSEFrame] = []
         start(&out)
         close(&out)
-        out.append(Self.frame("message_delta", [
-            "delta": ["stop_reason": .string(AnthropicResponseEncoding.stopReason(reason)), "stop_sequence": .null],
-            "usage": AnthropicResponseEncoding.usage(recorded ?? usage, extras: cost),
-        ]))
+        out.append(
+            Self.frame(
+                "message_delta",
+                [
+                    "delta": ["stop_reason": .string(AnthropicResponseEncoding.stopReason(reason)), "stop_sequence": .null],
+                    "usage": AnthropicResponseEncoding.usage(recorded ?? usage, extras: cost),
+                ]))
         out.append(Self.frame("message_stop", [:]))
         return out
     }

@@ -171,7 +171,8 @@ public enum OpenAIChatRequestDecoding {
             guard item["type"]?.stringValue == "function", let f = item["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
                 throw .invalid("'tools[\(i)]' must be {\"type\":\"function\",\"function\":{\"name\":...}}", param: "tools[\(i)]")
             }
-            out.append(Tool(name: name, description: f["description"]?.stringValue, parameters: f["parameters"], strict: f["strict"]?.boolValue))
+            out.append(
+                Tool(name: name, description: f["description"]?.stringValue, parameters: f["parameters"], strict: f["strict"]?.boolValue))
         }
         return out
     }
@@ -198,8 +199,9 @@ public enum OpenAIChatRequestDecoding {
             guard let spec = value["json_schema"], let name = spec["name"]?.stringValue else {
                 throw .invalid("'response_format.json_schema.name' is required", param: "response_format")
             }
-            return .jsonSchema(name: name, schema: spec["schema"] ?? ["type": "object"], strict: spec["strict"]?.boolValue,
-                               description: spec["description"]?.stringValue)
+            return .jsonSchema(
+                name: name, schema: spec["schema"] ?? ["type": "object"], strict: spec["strict"]?.boolValue,
+                description: spec["description"]?.stringValue)
         default: throw .invalid("'response_format.type' must be text, json_object or json_schema", param: "response_format")
         }
     }

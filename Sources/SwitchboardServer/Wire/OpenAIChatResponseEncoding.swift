@@ -21,9 +21,10 @@ public enum OpenAIChatResponseEncoding {
         ]
         if let reasoning = r.reasoning { message["reasoning_content"] = .string(reasoning) }
         if !r.toolCalls.isEmpty {
-            message["tool_calls"] = .array(r.toolCalls.map {
-                ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
-            })
+            message["tool_calls"] = .array(
+                r.toolCalls.map {
+                    ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
+                })
         }
         var out: [String: JSONValue] = [
             "id": .string(r.id.isEmpty ? "chatcmpl-switchboard" : r.id), "object": "chat.completion", "created": .int(created),

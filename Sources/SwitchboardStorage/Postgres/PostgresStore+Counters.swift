@@ -22,7 +22,8 @@ extension PostgresStore {
                     let c = charges[i]
                     // An unconditional charge is a limit no counter reaches.
                     let limit = c.limit ?? Int64.max
-                    let rows = try await conn.query("""
+                    let rows = try await conn.query(
+                        """
                         INSERT INTO limit_counters (name, value, expires_at) VALUES (\(c.counter), \(c.amount), \(c.expiresAt))
                         ON CONFLICT (name) DO UPDATE SET value = limit_counters.value + EXCLUDED.value,
                           expires_at = GREATEST(limit_counters.expires_at, EXCLUDED.expires_at)
@@ -33,8 +34,10 @@ extension PostgresStore {
                     for try await v in rows.decode(Int64.self) { updated = v }
                     guard let updated else {
                         var current: Int64 = 0
-                        for try await v in try await conn.query("SELECT value FROM limit_counters WHERE name = \(c.counter)",
-                                                                logger: logger).decode(Int64.self) { current = v }
+                        for try await v in try await conn.query(
+                            "SELECT value FROM limit_counters WHERE name = \(c.counter)",
+                            logger: logger
+                        ).decode(Int64.self) { current = v }
                         throw Refused(index: i, current: current)
                     }
                     values[i] = updated
@@ -49,7 +52,8 @@ extension PostgresStore {
     }
 
     public func adjust(_ counter: String, by amount: Int64, expiresAt: Int64) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO limit_counters (name, value, expires_at) VALUES (\(counter), \(amount), \(expiresAt))
             ON CONFLICT (name) DO UPDATE SET value = limit_counters.value + EXCLUDED.value,
               expires_at = GREATEST(limit_counters.expires_at, EXCLUDED.expires_at)
@@ -57,7 +61,8 @@ extension PostgresStore {
     }
 
     public func seed(_ counter: String, value: Int64, expiresAt: Int64) async throws -> Int64 {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             INSERT INTO limit_counters (name, value, expires_at) VALUES (\(counter), \(value), \(expiresAt))
             ON CONFLICT (name) DO UPDATE SET expires_at = limit_counters.expires_at RETURNING value
             """, logger: logger)
@@ -67,8 +72,9 @@ extension PostgresStore {
 
     public func exists(_ counter: String) async throws -> Bool {
         let now = Int64(Date().timeIntervalSince1970)
-        let rows = try await client.query("SELECT 1::BIGINT FROM limit_counters WHERE name = \(counter) AND expires_at >= \(now)",
-                                          logger: logger)
+        let rows = try await client.query(
+            "SELECT 1::BIGINT FROM limit_counters WHERE name = \(counter) AND expires_at >= \(now)",
+            logger: logger)
         for try await _ in rows.decode(Int64.self) { return true }
         return false
     }

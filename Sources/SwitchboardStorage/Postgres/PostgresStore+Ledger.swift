@@ -57,19 +57,21 @@ extension PostgresStore {
         let clause = Self.whereClause(filter, &binds)
         binds.append(Int64(filter.limit))
         binds.append(Int64(filter.offset))
-        let sql = "SELECT \(Self.insertColumns) FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
+        let sql =
+            "SELECT \(Self.insertColumns) FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
         var out: [UsageRecord] = []
         for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
             let c = row.makeRandomAccess()
-            out.append(UsageRecord(
-                requestID: try c[0].decode(String.self), timestamp: Date(timeIntervalSince1970: try c[1].decode(Double.self)),
-                keyID: try c[2].decode(String?.self), user: try c[3].decode(String?.self), task: try c[4].decode(String.self),
-                provider: try c[5].decode(String?.self), model: try c[6].decode(String?.self),
-                inputTokens: Int(try c[7].decode(Int64.self)), outputTokens: Int(try c[8].decode(Int64.self)),
-                cachedTokens: Int(try c[9].decode(Int64.self)), reasoningTokens: Int(try c[10].decode(Int64.self)),
-                costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
-                latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
-                status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self))))
+            out.append(
+                UsageRecord(
+                    requestID: try c[0].decode(String.self), timestamp: Date(timeIntervalSince1970: try c[1].decode(Double.self)),
+                    keyID: try c[2].decode(String?.self), user: try c[3].decode(String?.self), task: try c[4].decode(String.self),
+                    provider: try c[5].decode(String?.self), model: try c[6].decode(String?.self),
+                    inputTokens: Int(try c[7].decode(Int64.self)), outputTokens: Int(try c[8].decode(Int64.self)),
+                    cachedTokens: Int(try c[9].decode(Int64.self)), reasoningTokens: Int(try c[10].decode(Int64.self)),
+                    costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
+                    latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
+                    status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self))))
         }
         return out
     }
@@ -77,7 +79,8 @@ extension PostgresStore {
     public func count(_ filter: UsageFilter) async throws -> Int {
         var binds = PostgresBindings()
         let clause = Self.whereClause(filter, &binds)
-        let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM usage_ledger \(clause)", binds: binds), logger: logger)
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM usage_ledger \(clause)", binds: binds), logger: logger)
         for try await n in rows.decode(Int64.self) { return Int(n) }
         return 0
     }
@@ -95,18 +98,24 @@ extension PostgresStore {
             COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND \(ok))::BIGINT AS u, COUNT(*) FILTER (WHERE NOT \(ok))::BIGINT AS bad
             """
         var out: [UsageTotals] = []
-        let grouped = try await client.query(PostgresQuery(
-            unsafeSQL: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
-            binds: binds), logger: logger)
+        let grouped = try await client.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
+                binds: binds), logger: logger)
         for try await (p, m, n, i, o, c, u, bad) in grouped.decode((String?, String?, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            out.append(UsageTotals(provider: p, model: m, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                                   costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
+            out.append(
+                UsageTotals(
+                    provider: p, model: m, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
+                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
         }
-        let all = try await client.query(PostgresQuery(unsafeSQL: "SELECT \(select) FROM usage_ledger \(clause)", binds: binds),
-                                         logger: logger)
+        let all = try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT \(select) FROM usage_ledger \(clause)", binds: binds),
+            logger: logger)
         for try await (n, i, o, c, u, bad) in all.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            out.append(UsageTotals(provider: nil, model: nil, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                                   costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
+            out.append(
+                UsageTotals(
+                    provider: nil, model: nil, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
+                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
         }
         return out
     }

@@ -38,7 +38,8 @@ public final class PostgresStore: Storage, CounterStore {
 
     static func configuration(_ url: String) throws -> PostgresClient.Configuration {
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
-              let host = parts.host, !host.isEmpty else {
+            let host = parts.host, !host.isEmpty
+        else {
             throw StorageError.invalidURL("store url must look like postgres://user:password@host:5432/database")
         }
         let database = String(parts.path.drop(while: { $0 == "/" }))
@@ -59,27 +60,41 @@ public final class PostgresStore: Storage, CounterStore {
 
     /// Versioned migrations; later versions append, never edit.
     static let migrations: [(String, [String])] = [
-        ("v1-api-keys", ["""
-            CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, user_name TEXT, prefix TEXT NOT NULL,
-              secret_hash TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION,
-              allowed_models TEXT)
-            """]),
-        ("v2-usage-ledger", ["""
-            CREATE TABLE usage_ledger (request_id TEXT PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, key_id TEXT, user_name TEXT,
-              task TEXT NOT NULL, provider TEXT, model TEXT, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
-              cached_tokens BIGINT NOT NULL, reasoning_tokens BIGINT NOT NULL, cost_nano_usd BIGINT, estimated BOOLEAN NOT NULL,
-              latency_ms BIGINT NOT NULL, ttft_ms BIGINT, status INTEGER NOT NULL, attempts INTEGER NOT NULL)
-            """,
-            "CREATE INDEX usage_ledger_ts ON usage_ledger (ts)",
-            "CREATE INDEX usage_ledger_key ON usage_ledger (key_id, ts)"]),
-        ("v3-key-limits-and-model-map", [
-            "ALTER TABLE api_keys ADD COLUMN limits TEXT",
-            """
-            CREATE TABLE hf_model_map (task TEXT NOT NULL, hub_model_id TEXT NOT NULL, provider_model_id TEXT NOT NULL,
-              parameters TEXT, PRIMARY KEY (task, hub_model_id))
-            """,
-            "CREATE TABLE limit_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
-            "CREATE INDEX limit_counters_expiry ON limit_counters (expires_at)"]),
+        (
+            "v1-api-keys",
+            [
+                """
+                CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, user_name TEXT, prefix TEXT NOT NULL,
+                  secret_hash TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION,
+                  allowed_models TEXT)
+                """
+            ]
+        ),
+        (
+            "v2-usage-ledger",
+            [
+                """
+                CREATE TABLE usage_ledger (request_id TEXT PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, key_id TEXT, user_name TEXT,
+                  task TEXT NOT NULL, provider TEXT, model TEXT, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+                  cached_tokens BIGINT NOT NULL, reasoning_tokens BIGINT NOT NULL, cost_nano_usd BIGINT, estimated BOOLEAN NOT NULL,
+                  latency_ms BIGINT NOT NULL, ttft_ms BIGINT, status INTEGER NOT NULL, attempts INTEGER NOT NULL)
+                """,
+                "CREATE INDEX usage_ledger_ts ON usage_ledger (ts)",
+                "CREATE INDEX usage_ledger_key ON usage_ledger (key_id, ts)",
+            ]
+        ),
+        (
+            "v3-key-limits-and-model-map",
+            [
+                "ALTER TABLE api_keys ADD COLUMN limits TEXT",
+                """
+                CREATE TABLE hf_model_map (task TEXT NOT NULL, hub_model_id TEXT NOT NULL, provider_model_id TEXT NOT NULL,
+                  parameters TEXT, PRIMARY KEY (task, hub_model_id))
+                """,
+                "CREATE TABLE limit_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+                "CREATE INDEX limit_counters_expiry ON limit_counters (expires_at)",
+            ]
+        ),
     ]
 
     private func migrate() async throws {
@@ -87,7 +102,8 @@ public final class PostgresStore: Storage, CounterStore {
             // One replica migrates at a time; the others wait here and then find nothing to do. (Even
             // CREATE TABLE IF NOT EXISTS races when run concurrently, so it too waits for the lock.)
             try await conn.query("SELECT pg_advisory_xact_lock(7262737761)", logger: logger)
-            try await conn.query("""
+            try await conn.query(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)
                 """, logger: logger)
             var applied = Set<String>()
@@ -106,7 +122,8 @@ public final class PostgresStore: Storage, CounterStore {
     public func appliedMigrations() async throws -> [String] {
         var out: [String] = []
         for try await v in try await client.query("SELECT version FROM schema_migrations ORDER BY applied_at, version", logger: logger)
-            .decode(String.self) { out.append(v) }
+            .decode(String.self)
+        { out.append(v) }
         return out
     }
 
@@ -116,7 +133,8 @@ public final class PostgresStore: Storage, CounterStore {
         let (record, secret) = key.make()
         let c = try KeyColumns(record)
         let hash = APIKeys.hash(secret)
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO api_keys (id, name, user_name, prefix, secret_hash, created_at, allowed_models, limits)
             VALUES (\(record.id), \(record.name), \(record.user), \(record.prefix), \(hash),
                     \(record.createdAt.timeIntervalSince1970), \(c.models), \(c.limits))
@@ -130,10 +148,12 @@ public final class PostgresStore: Storage, CounterStore {
         var out: [APIKeyRecord] = []
         let rows = try await client.query(query, logger: logger)
         for try await (id, name, user, prefix, created, revoked, models, limits)
-            in rows.decode((String, String, String?, String, Double, Double?, String?, String?).self) {
-            out.append(try KeyColumns(models: models, limits: limits).record(
-                id: id, name: name, user: user, prefix: prefix, createdAt: Date(timeIntervalSince1970: created),
-                revokedAt: revoked.map(Date.init(timeIntervalSince1970:))))
+            in rows.decode((String, String, String?, String, Double, Double?, String?, String?).self)
+        {
+            out.append(
+                try KeyColumns(models: models, limits: limits).record(
+                    id: id, name: name, user: user, prefix: prefix, createdAt: Date(timeIntervalSince1970: created),
+                    revokedAt: revoked.map(Date.init(timeIntervalSince1970:))))
         }
         return out
     }
@@ -144,8 +164,9 @@ public final class PostgresStore: Storage, CounterStore {
 
     public func revokeKey(id: String) async throws -> Bool {
         let now = Date().timeIntervalSince1970
-        let rows = try await client.query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(now)) WHERE id = \(id) RETURNING id",
-                                          logger: logger)
+        let rows = try await client.query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(now)) WHERE id = \(id) RETURNING id",
+            logger: logger)
         for try await _ in rows.decode(String.self) { return true }
         return false
     }
@@ -153,13 +174,15 @@ public final class PostgresStore: Storage, CounterStore {
     public func key(hash: String) async throws -> APIKeyRecord? {
         var binds = PostgresBindings()
         binds.append(hash)
-        return try await keys(PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM api_keys WHERE secret_hash = $1", binds: binds)).first
+        return try await keys(PostgresQuery(unsafeSQL: "SELECT \(Self.keyColumns) FROM api_keys WHERE secret_hash = $1", binds: binds))
+            .first
     }
 
     // MARK: model map
 
     public func saveMapping(_ m: HubModelMapping) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO hf_model_map (task, hub_model_id, provider_model_id, parameters)
             VALUES (\(m.task), \(m.hubModelID), \(m.providerModelID), \(m.parameters))
             ON CONFLICT (task, hub_model_id) DO UPDATE SET provider_model_id = EXCLUDED.provider_model_id,
@@ -170,13 +193,15 @@ public final class PostgresStore: Storage, CounterStore {
     public func mappings(task: String?) async throws -> [HubModelMapping] {
         let rows: PostgresRowSequence
         if let task {
-            rows = try await client.query("""
+            rows = try await client.query(
+                """
                 SELECT task, hub_model_id, provider_model_id, parameters FROM hf_model_map WHERE task = \(task)
                 ORDER BY task, hub_model_id
                 """, logger: logger)
         } else {
-            rows = try await client.query("SELECT task, hub_model_id, provider_model_id, parameters FROM hf_model_map ORDER BY task, hub_model_id",
-                                          logger: logger)
+            rows = try await client.query(
+                "SELECT task, hub_model_id, provider_model_id, parameters FROM hf_model_map ORDER BY task, hub_model_id",
+                logger: logger)
         }
         var out: [HubModelMapping] = []
         for try await (t, hub, provider, params) in rows.decode((String, String, String, String?).self) {

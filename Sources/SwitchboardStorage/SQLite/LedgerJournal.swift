@@ -231,8 +231,10 @@ final class LedgerJournal: @unchecked Sendable {
         }
     }
 
-    private func append(lines: some Collection<[UInt8]>, ids newIDs: some Collection<String>, immediate: Bool,
-                        keep: (inout [UsageRecord]) -> Void) throws -> Bool {
+    private func append(
+        lines: some Collection<[UInt8]>, ids newIDs: some Collection<String>, immediate: Bool,
+        keep: (inout [UsageRecord]) -> Void
+    ) throws -> Bool {
         let total = lines.reduce(0) { $0 + $1.count + 1 }
         guard total <= segmentBytes / 2 else { throw JournalError.tooLarge(total) }
         while true {
@@ -326,7 +328,6 @@ final class LedgerJournal: @unchecked Sendable {
         _ = lock.withLock { claims.removeValue(forKey: token) }
     }
 
-
     private func segmentsToMove() throws -> [Segment] {
         try prepare()
         let segments = lock.withLock { () -> [Segment] in
@@ -367,10 +368,12 @@ final class LedgerJournal: @unchecked Sendable {
     /// A free file renamed to the next segment's name, or nil when there is none (or renaming failed: the
     /// file is dropped, and a new one made).
     private func recycledSegment() -> Mapping? {
-        guard var m = lock.withLock({ () -> Mapping? in
-            guard !released, !free.isEmpty else { return nil }
-            return free.removeLast()
-        }) else { return nil }
+        guard
+            var m = lock.withLock({ () -> Mapping? in
+                guard !released, !free.isEmpty else { return nil }
+                return free.removeLast()
+            })
+        else { return nil }
         let (n, path) = nextSegment()
         guard rename(m.path, path) == 0 else {
             discard(m)

@@ -34,23 +34,24 @@ extension SQLiteStore: ImmediateLedgerStore {
     /// time-ordered (UUID v7), so rows still go in at the right edge.
     static func registerLedgerWithoutRowIDMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration("v4-usage-ledger-without-rowid") { db in
-            try db.execute(sql: """
-                CREATE TABLE usage_ledger_v4 (
-                  request_id TEXT NOT NULL PRIMARY KEY, ts DOUBLE NOT NULL, key_id TEXT, user TEXT, task TEXT NOT NULL,
-                  provider TEXT, model TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-                  cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_nano_usd INTEGER,
-                  estimated BOOLEAN NOT NULL, latency_ms INTEGER NOT NULL, ttft_ms INTEGER, status INTEGER NOT NULL,
-                  attempts INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                INSERT INTO usage_ledger_v4 (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
-                SELECT request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts FROM usage_ledger;
-                DROP TABLE usage_ledger;
-                ALTER TABLE usage_ledger_v4 RENAME TO usage_ledger;
-                CREATE INDEX usage_ledger_ts ON usage_ledger(ts);
-                CREATE INDEX usage_ledger_key ON usage_ledger(key_id, ts);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE usage_ledger_v4 (
+                      request_id TEXT NOT NULL PRIMARY KEY, ts DOUBLE NOT NULL, key_id TEXT, user TEXT, task TEXT NOT NULL,
+                      provider TEXT, model TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                      cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_nano_usd INTEGER,
+                      estimated BOOLEAN NOT NULL, latency_ms INTEGER NOT NULL, ttft_ms INTEGER, status INTEGER NOT NULL,
+                      attempts INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    INSERT INTO usage_ledger_v4 (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                      cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
+                    SELECT request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                      cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts FROM usage_ledger;
+                    DROP TABLE usage_ledger;
+                    ALTER TABLE usage_ledger_v4 RENAME TO usage_ledger;
+                    CREATE INDEX usage_ledger_ts ON usage_ledger(ts);
+                    CREATE INDEX usage_ledger_key ON usage_ledger(key_id, ts);
+                    """)
         }
     }
 
@@ -72,8 +73,9 @@ extension SQLiteStore: ImmediateLedgerStore {
         let ids = records.map(\.requestID)
         let taken = try pool.read { db in
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            return try String.fetchOne(db, sql: "SELECT request_id FROM usage_ledger WHERE request_id IN (\(marks)) LIMIT 1",
-                                       arguments: StatementArguments(ids))
+            return try String.fetchOne(
+                db, sql: "SELECT request_id FROM usage_ledger WHERE request_id IN (\(marks)) LIMIT 1",
+                arguments: StatementArguments(ids))
         }
         if let taken { throw JournalError.duplicate(taken) }
         _ = try journal.append(records, immediate: false)
@@ -144,14 +146,17 @@ extension SQLiteStore: ImmediateLedgerStore {
 
     /// With `yielding`, the thread offers its core to any other runnable thread every `yieldEvery` records:
     /// a move is a few milliseconds of CPU, and in one piece it kept an event loop woken on its core waiting.
-    static func insert(_ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false,
-                       yielding: Bool = false) throws {
+    static func insert(
+        _ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false,
+        yielding: Bool = false
+    ) throws {
         guard !records.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: """
-            INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-              cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 17 values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
@@ -233,8 +238,10 @@ extension SQLiteStore: ImmediateLedgerStore {
         try await flushJournal()
         let (clause, args) = Self.whereClause(filter)
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT ? OFFSET ?",
-                             arguments: args + [filter.limit, filter.offset]).map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM usage_ledger \(clause) ORDER BY ts DESC, request_id LIMIT ? OFFSET ?",
+                arguments: args + [filter.limit, filter.offset]
+            ).map { row in
                 UsageRecord(
                     requestID: row["request_id"], timestamp: Date(timeIntervalSince1970: row["ts"]), keyID: row["key_id"],
                     user: row["user"], task: row["task"], provider: row["provider"], model: row["model"],
@@ -264,11 +271,14 @@ extension SQLiteStore: ImmediateLedgerStore {
             """
         return try await pool.read { db in
             func totals(_ row: Row, provider: String?, model: String?) -> UsageTotals {
-                UsageTotals(provider: provider, model: model, requests: row["n"], inputTokens: row["i"], outputTokens: row["o"],
-                            costNanoUSD: row["c"], unpricedRequests: row["u"], corruptRecords: row["bad"])
+                UsageTotals(
+                    provider: provider, model: model, requests: row["n"], inputTokens: row["i"], outputTokens: row["o"],
+                    costNanoUSD: row["c"], unpricedRequests: row["u"], corruptRecords: row["bad"])
             }
-            var out = try Row.fetchAll(db, sql: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
-                                       arguments: args).map { totals($0, provider: $0["provider"], model: $0["model"]) }
+            var out = try Row.fetchAll(
+                db, sql: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
+                arguments: args
+            ).map { totals($0, provider: $0["provider"], model: $0["model"]) }
             if let all = try Row.fetchOne(db, sql: "SELECT \(select) FROM usage_ledger \(clause)", arguments: args) {
                 out.append(totals(all, provider: nil, model: nil))
             }

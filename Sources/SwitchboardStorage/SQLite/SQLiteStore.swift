@@ -139,8 +139,10 @@ public final class SQLiteStore: Storage {
                     INSERT INTO api_keys (id, name, user, prefix, secret_hash, created_at, allowed_models, limits)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [record.id, record.name, record.user, record.prefix, APIKeys.hash(secret),
-                            record.createdAt.timeIntervalSince1970, columns.models, columns.limits])
+                arguments: [
+                    record.id, record.name, record.user, record.prefix, APIKeys.hash(secret),
+                    record.createdAt.timeIntervalSince1970, columns.models, columns.limits,
+                ])
         }
         return (record, secret)
     }
@@ -153,8 +155,9 @@ public final class SQLiteStore: Storage {
 
     public func revokeKey(id: String) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                           arguments: [Date().timeIntervalSince1970, id])
+            try db.execute(
+                sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Date().timeIntervalSince1970, id])
             if db.changesCount > 0 { return true }
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_keys WHERE id = ?", arguments: [id]) ?? 0 > 0
         }
@@ -192,12 +195,14 @@ public final class SQLiteStore: Storage {
 
     public func mappings(task: String?) async throws -> [HubModelMapping] {
         try await pool.read { db in
-            let rows = try task.map {
-                try Row.fetchAll(db, sql: "SELECT * FROM hf_model_map WHERE task = ? ORDER BY task, hub_model_id", arguments: [$0])
-            } ?? Row.fetchAll(db, sql: "SELECT * FROM hf_model_map ORDER BY task, hub_model_id")
+            let rows =
+                try task.map {
+                    try Row.fetchAll(db, sql: "SELECT * FROM hf_model_map WHERE task = ? ORDER BY task, hub_model_id", arguments: [$0])
+                } ?? Row.fetchAll(db, sql: "SELECT * FROM hf_model_map ORDER BY task, hub_model_id")
             return rows.map {
-                HubModelMapping(task: $0["task"], providerModelID: $0["provider_model_id"], hubModelID: $0["hub_model_id"],
-                                parameters: $0["parameters"])
+                HubModelMapping(
+                    task: $0["task"], providerModelID: $0["provider_model_id"], hubModelID: $0["hub_model_id"],
+                    parameters: $0["parameters"])
             }
         }
     }

@@ -39,7 +39,8 @@ extension UsageRecord {
     /// A record read back from a journal line; nil when a required field is missing.
     init?(journal v: JSONValue) {
         guard let id = v["id"]?.stringValue, let ts = v["ts"]?.doubleValue, let task = v["task"]?.stringValue,
-              let input = v["in"]?.intValue, let output = v["out"]?.intValue, let status = v["status"]?.intValue else { return nil }
+            let input = v["in"]?.intValue, let output = v["out"]?.intValue, let status = v["status"]?.intValue
+        else { return nil }
         self.init(
             requestID: id, timestamp: Date(timeIntervalSince1970: ts), keyID: v["key"]?.stringValue, user: v["user"]?.stringValue,
             task: task, provider: v["provider"]?.stringValue, model: v["model"]?.stringValue, inputTokens: Int(input),

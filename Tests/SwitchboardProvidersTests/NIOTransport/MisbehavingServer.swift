@@ -47,13 +47,16 @@ final class MisbehavingServer: Sendable {
     }
 
     /// Starts a server on 127.0.0.1 with a free port; `tls` serves HTTPS with that certificate and key (PEM files).
-    static func start(_ behaviour: Behaviour, tls: (certificate: String, key: String)? = nil,
-                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> MisbehavingServer {
+    static func start(
+        _ behaviour: Behaviour, tls: (certificate: String, key: String)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> MisbehavingServer {
         let stats = Stats()
         let sslContext = try tls.map { t in
-            try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(t.certificate).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: t.key, format: .pem))))
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(t.certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: t.key, format: .pem))))
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -126,11 +129,12 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
         guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
         let headLength = end.upperBound - view.startIndex
         let head = String(decoding: view.prefix(headLength), as: UTF8.self)
-        let length = head.split(separator: "\r\n").compactMap { line -> Int? in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
+        let length =
+            head.split(separator: "\r\n").compactMap { line -> Int? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                return Int(parts[1].trimmingCharacters(in: .whitespaces))
+            }.first ?? 0
         guard received.readableBytes >= headLength + length else { return nil }
         received.moveReaderIndex(forwardBy: headLength + length)
         received.discardReadBytes()
@@ -202,4 +206,3 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 }
-

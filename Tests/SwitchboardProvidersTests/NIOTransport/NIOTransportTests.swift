@@ -53,24 +53,31 @@ import Testing
         head = server.snapshot.lastHead
         #expect(head.hasPrefix("GET /?q=1 HTTP/1.1\r\n"), "\(head)")
         // Framing headers are the client's own; a caller's are dropped rather than sent twice.
-        let post = TransportRequest(method: "POST", url: root + "/p", headers: [("Content-Length", "999"), ("Connection", "close")],
-                                    body: ByteBuffer(string: "abc"))
+        let post = TransportRequest(
+            method: "POST", url: root + "/p", headers: [("Content-Length", "999"), ("Connection", "close")],
+            body: ByteBuffer(string: "abc"))
         _ = try await transport.send(post, context: .testing()).body.collect(upTo: 1024)
         head = server.snapshot.lastHead
-        #expect(head.contains("\r\nContent-Length: 3\r\n") && !head.contains("999") && !head.lowercased().contains("connection: close"),
-                "\(head)")
+        #expect(
+            head.contains("\r\nContent-Length: 3\r\n") && !head.contains("999") && !head.lowercased().contains("connection: close"),
+            "\(head)")
         // Every hop-by-hop name, in any case, stays on this hop; end-to-end headers (even of the same length) go on.
-        let hopByHop = ["TE", "Host", "UPGRADE", "trailer", "Keep-Alive", "connection", "Content-length", "Proxy-Connection",
-                        "Transfer-ENCODING"]
+        let hopByHop = [
+            "TE", "Host", "UPGRADE", "trailer", "Keep-Alive", "connection", "Content-length", "Proxy-Connection",
+            "Transfer-ENCODING",
+        ]
         let kept = ["Tf", "Hosts", "Upgrades", "X-Trailer", "Keep-Alivf", "Connection2"]
-        let mixed = TransportRequest(method: "POST", url: root + "/p", headers: (hopByHop + kept).map { ($0, "v-\($0.lowercased())") },
-                                     body: ByteBuffer(string: "abc"))
+        let mixed = TransportRequest(
+            method: "POST", url: root + "/p", headers: (hopByHop + kept).map { ($0, "v-\($0.lowercased())") },
+            body: ByteBuffer(string: "abc"))
         _ = try await transport.send(mixed, context: .testing()).body.collect(upTo: 1024)
         head = server.snapshot.lastHead.lowercased()
         for name in hopByHop { #expect(!head.contains(": v-\(name.lowercased())\r\n"), "\(name): \(head)") }
         for name in kept { #expect(head.contains("\r\n\(name.lowercased()): v-\(name.lowercased())\r\n"), "\(name): \(head)") }
-        for bad in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1:\(server.port)/", "http://127.0.0.1:99999/", "http:///nohost",
-                    "http://[::1/x"] {
+        for bad in [
+            "ftp://127.0.0.1/x", "http://user:pw@127.0.0.1:\(server.port)/", "http://127.0.0.1:99999/", "http:///nohost",
+            "http://[::1/x",
+        ] {
             do {
                 _ = try await Self.get(transport, bad)
                 Issue.record("\(bad) was sent")
@@ -96,7 +103,8 @@ import Testing
                 let seen = server.snapshot
                 let open = try await transport.openConnections()
                 let client = try await transport.counters()
-                Issue.record("""
+                Issue.record(
+                    """
                     request \(i): \(error) after \(ContinuousClock.now - started); longest event-loop delay so far \(lag.worst); \
                     server accepted \(seen.accepted), closed \(seen.closed), answered \(seen.requests); client holds \(open), \(client)
                     """)
@@ -150,7 +158,8 @@ import Testing
     }
 
     @Test func aTruncatedChunkedBodyFailsInsteadOfEndingCleanly() async throws {
-        let server = try await MisbehavingServer.start(.raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nonly part"))
+        let server = try await MisbehavingServer.start(
+            .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nonly part"))
         let transport = Self.transport()
         let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing())
         #expect(response.status == 200)
@@ -199,8 +208,9 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let fake = try await FakeUpstream.start()
         let transport = NIOHTTPTransport(group: group, settings: .init())
-        let post = TransportRequest(method: "POST", url: fake.baseURL + "/chat/completions", headers: [("Content-Type", "application/json")],
-                                    body: ByteBuffer(string: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#))
+        let post = TransportRequest(
+            method: "POST", url: fake.baseURL + "/chat/completions", headers: [("Content-Type", "application/json")],
+            body: ByteBuffer(string: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#))
         fake.setDefault(.reply(FakeReply("fast")))
         _ = try await transport.send(post, context: .testing(timeout: .seconds(60))).body.collect(upTo: 1 << 20)
         fake.setDefault(.delay(.seconds(20), then: .reply(FakeReply("late"))))
@@ -318,8 +328,9 @@ import Testing
     @Test func aHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent() async throws {
         let server = try await MisbehavingServer.start(.ok("x"))
         let transport = Self.transport()
-        let request = TransportRequest(method: "POST", url: server.url, headers: [("Authorization", "Bearer sk-secret\r\nX-Evil: 1")],
-                                       body: ByteBuffer(string: "{}"))
+        let request = TransportRequest(
+            method: "POST", url: server.url, headers: [("Authorization", "Bearer sk-secret\r\nX-Evil: 1")],
+            body: ByteBuffer(string: "{}"))
         await #expect(throws: TransportError.self) { try await transport.send(request, context: .testing()) }
         #expect(server.snapshot.requests == 0)
         try await transport.shutdown()
@@ -327,7 +338,8 @@ import Testing
     }
 
     @Test func gzipBodiesAreDecompressed() async throws {
-        let server = try await MisbehavingServer.start(.gzip(base64: "H4sIAAAAAAACA6tWKkmtKFGyUspIzcnJV0grys9VSFRIr8osUEjKT6lUqgUAZYbMWSEAAAA="))
+        let server = try await MisbehavingServer.start(
+            .gzip(base64: "H4sIAAAAAAACA6tWKkmtKFGyUspIzcnJV0grys9VSFRIr8osUEjKT6lUqgUAZYbMWSEAAAA="))
         let transport = Self.transport()
         let (status, body) = try await Self.get(transport, server.url)
         #expect(status == 200)
@@ -421,7 +433,8 @@ import Testing
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 9, let port = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
-                      ports.contains(port) else { continue }
+                    ports.contains(port)
+                else { continue }
                 inodes.insert(String(fields[9]))
             }
         }

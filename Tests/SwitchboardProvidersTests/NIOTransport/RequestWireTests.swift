@@ -37,17 +37,32 @@ import Testing
     }
 
     static let requests: [(String, TransportRequest)] = [
-        ("a chat completion", TransportRequest(method: "POST", url: "http://127.0.0.1:8080/v1/chat/completions",
-                                               headers: [("Authorization", "Bearer sk-x"), ("Content-Type", "application/json")],
-                                               body: ByteBuffer(string: #"{"model":"m","messages":[]}"#))),
+        (
+            "a chat completion",
+            TransportRequest(
+                method: "POST", url: "http://127.0.0.1:8080/v1/chat/completions",
+                headers: [("Authorization", "Bearer sk-x"), ("Content-Type", "application/json")],
+                body: ByteBuffer(string: #"{"model":"m","messages":[]}"#))
+        ),
         ("a GET with a query", TransportRequest(method: "GET", url: "https://api.example.com/v1/models?limit=5")),
         ("a POST without a body", TransportRequest(method: "POST", url: "http://h/x")),
-        ("hop-by-hop fields dropped", TransportRequest(method: "PUT", url: "http://h:81/x",
-                                                       headers: [("Connection", "close"), ("Content-Length", "99"), ("X-Kept", "1")],
-                                                       body: ByteBuffer(string: "abc"))),
-        ("the caller's own Accept-Encoding", TransportRequest(method: "GET", url: "http://h/x", headers: [("accept-encoding", "identity")])),
-        ("a body too large to copy", TransportRequest(method: "POST", url: "http://h/x",
-                                                      body: ByteBuffer(repeating: UInt8(ascii: "b"), count: RequestWire.copiedBody + 1))),
+        (
+            "hop-by-hop fields dropped",
+            TransportRequest(
+                method: "PUT", url: "http://h:81/x",
+                headers: [("Connection", "close"), ("Content-Length", "99"), ("X-Kept", "1")],
+                body: ByteBuffer(string: "abc"))
+        ),
+        (
+            "the caller's own Accept-Encoding",
+            TransportRequest(method: "GET", url: "http://h/x", headers: [("accept-encoding", "identity")])
+        ),
+        (
+            "a body too large to copy",
+            TransportRequest(
+                method: "POST", url: "http://h/x",
+                body: ByteBuffer(repeating: UInt8(ascii: "b"), count: RequestWire.copiedBody + 1))
+        ),
         ("a DELETE", TransportRequest(method: "DELETE", url: "http://[::1]:9000/v1/files/f", headers: [("Idempotency-Key", "k")])),
     ]
 
@@ -62,21 +77,27 @@ import Testing
         let big = TransportRequest(method: "POST", url: "http://h/x", body: ByteBuffer(repeating: 1, count: RequestWire.copiedBody + 1))
         let wire = try RequestWire(big, target: UpstreamTarget(url: big.url))
         #expect(wire.body?.readableBytes == RequestWire.copiedBody + 1)
-        let small = try RequestWire(TransportRequest(method: "POST", url: "http://h/x", body: ByteBuffer(string: "abc")),
-                                    target: UpstreamTarget(url: "http://h/x"))
+        let small = try RequestWire(
+            TransportRequest(method: "POST", url: "http://h/x", body: ByteBuffer(string: "abc")),
+            target: UpstreamTarget(url: "http://h/x"))
         #expect(small.body == nil && String(buffer: small.head).hasSuffix("\r\n\r\nabc"))
     }
 
     @Test func whatMaySendARequestTwiceIsKnown() throws {
         func idempotent(_ method: String, _ headers: [(String, String)] = []) throws -> Bool {
-            try RequestWire(TransportRequest(method: method, url: "http://h/x", headers: headers), target: UpstreamTarget(url: "http://h/x"))
-                .idempotent
+            try RequestWire(
+                TransportRequest(method: method, url: "http://h/x", headers: headers), target: UpstreamTarget(url: "http://h/x")
+            )
+            .idempotent
         }
         #expect(try idempotent("GET") && idempotent("HEAD") && idempotent("OPTIONS"))
-        #expect(try !idempotent("POST") && idempotent("POST", [("IDEMPOTENCY-KEY", "k")]) && !idempotent("POST", [("Idempotency-Keys", "k")]))
+        #expect(
+            try !idempotent("POST") && idempotent("POST", [("IDEMPOTENCY-KEY", "k")]) && !idempotent("POST", [("Idempotency-Keys", "k")]))
     }
 
-    @Test(arguments: [("X-Key", "a\r\nX-Injected: 1"), ("X-Key", "a\nb"), ("X-Key", "nul\u{0}"), ("X Key", "v"), ("X-Key:", "v"), ("", "v")])
+    @Test(arguments: [
+        ("X-Key", "a\r\nX-Injected: 1"), ("X-Key", "a\nb"), ("X-Key", "nul\u{0}"), ("X Key", "v"), ("X-Key:", "v"), ("", "v"),
+    ])
     func aFieldThatWouldSplitTheRequestIsRefusedWithoutItsValue(_ field: (String, String)) throws {
         let request = TransportRequest(method: "POST", url: "http://h/x", headers: [field], body: ByteBuffer(string: "{}"))
         do {
@@ -88,7 +109,9 @@ import Testing
         }
         // A tab and any other byte of a UTF-8 value are fine.
         #expect(throws: Never.self) {
-            try RequestWire(TransportRequest(method: "GET", url: "http://h/x", headers: [("X-Key", "a\tb é")]), target: UpstreamTarget(url: "http://h/x"))
+            try RequestWire(
+                TransportRequest(method: "GET", url: "http://h/x", headers: [("X-Key", "a\tb é")]),
+                target: UpstreamTarget(url: "http://h/x"))
         }
     }
 }

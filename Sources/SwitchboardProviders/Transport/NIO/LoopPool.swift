@@ -58,8 +58,10 @@ final class LoopPool: @unchecked Sendable {
 
     /// Runs a request on an idle connection to its upstream, or a new one.
     /// `fresh`: never a kept-alive connection (the retry after a stale one).
-    func execute(_ outgoing: UpstreamConnection.Outgoing, fresh: Bool, handle: RequestHandle,
-                 completion: @escaping LoopExchange.Completion) {
+    func execute(
+        _ outgoing: UpstreamConnection.Outgoing, fresh: Bool, handle: RequestHandle,
+        completion: @escaping LoopExchange.Completion
+    ) {
         eventLoop.preconditionInEventLoop()
         @Sendable func begin(_ connection: UpstreamConnection) {
             handle.connection = connection

@@ -60,8 +60,9 @@ public final class NIOHTTPTransport: LoopTransport {
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
         let timeout = context.remaining
         guard timeout > .zero else { throw TransportError.timedOut }
-        let outgoing = try outgoing(request, target: UpstreamTarget(url: request.url),
-                                    deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
+        let outgoing = try outgoing(
+            request, target: UpstreamTarget(url: request.url),
+            deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
         let pool = pool()
         let loop = pool.eventLoop
         let promise = loop.makePromise(of: TransportResponse.self)
@@ -82,8 +83,10 @@ public final class NIOHTTPTransport: LoopTransport {
         pools[ObjectIdentifier(loop)] != nil
     }
 
-    public func exchange(_ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
-                         completion: @escaping LoopExchange.Completion) -> LoopExchange {
+    public func exchange(
+        _ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
+        completion: @escaping LoopExchange.Completion
+    ) -> LoopExchange {
         loop.preconditionInEventLoop()
         let handle = RequestHandle()
         let exchange = LoopExchange(cancel: { handle.cancel() })
@@ -92,7 +95,9 @@ public final class NIOHTTPTransport: LoopTransport {
             return exchange
         }
         do {
-            run(try outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit), pool: pool, handle: handle,
+            run(
+                try outgoing(request, target: pool.target(request.url), deadline: deadline, bodyLimit: bodyLimit), pool: pool,
+                handle: handle,
                 completion: completion)
         } catch {
             completion(.failure(error))
@@ -103,8 +108,10 @@ public final class NIOHTTPTransport: LoopTransport {
     /// Runs one request on `pool`'s loop and calls `completion` with its response or its `TransportError`. A
     /// kept-alive connection the server had already closed gets the request once more, on a new connection
     /// (another idle one may be just as stale).
-    private func run(_ outgoing: UpstreamConnection.Outgoing, pool: LoopPool, handle: RequestHandle,
-                     completion: @escaping LoopExchange.Completion) {
+    private func run(
+        _ outgoing: UpstreamConnection.Outgoing, pool: LoopPool, handle: RequestHandle,
+        completion: @escaping LoopExchange.Completion
+    ) {
         pool.execute(outgoing, fresh: false, handle: handle) { result in
             if case .failure(let failure as UpstreamConnection.Failure) = result, failure.retryable, !handle.cancelled {
                 pool.execute(outgoing, fresh: true, handle: handle) { completion(Self.unwrapped($0)) }
@@ -120,11 +127,14 @@ public final class NIOHTTPTransport: LoopTransport {
     }
 
     /// The request as a connection sends it.
-    private func outgoing(_ request: TransportRequest, target: UpstreamTarget, deadline: NIODeadline, bodyLimit: Int?) throws(TransportError)
+    private func outgoing(
+        _ request: TransportRequest, target: UpstreamTarget, deadline: NIODeadline, bodyLimit: Int?
+    ) throws(TransportError)
         -> UpstreamConnection.Outgoing
     {
-        UpstreamConnection.Outgoing(wire: try RequestWire(request, target: target), key: target.key, deadline: deadline,
-                                    readTimeout: readTimeout, bodyLimit: bodyLimit)
+        UpstreamConnection.Outgoing(
+            wire: try RequestWire(request, target: target), key: target.key, deadline: deadline,
+            readTimeout: readTimeout, bodyLimit: bodyLimit)
     }
 
     /// The calling loop's pool when the caller runs on one of ours, else the next loop's.

@@ -69,7 +69,8 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     init(key: UpstreamTarget.Key, eventLoop: any EventLoop, decoderLimits: NIOHTTPDecoderLimitConfiguration) {
         self.key = key
         self.eventLoop = eventLoop
-        decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)
+        decoder = HTTPResponseDecoder(
+            leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)
     }
 
     /// Whether the connection can take a request now.
@@ -237,8 +238,10 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         isOpen = false
         stopTimer()
         if active {
-            fail(received ? .connectionClosed("upstream closed the connection mid-response")
-                          : .connectionClosed("upstream closed the connection before responding"), closing: false)
+            fail(
+                received
+                    ? .connectionClosed("upstream closed the connection mid-response")
+                    : .connectionClosed("upstream closed the connection before responding"), closing: false)
         }
         pool?.closed(self)
         context.fireChannelInactive()
