@@ -1,3 +1,4 @@
+public import Foundation
 public import Hummingbird
 public import Logging
 import HummingbirdCore
@@ -19,6 +20,10 @@ public struct GatewayServer: Sendable {
         public var headerTimeout: Duration = .seconds(60)
         /// A request's body must arrive within this after its head, else the connection is closed.
         public var bodyTimeout: Duration = .seconds(60)
+        /// How long a looked-up API key is trusted before the store is asked again (revocation takes this long).
+        public var keyCacheTTL: Duration = .seconds(1)
+        /// Wall-clock time for rate-limit windows and budget periods; tests pin it rather than wait for a fresh minute.
+        public var clock: @Sendable () -> Date = { Date() }
         /// Client connections past this many are refused with a 503; nil: from the process's descriptor limit.
         public var maxConnections: Int?
         public var drainTimeout: Duration = .seconds(30)
@@ -67,7 +72,7 @@ public struct GatewayServer: Sendable {
             : { @Sendable key, user, since in
                 try await store.spend(keyID: key, user: user, since: since)
             }
-        self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend)
+        self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend, clock: options.clock)
         self.ledger = ledger
         self.options = options
         self.metrics = metrics
@@ -102,7 +107,7 @@ public struct GatewayServer: Sendable {
             gateway: gateway, metrics: metrics, prober: prober,
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
             ledger: usage, store: store, logger: logger, startedAt: .now, forwarders: GatewayRoutes.forwarders(gateway))
-        let authenticator = Authenticator(mode: mode, store: store)
+        let authenticator = Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL)
         routes.register(on: router, auth: AuthMiddleware(authenticator: authenticator))
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)

@@ -131,11 +131,12 @@ final class LiveGateway: Sendable {
     }
 }
 
-/// Waits, if needed, until at least `margin` seconds are left in the current UTC minute, so a test of a
-/// per-minute limit runs inside one window.
-func awaitFreshMinute(margin: Int = 15) async throws {
-    let second = Int(Date().timeIntervalSince1970) % 60
-    if second > 60 - margin { try await Task.sleep(for: .seconds(61 - second)) }
+/// A wall clock pinned to the middle of the current UTC minute, so a test of a per-minute limit runs inside one
+/// window however long it takes (the counters expire a minute after their window, so well within a test's time).
+func pinnedClock() -> @Sendable () -> Date {
+    let now = Date().timeIntervalSince1970
+    let pinned = Date(timeIntervalSince1970: (now / 60).rounded(.down) * 60 + 30)
+    return { pinned }
 }
 
 func chatBody(_ model: String = "fake/fake-model", stream: Bool = false, includeUsage: Bool = false, text: String = "hi") -> JSONValue {

@@ -18,15 +18,15 @@ import Testing
     }
 
     @Test func aKeysRequestsPerMinuteCountExactlyUnderConcurrency() async throws {
-        let gw = try await LiveGateway.start()
+        let clock = pinnedClock()
+        let gw = try await LiveGateway.start { $0.clock = clock }
         defer { Task { await gw.stop() } }
         let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(requestsPerMinute: 20)))
-        try await awaitFreshMinute()
         let replies = try await burst(gw, 45, key: secret)
         let ok = replies.filter { $0.status == 200 }
         let limited = replies.filter { $0.status == 429 }
         #expect(ok.count == 20 && limited.count == 25)
-        let now = Int(Date().timeIntervalSince1970)
+        let now = Int(clock().timeIntervalSince1970)
         for r in ok {
             #expect(r.header("x-ratelimit-limit") == "20")
             #expect(Int(r.header("x-ratelimit-remaining") ?? "") != nil)
@@ -47,11 +47,11 @@ import Testing
         var limits = QuotaEnforcer.Configuration()
         limits.users["dave"] = UsageLimits(requestsPerMinute: 6)
         limits.global = UsageLimits(requestsPerMinute: 10)
-        let gw = try await LiveGateway.start(limits: limits)
+        let clock = pinnedClock()
+        let gw = try await LiveGateway.start(limits: limits) { $0.clock = clock }
         defer { Task { await gw.stop() } }
         let (_, a) = try await gw.store.createKey(NewAPIKey(name: "a", user: "dave"))
         let (_, b) = try await gw.store.createKey(NewAPIKey(name: "b", user: "dave"))
-        try await awaitFreshMinute()
         let first = try await burst(gw, 5, key: a)
         let second = try await burst(gw, 5, key: b)
         #expect((first + second).filter { $0.status == 200 }.count == 6)
@@ -62,7 +62,8 @@ import Testing
     }
 
     @Test func streamsReserveTheirMaxTokensUpFrontAndSettleToWhatTheyUsed() async throws {
-        let gw = try await LiveGateway.start()
+        let clock = pinnedClock()
+        let gw = try await LiveGateway.start { $0.clock = clock }
         defer { Task { await gw.stop() } }
         var reply = FakeReply("a long streamed answer that takes a while")
         reply.usage = Usage(inputTokens: 10, outputTokens: 5)
@@ -71,7 +72,6 @@ import Testing
         let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 300)))
         var body = chatBody(stream: true, includeUsage: true).objectValue!
         body["max_tokens"] = 100
-        try await awaitFreshMinute()
         // Each reserves 101 (1 prompt + 100): two fit in 300, a third would overshoot.
         let replies = try await burst(gw, 6, key: secret, body: .object(body))
         #expect(replies.filter { $0.status == 200 }.count == 2)
