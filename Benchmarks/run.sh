@@ -8,6 +8,7 @@
 #   Benchmarks/run.sh                 # DURATION=10 by default
 #   DURATION=20 PROFILE=1 Benchmarks/run.sh
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
+#   LIMITS=1 LEVELS="32 256" Benchmarks/run.sh   # with a global rpm limit, a key's rpm/tpm limits and a budget
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 #   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
 #                                          # only paced: nginx, then this build against another, interleaved
@@ -100,7 +101,17 @@ api_key = "sk-upstream-bench"
 id = "sse"
 base_url = "http://127.0.0.1:$UP/stream/v1"
 TOML
-SWITCHBOARD_MASTER_KEY=$KEY "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
+# LIMITS=1: every limit kind on and none ever reached: a gateway-wide rpm limit, and the requests sent with a key
+# that has its own rpm and tpm limits and a monthly budget (main levels only: a comparison's gateway has its own
+# store, without that key).
+if [ "${LIMITS:-0}" = 1 ]; then
+  printf '[limits.global]\nrpm = 100000000\n' >> "$WORK/switchboard.toml"
+  KEY=$("$BIN" keys create --name bench --rpm 1000000000 --tpm 100000000000 --budget-usd 1000000000 --budget-period month \
+        --config "$WORK/switchboard.toml" 2>/dev/null | grep -o 'sk-sb-[A-Za-z0-9]*' | head -1)
+  [ -n "$KEY" ] || { echo "could not create the benchmark's key"; exit 1; }
+  echo "limits on: a global rpm limit; requests with key ${KEY:0:10}... (rpm, tpm, monthly budget)"
+fi
+SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
 SBPID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB/health" >/dev/null && break; sleep 0.1; done
 
@@ -186,7 +197,7 @@ compare() {
   local name=$1 port=$2 levels=$3 edit=$4 bin=${5:-$BIN}
   sed -e "s/port = $SB/port = $port/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/$name.db\"|" -e "$edit" \
     "$WORK/switchboard.toml" > "$WORK/$name.toml"
-  SWITCHBOARD_MASTER_KEY=$KEY "$bin" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
+  SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$bin" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
