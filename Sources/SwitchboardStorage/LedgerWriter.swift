@@ -43,6 +43,11 @@ public final class LedgerWriter: @unchecked Sendable {
     private var housekeepingStopped = false
     /// When housekeeping started failing and when that was last logged, for either thread that runs it.
     private let failures = Mutex<(since: ContinuousClock.Instant?, logged: ContinuousClock.Instant)>((nil, .now))
+    /// Housekeeping rounds run, by either thread: tests count rounds rather than wait for time to pass.
+    private let rounds = Atomic<Int>(0)
+
+    /// How many housekeeping rounds have run.
+    var housekeepingRounds: Int { rounds.load(ordering: .relaxed) }
 
     /// A writer over `store`; call `run()` to start committing.
     /// `gather`: after the first record of a batch arrives, how long to wait for more while the queue is
@@ -227,6 +232,7 @@ public final class LedgerWriter: @unchecked Sendable {
     /// Runs `body`, logging a failure as `maintain` describes; with `recovers`, its success ends a failure
     /// (readying room alone does not: moving may still fail).
     private func housekeep(recovers: Bool, _ body: () throws -> Void) {
+        defer { rounds.add(1, ordering: .relaxed) }
         do {
             try body()
             guard recovers else { return }
