@@ -7,150 +7,151 @@ import Testing
 
 @Suite struct ChatRouteTests {
     @Test func nonStreamAnswerHasOpenAIShapeAndGatewayHeaders() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        var reply = FakeReply("Paris.")
-        reply.usage = Usage(inputTokens: 18, outputTokens: 2, reasoningTokens: 0, cachedTokens: 4)
-        gw.fake.setDefault(.reply(reply))
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), headers: [("x-request-id", "client-req-7")])
-        #expect(r.status == 200)
-        #expect(r.header("x-request-id") == "client-req-7")
-        #expect(Double(r.header("x-switchboard-overhead-ms") ?? "") != nil)
-        let json = try #require(r.json)
-        #expect(json["object"] == "chat.completion")
-        #expect(json["choices"]?.arrayItem(0)?["message"]?["content"] == "Paris.")
-        #expect(json["choices"]?.arrayItem(0)?["finish_reason"] == "stop")
-        #expect(json["usage"]?["prompt_tokens"] == 18)
-        #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"] == 4)
-        #expect(gw.fake.lastChat?.json?["model"] == "fake-model")
-        #expect(gw.fake.lastChat?.headers["authorization"] == "Bearer sk-upstream-secret-9876543210")
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var reply = FakeReply("Paris.")
+            reply.usage = Usage(inputTokens: 18, outputTokens: 2, reasoningTokens: 0, cachedTokens: 4)
+            gw.fake.setDefault(.reply(reply))
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), headers: [("x-request-id", "client-req-7")])
+            #expect(r.status == 200)
+            #expect(r.header("x-request-id") == "client-req-7")
+            #expect(Double(r.header("x-switchboard-overhead-ms") ?? "") != nil)
+            let json = try #require(r.json)
+            #expect(json["object"] == "chat.completion")
+            #expect(json["choices"]?.arrayItem(0)?["message"]?["content"] == "Paris.")
+            #expect(json["choices"]?.arrayItem(0)?["finish_reason"] == "stop")
+            #expect(json["usage"]?["prompt_tokens"] == 18)
+            #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"] == 4)
+            #expect(gw.fake.lastChat?.json?["model"] == "fake-model")
+            #expect(gw.fake.lastChat?.headers["authorization"] == "Bearer sk-upstream-secret-9876543210")
+        }
     }
 
     @Test func sameDialectBodiesAreForwardedUntouchedAndErrorsInsideA200AreCaught() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        let upstream =
-            #"{"id":"chatcmpl-x","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"time_info":{"total_time":0.01}}"#
-        gw.fake.set(.raw([upstream], contentType: "application/json"), forModel: "passthrough")
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/passthrough"))
-        #expect(r.status == 200)
-        #expect(r.body == upstream)
-        gw.fake.set(
-            .raw(
-                [#"{"error":{"message":"queue full","type":"server_error","code":"queue_exceeded"},"status_code":503}"#],
-                contentType: "application/json"), forModel: "error-in-200")
-        let e = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/error-in-200"))
-        #expect(e.status == 503)
-        let metrics = try await gw.send("GET", "/metrics", key: nil).body
-        // The fake lists no model called `passthrough`: its tokens count under `other`, as any unlisted name's do.
-        #expect(metrics.contains(#"switchboard_input_tokens_total{provider="fake",model="other"} 5"#))
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            let upstream =
+                #"{"id":"chatcmpl-x","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"time_info":{"total_time":0.01}}"#
+            gw.fake.set(.raw([upstream], contentType: "application/json"), forModel: "passthrough")
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/passthrough"))
+            #expect(r.status == 200)
+            #expect(r.body == upstream)
+            gw.fake.set(
+                .raw(
+                    [#"{"error":{"message":"queue full","type":"server_error","code":"queue_exceeded"},"status_code":503}"#],
+                    contentType: "application/json"), forModel: "error-in-200")
+            let e = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/error-in-200"))
+            #expect(e.status == 503)
+            let metrics = try await gw.send("GET", "/metrics", key: nil).body
+            // The fake lists no model called `passthrough`: its tokens count under `other`, as any unlisted name's do.
+            #expect(metrics.contains(#"switchboard_input_tokens_total{provider="fake",model="other"} 5"#))
+        }
     }
 
     @Test func streamFramingIsExactOpenAISSE() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        var reply = FakeReply("Hi there")
-        reply.usage = Usage(inputTokens: 3, outputTokens: 2)
-        gw.fake.setDefault(.reply(reply))
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true, includeUsage: true))
-        #expect(r.status == 200)
-        #expect(r.header("content-type") == "text/event-stream")
-        let created = try #require(r.body.firstMatch(of: #/"created":(\d+)/#)?.output.1)
-        let head = #"{"choices":[{"delta":"#
-        let tail = #","id":"chatcmpl-fake","model":"fake-model","object":"chat.completion.chunk"}"#
-        let expected =
-            "data: \(head){\"content\":\"Hi\",\"role\":\"assistant\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
-            + "data: \(head){\"content\":\" there\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
-            + "data: \(head){},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
-            + "data: {\"choices\":[],\"created\":\(created),\"id\":\"chatcmpl-fake\",\"model\":\"fake-model\",\"object\":\"chat.completion.chunk\","
-            + "\"usage\":{\"completion_tokens\":2,\"completion_tokens_details\":{\"reasoning_tokens\":0},"
-            + "\"cost_msats\":12,\"cost_nano_usd\":12250,\"cost_usd\":\"0.00001225\",\"prompt_tokens\":3,"
-            + "\"prompt_tokens_details\":{\"cached_tokens\":0},\"total_tokens\":5}}\n\n"
-            + "data: [DONE]\n\n"
-        #expect(r.body == expected)
-        #expect(gw.fake.lastChat?.json?["stream_options"] == ["include_usage": true])
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var reply = FakeReply("Hi there")
+            reply.usage = Usage(inputTokens: 3, outputTokens: 2)
+            gw.fake.setDefault(.reply(reply))
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true, includeUsage: true))
+            #expect(r.status == 200)
+            #expect(r.header("content-type") == "text/event-stream")
+            let created = try #require(r.body.firstMatch(of: #/"created":(\d+)/#)?.output.1)
+            let head = #"{"choices":[{"delta":"#
+            let tail = #","id":"chatcmpl-fake","model":"fake-model","object":"chat.completion.chunk"}"#
+            let expected =
+                "data: \(head){\"content\":\"Hi\",\"role\":\"assistant\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
+                + "data: \(head){\"content\":\" there\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
+                + "data: \(head){},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":\(created)\(tail)\n\n"
+                + "data: {\"choices\":[],\"created\":\(created),\"id\":\"chatcmpl-fake\",\"model\":\"fake-model\",\"object\":\"chat.completion.chunk\","
+                + "\"usage\":{\"completion_tokens\":2,\"completion_tokens_details\":{\"reasoning_tokens\":0},"
+                + "\"cost_msats\":12,\"cost_nano_usd\":12250,\"cost_usd\":\"0.00001225\",\"prompt_tokens\":3,"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":0},\"total_tokens\":5}}\n\n"
+                + "data: [DONE]\n\n"
+            #expect(r.body == expected)
+            #expect(gw.fake.lastChat?.json?["stream_options"] == ["include_usage": true])
+        }
     }
 
     @Test func parallelToolCallsSurviveStreamingInOrder() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        var reply = FakeReply("")
-        reply.toolCalls = [
-            ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
-            ToolCall(id: "call_2", name: "get_time", arguments: "{\"tz\":\"Europe/Paris\"}"),
-        ]
-        gw.fake.setDefault(.reply(reply))
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
-        let response = try decodeSSE(r.body)
-        #expect(response.toolCalls == reply.toolCalls)
-        #expect(response.finishReason == .toolCalls)
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var reply = FakeReply("")
+            reply.toolCalls = [
+                ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
+                ToolCall(id: "call_2", name: "get_time", arguments: "{\"tz\":\"Europe/Paris\"}"),
+            ]
+            gw.fake.setDefault(.reply(reply))
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
+            let response = try decodeSSE(r.body)
+            #expect(response.toolCalls == reply.toolCalls)
+            #expect(response.finishReason == .toolCalls)
+        }
     }
 
     @Test func failureAfterTheStreamBeganEndsWithAnErrorEventAndNoDone() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        gw.fake.setDefault(.dropAfter(chunks: 3, reply: FakeReply("one two three four five")))
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
-        #expect(r.status == 200)
-        #expect(r.body.contains("\"content\":\"one\""))
-        let last = try #require(r.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last)
-        #expect(last.hasPrefix("data: {\"error\":"))
-        #expect(!r.body.contains("[DONE]"))
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            gw.fake.setDefault(.dropAfter(chunks: 3, reply: FakeReply("one two three four five")))
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
+            #expect(r.status == 200)
+            #expect(r.body.contains("\"content\":\"one\""))
+            let last = try #require(r.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last)
+            #expect(last.hasPrefix("data: {\"error\":"))
+            #expect(!r.body.contains("[DONE]"))
+        }
     }
 
     @Test func upstreamFailuresBeforeOutputMapToGatewayStatuses() async throws {
         // A timeout long enough that a busy machine does not turn the other failures into 504s.
-        let gw = try await LiveGateway.start(requestTimeout: .seconds(2))
-        defer { Task { await gw.stop() } }
-        gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
-        gw.fake.set(.serverError(500), forModel: "broken")
-        gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
-        gw.fake.set(
-            .status(
-                404,
-                body: #"{"error":{"message":"The model `nope` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#),
-            forModel: "nope")
-        for stream in [false, true] {
-            let limited = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/limited", stream: stream))
-            #expect(limited.status == 429)
-            #expect(limited.header("retry-after") == "7")
-            #expect(limited.json?["error"]?["type"] == "rate_limit_error")
-            let broken = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/broken", stream: stream))
-            #expect(broken.status == 502)
-            let slow = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/slow", stream: stream))
-            #expect(slow.status == 504)
-            let missing = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/nope", stream: stream))
-            #expect(missing.status == 404)
-            #expect(missing.json?["error"]?["code"] == "model_not_found")
+        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(2))) { (gw) async throws in
+            gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
+            gw.fake.set(.serverError(500), forModel: "broken")
+            gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
+            gw.fake.set(
+                .status(
+                    404,
+                    body:
+                        #"{"error":{"message":"The model `nope` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#),
+                forModel: "nope")
+            for stream in [false, true] {
+                let limited = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/limited", stream: stream))
+                #expect(limited.status == 429)
+                #expect(limited.header("retry-after") == "7")
+                #expect(limited.json?["error"]?["type"] == "rate_limit_error")
+                let broken = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/broken", stream: stream))
+                #expect(broken.status == 502)
+                let slow = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/slow", stream: stream))
+                #expect(slow.status == 504)
+                let missing = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/nope", stream: stream))
+                #expect(missing.status == 404)
+                #expect(missing.json?["error"]?["code"] == "model_not_found")
+            }
         }
     }
 
     @Test func clientGoingAwayCancelsTheUpstreamStream() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        // 30 s of stream: long enough that under the full suite's load it cannot end by itself before the
-        // gateway notices the client left (a 6 s stream once did, on a busy machine).
-        var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
-        reply.chunkDelay = .milliseconds(20)
-        gw.fake.setDefault(.reply(reply))
-        let client = Task {
-            let response = try await gw.open("POST", "/v1/chat/completions", json: chatBody(stream: true))
-            var received = 0
-            for try await chunk in response.body {
-                received += chunk.readableBytes
-                if received > 2000 { break }
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            // 30 s of stream: long enough that under the full suite's load it cannot end by itself before the
+            // gateway notices the client left (a 6 s stream once did, on a busy machine).
+            var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
+            reply.chunkDelay = .milliseconds(20)
+            gw.fake.setDefault(.reply(reply))
+            let client = Task {
+                let response = try await gw.open("POST", "/v1/chat/completions", json: chatBody(stream: true))
+                var received = 0
+                for try await chunk in response.body {
+                    received += chunk.readableBytes
+                    if received > 2000 { break }
+                }
             }
+            _ = await client.result
+            // The full suite's load can delay the upstream's noticing the closed connection, so the wait is long.
+            var waited = 0
+            while gw.fake.streamsInFlight > 0, waited < 1000 {
+                try await Task.sleep(for: .milliseconds(20))
+                waited += 1
+            }
+            let open = try await NIOHTTPTransport.shared.openConnections()
+            #expect(gw.fake.streamsInFlight == 0, "after \(waited * 20) ms; the shared upstream client has \(open) connections open")
+            #expect(gw.fake.streamsCancelled == 1)
         }
-        _ = await client.result
-        // The full suite's load can delay the upstream's noticing the closed connection, so the wait is long.
-        var waited = 0
-        while gw.fake.streamsInFlight > 0, waited < 1000 {
-            try await Task.sleep(for: .milliseconds(20))
-            waited += 1
-        }
-        let open = try await NIOHTTPTransport.shared.openConnections()
-        #expect(gw.fake.streamsInFlight == 0, "after \(waited * 20) ms; the shared upstream client has \(open) connections open")
-        #expect(gw.fake.streamsCancelled == 1)
     }
 
     @Test func gracefulShutdownLetsAStreamFinish() async throws {

@@ -139,127 +139,128 @@ import Testing
     }
 
     @Test func idleAndDribblingConnectionsAreClosedAndTheGatewayStillAnswers() async throws {
-        let gw = try await LiveGateway.start(configure: Self.quick)
-        defer { Task { await gw.stop() } }
-        let (idle, _) = try await Self.open(gw.port)
-        let (headers, _) = try await Self.open(gw.port)
-        let (body, _) = try await Self.open(gw.port)
-        try await body.writeAndFlush(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"))
-        // A byte every 100 ms, past both deadlines: each write keeps the connection busy, none completes a head or body.
-        for _ in 0..<15 {
-            try? await headers.writeAndFlush(ByteBuffer(string: "X"))
-            try? await body.writeAndFlush(ByteBuffer(string: " "))
-            try await Task.sleep(for: .milliseconds(100))
+        try await LiveGateway.with(try await LiveGateway.start(configure: Self.quick)) { (gw) async throws in
+            let (idle, _) = try await Self.open(gw.port)
+            let (headers, _) = try await Self.open(gw.port)
+            let (body, _) = try await Self.open(gw.port)
+            try await body.writeAndFlush(
+                ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"))
+            // A byte every 100 ms, past both deadlines: each write keeps the connection busy, none completes a head or body.
+            for _ in 0..<15 {
+                try? await headers.writeAndFlush(ByteBuffer(string: "X"))
+                try? await body.writeAndFlush(ByteBuffer(string: " "))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Far longer than the deadlines, so a loaded machine passes; without them the connections stay open.
+            for (name, channel) in [("idle", idle), ("slow head", headers), ("slow body", body)] {
+                for _ in 0..<500 where channel.isActive { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(!channel.isActive, "the \(name) connection is still open")
+            }
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+            #expect(r.status == 200)
         }
-        // Far longer than the deadlines, so a loaded machine passes; without them the connections stay open.
-        for (name, channel) in [("idle", idle), ("slow head", headers), ("slow body", body)] {
-            for _ in 0..<500 where channel.isActive { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(!channel.isActive, "the \(name) connection is still open")
-        }
-        let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
-        #expect(r.status == 200)
     }
 
     @Test func connectionsPastTheLimitAreRefusedWithA503() async throws {
-        let gw = try await LiveGateway.start { $0.maxConnections = 2 }
-        defer { Task { await gw.stop() } }
-        // One at a time: a connection is counted once the server has set it up, not when the client's connect returns.
-        func admitted(_ n: Int) async throws {
-            for _ in 0..<250 where gw.server.connections.current < n { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(gw.server.connections.current == n)
+        try await LiveGateway.with(try await LiveGateway.start { $0.maxConnections = 2 }) { (gw) async throws in
+            // One at a time: a connection is counted once the server has set it up, not when the client's connect returns.
+            func admitted(_ n: Int) async throws {
+                for _ in 0..<250 where gw.server.connections.current < n { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(gw.server.connections.current == n)
+            }
+            let (first, _) = try await Self.open(gw.port)
+            try await admitted(1)
+            let (second, _) = try await Self.open(gw.port)
+            try await admitted(2)
+            let (_, refused) = try await Self.open(gw.port)
+            let answer = String(buffer: try await refused.get())
+            #expect(answer.hasPrefix("HTTP/1.1 503"))
+            #expect(answer.contains("too_many_connections"))
+            try await first.close()
+            try await second.close()
+            var status = 0
+            for _ in 0..<100 where status != 200 {
+                status = (try? await gw.send("GET", "/health", key: nil).status) ?? 0
+                if status != 200 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(status == 200)
         }
-        let (first, _) = try await Self.open(gw.port)
-        try await admitted(1)
-        let (second, _) = try await Self.open(gw.port)
-        try await admitted(2)
-        let (_, refused) = try await Self.open(gw.port)
-        let answer = String(buffer: try await refused.get())
-        #expect(answer.hasPrefix("HTTP/1.1 503"))
-        #expect(answer.contains("too_many_connections"))
-        try await first.close()
-        try await second.close()
-        var status = 0
-        for _ in 0..<100 where status != 200 {
-            status = (try? await gw.send("GET", "/health", key: nil).status) ?? 0
-            if status != 200 { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(status == 200)
     }
 
     @Test func aHugeLengthIsRefusedFromItsHeaderAndAStrangeCodingIs501() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        let (huge, hugeClosed) = try await Self.open(gw.port)
-        try await huge.writeAndFlush(
-            ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n\r\n"))
-        let refused = String(buffer: try await hugeClosed.get())
-        #expect(refused.hasPrefix("HTTP/1.1 413"))
-        let (gzip, gzipClosed) = try await Self.open(gw.port)
-        try await gzip.writeAndFlush(
-            ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
-        #expect(String(buffer: try await gzipClosed.get()).hasPrefix("HTTP/1.1 501"))
-        #expect(try await gw.store.records(.init()).isEmpty)
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            let (huge, hugeClosed) = try await Self.open(gw.port)
+            try await huge.writeAndFlush(
+                ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n\r\n"))
+            let refused = String(buffer: try await hugeClosed.get())
+            #expect(refused.hasPrefix("HTTP/1.1 413"))
+            let (gzip, gzipClosed) = try await Self.open(gw.port)
+            try await gzip.writeAndFlush(
+                ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
+            #expect(String(buffer: try await gzipClosed.get()).hasPrefix("HTTP/1.1 501"))
+            #expect(try await gw.store.records(.init()).isEmpty)
+        }
     }
 
     @Test(arguments: [true, false])
     func anHTTP10ClientGetsAStreamItCanRead(direct: Bool) async throws {
-        let gw = try await LiveGateway.start(direct: direct)
-        defer { Task { await gw.stop() } }
-        let (channel, closed) = try await Self.open(gw.port)
-        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest(chatBody(stream: true), version: "1.0")))
-        let answer = String(buffer: try await closed.get())
-        #expect(answer.hasPrefix("HTTP/1.1 200"))
-        #expect(!answer.lowercased().contains("transfer-encoding"))
-        #expect(answer.hasSuffix("data: [DONE]\n\n"))
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            let (channel, closed) = try await Self.open(gw.port)
+            try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest(chatBody(stream: true), version: "1.0")))
+            let answer = String(buffer: try await closed.get())
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
+            #expect(!answer.lowercased().contains("transfer-encoding"))
+            #expect(answer.hasSuffix("data: [DONE]\n\n"))
+        }
     }
 
     @Test(arguments: [true, false])
     func headIsAnsweredAsItsGetAndOtherMethodsAre405(direct: Bool) async throws {
-        let gw = try await LiveGateway.start(direct: direct)
-        defer { Task { await gw.stop() } }
-        let replies = try await RawHTTPClient.exchange(
-            port: gw.port,
-            [
-                ("HEAD", "/health", [], nil),
-                ("HEAD", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], nil),
-                ("GET", "/v1/messages", [], nil),
-                ("DELETE", "/v1/models", [], nil),
-                ("HEAD", "/no/such/route", [("connection", "close")], nil),
-            ])
-        #expect(replies.map(\.status) == [200, 405, 405, 405, 404])
-        #expect(replies[0].body.isEmpty)
-        #expect(replies[1].header("allow") == "POST")
-        #expect(replies[3].header("allow") == "GET, HEAD")
-        #expect(try await gw.store.records(.init()).isEmpty)
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            let replies = try await RawHTTPClient.exchange(
+                port: gw.port,
+                [
+                    ("HEAD", "/health", [], nil),
+                    ("HEAD", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], nil),
+                    ("GET", "/v1/messages", [], nil),
+                    ("DELETE", "/v1/models", [], nil),
+                    ("HEAD", "/no/such/route", [("connection", "close")], nil),
+                ])
+            #expect(replies.map(\.status) == [200, 405, 405, 405, 404])
+            #expect(replies[0].body.isEmpty)
+            #expect(replies[1].header("allow") == "POST")
+            #expect(replies[3].header("allow") == "GET, HEAD")
+            #expect(try await gw.store.records(.init()).isEmpty)
+        }
     }
 
     @Test(arguments: [true, false])
     func aMalformedRequestAfterAValidOneLeavesTheValidOnesAnswer(direct: Bool) async throws {
-        let gw = try await LiveGateway.start(direct: direct)
-        defer { Task { await gw.stop() } }
-        let (channel, closed) = try await Self.open(gw.port)
-        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest() + "GARBAGE\0 / HTTP/9\r\n\r\n"))
-        let answer = String(buffer: try await closed.get())
-        #expect(answer.hasPrefix("HTTP/1.1 200"))
-        #expect(answer.contains("HTTP/1.1 400"))
-        #expect(answer.contains("malformed_request"))
-        #expect(try await gw.store.records(.init()).map(\.status) == [200])
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            let (channel, closed) = try await Self.open(gw.port)
+            try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest() + "GARBAGE\0 / HTTP/9\r\n\r\n"))
+            let answer = String(buffer: try await closed.get())
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
+            #expect(answer.contains("HTTP/1.1 400"))
+            #expect(answer.contains("malformed_request"))
+            #expect(try await gw.store.records(.init()).map(\.status) == [200])
+        }
     }
 
     @Test func aClientThatHalfClosesBeforeItsAnswerIsGoneAndRecordedAs499() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        gw.fake.setDefault(.delay(.seconds(30), then: .reply(FakeReply("late"))))
-        let (channel, closed) = try await Self.open(gw.port)
-        try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest()))
-        try await channel.close(mode: .output)
-        _ = try await closed.get()
-        var records: [Int] = []
-        for _ in 0..<250 where records.isEmpty {
-            try await Task.sleep(for: .milliseconds(20))
-            records = try await gw.store.records(.init()).map(\.status)
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            gw.fake.setDefault(.delay(.seconds(4), then: .reply(FakeReply("late"))))
+            let (channel, closed) = try await Self.open(gw.port)
+            try await channel.writeAndFlush(ByteBuffer(string: Self.chatRequest()))
+            try await channel.close(mode: .output)
+            _ = try await closed.get()
+            var records: [Int] = []
+            for _ in 0..<250 where records.isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+                records = try await gw.store.records(.init()).map(\.status)
+            }
+            // As nginx and Go's server do: the end of the client's input is the client leaving; the upstream call stops.
+            #expect(records == [499])
         }
-        // As nginx and Go's server do: the end of the client's input is the client leaving; the upstream call stops.
-        #expect(records == [499])
     }
 }

@@ -193,35 +193,35 @@ struct DirectChatTests {
     }
 
     @Test func requestsThatMustWaitForSomethingAreAnsweredByTheRouter() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        let stream = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
-        #expect(stream.status == 200 && stream.body.contains("data: [DONE]"))
-        #expect(try await gw.send("POST", "/v1/chat/completions", raw: "{not json").status == 400)
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: "sk-sb-nobody").status == 401)
-        #expect(try await Self.loopAnswered(gw) == 0)
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            let stream = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
+            #expect(stream.status == 200 && stream.body.contains("data: [DONE]"))
+            #expect(try await gw.send("POST", "/v1/chat/completions", raw: "{not json").status == 400)
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: "sk-sb-nobody").status == 401)
+            #expect(try await Self.loopAnswered(gw) == 0)
 
-        // A stored key is looked up by the router the first time; once cached, its requests are answered on the loop.
-        let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", user: "bob", allowedModels: ["fake/fake-model"]))
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
-        #expect(try await Self.loopAnswered(gw) == 0)
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
-        #expect(try await Self.loopAnswered(gw) == 1)
-        // What the key may not use is still refused, by the router.
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret).status == 403)
-        #expect(try await Self.loopAnswered(gw) == 1)
-        let records = try await Self.ledger(gw, count: 7)
-        #expect(records.filter { $0.user == "bob" }.map(\.status).sorted() == [200, 200, 403])
+            // A stored key is looked up by the router the first time; once cached, its requests are answered on the loop.
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", user: "bob", allowedModels: ["fake/fake-model"]))
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
+            #expect(try await Self.loopAnswered(gw) == 0)
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
+            #expect(try await Self.loopAnswered(gw) == 1)
+            // What the key may not use is still refused, by the router.
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret).status == 403)
+            #expect(try await Self.loopAnswered(gw) == 1)
+            let records = try await Self.ledger(gw, count: 7)
+            #expect(records.filter { $0.user == "bob" }.map(\.status).sorted() == [200, 200, 403])
+        }
     }
 
     @Test func aKeyWithLimitsIsAdmittedByTheRouter() async throws {
         var limits = QuotaEnforcer.Configuration()
         limits.global.requestsPerMinute = 1000
-        let gw = try await LiveGateway.start(limits: limits)
-        defer { Task { await gw.stop() } }
-        let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
-        #expect(reply.status == 200 && reply.header("x-ratelimit-limit") == "1000")
-        #expect(try await Self.loopAnswered(gw) == 0)
+        try await LiveGateway.with(try await LiveGateway.start(limits: limits)) { (gw) async throws in
+            let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+            #expect(reply.status == 200 && reply.header("x-ratelimit-limit") == "1000")
+            #expect(try await Self.loopAnswered(gw) == 0)
+        }
     }
 
     @Test func aLedgerThatCannotCommitOnTheLoopStillRecordsBeforeTheAnswer() async throws {

@@ -12,90 +12,90 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct DirectRouteTests {
     @Test(arguments: [true, false])
     func pipelinedRequestsAreAnsweredInOrderAcrossBothPaths(direct: Bool) async throws {
-        let gw = try await LiveGateway.start(direct: direct)
-        defer { Task { await gw.stop() } }
-        let body = chatBody().jsonString()
-        let requests: [(String, String, String?)] = [
-            ("POST", "/v1/chat/completions", body), ("GET", "/health", nil), ("POST", "/v1/chat/completions", body),
-            ("GET", "/v1/models", nil), ("POST", "/v1/chat/completions?trace=1", body), ("POST", "/v1/chat/completions", body),
-        ]
-        // All six in one write, the last asking to close: both paths must answer in the order asked.
-        let replies = try await RawHTTPClient.exchange(
-            port: gw.port,
-            requests.enumerated().map { i, r in
-                var headers = [("authorization", "Bearer \(LiveGateway.master)"), ("x-request-id", "req-\(i)")]
-                if i == requests.count - 1 { headers.append(("connection", "close")) }
-                return (r.0, r.1, headers, r.2)
-            })
-        #expect(replies.map(\.status) == [200, 200, 200, 200, 200, 200])
-        #expect(replies.map { $0.header("x-request-id") } == (0..<6).map { "req-\($0)" })
-        for i in [0, 2, 4, 5] {
-            #expect(replies[i].body.contains(#""object":"chat.completion""#), "\(i): \(replies[i].body)")
-            #expect(replies[i].header("inference-id") != nil && replies[i].header("date") != nil)
-            #expect(replies[i].header("server") == "switchboard")
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            let body = chatBody().jsonString()
+            let requests: [(String, String, String?)] = [
+                ("POST", "/v1/chat/completions", body), ("GET", "/health", nil), ("POST", "/v1/chat/completions", body),
+                ("GET", "/v1/models", nil), ("POST", "/v1/chat/completions?trace=1", body), ("POST", "/v1/chat/completions", body),
+            ]
+            // All six in one write, the last asking to close: both paths must answer in the order asked.
+            let replies = try await RawHTTPClient.exchange(
+                port: gw.port,
+                requests.enumerated().map { i, r in
+                    var headers = [("authorization", "Bearer \(LiveGateway.master)"), ("x-request-id", "req-\(i)")]
+                    if i == requests.count - 1 { headers.append(("connection", "close")) }
+                    return (r.0, r.1, headers, r.2)
+                })
+            #expect(replies.map(\.status) == [200, 200, 200, 200, 200, 200])
+            #expect(replies.map { $0.header("x-request-id") } == (0..<6).map { "req-\($0)" })
+            for i in [0, 2, 4, 5] {
+                #expect(replies[i].body.contains(#""object":"chat.completion""#), "\(i): \(replies[i].body)")
+                #expect(replies[i].header("inference-id") != nil && replies[i].header("date") != nil)
+                #expect(replies[i].header("server") == "switchboard")
+            }
+            #expect(replies[1].body.contains(#""status""#) && replies[3].body.contains(#""object":"list""#))
+            #expect(try await gw.store.count(UsageFilter()) == 4)
         }
-        #expect(replies[1].body.contains(#""status""#) && replies[3].body.contains(#""object":"list""#))
-        #expect(try await gw.store.count(UsageFilter()) == 4)
     }
 
     @Test(arguments: [true, false])
     func anOversizeBodyIs413FromItsLengthAndItsConnectionEnds(direct: Bool) async throws {
-        let gw = try await LiveGateway.start(maxBodyBytes: 4096, direct: direct)
-        defer { Task { await gw.stop() } }
-        let big = chatBody(text: String(repeating: "x", count: 100_000)).jsonString()
-        // The body is not read: the connection ends after the answer, and the request after it is never read.
-        let replies = try await RawHTTPClient.exchange(
-            port: gw.port,
-            [
-                ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], big),
-                (
-                    "POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)"), ("connection", "close")],
-                    chatBody().jsonString()
-                ),
-            ])
-        #expect(replies.map(\.status) == [413])
-        #expect(replies[0].body.contains(#""code":"request_too_large""#), "\(replies[0].body)")
-        #expect(try await gw.store.count(UsageFilter()) == 0)
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
+        try await LiveGateway.with(try await LiveGateway.start(maxBodyBytes: 4096, direct: direct)) { (gw) async throws in
+            let big = chatBody(text: String(repeating: "x", count: 100_000)).jsonString()
+            // The body is not read: the connection ends after the answer, and the request after it is never read.
+            let replies = try await RawHTTPClient.exchange(
+                port: gw.port,
+                [
+                    ("POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)")], big),
+                    (
+                        "POST", "/v1/chat/completions", [("authorization", "Bearer \(LiveGateway.master)"), ("connection", "close")],
+                        chatBody().jsonString()
+                    ),
+                ])
+            #expect(replies.map(\.status) == [413])
+            #expect(replies[0].body.contains(#""code":"request_too_large""#), "\(replies[0].body)")
+            #expect(try await gw.store.count(UsageFilter()) == 0)
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
+        }
     }
 
     @Test func aClientThatExpectsContinueIsToldToSendItsBody() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        let first = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: ByteBuffer.self)
-        let channel = try await RawHTTPClient.connect(port: gw.port, firstRead: first)
-        let body = chatBody().jsonString()
-        var head = ByteBuffer()
-        head.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
-        head.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nexpect: 100-continue\r\n\r\n")
-        try await channel.writeAndFlush(head)
-        // Nothing of the body is sent until the server says so.
-        let answer = String(buffer: try await first.futureResult.get())
-        #expect(answer.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(answer)")
-        try await channel.close()
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            let first = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: ByteBuffer.self)
+            let channel = try await RawHTTPClient.connect(port: gw.port, firstRead: first)
+            let body = chatBody().jsonString()
+            var head = ByteBuffer()
+            head.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
+            head.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nexpect: 100-continue\r\n\r\n")
+            try await channel.writeAndFlush(head)
+            // Nothing of the body is sent until the server says so.
+            let answer = String(buffer: try await first.futureResult.get())
+            #expect(answer.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(answer)")
+            try await channel.close()
+        }
     }
 
     @Test func aClientThatLeavesCancelsTheUpstreamCallAndIsRecordedAs499() async throws {
-        let gw = try await LiveGateway.start(requestTimeout: .seconds(60))
-        defer { Task { await gw.stop() } }
-        gw.fake.setDefault(.delay(.seconds(30), then: .reply(FakeReply("late"))))
-        let channel = try await RawHTTPClient.connect(port: gw.port)
-        var request = ByteBuffer()
-        let body = chatBody().jsonString()
-        request.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
-        request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
-        try await channel.writeAndFlush(request)
-        func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
-        for _ in 0..<250 where chats() == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(chats() == 1)
-        try await channel.close()
-        // Recorded long before the upstream's 30 s answer would have come.
-        var records: [UsageRecord] = []
-        for _ in 0..<500 where records.isEmpty {
-            try await Task.sleep(for: .milliseconds(20))
-            records = try await gw.store.records(UsageFilter())
+        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(60))) { (gw) async throws in
+            gw.fake.setDefault(.delay(.seconds(4), then: .reply(FakeReply("late"))))
+            let channel = try await RawHTTPClient.connect(port: gw.port)
+            var request = ByteBuffer()
+            let body = chatBody().jsonString()
+            request.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
+            request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
+            try await channel.writeAndFlush(request)
+            func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
+            for _ in 0..<250 where chats() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(chats() == 1)
+            try await channel.close()
+            // Recorded as 499 (an answer the upstream finished would be a 200): the exchange was cancelled.
+            var records: [UsageRecord] = []
+            for _ in 0..<500 where records.isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+                records = try await gw.store.records(UsageFilter())
+            }
+            #expect(records.map(\.status) == [499])
         }
-        #expect(records.map(\.status) == [499])
     }
 }
 

@@ -125,49 +125,49 @@ import Testing
     func randomAndExtremeRequestsGetA2xxOrADocumented4xxAndOneRecordEach(limited: Bool) async throws {
         var limits = QuotaEnforcer.Configuration()
         if limited { limits.global.requestsPerMinute = 1_000_000 }
-        let gw = try await LiveGateway.start(limits: limits)
-        defer { Task { await gw.stop() } }
-        var key = LiveGateway.master
-        if limited {
-            let keyLimits = UsageLimits(requestsPerMinute: 1_000_000, tokensPerMinute: 1 << 40, budgetPerDay: NanoUSD(usd: "1000000"))
-            key = try await gw.store.createKey(NewAPIKey(name: "fuzz", user: "fuzzer", limits: keyLimits)).secret
-        }
-        var rng = SeededGenerator(seed: Self.seed &+ (limited ? 1 : 0))
-        var inferenceIDs: [String] = []
-        for round in 0..<Self.rounds {
-            var reply = FakeReply("a fuzzed answer")
-            reply.usage = Self.randomUsage(&rng)
-            gw.fake.setDefault(.reply(reply))
-            let c = Self.makeCase(&rng)
-            let r = try await gw.send("POST", c.path, json: c.body, key: key)
-            let context =
-                "seed \(Self.seed) round \(round): \(c.path) \(c.body.jsonString().prefix(300)) -> \(r.status) \(r.body.prefix(300))"
-            #expect((200..<300).contains(r.status) || (400..<500).contains(r.status), "\(context)")
-            if (400..<500).contains(r.status) {
-                #expect(Self.isDocumentedError(r.body, c.dialect), "\(context)")
+        try await LiveGateway.with(try await LiveGateway.start(limits: limits)) { (gw) async throws in
+            var key = LiveGateway.master
+            if limited {
+                let keyLimits = UsageLimits(requestsPerMinute: 1_000_000, tokensPerMinute: 1 << 40, budgetPerDay: NanoUSD(usd: "1000000"))
+                key = try await gw.store.createKey(NewAPIKey(name: "fuzz", user: "fuzzer", limits: keyLimits)).secret
             }
-            if r.header("content-type") == "text/event-stream" {
-                let ended = r.body.contains("[DONE]") || r.body.contains("message_stop") || r.body.contains("\"generated_text\":\"")
-                #expect(ended, "a stream ended silently: \(context)")
+            var rng = SeededGenerator(seed: Self.seed &+ (limited ? 1 : 0))
+            var inferenceIDs: [String] = []
+            for round in 0..<Self.rounds {
+                var reply = FakeReply("a fuzzed answer")
+                reply.usage = Self.randomUsage(&rng)
+                gw.fake.setDefault(.reply(reply))
+                let c = Self.makeCase(&rng)
+                let r = try await gw.send("POST", c.path, json: c.body, key: key)
+                let context =
+                    "seed \(Self.seed) round \(round): \(c.path) \(c.body.jsonString().prefix(300)) -> \(r.status) \(r.body.prefix(300))"
+                #expect((200..<300).contains(r.status) || (400..<500).contains(r.status), "\(context)")
+                if (400..<500).contains(r.status) {
+                    #expect(Self.isDocumentedError(r.body, c.dialect), "\(context)")
+                }
+                if r.header("content-type") == "text/event-stream" {
+                    let ended = r.body.contains("[DONE]") || r.body.contains("message_stop") || r.body.contains("\"generated_text\":\"")
+                    #expect(ended, "a stream ended silently: \(context)")
+                }
+                let id = try #require(r.header("inference-id"), "no ledger id: \(context)")
+                inferenceIDs.append(id)
             }
-            let id = try #require(r.header("inference-id"), "no ledger id: \(context)")
-            inferenceIDs.append(id)
+            var recorded: [String] = []
+            var page = UsageFilter()
+            page.limit = 1000
+            while true {
+                let ids = try await gw.store.records(page).map(\.requestID)
+                recorded += ids
+                if ids.count < page.limit { break }
+                page.offset += page.limit
+            }
+            #expect(recorded.count == inferenceIDs.count)
+            let missing = Set(inferenceIDs).subtracting(recorded)
+            #expect(missing.isEmpty, "\(missing.count) answered requests have no record, e.g. \(missing.prefix(3))")
+            #expect(try await gw.send("GET", "/metrics", key: nil).status == 200)
+            #expect(try await gw.send("GET", "/hf/tasks/billing/usage").status == 200)
+            gw.fake.setDefault(.reply(FakeReply("fine")))
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
         }
-        var recorded: [String] = []
-        var page = UsageFilter()
-        page.limit = 1000
-        while true {
-            let ids = try await gw.store.records(page).map(\.requestID)
-            recorded += ids
-            if ids.count < page.limit { break }
-            page.offset += page.limit
-        }
-        #expect(recorded.count == inferenceIDs.count)
-        let missing = Set(inferenceIDs).subtracting(recorded)
-        #expect(missing.isEmpty, "\(missing.count) answered requests have no record, e.g. \(missing.prefix(3))")
-        #expect(try await gw.send("GET", "/metrics", key: nil).status == 200)
-        #expect(try await gw.send("GET", "/hf/tasks/billing/usage").status == 200)
-        gw.fake.setDefault(.reply(FakeReply("fine")))
-        #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
     }
 }

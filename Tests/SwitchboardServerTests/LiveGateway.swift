@@ -19,11 +19,16 @@ final class LiveGateway: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let server: GatewayServer
+    /// The SQLite file this gateway made for itself, deleted when it stops (nil: a store the test brought).
+    let ownFile: String?
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    private init(fake: FakeUpstream, store: any Storage, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer)
-    {
+    private init(
+        fake: FakeUpstream, store: any Storage, port: Int, group: ServiceGroup, task: Task<Void, any Error>, server: GatewayServer,
+        ownFile: String?
+    ) {
+        self.ownFile = ownFile
         self.fake = fake
         self.store = store
         self.port = port
@@ -65,8 +70,8 @@ final class LiveGateway: Sendable {
         let gateway = Gateway(
             providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
             prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
-        let store =
-            try store ?? SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path)
+        let ownFile = store == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path : nil
+        let store = try store ?? SQLiteStore(path: ownFile!)
         var options = GatewayServer.Options()
         options.port = 0
         options.masterKey = master
@@ -91,13 +96,33 @@ final class LiveGateway: Sendable {
         let task = Task { try await group.run() }
         var port = 0
         for await p in ports { port = p }
-        return LiveGateway(fake: fake, store: store, port: port, group: group, task: task, server: server)
+        return LiveGateway(fake: fake, store: store, port: port, group: group, task: task, server: server, ownFile: ownFile)
     }
 
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = await task.result
         await fake.stop()
+        guard let ownFile else { return }
+        await store.close()
+        let directory = URL(fileURLWithPath: ownFile).deletingLastPathComponent()
+        let name = URL(fileURLWithPath: ownFile).lastPathComponent
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where file.hasPrefix(name) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+        }
+    }
+
+    /// Runs `body` against a gateway and always stops it (and deletes the files it made) before returning, whether
+    /// `body` succeeded or threw.
+    static func with(_ start: @autoclosure () async throws -> LiveGateway, _ body: (LiveGateway) async throws -> Void) async throws {
+        let gw = try await start()
+        do {
+            try await body(gw)
+        } catch {
+            await gw.stop()
+            throw error
+        }
+        await gw.stop()
     }
 
     struct Reply {

@@ -6,69 +6,69 @@ import Testing
 
 @Suite struct ModelsHealthMetricsTests {
     @Test func modelsListsProviderPrefixedAndUnambiguousBareIDs() async throws {
-        let gw = try await LiveGateway.start(extraProviders: [MockProvider(wordDelay: .zero)])
-        defer { Task { await gw.stop() } }
-        let r = try await gw.send("GET", "/v1/models")
-        #expect(r.status == 200)
-        guard case .array(let data)? = r.json?["data"] else { Issue.record("no data"); return }
-        let ids = data.compactMap { $0["id"]?.stringValue }
-        #expect(ids.contains("fake/fake-model") && ids.contains("fake-model") && ids.contains("mock/echo") && ids.contains("echo"))
-        #expect(data.first { $0["id"] == "mock/echo" }?["owned_by"] == "switchboard-mock")
-        let one = try await gw.send("GET", "/v1/models/fake/fake-model")
-        #expect(one.json?["id"] == "fake/fake-model")
-        let none = try await gw.send("GET", "/v1/models/fake/nope")
-        #expect(none.status == 404)
-        // A bare id listed by one provider goes to that provider, not to the router's first slot.
-        let echo = try await gw.send("POST", "/v1/chat/completions", json: chatBody("echo", text: "bare ids route"))
-        #expect(echo.json?["choices"]?.arrayItem(0)?["message"]?["content"] == "bare ids route")
+        try await LiveGateway.with(try await LiveGateway.start(extraProviders: [MockProvider(wordDelay: .zero)])) { (gw) async throws in
+            let r = try await gw.send("GET", "/v1/models")
+            #expect(r.status == 200)
+            guard case .array(let data)? = r.json?["data"] else { Issue.record("no data"); return }
+            let ids = data.compactMap { $0["id"]?.stringValue }
+            #expect(ids.contains("fake/fake-model") && ids.contains("fake-model") && ids.contains("mock/echo") && ids.contains("echo"))
+            #expect(data.first { $0["id"] == "mock/echo" }?["owned_by"] == "switchboard-mock")
+            let one = try await gw.send("GET", "/v1/models/fake/fake-model")
+            #expect(one.json?["id"] == "fake/fake-model")
+            let none = try await gw.send("GET", "/v1/models/fake/nope")
+            #expect(none.status == 404)
+            // A bare id listed by one provider goes to that provider, not to the router's first slot.
+            let echo = try await gw.send("POST", "/v1/chat/completions", json: chatBody("echo", text: "bare ids route"))
+            #expect(echo.json?["choices"]?.arrayItem(0)?["message"]?["content"] == "bare ids route")
+        }
     }
 
     @Test func embeddingsGoToProvidersThatHaveThem() async throws {
-        let gw = try await LiveGateway.start(extraProviders: [MockProvider()])
-        defer { Task { await gw.stop() } }
-        let r = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/text-embed", "input": ["ab", "abcd"]])
-        #expect(r.status == 200)
-        #expect(r.json?["data"]?.arrayItem(1)?["embedding"]?.arrayItem(0)?.doubleValue == 4)
-        let unsupported = try await gw.send("POST", "/v1/embeddings", json: ["model": "mock/echo", "input": "x"])
-        #expect(unsupported.status == 400)
-        let bad = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/x", "input": 5])
-        #expect(bad.json?["error"]?["param"] == "input")
+        try await LiveGateway.with(try await LiveGateway.start(extraProviders: [MockProvider()])) { (gw) async throws in
+            let r = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/text-embed", "input": ["ab", "abcd"]])
+            #expect(r.status == 200)
+            #expect(r.json?["data"]?.arrayItem(1)?["embedding"]?.arrayItem(0)?.doubleValue == 4)
+            let unsupported = try await gw.send("POST", "/v1/embeddings", json: ["model": "mock/echo", "input": "x"])
+            #expect(unsupported.status == 400)
+            let bad = try await gw.send("POST", "/v1/embeddings", json: ["model": "fake/x", "input": 5])
+            #expect(bad.json?["error"]?["param"] == "input")
+        }
     }
 
     @Test func healthComesFromTheBackgroundProber() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        var health = try await gw.send("GET", "/health", key: nil)
-        for _ in 0..<50 where health.json?["provider_status"]?["fake"] != "healthy" {
-            try await Task.sleep(for: .milliseconds(50))
-            health = try await gw.send("GET", "/health", key: nil)
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var health = try await gw.send("GET", "/health", key: nil)
+            for _ in 0..<50 where health.json?["provider_status"]?["fake"] != "healthy" {
+                try await Task.sleep(for: .milliseconds(50))
+                health = try await gw.send("GET", "/health", key: nil)
+            }
+            #expect(health.json?["status"] == "healthy")
+            #expect(health.json?["provider_status"] == ["fake": "healthy"])
+            #expect(health.json?["models_cached"] == 2)
+            #expect(health.json?["uptime"]?.doubleValue ?? -1 >= 0)
+            let probes = gw.fake.received.filter { $0.path == "/v1/models" }.count
+            for _ in 0..<5 { _ = try await gw.send("GET", "/health", key: nil) }
+            #expect(gw.fake.received.filter { $0.path == "/v1/models" }.count == probes)
         }
-        #expect(health.json?["status"] == "healthy")
-        #expect(health.json?["provider_status"] == ["fake": "healthy"])
-        #expect(health.json?["models_cached"] == 2)
-        #expect(health.json?["uptime"]?.doubleValue ?? -1 >= 0)
-        let probes = gw.fake.received.filter { $0.path == "/v1/models" }.count
-        for _ in 0..<5 { _ = try await gw.send("GET", "/health", key: nil) }
-        #expect(gw.fake.received.filter { $0.path == "/v1/models" }.count == probes)
     }
 
     @Test func metricsExposeRequestsLatencyTokensAndFailovers() async throws {
         let failing = ScriptedProvider(id: "flaky", steps: [.fail(503)])
-        let gw = try await LiveGateway.start(extraProviders: [failing])
-        defer { Task { await gw.stop() } }
-        _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
-        // A bare unknown model goes to the router: fake first (ok). Make fake fail to see a failover to flaky.
-        gw.fake.set(.serverError(503), forModel: "routed")
-        _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody("routed"))
-        let text = try await gw.send("GET", "/metrics", key: nil).body
-        #expect(
-            text.contains(
-                #"switchboard_requests_total{route="/v1/chat/completions",model="fake/fake-model",provider="fake",status="200"} 1"#))
-        #expect(text.contains("switchboard_request_duration_seconds_bucket"))
-        #expect(text.contains("switchboard_upstream_duration_seconds_bucket"))
-        #expect(text.contains("switchboard_gateway_overhead_seconds_bucket"))
-        #expect(text.contains(#"switchboard_input_tokens_total{provider="fake",model="fake-model"} 9"#))
-        #expect(text.contains(#"switchboard_failovers_total{from="fake",kind="overloaded"} 1"#))
-        #expect(text.contains("switchboard_provider_up"))
+        try await LiveGateway.with(try await LiveGateway.start(extraProviders: [failing])) { (gw) async throws in
+            _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+            // A bare unknown model goes to the router: fake first (ok). Make fake fail to see a failover to flaky.
+            gw.fake.set(.serverError(503), forModel: "routed")
+            _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody("routed"))
+            let text = try await gw.send("GET", "/metrics", key: nil).body
+            #expect(
+                text.contains(
+                    #"switchboard_requests_total{route="/v1/chat/completions",model="fake/fake-model",provider="fake",status="200"} 1"#))
+            #expect(text.contains("switchboard_request_duration_seconds_bucket"))
+            #expect(text.contains("switchboard_upstream_duration_seconds_bucket"))
+            #expect(text.contains("switchboard_gateway_overhead_seconds_bucket"))
+            #expect(text.contains(#"switchboard_input_tokens_total{provider="fake",model="fake-model"} 9"#))
+            #expect(text.contains(#"switchboard_failovers_total{from="fake",kind="overloaded"} 1"#))
+            #expect(text.contains("switchboard_provider_up"))
+        }
     }
 }

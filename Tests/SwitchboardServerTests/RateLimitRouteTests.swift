@@ -19,28 +19,28 @@ import Testing
 
     @Test func aKeysRequestsPerMinuteCountExactlyUnderConcurrency() async throws {
         let clock = pinnedClock()
-        let gw = try await LiveGateway.start { $0.clock = clock }
-        defer { Task { await gw.stop() } }
-        let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(requestsPerMinute: 20)))
-        let replies = try await burst(gw, 45, key: secret)
-        let ok = replies.filter { $0.status == 200 }
-        let limited = replies.filter { $0.status == 429 }
-        #expect(ok.count == 20 && limited.count == 25)
-        let now = Int(clock().timeIntervalSince1970)
-        for r in ok {
-            #expect(r.header("x-ratelimit-limit") == "20")
-            #expect(Int(r.header("x-ratelimit-remaining") ?? "") != nil)
-            let reset = try #require(Int(r.header("x-ratelimit-reset") ?? ""))
-            #expect(reset > now && reset <= now + 61 && reset % 60 == 0)
+        try await LiveGateway.with(try await LiveGateway.start { $0.clock = clock }) { (gw) async throws in
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(requestsPerMinute: 20)))
+            let replies = try await burst(gw, 45, key: secret)
+            let ok = replies.filter { $0.status == 200 }
+            let limited = replies.filter { $0.status == 429 }
+            #expect(ok.count == 20 && limited.count == 25)
+            let now = Int(clock().timeIntervalSince1970)
+            for r in ok {
+                #expect(r.header("x-ratelimit-limit") == "20")
+                #expect(Int(r.header("x-ratelimit-remaining") ?? "") != nil)
+                let reset = try #require(Int(r.header("x-ratelimit-reset") ?? ""))
+                #expect(reset > now && reset <= now + 61 && reset % 60 == 0)
+            }
+            #expect(Set(ok.compactMap { $0.header("x-ratelimit-remaining") }) == Set((0..<20).map(String.init)))
+            let refused = try #require(limited.first)
+            #expect(Int(refused.header("retry-after") ?? "") ?? 0 >= 1)
+            #expect(refused.header("x-ratelimit-remaining") == "0")
+            #expect(refused.json?["error"]?["code"]?.stringValue == "rate_limit_exceeded")
+            #expect(refused.json?["error"]?["message"]?.stringValue?.contains("20 requests per minute") == true)
+            // Refused requests are recorded too, and cost nothing.
+            #expect(try await gw.store.count(UsageFilter()) == 45)
         }
-        #expect(Set(ok.compactMap { $0.header("x-ratelimit-remaining") }) == Set((0..<20).map(String.init)))
-        let refused = try #require(limited.first)
-        #expect(Int(refused.header("retry-after") ?? "") ?? 0 >= 1)
-        #expect(refused.header("x-ratelimit-remaining") == "0")
-        #expect(refused.json?["error"]?["code"]?.stringValue == "rate_limit_exceeded")
-        #expect(refused.json?["error"]?["message"]?.stringValue?.contains("20 requests per minute") == true)
-        // Refused requests are recorded too, and cost nothing.
-        #expect(try await gw.store.count(UsageFilter()) == 45)
     }
 
     @Test func aUsersLimitCoversAllOfTheirKeysAndTheGatewayLimitCoversEveryone() async throws {
@@ -48,60 +48,61 @@ import Testing
         limits.users["dave"] = UsageLimits(requestsPerMinute: 6)
         limits.global = UsageLimits(requestsPerMinute: 10)
         let clock = pinnedClock()
-        let gw = try await LiveGateway.start(limits: limits) { $0.clock = clock }
-        defer { Task { await gw.stop() } }
-        let (_, a) = try await gw.store.createKey(NewAPIKey(name: "a", user: "dave"))
-        let (_, b) = try await gw.store.createKey(NewAPIKey(name: "b", user: "dave"))
-        let first = try await burst(gw, 5, key: a)
-        let second = try await burst(gw, 5, key: b)
-        #expect((first + second).filter { $0.status == 200 }.count == 6)
-        // The gateway-wide limit (10) leaves 4 for the master key.
-        let master = try await burst(gw, 8, key: LiveGateway.master)
-        #expect(master.filter { $0.status == 200 }.count == 4)
-        #expect(master.first { $0.status == 429 }?.json?["error"]?["message"]?.stringValue?.contains("gateway") == true)
+        try await LiveGateway.with(try await LiveGateway.start(limits: limits) { $0.clock = clock }) { (gw) async throws in
+            let (_, a) = try await gw.store.createKey(NewAPIKey(name: "a", user: "dave"))
+            let (_, b) = try await gw.store.createKey(NewAPIKey(name: "b", user: "dave"))
+            let first = try await burst(gw, 5, key: a)
+            let second = try await burst(gw, 5, key: b)
+            #expect((first + second).filter { $0.status == 200 }.count == 6)
+            // The gateway-wide limit (10) leaves 4 for the master key.
+            let master = try await burst(gw, 8, key: LiveGateway.master)
+            #expect(master.filter { $0.status == 200 }.count == 4)
+            #expect(master.first { $0.status == 429 }?.json?["error"]?["message"]?.stringValue?.contains("gateway") == true)
+        }
     }
 
     @Test func streamsReserveTheirMaxTokensUpFrontAndSettleToWhatTheyUsed() async throws {
         let clock = pinnedClock()
-        let gw = try await LiveGateway.start { $0.clock = clock }
-        defer { Task { await gw.stop() } }
-        var reply = FakeReply("a long streamed answer that takes a while")
-        reply.usage = Usage(inputTokens: 10, outputTokens: 5)
-        reply.chunkDelay = .milliseconds(30)
-        gw.fake.setDefault(.reply(reply))
-        let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 300)))
-        var body = chatBody(stream: true, includeUsage: true).objectValue!
-        body["max_tokens"] = 100
-        // Each reserves 101 (1 prompt + 100): two fit in 300, a third would overshoot.
-        let replies = try await burst(gw, 6, key: secret, body: .object(body))
-        #expect(replies.filter { $0.status == 200 }.count == 2)
-        #expect(replies.filter { $0.status == 429 }.count == 4)
-        // Settled to 15 each, so 270 are free again: two more fit.
-        let again = try await burst(gw, 3, key: secret, body: .object(body))
-        #expect(again.filter { $0.status == 200 }.count == 2)
-        // A request that alone reserves more than the window holds is a client error, not a retry.
-        body["max_tokens"] = 1000
-        let tooBig = try await gw.send("POST", "/v1/chat/completions", json: .object(body), key: secret)
-        #expect(tooBig.status == 400 && tooBig.json?["error"]?["param"]?.stringValue == "max_tokens")
+        try await LiveGateway.with(try await LiveGateway.start { $0.clock = clock }) { (gw) async throws in
+            var reply = FakeReply("a long streamed answer that takes a while")
+            reply.usage = Usage(inputTokens: 10, outputTokens: 5)
+            reply.chunkDelay = .milliseconds(30)
+            gw.fake.setDefault(.reply(reply))
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 300)))
+            var body = chatBody(stream: true, includeUsage: true).objectValue!
+            body["max_tokens"] = 100
+            // Each reserves 101 (1 prompt + 100): two fit in 300, a third would overshoot.
+            let replies = try await burst(gw, 6, key: secret, body: .object(body))
+            #expect(replies.filter { $0.status == 200 }.count == 2)
+            #expect(replies.filter { $0.status == 429 }.count == 4)
+            // Settled to 15 each, so 270 are free again: two more fit.
+            let again = try await burst(gw, 3, key: secret, body: .object(body))
+            #expect(again.filter { $0.status == 200 }.count == 2)
+            // A request that alone reserves more than the window holds is a client error, not a retry.
+            body["max_tokens"] = 1000
+            let tooBig = try await gw.send("POST", "/v1/chat/completions", json: .object(body), key: secret)
+            #expect(tooBig.status == 400 && tooBig.json?["error"]?["param"]?.stringValue == "max_tokens")
+        }
     }
 
     @Test func budgetsStopAKeyOnceSpentAndStreamedSpendCounts() async throws {
-        let gw = try await LiveGateway.start()
-        defer { Task { await gw.stop() } }
-        var reply = FakeReply("priced")
-        reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
-        gw.fake.setDefault(.reply(reply))
-        let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(budgetPerDay: NanoUSD(5_000_000))))
-        let first = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true, includeUsage: true), key: secret)
-        #expect(first.status == 200 && first.body.contains("[DONE]"))
-        let second = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)
-        #expect(second.status == 200)
-        let third = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)
-        #expect(third.status == 429)
-        #expect(third.json?["error"]?["type"]?.stringValue == "budget_exceeded")
-        #expect(Int(third.header("retry-after") ?? "") ?? 0 >= 1)
-        let hf = try await gw.send("POST", "/hf/tasks/text-generation", json: ["inputs": "hello", "model": "fake/fake-model"], key: secret)
-        #expect(hf.status == 429)
-        #expect(hf.json?["error_type"]?.stringValue == "budget_exceeded")
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var reply = FakeReply("priced")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
+            gw.fake.setDefault(.reply(reply))
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(budgetPerDay: NanoUSD(5_000_000))))
+            let first = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true, includeUsage: true), key: secret)
+            #expect(first.status == 200 && first.body.contains("[DONE]"))
+            let second = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)
+            #expect(second.status == 200)
+            let third = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)
+            #expect(third.status == 429)
+            #expect(third.json?["error"]?["type"]?.stringValue == "budget_exceeded")
+            #expect(Int(third.header("retry-after") ?? "") ?? 0 >= 1)
+            let hf = try await gw.send(
+                "POST", "/hf/tasks/text-generation", json: ["inputs": "hello", "model": "fake/fake-model"], key: secret)
+            #expect(hf.status == 429)
+            #expect(hf.json?["error_type"]?.stringValue == "budget_exceeded")
+        }
     }
 }
