@@ -53,7 +53,6 @@ public struct GatewayServer: Sendable {
     public let options: Options
     public let metrics: GatewayMetrics
     public let logger: Logger
-    var catalog: ModelCatalog { gateway.catalog }
     let prober: HealthProber
     /// Open client connections, against `Options.maxConnections`.
     let connections: ConnectionCount

@@ -93,6 +93,11 @@ import Testing
                 #expect(r.status == 400, "\(path)")
                 #expect(r.body.utf8.count < 1000, "\(path) echoed the name")
             }
+            // Pricing such a name is the same mistake, not an unpriced model.
+            let priced = try await gw.send(
+                "POST", "/hf/tasks/billing/cost",
+                json: ["requests": [["model": .string(long), "input_tokens": 1, "output_tokens": 1]]])
+            #expect(priced.status == 400)
             #expect(gw.fake.received.count == before)
             // Each refusal is recorded, without the name.
             var filter = UsageFilter()

@@ -125,3 +125,9 @@ extension ChatRequest {
         return copy
     }
 }
+
+extension ChatRequest {
+    /// The largest `max_tokens` a client may ask for: far above any model's output limit, and small enough that
+    /// every sum on the token and money path stays exact.
+    public static let maximumOutputTokens = 1 << 24
+}

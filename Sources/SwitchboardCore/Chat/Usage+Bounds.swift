@@ -13,12 +13,6 @@ extension Usage {
     }
 }
 
-extension ChatRequest {
-    /// The largest `max_tokens` a client may ask for: far above any model's output limit, and small enough that
-    /// every sum on the token and money path stays exact.
-    public static let maximumOutputTokens = 1 << 24
-}
-
 /// Checks usage an upstream reported before it is counted: usage is untrusted input, and a negative or absurd
 /// count must neither trap nor be billed. Says so in the log once per provider.
 public final class UsageAudit: Sendable {

@@ -67,16 +67,7 @@ extension Gateway {
     ///
     /// This answers from the catalog as it is; `resolve(model:context:)` first loads it when a bare name needs it.
     public func resolve(model: String) throws(ModelResolutionError) -> (provider: any LLMProvider, model: String) {
-        let name = model.isEmpty ? (defaultModel ?? "") : model
-        guard name.utf8.count <= Self.maximumModelNameBytes else { throw .nameTooLong }
-        // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
-        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let provider = provider(id: String(name[..<slash])) {
-            return (provider, String(name[name.index(after: slash)...]))
-        }
-        let owners = catalog.providers(serving: name)
-        if owners.count == 1, let provider = provider(id: owners[0]) { return (provider, name) }
-        guard !router.slots.isEmpty else { throw .noProvider(name) }
-        return (router, name)
+        try resolve(model: model, catalogLoaded: true)!
     }
 
     /// Resolves as `resolve(model:)` does, loading the catalog first when the name may be a bare id it lists.
@@ -85,15 +76,31 @@ extension Gateway {
     ) async throws(ModelResolutionError)
         -> (provider: any LLMProvider, model: String)
     {
-        if needsCatalog(model) { await catalog.loadIfNeeded(providers, context: context) }
+        if let resolved = try resolveIfLoaded(model: model) { return resolved }
+        await catalog.loadIfNeeded(providers, context: context)
         return try resolve(model: model)
     }
 
-    /// Whether resolving `model` would consult a catalog that has not loaded yet.
-    public func needsCatalog(_ model: String) -> Bool {
-        guard !catalog.isLoaded else { return false }
+    /// Resolves without waiting: nil when the name is not a provider's and the catalog has not loaded yet.
+    public func resolveIfLoaded(model: String) throws(ModelResolutionError) -> (provider: any LLMProvider, model: String)? {
+        try resolve(model: model, catalogLoaded: catalog.isLoaded)
+    }
+
+    private func resolve(
+        model: String, catalogLoaded: Bool
+    ) throws(ModelResolutionError)
+        -> (provider: any LLMProvider, model: String)?
+    {
         let name = model.isEmpty ? (defaultModel ?? "") : model
-        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), provider(id: String(name[..<slash])) != nil { return false }
-        return true
+        guard name.utf8.count <= Self.maximumModelNameBytes else { throw .nameTooLong }
+        // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let provider = provider(id: String(name[..<slash])) {
+            return (provider, String(name[name.index(after: slash)...]))
+        }
+        guard catalogLoaded else { return nil }
+        let owners = catalog.providers(serving: name)
+        if owners.count == 1, let provider = provider(id: owners[0]) { return (provider, name) }
+        guard !router.slots.isEmpty else { throw .noProvider(name) }
+        return (router, name)
     }
 }

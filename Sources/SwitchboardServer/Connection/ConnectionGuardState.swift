@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 
 /// What one client connection may send and how long it may take, as the server enforces it on every path.
@@ -150,13 +151,14 @@ struct ConnectionGuardState {
         // One pass over the fields, no arrays: this runs for every request.
         for field in request.headerFields {
             if field.name == .contentLength {
-                guard let bytes = Int(field.value.trimmingCharacters(in: " \t")), bytes <= limits.maxBodyBytes else {
+                // NIO's decoder has checked the digits; a number too big for an Int is too big.
+                guard let bytes = Int(field.value), bytes <= limits.maxBodyBytes else {
                     return Refusal(
                         status: .contentTooLarge, message: "request body is larger than \(limits.maxBodyBytes) bytes",
                         code: "request_too_large")
                 }
             } else if field.name == .transferEncoding {
-                let codings = field.value.split(separator: ",").map { $0.trimmingCharacters(in: " \t").lowercased() }
+                let codings = field.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                 if codings != ["chunked"] {
                     return Refusal(
                         status: .notImplemented, message: "only the chunked transfer coding is supported",
@@ -166,17 +168,4 @@ struct ConnectionGuardState {
         }
         return nil
     }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return s
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> Substring { Substring(self).trimmingCharacters(in: set) }
 }

@@ -81,11 +81,17 @@ extension GatewayRoutes {
     func priced(_ model: String, task: String?) async throws -> (provider: String, model: String)? {
         var id = model
         if let mapped = try await store.mappings(task: task).first(where: { $0.hubModelID == model }) { id = mapped.providerModelID }
+        let resolved: (provider: any LLMProvider, model: String)
+        do {
+            resolved = try await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price"))
+        } catch .noProvider {
+            return nil
+        } catch {
+            throw APIError.resolution(error)
+        }
         // The router's price depends on which slot answers: none applies beforehand.
-        guard let (provider, upstream) = try? await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price")),
-            provider.id != gateway.router.id
-        else { return nil }
-        return (provider.id, upstream)
+        guard resolved.provider.id != gateway.router.id else { return nil }
+        return (resolved.provider.id, resolved.model)
     }
 
     func hfCost(_ request: Request, context: GatewayRequestContext) async throws -> Response {

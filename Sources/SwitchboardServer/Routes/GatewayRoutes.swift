@@ -115,10 +115,9 @@ struct GatewayRoutes: Sendable {
 
     /// `resolve` without waiting, for a caller on an event loop: nil when the catalog must be loaded first.
     func resolveNow(_ model: String, principal: Principal?) throws -> (any LLMProvider, String)? {
-        guard !gateway.needsCatalog(model) else { return nil }
-        let resolved: (provider: any LLMProvider, model: String)
-        do { resolved = try gateway.resolve(model: model) } catch { throw APIError.resolution(error) }
-        return try allowed(resolved, name: model, principal: principal)
+        let resolved: (provider: any LLMProvider, model: String)?
+        do { resolved = try gateway.resolveIfLoaded(model: model) } catch { throw APIError.resolution(error) }
+        return try resolved.map { try allowed($0, name: model, principal: principal) }
     }
 
     /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
