@@ -70,16 +70,22 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return ["error": .string(summary), "error_type": .string(kind), "message": .string(message)]
     }
 
+    /// The error in OpenAI's shape (the gateway's own middleware answers every error in its route's dialect first).
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let (fields, bytes) = payload(path: request.uri.path)
+        let (fields, bytes) = payload(dialect: .openAI)
         return Response(status: status, headers: fields, body: .init(byteBuffer: bytes))
     }
 
-    /// The headers and body of this error as the API family at `path` answers errors, in its own clients' shape.
-    func payload(path: String) -> (HTTPFields, ByteBuffer) {
+    /// The headers and body of this error in the shape `dialect`'s clients read.
+    func payload(dialect: APIDialect) -> (HTTPFields, ByteBuffer) {
         var fields = headers
         fields[.contentType] = "application/json"
-        let shaped = path.hasPrefix("/hf/") ? huggingFaceBody : path == "/v1/messages" ? AnthropicResponseEncoding.error(self) : body
+        let shaped: JSONValue =
+            switch dialect {
+            case .openAI: body
+            case .anthropic: AnthropicResponseEncoding.error(self)
+            case .huggingFace: huggingFaceBody
+            }
         return (fields, ByteBuffer(bytes: shaped.jsonBytes()))
     }
 
@@ -93,6 +99,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                 code: "model_not_found")
         }
     }
+
+    /// 499, nginx's status for a client that went away before its answer.
+    static let clientClosed = HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
 
     /// 503: a billed request whose record could not be committed is not answered as a success.
     static let ledgerUnavailable = APIError(
@@ -132,7 +141,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             return quota(e)
         case is CancellationError:
             return APIError(
-                status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+                status: clientClosed, message: "request cancelled", type: "server_error")
         default:
             return APIError(status: .internalServerError, message: "internal error", type: "server_error")
         }
@@ -173,7 +182,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             return APIError(status: .badGateway, message: "upstream failed: \(detail)", type: "server_error", code: "upstream_error")
         case .cancelled:
             return APIError(
-                status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "request cancelled", type: "server_error")
+                status: clientClosed, message: "request cancelled", type: "server_error")
         }
     }
 }

@@ -100,14 +100,13 @@ public struct GatewayServer: Sendable {
     {
         let router = Router(context: GatewayRequestContext.self)
         let usage = UsageLedger(writer: ledger, prices: gateway.prices, sats: gateway.sats, quotas: quotas, logger: logger)
-        router.add(middleware: GatewayMiddleware(metrics: metrics, ledger: usage))
         let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
-        let routes = GatewayRoutes(
-            gateway: gateway, metrics: metrics, prober: prober,
-            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout),
-            ledger: usage, store: store, logger: logger, startedAt: .now, forwarders: GatewayRoutes.forwarders(gateway))
-        let authenticator = Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL)
-        routes.register(on: router, auth: AuthMiddleware(authenticator: authenticator))
+        let pipeline = RequestPipeline(
+            gateway: gateway, ledger: usage, metrics: metrics,
+            authenticator: Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL),
+            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout), logger: logger)
+        router.add(middleware: GatewayMiddleware(pipeline: pipeline))
+        GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         let responder = router.buildResponder()
@@ -117,7 +116,7 @@ public struct GatewayServer: Sendable {
             ? DirectRoutes(
                 respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
                 maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
-                chat: options.loopChat ? DirectChat(routes: routes, authenticator: authenticator) : nil)
+                chat: options.loopChat ? DirectChat(pipeline: pipeline) : nil)
             : nil
         let limits = ConnectionLimits(
             headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,

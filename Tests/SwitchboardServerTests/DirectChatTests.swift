@@ -214,14 +214,52 @@ struct DirectChatTests {
         }
     }
 
-    @Test func aKeyWithLimitsIsAdmittedByTheRouter() async throws {
+    @Test func limitsAndBudgetsAreAdmittedAndSettledOnTheLoopAsTheRouterDoes() async throws {
         var limits = QuotaEnforcer.Configuration()
-        limits.global.requestsPerMinute = 1000
-        try await LiveGateway.with(try await LiveGateway.start(limits: limits)) { (gw) async throws in
-            let reply = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
-            #expect(reply.status == 200 && reply.header("x-ratelimit-limit") == "1000")
-            #expect(try await Self.loopAnswered(gw) == 0)
+        limits.global.requestsPerMinute = 5
+        let clock = pinnedClock()
+        // A key looked up once stays cached for the whole test, however slowly a loaded machine runs it.
+        let loop = try await LiveGateway.start(limits: limits) {
+            $0.clock = clock
+            $0.keyCacheTTL = .seconds(3600)
         }
+        let routed = try await LiveGateway.start(limits: limits, loopChat: false) {
+            $0.clock = clock
+            $0.keyCacheTTL = .seconds(3600)
+        }
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
+        var seen: [[String]] = []
+        for gw in [loop, routed] {
+            var reply = FakeReply("priced")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
+            gw.fake.setDefault(.reply(reply))
+            let (_, secret) = try await gw.store.createKey(
+                NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 100_000, budgetPerDay: NanoUSD(7_000_000))))
+            var lines: [String] = []
+            // The key: looked up (and its budget seeded from the ledger) by the router once, then on the loop until its
+            // budget is spent; then the master key until the gateway's requests per minute are.
+            for key in [secret, secret, secret, secret, LiveGateway.master, LiveGateway.master, LiveGateway.master] {
+                let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: key)
+                lines.append(
+                    "\(r.status) \(r.json?["error"]?["type"]?.stringValue ?? "-") \(r.header("x-ratelimit-remaining") ?? "-") "
+                        + "\(r.header("x-switchboard-cost-nano-usd") ?? "-")")
+            }
+            let records = try await Self.ledger(gw, count: 7)
+            lines += records.map { "\($0.status) \($0.costNanoUSD.map(String.init) ?? "-")" }.sorted()
+            seen.append(lines)
+        }
+        #expect(seen[0] == seen[1])
+        #expect(
+            seen[0].prefix(7) == [
+                "200 - 4 3165750", "200 - 3 3165750", "200 - 2 3165750", "429 budget_exceeded - -",
+                "200 - 1 3165750", "200 - 0 3165750", "429 rate_limit_error 0 -",
+            ])
+        #expect(try await Self.loopAnswered(loop) == 6)
+        #expect(try await Self.loopAnswered(routed) == 0)
     }
 
     @Test func aLedgerThatCannotCommitOnTheLoopStillRecordsBeforeTheAnswer() async throws {

@@ -23,6 +23,6 @@ import Testing
 
     @Test(arguments: [(0, "0.000"), (12, "0.012"), (1_234, "1.234"), (1_000, "1.000"), (1_500_500, "1500.500"), (-5, "0.000")])
     func overheadIsMillisecondsWithThreeDecimals(_ micros: Int, _ text: String) {
-        #expect(GatewayMiddleware.milliseconds(.microseconds(micros)) == text)
+        #expect(RequestPipeline.milliseconds(.microseconds(micros)) == text)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Counters for a single gateway instance, under one lock: exact under any concurrency, gone at restart.
-public final class InMemoryCounterStore: CounterStore {
+public final class InMemoryCounterStore: ImmediateCounterStore {
     private struct Entry {
         var value: Int64
         var expiresAt: Int64
@@ -22,6 +22,10 @@ public final class InMemoryCounterStore: CounterStore {
     }
 
     public func charge(_ charges: [CounterCharge]) async throws -> CounterOutcome {
+        chargeImmediately(charges)
+    }
+
+    public func chargeImmediately(_ charges: [CounterCharge]) -> CounterOutcome {
         let t = now()
         return state.withLock { s in
             prune(&s, at: t)
@@ -41,6 +45,10 @@ public final class InMemoryCounterStore: CounterStore {
     }
 
     public func adjust(_ counter: String, by amount: Int64, expiresAt: Int64) async throws {
+        adjustImmediately(counter, by: amount, expiresAt: expiresAt)
+    }
+
+    public func adjustImmediately(_ counter: String, by amount: Int64, expiresAt: Int64) {
         let t = now()
         state.withLock { s in
             let current = live(s.counters[counter], at: t)
@@ -59,6 +67,10 @@ public final class InMemoryCounterStore: CounterStore {
     }
 
     public func exists(_ counter: String) async throws -> Bool {
+        existsImmediately(counter)
+    }
+
+    public func existsImmediately(_ counter: String) -> Bool {
         let t = now()
         return state.withLock { s in s.counters[counter].map { $0.expiresAt >= t } ?? false }
     }

@@ -63,6 +63,9 @@ public final class QuotaEnforcer: Sendable {
         var spendCounters: [(counter: String, expiresAt: Int64)]
         /// For the response headers; nil when no request or token limit applies.
         public var status: Status?
+
+        /// Nothing reserved: no limit applies.
+        static let none = Admission(tokenCounters: [], reserved: 0, spendCounters: [], status: nil)
     }
 
     /// A refusal, with what to tell the client.
@@ -104,6 +107,8 @@ public final class QuotaEnforcer: Sendable {
 
     public let configuration: Configuration
     private let counters: any CounterStore
+    /// `counters`, when they answer on the calling thread.
+    private let immediate: (any ImmediateCounterStore)?
     private let spendSource: SpendSource?
     private let clock: @Sendable () -> Date
 
@@ -114,6 +119,7 @@ public final class QuotaEnforcer: Sendable {
     ) {
         self.configuration = configuration
         self.counters = counters
+        self.immediate = counters as? any ImmediateCounterStore
         self.spendSource = spendSource
         self.clock = clock
     }
@@ -148,16 +154,78 @@ public final class QuotaEnforcer: Sendable {
 
     /// Reserves one request and `tokens` at every level, or throws `Exceeded` having reserved nothing.
     public func admit(_ caller: Caller, tokens: Int) async throws -> Admission {
-        let levels = levels(caller)
-        guard !levels.isEmpty else { return Admission(tokenCounters: [], reserved: 0, spendCounters: [], status: nil) }
-        let now = clock()
-        let t = Int64(now.timeIntervalSince1970)
-        let w = Windows(unix: t)
-        let reserve = Int64(max(0, tokens))
+        guard let plan = try plan(caller, tokens: tokens) else { return .none }
+        for seed in plan.seeds { try await seedSpend(seed) }
+        return try plan.admission(try await counters.charge(plan.charges))
+    }
+
+    /// `admit` answered on the calling thread, when the counters are in memory and every budget counter is
+    /// already seeded; nil when `admit` must do it.
+    public func admitImmediately(_ caller: Caller, tokens: Int) throws -> Admission? {
+        guard let immediate else { return nil }
+        guard let plan = try plan(caller, tokens: tokens) else { return Admission.none }
+        if spendSource != nil, plan.seeds.contains(where: { !immediate.existsImmediately($0.counter) }) { return nil }
+        return try plan.admission(immediate.chargeImmediately(plan.charges))
+    }
+
+    /// What admitting a request charges, and how a refusal of each charge is described.
+    private struct Plan {
+        struct Described {
+            var level: String
+            var name: String
+            var kind: Exceeded.Kind
+            var reset: Int64
+            var isRequests: Bool
+            var isTokens: Bool
+        }
+
+        var now: Int64
+        var reserve: Int64
         var charges: [CounterCharge] = []
-        var described: [(level: Level, name: String, kind: Exceeded.Kind, reset: Int64, isRequests: Bool, isTokens: Bool)] = []
-        var tokenCounters: [(String, Int64)] = []
-        var spendCounters: [(String, Int64)] = []
+        var described: [Described] = []
+        var tokenCounters: [(counter: String, expiresAt: Int64)] = []
+        var spendCounters: [(counter: String, expiresAt: Int64)] = []
+        /// Budget counters that start from the ledger's spend when they are new.
+        var seeds: [Seed] = []
+
+        func admission(_ outcome: CounterOutcome) throws -> Admission {
+            switch outcome {
+            case .refused(let index, _):
+                let d = described[index]
+                let limit = d.kind == .budget ? (charges[index].limit ?? 0) + 1 : charges[index].limit ?? 0
+                throw Exceeded(
+                    kind: d.kind, level: d.level, limitName: d.name, limit: limit, retryAfter: max(1, d.reset - now),
+                    reset: d.reset)
+            case .applied(let values):
+                // Headers describe the tightest request window, else the tightest token window.
+                var best: Status?
+                for pass in [true, false] where best == nil {
+                    for (i, d) in described.enumerated() where (pass ? d.isRequests : d.isTokens) {
+                        let limit = charges[i].limit ?? 0
+                        let s = Status(limit: limit, remaining: max(0, limit - values[i]), reset: d.reset)
+                        if best == nil || s.remaining < best!.remaining { best = s }
+                    }
+                }
+                return Admission(tokenCounters: tokenCounters, reserved: reserve, spendCounters: spendCounters, status: best)
+            }
+        }
+    }
+
+    private struct Seed {
+        var counter: String
+        var keyID: String?
+        var user: String?
+        var since: Int64
+        var expiresAt: Int64
+    }
+
+    /// The charges for `caller`; nil when no limit applies. Throws for a request that can never fit or a budget of 0.
+    private func plan(_ caller: Caller, tokens: Int) throws -> Plan? {
+        let levels = levels(caller)
+        guard !levels.isEmpty else { return nil }
+        let t = Int64(clock().timeIntervalSince1970)
+        let w = Windows(unix: t)
+        var plan = Plan(now: t, reserve: Int64(max(0, tokens)))
         for level in levels {
             let l = level.limits
             func add(_ suffix: String, amount: Int64, limit: Int?, name: String, reset: Int64, requests: Bool = false) throws {
@@ -168,15 +236,16 @@ public final class QuotaEnforcer: Sendable {
                         retryAfter: 0, reset: reset)
                 }
                 let counter = level.prefix + suffix
-                charges.append(CounterCharge(counter: counter, amount: amount, limit: Int64(limit), expiresAt: reset + 60))
-                described.append((level, name, .rateLimited, reset, requests, !requests))
-                if !requests { tokenCounters.append((counter, reset + 60)) }
+                plan.charges.append(CounterCharge(counter: counter, amount: amount, limit: Int64(limit), expiresAt: reset + 60))
+                plan.described.append(
+                    .init(level: level.name, name: name, kind: .rateLimited, reset: reset, isRequests: requests, isTokens: !requests))
+                if !requests { plan.tokenCounters.append((counter, reset + 60)) }
             }
             try add(
                 ":rpm:\(w.minute)", amount: 1, limit: l.requestsPerMinute, name: "requests per minute", reset: w.minuteEnd,
                 requests: true)
-            try add(":tpm:\(w.minute)", amount: reserve, limit: l.tokensPerMinute, name: "tokens per minute", reset: w.minuteEnd)
-            try add(":tpd:\(w.day)", amount: reserve, limit: l.tokensPerDay, name: "tokens per day", reset: w.dayEnd)
+            try add(":tpm:\(w.minute)", amount: plan.reserve, limit: l.tokensPerMinute, name: "tokens per minute", reset: w.minuteEnd)
+            try add(":tpd:\(w.day)", amount: plan.reserve, limit: l.tokensPerDay, name: "tokens per day", reset: w.dayEnd)
             var budgets: [(NanoUSD, String, String, Int64, Int64)] = []
             if let b = l.budgetPerDay { budgets.append((b, ":spend:d:\(w.day)", "per day", w.dayStart, w.dayEnd)) }
             if let b = l.budgetPerMonth {
@@ -189,44 +258,40 @@ public final class QuotaEnforcer: Sendable {
                     throw Exceeded(kind: .budget, level: level.name, limitName: name, limit: 0, retryAfter: max(1, end - t), reset: end)
                 }
                 let counter = level.prefix + suffix
-                try await seedSpend(counter, level: level, since: start, expiresAt: end + 86_400)
+                plan.seeds.append(
+                    Seed(
+                        counter: counter, keyID: level.keyID, user: level.keyID == nil ? level.user : nil, since: start,
+                        expiresAt: end + 86_400))
                 // Charging nothing against a limit of budget-1 passes exactly while spend < budget.
-                charges.append(CounterCharge(counter: counter, amount: 0, limit: budget.value - 1, expiresAt: end + 86_400))
-                described.append((level, name, .budget, end, false, false))
-                spendCounters.append((counter, end + 86_400))
+                plan.charges.append(CounterCharge(counter: counter, amount: 0, limit: budget.value - 1, expiresAt: end + 86_400))
+                plan.described.append(.init(level: level.name, name: name, kind: .budget, reset: end, isRequests: false, isTokens: false))
+                plan.spendCounters.append((counter, end + 86_400))
             }
         }
-        guard !charges.isEmpty else {
-            return Admission(tokenCounters: [], reserved: 0, spendCounters: [], status: nil)
-        }
-        switch try await counters.charge(charges) {
-        case .refused(let index, _):
-            let d = described[index]
-            let limit = d.kind == .budget ? (charges[index].limit ?? 0) + 1 : charges[index].limit ?? 0
-            throw Exceeded(
-                kind: d.kind, level: d.level.name, limitName: d.name, limit: limit,
-                retryAfter: max(1, d.reset - t), reset: d.reset)
-        case .applied(let values):
-            // Headers describe the tightest request window, else the tightest token window.
-            var best: Status?
-            for pass in [true, false] where best == nil {
-                for (i, d) in described.enumerated() where (pass ? d.isRequests : d.isTokens) {
-                    let limit = charges[i].limit ?? 0
-                    let s = Status(limit: limit, remaining: max(0, limit - values[i]), reset: d.reset)
-                    if best == nil || s.remaining < best!.remaining { best = s }
-                }
-            }
-            return Admission(tokenCounters: tokenCounters, reserved: reserve, spendCounters: spendCounters, status: best)
-        }
+        return plan.charges.isEmpty ? nil : plan
     }
 
-    private func seedSpend(_ counter: String, level: Level, since: Int64, expiresAt: Int64) async throws {
-        guard let spendSource, try await !counters.exists(counter) else { return }
-        let spent = try await spendSource(
-            level.keyID, level.keyID == nil ? level.user : nil,
-            Date(timeIntervalSince1970: TimeInterval(since)))
-        _ = try await counters.seed(counter, value: spent.value, expiresAt: expiresAt)
+    private func seedSpend(_ seed: Seed) async throws {
+        guard let spendSource, try await !counters.exists(seed.counter) else { return }
+        let spent = try await spendSource(seed.keyID, seed.user, Date(timeIntervalSince1970: TimeInterval(seed.since)))
+        _ = try await counters.seed(seed.counter, value: spent.value, expiresAt: seed.expiresAt)
     }
+
+    /// `settle` on the calling thread; false (having done nothing) when the counters are not in memory.
+    public func settleImmediately(_ admission: Admission, tokens: Int, cost: NanoUSD?) -> Bool {
+        guard let immediate else { return false }
+        let delta = Int64(max(0, tokens)).saturatingSubtracting(admission.reserved)
+        if delta != 0 {
+            for c in admission.tokenCounters { immediate.adjustImmediately(c.counter, by: delta, expiresAt: c.expiresAt) }
+        }
+        if let cost, cost.value != 0 {
+            for c in admission.spendCounters { immediate.adjustImmediately(c.counter, by: cost.value, expiresAt: c.expiresAt) }
+        }
+        return true
+    }
+
+    /// Whether `admitImmediately` and `settleImmediately` can answer (the counters are in this process's memory).
+    public var answersImmediately: Bool { immediate != nil }
 
     /// Replaces the reservation with the tokens really used and adds the cost to the budgets.
     public func settle(_ admission: Admission, tokens: Int, cost: NanoUSD?) async throws {

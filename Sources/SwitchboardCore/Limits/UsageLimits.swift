@@ -70,3 +70,14 @@ public protocol CounterStore: Sendable {
     /// Whether a counter exists (not expired).
     func exists(_ counter: String) async throws -> Bool
 }
+
+/// A counter store that answers on the calling thread (its counters are in this process's memory), so a request
+/// can be admitted and settled without suspending.
+public protocol ImmediateCounterStore: CounterStore {
+    /// `charge`, answered at once.
+    func chargeImmediately(_ charges: [CounterCharge]) -> CounterOutcome
+    /// `adjust`, at once.
+    func adjustImmediately(_ counter: String, by amount: Int64, expiresAt: Int64)
+    /// `exists`, at once.
+    func existsImmediately(_ counter: String) -> Bool
+}

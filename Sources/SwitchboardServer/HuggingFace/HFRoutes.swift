@@ -6,10 +6,12 @@ import SwitchboardStorage
 
 /// `/hf/tasks/*`: Hugging Face style task endpoints over any configured model, billed like chat.
 extension GatewayRoutes {
-    func registerHuggingFace(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
-        let hf = router.group("hf/tasks").add(middleware: auth)
+    func registerHuggingFace(on router: Router<GatewayRequestContext>) {
+        func hf(_ path: String, task: String? = nil) -> RouterGroup<GatewayRequestContext> {
+            route(router, "hf/tasks/" + path, .init(dialect: .huggingFace, task: task, requiresKey: true))
+        }
         for task in HFTask.allCases {
-            hf.post(RouterPath(stringLiteral: task.rawValue)) { request, context in
+            hf(task.rawValue, task: "hf.\(task.rawValue)").post { request, context in
                 var request = request
                 let body = try await jsonBody(&request)
                 let invocation = try HFInvocation(
@@ -18,7 +20,7 @@ extension GatewayRoutes {
                 return try await serveTask(invocation, request: request, context: context, envelope: .task)
             }
         }
-        hf.post("run") { request, context in
+        hf("run", task: "hf.run").post { request, context in
             var request = request
             let body = try await jsonBody(&request)
             let invocation = try HFInvocation.run(
@@ -26,10 +28,10 @@ extension GatewayRoutes {
                 modelQuery: request.uri.queryParameters.get("model"))
             return try await serveTask(invocation, request: request, context: context, envelope: .run)
         }
-        hf.get("models", use: hfModels)
-        hf.post("models/map", use: hfMap)
-        hf.post("billing/cost", use: hfCost)
-        hf.get("billing/usage", use: hfUsage)
+        hf("models").get(use: hfModels)
+        hf("models/map").post(use: hfMap)
+        hf("billing/cost").post(use: hfCost)
+        hf("billing/usage").get(use: hfUsage)
     }
 
     static func streamQuery(_ request: Request) -> Bool {
@@ -64,10 +66,11 @@ extension GatewayRoutes {
         if invocation.task.isChatTask { _ = try HFTemplates.chatTask(invocation, model: "") }
         let clientModel = invocation.model ?? ""
         let modelID = try await resolveTaskModel(&invocation)
-        let (provider, model) = try await resolve(modelID, principal: context.principal, requestID: context.requestID)
+        let call = context.call
+        let (provider, model) = try await pipeline.resolve(modelID, call: call)
         let named = clientModel.isEmpty ? modelID : clientModel
-        let call = callContext(
-            task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider, model: model, context: context)
+        let upstream = pipeline.callContext(
+            task: "hf.\(invocation.task.rawValue)", clientModel: named, provider: provider, model: model, call: call)
 
         func answer(_ output: JSONValue) -> Response {
             if invocation.task == .conversational, envelope == .task, case .object(var o) = output {
@@ -90,8 +93,8 @@ extension GatewayRoutes {
             guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
                 throw APIError.invalid("embedding: model '\(named)' (provider \(provider.id)) has no embeddings API", param: "model")
             }
-            try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
-            let result = try await embed(inputs, model: model, at: embedder, call: call, context: context)
+            try await pipeline.admit(call, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
+            let result = try await pipeline.embed(inputs, model: model, at: embedder, context: upstream, call: call)
             return answer(.array(result.vectors.map { .array($0.map(JSONValue.double)) }))
 
         case .imageGeneration:
@@ -104,11 +107,11 @@ extension GatewayRoutes {
             if size == nil, let w = try invocation.int("width", in: 64...4096), let h = try invocation.int("height", in: 64...4096) {
                 size = "\(w)x\(h)"
             }
-            try await admit(context, tokens: estimatedTokens(prompt.count))
+            try await pipeline.admit(call, tokens: estimatedTokens(prompt.count))
             let start = ContinuousClock.now
             let images = try await painter.generateImages(
-                ImageRequest(prompt: prompt, model: model, count: count, size: size), context: call)
-            context.record.upstream = ContinuousClock.now - start
+                ImageRequest(prompt: prompt, model: model, count: count, size: size), context: upstream)
+            call.upstream = ContinuousClock.now - start
             // Images are priced per image, not per token, and the price table has no per-image prices yet:
             // the record carries no usage, so its cost is null (flagged as unpriced), never a made-up number.
             return answer(
@@ -123,14 +126,14 @@ extension GatewayRoutes {
 
         default:
             let task = try HFTemplates.chatTask(invocation, model: model)
-            try await admit(context, request: task.request)
+            try await pipeline.admit(call, tokens: pipeline.reservation(task.request))
             if invocation.stream {
                 let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
-                return try await stream(
-                    task.request, at: provider, call: call, encoder: HFTokenStreamEncoder(prefix: prefix),
-                    answering: request, context: context)
+                return try await pipeline.stream(
+                    task.request, at: provider, context: upstream, encoder: HFTokenStreamEncoder(prefix: prefix), call: call,
+                    inbound: context.inbound(request))
             }
-            let response = try await complete(task.request, at: provider, call: call, context: context)
+            let response = try await pipeline.complete(task.request, at: provider, context: upstream, call: call)
             do {
                 return answer(try task.shape(response.content))
             } catch let invalid as HFInvalidOutput {

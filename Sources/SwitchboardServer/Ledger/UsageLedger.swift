@@ -14,7 +14,7 @@ struct UsageLedger: Sendable {
     let logger: Logger
 
     /// The cost of what the record says was used; nil when the model has no price.
-    func cost(_ state: RequestRecord.State) -> NanoUSD? {
+    func cost(_ state: GatewayCall.State) -> NanoUSD? {
         guard let usage = state.usage else { return nil }
         return prices.cost(provider: state.provider, model: state.upstreamModel, usage: usage)
     }
@@ -22,7 +22,7 @@ struct UsageLedger: Sendable {
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
     /// settles what the request reserved against its limits and budgets.
     /// A record that cannot be committed is logged with its id, and the caller's response ends with an error.
-    func record(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
+    func record(_ state: GatewayCall.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
         do {
             try await write(state, requestID: requestID, principal: principal, status: status, latency: latency)
         } catch {
@@ -40,21 +40,25 @@ struct UsageLedger: Sendable {
         }
     }
 
-    /// Writes one record without waiting, when the writer can commit it on the calling thread and nothing needs
-    /// settling; false when `record` must do it.
+    /// Writes one record and settles its reservation without waiting, when the writer can commit it on the calling
+    /// thread and the counters are in memory; false (having done nothing) when `record` must do it.
     func recordImmediately(
-        _ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+        _ state: GatewayCall.State, requestID: String, principal: Principal?, status: Int,
         latency: Duration
     ) throws -> Bool {
-        guard state.admission == nil else { return false }
-        guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
-        else { return true }
-        do {
-            return try writer.recordImmediately(record)
-        } catch {
-            logUncommitted(requestID, status: status, error)
-            throw error
+        if state.admission != nil, quotas?.answersImmediately != true { return false }
+        if let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency) {
+            do {
+                guard try writer.recordImmediately(record) else { return false }
+            } catch {
+                logUncommitted(requestID, status: status, error)
+                throw error
+            }
         }
+        if let quotas, let admission = state.admission {
+            _ = quotas.settleImmediately(admission, tokens: (state.usage ?? Usage()).totalTokens, cost: cost(state))
+        }
+        return true
     }
 
     private func logUncommitted(_ requestID: String, status: Int, _ error: any Error) {
@@ -63,8 +67,7 @@ struct UsageLedger: Sendable {
             metadata: ["request_id": "\(requestID)", "status": "\(status)", "error": "\(Redacted(error))"])
     }
 
-    private func write(_ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws
-    {
+    private func write(_ state: GatewayCall.State, requestID: String, principal: Principal?, status: Int, latency: Duration) async throws {
         guard let writer, let record = usageRecord(state, requestID: requestID, principal: principal, status: status, latency: latency)
         else { return }
         try await writer.record(record)
@@ -72,7 +75,7 @@ struct UsageLedger: Sendable {
 
     /// The ledger's record of a billed request; nil for routes that are not billed.
     private func usageRecord(
-        _ state: RequestRecord.State, requestID: String, principal: Principal?, status: Int,
+        _ state: GatewayCall.State, requestID: String, principal: Principal?, status: Int,
         latency: Duration
     ) -> UsageRecord? {
         guard let task = state.task else { return nil }

@@ -91,19 +91,3 @@ final class Authenticator: Sendable {
         record.isRevoked ? .failure(APIError.unauthorized("this API key has been revoked")) : .success(.key(record))
     }
 }
-
-/// Requires a valid key on the routes it guards.
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let authenticator: Authenticator
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let principal = try await authenticator.authenticate(request.headers)
-        context.principal = principal
-        context.record.update { $0.principal = principal }
-        return try await next(request, context)
-    }
-}
-
-import Foundation

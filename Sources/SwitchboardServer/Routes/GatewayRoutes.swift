@@ -7,79 +7,58 @@ import SwitchboardCore
 import SwitchboardProviders
 import SwitchboardStorage
 
-/// The gateway's handlers and what they share.
+/// The gateway's handlers and what they share; each billed handler decodes its dialect and runs the pipeline's
+/// stages.
 struct GatewayRoutes: Sendable {
-    struct Options: Sendable {
-        var maxBodyBytes: Int
-        var requestTimeout: Duration
-    }
-
-    let gateway: Gateway
-    var catalog: ModelCatalog { gateway.catalog }
-    let metrics: GatewayMetrics
+    let pipeline: RequestPipeline
     let prober: HealthProber
-    let options: Options
-    let ledger: UsageLedger
     let store: any Storage
-    let logger: Logger
     let startedAt: ContinuousClock.Instant
-    /// Upstream usage is checked here before anything counts it.
-    let usageAudit = UsageAudit()
-    /// The providers that forward a same-dialect body, by id, cast once: a cast to an existential looks up a
-    /// conformance, too dear for every request.
-    let forwarders: [String: any OpenAIChatForwarding]
 
-    /// The one provider that `forwarders` holds for this one, if it forwards.
-    func forwarder(_ provider: any LLMProvider) -> (any OpenAIChatForwarding)? {
-        forwarders.isEmpty ? nil : forwarders[provider.id]
+    var gateway: Gateway { pipeline.gateway }
+    var catalog: ModelCatalog { gateway.catalog }
+    var metrics: GatewayMetrics { pipeline.metrics }
+    var ledger: UsageLedger { pipeline.ledger }
+    var logger: Logger { pipeline.logger }
+    var options: RequestPipeline.Options { pipeline.options }
+
+    /// Every route, each declared with its dialect, its ledger task when billed, and whether it needs a key; the
+    /// route's other methods answer 405 naming the ones it has (`HEAD` reaches the routes as `GET`).
+    func register(on router: Router<GatewayRequestContext>) {
+        let open = RequestPipeline.Route(dialect: .openAI, requiresKey: false)
+        route(router, "health", open).get(use: health)
+        route(router, "metrics", open).get(use: metricsText)
+        route(router, "v1/chat/completions", .init(dialect: .openAI, task: "chat.completions", requiresKey: true)).post(use: chat)
+        route(router, "v1/embeddings", .init(dialect: .openAI, task: "embeddings", requiresKey: true)).post(use: embeddings)
+        route(router, "v1/messages", .init(dialect: .anthropic, task: "messages", requiresKey: true)).post(use: messages)
+        let models = RequestPipeline.Route(dialect: .openAI, requiresKey: true)
+        route(router, "v1/models", models).get(use: listModels)
+        route(router, "v1/models/**", models).get(use: oneModel)
+        registerHuggingFace(on: router)
     }
 
-    static func forwarders(_ gateway: Gateway) -> [String: any OpenAIChatForwarding] {
-        // The first provider with an id is the one a name resolves to.
-        var out: [String: any OpenAIChatForwarding] = [:]
-        var seen = Set<String>()
-        for provider in gateway.providers where seen.insert(provider.id).inserted {
-            if let forwarding = provider as? any OpenAIChatForwarding { out[provider.id] = forwarding }
-        }
-        return out
-    }
-
-    func register(on router: Router<GatewayRequestContext>, auth: AuthMiddleware) {
-        router.get("health", use: health)
-        router.get("metrics", use: metricsText)
-        let v1 = router.group("v1").add(middleware: auth)
-        v1.post("chat/completions", use: chat)
-        v1.get("models", use: listModels)
-        v1.get("models/**", use: oneModel)
-        v1.post("embeddings", use: embeddings)
-        v1.post("messages", use: messages)
-        registerHuggingFace(on: router, auth: auth)
-        refuseOtherMethods(on: router)
-    }
-
-    /// Every route's other methods answer 405 naming the ones it has (`HEAD` reaches the routes as `GET`).
-    private func refuseOtherMethods(on router: Router<GatewayRequestContext>) {
-        let reads = ["health", "metrics", "v1/models", "v1/models/**", "hf/tasks/models", "hf/tasks/billing/usage"]
-        var writes = [
-            "v1/chat/completions", "v1/embeddings", "v1/messages", "hf/tasks/run", "hf/tasks/models/map", "hf/tasks/billing/cost",
-        ]
-        writes += HFTask.allCases.map { "hf/tasks/\($0.rawValue)" }
-        let others: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
-        for (paths, allowed) in [(reads, [HTTPRequest.Method.get]), (writes, [.post])] {
-            let allow = allowed == [.get] ? "GET, HEAD" : "POST"
-            for path in paths {
-                for method in others where !allowed.contains(method) {
-                    router.on(RouterPath(stringLiteral: path), method: method) { _, _ -> Response in
-                        var headers = HTTPFields()
-                        headers[.allow] = allow
-                        throw APIError(
-                            status: .methodNotAllowed, message: "this route accepts \(allow)", type: "invalid_request_error",
-                            code: "method_not_allowed", headers: headers)
-                    }
-                }
+    /// The group of one route path, with its declaration applied and its other methods refused.
+    func route(
+        _ router: Router<GatewayRequestContext>, _ path: String, _ route: RequestPipeline.Route
+    ) -> RouterGroup<GatewayRequestContext> {
+        let allowed: HTTPRequest.Method = route.task == nil && !Self.writes.contains(path) ? .get : .post
+        let group = router.group(RouterPath(stringLiteral: path))
+            .add(middleware: RouteMiddleware(pipeline: pipeline, route: route, method: allowed))
+        let allow = allowed == .get ? "GET, HEAD" : "POST"
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
+            group.on("", method: method) { _, _ -> Response in
+                var headers = HTTPFields()
+                headers[.allow] = allow
+                throw APIError(
+                    status: .methodNotAllowed, message: "this route accepts \(allow)", type: "invalid_request_error",
+                    code: "method_not_allowed", headers: headers)
             }
         }
+        return group
     }
+
+    /// Routes that take a `POST` without being billed.
+    private static let writes: Set<String> = ["hf/tasks/models/map", "hf/tasks/billing/cost"]
 
     /// Reads and parses a JSON body within the size limit.
     func jsonBody(_ request: inout Request) async throws -> JSONValue {
@@ -102,52 +81,6 @@ struct GatewayRoutes: Sendable {
         } catch {
             throw APIError.invalid("request body is not valid JSON: \(error)")
         }
-    }
-
-    /// The provider and model a client's name resolves to (`Gateway.resolve`, the rule the CLI and the library
-    /// use too), once the caller's key may use them.
-    func resolve(_ model: String, principal: Principal?, requestID: String) async throws -> (any LLMProvider, String) {
-        let context = CallContext(logger: logger, requestID: requestID, timeout: .seconds(15))
-        let resolved: (provider: any LLMProvider, model: String)
-        do { resolved = try await gateway.resolve(model: model, context: context) } catch { throw APIError.resolution(error) }
-        return try allowed(resolved, name: model, principal: principal)
-    }
-
-    /// `resolve` without waiting, for a caller on an event loop: nil when the catalog must be loaded first.
-    func resolveNow(_ model: String, principal: Principal?) throws -> (any LLMProvider, String)? {
-        let resolved: (provider: any LLMProvider, model: String)?
-        do { resolved = try gateway.resolveIfLoaded(model: model) } catch { throw APIError.resolution(error) }
-        return try resolved.map { try allowed($0, name: model, principal: principal) }
-    }
-
-    /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
-    private func allowed(
-        _ resolved: (provider: any LLMProvider, model: String), name: String, principal: Principal?
-    ) throws
-        -> (any LLMProvider, String)
-    {
-        guard principal?.allows(provider: resolved.provider.id, model: resolved.model, in: gateway) ?? true else {
-            throw APIError(
-                status: .forbidden, message: "this API key may not use model '\(name)'", type: "invalid_request_error",
-                param: "model", code: "model_not_allowed")
-        }
-        return resolved
-    }
-
-    /// Reserves the request against the caller's rate limits and budgets (throws 429 when over).
-    func admit(_ context: GatewayRequestContext, request: ChatRequest) async throws {
-        guard let quotas = ledger.quotas else { return }
-        let prompt = request.messages.reduce(0) { $0.saturatingAdding($1.text.count) }
-        let output = request.maxTokens ?? quotas.configuration.defaultReserveTokens
-        try await admit(context, tokens: estimatedTokens(prompt).saturatingAdding(output))
-    }
-
-    /// Reserves one request and `tokens` for the caller.
-    func admit(_ context: GatewayRequestContext, tokens: Int) async throws {
-        guard let quotas = ledger.quotas else { return }
-        let caller = context.principal?.quotaCaller ?? QuotaEnforcer.Caller()
-        let admission = try await quotas.admit(caller, tokens: tokens)
-        context.record.update { $0.admission = admission }
     }
 
     func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
@@ -217,13 +150,14 @@ struct GatewayRoutes: Sendable {
         case .array(let a)? where !a.isEmpty && a.allSatisfy({ $0.stringValue != nil }): inputs = a.compactMap(\.stringValue)
         default: throw APIError.invalid("'input' must be a string or a non-empty array of strings", param: "input")
         }
-        let (provider, upstreamModel) = try await resolve(model, principal: context.principal, requestID: context.requestID)
-        let call = callContext(task: "embeddings", clientModel: model, provider: provider, model: upstreamModel, context: context)
+        let (provider, upstreamModel) = try await pipeline.resolve(model, call: context.call)
+        let upstream = pipeline.callContext(
+            task: "embeddings", clientModel: model, provider: provider, model: upstreamModel, call: context.call)
         guard let embedder = provider as? any EmbeddingProvider, provider.capabilities.contains(.embeddings) else {
             throw APIError.invalid("the provider of model '\(model)' (\(provider.id)) does not offer embeddings", param: "model")
         }
-        try await admit(context, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
-        let result = try await embed(inputs, model: upstreamModel, at: embedder, call: call, context: context)
+        try await pipeline.admit(context.call, tokens: estimatedTokens(inputs.reduce(0) { $0.saturatingAdding($1.count) }))
+        let result = try await pipeline.embed(inputs, model: upstreamModel, at: embedder, context: upstream, call: context.call)
         let data = result.vectors.enumerated().map { i, v -> JSONValue in
             ["object": "embedding", "index": .int(Int64(i)), "embedding": .array(v.map(JSONValue.double))]
         }

@@ -9,19 +9,20 @@ extension GatewayRoutes {
         let json = try await jsonBody(&request)
         let decoded = try AnthropicRequestDecoding.decode(json)
         let clientModel = decoded.request.model
-        let (provider, model) = try await resolve(clientModel, principal: context.principal, requestID: context.requestID)
-        let call = callContext(task: "messages", clientModel: clientModel, provider: provider, model: model, context: context)
-        try await admit(context, request: decoded.request)
+        let call = context.call
+        let (provider, model) = try await pipeline.resolve(clientModel, call: call)
+        let upstream = pipeline.callContext(task: "messages", clientModel: clientModel, provider: provider, model: model, call: call)
+        try await pipeline.admit(call, tokens: pipeline.reservation(decoded.request))
         var chatRequest = decoded.request
         chatRequest.model = model
-        let id = "msg_" + context.ledgerID.replacingOccurrences(of: "-", with: "")
+        let id = "msg_" + call.ledgerID.replacingOccurrences(of: "-", with: "")
 
         if decoded.stream {
-            return try await stream(
-                chatRequest, at: provider, call: call, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
-                answering: request, context: context)
+            return try await pipeline.stream(
+                chatRequest, at: provider, context: upstream, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
+                call: call, inbound: context.inbound(request))
         }
-        let response = try await complete(chatRequest, at: provider, call: call, context: context)
+        let response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
         return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))
     }
 }

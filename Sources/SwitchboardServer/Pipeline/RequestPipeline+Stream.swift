@@ -37,34 +37,46 @@ extension OpenAIChunkEncoder: StreamEventEncoder {
     func failure(_ error: APIError) -> SSEFrame { SSEFrame(error.body.jsonString()) }
 }
 
-extension GatewayRoutes {
+extension RequestPipeline {
+    /// One streamed chat call: the first event awaited (so a failure before any output is an HTTP error and the
+    /// router can still fail over), then the rest relayed through `encoder` as server-sent events, the record
+    /// committed at the end. `inbound`: the request body whose closing means the client left (nil when the
+    /// executor cancels the task itself).
+    func stream(
+        _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: some StreamEventEncoder,
+        call: GatewayCall, inbound: RequestBody?
+    ) async throws -> Response {
+        let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
+        return sseResponse(
+            first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
+            inbound: inbound)
+    }
+
     /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
     /// router can still fail over; returns it with the iterator for the rest.
-    func firstEvent(
-        _ stream: AsyncThrowingStream<StreamEvent, any Error>, context: GatewayRequestContext
-    )
-        async throws -> (first: StreamEvent?, rest: EventIterator, start: ContinuousClock.Instant)
-    {
+    private func firstEvent(
+        _ stream: AsyncThrowingStream<StreamEvent, any Error>, call: GatewayCall
+    ) async throws -> (first: StreamEvent?, rest: EventIterator) {
         let start = ContinuousClock.now
         let events = EventIterator(stream)
         let first = try await events.next()
         let ttft = ContinuousClock.now - start
-        context.record.upstream = ttft
-        context.record.update {
+        call.update {
+            $0.upstream = ttft
             $0.ttft = ttft
-            $0.recorded = true
+            $0.streaming = true
             if case .started(_, _, let served)? = first { $0.provider = served }
         }
-        metrics.timeToFirstToken(provider: context.record.labels.provider, ttft)
-        return (first, events, start)
+        metrics.timeToFirstToken(provider: call.labels.provider, ttft)
+        return (first, events)
     }
 
     /// An SSE response that relays the stream, commits the ledger record before it tells the client the
     /// stream is complete, ends a failed stream with an error event (never a silent clean end), and
     /// cancels the upstream when the client goes away.
-    func sseResponse(
-        first: StreamEvent?, events: EventIterator, start: ContinuousClock.Instant, encoder: some StreamEventEncoder,
-        promptCharacters: Int, request: Request, context: GatewayRequestContext
+    private func sseResponse(
+        first: StreamEvent?, events: EventIterator, encoder: some StreamEventEncoder, promptCharacters: Int,
+        call: GatewayCall, inbound: RequestBody?
     ) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -72,12 +84,10 @@ extension GatewayRoutes {
         // Watching for the client going away consumes the connection, so it is not reused after the stream;
         // saying so keeps clients from sending the next request down a closing connection.
         headers[.connection] = "close"
-        let requestBody = request.body
-        let direct = context.direct
         let body = ResponseBody { [self] writer in
             // A client that goes away cancels this closure, which cancels the upstream stream (a direct request's
             // handler cancels its whole task).
-            try await Self.cancellingOnInboundClose(requestBody, unless: direct) {
+            try await Self.cancellingOnInboundClose(inbound) {
                 var encoder = encoder
                 var event = first
                 var outputCharacters = 0
@@ -86,7 +96,7 @@ extension GatewayRoutes {
                 do {
                     while let current = event {
                         if case .textDelta(let t) = current { outputCharacters += t.count }
-                        if case .started(_, _, let served) = current { context.record.update { $0.provider = served } }
+                        if case .started(_, _, let served) = current { call.update { $0.provider = served } }
                         let payloads = encoder.encode(current)
                         if !payloads.isEmpty {
                             do { try await writer.write(Self.sse(payloads)) } catch {
@@ -101,29 +111,22 @@ extension GatewayRoutes {
                 } catch {
                     failure = error
                 }
-                record(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), context: context)
+                account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
                 let cancelled = clientGone || failure is CancellationError || Task.isCancelled
-                let status = failure == nil ? 200 : (cancelled ? 499 : Int(APIError.from(failure!).status.code))
-                let snapshot = context.record.snapshot
-                var committed = true
-                do {
-                    try await ledger.record(
-                        snapshot, requestID: context.ledgerID, principal: context.principal, status: status,
-                        latency: ContinuousClock.now - start)
-                } catch {
-                    committed = false
-                }
-                if !committed {
+                let status: HTTPResponse.Status =
+                    failure == nil ? .ok : (cancelled ? APIError.clientClosed : APIError.from(failure!).status)
+                if await commit(call, status: status, byStream: true) == .failed {
                     // Never a clean end for a response the ledger does not hold (`record` logged it with its id).
                     if !cancelled { try await writer.write(Self.sse([encoder.failure(.ledgerUnavailable)])) }
                 } else if let failure, !cancelled {
                     logger.warning(
                         "stream failed after it began",
-                        metadata: ["error": "\(Redacted(failure))", "request_id": "\(context.requestID)"])
-                    APIError.logDiagnostics(of: failure, requestID: context.requestID, logger: logger)
+                        metadata: ["error": "\(Redacted(failure))", "request_id": "\(call.requestID)"])
+                    APIError.logDiagnostics(of: failure, requestID: call.requestID, logger: logger)
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
                 } else if !cancelled {
-                    try await writer.write(Self.sse(encoder.finish(usage: snapshot.usage, cost: ledger.costFields(ledger.cost(snapshot)))))
+                    let state = call.snapshot
+                    try await writer.write(Self.sse(encoder.finish(usage: state.usage, cost: ledger.costFields(ledger.cost(state)))))
                 }
             }
             try await writer.finish(nil)
@@ -131,14 +134,11 @@ extension GatewayRoutes {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    static func cancellingOnInboundClose(
-        _ body: RequestBody, unless direct: Bool,
-        _ operation: () async throws -> Void
-    ) async throws {
-        if direct {
-            try await operation()
+    private static func cancellingOnInboundClose(_ inbound: RequestBody?, _ operation: () async throws -> Void) async throws {
+        if let inbound {
+            try await inbound.consumeWithCancellationOnInboundClose { _ in try await operation() }
         } else {
-            try await body.consumeWithCancellationOnInboundClose { _ in try await operation() }
+            try await operation()
         }
     }
 
@@ -155,5 +155,18 @@ extension GatewayRoutes {
             buffer.writeString("\n\n")
         }
         return buffer
+    }
+}
+
+/// Lets the response body keep pulling the stream the handler started; only one task uses it at a time.
+final class EventIterator: @unchecked Sendable {
+    private var iterator: AsyncThrowingStream<StreamEvent, any Error>.AsyncIterator
+
+    init(_ stream: AsyncThrowingStream<StreamEvent, any Error>) {
+        iterator = stream.makeAsyncIterator()
+    }
+
+    func next() async throws -> StreamEvent? {
+        try await iterator.next()
     }
 }

@@ -1,0 +1,85 @@
+import HTTPTypes
+import SwitchboardCore
+import SwitchboardStorage
+import Synchronization
+
+/// The API family a route speaks, chosen where the route is registered: its errors are answered in this shape.
+enum APIDialect: Sendable {
+    case openAI
+    case anthropic
+    case huggingFace
+}
+
+/// One gateway request as the pipeline carries it from its head to its committed record: its ids, its caller,
+/// its dialect, and what each stage learned (where it went, usage, timing) for the ledger, the headers and the
+/// metrics. Shared by the stages (and the executions of the pipeline) through a reference.
+final class GatewayCall: Sendable {
+    struct State {
+        /// The client's `x-request-id` when usable, else the ledger id.
+        var requestID = ""
+        var dialect = APIDialect.openAI
+        /// The authenticated caller.
+        var principal: Principal?
+        var upstream: Duration = .zero
+        /// The model as the client named it (metrics label).
+        var clientModel = ""
+        var provider = ""
+        /// The model as the provider was asked for it (prices, ledger).
+        var upstreamModel = ""
+        /// Ledger task name; nil for routes that are not billed.
+        var task: String?
+        var usage: Usage?
+        var estimated = false
+        var ttft: Duration?
+        /// The response is a stream, whose body commits the record at its end.
+        var streaming = false
+        var trace: CallTrace?
+        /// What the request reserved against rate limits and budgets, settled when it is recorded.
+        var admission: QuotaEnforcer.Admission?
+    }
+
+    /// When the request's head arrived.
+    let start: ContinuousClock.Instant
+    /// The ledger's id for this request: always a fresh UUID, so a client reusing a request id cannot collide with
+    /// another record.
+    let ledgerID: String
+    private let state: Mutex<State>
+
+    init(start: ContinuousClock.Instant = .now) {
+        self.start = start
+        ledgerID = UsageRecord.newRequestID()
+        state = Mutex(State(requestID: ledgerID))
+    }
+
+    func update(_ change: (inout State) -> Void) {
+        state.withLock { change(&$0) }
+    }
+
+    var snapshot: State { state.withLock { $0 } }
+
+    var requestID: String { state.withLock { $0.requestID } }
+    var principal: Principal? { state.withLock { $0.principal } }
+    var dialect: APIDialect { state.withLock { $0.dialect } }
+
+    var upstream: Duration {
+        get { state.withLock { $0.upstream } }
+        set { state.withLock { $0.upstream = newValue } }
+    }
+
+    /// Takes the client's request id when it is usable.
+    func identify(_ headers: HTTPFields) {
+        guard let id = headers.value(.requestID), id.utf8.count <= 128, !id.isEmpty else { return }
+        state.withLock { $0.requestID = id }
+    }
+
+    func route(task: String, clientModel: String, provider: String, upstreamModel: String) {
+        state.withLock {
+            $0.task = task
+            $0.clientModel = clientModel
+            $0.provider = provider
+            $0.upstreamModel = upstreamModel
+        }
+    }
+
+    var labels: (model: String, provider: String) { state.withLock { ($0.clientModel, $0.provider) } }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import NIOCore
+import SwitchboardCore
+import SwitchboardProviders
+
+/// The call stages: where the request goes, the timed provider call, and its usage accounted.
+extension RequestPipeline {
+    // MARK: 5. call
+
+    /// Notes where the request goes (task, the client's name, provider, upstream model) and makes the upstream
+    /// call's context, whose trace counts the router's attempts for the ledger.
+    func callContext(
+        task: String, clientModel: String, provider: any LLMProvider, model: String, call: GatewayCall
+    ) -> CallContext {
+        call.route(task: task, clientModel: clientModel, provider: provider.id, upstreamModel: model)
+        let context = CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout).traced()
+        call.update { $0.trace = context.trace }
+        return context
+    }
+
+    /// One non-streamed chat call, timed, with the provider that answered noted and its usage accounted; the
+    /// response carries the usage recorded.
+    func complete(
+        _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, call: GatewayCall
+    ) async throws -> ChatResponse {
+        let start = ContinuousClock.now
+        var response = try await provider.chat(request, context: context)
+        call.upstream = ContinuousClock.now - start
+        call.update { $0.provider = response.provider }
+        response.usage = account(
+            usage: response.usage, fallbackCharacters: (request.promptCharacters, response.content.count), call: call)
+        return response
+    }
+
+    /// One non-streamed chat call to a provider that speaks the client's dialect: the client's body goes up as it
+    /// came when it says what the encoded request would, and the upstream's answer comes back untouched.
+    func forward(
+        _ request: ChatRequest, client: ClientChatBody?, at provider: any OpenAIChatForwarding, context: CallContext,
+        call: GatewayCall
+    ) async throws -> ByteBuffer {
+        let start = ContinuousClock.now
+        let result = try await provider.chatOpenAIBody(request, client: client, context: context)
+        call.upstream = ContinuousClock.now - start
+        account(usage: result.usage, fallbackCharacters: (request.promptCharacters, result.body.readableBytes), call: call)
+        return result.body
+    }
+
+    /// One embeddings call, timed, its usage accounted.
+    func embed(
+        _ inputs: [String], model: String, at embedder: any EmbeddingProvider, context: CallContext, call: GatewayCall
+    ) async throws -> EmbeddingResponse {
+        let start = ContinuousClock.now
+        var result = try await embedder.embed(inputs, model: model, context: context)
+        call.upstream = ContinuousClock.now - start
+        result.usage = account(
+            usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), call: call)
+        return result
+    }
+
+    // MARK: 6. account
+
+    /// Notes usage for metrics and the ledger; without reported (or believable) usage, estimates it from text length.
+    /// Returns what it noted, which is what the response reports.
+    @discardableResult
+    func account(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), call: GatewayCall) -> Usage {
+        let labels = call.snapshot
+        if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger) {
+            metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
+            call.update { $0.usage = usage }
+            return usage
+        }
+        let estimate = Usage(
+            inputTokens: estimatedTokens(fallbackCharacters.prompt), outputTokens: estimatedTokens(fallbackCharacters.output))
+        call.update {
+            $0.usage = estimate
+            $0.estimated = true
+        }
+        return estimate
+    }
+}

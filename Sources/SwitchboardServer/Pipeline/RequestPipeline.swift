@@ -1,0 +1,155 @@
+import Foundation
+import HTTPTypes
+import Logging
+import SwitchboardCore
+import SwitchboardProviders
+
+/// The one path of a gateway call, from a decoded request to its committed record, as stages every route and both
+/// executions use (a task through the router, or callbacks on the connection's event loop in `DirectChat`):
+///
+/// 1. `enter`: the route's dialect and ledger task, set where the route is registered (`RouteMiddleware`).
+/// 2. `authenticate`: the master key or a stored key, a `Principal`.
+/// 3. `resolve`: the provider and upstream model of the client's name, and the key's allow-list.
+/// 4. `admit`: a reservation against every rate limit and budget that applies.
+/// 5. The call (`RequestPipeline+Call`): `complete`, `forward`, `stream` or `embed`, timed and traced.
+/// 6. `account`: the upstream's usage checked (or estimated) and noted for the ledger, metrics and the response.
+/// 7. `commit` (`RequestPipeline+Conclusion`): the ledger record, before the response completes.
+/// 8. `finish`: the cost, rate-limit, id and overhead headers, and the request's metrics.
+///
+/// Errors become the caller's dialect in `errorAnswer`. New stages (lanes, a response cache, tracing) plug in here.
+struct RequestPipeline: Sendable {
+    struct Options: Sendable {
+        var maxBodyBytes: Int
+        var requestTimeout: Duration
+    }
+
+    let gateway: Gateway
+    let ledger: UsageLedger
+    let metrics: GatewayMetrics
+    let authenticator: Authenticator
+    let options: Options
+    let logger: Logger
+    /// Upstream usage is checked here before anything counts it.
+    let usageAudit = UsageAudit()
+    /// The providers that forward a same-dialect body, by id, cast once: a cast to an existential looks up a
+    /// conformance, too dear for every request.
+    let forwarders: [String: any OpenAIChatForwarding]
+
+    init(
+        gateway: Gateway, ledger: UsageLedger, metrics: GatewayMetrics, authenticator: Authenticator, options: Options,
+        logger: Logger
+    ) {
+        self.gateway = gateway
+        self.ledger = ledger
+        self.metrics = metrics
+        self.authenticator = authenticator
+        self.options = options
+        self.logger = logger
+        // The first provider with an id is the one a name resolves to.
+        var forwarders: [String: any OpenAIChatForwarding] = [:]
+        var seen = Set<String>()
+        for provider in gateway.providers where seen.insert(provider.id).inserted {
+            if let forwarding = provider as? any OpenAIChatForwarding { forwarders[provider.id] = forwarding }
+        }
+        self.forwarders = forwarders
+    }
+
+    // MARK: 1. enter
+
+    /// What a route is, as declared where it is registered.
+    struct Route: Sendable {
+        var dialect: APIDialect
+        /// The ledger task of a billed route; nil for a route that is not billed.
+        var task: String?
+        var requiresKey: Bool
+    }
+
+    /// Marks the call as `route`'s: its errors in the route's dialect, and (when `billed`) its ledger task, so it is
+    /// recorded even when it fails before its handler runs (a bad key, bad JSON).
+    func enter(_ call: GatewayCall, route: Route, billed: Bool) {
+        call.update {
+            $0.dialect = route.dialect
+            if billed, let task = route.task { $0.task = task }
+        }
+    }
+
+    // MARK: 2. authenticate
+
+    /// The caller of `headers`, noted on the call; throws 401 for a missing, unknown or revoked key.
+    func authenticate(_ call: GatewayCall, headers: HTTPFields) async throws {
+        let principal = try await authenticator.authenticate(headers)
+        call.update { $0.principal = principal }
+    }
+
+    /// `authenticate` without waiting: false when the key store must be asked (or the key is refused).
+    func authenticateNow(_ call: GatewayCall, headers: HTTPFields) -> Bool {
+        guard case .principal(let principal) = authenticator.lookup(headers) else { return false }
+        call.update { $0.principal = principal }
+        return true
+    }
+
+    // MARK: 3. resolve
+
+    /// The provider and model a client's name resolves to (`Gateway.resolve`, the rule the CLI and the library
+    /// use too), once the caller's key may use them.
+    func resolve(_ model: String, call: GatewayCall) async throws -> (any LLMProvider, String) {
+        let context = CallContext(logger: logger, requestID: call.requestID, timeout: .seconds(15))
+        let resolved: (provider: any LLMProvider, model: String)
+        do { resolved = try await gateway.resolve(model: model, context: context) } catch { throw APIError.resolution(error) }
+        return try allowed(resolved, name: model, principal: call.principal)
+    }
+
+    /// `resolve` without waiting, for a caller on an event loop: nil when the catalog must be loaded first.
+    func resolveNow(_ model: String, call: GatewayCall) throws -> (any LLMProvider, String)? {
+        let resolved: (provider: any LLMProvider, model: String)?
+        do { resolved = try gateway.resolveIfLoaded(model: model) } catch { throw APIError.resolution(error) }
+        return try resolved.map { try allowed($0, name: model, principal: call.principal) }
+    }
+
+    /// A key's model allow-list is checked against where the name resolved to, never against the name's text.
+    private func allowed(
+        _ resolved: (provider: any LLMProvider, model: String), name: String, principal: Principal?
+    ) throws -> (any LLMProvider, String) {
+        guard principal?.allows(provider: resolved.provider.id, model: resolved.model, in: gateway) ?? true else {
+            throw APIError(
+                status: .forbidden, message: "this API key may not use model '\(name)'", type: "invalid_request_error",
+                param: "model", code: "model_not_allowed")
+        }
+        return resolved
+    }
+
+    /// The one provider that `forwarders` holds for this one, if it forwards.
+    func forwarder(_ provider: any LLMProvider) -> (any OpenAIChatForwarding)? {
+        forwarders.isEmpty ? nil : forwarders[provider.id]
+    }
+
+    // MARK: 4. admit
+
+    /// The tokens a chat request reserves: its prompt's estimate and its output limit (or the configured default).
+    func reservation(_ request: ChatRequest) -> Int {
+        let output = request.maxTokens ?? ledger.quotas?.configuration.defaultReserveTokens ?? 0
+        return estimatedTokens(request.promptCharacters).saturatingAdding(output)
+    }
+
+    /// Reserves one request and `tokens` against the caller's rate limits and budgets (throws 429 when over).
+    func admit(_ call: GatewayCall, tokens: Int) async throws {
+        guard let quotas = ledger.quotas else { return }
+        let admission = try await quotas.admit(call.principal?.quotaCaller ?? QuotaEnforcer.Caller(), tokens: tokens)
+        call.update { $0.admission = admission }
+    }
+
+    /// `admit` without waiting: false when the counters must be waited for; throws the same refusals.
+    func admitNow(_ call: GatewayCall, tokens: Int) throws -> Bool {
+        guard let quotas = ledger.quotas else { return true }
+        let caller = call.principal?.quotaCaller ?? QuotaEnforcer.Caller()
+        if !quotas.limits(caller) { return true }
+        guard let admission = try quotas.admitImmediately(caller, tokens: tokens) else { return false }
+        call.update { $0.admission = admission }
+        return true
+    }
+}
+
+extension ChatRequest {
+    /// The characters of the conversation, for estimating tokens when a provider reports none.
+    var promptCharacters: Int { messages.reduce(0) { $0.saturatingAdding($1.text.count) } }
+}
