@@ -112,7 +112,10 @@ public struct GatewayBuilder: Sendable {
             slots = providers.map { RouterSlot(provider: $0) }
         } else {
             for entry in config.fallback {
-                let (id, model) = split(entry)
+                // A configuration made in code is not checked by the loader.
+                guard let (id, model) = split(entry) else {
+                    throw ConfigError(file: file, line: nil, message: "router.fallback entry '\(entry)' must be \"provider/model\"")
+                }
                 guard let provider = providers.first(where: { $0.id == id }) else {
                     throw ConfigError(
                         file: file, line: nil,
@@ -169,8 +172,10 @@ public struct GatewayBuilder: Sendable {
         return base
     }
 
-    private func split(_ slot: String) -> (String, String) {
-        let slash = slot.firstIndex(of: "/")!
+    private func split(_ slot: String) -> (String, String)? {
+        guard let slash = slot.firstIndex(of: "/"), slash != slot.startIndex, slot.index(after: slash) != slot.endIndex else {
+            return nil
+        }
         return (String(slot[..<slash]), String(slot[slot.index(after: slash)...]))
     }
 }

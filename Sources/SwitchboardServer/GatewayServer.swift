@@ -20,7 +20,8 @@ public struct GatewayServer: Sendable {
         public var headerTimeout: Duration = .seconds(60)
         /// A request's body must arrive within this after its head, else the connection is closed.
         public var bodyTimeout: Duration = .seconds(60)
-        /// How long a looked-up API key is trusted before the store is asked again (revocation takes this long).
+        /// How long a looked-up API key is trusted before the store is asked again (revocation takes this long, and
+        /// the lookup that follows).
         public var keyCacheTTL: Duration = .seconds(1)
         /// Wall-clock time for rate-limit windows and budget periods; tests pin it rather than wait for a fresh minute.
         public var clock: @Sendable () -> Date = { Date() }

@@ -247,6 +247,16 @@ import Testing
         #expect(fromEnv.warnings.contains { $0.contains("CEREBRAS_ENDPOINT") && !$0.contains("hunter2") })
     }
 
+    @Test func aFallbackMadeInCodeThatNamesNoModelOrNoProviderIsAnErrorNotACrash() throws {
+        for entry in ["openai", "/gpt-4o", "openai/", "nobody/model"] {
+            var config = try ConfigLoader.parse("[providers.openai]\napi_key = \"sk-x\"\n")
+            config.fallback = [entry]
+            #expect(throws: ConfigError.self) {
+                try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+            }
+        }
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(

@@ -1,5 +1,6 @@
 import Foundation
-import SwitchboardCore
+@testable import SwitchboardCore
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -77,5 +78,29 @@ final class TestClock: Sendable {
         let q = enforcer(clock: TestClock())
         let a = try await q.admit(QuotaEnforcer.Caller(keyID: "k"), tokens: 1_000_000)
         #expect(a.status == nil)
+    }
+}
+
+@Suite struct MonthWindowTests {
+    /// The calendar's answer, the slow way.
+    static func reference(_ t: Int64) -> (start: Int64, end: Int64, month: Int64) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month], from: Date(timeIntervalSince1970: TimeInterval(t)))
+        let start = calendar.date(from: parts)!
+        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        return (Int64(start.timeIntervalSince1970), Int64(end.timeIntervalSince1970), Int64(parts.year! * 12 + parts.month! - 1))
+    }
+
+    @Test func monthsAreTheGregorianCalendarsAtEveryBoundary() {
+        // Month and leap-day boundaries (2000, 2024, 2100), the epoch, and a seeded spread over two centuries.
+        var instants: [Int64] = [0, -1, 951_782_400, 951_868_799, 951_868_800, 1_709_251_199, 1_709_251_200, 4_107_542_400, 4_107_542_399]
+        var generator = SeededGenerator(seed: 90)
+        for _ in 0..<5_000 { instants.append(Int64.random(in: -1_000_000_000...6_000_000_000, using: &generator)) }
+        for t in instants {
+            let window = MonthWindow(unix: t)
+            let expected = Self.reference(t)
+            #expect(window.start == expected.start && window.end == expected.end && window.month == expected.month, "at \(t)")
+        }
     }
 }

@@ -319,18 +319,40 @@ struct Windows {
     }
 }
 
-/// The UTC calendar month an instant falls in.
+/// The UTC calendar month an instant falls in, by the proleptic Gregorian calendar's arithmetic (days from the civil
+/// date and back): this runs for every admitted request, where building a `Calendar` answer costs far more.
 struct MonthWindow {
-    let month: Int64, start: Int64, end: Int64
+    /// Months since year 0 (`year * 12 + month - 1`).
+    let month: Int64
+    let start: Int64, end: Int64
 
     init(unix t: Int64) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let date = Date(timeIntervalSince1970: TimeInterval(t))
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        month = Int64(parts.year! * 12 + parts.month! - 1)
-        let start = calendar.date(from: parts)!
-        self.start = Int64(start.timeIntervalSince1970)
-        end = Int64(calendar.date(byAdding: .month, value: 1, to: start)!.timeIntervalSince1970)
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let (year, month) = Self.civil(days: days)
+        self.month = year * 12 + month - 1
+        start = Self.days(year: year, month: month) * 86_400
+        end = (month == 12 ? Self.days(year: year + 1, month: 1) : Self.days(year: year, month: month + 1)) * 86_400
+    }
+
+    /// The year and month (1...12) of a day counted from 1970-01-01.
+    static func civil(days: Int64) -> (year: Int64, month: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month)
+    }
+
+    /// Days from 1970-01-01 to the first day of `month` (1...12) of `year`.
+    static func days(year: Int64, month: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

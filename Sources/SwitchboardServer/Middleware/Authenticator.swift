@@ -5,6 +5,10 @@ import SwitchboardStorage
 
 /// Turns the caller's key into a `Principal`. Keys are looked up by their SHA-256 hash and compared in
 /// constant time; a short cache keeps the store off the hot path without making revocation slow.
+///
+/// When a cached key's time is up, the first request to notice asks the store again, while the others keep the
+/// cached answer until it comes back (at most one more `ttl`): a busy key's expiry then costs one lookup, not a
+/// lookup for every request that arrives while it runs.
 final class Authenticator: Sendable {
     enum Mode: Sendable {
         case keys(masterKeyHash: String?)
@@ -14,12 +18,24 @@ final class Authenticator: Sendable {
     private let mode: Mode
     private let store: any KeyStore
     private let ttl: Duration
-    private let cache = Mutex<[String: (APIKeyRecord, ContinuousClock.Instant)]>([:])
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    init(mode: Mode, store: any KeyStore, cacheTTL: Duration = .seconds(1)) {
+    private struct Cached {
+        var record: APIKeyRecord
+        var expiry: ContinuousClock.Instant
+        /// A request is asking the store again; until then (and at most one `ttl`) the others use `record`.
+        var refreshing = false
+    }
+    private let cache = Mutex<[String: Cached]>([:])
+
+    init(
+        mode: Mode, store: any KeyStore, cacheTTL: Duration = .seconds(1),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.mode = mode
         self.store = store
         self.ttl = cacheTTL
+        self.now = now
     }
 
     /// The presented key as a slice of its header: only its hash is needed, so no `String` is made of it.
@@ -60,15 +76,27 @@ final class Authenticator: Sendable {
         }
         let hash = APIKeys.hash(presented)
         if let masterHash, APIKeys.constantTimeEquals(hash, masterHash) { return .principal(.master) }
-        let now = ContinuousClock.now
-        let cached = cache.withLock { c -> APIKeyRecord? in
-            guard let (r, expiry) = c[hash], expiry > now else { return nil }
-            return r
-        }
-        switch cached.map(Self.decide) {
+        switch cached(hash, claim: false).map(Self.decide) {
         case .success(let principal)?: return .principal(principal)
         case .failure(let error)?: return .refused(error)
         case nil: return .unknown(hash: hash)
+        }
+    }
+
+    /// The cached record of `hash` while it may be used; nil when the store must be asked. With `claim`, the caller
+    /// that finds it expired (and nobody asking yet) becomes the one that asks.
+    private func cached(_ hash: String, claim: Bool) -> APIKeyRecord? {
+        let now = now()
+        return cache.withLock { c -> APIKeyRecord? in
+            guard var entry = c[hash] else { return nil }
+            if entry.expiry > now { return entry.record }
+            guard now < entry.expiry + ttl else { return nil }
+            if entry.refreshing { return entry.record }
+            if claim {
+                entry.refreshing = true
+                c[hash] = entry
+            }
+            return nil
         }
     }
 
@@ -79,8 +107,18 @@ final class Authenticator: Sendable {
         case .refused(let error):
             throw error
         case .unknown(let hash):
-            let record = try await store.key(hash: hash)
-            if let record { cache.withLock { $0[hash] = (record, ContinuousClock.now + ttl) } }
+            // Another request may have started asking since.
+            if let record = cached(hash, claim: true) { return try Self.decide(record).get() }
+            let record: APIKeyRecord?
+            do {
+                record = try await store.key(hash: hash)
+            } catch {
+                // Let the next request try the store again.
+                cache.withLock { $0[hash]?.refreshing = false }
+                throw error
+            }
+            let expiry = now() + ttl
+            cache.withLock { $0[hash] = record.map { Cached(record: $0, expiry: expiry) } }
             guard let record else { throw APIError.unauthorized("invalid API key") }
             return try Self.decide(record).get()
         }
