@@ -14,8 +14,7 @@ public enum ConfigLoader {
 
     /// Whether a URL has user-info (`user:password@host`).
     static func carriesCredentials(_ url: String) -> Bool {
-        guard let u = URL(string: url) else { return false }
-        return u.user != nil || u.password != nil
+        ProviderSection.carriesCredentials(url)
     }
 
     /// Loads and validates a file; an explicitly named file that is missing is an error.
@@ -142,10 +141,10 @@ struct Reader {
 
     /// The keys every provider section takes; false when `key` is not one of them.
     func readCommon(
-        _ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String
+        _ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String, apiKey: Bool = true
     ) throws(ConfigError) -> Bool {
         switch key {
-        case "api_key": section.apiKey = SecretSource(try string(v, path, key: key, table: table))
+        case "api_key" where apiKey: section.apiKey = SecretSource(try string(v, path, key: key, table: table))
         case "base_url": section.baseURL = try url(v, path, key: key, table: table)
         case "model": section.model = try string(v, path, key: key, table: table)
         case "enabled":
@@ -183,34 +182,9 @@ struct Reader {
                 }
                 continue
             }
-            if NativeProviders.ids.contains(id) {
-                var section = ProviderSection(id: id, line: source.headerLine(table) ?? source.keyLine(id, table: "providers"))
-                for (k, v) in try entries(value, table: table, key: id) {
-                    let path = "\(table).\(k)"
-                    if try readCommon(k, v, into: &section, path: path, table: table) { continue }
-                    switch k {
-                    case "num_ctx" where id == "ollama": section.numCtx = try int(v, path, key: k, table: table, range: 256...10_000_000)
-                    case "keep_alive" where id == "ollama": section.keepAlive = try string(v, path, key: k, table: table)
-                    case "region" where id == "bedrock": section.region = try string(v, path, key: k, table: table)
-                    case "profile" where id == "bedrock": section.profile = try string(v, path, key: k, table: table)
-                    case "key_file" where id == "vertex": section.keyFile = try string(v, path, key: k, table: table)
-                    case "project_id" where id == "vertex": section.projectID = try string(v, path, key: k, table: table)
-                    case "location" where id == "vertex": section.location = try string(v, path, key: k, table: table)
-                    case "token_path" where id == "copilot", "credentials_path" where id == "qwen_oauth":
-                        section.tokenPath = try string(v, path, key: k, table: table)
-                    default:
-                        let allowed =
-                            [
-                                "ollama": "api_key, base_url, model, enabled, num_ctx, keep_alive",
-                                "bedrock": "region, profile, api_key, base_url, model, enabled",
-                                "vertex": "key_file, project_id, location, base_url, model, enabled",
-                                "copilot": "token_path, base_url, model, enabled",
-                                "qwen_oauth": "credentials_path, base_url, model, enabled",
-                            ][id] ?? "api_key, base_url, model, enabled"
-                        throw fail("unknown key '\(path)' (expected \(allowed))", key: k, table: table)
-                    }
-                }
-                config.providers.append(section)
+            if let native = NativeProvider.named(id) {
+                config.providers.append(
+                    try readNative(native, value, line: source.headerLine(table) ?? source.keyLine(id, table: "providers")))
                 continue
             }
             guard let descriptor = ProviderRegistry.descriptor(id: id) else {
@@ -230,13 +204,31 @@ struct Reader {
                             "'\(path)' must be one of \(descriptor.tiers.keys.sorted().joined(separator: ", ")), not '\(tier)'",
                             key: k, table: table)
                     }
-                    section.tier = tier
+                    section.values["tier"] = .string(tier)
                 default:
                     throw fail("unknown key '\(path)'", key: k, table: table)
                 }
             }
             config.providers.append(section)
         }
+    }
+
+    /// A native provider's section: the common keys, then the provider's own as its registry entry declares them.
+    func readNative(_ native: NativeProvider, _ node: TOMLNode, line: Int?) throws(ConfigError) -> ProviderSection {
+        let table = "providers.\(native.id)"
+        var section = ProviderSection(id: native.id, line: line)
+        for (k, v) in try entries(node, table: table, key: native.id) {
+            let path = "\(table).\(k)"
+            if try readCommon(k, v, into: &section, path: path, table: table, apiKey: native.takesAPIKey) { continue }
+            guard let key = native.keys.first(where: { $0.name == k }) else {
+                throw fail("unknown key '\(path)' (expected \(native.allowedKeys.joined(separator: ", ")))", key: k, table: table)
+            }
+            switch key.kind {
+            case .string: section.values[k] = .string(try string(v, path, key: k, table: table))
+            case .int(let range): section.values[k] = .int(try int(v, path, key: k, table: table, range: range))
+            }
+        }
+        return section
     }
 
     func int(_ node: TOMLNode, _ path: String, key: String, table: String, range: ClosedRange<Int>) throws(ConfigError) -> Int {

@@ -1,3 +1,4 @@
+public import SwitchboardProviders
 import Foundation
 
 /// Environment variables: the real environment first, then `.env.local`, then `.env`, none overriding

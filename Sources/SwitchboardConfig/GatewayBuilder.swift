@@ -1,3 +1,4 @@
+import Foundation
 public import SwitchboardCore
 public import SwitchboardProviders
 
@@ -43,8 +44,8 @@ public struct GatewayBuilder: Sendable {
             warnings.append("[providers.\(id)] is not available in this build yet (\(unavailableProviderIDs[id] ?? id)); section ignored")
         }
         for section in config.providers where section.enabled {
-            if NativeProviders.ids.contains(section.id) {
-                switch NativeProviders.make(section, environment: environment, transport: transport) {
+            if let native = NativeProvider.named(section.id) {
+                switch native.make(setup(section)) {
                 case .success(let provider): providers.append(provider)
                 case .failure(let missing): warnings.append("\(section.id) skipped: \(missing.description)")
                 }
@@ -64,7 +65,7 @@ public struct GatewayBuilder: Sendable {
                     section.baseURL.map { baseURL(for: descriptor, configured: $0) }
                     ?? descriptor.baseURLEnv.flatMap { environment[$0] }
                 options.modelOverride = section.model
-                options.tier = section.tier.flatMap { descriptor.tiers[$0] }
+                options.tier = section.string("tier").flatMap { descriptor.tiers[$0] }
                 providers.append(OpenAICompatibleProvider(options: options, transport: transport))
             }
         }
@@ -84,12 +85,8 @@ public struct GatewayBuilder: Sendable {
             }
         }
         if config.providers.isEmpty, config.customEndpoints.isEmpty {
-            for id in NativeProviders.ids {
-                if case .success(let provider) = NativeProviders.make(
-                    ProviderSection(id: id), environment: environment, transport: transport)
-                {
-                    providers.append(provider)
-                }
+            for native in NativeProvider.all {
+                if case .success(let provider) = native.make(setup(ProviderSection(id: native.id))) { providers.append(provider) }
             }
             for descriptor in ProviderRegistry.builtIn where descriptor.requiresKey {
                 guard let variable = descriptor.apiKeyEnv, let key = environment[variable] else { continue }
@@ -139,6 +136,11 @@ public struct GatewayBuilder: Sendable {
         }
         for (key, price) in config.prices { table.set(price, for: key) }
         return table
+    }
+
+    private func setup(_ section: ProviderSection) -> NativeProvider.Setup {
+        NativeProvider.Setup(
+            section: section, environment: environment.values, transport: transport, home: environment["HOME"] ?? NSHomeDirectory())
     }
 
     private enum KeyResolution {

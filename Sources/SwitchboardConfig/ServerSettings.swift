@@ -1,3 +1,4 @@
+public import SwitchboardProviders
 /// `[server]`: how `switchboard serve` listens and guards itself.
 public struct ServerSettings: Sendable, Hashable {
     public var host = "127.0.0.1"

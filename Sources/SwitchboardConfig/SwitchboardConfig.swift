@@ -1,42 +1,7 @@
+public import SwitchboardProviders
 public import SwitchboardCore
 
 /// Where a secret comes from: written in the file, or an environment variable (`env:NAME`).
-public enum SecretSource: Sendable, Hashable {
-    case literal(String)
-    case env(String)
-
-    /// Parses `env:NAME` or a literal value.
-    public init(_ text: String) {
-        if text.hasPrefix("env:") { self = .env(String(text.dropFirst(4))) } else { self = .literal(text) }
-    }
-}
-
-/// A `[providers.ID]` section for a built-in provider.
-public struct ProviderSection: Sendable, Hashable {
-    public var id: String
-    public var apiKey: SecretSource?
-    public var baseURL: String?
-    /// Model used for every request to this provider.
-    public var model: String?
-    /// Client-side plan limits by tier name (Cerebras: `free`, `developer`).
-    public var tier: String?
-    public var enabled: Bool = true
-    /// Ollama: context length (`num_ctx`) and how long models stay loaded (`keep_alive`).
-    public var numCtx: Int?
-    public var keepAlive: String?
-    /// Bedrock: AWS region and credentials profile.
-    public var region: String?
-    public var profile: String?
-    /// Vertex: service-account key file, project and location.
-    public var keyFile: String?
-    public var projectID: String?
-    public var location: String?
-    /// Copilot's GitHub token file; Qwen's OAuth credentials file.
-    public var tokenPath: String?
-    /// Where the section starts, for messages.
-    public var line: Int?
-}
-
 /// A `[[providers.openai_compat]]` custom endpoint.
 public struct CustomEndpoint: Sendable, Hashable {
     public var id: String

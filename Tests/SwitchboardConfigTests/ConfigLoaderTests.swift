@@ -41,7 +41,7 @@ import Testing
         #expect(c.defaultModel == "cerebras/zai-glm-4.7")
         #expect(c.providers.map(\.id) == ["openai", "cerebras", "ollama"])
         #expect(c.providers[1].apiKey == .env("CEREBRAS_API_KEY"))
-        #expect(c.providers[1].tier == "free")
+        #expect(c.providers[1].string("tier") == "free")
         #expect(c.customEndpoints.map(\.id) == ["vllm", "second"])
         #expect(c.customEndpoints[0].apiKey == .literal("literal-key"))
         #expect(c.customEndpoints[0].model == "qwen")
@@ -254,6 +254,37 @@ import Testing
             #expect(throws: ConfigError.self) {
                 try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
             }
+        }
+    }
+
+    @Test func everyNativeProviderSectionIsReadFromItsRegistryEntry() throws {
+        for native in NativeProvider.all {
+            // Its own keys are read (typed as the entry says) and kept for its factory.
+            var text = "[providers.\(native.id)]\nmodel = \"m\"\n"
+            for key in native.keys {
+                switch key.kind {
+                case .string: text += "\(key.name) = \"v\"\n"
+                case .int(let range): text += "\(key.name) = \(range.lowerBound)\n"
+                }
+            }
+            let section = try #require(try ConfigLoader.parse(text).providers.first)
+            #expect(section.id == native.id && section.model == "m" && section.values.count == native.keys.count)
+            // Anything else is refused with the keys the section takes.
+            let key = native.takesAPIKey ? "region_x" : "api_key"
+            #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.\(native.id)]\n\(key) = \"k\"\n") }
+            do { _ = try ConfigLoader.parse("[providers.\(native.id)]\n\(key) = \"k\"\n") } catch {
+                #expect(error.description.contains("(expected \(native.allowedKeys.joined(separator: ", ")))"))
+            }
+        }
+    }
+
+    @Test func noRegistryRowIsShadowedByANativeProvider() throws {
+        let native = Set(NativeProvider.all.map(\.id))
+        for descriptor in ProviderRegistry.builtIn {
+            #expect(!native.contains(descriptor.id), "\(descriptor.id) would never be built from the registry")
+            let config = try ConfigLoader.parse("[providers.\(descriptor.id)]\napi_key = \"k\"\n")
+            let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+            #expect(built.gateway.provider(id: descriptor.id) is OpenAICompatibleProvider, "\(descriptor.id)")
         }
     }
 

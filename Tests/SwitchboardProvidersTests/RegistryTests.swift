@@ -16,7 +16,9 @@ import Testing
 
     @Test(arguments: rows)
     func everyRowLoadsAsADescriptor(row: [String]) throws {
-        let d = try #require(ProviderRegistry.descriptor(id: row[0]), "registry lacks \(row[0])")
+        // `ollama` names the native provider; the reference's OpenAI-compatible row is `ollama_openai` here.
+        let id = row[0] == "ollama" ? "ollama_openai" : row[0]
+        let d = try #require(ProviderRegistry.descriptor(id: id), "registry lacks \(id)")
         #expect(d.displayName == row[1])
         #expect(d.baseURL == row[2])
         #expect(d.chatPath == row[3])

@@ -37,7 +37,7 @@ struct LoginCommand: AsyncParsableCommand {
                     pollFields: [("client_id", CopilotTokens.clientID), ("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
                     transport: AsyncHTTPClientTransport.shared)
                 let token = try await LoginCommand.run(flow, what: "GitHub Copilot")
-                let path = tokenPath ?? NativeProviders.defaultCopilotTokenPath(home: env["HOME"] ?? NSHomeDirectory())
+                let path = tokenPath ?? CopilotTokens.defaultPath(home: env["HOME"] ?? NSHomeDirectory())
                 let file: JSONValue = [
                     "github_token": token["access_token"] ?? .null, "created_at": .int(Int64(Date().timeIntervalSince1970)),
                 ]
@@ -73,7 +73,7 @@ struct LoginCommand: AsyncParsableCommand {
                     transport: AsyncHTTPClientTransport.shared)
                 let token = try await LoginCommand.run(flow, what: "Qwen")
                 let credentials = try QwenTokens.Credentials(tokenResponse: token, now: Date())
-                let path = credentialsPath ?? NativeProviders.defaultQwenCredentialsPath(home: env["HOME"] ?? NSHomeDirectory())
+                let path = credentialsPath ?? QwenTokens.defaultPath(home: env["HOME"] ?? NSHomeDirectory())
                 try SecretFile.write(Data(credentials.json.jsonBytes()), to: path)
                 Terminal.err("signed in; credentials saved to \(path)\n")
             }

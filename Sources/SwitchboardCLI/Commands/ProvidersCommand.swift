@@ -15,7 +15,7 @@ struct ProvidersCommand: AsyncParsableCommand {
             let loaded = try options.load(quiet: true)
             let configured = Set(loaded.gateway.providers.map(\.id))
             var rows: [[String]] = []
-            let native = Set(NativeProviders.listings.map(\.id))
+            let native = Set(NativeProvider.all.map(\.listing).map(\.id))
             // A native provider replaces the registry row of the same id (Ollama's /v1 shim).
             for d in ProviderRegistry.builtIn where !native.contains(d.id) {
                 rows.append([
@@ -23,7 +23,7 @@ struct ProvidersCommand: AsyncParsableCommand {
                     d.apiKeyEnv ?? "-", d.baseURL, d.note ?? "",
                 ])
             }
-            for n in NativeProviders.listings {
+            for n in NativeProvider.all.map(\.listing) {
                 rows.append([n.id, n.name, configured.contains(n.id) ? "yes" : "no", n.keyVariables, n.baseURL, n.note])
             }
             for p in loaded.gateway.providers where ProviderRegistry.descriptor(id: p.id) == nil && p.id != "mock" && !native.contains(p.id)

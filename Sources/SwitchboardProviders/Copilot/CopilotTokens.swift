@@ -35,7 +35,7 @@ public actor CopilotTokens: BearerTokenSource {
     }
 
     /// The token file `switchboard login copilot` writes: `{"github_token": "gho_..."}`.
-    public static func githubToken(fromFile path: String) throws -> String {
+    public static func githubToken(fromFile path: String) throws(ProviderError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ProviderError(.authentication, provider: "copilot", message: "no token file at \(path): run `switchboard login copilot`")
         }

@@ -118,7 +118,7 @@ public enum ProviderRegistry {
         row("llamacpp", "llama.cpp server (llama-server)", "http://localhost:8080/v1", nil, nil, .local),
         row("localai", "LocalAI", "http://localhost:8080/v1", nil, nil, .local),
         row("litellm", "LiteLLM Proxy", "http://localhost:4000", "LITELLM_MASTER_KEY", nil, .local),
-        row("ollama", "Ollama (OpenAI-compatible /v1)", "http://localhost:11434/v1", nil, "llama3.2", .local) {
+        row("ollama_openai", "Ollama (OpenAI-compatible /v1)", "http://localhost:11434/v1", nil, "llama3.2", .local) {
             $0.reasoningFields = ["reasoning"]
             $0.embeddings = true
         },
