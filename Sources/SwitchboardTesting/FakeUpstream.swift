@@ -35,6 +35,8 @@ public final class FakeUpstream: Sendable {
 
     private let state = Mutex(State())
     private let server = Mutex<LoopbackServer?>(nil)
+    /// Ends scripted delays when the fake stops, so stopping never waits one out.
+    private let stopping = StopSignal()
     /// The bound port.
     public let port: Int
 
@@ -77,8 +79,10 @@ public final class FakeUpstream: Sendable {
         return fake
     }
 
-    /// Stops the server (gracefully: connections already accepted are still served).
+    /// Stops the server: scripted delays still running end at once (their requests fail), then connections already
+    /// accepted are served.
     public func stop() async {
+        stopping.fire()
         await server.withLock({ $0 })?.stop()
     }
 
@@ -222,7 +226,7 @@ public final class FakeUpstream: Sendable {
     ) async throws -> Response {
         switch behavior {
         case .delay(let d, let then):
-            try await Task.sleep(for: d)
+            try await stopping.sleep(for: d)
             return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
         case .reply(let reply) where dialect != .openAI:
             let (json, frames, contentType) = rendering(reply, model: model, dialect: dialect)
@@ -315,3 +319,59 @@ public final class FakeUpstream: Sendable {
 
 /// Thrown inside a response body to cut the connection mid-stream.
 struct FakeUpstreamDrop: Error {}
+
+/// Wakes every sleeper once fired, and every later one at once.
+final class StopSignal: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var next: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiters = state.withLock { s in
+            s.fired = true
+            defer { s.waiters = [:] }
+            return s.waiters.values
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Sleeps for `duration` unless fired first; throws `CancellationError` when fired.
+    func sleep(for duration: Duration) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await Task.sleep(for: duration)
+                return false
+            }
+            group.addTask {
+                await self.wait()
+                return true
+            }
+            let fired = try await group.next() ?? true
+            group.cancelAll()
+            if fired { throw CancellationError() }
+        }
+    }
+
+    private func wait() async {
+        let id = state.withLock { s -> UInt64 in
+            s.next += 1
+            return s.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.fired || Task.isCancelled { return true }
+                    s.waiters[id] = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+}

@@ -37,3 +37,18 @@ public final class CapturingLogHandler: LogHandler, @unchecked Sendable {
         store.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
     }
 }
+
+/// Waits until `condition` holds, checking every `interval`, for at most `timeout`; returns whether it held. The one
+/// way tests wait for something another thread or process does: a deadline is a bound on a failing test, never a
+/// pause a passing test sits through.
+@discardableResult
+public func eventually(
+    timeout: Duration = .seconds(5), interval: Duration = .milliseconds(10), _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: interval)
+    }
+}

@@ -12,12 +12,12 @@ func startServe(_ cli: CLIRunner) async throws -> (ChildProcess, Int) {
     let process = try ChildProcess(
         executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment,
         directory: cli.directory.path)
-    for _ in 0..<200 {
-        try await Task.sleep(for: .milliseconds(50))
-        if let port = process.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap({ Int($0.output.1) }) {
-            return (process, port)
-        }
+    var port: Int?
+    await eventually(timeout: .seconds(10), interval: .milliseconds(20)) {
+        port = process.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap { Int($0.output.1) }
+        return port != nil
     }
+    if let port { return (process, port) }
     process.signal(SIGKILL)
     throw CLIRunnerError.noBinary("serve did not start: \(process.stderr)")
 }
@@ -73,8 +73,7 @@ final class Completed: Sendable {
             }
         }
         // Kill it mid-load once enough has completed to mean something (however busy the machine is).
-        try await Task.sleep(for: .milliseconds(500))
-        for _ in 0..<300 where completed.ids.withLock({ $0.count }) < 200 { try await Task.sleep(for: .milliseconds(50)) }
+        await eventually(timeout: .seconds(15), interval: .milliseconds(50)) { completed.ids.withLock({ $0.count }) >= 200 }
         process.signal(SIGKILL)
         let termination = await process.wait()
         load.cancel()

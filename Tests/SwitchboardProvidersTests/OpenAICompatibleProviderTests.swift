@@ -261,21 +261,13 @@ func withFake(
                 for try await _ in provider.stream(request, context: .testing()) {}
             }
             // Wait for the stream to be under way (a loaded machine may take a while to start it).
-            var started = 0
-            while fake.streamsInFlight == 0, started < 250 {
-                try await Task.sleep(for: .milliseconds(20))
-                started += 1
-            }
+            await eventually { fake.streamsInFlight != 0 }
             #expect(fake.streamsInFlight == 1)
             consumer.cancel()
             _ = await consumer.result
             // Left alone the stream would end by itself after 20 s, but then not as cancelled; the full suite's
             // load can delay the upstream's noticing the closed connection by seconds, so the wait is long.
-            var waited = 0
-            while fake.streamsInFlight > 0, waited < 750 {
-                try await Task.sleep(for: .milliseconds(20))
-                waited += 1
-            }
+            await eventually(timeout: .seconds(15)) { fake.streamsInFlight == 0 }
             let open = try await transport.openConnections()
             #expect(fake.streamsInFlight == 0, "gateway side still has \(open) upstream connections open")
             #expect(fake.streamsCancelled == 1)

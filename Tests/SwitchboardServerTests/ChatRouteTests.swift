@@ -143,13 +143,9 @@ import Testing
             }
             _ = await client.result
             // The full suite's load can delay the upstream's noticing the closed connection, so the wait is long.
-            var waited = 0
-            while gw.fake.streamsInFlight > 0, waited < 1000 {
-                try await Task.sleep(for: .milliseconds(20))
-                waited += 1
-            }
+            await eventually(timeout: .seconds(20)) { gw.fake.streamsInFlight == 0 }
             let open = try await NIOHTTPTransport.shared.openConnections()
-            #expect(gw.fake.streamsInFlight == 0, "after \(waited * 20) ms; the shared upstream client has \(open) connections open")
+            #expect(gw.fake.streamsInFlight == 0, "the shared upstream client has \(open) connections open")
             #expect(gw.fake.streamsCancelled == 1)
         }
     }
@@ -161,7 +157,7 @@ import Testing
         gw.fake.setDefault(.reply(reply))
         let client = Task { try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true)) }
         // Shut down once the stream is under way (however long a busy machine takes to get there).
-        for _ in 0..<250 where gw.fake.streamsInFlight == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { gw.fake.streamsInFlight != 0 }
         #expect(gw.fake.streamsInFlight == 1)
         await gw.group.triggerGracefulShutdown()
         let r = try await client.value

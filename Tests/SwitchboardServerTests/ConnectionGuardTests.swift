@@ -145,15 +145,15 @@ import Testing
             let (body, _) = try await Self.open(gw.port)
             try await body.writeAndFlush(
                 ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"))
-            // A byte every 100 ms, past both deadlines: each write keeps the connection busy, none completes a head or body.
-            for _ in 0..<15 {
-                try? await headers.writeAndFlush(ByteBuffer(string: "X"))
-                try? await body.writeAndFlush(ByteBuffer(string: " "))
-                try await Task.sleep(for: .milliseconds(100))
+            // A byte every 100 ms until the deadlines close them: each write keeps the connection busy, none completes a
+            // head or body. The bound is far longer than the deadlines, so a loaded machine passes; without them the
+            // connections stay open.
+            await eventually(timeout: .seconds(10), interval: .milliseconds(100)) {
+                _ = try? await headers.writeAndFlush(ByteBuffer(string: "X"))
+                _ = try? await body.writeAndFlush(ByteBuffer(string: " "))
+                return !idle.isActive && !headers.isActive && !body.isActive
             }
-            // Far longer than the deadlines, so a loaded machine passes; without them the connections stay open.
             for (name, channel) in [("idle", idle), ("slow head", headers), ("slow body", body)] {
-                for _ in 0..<500 where channel.isActive { try await Task.sleep(for: .milliseconds(20)) }
                 #expect(!channel.isActive, "the \(name) connection is still open")
             }
             let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
@@ -165,7 +165,7 @@ import Testing
         try await LiveGateway.with(try await LiveGateway.start { $0.maxConnections = 2 }) { (gw) async throws in
             // One at a time: a connection is counted once the server has set it up, not when the client's connect returns.
             func admitted(_ n: Int) async throws {
-                for _ in 0..<250 where gw.server.connections.current < n { try await Task.sleep(for: .milliseconds(10)) }
+                await eventually(timeout: .milliseconds(2500)) { gw.server.connections.current >= n }
                 #expect(gw.server.connections.current == n)
             }
             let (first, _) = try await Self.open(gw.port)
@@ -178,12 +178,8 @@ import Testing
             #expect(answer.contains("too_many_connections"))
             try await first.close()
             try await second.close()
-            var status = 0
-            for _ in 0..<100 where status != 200 {
-                status = (try? await gw.send("GET", "/health", key: nil).status) ?? 0
-                if status != 200 { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            #expect(status == 200)
+            // Each refused attempt is a response, not a wait: a new connection is admitted once the old ones are gone.
+            #expect(await eventually { (try? await gw.send("GET", "/health", key: nil).status) == 200 })
         }
     }
 
@@ -255,9 +251,9 @@ import Testing
             try await channel.close(mode: .output)
             _ = try await closed.get()
             var records: [Int] = []
-            for _ in 0..<250 where records.isEmpty {
-                try await Task.sleep(for: .milliseconds(20))
+            try await eventually {
                 records = try await gw.store.records(.init()).map(\.status)
+                return !records.isEmpty
             }
             // As nginx and Go's server do: the end of the client's input is the client leaving; the upstream call stops.
             #expect(records == [499])

@@ -43,10 +43,9 @@ struct DirectChatTests {
 
     static func ledger(_ gw: LiveGateway, count: Int) async throws -> [UsageRecord] {
         var records: [UsageRecord] = []
-        for _ in 0..<250 {
+        try await eventually {
             records = try await gw.store.records(UsageFilter())
-            if records.count >= count { break }
-            try await Task.sleep(for: .milliseconds(20))
+            return records.count >= count
         }
         return records
     }

@@ -85,14 +85,14 @@ import Testing
             request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
             try await channel.writeAndFlush(request)
             func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
-            for _ in 0..<250 where chats() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { chats() != 0 }
             #expect(chats() == 1)
             try await channel.close()
             // Recorded as 499 (an answer the upstream finished would be a 200): the exchange was cancelled.
             var records: [UsageRecord] = []
-            for _ in 0..<500 where records.isEmpty {
-                try await Task.sleep(for: .milliseconds(20))
+            try await eventually(timeout: .seconds(10)) {
                 records = try await gw.store.records(UsageFilter())
+                return !records.isEmpty
             }
             #expect(records.map(\.status) == [499])
         }

@@ -85,9 +85,9 @@ import Testing
             _ = await client.result
             var records: [UsageRecord] = []
             // Polling: under the full suite's load noticing the cut can take seconds.
-            for _ in 0..<1000 where records.isEmpty {
-                try await Task.sleep(for: .milliseconds(20))
+            try await eventually(timeout: .seconds(20)) {
                 records = try await gw.store.records(UsageFilter())
+                return !records.isEmpty
             }
             #expect(records.first?.status == 499)
             #expect(records.first?.estimated == true)

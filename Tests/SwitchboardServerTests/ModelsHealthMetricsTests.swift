@@ -38,9 +38,9 @@ import Testing
     @Test func healthComesFromTheBackgroundProber() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             var health = try await gw.send("GET", "/health", key: nil)
-            for _ in 0..<50 where health.json?["provider_status"]?["fake"] != "healthy" {
-                try await Task.sleep(for: .milliseconds(50))
+            try await eventually {
                 health = try await gw.send("GET", "/health", key: nil)
+                return health.json?["provider_status"]?["fake"] == "healthy"
             }
             #expect(health.json?["status"] == "healthy")
             #expect(health.json?["provider_status"] == ["fake": "healthy"])

@@ -18,7 +18,7 @@ import Testing
         let store = try SQLiteStore(path: path)
         let writer = LedgerWriter(store: store)
         let waiting = Task { try await writer.record(record(1)) }
-        for _ in 0..<500 where writer.queued == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { writer.queued != 0 }
         #expect(writer.queued == 1)
         writer.stop()
         await writer.run()
@@ -56,16 +56,14 @@ import Testing
         func failures() -> [String] { capture.lines.filter { $0.contains("ledger housekeeping failed") } }
         // The writer's threads may start late on a loaded machine: wait for the first failure, then watch
         // fifteen more rounds.
-        for _ in 0..<500 where failures().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        await eventually(timeout: .seconds(10), interval: .milliseconds(20)) { !failures().isEmpty }
         try #require(failures().count == 1)
         let seen = writer.housekeepingRounds
-        for _ in 0..<1000 where writer.housekeepingRounds < seen + 15 { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(10)) { writer.housekeepingRounds >= seen + 15 }
         #expect(writer.housekeepingRounds >= seen + 15)
         #expect(failures().count == 1, "\(failures().count) lines in \(writer.housekeepingRounds - seen) rounds: \(failures())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for _ in 0..<100 where !capture.lines.contains(where: { $0.contains("recovered") }) {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        await eventually { capture.lines.contains { $0.contains("recovered") } }
         #expect(capture.lines.contains { $0.contains("ledger housekeeping recovered") })
         writer.stop()
         await runner.value
@@ -106,14 +104,14 @@ import Testing
         let runner = Task { await writer.run() }
         let journal = try #require(store.journal)
         // A running writer has asked to be woken and readied a spare.
-        for _ in 0..<500 where !(journal.wakesOnSpareTaken && journal.hasSpare) { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { journal.wakesOnSpareTaken && journal.hasSpare }
         #expect(journal.hasSpare)
         var i = 0
         while journal.closedSegments == 0 {
             try await writer.record(record(i))
             i += 1
         }
-        for _ in 0..<500 where !journal.hasSpare { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { journal.hasSpare }
         #expect(journal.hasSpare, "readied without a housekeeping round")
         #expect(writer.committedByWriter == 0, "every record was journaled on the caller's thread")
         writer.stop()
@@ -140,10 +138,9 @@ import Testing
             return nil
         }
         var found: (Int32?, Int32?) = (nil, nil)
-        for _ in 0..<500 {
+        try await eventually {
             found = (try policy("sb-housekeeping"), try policy("sb-ledger"))
-            if found.0 != nil, found.1 != nil { break }
-            try await Task.sleep(for: .milliseconds(10))
+            return found.0 != nil && found.1 != nil
         }
         #expect(found.0 == 0, "SCHED_OTHER is 0: \(String(describing: found.0))")
         #expect(found.1 == 0, "SCHED_OTHER is 0: \(String(describing: found.1))")

@@ -185,7 +185,7 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(5))
         // The connection was dropped, not kept trickling.
-        for _ in 0..<500 where server.snapshot.closed < server.snapshot.accepted { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { server.snapshot.closed >= server.snapshot.accepted }
         #expect(server.snapshot.closed == server.snapshot.accepted)
         try await transport.shutdown()
         await server.stop()
@@ -253,12 +253,12 @@ import Testing
         let server = try await MisbehavingServer.start(.silent)
         let transport = Self.transport()
         let task = Task { try await Self.get(transport, server.url, timeout: .seconds(30)) }
-        for _ in 0..<500 where server.snapshot.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { server.snapshot.requests != 0 }
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
-        for _ in 0..<500 where server.snapshot.closed == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(5)) { server.snapshot.closed != 0 }
         #expect(server.snapshot.closed == 1)
-        for _ in 0..<500 where try await transport.openConnections() > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await eventually(timeout: .seconds(5)) { try await transport.openConnections() == 0 }
         #expect(try await transport.openConnections() == 0)
         try await transport.shutdown()
         await server.stop()
@@ -275,7 +275,7 @@ import Testing
             if iterate { for try await _ in response.body {} }
         }
         _ = await consumer.result
-        for _ in 0..<300 where server.snapshot.closed == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await eventually(timeout: .seconds(3)) { server.snapshot.closed != 0 }
         #expect(server.snapshot.closed == 1, "the upstream connection was closed")
         #expect(server.snapshot.bytesWritten < 200, "the server did not get to send its chunks")
         try await transport.shutdown()
@@ -304,7 +304,8 @@ import Testing
         let response = try await transport.send(TransportRequest(method: "GET", url: server.url), context: .testing(timeout: .seconds(60)))
         var iterator = response.body.makeAsyncIterator()
         _ = try await iterator.next()
-        try await Task.sleep(for: .milliseconds(500))
+        // Once the connection holds back its reads, the server can only fill the sockets' buffers.
+        #expect(try await eventually(timeout: .seconds(30)) { try await transport.connectionsWithholdingReads() == 1 })
         let written = server.snapshot.bytesWritten
         #expect(written < 24 << 20, "the server wrote \(written) bytes to a consumer that stopped")
         var total = 0
@@ -416,7 +417,7 @@ import Testing
         let clientSide = try Self.socketDescriptors(remotePorts: ports)
         #expect(clientSide <= workers, "\(clientSide) client sockets open for \(workers) workers")
         try await transport.shutdown()
-        for _ in 0..<200 where try await transport.openConnections() > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await eventually(timeout: .seconds(2)) { try await transport.openConnections() == 0 }
         #expect(try await transport.openConnections() == 0)
         #expect(try Self.socketDescriptors(remotePorts: ports) == 0, "client sockets left open after shutdown")
         await keep.stop()

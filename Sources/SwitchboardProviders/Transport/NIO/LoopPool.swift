@@ -44,6 +44,8 @@ final class LoopPool: @unchecked Sendable {
 
     /// Open connections (on the loop).
     var openCount: Int { open.count }
+    /// Connections that stopped reading their upstream because the consumer is behind.
+    var withholdingCount: Int { open.values.filter(\.isWithholdingReads).count }
 
     /// `url` parsed, from the cache when it was parsed before (on the loop).
     func target(_ url: String) throws(TransportError) -> UpstreamTarget {

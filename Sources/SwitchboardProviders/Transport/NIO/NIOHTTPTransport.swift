@@ -200,6 +200,14 @@ public final class NIOHTTPTransport: LoopTransport {
         return total
     }
 
+    /// Connections that stopped reading their upstream because a response's consumer is behind (back-pressure in
+    /// effect), for tests and diagnostics.
+    public func connectionsWithholdingReads() async throws -> Int {
+        var total = 0
+        for pool in pools.values { total += try await pool.eventLoop.submit { pool.withholdingCount }.get() }
+        return total
+    }
+
     /// Closes every connection; requests after this fail.
     public func shutdown() async throws {
         for pool in pools.values { try await pool.eventLoop.submit { pool.shutdown() }.get() }

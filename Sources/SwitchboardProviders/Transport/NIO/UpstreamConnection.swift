@@ -73,6 +73,9 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
             leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)
     }
 
+    /// Whether the consumer is behind and a read of the socket is being held back for it.
+    var isWithholdingReads: Bool { paused && readWithheld }
+
     /// Whether the connection can take a request now.
     var isIdle: Bool { isOpen && !active && context != nil }
 
