@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SwitchboardCore
 import SwitchboardProviders
+import SwitchboardStorage
 import SwitchboardTesting
 import Testing
 
@@ -46,8 +47,8 @@ import Testing
         }
     }
 
-    @Test func streamFramingIsExactOpenAISSE() async throws {
-        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+    @Test(arguments: [true, false]) func streamFramingIsExactOpenAISSE(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             var reply = FakeReply("Hi there")
             reply.usage = Usage(inputTokens: 3, outputTokens: 2)
             gw.fake.setDefault(.reply(reply))
@@ -71,8 +72,8 @@ import Testing
         }
     }
 
-    @Test func parallelToolCallsSurviveStreamingInOrder() async throws {
-        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+    @Test(arguments: [true, false]) func parallelToolCallsSurviveStreamingInOrder(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             var reply = FakeReply("")
             reply.toolCalls = [
                 ToolCall(id: "call_1", name: "get_weather", arguments: "{\"city\":\"Paris\"}"),
@@ -86,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func failureAfterTheStreamBeganEndsWithAnErrorEventAndNoDone() async throws {
-        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+    @Test(arguments: [true, false]) func failureAfterTheStreamBeganEndsWithAnErrorEventAndNoDone(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             gw.fake.setDefault(.dropAfter(chunks: 3, reply: FakeReply("one two three four five")))
             let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true))
             #expect(r.status == 200)
@@ -98,9 +99,9 @@ import Testing
         }
     }
 
-    @Test func upstreamFailuresBeforeOutputMapToGatewayStatuses() async throws {
+    @Test(arguments: [true, false]) func upstreamFailuresBeforeOutputMapToGatewayStatuses(direct: Bool) async throws {
         // A timeout long enough that a busy machine does not turn the other failures into 504s.
-        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(2))) { (gw) async throws in
+        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(2), direct: direct)) { (gw) async throws in
             gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
             gw.fake.set(.serverError(500), forModel: "broken")
             gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
@@ -126,8 +127,8 @@ import Testing
         }
     }
 
-    @Test func clientGoingAwayCancelsTheUpstreamStream() async throws {
-        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+    @Test(arguments: [true, false]) func clientGoingAwayCancelsTheUpstreamStream(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             // 30 s of stream: long enough that under the full suite's load it cannot end by itself before the
             // gateway notices the client left (a 6 s stream once did, on a busy machine).
             var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
@@ -183,5 +184,45 @@ extension JSONValue {
     func arrayItem(_ i: Int) -> JSONValue? {
         if case .array(let a) = self, i < a.count { return a[i] }
         return nil
+    }
+}
+
+/// Anthropic's Messages API over the OpenAI-compatible fake, streamed, on every execution path.
+@Suite(.timeLimit(.minutes(1)))
+struct MessagesRouteTests {
+    static let body: JSONValue = [
+        "model": "fake/fake-model", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]],
+    ]
+
+    /// The `event:` names of an SSE body, in order.
+    static func events(_ body: String) -> [String] {
+        body.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+    }
+
+    @Test(arguments: [true, false]) func aStreamEndsWithMessageStopAndIsRecorded(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            var reply = FakeReply("one two three")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
+            gw.fake.setDefault(.reply(reply))
+            let r = try await gw.send("POST", "/v1/messages", json: Self.body)
+            #expect(r.status == 200 && r.header("content-type") == "text/event-stream")
+            let events = Self.events(r.body)
+            #expect(events.first == "message_start" && events.last == "message_stop")
+            #expect(events.contains("content_block_delta") && !events.contains("error"))
+            let records = try await gw.store.records(UsageFilter())
+            #expect(records.map(\.task) == ["messages"] && records.first?.status == 200)
+            #expect(records.first?.costNanoUSD == 3_165_750)
+        }
+    }
+
+    @Test(arguments: [true, false]) func aStreamThatFailsAfterItBeganEndsWithAnErrorEvent(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            gw.fake.setDefault(.dropAfter(chunks: 3, reply: FakeReply("one two three four five")))
+            let r = try await gw.send("POST", "/v1/messages", json: Self.body)
+            #expect(r.status == 200)
+            let events = Self.events(r.body)
+            #expect(events.first == "message_start" && events.last == "error" && !events.contains("message_stop"))
+            #expect(try await gw.store.records(UsageFilter()).first?.status == 502)
+        }
     }
 }

@@ -38,8 +38,8 @@ import Testing
         }
     }
 
-    @Test func textGenerationStreamsTokensThenTheWholeText() async throws {
-        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+    @Test(arguments: [true, false]) func textGenerationStreamsTokensThenTheWholeText(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             var reply = FakeReply("one two three")
             reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
             gw.fake.setDefault(.reply(reply))
