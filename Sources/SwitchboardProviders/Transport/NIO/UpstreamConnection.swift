@@ -31,35 +31,16 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     weak var pool: LoopPool?
     /// When it last became idle, for expiry.
     var idleSince = NIODeadline.now()
-    private(set) var isOpen = true
 
+    /// Every decision; this class only carries them out.
+    private var state = UpstreamConnectionState()
     private var context: ChannelHandlerContext?
-    private var served = 0
-    private var generation: UInt64 = 0
-
-    // The exchange in flight.
-    private var active = false
+    /// What the exchange in flight owes its caller: the completion until the head, then the streaming body's source.
     private var completion: LoopExchange.Completion?
-    private var head: HTTPResponseHead?
-    private var pending: ByteBuffer?
     private var source: Body.Source?
-    private var idempotent = false
     private let flusher = CoalescedFlush()
-    private var bodyLimit: Int?
-    /// A caller on the loop gets an error response's body cut at `TransportBody.errorBodyLimit`.
-    private var truncating = false
-    private var reused = false
-    private var wrote = false
-    private var received = false
-    private var deadline = NIODeadline.distantFuture
-    private var readTimeout = TimeAmount.seconds(300)
-    private var lastRead = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private var timerDue = NIODeadline.distantFuture
-
-    // Back-pressure: a read withheld while the consumer is behind.
-    private var paused = false
-    private var readWithheld = false
 
     /// The pipeline's first handler above TLS, whose context the request's bytes are written from.
     let wire = UpstreamWire()
@@ -73,11 +54,11 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
             leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)
     }
 
+    var isOpen: Bool { state.isOpen }
     /// Whether the consumer is behind and a read of the socket is being held back for it.
-    var isWithholdingReads: Bool { paused && readWithheld }
-
+    var isWithholdingReads: Bool { state.isWithholdingReads }
     /// Whether the connection can take a request now.
-    var isIdle: Bool { isOpen && !active && context != nil }
+    var isIdle: Bool { state.isIdle && context != nil }
 
     // MARK: exchange
 
@@ -97,35 +78,24 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     /// Writes a request and calls `completion` when the response head (or the whole response) arrived.
     func start(_ outgoing: Outgoing, completion: @escaping LoopExchange.Completion) {
         eventLoop.preconditionInEventLoop()
-        guard context != nil, let wireContext = wire.context, isOpen, !active else {
+        let exchange = UpstreamConnectionState.Exchange(
+            idempotent: outgoing.wire.idempotent, bodyLimit: outgoing.bodyLimit, deadline: outgoing.deadline,
+            readTimeout: outgoing.readTimeout)
+        guard context != nil, let wireContext = wire.context, state.start(exchange, now: .now()) else {
             completion(.failure(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true)))
             return
         }
-        generation &+= 1
-        active = true
         self.completion = completion
-        head = nil
-        pending = nil
         source = nil
-        idempotent = outgoing.wire.idempotent
-        reused = served > 0
-        served += 1
-        wrote = false
-        received = false
-        deadline = outgoing.deadline
-        readTimeout = outgoing.readTimeout
-        bodyLimit = outgoing.bodyLimit
-        lastRead = .now()
         scheduleTimer()
         // The response decoder learns each request's method as NIO's request encoder would have told it.
         decoder.write(data: .head(outgoing.wire.decoderHead))
         let written = eventLoop.makePromise(of: Void.self)
-        let gen = generation
+        let gen = state.generation
         written.futureResult.whenComplete { [self] result in
-            guard gen == generation, active else { return }
             switch result {
-            case .success: wrote = true
-            case .failure(let error): fail(Self.map(error), closing: true)
+            case .success: execute(state.written(generation: gen, failure: nil))
+            case .failure(let error): execute(state.written(generation: gen, failure: Self.map(error)))
             }
         }
         // Written below the decoder and the decompressor, which have nothing to do with bytes.
@@ -145,12 +115,16 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     /// The caller went away before the response head: stop and drop the connection.
     func cancel(generation gen: UInt64) {
-        guard gen == generation, active else { return }
-        fail(.connectionClosed("cancelled"), closing: true, error: CancellationError())
+        execute(state.cancel(generation: gen))
     }
 
     /// The current exchange's number, for cancellation.
-    var currentGeneration: UInt64 { generation }
+    var currentGeneration: UInt64 { state.generation }
+
+    /// Closes the connection whatever it is doing.
+    func closeNow() {
+        execute(state.shutdown())
+    }
 
     // MARK: channel events
 
@@ -163,89 +137,29 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard active else {
-            // A response nobody asked for: the connection's framing can no longer be trusted.
-            close()
-            return
-        }
-        received = true
         switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            if bodyLimit != nil, !(200..<300).contains(h.status.code) { truncating = true }
-        case .body(var chunk):
-            if let source {
-                if source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
-            } else if truncating, (pending?.readableBytes ?? 0) + chunk.readableBytes > TransportBody.errorBodyLimit {
-                // An error body is read for its message: what fits is delivered, the rest is not read.
-                if let slice = chunk.readSlice(length: TransportBody.errorBodyLimit - (pending?.readableBytes ?? 0)) {
-                    if pending == nil { pending = slice } else { pending!.writeImmutableBuffer(slice) }
-                }
-                deliver(body: TransportBody(bytes: pending ?? ByteBuffer()))
-                complete(reusable: false)
-            } else if let bodyLimit, (pending?.readableBytes ?? 0) + chunk.readableBytes > bodyLimit {
-                fail(.bodyTooLarge(limit: bodyLimit), closing: true)
-            } else if pending == nil {
-                pending = chunk
-            } else {
-                pending!.writeBuffer(&chunk)
-            }
-        case .end:
-            let keepAlive = head?.isKeepAlive ?? false
-            if let source {
-                source.finish()
-            } else {
-                deliver(body: TransportBody(bytes: pending ?? ByteBuffer()))
-            }
-            complete(reusable: keepAlive)
+        case .head(let head): execute(state.head(head))
+        case .body(let chunk): execute(state.body(chunk))
+        case .end: execute(state.end())
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if active {
-            lastRead = .now()
-            if source == nil, bodyLimit == nil, completion != nil, head != nil {
-                // The head came without the whole body: stream the rest.
-                let gen = generation
-                let made = Body.makeSequence(
-                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: true,
-                    delegate: BodyDelegate(connection: self, generation: gen))
-                source = made.source
-                if let chunk = pending {
-                    pending = nil
-                    if made.source.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { paused = true }
-                }
-                deliver(body: TransportBody(made.sequence))
-            }
-        }
+        execute(state.readComplete(now: .now()))
         context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
-        if paused {
-            readWithheld = true
-        } else {
-            context.read()
-        }
+        if state.read() { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if active {
-            fail(Self.map(error), closing: true)
-        } else {
-            context.close(promise: nil)
-        }
+        execute(state.error(Self.map(error)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        isOpen = false
+        execute(state.inactive())
         stopTimer()
-        if active {
-            fail(
-                received
-                    ? .connectionClosed("upstream closed the connection mid-response")
-                    : .connectionClosed("upstream closed the connection before responding"), closing: false)
-        }
         pool?.closed(self)
         context.fireChannelInactive()
     }
@@ -253,80 +167,69 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     // MARK: back-pressure from the consumer
 
     fileprivate func produceMore(generation gen: UInt64) {
-        guard gen == generation, paused else { return }
-        paused = false
-        // The silence the read timeout measures starts again once the upstream is read again.
-        lastRead = .now()
-        if active { scheduleTimer() }
-        if readWithheld, let context {
-            readWithheld = false
-            context.read()
-        }
+        execute(state.produceMore(generation: gen, now: .now()))
+        if state.isActive { scheduleTimer() }
     }
 
     fileprivate func consumerTerminated(generation gen: UInt64) {
-        // The consumer stopped before the end: the rest of the body would have to be read and thrown away,
-        // so the connection is closed rather than reused.
-        guard gen == generation, active else { return }
-        source = nil
-        fail(.connectionClosed("response body abandoned"), closing: true)
+        execute(state.consumerGone(generation: gen))
     }
 
-    // MARK: internals
+    // MARK: carrying out
 
-    private func deliver(body: TransportBody) {
-        guard let completion, let head else { return }
-        self.completion = nil
-        let headers = head.headers.map { ($0.name, $0.value) }
-        completion(.success(TransportResponse(status: Int(head.status.code), headers: headers, body: body)))
-    }
-
-    private func complete(reusable: Bool) {
-        finishExchange()
-        if reusable, isOpen {
-            pool?.release(self)
-        } else {
-            close()
+    private func execute(_ step: UpstreamConnectionState.Step) {
+        switch step.outcome {
+        case .none:
+            break
+        case .deliver(let head, let body):
+            deliver(head, TransportBody(bytes: body))
+        case .startStream(let head, let first):
+            let made = Body.makeSequence(
+                backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: true,
+                delegate: BodyDelegate(connection: self, generation: state.generation))
+            source = made.source
+            if let first { yield(first) }
+            deliver(head, TransportBody(made.sequence))
+        case .yield(let chunk):
+            yield(chunk)
+        case .endStream:
+            source?.finish()
+            source = nil
+        case .failCompletion(let error, let retryable):
+            let owed = completion
+            completion = nil
+            owed?(.failure(Failure(error: error, retryable: retryable)))
+        case .cancelled:
+            let owed = completion
+            completion = nil
+            owed?(.failure(CancellationError()))
+            source?.finish(CancellationError())
+            source = nil
+        case .failStream(let error):
+            source?.finish(error)
+            source = nil
         }
-    }
-
-    private func fail(_ error: TransportError, closing: Bool, error override: (any Error)? = nil) {
-        let retryable = reused && !received && (!wrote || idempotent)
-        if let completion {
-            self.completion = nil
-            completion(.failure(override ?? Failure(error: error, retryable: retryable)))
-        } else if let source {
-            source.finish(override ?? error)
+        switch step.after {
+        case .none: break
+        case .release: pool?.release(self)
+        case .close: close()
         }
-        finishExchange()
-        if closing { close() }
+        if step.resumeRead, let context { context.read() }
     }
 
-    private func finishExchange() {
-        active = false
+    private func deliver(_ head: HTTPResponseHead, _ body: TransportBody) {
+        guard let owed = completion else { return }
         completion = nil
-        source = nil
-        head = nil
-        pending = nil
-        bodyLimit = nil
-        truncating = false
-        // The timer stays armed for the next exchange (`scheduleTimer`).
-        paused = false
-        if readWithheld, let context {
-            readWithheld = false
-            context.read()
-        }
+        let headers = head.headers.map { ($0.name, $0.value) }
+        owed(.success(TransportResponse(status: Int(head.status.code), headers: headers, body: body)))
     }
 
-    /// Closes the connection whatever it is doing.
-    func closeNow() {
-        if active { fail(.connectionClosed("the HTTP client is shutting down"), closing: false) }
-        close()
+    private func yield(_ chunk: ByteBuffer) {
+        if source?.yield(contentsOf: CollectionOfOne(chunk)) == .stopProducing { state.consumerBehind() }
     }
 
     private func close() {
-        guard isOpen else { return }
-        isOpen = false
+        state.closing()
         stopTimer()
         context?.close(promise: nil)
     }
@@ -342,20 +245,14 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     /// exchange's deadline) arms the next for the current one, and one that finds the connection idle stops. So a
     /// kept-alive connection does not schedule and cancel a timer for every request.
     private func scheduleTimer() {
-        // While the consumer is behind, the upstream is not being read: only the whole call's deadline applies.
-        let next = paused ? deadline : min(deadline, lastRead + readTimeout)
+        guard let next = state.nextCheck else { return }
         if timer != nil, timerDue <= next { return }
         timer?.cancel()
         timerDue = next
         timer = eventLoop.scheduleTask(deadline: next) { [self] in
             timer = nil
-            guard active else { return }
-            let now = NIODeadline.now()
-            if now >= deadline || (!paused && now >= lastRead + readTimeout) {
-                fail(.timedOut, closing: true)
-            } else {
-                scheduleTimer()
-            }
+            execute(state.check(now: .now()))
+            scheduleTimer()
         }
     }
 
