@@ -18,12 +18,6 @@ struct DirectRoutes: Sendable {
     var logger: Logger
     /// Chat completions answered on the loop without a task when nothing they need must wait; nil: every one as a task.
     var chat: DirectChat?
-
-    func serves(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, let path = head.path else { return false }
-        guard let query = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return paths.contains(path) }
-        return paths.contains(String(path[..<query]))
-    }
 }
 
 /// Answers the hot routes (`POST /v1/chat/completions`) from the channel pipeline and passes every other
@@ -45,25 +39,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum State {
-        case idle
-        /// A request for Hummingbird: its parts go on.
-        case forwarding
-        /// A direct request's body; `over` once it passed the limit (the rest is dropped, the route answers 413).
-        case collecting(HTTPRequest, ByteBuffer, over: Bool)
-        case responding
-    }
-
     private let routes: DirectRoutes
-    private var state = State.idle
-    /// Requests given to Hummingbird whose response has not ended yet.
-    private var owedByHummingbird = 0
-    /// Parts that arrived while a direct request was being answered.
-    private var held = CircularBuffer<HTTPRequestPart>()
-    private var heldBytes = 0
-    /// Held body bytes past which the connection is read no further until the direct response is done.
-    private static let heldLimit = 64 * 1024
-    private var readWithheld = false
+    /// Every decision about the request parts; this class carries them out.
+    private var state: DirectRouteState
     private var closed = false
     private var closeAfterEnd = false
     private let flusher = CoalescedFlush()
@@ -76,12 +54,9 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var executor: EventLoopTaskExecutor?
     private var dates = HTTPDateCache()
 
-    private var responding: Bool {
-        if case .responding = state { true } else { false }
-    }
-
     init(routes: DirectRoutes) {
         self.routes = routes
+        state = DirectRouteState(paths: routes.paths, maxBodyBytes: routes.maxBodyBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -95,82 +70,34 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The client is gone: stop the upstream call (and its stream) it was waiting for.
         task?.cancel()
         cancelExchange?()
-        held.removeAll()
+        state.closed()
     }
 
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if responding || !held.isEmpty {
-            hold(part)
-        } else {
-            process(part, context: context)
-        }
+        perform(state.receive(unwrapInboundIn(data)), context: context)
     }
 
-    private func hold(_ part: HTTPRequestPart) {
-        if case .body(let b) = part { heldBytes += b.readableBytes }
-        held.append(part)
-    }
-
-    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        switch (state, part) {
-        case (.idle, .head(let head)):
-            if owedByHummingbird == 0, routes.serves(head) {
-                state = .collecting(head, ByteBuffer(), over: false)
-                // curl asks before sending a body over 1 KiB and otherwise waits a second for this.
-                if head.headerFields.value(.expect)?.lowercased() == "100-continue" {
-                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-                }
-            } else {
-                owedByHummingbird += 1
-                state = .forwarding
-                context.fireChannelRead(wrapInboundOut(part))
-            }
-        case (.forwarding, .end):
-            state = .idle
-            context.fireChannelRead(wrapInboundOut(part))
-        case (.forwarding, _):
-            context.fireChannelRead(wrapInboundOut(part))
-        case (.collecting(let head, var body, var over), .body(var chunk)):
-            state = .idle  // lets `body` be appended to without a copy
-            if !over {
-                let room = routes.maxBodyBytes + 1 - body.readableBytes
-                if chunk.readableBytes > room {
-                    over = true
-                    if let prefix = chunk.readSlice(length: room) { body.writeImmutableBuffer(prefix) }
-                } else if body.readableBytes == 0 {
-                    // Most bodies come in one piece: keep it rather than copy it.
-                    body = chunk
-                } else {
-                    body.writeBuffer(&chunk)
-                }
-            }
-            state = .collecting(head, body, over: over)
-        case (.collecting(let head, let body, _), .end):
-            state = .responding
-            respond(head: head, body: body, context: context)
-        case (.collecting, .head), (.idle, .body), (.idle, .end), (.responding, _):
-            // The HTTP decoder never produces these; pass them on rather than guess.
-            context.fireChannelRead(wrapInboundOut(part))
+    private func perform(_ action: DirectRouteState.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none: break
+        case .forward(let part): context.fireChannelRead(wrapInboundOut(part))
+        case .sendContinue: context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        case .respond(let head, let body): respond(head: head, body: body, context: context)
         }
     }
 
     func read(context: ChannelHandlerContext) {
         // A client pipelining faster than it is answered is read no further than a little held data; reading
         // goes on otherwise, so a client that leaves mid-request is noticed and its upstream call cancelled.
-        if heldBytes > Self.heldLimit {
-            readWithheld = true
-        } else {
-            context.read()
-        }
+        if state.read() { context.read() }
     }
 
     // MARK: outbound (Hummingbird's responses pass through here; the direct ones start below this handler)
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { owedByHummingbird -= 1 }
+        if case .end = unwrapOutboundIn(data) { state.hummingbirdAnswered() }
         context.write(data, promise: promise)
     }
 
@@ -287,20 +214,16 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finished(context: ChannelHandlerContext) {
         task = nil
-        state = .idle
+        state.answered()
         guard !closed else { return }
         var released = false
-        while !responding, let part = held.popFirst() {
-            if case .body(let b) = part { heldBytes -= b.readableBytes }
-            process(part, context: context)
+        while let action = state.releaseHeld() {
+            perform(action, context: context)
             released = true
         }
         // Outside a read burst: the async channel hands what it was given to Hummingbird at a read's end.
         if released { context.fireChannelReadComplete() }
-        if readWithheld, heldBytes <= Self.heldLimit {
-            readWithheld = false
-            context.read()
-        }
+        if state.resumeRead() { context.read() }
     }
 }
 
