@@ -19,13 +19,8 @@ final class LoopPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let settings: Settings
     private let tls: TLSContextHolder
-    /// A class, so a request takes and returns a connection through a plain lookup: the dictionary's in-place
-    /// accessor (`idle[key]?.popLast()`) allocated three times a request.
-    private final class IdleList {
-        var connections: [UpstreamConnection] = []
-    }
-
-    private var idle: [UpstreamTarget.Key: IdleList] = [:]
+    /// Which idle connection a request takes and which are kept, expired or closed.
+    private var idle: IdleConnections<UpstreamConnection>
     /// Every connection open or opening, idle or busy; for shutdown and for counting leaks.
     private var open: [ObjectIdentifier: UpstreamConnection] = [:]
     private var sweeper: RepeatedTask?
@@ -37,6 +32,7 @@ final class LoopPool: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.settings = settings
         self.tls = tls
+        idle = IdleConnections(maxPerKey: settings.maxIdlePerUpstream)
     }
 
     /// Parsed URLs, for callers on the loop: a provider sends every request to the same few.
@@ -75,7 +71,7 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         if fresh { counters.retries += 1 }
-        if !fresh, let connection = takeIdle(outgoing.key) {
+        if !fresh, let connection = idle.take(outgoing.key) {
             counters.reused += 1
             begin(connection)
             return
@@ -102,42 +98,19 @@ final class LoopPool: @unchecked Sendable {
         }
     }
 
-    private func takeIdle(_ key: UpstreamTarget.Key) -> UpstreamConnection? {
-        guard let list = idle[key] else { return nil }
-        while let connection = list.connections.popLast() {
-            if connection.isIdle { return connection }
-        }
-        return nil
-    }
-
     /// A connection finished an exchange and may serve the next.
     func release(_ connection: UpstreamConnection) {
-        guard !shuttingDown, connection.isIdle else {
+        guard !shuttingDown, idle.keep(connection, now: .now()) else {
             connection.closeNow()
             return
         }
-        connection.idleSince = .now()
-        let list: IdleList
-        if let known = idle[connection.key] {
-            list = known
-        } else {
-            list = IdleList()
-            idle[connection.key] = list
-        }
-        guard list.connections.count < settings.maxIdlePerUpstream else {
-            connection.closeNow()
-            return
-        }
-        list.connections.append(connection)
         if sweeper == nil { startSweeper() }
     }
 
     /// A connection's channel went inactive.
     func closed(_ connection: UpstreamConnection) {
         open[ObjectIdentifier(connection)] = nil
-        if let list = idle[connection.key], let i = list.connections.firstIndex(where: { $0 === connection }) {
-            list.connections.remove(at: i)
-        }
+        idle.remove(connection)
     }
 
     /// Closes every connection; new requests fail.
@@ -145,21 +118,14 @@ final class LoopPool: @unchecked Sendable {
         shuttingDown = true
         sweeper?.cancel()
         sweeper = nil
-        idle = [:]
+        idle.removeAll()
         for connection in open.values { connection.closeNow() }
     }
 
     private func startSweeper() {
         let interval = TimeAmount.nanoseconds(max(settings.idleTimeout.nanoseconds / 2, 10_000_000))
         sweeper = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] task in
-            let expired = NIODeadline.now() - settings.idleTimeout
-            for (key, list) in idle {
-                let keep = list.connections.filter { $0.idleSince > expired && $0.isIdle }
-                for connection in list.connections where !keep.contains(where: { $0 === connection }) { connection.closeNow() }
-                list.connections = keep
-                // An upstream with nothing idle is forgotten (a list taken by a request in flight is made anew).
-                if keep.isEmpty { idle[key] = nil }
-            }
+            for connection in idle.expire(before: .now() - settings.idleTimeout) { connection.closeNow() }
             if idle.isEmpty {
                 task.cancel()
                 sweeper = nil

@@ -8,7 +8,7 @@ import NIOSSL
 /// its head is handed over as one in-memory body (the common case for non-streamed chat), as is every response
 /// to a caller on the loop (`Outgoing.bodyLimit`); anything longer streams through a back-pressured async
 /// sequence that stops reading the socket while the consumer is behind.
-final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
+final class UpstreamConnection: ChannelDuplexHandler, PooledConnection, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
@@ -29,8 +29,6 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
     let eventLoop: any EventLoop
     /// Set by the pool; the connection tells it when it becomes idle or closes.
     weak var pool: LoopPool?
-    /// When it last became idle, for expiry.
-    var idleSince = NIODeadline.now()
 
     /// Every decision; this class only carries them out.
     private var state = UpstreamConnectionState()
