@@ -211,47 +211,12 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
         let request = prepared(request)
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                var usage: Usage?
-                var reservation: ClientRateLimiter.Reservation?
-                do {
-                    reservation = try reserve(request)
-                    let response = try await post(
-                        path: options.chatPath ?? descriptor.chatPath,
-                        body: OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: true),
-                        stream: true, context: context)
-                    var parser = SSEParser()
-                    var decoder = OpenAIStreamDecoder(descriptor: descriptor, provider: id)
-                    do {
-                        for try await chunk in response.body {
-                            for event in try parser.feed(chunk) {
-                                for e in try decoder.decode(event.data) {
-                                    if case .usage(let u) = e { usage = u }
-                                    continuation.yield(e)
-                                }
-                            }
-                            if decoder.sawDone { break }
-                        }
-                        for event in parser.finish() where !decoder.sawDone {
-                            for e in try decoder.decode(event.data) { continuation.yield(e) }
-                        }
-                    } catch let error as TransportError {
-                        throw providerError(error)
-                    } catch let error as SSEParseError {
-                        throw ProviderError(.decoding, provider: id, message: "bad event stream: \(error)")
-                    }
-                    guard decoder.isComplete else {
-                        throw ProviderError(.network, provider: id, message: "stream ended before the response was complete")
-                    }
-                    settle(reservation, usage: usage)
-                    continuation.finish()
-                } catch {
-                    settle(reservation, usage: usage)
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let reservation: ClientRateLimiter.Reservation?
+        do { reservation = try reserve(request) } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
+        let decoder = SSEChunks(decoder: OpenAIStreamDecoder(descriptor: descriptor, provider: id))
+        let body = OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: true)
+        return upstream.stream(decoder, ended: { [self] usage in settle(reservation, usage: usage) }) { [self] in
+            try await post(path: options.chatPath ?? descriptor.chatPath, body: body, stream: true, context: context)
         }
     }
 

@@ -11,26 +11,40 @@ public protocol StreamChunkDecoder: Sendable {
     mutating func finish(emit: (StreamEvent) -> Void) throws
     /// Whether the provider's end-of-answer marker arrived.
     var isComplete: Bool { get }
+    /// Whether nothing more is to be read (by default, once complete; OpenAI's usage chunk comes after its finish
+    /// reason, so its stream is read to `[DONE]`).
+    var isFinished: Bool { get }
+}
+
+extension StreamChunkDecoder {
+    public var isFinished: Bool { isComplete }
 }
 
 extension UpstreamClient {
     /// Runs a streamed call: opens the response, relays decoded events, ends at the decoder's completion,
     /// reports a body that stops early as a network error (never a quiet end), and cancels the upstream
-    /// when the consumer goes away.
+    /// when the consumer goes away. `ended` is told the usage the stream reported, however it ended.
     public func stream(
-        _ decoder: some StreamChunkDecoder, open: @escaping @Sendable () async throws -> TransportResponse
+        _ decoder: some StreamChunkDecoder, ended: @escaping @Sendable (Usage?) -> Void = { _ in },
+        open: @escaping @Sendable () async throws -> TransportResponse
     ) -> AsyncThrowingStream<StreamEvent, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 var decoder = decoder
+                var usage: Usage?
+                defer { ended(usage) }
+                func emit(_ event: StreamEvent) {
+                    if case .usage(let u) = event { usage = u }
+                    continuation.yield(event)
+                }
                 do {
                     let response = try await open()
                     do {
                         for try await chunk in response.body {
-                            try decoder.feed(chunk) { continuation.yield($0) }
-                            if decoder.isComplete { break }
+                            try decoder.feed(chunk, emit: emit)
+                            if decoder.isFinished { break }
                         }
-                        if !decoder.isComplete { try decoder.finish { continuation.yield($0) } }
+                        if !decoder.isFinished { try decoder.finish(emit: emit) }
                     } catch let error as TransportError {
                         throw self.error(error)
                     } catch let error as SSEParseError {
@@ -63,16 +77,26 @@ struct SSEChunks<D: SSEPayloadDecoder>: StreamChunkDecoder {
     }
 
     var isComplete: Bool { decoder.isComplete }
+    var isFinished: Bool { decoder.isFinished }
 }
 
-/// A decoder of SSE `data:` payloads (Anthropic, Gemini).
+/// A decoder of SSE `data:` payloads (OpenAI, Anthropic, Gemini).
 protocol SSEPayloadDecoder: Sendable {
     mutating func decode(_ data: String) throws(ProviderError) -> [StreamEvent]
     var isComplete: Bool { get }
+    /// Nothing more is to be read.
+    var isFinished: Bool { get }
+}
+
+extension SSEPayloadDecoder {
+    var isFinished: Bool { isComplete }
 }
 
 extension AnthropicStreamDecoder: SSEPayloadDecoder {}
 extension GeminiStreamDecoder: SSEPayloadDecoder {}
+extension OpenAIStreamDecoder: SSEPayloadDecoder {
+    var isFinished: Bool { sawDone }
+}
 
 /// NDJSON framing around Ollama's line decoder.
 struct OllamaChunks: StreamChunkDecoder {
