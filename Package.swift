@@ -60,7 +60,6 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardProviders",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strict
@@ -84,7 +83,6 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardProviders",
-                "SwitchboardConfig",
                 "SwitchboardStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -174,9 +172,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [
-                "SwitchboardServer", "SwitchboardStorage", "SwitchboardConfig", "SwitchboardProviders",
-                "SwitchboardCore", "SwitchboardTesting",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "SwitchboardServer", "SwitchboardStorage", "SwitchboardProviders", "SwitchboardCore", "SwitchboardTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
