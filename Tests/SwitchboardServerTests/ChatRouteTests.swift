@@ -226,3 +226,31 @@ struct MessagesRouteTests {
         }
     }
 }
+
+/// Every billed request gets exactly one record, whatever the moment its client leaves.
+@Suite(.timeLimit(.minutes(1)))
+struct ClientLeavesTests {
+    // The direct path only: through Hummingbird's async channel (`direct_routes = false`) a short stream written to a
+    // connection its client already closed can still be recorded as 200 (issue 28).
+    @Test func aStreamWhoseClientLeavesBeforeItsFirstEventIsRecordedAs499() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            // The upstream answers only after 4 s: the client is gone well before the first event.
+            gw.fake.setDefault(.delay(.seconds(4), then: .reply(FakeReply("late"))))
+            let (channel, closed) = try await ConnectionLimitTests.open(gw.port)
+            try await channel.writeAndFlush(ByteBuffer(string: ConnectionLimitTests.chatRequest(chatBody(stream: true))))
+            await eventually { gw.fake.lastChat != nil }
+            try await channel.close()
+            _ = try? await closed.get()
+            var records: [UsageRecord] = []
+            try await eventually(timeout: .seconds(15)) {
+                records = try await gw.store.records(UsageFilter())
+                return !records.isEmpty
+            }
+            #expect(records.map(\.status) == [499])
+            // Counted as what it was, not as a success.
+            let counted = try await gw.send("GET", "/metrics").body.split(separator: "\n")
+                .filter { $0.hasPrefix("switchboard_requests_total{") && $0.contains("chat/completions") }
+            #expect(counted.count == 1 && counted.allSatisfy { $0.contains("status=\"499\"") }, "\(counted)")
+        }
+    }
+}

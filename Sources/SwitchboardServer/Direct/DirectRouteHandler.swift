@@ -168,7 +168,11 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: Response, context: ChannelHandlerContext, closing: Bool) async {
-        guard !closed else { return }
+        guard !closed else {
+            // The body still runs, into a closed connection: a stream learns its client left, and records it.
+            try? await response.body.write(ClosedBodyWriter())
+            return
+        }
         closeAfterEnd = closing
         writeHead(response.head, context: context)
         let writer = DirectBodyWriter(
@@ -225,6 +229,15 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if released { context.fireChannelReadComplete() }
         if state.resumeRead() { context.read() }
     }
+}
+
+/// The body writer of a response whose client is gone: every write fails.
+private struct ClosedBodyWriter: ResponseBodyWriter {
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        throw ChannelError.ioOnClosedChannel
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
 
 /// Writes a response body from the direct request's task, which runs on the channel's event loop.

@@ -31,8 +31,10 @@ final class GatewayCall: Sendable {
         var usage: Usage?
         var estimated = false
         var ttft: Duration?
-        /// The response is a stream, whose body commits the record at its end.
+        /// The response is a stream, whose body commits the record (and counts the request) at its end.
         var streaming = false
+        /// The route's metrics label, kept for a stream's end.
+        var route: String?
         var trace: CallTrace?
         /// What the request reserved against rate limits and budgets, settled when it is recorded.
         var admission: QuotaEnforcer.Admission?

@@ -82,6 +82,21 @@ extension RequestPipeline {
         }
         headers.set(.requestID, state.requestID)
         headers.set(.overhead, Self.milliseconds(max(.zero, total - state.upstream)))
+        if state.streaming {
+            // A stream is counted when it ends, with the status it ended with.
+            call.update { $0.route = route }
+        } else {
+            count(state, status: status, total: total, route: route)
+        }
+    }
+
+    /// A stream's end: counted with how it ended (`finish` counted every other response).
+    func finishStream(_ call: GatewayCall, status: HTTPResponse.Status) {
+        let state = call.snapshot
+        count(state, status: status, total: ContinuousClock.now - call.start, route: state.route ?? "unmatched")
+    }
+
+    private func count(_ state: GatewayCall.State, status: HTTPResponse.Status, total: Duration, route: String) {
         metrics.request(
             route: route, model: state.clientModel, provider: state.provider, status: Int(status.code), total: total,
             upstream: state.upstream > .zero ? state.upstream : nil)

@@ -60,6 +60,9 @@ extension RequestPipeline {
         let start = ContinuousClock.now
         let events = EventIterator(stream)
         let first = try await events.next()
+        // A client that left meanwhile ends the stream (quietly, with no first event): the request is a 499 like any
+        // other that loses its client before its answer.
+        try Task.checkCancellation()
         let ttft = ContinuousClock.now - start
         call.update {
             $0.upstream = ttft
@@ -115,7 +118,9 @@ extension RequestPipeline {
                 let cancelled = clientGone || failure is CancellationError || Task.isCancelled
                 let status: HTTPResponse.Status =
                     failure == nil ? .ok : (cancelled ? APIError.clientClosed : APIError.from(failure!).status)
-                if await commit(call, status: status, byStream: true) == .failed {
+                let committed = await commit(call, status: status, byStream: true)
+                finishStream(call, status: committed == .failed && !cancelled ? APIError.ledgerUnavailable.status : status)
+                if committed == .failed {
                     // Never a clean end for a response the ledger does not hold (`record` logged it with its id).
                     if !cancelled { try await writer.write(Self.sse([encoder.failure(.ledgerUnavailable)])) }
                 } else if let failure, !cancelled {
