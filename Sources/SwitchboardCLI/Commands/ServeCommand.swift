@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import Switchboard
 import SwitchboardServer
 import SwitchboardStorage
@@ -70,12 +71,23 @@ struct ServeCommand: AsyncParsableCommand {
                 gateway: loaded.gateway, store: store, ledger: ledger, options: serverOptions,
                 metrics: metrics, logger: loaded.logger)
             let host = serverOptions.host
-            try await server.run(onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                Terminal.err(
-                    "switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n"
-                )
-            })
+            do {
+                try await server.run(onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? 0
+                    Terminal.err(
+                        "switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n"
+                    )
+                })
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                await store.close()
+                throw ValidationError("cannot listen on \(host):\(serverOptions.port): the address is already in use")
+            } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
+                await store.close()
+                throw ValidationError("cannot listen on \(host):\(serverOptions.port): \(error.description)")
+            } catch {
+                await store.close()
+                throw error
+            }
             await store.close()
             Terminal.err("switchboard stopped\n")
         }

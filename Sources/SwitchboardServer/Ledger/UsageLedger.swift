@@ -115,14 +115,15 @@ struct UsageLedger: Sendable {
 }
 
 /// Runs the ledger writer for as long as the server runs; it stops after the HTTP server has drained, so
-/// every finished response's record is committed before the process exits.
+/// every finished response's record is committed before the process exits. It stops too when the group is
+/// cancelled (the server could not start), committing what it holds, so the process can exit.
 struct LedgerService: Service {
     let writer: LedgerWriter
 
     func run() async throws {
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             await writer.run()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             writer.stop()
         }
     }
