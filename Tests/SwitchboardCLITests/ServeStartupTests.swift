@@ -11,7 +11,8 @@ import Testing
         let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(holder.localAddress?.port)
-        let cli = try CLIRunner(config: "[server]\nport = \(port)\n", environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-startup-test-0123456789"])
+        let cli = try CLIRunner(
+            config: "[server]\nport = \(port)\n", environment: ["SWITCHBOARD_MASTER_KEY": "sk-sb-startup-test-0123456789"])
         let process = try ChildProcess(
             executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment, directory: cli.directory.path)
         // A bound on a failing test, not a wait: the process ends on its own at once.
