@@ -57,6 +57,8 @@ public struct GatewayServer: Sendable {
     let prober: HealthProber
     /// Open client connections, against `Options.maxConnections`.
     let connections: ConnectionCount
+    /// The billed requests still to be recorded, which the ledger waits for at shutdown.
+    let drain = DrainState()
 
     /// Creates the server; `metrics` should be the observer the gateway's router was built with.
     public init(
@@ -105,7 +107,8 @@ public struct GatewayServer: Sendable {
         let pipeline = RequestPipeline(
             gateway: gateway, ledger: usage, metrics: metrics,
             authenticator: Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL),
-            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout), logger: logger)
+            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout), drain: drain,
+            logger: logger)
         router.add(middleware: GatewayMiddleware(pipeline: pipeline))
         GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)
         var quiet = logger
@@ -128,7 +131,7 @@ public struct GatewayServer: Sendable {
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: serverName),
             // Shut down in reverse: the server drains first, the ledger commits last.
-            services: (ledger.map { [LedgerService(writer: $0)] as [any Service] } ?? []) + [prober, MemoryTrimmer()],
+            services: (ledger.map { [LedgerService(writer: $0, drain: drain)] as [any Service] } ?? []) + [prober, MemoryTrimmer()],
             onServerRunning: onServerRunning,
             logger: quiet)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardStorage
 import SwitchboardTesting
 import Synchronization
 import Testing
@@ -42,5 +43,37 @@ struct ShutdownTests {
         await eventually { hanging.probed.withLock { $0 } }
         await gw.stop()
         #expect(hanging.probed.withLock { $0 })
+    }
+}
+
+/// Streams a drain timeout cuts.
+@Suite(.timeLimit(.minutes(1)))
+struct DrainTests {
+    final class Received: Sendable {
+        let text = Mutex("")
+    }
+
+    @Test(arguments: [true, false]) func streamsCutByTheDrainTimeoutAreRecordedBeforeExit(direct: Bool) async throws {
+        let gw = try await LiveGateway.start(direct: direct) { $0.drainTimeout = .seconds(1) }
+        var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
+        reply.chunkDelay = .milliseconds(20)
+        gw.fake.setDefault(.reply(reply))
+        let received = Received()
+        let clients = (0..<3).map { _ in
+            Task {
+                let response = try await gw.open("POST", "/v1/chat/completions", json: chatBody(stream: true))
+                for try await chunk in response.body { received.text.withLock { $0 += String(buffer: chunk) } }
+            }
+        }
+        await eventually { gw.fake.streamsInFlight == 3 }
+        await gw.group.triggerGracefulShutdown()
+        _ = await gw.task.result
+        for client in clients { _ = await client.result }
+        // Every stream has its record, committed before the gateway returned.
+        let records = try await gw.store.records(UsageFilter())
+        #expect(records.count == 3, "\(records.map(\.status))")
+        #expect(records.allSatisfy { $0.status == 503 || $0.status == 499 }, "\(records.map(\.status))")
+        #expect(!received.text.withLock { $0 }.contains("[DONE]"))
+        await gw.stop()
     }
 }

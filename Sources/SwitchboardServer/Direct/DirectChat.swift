@@ -73,6 +73,7 @@ final class DirectChat: Sendable {
         do {
             guard try pipeline.admitNow(call, tokens: pipeline.reservation(decoded.request)) else {
                 _ = provider.finish(completion, .failure(CancellationError()))  // releases the plan's reservation
+                pipeline.abandon(call)
                 return nil
             }
         } catch {

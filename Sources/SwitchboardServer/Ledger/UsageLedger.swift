@@ -114,17 +114,24 @@ struct UsageLedger: Sendable {
     }
 }
 
-/// Runs the ledger writer for as long as the server runs; it stops after the HTTP server has drained, so
-/// every finished response's record is committed before the process exits. It stops too when the group is
-/// cancelled (the server could not start), committing what it holds, so the process can exit.
+/// Runs the ledger writer for as long as the server runs; it stops once the billed requests still open have
+/// committed their records (within a bound), so every response's record is committed before the process exits,
+/// including those of streams a drain timeout cut. It stops too when the group is cancelled (the server could not
+/// start), so the process can exit.
 struct LedgerService: Service {
     let writer: LedgerWriter
+    let drain: DrainState
+    /// Longest wait for open requests' records once shutdown began.
+    var bound: Duration = .seconds(5)
 
     func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             await writer.run()
-        } onCancelOrGracefulShutdown: {
-            writer.stop()
+        } onCancelOrGracefulShutdown: { [writer, drain, bound] in
+            Task {
+                await drain.waitUntilIdle(bound: bound)
+                writer.stop()
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ final class GatewayCall: Sendable {
         var streaming = false
         /// The route's metrics label, kept for a stream's end.
         var route: String?
+        /// A billed request counted as open until its record is committed (shutdown waits for it).
+        var open = false
         var trace: CallTrace?
         /// What the request reserved against rate limits and budgets, settled when it is recorded.
         var admission: QuotaEnforcer.Admission?
@@ -72,6 +74,15 @@ final class GatewayCall: Sendable {
     func identify(_ headers: HTTPFields) {
         guard let id = headers.value(.requestID), id.utf8.count <= 128, !id.isEmpty else { return }
         state.withLock { $0.requestID = id }
+    }
+
+    /// Whether the call was open (and is no longer).
+    func close() -> Bool {
+        state.withLock { s in
+            let was = s.open
+            s.open = false
+            return was
+        }
     }
 
     func route(task: String, clientModel: String, provider: String, upstreamModel: String) {

@@ -36,6 +36,7 @@ extension RequestPipeline {
     func commit(_ call: GatewayCall, status: HTTPResponse.Status, byStream: Bool = false) async -> Commit {
         let state = call.snapshot
         guard state.task != nil, byStream || !state.streaming else { return .notNeeded }
+        defer { if call.close() { drain.closed() } }
         do {
             try await ledger.record(
                 state, requestID: call.ledgerID, principal: state.principal, status: Int(status.code),
@@ -50,14 +51,17 @@ extension RequestPipeline {
     func commitNow(_ call: GatewayCall, status: HTTPResponse.Status) -> Commit? {
         let state = call.snapshot
         guard state.task != nil, !state.streaming else { return .notNeeded }
+        let outcome: Commit?
         do {
             let done = try ledger.recordImmediately(
                 state, requestID: call.ledgerID, principal: state.principal, status: Int(status.code),
                 latency: ContinuousClock.now - call.start)
-            return done ? .committed : nil
+            outcome = done ? .committed : nil
         } catch {
-            return .failed
+            outcome = .failed
         }
+        if outcome != nil, call.close() { drain.closed() }
+        return outcome
     }
 
     // MARK: 8. finish

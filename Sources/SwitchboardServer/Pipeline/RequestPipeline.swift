@@ -34,11 +34,14 @@ struct RequestPipeline: Sendable {
     /// The providers that forward a same-dialect body, by id, cast once: a cast to an existential looks up a
     /// conformance, too dear for every request.
     let forwarders: [String: any OpenAIChatForwarding]
+    /// The billed requests still to be recorded, which shutdown waits for.
+    let drain: DrainState
 
     init(
         gateway: Gateway, ledger: UsageLedger, metrics: GatewayMetrics, authenticator: Authenticator, options: Options,
-        logger: Logger
+        drain: DrainState = DrainState(), logger: Logger
     ) {
+        self.drain = drain
         self.gateway = gateway
         self.ledger = ledger
         self.metrics = metrics
@@ -67,10 +70,20 @@ struct RequestPipeline: Sendable {
     /// Marks the call as `route`'s: its errors in the route's dialect, and (when `billed`) its ledger task, so it is
     /// recorded even when it fails before its handler runs (a bad key, bad JSON).
     func enter(_ call: GatewayCall, route: Route, billed: Bool) {
+        let opened = billed && route.task != nil
         call.update {
             $0.dialect = route.dialect
-            if billed, let task = route.task { $0.task = task }
+            if opened {
+                $0.task = route.task
+                $0.open = true
+            }
         }
+        if opened { drain.opened() }
+    }
+
+    /// A billed call that goes no further here (another execution takes it up afresh).
+    func abandon(_ call: GatewayCall) {
+        if call.close() { drain.closed() }
     }
 
     // MARK: 2. authenticate
