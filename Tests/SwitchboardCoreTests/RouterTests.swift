@@ -83,6 +83,26 @@ import Testing
         #expect(router.coolingDown(slot: 0) != nil)
     }
 
+    @Test(arguments: [
+        ProviderError(.quotaExceeded, provider: "a", status: 429, message: "You exceeded your current quota", code: "insufficient_quota"),
+        ProviderError(.quotaExceeded, provider: "a", status: 402, message: "insufficient credit"),
+    ])
+    func anAccountOutOfQuotaFailsOverAndIsSkippedForAWhile(error: ProviderError) async throws {
+        let a = ScriptedProvider(id: "a", steps: [.error(error), .reply("a again")])
+        let b = ScriptedProvider(id: "b", steps: [.reply("b")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let request = ChatRequest(model: "m", messages: [.user("x")])
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        #expect(a.calls.count == 1)
+        #expect(router.coolingDown(slot: 0) != nil)
+        // Streams too, before their first event.
+        let events = router.stream(request, context: .testing())
+        var text = ""
+        for try await case .textDelta(let t) in events { text += t }
+        #expect(text == "b")
+    }
+
     @Test func allSlotsCoolingDownReportsSkippedAttempts() async throws {
         let a = ScriptedProvider(id: "a", steps: [.fail(429, retryAfter: .seconds(30))])
         let router = ProviderRouter(slots: [.init(provider: a)])

@@ -45,8 +45,12 @@ import Testing
             let unpriced = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/unpriced"))
             #expect(unpriced.header("x-switchboard-cost-nano-usd") == "unknown")
             _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: "sk-sb-wrong")
+            // A failure at a priced model cost nothing: 0, not "unpriced".
+            gw.fake.enqueue([.serverError(500)], forModel: "fake-model")
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 502)
             let records = try await gw.store.records(UsageFilter())
             #expect(Set(records.map(\.status)) == [502, 200, 401])
+            #expect(records.first { $0.status == 502 && $0.model == "fake-model" }?.costNanoUSD == 0)
             #expect(records.first { $0.status == 200 }?.costNanoUSD == nil)
             #expect(records.first { $0.status == 401 }?.keyID == nil)
             let db = try Data(contentsOf: URL(fileURLWithPath: (gw.store as! SQLiteStore).path))

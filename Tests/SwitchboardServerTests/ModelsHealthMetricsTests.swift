@@ -42,7 +42,8 @@ import Testing
             var health = try await gw.send("GET", "/health", key: nil)
             try await eventually(timeout: .seconds(10)) {
                 health = try await gw.send("GET", "/health", key: nil)
-                return health.json?["provider_status"]?["fake"] == "healthy"
+                // The status and the model listing are probed side by side.
+                return health.json?["provider_status"]?["fake"] == "healthy" && health.json?["models_cached"] == 2
             }
             #expect(health.json?["status"] == "healthy")
             #expect(health.json?["provider_status"] == ["fake": "healthy"])

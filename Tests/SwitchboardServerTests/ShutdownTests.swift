@@ -46,6 +46,23 @@ struct ShutdownTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(1)))
+struct HealthTests {
+    @Test func aProviderThatDoesNotAnswerIsDownAloneAndHoldsUpNoOthersStatus() async throws {
+        let hanging = HangingProvider()
+        try await LiveGateway.with(try await LiveGateway.start(extraProviders: [hanging])) { (gw) async throws in
+            var health = try await gw.send("GET", "/health", key: nil)
+            try await eventually(timeout: .seconds(10)) {
+                health = try await gw.send("GET", "/health", key: nil)
+                return health.json?["provider_status"]?["fake"] == "healthy"
+            }
+            #expect(health.json?["provider_status"]?["fake"] == "healthy")
+            #expect(health.json?["provider_status"]?["hanging"] == "unknown")
+            #expect(health.json?["status"] == "degraded")
+        }
+    }
+}
+
 /// Streams a drain timeout cuts.
 @Suite(.timeLimit(.minutes(1)))
 struct DrainTests {

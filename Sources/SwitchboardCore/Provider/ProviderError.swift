@@ -77,6 +77,12 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 
+    /// Whether the router tries the next slot: a retryable failure, or an account out of quota or credit there
+    /// (exactly when another provider is wanted; the same request here would fail again).
+    public var triesNextSlot: Bool {
+        isRetryable || kind == .quotaExceeded
+    }
+
     /// How long the provider asked us to wait, if it said.
     public var retryAfter: Duration? {
         if case .rateLimited(let d) = kind { return d }

@@ -63,7 +63,7 @@ public final class ProviderRouter: LLMProvider {
             context.trace?.attempt(slot.provider.id)
             do {
                 return try await slot.provider.chat(request.withModel(model), context: context)
-            } catch let error as ProviderError where error.isRetryable {
+            } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
             }
         }
@@ -86,7 +86,7 @@ public final class ProviderRouter: LLMProvider {
                         }
                         continuation.finish()
                         return
-                    } catch let error as ProviderError where error.isRetryable && !delivered {
+                    } catch let error as ProviderError where error.triesNextSlot && !delivered {
                         attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
                     } catch {
                         continuation.finish(throwing: error)
@@ -119,17 +119,22 @@ public final class ProviderRouter: LLMProvider {
         return ProviderHealth(status: status, latency: .now - start)
     }
 
+    /// How long a slot whose account is out of quota or credit is skipped (topping an account up takes a person).
+    static let quotaCooldown: Duration = .seconds(300)
+
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String) -> AllProvidersFailed.Attempt? {
         guard let until = coolingDown(slot: index) else { return nil }
         let error = ProviderError(
-            .rateLimited(retryAfter: until - .now), provider: slot.provider.id, message: "cooling down after a rate limit")
+            .rateLimited(retryAfter: until - .now), provider: slot.provider.id, message: "cooling down after a rate limit or quota error")
         return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
     }
 
     private func recordFailure(
         _ index: Int, slot: RouterSlot, model: String, error: ProviderError, context: CallContext
     ) -> AllProvidersFailed.Attempt {
-        if let wait = error.retryAfter ?? error.rateLimit?.suggestedWait, wait > .zero {
+        if let wait = error.retryAfter ?? error.rateLimit?.suggestedWait ?? (error.kind == .quotaExceeded ? Self.quotaCooldown : nil),
+            wait > .zero
+        {
             cooldowns.withLock { $0[index] = .now + wait }
         }
         context.logger.warning(

@@ -22,19 +22,23 @@ public final class HealthProber: Service, Sendable {
     /// The latest status of each provider (absent until the first probe ends).
     public var current: [String: ProviderHealth.Status] { statuses.withLock { $0 } }
 
-    /// Probes once now.
+    /// Probes once now: the model listings and every provider's health at once, each with its own deadline, so a
+    /// provider that does not answer is down alone and holds up no other's status.
     public func probeOnce() async {
-        let context = CallContext(logger: logger, requestID: "health-probe", timeout: .seconds(15))
-        await gateway.catalog.refresh(gateway.providers, context: context)
-        await withTaskGroup(of: (String, ProviderHealth).self) { group in
+        await withTaskGroup(of: Void.self) { probes in
+            probes.addTask { await self.gateway.catalog.refresh(self.gateway.providers, context: self.context()) }
             for provider in gateway.providers {
-                group.addTask { (provider.id, await provider.health(context: context)) }
-            }
-            for await (id, health) in group {
-                statuses.withLock { $0[id] = health.status }
-                metrics.providerUp(id, health.status != .down)
+                probes.addTask {
+                    let health = await provider.health(context: self.context())
+                    self.statuses.withLock { $0[provider.id] = health.status }
+                    self.metrics.providerUp(provider.id, health.status != .down)
+                }
             }
         }
+    }
+
+    private func context() -> CallContext {
+        CallContext(logger: logger, requestID: "health-probe", timeout: .seconds(15))
     }
 
     public func run() async throws {

@@ -13,10 +13,10 @@ struct UsageLedger: Sendable {
     let quotas: QuotaEnforcer?
     let logger: Logger
 
-    /// The cost of what the record says was used; nil when the model has no price.
+    /// The cost of what the record says was used (nothing, for a request that failed before any usage: 0 at a priced
+    /// model); nil when the model has no price.
     func cost(_ state: GatewayCall.State) -> NanoUSD? {
-        guard let usage = state.usage else { return nil }
-        return prices.cost(provider: state.provider, model: state.upstreamModel, usage: usage)
+        prices.cost(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
     }
 
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
