@@ -338,6 +338,14 @@ struct Reader {
                 guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
                 endpoint.chatPath = p
             case "model": endpoint.model = try string(v, path, key: k, table: table, occurrence: n)
+            case "embeddings":
+                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
+                endpoint.embeddings = b
+            case "embeddings_path":
+                let p = try string(v, path, key: k, table: table, occurrence: n)
+                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
+                endpoint.embeddingsPath = p
+                endpoint.embeddings = true
             default: throw fail("unknown key '\(path)'", key: k, table: table, occurrence: n)
             }
         }

@@ -52,7 +52,7 @@ public struct GatewayBuilder: Sendable {
                 continue
             }
             guard let descriptor = ProviderRegistry.descriptor(id: section.id) else { continue }
-            switch resolveKey(section.apiKey, fallbackEnv: descriptor.apiKeyEnv, required: descriptor.requiresKey) {
+            switch resolveKey(section.apiKey, fallbackEnvs: descriptor.keyVariables, required: descriptor.requiresKey) {
             case .missing(let variable):
                 warnings.append("\(section.id) skipped: \(variable) is not set")
             case .key(let key):
@@ -63,21 +63,23 @@ public struct GatewayBuilder: Sendable {
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.baseURL =
                     section.baseURL.map { baseURL(for: descriptor, configured: $0) }
-                    ?? descriptor.baseURLEnv.flatMap { environment[$0] }
+                    ?? firstSet(descriptor.baseURLVariables)
                 options.modelOverride = section.model
                 options.tier = section.string("tier").flatMap { descriptor.tiers[$0] }
                 providers.append(OpenAICompatibleProvider(options: options, transport: transport))
             }
         }
         for endpoint in config.customEndpoints {
-            switch resolveKey(endpoint.apiKey, fallbackEnv: nil, required: false) {
+            switch resolveKey(endpoint.apiKey, fallbackEnvs: [], required: false) {
             case .missing(let variable):
                 warnings.append("\(endpoint.id) skipped: \(variable) is not set")
             case .key(let key):
-                let descriptor = ProviderDescriptor(
+                var descriptor = ProviderDescriptor(
                     id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
                     baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
                     freeTier: .local)
+                descriptor.embeddings = endpoint.embeddings
+                if let path = endpoint.embeddingsPath { descriptor.embeddingsPath = path }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.chatPath = endpoint.chatPath
                 options.modelOverride = endpoint.model
@@ -89,13 +91,13 @@ public struct GatewayBuilder: Sendable {
                 if case .success(let provider) = native.make(setup(ProviderSection(id: native.id))) { providers.append(provider) }
             }
             for descriptor in ProviderRegistry.builtIn where descriptor.requiresKey {
-                guard let variable = descriptor.apiKeyEnv, let key = environment[variable] else { continue }
+                guard descriptor.apiKeyEnv != nil, let key = firstSet(descriptor.keyVariables) else { continue }
                 if let refused = credentialedURLVariable(descriptor) {
                     warnings.append("\(descriptor.id) skipped: \(refused) must not carry credentials (user:password@)")
                     continue
                 }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
-                options.baseURL = descriptor.baseURLEnv.flatMap { environment[$0] }
+                options.baseURL = firstSet(descriptor.baseURLVariables)
                 providers.append(OpenAICompatibleProvider(options: options, transport: transport))
             }
         }
@@ -148,23 +150,30 @@ public struct GatewayBuilder: Sendable {
         case missing(String)
     }
 
-    private func resolveKey(_ source: SecretSource?, fallbackEnv: String?, required: Bool) -> KeyResolution {
+    /// The value of the first of `names` that is set.
+    private func firstSet(_ names: [String]) -> String? {
+        names.lazy.compactMap { environment[$0] }.first
+    }
+
+    private func resolveKey(_ source: SecretSource?, fallbackEnvs: [String], required: Bool) -> KeyResolution {
         switch source {
         case .literal(let key): return .key(key)
         case .env(let name):
             if let value = environment[name] { return .key(value) }
             return .missing(name)
         case nil:
-            if let name = fallbackEnv, let value = environment[name] { return .key(value) }
-            if required, let name = fallbackEnv { return .missing(name) }
+            if let value = firstSet(fallbackEnvs) { return .key(value) }
+            if required, let name = fallbackEnvs.first { return .missing(name) }
             return .key(nil)
         }
     }
 
-    /// A configured base URL for a registry service.
-    /// The descriptor's base-URL variable when its value has user-info: such a URL would be quoted with its password.
+    /// The descriptor's base-URL variable in use when its value has user-info: such a URL would be quoted with its
+    /// password.
     private func credentialedURLVariable(_ descriptor: ProviderDescriptor) -> String? {
-        guard let name = descriptor.baseURLEnv, let value = environment[name], ConfigLoader.carriesCredentials(value) else { return nil }
+        guard let name = descriptor.baseURLVariables.first(where: { environment[$0] != nil }),
+            let value = environment[name], ConfigLoader.carriesCredentials(value)
+        else { return nil }
         return name
     }
 

@@ -9,6 +9,9 @@ public struct CustomEndpoint: Sendable, Hashable {
     public var baseURL: String
     public var chatPath: String?
     public var model: String?
+    /// The endpoint serves OpenAI's `/embeddings` (at `embeddingsPath` when it says where).
+    public var embeddings = false
+    public var embeddingsPath: String?
     public var line: Int?
 }
 

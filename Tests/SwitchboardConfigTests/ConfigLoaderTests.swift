@@ -288,6 +288,38 @@ import Testing
         }
     }
 
+    @Test func theSpecificationsVariableNamesWorkToo() throws {
+        let env = Environment(["CEREBRAS_API_KEY": "csk-x", "CEREBRAS_URL": "http://127.0.0.1:9000/v1", "GOOGLE_API_KEY": "g-x"])
+        let built = try GatewayBuilder(config: try ConfigLoader.parse(""), environment: env, transport: NIOHTTPTransport.shared).build()
+        #expect((built.gateway.provider(id: "cerebras") as? OpenAICompatibleProvider)?.baseURL == "http://127.0.0.1:9000/v1")
+        #expect(built.gateway.provider(id: "gemini")?.isConfigured == true)
+        // The primary name wins when both are set.
+        let both = Environment(["CEREBRAS_API_KEY": "csk-x", "CEREBRAS_ENDPOINT": "http://a/v1", "CEREBRAS_URL": "http://b/v1"])
+        let first = try GatewayBuilder(config: try ConfigLoader.parse(""), environment: both, transport: NIOHTTPTransport.shared).build()
+        #expect((first.gateway.provider(id: "cerebras") as? OpenAICompatibleProvider)?.baseURL == "http://a/v1")
+    }
+
+    @Test func aCustomEndpointCanServeEmbeddings() throws {
+        let text = """
+            [[providers.openai_compat]]
+            id = "tei"
+            base_url = "http://127.0.0.1:8080/v1"
+            embeddings_path = "/embed"
+            [[providers.openai_compat]]
+            id = "chat-only"
+            base_url = "http://127.0.0.1:8081/v1"
+            """
+        let config = try ConfigLoader.parse(text)
+        #expect(config.customEndpoints.map(\.embeddings) == [true, false])
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+        #expect(built.gateway.provider(id: "tei")?.capabilities.contains(.embeddings) == true)
+        #expect(built.gateway.provider(id: "chat-only")?.capabilities.contains(.embeddings) == false)
+        #expect((built.gateway.provider(id: "tei") as? OpenAICompatibleProvider)?.descriptor.embeddingsPath == "/embed")
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"x\"\nbase_url = \"http://h/v1\"\nembeddings = \"yes\"\n")
+        }
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(

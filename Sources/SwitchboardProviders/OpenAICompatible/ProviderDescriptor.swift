@@ -55,6 +55,15 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public var apiKeyEnv: String?
     /// A variable that overrides the base URL.
     public var baseURLEnv: String?
+    /// Other names the key's variable goes by (read after `apiKeyEnv`).
+    public var apiKeyEnvAliases: [String] = []
+    /// Other names the base URL's variable goes by (read after `baseURLEnv`).
+    public var baseURLEnvAliases: [String] = []
+
+    /// Every variable the key may be in, the primary name first.
+    public var keyVariables: [String] { (apiKeyEnv.map { [$0] } ?? []) + apiKeyEnvAliases }
+    /// Every variable the base URL may be in, the primary name first.
+    public var baseURLVariables: [String] { (baseURLEnv.map { [$0] } ?? []) + baseURLEnvAliases }
     public var defaultModel: String?
     public var freeTier: FreeTier
     /// Wire parameter renames, e.g. `max_tokens` to `max_completion_tokens`.

@@ -73,7 +73,10 @@ public enum ProviderRegistry {
         row(
             "gemini", "Google Gemini (OpenAI compatibility)", "https://generativelanguage.googleapis.com/v1beta/openai",
             "GEMINI_API_KEY", "gemini-2.5-flash", .yes
-        ) { $0.embeddings = true },
+        ) {
+            $0.embeddings = true
+            $0.apiKeyEnvAliases = ["GOOGLE_API_KEY"]
+        },
         row("moonshot", "Moonshot AI (Kimi)", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY", "kimi-k2.6", .no) {
             $0.reasoningFields = ["reasoning_content"]
         },
@@ -152,6 +155,7 @@ public enum Cerebras {
         apiKeyEnv: "CEREBRAS_API_KEY", defaultModel: "gpt-oss-120b", freeTier: .yes
     ).with {
         $0.baseURLEnv = "CEREBRAS_ENDPOINT"
+        $0.baseURLEnvAliases = ["CEREBRAS_URL"]
         $0.renames = ["max_tokens": "max_completion_tokens"]
         $0.reasoningFields = ["reasoning"]
         $0.reasoningStyle = .cerebras
