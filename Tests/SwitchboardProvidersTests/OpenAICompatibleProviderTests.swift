@@ -68,6 +68,21 @@ func withFake(
         }
     }
 
+    @Test func aStreamAnsweredWithAWholeCompletionIsRelayedAsAStream() async throws {
+        try await withFake { fake, provider in
+            let body =
+                #"{"id":"c1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}"#
+            fake.setDefault(.raw([body], contentType: "application/json"))
+            var events: [StreamEvent] = []
+            for try await event in provider.stream(ChatRequest(model: "gpt-4o", messages: [.user("hi")]), context: .testing()) {
+                events.append(event)
+            }
+            #expect(events.contains(.textDelta("Whole answer")))
+            #expect(events.contains(.usage(Usage(inputTokens: 5, outputTokens: 2))))
+            #expect(events.last == .finish(.stop))
+        }
+    }
+
     @Test func streamDeliversTokensAsTheyArrive() async throws {
         try await withFake { fake, provider in
             var reply = FakeReply("one two three")

@@ -85,3 +85,19 @@ public struct ChatResponse: Sendable, Hashable {
     /// The tool calls the model made.
     public var toolCalls: [ToolCall] { message.toolCalls }
 }
+
+extension ChatResponse {
+    /// The answer as the events a stream of it would have carried: for an upstream that answered a streamed request
+    /// with a whole completion.
+    public var events: [StreamEvent] {
+        var out: [StreamEvent] = [.started(id: id, model: model, provider: provider)]
+        if let reasoning, !reasoning.isEmpty { out.append(.reasoningDelta(reasoning)) }
+        if !content.isEmpty { out.append(.textDelta(content)) }
+        for (index, call) in toolCalls.enumerated() {
+            out.append(.toolCallDelta(ToolCallDelta(index: index, id: call.id, name: call.name, arguments: call.arguments)))
+        }
+        if let usage { out.append(.usage(usage)) }
+        out.append(.finish(finishReason))
+        return out
+    }
+}

@@ -215,7 +215,10 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         do { reservation = try reserve(request) } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         let decoder = SSEChunks(decoder: OpenAIStreamDecoder(descriptor: descriptor, provider: id))
         let body = OpenAIRequestEncoding.body(request, descriptor: descriptor, stream: true)
-        return upstream.stream(decoder, ended: { [self] usage in settle(reservation, usage: usage) }) { [self] in
+        let whole: @Sendable (ByteBuffer) throws -> [StreamEvent] = { [descriptor, id] body in
+            try OpenAIResponseDecoding.chatResponse(Data(body.readableBytesView), descriptor: descriptor, provider: id).events
+        }
+        return upstream.stream(decoder, ended: { [self] usage in settle(reservation, usage: usage) }, whole: whole) { [self] in
             try await post(path: options.chatPath ?? descriptor.chatPath, body: body, stream: true, context: context)
         }
     }

@@ -23,9 +23,12 @@ extension StreamChunkDecoder {
 extension UpstreamClient {
     /// Runs a streamed call: opens the response, relays decoded events, ends at the decoder's completion,
     /// reports a body that stops early as a network error (never a quiet end), and cancels the upstream
-    /// when the consumer goes away. `ended` is told the usage the stream reported, however it ended.
+    /// when the consumer goes away. `ended` is told the usage the stream reported, however it ended. `whole`, when
+    /// given, decodes an upstream that answered with one JSON completion instead of a stream (some servers and
+    /// caches do), whose events are then relayed as if streamed.
     public func stream(
         _ decoder: some StreamChunkDecoder, ended: @escaping @Sendable (Usage?) -> Void = { _ in },
+        whole: (@Sendable (ByteBuffer) throws -> [StreamEvent])? = nil,
         open: @escaping @Sendable () async throws -> TransportResponse
     ) -> AsyncThrowingStream<StreamEvent, any Error> {
         AsyncThrowingStream { continuation in
@@ -39,6 +42,15 @@ extension UpstreamClient {
                 }
                 do {
                     let response = try await open()
+                    if let whole, response.header("content-type")?.lowercased().hasPrefix("application/json") == true {
+                        let body: ByteBuffer
+                        do { body = try await response.body.collect(upTo: 16 << 20) } catch let error as TransportError {
+                            throw self.error(error)
+                        }
+                        for event in try whole(body) { emit(event) }
+                        continuation.finish()
+                        return
+                    }
                     do {
                         for try await chunk in response.body {
                             try decoder.feed(chunk, emit: emit)
