@@ -152,3 +152,28 @@ final class MutableClock: @unchecked Sendable {
         await fake.stop()
     }
 }
+
+/// Credential files in every shape a user may have.
+@Suite struct CredentialFileTests {
+    static func file(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID().uuidString)").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func aCopilotTokenFileMayBeJSONOrTheTokenAlone() throws {
+        #expect(try CopilotTokens.githubToken(fromFile: Self.file(#"{"github_token": "gho_json"}"#)) == "gho_json")
+        #expect(try CopilotTokens.githubToken(fromFile: Self.file("gho_plain\n")) == "gho_plain")
+        #expect(throws: ProviderError.self) { try CopilotTokens.githubToken(fromFile: Self.file(#"{"other": 1}"#)) }
+        #expect(throws: ProviderError.self) { try CopilotTokens.githubToken(fromFile: Self.file("two words")) }
+    }
+
+    @Test func qwenCredentialsMayCarryExpiresAtInSecondsOrExpiryDateInMilliseconds() throws {
+        let seconds = try QwenTokens.Credentials(json: ["access_token": "a", "refresh_token": "r", "expires_at": 1_735_690_000])
+        #expect(seconds.expiryDate == 1_735_690_000_000 && seconds.tokenType == "Bearer")
+        let millis = try QwenTokens.Credentials(
+            json: ["access_token": "a", "refresh_token": "r", "token_type": "Bearer", "expiry_date": 1_735_712_345_678])
+        #expect(millis.expiryDate == 1_735_712_345_678)
+        #expect(throws: ProviderError.self) { try QwenTokens.Credentials(json: ["access_token": "a", "refresh_token": "r"]) }
+    }
+}

@@ -34,16 +34,19 @@ public actor CopilotTokens: BearerTokenSource {
         self.now = now ?? { Date() }
     }
 
-    /// The token file `switchboard login copilot` writes: `{"github_token": "gho_..."}`.
+    /// The GitHub token in a token file: the JSON `switchboard login copilot` writes (`{"github_token": "gho_..."}`), or
+    /// the token alone as plain text (the shape the specification shows).
     public static func githubToken(fromFile path: String) throws(ProviderError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ProviderError(.authentication, provider: "copilot", message: "no token file at \(path): run `switchboard login copilot`")
         }
-        guard let token = (try? JSONValue.parse(data))?["github_token"]?.stringValue, !token.isEmpty else {
-            throw ProviderError(
-                .authentication, provider: "copilot", message: "\(path) has no github_token: run `switchboard login copilot`")
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("{"), let token = (try? JSONValue.parse(data))?["github_token"]?.stringValue, !token.isEmpty {
+            return token
         }
-        return token
+        if !text.hasPrefix("{"), !text.isEmpty, !text.contains(where: \.isWhitespace) { return text }
+        throw ProviderError(
+            .authentication, provider: "copilot", message: "\(path) has no github_token: run `switchboard login copilot`")
     }
 
     public func credential(context: CallContext) async throws -> (token: String, baseURL: String?) {

@@ -26,17 +26,18 @@ public actor QwenTokens: BearerTokenSource {
         public var expiryDate: Int64
 
         /// Reads a file's JSON; all of access_token, refresh_token, token_type and expiry_date are required.
+        /// From a credentials file: qwen-code's (`expiry_date` in milliseconds), or the specification's shape (`expires_at`
+        /// in seconds, `token_type` optional).
         public init(json: JSONValue) throws(ProviderError) {
-            guard let a = json["access_token"]?.stringValue, let r = json["refresh_token"]?.stringValue,
-                let t = json["token_type"]?.stringValue, let e = json["expiry_date"]?.intValue
-            else {
+            let expiry = json["expiry_date"]?.intValue ?? json["expires_at"]?.intValue.map { $0 > 100_000_000_000 ? $0 : $0 * 1000 }
+            guard let a = json["access_token"]?.stringValue, let r = json["refresh_token"]?.stringValue, let e = expiry else {
                 throw ProviderError(
                     .authentication, provider: "qwen_oauth",
                     message: "the Qwen credentials file is incomplete: run `switchboard login qwen`")
             }
             accessToken = a
             refreshToken = r
-            tokenType = t
+            tokenType = json["token_type"]?.stringValue ?? "Bearer"
             expiryDate = e
             resourceURL = json["resource_url"]?.stringValue
         }
