@@ -85,12 +85,41 @@ import Testing
         }
     }
 
+    @Test func concurrentStreamsReserveTheirWorstCaseSoABudgetIsNotOverrun() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            var reply = FakeReply("priced")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
+            reply.chunkDelay = .milliseconds(20)
+            gw.fake.setDefault(.reply(reply))
+            let budget = NanoUSD(10_000_000)
+            let (record, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(budgetPerDay: budget)))
+            // A prompt of about 1,000 tokens and max_tokens 333: the worst case is close to what each one costs.
+            guard case .object(var fields) = chatBody(stream: true, includeUsage: true, text: String(repeating: "word ", count: 800))
+            else { return }
+            fields["max_tokens"] = 333
+            let body = JSONValue.object(fields)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<30 {
+                    group.addTask { try await gw.send("POST", "/v1/chat/completions", json: body, key: secret).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            let spent = try await gw.store.records(UsageFilter()).filter { $0.keyID == record.id }
+                .reduce(Int64(0)) { $0 + ($1.costNanoUSD ?? 0) }
+            // Without reserving, all 30 were admitted while the spend was still 0 (9.5x the budget).
+            #expect(statuses.filter { $0 == 200 }.count == 3, "\(statuses)")
+            #expect(spent <= budget.value, "spent \(spent) of \(budget.value)")
+        }
+    }
+
     @Test func budgetsStopAKeyOnceSpentAndStreamedSpendCounts() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             var reply = FakeReply("priced")
             reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
             gw.fake.setDefault(.reply(reply))
-            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(budgetPerDay: NanoUSD(5_000_000))))
+            // Each request reserves its worst case (about 2,050,000 nano-USD: 1,024 output tokens by default) and
+            // settles to what it cost (3,165,750): the third would pass 7,000,000 and is refused.
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(budgetPerDay: NanoUSD(7_000_000))))
             let first = try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true, includeUsage: true), key: secret)
             #expect(first.status == 200 && first.body.contains("[DONE]"))
             let second = try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret)

@@ -4,8 +4,9 @@ public import Foundation
 ///
 /// Windows are fixed and aligned to UTC: minutes, days, calendar months. A request first reserves one
 /// request and its estimated tokens at every level at once (all or nothing, so concurrent requests count
-/// exactly), and settles to its real tokens and cost when it ends. A budget admits a request while the
-/// period's spend is below it; the request that crosses it completes, the next is refused.
+/// exactly), and settles to its real tokens and cost when it ends. Against a budget a request reserves its
+/// worst-case cost, admitted while the spend and what is reserved leave room for it; a request with no price
+/// reserves nothing and is admitted while the spend is below the budget.
 public final class QuotaEnforcer: Sendable {
     /// Limits that do not come from a key.
     public struct Configuration: Sendable, Hashable {
@@ -59,6 +60,8 @@ public final class QuotaEnforcer: Sendable {
         /// Token counters charged with the reservation.
         var tokenCounters: [(counter: String, expiresAt: Int64)]
         var reserved: Int64
+        /// Nano-USD reserved against the budgets (the request's worst-case cost).
+        var reservedCost: Int64 = 0
         /// Spend counters to add the cost to.
         var spendCounters: [(counter: String, expiresAt: Int64)]
         /// For the response headers; nil when no request or token limit applies.
@@ -96,6 +99,8 @@ public final class QuotaEnforcer: Sendable {
                 return "rate limit exceeded for this \(level): \(limit) \(limitName); retry in \(retryAfter) s"
             case .budget:
                 return "budget exceeded for this \(level): \(NanoUSD(limit)) \(limitName) is spent; it renews in \(retryAfter) s"
+            case .requestTooLarge where limitName.hasPrefix("budget"):
+                return "this request could cost more than this \(level)'s whole budget of \(NanoUSD(limit)) \(limitName); lower max_tokens"
             case .requestTooLarge:
                 return "this request reserves more tokens than this \(level)'s limit of \(limit) \(limitName); lower max_tokens"
             }
@@ -152,18 +157,19 @@ public final class QuotaEnforcer: Sendable {
         !levels(caller).isEmpty
     }
 
-    /// Reserves one request and `tokens` at every level, or throws `Exceeded` having reserved nothing.
-    public func admit(_ caller: Caller, tokens: Int) async throws -> Admission {
-        guard let plan = try plan(caller, tokens: tokens) else { return .none }
+    /// Reserves one request, `tokens` and (against budgets) its worst-case `cost` at every level, or throws `Exceeded`
+    /// having reserved nothing.
+    public func admit(_ caller: Caller, tokens: Int, cost: NanoUSD = .zero) async throws -> Admission {
+        guard let plan = try plan(caller, tokens: tokens, cost: cost) else { return .none }
         for seed in plan.seeds { try await seedSpend(seed) }
         return try plan.admission(try await counters.charge(plan.charges))
     }
 
     /// `admit` answered on the calling thread, when the counters are in memory and every budget counter is
     /// already seeded; nil when `admit` must do it.
-    public func admitImmediately(_ caller: Caller, tokens: Int) throws -> Admission? {
+    public func admitImmediately(_ caller: Caller, tokens: Int, cost: NanoUSD = .zero) throws -> Admission? {
         guard let immediate else { return nil }
-        guard let plan = try plan(caller, tokens: tokens) else { return Admission.none }
+        guard let plan = try plan(caller, tokens: tokens, cost: cost) else { return Admission.none }
         if spendSource != nil, plan.seeds.contains(where: { !immediate.existsImmediately($0.counter) }) { return nil }
         return try plan.admission(immediate.chargeImmediately(plan.charges))
     }
@@ -177,10 +183,13 @@ public final class QuotaEnforcer: Sendable {
             var reset: Int64
             var isRequests: Bool
             var isTokens: Bool
+            /// The limit a refusal reports (a budget's own amount, whatever its charge is checked against).
+            var limit: Int64? = nil
         }
 
         var now: Int64
         var reserve: Int64
+        var reserveCost: Int64 = 0
         var charges: [CounterCharge] = []
         var described: [Described] = []
         var tokenCounters: [(counter: String, expiresAt: Int64)] = []
@@ -192,7 +201,7 @@ public final class QuotaEnforcer: Sendable {
             switch outcome {
             case .refused(let index, _):
                 let d = described[index]
-                let limit = d.kind == .budget ? (charges[index].limit ?? 0) + 1 : charges[index].limit ?? 0
+                let limit = d.limit ?? charges[index].limit ?? 0
                 throw Exceeded(
                     kind: d.kind, level: d.level, limitName: d.name, limit: limit, retryAfter: max(1, d.reset - now),
                     reset: d.reset)
@@ -206,7 +215,9 @@ public final class QuotaEnforcer: Sendable {
                         if best == nil || s.remaining < best!.remaining { best = s }
                     }
                 }
-                return Admission(tokenCounters: tokenCounters, reserved: reserve, spendCounters: spendCounters, status: best)
+                return Admission(
+                    tokenCounters: tokenCounters, reserved: reserve, reservedCost: spendCounters.isEmpty ? 0 : reserveCost,
+                    spendCounters: spendCounters, status: best)
             }
         }
     }
@@ -220,12 +231,12 @@ public final class QuotaEnforcer: Sendable {
     }
 
     /// The charges for `caller`; nil when no limit applies. Throws for a request that can never fit or a budget of 0.
-    private func plan(_ caller: Caller, tokens: Int) throws -> Plan? {
+    private func plan(_ caller: Caller, tokens: Int, cost: NanoUSD) throws -> Plan? {
         let levels = levels(caller)
         guard !levels.isEmpty else { return nil }
         let t = Int64(clock().timeIntervalSince1970)
         let w = Windows(unix: t)
-        var plan = Plan(now: t, reserve: Int64(max(0, tokens)))
+        var plan = Plan(now: t, reserve: Int64(max(0, tokens)), reserveCost: max(0, cost.value))
         for level in levels {
             let l = level.limits
             func add(_ suffix: String, amount: Int64, limit: Int?, name: String, reset: Int64, requests: Bool = false) throws {
@@ -262,9 +273,18 @@ public final class QuotaEnforcer: Sendable {
                     Seed(
                         counter: counter, keyID: level.keyID, user: level.keyID == nil ? level.user : nil, since: start,
                         expiresAt: end + 86_400))
-                // Charging nothing against a limit of budget-1 passes exactly while spend < budget.
-                plan.charges.append(CounterCharge(counter: counter, amount: 0, limit: budget.value - 1, expiresAt: end + 86_400))
-                plan.described.append(.init(level: level.name, name: name, kind: .budget, reset: end, isRequests: false, isTokens: false))
+                // A request reserves its worst-case cost: it passes while spend plus what is reserved plus it fit the budget.
+                // Without a price (cost 0), charging nothing against budget-1 passes exactly while spend < budget.
+                if plan.reserveCost > budget.value {
+                    throw Exceeded(
+                        kind: .requestTooLarge, level: level.name, limitName: "budget \(name)", limit: budget.value,
+                        retryAfter: 0, reset: end)
+                }
+                let limit = plan.reserveCost > 0 ? budget.value : budget.value - 1
+                plan.charges.append(CounterCharge(counter: counter, amount: plan.reserveCost, limit: limit, expiresAt: end + 86_400))
+                plan.described.append(
+                    .init(level: level.name, name: name, kind: .budget, reset: end, isRequests: false, isTokens: false, limit: budget.value)
+                )
                 plan.spendCounters.append((counter, end + 86_400))
             }
         }
@@ -284,8 +304,9 @@ public final class QuotaEnforcer: Sendable {
         if delta != 0 {
             for c in admission.tokenCounters { immediate.adjustImmediately(c.counter, by: delta, expiresAt: c.expiresAt) }
         }
-        if let cost, cost.value != 0 {
-            for c in admission.spendCounters { immediate.adjustImmediately(c.counter, by: cost.value, expiresAt: c.expiresAt) }
+        let costDelta = (cost?.value ?? 0).saturatingSubtracting(admission.reservedCost)
+        if costDelta != 0 {
+            for c in admission.spendCounters { immediate.adjustImmediately(c.counter, by: costDelta, expiresAt: c.expiresAt) }
         }
         return true
     }
@@ -293,14 +314,15 @@ public final class QuotaEnforcer: Sendable {
     /// Whether `admitImmediately` and `settleImmediately` can answer (the counters are in this process's memory).
     public var answersImmediately: Bool { immediate != nil }
 
-    /// Replaces the reservation with the tokens really used and adds the cost to the budgets.
+    /// Replaces the reservation with the tokens really used and the reserved cost with the real one.
     public func settle(_ admission: Admission, tokens: Int, cost: NanoUSD?) async throws {
         let delta = Int64(max(0, tokens)).saturatingSubtracting(admission.reserved)
         if delta != 0 {
             for c in admission.tokenCounters { try await counters.adjust(c.counter, by: delta, expiresAt: c.expiresAt) }
         }
-        if let cost, cost.value != 0 {
-            for c in admission.spendCounters { try await counters.adjust(c.counter, by: cost.value, expiresAt: c.expiresAt) }
+        let costDelta = (cost?.value ?? 0).saturatingSubtracting(admission.reservedCost)
+        if costDelta != 0 {
+            for c in admission.spendCounters { try await counters.adjust(c.counter, by: costDelta, expiresAt: c.expiresAt) }
         }
     }
 }

@@ -71,7 +71,7 @@ final class DirectChat: Sendable {
         pipeline.enter(call, route: Self.route, billed: true)
         call.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
         do {
-            guard try pipeline.admitNow(call, tokens: pipeline.reservation(decoded.request)) else {
+            guard try pipeline.admitNow(call, usage: pipeline.reservation(decoded.request)) else {
                 _ = provider.finish(completion, .failure(CancellationError()))  // releases the plan's reservation
                 pipeline.abandon(call)
                 return nil

@@ -126,7 +126,7 @@ extension GatewayRoutes {
 
         default:
             let task = try HFTemplates.chatTask(invocation, model: model)
-            try await pipeline.admit(call, tokens: pipeline.reservation(task.request))
+            try await pipeline.admit(call, usage: pipeline.reservation(task.request))
             if invocation.stream {
                 let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
                 return try await pipeline.stream(

@@ -138,27 +138,43 @@ struct RequestPipeline: Sendable {
 
     // MARK: 4. admit
 
-    /// The tokens a chat request reserves: its prompt's estimate and its output limit (or the configured default).
-    func reservation(_ request: ChatRequest) -> Int {
-        let output = request.maxTokens ?? ledger.quotas?.configuration.defaultReserveTokens ?? 0
-        return estimatedTokens(request.promptCharacters).saturatingAdding(output)
+    /// What a chat request may use at most: its prompt's estimate and its output limit (or the configured default).
+    func reservation(_ request: ChatRequest) -> Usage {
+        Usage(
+            inputTokens: estimatedTokens(request.promptCharacters),
+            outputTokens: request.maxTokens ?? ledger.quotas?.configuration.defaultReserveTokens ?? 0)
     }
 
-    /// Reserves one request and `tokens` against the caller's rate limits and budgets (throws 429 when over).
-    func admit(_ call: GatewayCall, tokens: Int) async throws {
+    /// Reserves one request, its tokens and (against budgets) its worst-case cost at the model it resolved to, against
+    /// the caller's rate limits and budgets (throws 429 when over).
+    func admit(_ call: GatewayCall, usage: Usage) async throws {
         guard let quotas = ledger.quotas else { return }
-        let admission = try await quotas.admit(call.principal?.quotaCaller ?? QuotaEnforcer.Caller(), tokens: tokens)
+        let caller = call.principal?.quotaCaller ?? QuotaEnforcer.Caller()
+        let admission = try await quotas.admit(caller, tokens: usage.totalTokens, cost: worstCost(call, usage))
         call.update { $0.admission = admission }
+    }
+
+    /// `admit` for input tokens alone (embeddings, images).
+    func admit(_ call: GatewayCall, tokens: Int) async throws {
+        try await admit(call, usage: Usage(inputTokens: tokens, outputTokens: 0))
     }
 
     /// `admit` without waiting: false when the counters must be waited for; throws the same refusals.
-    func admitNow(_ call: GatewayCall, tokens: Int) throws -> Bool {
+    func admitNow(_ call: GatewayCall, usage: Usage) throws -> Bool {
         guard let quotas = ledger.quotas else { return true }
         let caller = call.principal?.quotaCaller ?? QuotaEnforcer.Caller()
         if !quotas.limits(caller) { return true }
-        guard let admission = try quotas.admitImmediately(caller, tokens: tokens) else { return false }
+        guard let admission = try quotas.admitImmediately(caller, tokens: usage.totalTokens, cost: worstCost(call, usage)) else {
+            return false
+        }
         call.update { $0.admission = admission }
         return true
+    }
+
+    /// What `usage` would cost at the model the call resolved to; zero without a price.
+    private func worstCost(_ call: GatewayCall, _ usage: Usage) -> NanoUSD {
+        let state = call.snapshot
+        return ledger.prices.cost(provider: state.provider, model: state.upstreamModel, usage: usage) ?? .zero
     }
 }
 

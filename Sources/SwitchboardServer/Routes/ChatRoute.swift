@@ -13,7 +13,7 @@ extension GatewayRoutes {
         let (provider, model) = try await pipeline.resolve(decoded.request.model, call: call)
         let upstream = pipeline.callContext(
             task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model, call: call)
-        try await pipeline.admit(call, tokens: pipeline.reservation(decoded.request))
+        try await pipeline.admit(call, usage: pipeline.reservation(decoded.request))
         var chatRequest = decoded.request
         chatRequest.model = model
         let created = Int64(Date().timeIntervalSince1970)

@@ -12,7 +12,7 @@ extension GatewayRoutes {
         let call = context.call
         let (provider, model) = try await pipeline.resolve(clientModel, call: call)
         let upstream = pipeline.callContext(task: "messages", clientModel: clientModel, provider: provider, model: model, call: call)
-        try await pipeline.admit(call, tokens: pipeline.reservation(decoded.request))
+        try await pipeline.admit(call, usage: pipeline.reservation(decoded.request))
         var chatRequest = decoded.request
         chatRequest.model = model
         let id = "msg_" + call.ledgerID.replacingOccurrences(of: "-", with: "")
