@@ -112,6 +112,22 @@ import Testing
         }
     }
 
+    @Test func tokensUsedBeyondTheReservationCountAgainstTheWindow() async throws {
+        let clock = pinnedClock()
+        try await LiveGateway.with(try await LiveGateway.start { $0.clock = clock }) { (gw) async throws in
+            var reply = FakeReply("long")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)
+            gw.fake.setDefault(.reply(reply))
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 1000)))
+            guard case .object(var fields) = chatBody() else { return }
+            fields["max_tokens"] = 10
+            // Reserved: a token of prompt and 10 of output; used: 1,333. The window holds the 1,333, so the next is refused.
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: .object(fields), key: secret).status == 200)
+            let next = try await gw.send("POST", "/v1/chat/completions", json: .object(fields), key: secret)
+            #expect(next.status == 429 && next.json?["error"]?["code"]?.stringValue == "rate_limit_exceeded")
+        }
+    }
+
     @Test func budgetsStopAKeyOnceSpentAndStreamedSpendCounts() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             var reply = FakeReply("priced")
