@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import SwitchboardCore
 
 /// Where a secret comes from: the value itself, or `env:NAME` for an environment variable.
