@@ -103,6 +103,23 @@ import Testing
         #expect(text == "b")
     }
 
+    @Test func anUnreachableSlotIsSkippedUntilAProbeSeesItUp() async throws {
+        var refused = ProviderError(.network, provider: "a", message: "cannot connect to the upstream")
+        refused.unreachable = true
+        let a = ScriptedProvider(id: "a", steps: [.error(refused), .reply("a is back")])
+        let b = ScriptedProvider(id: "b", steps: [.reply("b")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let request = ChatRequest(model: "m", messages: [.user("x")])
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        // No connect timeout paid again: the slot is not tried.
+        #expect(try await router.chat(request, context: .testing()).provider == "b")
+        #expect(a.calls.count == 1)
+        router.markReachable(provider: "b")
+        #expect(router.coolingDown(slot: 0) != nil, "only a probe of its own provider brings it back")
+        router.markReachable(provider: "a")
+        #expect(try await router.chat(request, context: .testing()).provider == "a")
+    }
+
     @Test func allSlotsCoolingDownReportsSkippedAttempts() async throws {
         let a = ScriptedProvider(id: "a", steps: [.fail(429, retryAfter: .seconds(30))])
         let router = ProviderRouter(slots: [.init(provider: a)])

@@ -52,6 +52,9 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     /// Detail for the gateway's log only (the upstream's host, port and path, the transport's own words); never
     /// part of what a client is told.
     public var diagnostic: String?
+    /// The upstream could not be reached at all (refused or timed out connecting): the router skips it until a health
+    /// probe sees it up again.
+    public var unreachable = false
 
     /// Creates an error; the message should already be redacted.
     public init(

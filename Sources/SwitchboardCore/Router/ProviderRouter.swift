@@ -30,6 +30,8 @@ public final class ProviderRouter: LLMProvider {
     public let displayName: String
     public let slots: [RouterSlot]
     private let cooldowns = Mutex<[Int: ContinuousClock.Instant]>([:])
+    /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
+    private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
 
     /// Creates a router over `slots`, tried in order.
@@ -121,19 +123,34 @@ public final class ProviderRouter: LLMProvider {
 
     /// How long a slot whose account is out of quota or credit is skipped (topping an account up takes a person).
     static let quotaCooldown: Duration = .seconds(300)
+    /// How long a slot whose upstream could not be reached is skipped at most, when no probe says it is back first.
+    static let unreachableCooldown: Duration = .seconds(300)
+
+    /// A health probe saw `provider` answer: its slots that were skipped as unreachable are tried again.
+    public func markReachable(provider: String) {
+        let indexes = slots.indices.filter { slots[$0].provider.id == provider }
+        let cleared = unreachable.withLock { set in indexes.filter { set.remove($0) != nil } }
+        guard !cleared.isEmpty else { return }
+        cooldowns.withLock { map in for index in cleared { map[index] = nil } }
+    }
 
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String) -> AllProvidersFailed.Attempt? {
         guard let until = coolingDown(slot: index) else { return nil }
         let error = ProviderError(
-            .rateLimited(retryAfter: until - .now), provider: slot.provider.id, message: "cooling down after a rate limit or quota error")
+            .rateLimited(retryAfter: until - .now), provider: slot.provider.id,
+            message: "skipped after a rate limit, a quota error or a failed connect")
         return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
     }
 
     private func recordFailure(
         _ index: Int, slot: RouterSlot, model: String, error: ProviderError, context: CallContext
     ) -> AllProvidersFailed.Attempt {
-        if let wait = error.retryAfter ?? error.rateLimit?.suggestedWait ?? (error.kind == .quotaExceeded ? Self.quotaCooldown : nil),
-            wait > .zero
+        if error.unreachable {
+            // A blackholed or refusing upstream would cost every request its connect timeout: skip it until probed.
+            unreachable.withLock { _ = $0.insert(index) }
+            cooldowns.withLock { $0[index] = .now + Self.unreachableCooldown }
+        } else if let wait = error.retryAfter ?? error.rateLimit?.suggestedWait
+            ?? (error.kind == .quotaExceeded ? Self.quotaCooldown : nil), wait > .zero
         {
             cooldowns.withLock { $0[index] = .now + wait }
         }

@@ -66,7 +66,12 @@ public struct UpstreamClient: Sendable {
         }
         return switch error {
         case .timedOut: ProviderError(.timeout, provider: provider, message: "upstream did not answer in time")
-        case .connectFailed(let m): failure(.network, "cannot connect to the upstream", m)
+        case .connectFailed(let m):
+            {
+                var error = failure(.network, "cannot connect to the upstream", m)
+                error.unreachable = true
+                return error
+            }()
         case .connectionClosed(let m): failure(.network, "the upstream connection was lost", m)
         case .bodyTooLarge(let limit): ProviderError(.decoding, provider: provider, message: "upstream response larger than \(limit) bytes")
         case .invalidURL(let m): failure(.invalidRequest, "the provider's base URL is not usable", m)

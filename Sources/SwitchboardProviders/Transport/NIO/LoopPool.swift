@@ -180,8 +180,10 @@ final class LoopPool: @unchecked Sendable {
     static func connectError(_ error: any Error, key: UpstreamTarget.Key) -> any Error {
         if error is CancellationError { return error }
         if let e = error as? TransportError { return e }
-        if case ChannelError.connectTimeout = error { return TransportError.timedOut }
         let scheme = key.tls ? "https" : "http"
+        if case ChannelError.connectTimeout = error {
+            return TransportError.connectFailed("\(scheme)://\(key.host):\(key.port): connect timed out")
+        }
         return TransportError.connectFailed("\(scheme)://\(key.host):\(key.port): \(error)")
     }
 }
