@@ -98,6 +98,26 @@ import Testing
         await store.close()
     }
 
+    @Test func aSegmentAnotherMoveFinishedBetweenListingAndClaimingIsNotMovedTwice() async throws {
+        let store = try SQLiteStore(path: temporaryDatabase(), journalSegmentBytes: 64 << 10)
+        let journal = try #require(store.journal)
+        var i = 0
+        while journal.closedSegments == 0 {
+            _ = try journal.append(record(i), immediate: false)
+            i += 1
+        }
+        // Move A lists the closed segments; move B lists, claims and finishes them; then A claims from its list.
+        let listedByA = journal.closedList
+        let b = journal.newClaimToken()
+        let claimedByB = journal.claim(b, from: journal.closedList)
+        #expect(!claimedByB.isEmpty)
+        journal.moved(claimedByB, token: b)
+        let a = journal.newClaimToken()
+        #expect(journal.claim(a, from: listedByA).isEmpty, "a moved segment was claimed again")
+        #expect(journal.statistics.batches == 1)
+        await store.close()
+    }
+
     @Test func aLoopTakingTheSpareSegmentWakesTheWriterToReadyTheNextWithoutMakingARecordWait() async throws {
         let store = try SQLiteStore(path: temporaryDatabase(), journalSegmentBytes: 64 << 10)
         let writer = LedgerWriter(store: store, housekeepingInterval: .seconds(3600))

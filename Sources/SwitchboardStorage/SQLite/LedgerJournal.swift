@@ -307,13 +307,23 @@ final class LedgerJournal: @unchecked Sendable {
     /// closed segment that no other move has claimed. Called inside the database's write transaction, so a
     /// second mover (a read flushing the journal) runs after the first has committed and skips its segments.
     func claim(_ token: Int) throws -> [Segment] {
-        let segments = try segmentsToMove()
-        return lock.withLock {
-            let free = segments.filter { s in !claims.values.contains { $0.contains(s.number) } }
+        claim(token, from: try segmentsToMove())
+    }
+
+    /// Claims for `token` those of `segments` still waiting to be moved and claimed by no other move. Listing and
+    /// claiming are two holds of the lock: a segment another move listed, claimed and finished in between is no longer
+    /// closed, and is not claimed (and moved) a second time.
+    func claim(_ token: Int, from segments: [Segment]) -> [Segment] {
+        lock.withLock {
+            let waiting = Set(closed.map(\.number))
+            let free = segments.filter { s in waiting.contains(s.number) && !claims.values.contains { $0.contains(s.number) } }
             claims[token] = Set(free.map(\.number))
             return free
         }
     }
+
+    /// The closed segments, for a test that replays a race between two moves.
+    var closedList: [Segment] { lock.withLock { closed } }
 
     /// A token for one move.
     func newClaimToken() -> Int {
