@@ -346,6 +346,9 @@ struct Reader {
                 guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
                 endpoint.embeddingsPath = p
                 endpoint.embeddings = true
+            case "any_model":
+                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
+                endpoint.anyModel = b
             default: throw fail("unknown key '\(path)'", key: k, table: table, occurrence: n)
             }
         }

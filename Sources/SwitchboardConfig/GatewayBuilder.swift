@@ -125,8 +125,15 @@ public struct GatewayBuilder: Sendable {
         }
         let gateway = Gateway(
             providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver),
-            defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice))
+            defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice),
+            catalog: ModelCatalog(openProviders: openProviders(providers)))
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
+    }
+
+    /// The configured custom endpoints that take any model name.
+    private func openProviders(_ providers: [any LLMProvider]) -> [String] {
+        let open = Set(config.customEndpoints.filter(\.anyModel).map(\.id))
+        return providers.map(\.id).filter { open.contains($0) }
     }
 
     /// Built-in prices of every configured provider that knows some, then `[pricing]` overrides.

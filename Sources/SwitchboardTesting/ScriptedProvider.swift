@@ -23,12 +23,14 @@ public final class ScriptedProvider: LLMProvider {
     public let isConfigured = true
     private let script: Mutex<[Step]>
     private let log = Mutex<[String]>([])
+    private let listed: [String]
 
-    /// Creates a provider; the last step repeats once the script runs out.
-    public init(id: String, steps: [Step]) {
+    /// Creates a provider listing `models`; the last step repeats once the script runs out.
+    public init(id: String, steps: [Step], models: [String] = ["scripted"]) {
         self.id = id
         self.displayName = "scripted \(id)"
         self.script = Mutex(steps)
+        self.listed = models
     }
 
     /// The models asked for, one entry per call.
@@ -83,7 +85,7 @@ public final class ScriptedProvider: LLMProvider {
     }
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
-        [ModelInfo(id: "scripted", provider: id)]
+        listed.map { ModelInfo(id: $0, provider: id) }
     }
 
     public func health(context: CallContext) async -> ProviderHealth {

@@ -320,6 +320,26 @@ import Testing
         }
     }
 
+    @Test func aCustomEndpointMarkedAnyModelTakesNamesNoProviderLists() throws {
+        let text = """
+            [[providers.openai_compat]]
+            id = "listed"
+            base_url = "http://127.0.0.1:8080/v1"
+            [[providers.openai_compat]]
+            id = "open"
+            base_url = "http://127.0.0.1:8081/v1"
+            any_model = true
+            """
+        let built = try GatewayBuilder(
+            config: try ConfigLoader.parse(text), environment: Environment([:]), transport: NIOHTTPTransport.shared
+        )
+        .build()
+        #expect(built.gateway.catalog.openProviders == ["open"])
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"x\"\nbase_url = \"http://h/v1\"\nany_model = 1\n")
+        }
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(

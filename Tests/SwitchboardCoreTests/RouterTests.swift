@@ -136,9 +136,54 @@ import Testing
         let gateway = Gateway(providers: [a], router: router, defaultModel: "groq/llama")
         #expect(try gateway.resolve(model: "groq/llama-3").provider.id == "groq")
         #expect(try gateway.resolve(model: "groq/llama-3").model == "llama-3")
-        #expect(try gateway.resolve(model: "meta-llama/Llama-3").provider.id == "router")
-        #expect(try gateway.resolve(model: "meta-llama/Llama-3").model == "meta-llama/Llama-3")
         #expect(try gateway.resolve(model: "").model == "llama")
+        // A prefix that is no provider is part of a name, and no provider lists this one.
+        #expect(throws: ModelResolutionError.self) { try gateway.resolve(model: "meta-llama/Llama-3") }
+    }
+
+    @Test func aNameGoesOnlyToProvidersThatListItAndAnUnlistedNameIsRefusedNamingThem() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(503)], models: ["shared", "meta-llama/Llama-3"])
+        let b = ScriptedProvider(id: "b", steps: [.reply("from b")], models: ["shared", "only-b"])
+        let c = ScriptedProvider(id: "c", steps: [.reply("from c")], models: ["other"])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b), .init(provider: c)])
+        let gateway = Gateway(providers: [a, b, c], router: router)
+        await gateway.catalog.refresh(gateway.providers, context: .testing())
+
+        #expect(try gateway.resolve(model: "only-b").provider.id == "b")
+        #expect(try gateway.resolve(model: "meta-llama/Llama-3").provider.id == "a")
+        // Listed by two: the router over those two only, in its order, failing over from a to b and never to c.
+        let (shared, model) = try gateway.resolve(model: "shared")
+        #expect(shared.id == "router")
+        let answer = try await shared.chat(ChatRequest(model: model, messages: [.user("x")]), context: .testing())
+        #expect(answer.provider == "b")
+        #expect(c.calls.isEmpty)
+
+        for name in ["onyl-b", "nosuchprovider/foo"] {
+            let error = #expect(throws: ModelResolutionError.self) { try gateway.resolve(model: name) }
+            let text = error.map(String.init(describing:)) ?? ""
+            #expect(text.contains("'\(name)'"))
+            #expect(text.contains("a (2 models listed), b (2 models listed), c (1 model listed)"))
+        }
+    }
+
+    @Test func anOpenProviderTakesNamesNoOneListsAndAFallbackSlotsModelNamesTheChain() async throws {
+        let listed = ScriptedProvider(id: "listed", steps: [.reply("x")], models: ["m"])
+        let open = ScriptedProvider(id: "open", steps: [.reply("x")], models: [])
+        let chain = ProviderRouter(slots: [.init(provider: listed, model: "big"), .init(provider: open, model: "big")])
+        let gateway = Gateway(providers: [listed, open], router: chain, catalog: ModelCatalog(openProviders: ["open"]))
+        await gateway.catalog.refresh(gateway.providers, context: .testing())
+        #expect(try gateway.resolve(model: "anything").provider.id == "open")
+        #expect(try gateway.resolve(model: "big").provider.id == "router")
+        // Listed by one and taken by the open one, but the explicit chain has no slot that takes the name: the first.
+        #expect(try gateway.resolve(model: "m").provider.id == "listed")
+    }
+
+    @Test func aProviderWhoseListFailedIsNamedWithTheReason() async throws {
+        let a = FailingLister(id: "a")
+        let gateway = Gateway(providers: [a], router: ProviderRouter(slots: [.init(provider: a)]))
+        await gateway.catalog.refresh(gateway.providers, context: .testing())
+        let error = #expect(throws: ModelResolutionError.self) { try gateway.resolve(model: "x") }
+        #expect(error.map(String.init(describing:))?.contains("a (model list unavailable: ") == true)
     }
 
     @Test func aProviderIsFoundByIdAndTheFirstOfTwoWithOneIdWins() throws {
@@ -153,6 +198,24 @@ import Testing
         #expect(try gateway.resolve(model: "other/m").model == "m")
         // A name whose first slash follows non-ASCII text is split at that slash.
         #expect(try gateway.resolve(model: "dup/é/x").model == "é/x")
-        #expect(try gateway.resolve(model: "é/x").provider.id == "router")
+        #expect(throws: ModelResolutionError.self) { try gateway.resolve(model: "é/x") }
     }
+}
+
+/// A provider whose model list always fails.
+private struct FailingLister: LLMProvider {
+    let id: String
+    var displayName: String { id }
+    var capabilities: Set<Capability> { [.chat] }
+    var isConfigured: Bool { true }
+    func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        throw ProviderError(.network, provider: id, message: "unused")
+    }
+    func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        AsyncThrowingStream { $0.finish(throwing: ProviderError(.network, provider: id, message: "unused")) }
+    }
+    func models(context: CallContext) async throws -> [ModelInfo] {
+        throw ProviderError(.network, provider: id, message: "connection refused")
+    }
+    func health(context: CallContext) async -> ProviderHealth { ProviderHealth(status: .down, latency: .zero) }
 }

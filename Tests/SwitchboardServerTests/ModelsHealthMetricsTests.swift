@@ -60,12 +60,12 @@ import Testing
     }
 
     @Test func metricsExposeRequestsLatencyTokensAndFailovers() async throws {
-        let failing = ScriptedProvider(id: "flaky", steps: [.fail(503)])
+        let failing = ScriptedProvider(id: "flaky", steps: [.fail(503)], models: ["fake-model"])
         try await LiveGateway.with(try await LiveGateway.start(extraProviders: [failing])) { (gw) async throws in
             _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
-            // A bare unknown model goes to the router: fake first (ok). Make fake fail to see a failover to flaky.
-            gw.fake.set(.serverError(503), forModel: "routed")
-            _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody("routed"))
+            // A bare name both list goes to the router's slots of both, fake first: it fails, so flaky is tried.
+            gw.fake.set(.serverError(503), forModel: "fake-model")
+            _ = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake-model"))
             let text = try await gw.send("GET", "/metrics", key: nil).body
             #expect(
                 text.contains(

@@ -48,22 +48,30 @@ extension Gateway {
 public enum ModelResolutionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The name is longer than `Gateway.maximumModelNameBytes`.
     case nameTooLong
-    /// No provider is configured to take it.
-    case noProvider(String)
+    /// No provider lists the name, and none takes any name; `considered` says what each provider's list was.
+    case unknownModel(String, considered: [ModelListing])
 
     public var description: String {
         switch self {
         case .nameTooLong: "the model name is longer than \(Gateway.maximumModelNameBytes) bytes"
-        case .noProvider(let name): "no provider serves model '\(name)'"
+        case .unknownModel(let name, let considered) where considered.isEmpty:
+            "no provider serves model '\(name)': no provider is configured"
+        case .unknownModel(let name, let considered):
+            "no provider lists model '\(name)'; considered: "
+                + considered.map(\.description).joined(separator: ", ")
+                + " (write provider/model to send a name to one provider as it is)"
         }
     }
 }
 
 extension Gateway {
-    /// The one rule every entry point (server, CLI, library) routes a model name by. An empty name is the
-    /// default model. `provider/model` picks that provider when the prefix is a configured provider id. A bare id
-    /// that exactly one provider lists goes to that provider. Anything else (`meta-llama/Llama-3` whose prefix is no
-    /// provider, an id several list or none does) goes to the failover router.
+    /// The one rule every entry point (server, CLI, library) routes a model name by:
+    /// - an empty name is the default model, and with none configured the failover router (each provider's own default);
+    /// - `provider/model` goes to that provider when the prefix is a configured provider id, as it is;
+    /// - a name that is the model of an explicit `router.fallback` slot goes to the failover router (that chain);
+    /// - a name some providers list (or an open provider takes) goes to the one, or to the router's slots of several;
+    /// - any other name (a typo, `nosuchprovider/foo`) is refused with `unknownModel`, naming what was considered,
+    ///   so it is never sent, and billed, to a provider that does not list it.
     ///
     /// This answers from the catalog as it is; `resolve(model:context:)` first loads it when a bare name needs it.
     public func resolve(model: String) throws(ModelResolutionError) -> (provider: any LLMProvider, model: String) {
@@ -97,10 +105,15 @@ extension Gateway {
         if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let provider = provider(id: String(name[..<slash])) {
             return (provider, String(name[name.index(after: slash)...]))
         }
+        if name.isEmpty || router.slots.contains(where: { $0.model == name }) {
+            guard !router.slots.isEmpty else { throw .unknownModel(name, considered: []) }
+            return (router, name)
+        }
         guard catalogLoaded else { return nil }
-        let owners = catalog.providers(serving: name)
-        if owners.count == 1, let provider = provider(id: owners[0]) { return (provider, name) }
-        guard !router.slots.isEmpty else { throw .noProvider(name) }
-        return (router, name)
+        var owners = catalog.providers(serving: name)
+        for open in catalog.openProviders where !owners.contains(open) { owners.append(open) }
+        if owners.count > 1, let selection = router.serving(providers: owners) { return (selection, name) }
+        if let first = providers.first(where: { owners.contains($0.id) }) { return (first, name) }
+        throw .unknownModel(name, considered: catalog.listings(order: providers.map(\.id)))
     }
 }

@@ -58,8 +58,26 @@ public final class ProviderRouter: LLMProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try await chat(request, context: context, over: slots.indices)
+    }
+
+    public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        stream(request, context: context, over: slots.indices)
+    }
+
+    /// The router over only the slots of `providers` that take the request's model (slots without a model of their
+    /// own), sharing this router's cool-downs; nil when there are none.
+    public func serving(providers: [String]) -> (any LLMProvider)? {
+        let indexes = slots.indices.filter { slots[$0].model == nil && providers.contains(slots[$0].provider.id) }
+        return indexes.isEmpty ? nil : RouterSelection(router: self, indexes: indexes)
+    }
+
+    func chat<Indexes: Collection<Int>>(
+        _ request: ChatRequest, context: CallContext, over indexes: Indexes
+    ) async throws -> ChatResponse {
         var attempts: [AllProvidersFailed.Attempt] = []
-        for (index, slot) in slots.enumerated() {
+        for index in indexes {
+            let slot = slots[index]
             let model = slot.model ?? request.model
             if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
             context.trace?.attempt(slot.provider.id)
@@ -72,11 +90,14 @@ public final class ProviderRouter: LLMProvider {
         throw AllProvidersFailed(attempts: attempts)
     }
 
-    public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+    func stream<Indexes: Collection<Int> & Sendable>(
+        _ request: ChatRequest, context: CallContext, over indexes: Indexes
+    ) -> AsyncThrowingStream<StreamEvent, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 var attempts: [AllProvidersFailed.Attempt] = []
-                for (index, slot) in slots.enumerated() {
+                for index in indexes {
+                    let slot = slots[index]
                     let model = slot.model ?? request.model
                     if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
                     context.trace?.attempt(slot.provider.id)
@@ -168,4 +189,29 @@ public final class ProviderRouter: LLMProvider {
 extension RouterObserver {
     /// Does nothing.
     public func routerFailedOver(from provider: String, error: ProviderError) {}
+}
+
+/// Some of a router's slots, tried in the router's order with its cool-downs: where a name several providers list goes.
+struct RouterSelection: LLMProvider {
+    let router: ProviderRouter
+    let indexes: [Int]
+
+    var id: String { router.id }
+    var displayName: String { router.displayName }
+    var capabilities: Set<Capability> {
+        indexes.reduce(into: Set<Capability>()) { $0.formUnion(router.slots[$1].provider.capabilities) }
+    }
+    var isConfigured: Bool { indexes.contains { router.slots[$0].provider.isConfigured } }
+
+    func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try await router.chat(request, context: context, over: indexes)
+    }
+
+    func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        router.stream(request, context: context, over: indexes)
+    }
+
+    func models(context: CallContext) async throws -> [ModelInfo] { try await router.models(context: context) }
+
+    func health(context: CallContext) async -> ProviderHealth { await router.health(context: context) }
 }

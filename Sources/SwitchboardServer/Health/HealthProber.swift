@@ -45,7 +45,7 @@ public final class HealthProber: Service, Sendable {
     public func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             // Shutdown does not wait for a probe of a provider that does not answer.
-            do { try await cancelWhenGracefulShutdown { await self.probeOnce() } } catch { return }
+            await cancelWhenGracefulShutdown { await self.probeOnce() }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             } catch {

@@ -84,7 +84,7 @@ extension GatewayRoutes {
         let resolved: (provider: any LLMProvider, model: String)
         do {
             resolved = try await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price"))
-        } catch .noProvider {
+        } catch .unknownModel {
             return nil
         } catch {
             throw APIError.resolution(error)
