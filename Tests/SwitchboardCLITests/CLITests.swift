@@ -57,9 +57,35 @@ import Testing
         let out = try await cli.run(["models"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-        #expect(lines[0] == ["MODEL", "PROVIDER", "CONTEXT", "INPUT/M", "OUTPUT/M"])
-        #expect(lines[1] == ["cerebras/zai-glm-4.7", "cerebras", "131072", "$2.25", "$2.75"])
-        #expect(lines[2] == ["cerebras/new-model", "cerebras", "-", "-", "-"])
+        #expect(lines[0] == ["MODEL", "PROVIDER", "CONTEXT", "INPUT/M", "OUTPUT/M", "SOURCE"])
+        #expect(lines[1] == ["cerebras/zai-glm-4.7", "cerebras", "131072", "$2.25", "$2.75", "live"])
+        #expect(lines[2] == ["cerebras/new-model", "cerebras", "-", "-", "-", "live"])
+    }
+
+    @Test func modelsListsTheBuiltInCatalogueOfAProviderThatCannotBeAsked() async throws {
+        // Port 1 on loopback refuses connections: cerebras is offline.
+        let config = """
+            [providers.cerebras]
+            api_key = "csk-x"
+            base_url = "http://127.0.0.1:1/v1"
+            [pricing."cerebras/priced-only"]
+            input_per_million_usd = 1
+            output_per_million_usd = 2
+            """
+        let cli = try CLIRunner(config: config)
+        let out = try await cli.run(["models", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("cerebras: cannot list models") && out.stderr.contains("not live"))
+        let models = try JSONValue.parse(Data(out.stdout.utf8))
+        guard case .array(let items) = models else { Issue.record("not an array: \(out.stdout)"); return }
+        #expect(items.allSatisfy { $0["live"] == false })
+        let ids = items.compactMap { $0["id"]?.stringValue }
+        #expect(ids.contains("cerebras/zai-glm-4.7"))
+        #expect(ids.contains("cerebras/priced-only"))
+        let priced = items.first { $0["id"] == "cerebras/priced-only" }
+        #expect(priced?["input_nano_usd_per_million"] == 1_000_000_000)
+        let table = try await cli.run(["models"])
+        #expect(table.stdout.contains("built-in"))
     }
 
     @Test func healthExitsOneWhenAProviderIsDown() async throws {

@@ -47,3 +47,10 @@ public protocol ModelPricing: Sendable {
     /// Built-in prices by model id (as the provider names it).
     var seedPrices: [String: ModelPrice] { get }
 }
+
+/// A provider that names some of its models without a network call (its defaults and built-in catalogue), so they
+/// can be listed offline; found with `as?`.
+public protocol KnownModels: Sendable {
+    /// The models known without asking the upstream.
+    var knownModels: [ModelInfo] { get }
+}

@@ -104,3 +104,10 @@ public final class AnthropicProvider: LLMProvider {
         await .listingModels(of: self, context: context)
     }
 }
+
+extension AnthropicProvider: KnownModels {
+    /// The configured model and the default.
+    public var knownModels: [ModelInfo] {
+        ModelInfo.known([options.modelOverride, options.defaultModel], provider: id, capabilities: capabilities)
+    }
+}

@@ -158,3 +158,10 @@ public final class BedrockProvider: LLMProvider {
         await .listingModels(of: self, context: context)
     }
 }
+
+extension BedrockProvider: KnownModels {
+    /// The configured model and the default.
+    public var knownModels: [ModelInfo] {
+        ModelInfo.known([options.modelOverride, options.defaultModel], provider: id, capabilities: capabilities)
+    }
+}

@@ -64,16 +64,21 @@ public struct MockProvider: LLMProvider {
         }
     }
 
-    public func models(context: CallContext) async throws -> [ModelInfo] {
+    public func models(context: CallContext) async throws -> [ModelInfo] { knownModels }
+
+    public func health(context: CallContext) async -> ProviderHealth {
+        ProviderHealth(status: .healthy, latency: .zero, message: "mock: no upstream")
+    }
+}
+
+extension MockProvider: KnownModels {
+    /// Every mock model.
+    public var knownModels: [ModelInfo] {
         Self.modelIDs.map {
             ModelInfo(
                 id: $0, provider: id, displayName: "mock \($0)", contextWindow: 8192,
                 inputPricePerMillion: .zero, outputPricePerMillion: .zero, capabilities: capabilities)
         }
-    }
-
-    public func health(context: CallContext) async -> ProviderHealth {
-        ProviderHealth(status: .healthy, latency: .zero, message: "mock: no upstream")
     }
 }
 

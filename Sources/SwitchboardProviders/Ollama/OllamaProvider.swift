@@ -114,3 +114,10 @@ public final class OllamaProvider: LLMProvider, EmbeddingProvider {
             usage: Usage(inputTokens: Int(json["prompt_eval_count"]?.intValue ?? 0)))
     }
 }
+
+extension OllamaProvider: KnownModels {
+    /// The configured model and the default.
+    public var knownModels: [ModelInfo] {
+        ModelInfo.known([options.modelOverride, options.defaultModel], provider: id, capabilities: capabilities)
+    }
+}

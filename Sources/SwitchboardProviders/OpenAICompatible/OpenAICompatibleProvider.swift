@@ -316,3 +316,18 @@ extension OpenAICompatibleProvider: ModelPricing {
         return out
     }
 }
+
+extension OpenAICompatibleProvider: KnownModels {
+    /// The configured model, the default, and the catalogue with its seed prices.
+    public var knownModels: [ModelInfo] {
+        let named = ModelInfo.known(
+            [options.modelOverride, descriptor.defaultModel], provider: id, capabilities: capabilities.subtracting([.embeddings]))
+        let catalogued = descriptor.catalogue.map {
+            ModelInfo(
+                id: $0.id, provider: id, contextWindow: $0.contextWindow, inputPricePerMillion: $0.inputPerMillion,
+                outputPricePerMillion: $0.outputPerMillion, capabilities: $0.capabilities)
+        }
+        let listed = Set(catalogued.map(\.id))
+        return named.filter { !listed.contains($0.id) } + catalogued
+    }
+}

@@ -99,3 +99,10 @@ public final class VertexProvider: LLMProvider {
         await .listingModels(of: self, context: context)
     }
 }
+
+extension VertexProvider: KnownModels {
+    /// The configured model and the default.
+    public var knownModels: [ModelInfo] {
+        ModelInfo.known([options.modelOverride, options.defaultModel], provider: id, capabilities: capabilities)
+    }
+}
