@@ -140,9 +140,45 @@ struct Reader {
     }
 
     /// The keys every provider section takes; false when `key` is not one of them.
+    /// A duration in seconds, whole or fractional, within `range`.
+    func seconds(
+        _ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0, range: ClosedRange<Double>
+    ) throws(ConfigError) -> Duration {
+        let value: Double
+        switch node {
+        case .int(let i): value = Double(i)
+        case .double(let d): value = d
+        default: throw fail("'\(path)' must be a number of seconds, not \(node.typeName)", key: key, table: table, occurrence: occurrence)
+        }
+        guard range.contains(value) else {
+            throw fail(
+                "'\(path)' must be between \(range.lowerBound) and \(range.upperBound) seconds, not \(value)", key: key, table: table,
+                occurrence: occurrence)
+        }
+        return .milliseconds(Int64((value * 1000).rounded()))
+    }
+
+    /// A provider's own timeout key (`connect_timeout_seconds`, `first_byte_timeout_seconds`,
+    /// `stream_idle_timeout_seconds`) into `timeouts`; false for any other key.
+    func readTimeout(
+        _ key: String, _ v: TOMLNode, into timeouts: inout UpstreamTimeouts, path: String, table: String, occurrence: Int = 0
+    ) throws(ConfigError) -> Bool {
+        switch key {
+        case "connect_timeout_seconds":
+            timeouts.connect = try seconds(v, path, key: key, table: table, occurrence: occurrence, range: 0.05...600)
+        case "first_byte_timeout_seconds":
+            timeouts.firstByte = try seconds(v, path, key: key, table: table, occurrence: occurrence, range: 0.05...3600)
+        case "stream_idle_timeout_seconds":
+            timeouts.streamIdle = try seconds(v, path, key: key, table: table, occurrence: occurrence, range: 0.05...3600)
+        default: return false
+        }
+        return true
+    }
+
     func readCommon(
         _ key: String, _ v: TOMLNode, into section: inout ProviderSection, path: String, table: String, apiKey: Bool = true
     ) throws(ConfigError) -> Bool {
+        if try readTimeout(key, v, into: &section.timeouts, path: path, table: table) { return true }
         switch key {
         case "api_key" where apiKey: section.apiKey = SecretSource(try string(v, path, key: key, table: table))
         case "base_url": section.baseURL = try url(v, path, key: key, table: table)
@@ -303,6 +339,10 @@ struct Reader {
                 s.upstreamConnectTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...600)
             case "upstream_idle_timeout_seconds":
                 s.upstreamIdleTimeoutSeconds = try int(v, path, key: k, table: t, range: 1...3600)
+            case "upstream_first_byte_timeout_seconds":
+                s.upstreamFirstByteTimeout = try seconds(v, path, key: k, table: t, range: 0.05...3600)
+            case "upstream_stream_idle_timeout_seconds":
+                s.upstreamStreamIdleTimeout = try seconds(v, path, key: k, table: t, range: 0.05...3600)
             case "direct_routes":
                 guard case .bool(let b) = v else { throw fail("'server.direct_routes' must be a boolean", key: k, table: t) }
                 s.directRoutes = b
@@ -329,6 +369,7 @@ struct Reader {
         var endpoint = CustomEndpoint(id: "", baseURL: "", line: source.headerLine(table, occurrence: n))
         for (k, v) in try entries(node, table: table, key: "openai_compat", occurrence: n) {
             let path = "providers.openai_compat[\(n)].\(k)"
+            if try readTimeout(k, v, into: &endpoint.timeouts, path: path, table: table, occurrence: n) { continue }
             switch k {
             case "id": id = try string(v, path, key: k, table: table, occurrence: n)
             case "api_key": endpoint.apiKey = SecretSource(try string(v, path, key: k, table: table, occurrence: n))

@@ -66,7 +66,7 @@ public struct GatewayBuilder: Sendable {
                     ?? firstSet(descriptor.baseURLVariables)
                 options.modelOverride = section.model
                 options.tier = section.string("tier").flatMap { descriptor.tiers[$0] }
-                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+                providers.append(OpenAICompatibleProvider(options: options, transport: timed(section.timeouts)))
             }
         }
         for endpoint in config.customEndpoints {
@@ -83,7 +83,7 @@ public struct GatewayBuilder: Sendable {
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.chatPath = endpoint.chatPath
                 options.modelOverride = endpoint.model
-                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+                providers.append(OpenAICompatibleProvider(options: options, transport: timed(endpoint.timeouts)))
             }
         }
         if config.providers.isEmpty, config.customEndpoints.isEmpty {
@@ -98,7 +98,7 @@ public struct GatewayBuilder: Sendable {
                 }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 options.baseURL = firstSet(descriptor.baseURLVariables)
-                providers.append(OpenAICompatibleProvider(options: options, transport: transport))
+                providers.append(OpenAICompatibleProvider(options: options, transport: timed(UpstreamTimeouts())))
             }
         }
         let realProviders = providers.count
@@ -149,7 +149,16 @@ public struct GatewayBuilder: Sendable {
 
     private func setup(_ section: ProviderSection) -> NativeProvider.Setup {
         NativeProvider.Setup(
-            section: section, environment: environment.values, transport: transport, home: environment["HOME"] ?? NSHomeDirectory())
+            section: section, environment: environment.values, transport: timed(section.timeouts),
+            home: environment["HOME"] ?? NSHomeDirectory())
+    }
+
+    /// The transport with a provider's timeouts, `[server]`'s where it sets none.
+    private func timed(_ own: UpstreamTimeouts) -> any HTTPTransport {
+        let server = UpstreamTimeouts(
+            connect: .seconds(config.server.upstreamConnectTimeoutSeconds), firstByte: config.server.upstreamFirstByteTimeout,
+            streamIdle: config.server.upstreamStreamIdleTimeout)
+        return TimedTransport(transport, timeouts: own.filling(from: server))
     }
 
     private enum KeyResolution {

@@ -5,7 +5,7 @@ public struct ServerSettings: Sendable, Hashable {
     public var port = 8080
     /// Larger request bodies get 413.
     public var maxBodyBytes = 1 << 20
-    /// Whole-request deadline for upstream work.
+    /// Whole-request deadline for a non-streamed call's upstream work (streams have first-byte and idle timeouts).
     public var requestTimeoutSeconds = 600
     /// A client connection owing no response must send a whole request head within this (idle keep-alive
     /// connections and slow headers alike), else it is closed.
@@ -26,6 +26,10 @@ public struct ServerSettings: Sendable, Hashable {
     public var upstreamConnectTimeoutSeconds = 10
     /// An idle kept-alive upstream connection is closed after this long.
     public var upstreamIdleTimeoutSeconds = 30
+    /// A streamed call's longest wait for its first body byte (a provider's `first_byte_timeout_seconds` overrides it).
+    public var upstreamFirstByteTimeout: Duration = .seconds(120)
+    /// A streamed call's longest silence once its body began (a provider's `stream_idle_timeout_seconds` overrides it).
+    public var upstreamStreamIdleTimeout: Duration = .seconds(300)
     /// Answer `POST /v1/chat/completions` from a channel handler (false: through Hummingbird's async channel
     /// like every other route; the same handlers either way).
     public var directRoutes = true

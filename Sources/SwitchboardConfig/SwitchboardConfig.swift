@@ -12,6 +12,8 @@ public struct CustomEndpoint: Sendable, Hashable {
     /// The endpoint serves OpenAI's `/embeddings` (at `embeddingsPath` when it says where).
     public var embeddings = false
     public var embeddingsPath: String?
+    /// Its own timeouts; unset ones are `[server]`'s.
+    public var timeouts = UpstreamTimeouts()
     /// The endpoint takes any model name (it has no model list): names no provider lists may go to it.
     public var anyModel = false
     public var line: Int?

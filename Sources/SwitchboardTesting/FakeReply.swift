@@ -132,8 +132,10 @@ public indirect enum FakeBehavior: Sendable {
     case dropAfter(chunks: Int, reply: FakeReply)
     /// A 200 whose body is not valid JSON (or, streaming, a chunk that is not).
     case malformedJSON
-    /// Exactly these body pieces, each written separately, with a pause between them.
+    /// Exactly these body pieces, each written separately, with a pause before each.
     case raw([String], contentType: String = "text/event-stream", pause: Duration = .zero)
+    /// Server-sent events, each written after its own pause.
+    case paced([(pause: Duration, data: String)])
     /// A recorded exchange replayed verbatim: `body` answers a plain call, `pieces` (written one by one) a streamed one.
     case recorded(body: [UInt8], pieces: [[UInt8]], contentType: String)
 

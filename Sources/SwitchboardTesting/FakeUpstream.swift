@@ -244,6 +244,10 @@ public final class FakeUpstream: Sendable {
             return respond(200, "{\"id\": \"chatcmpl-broken\", \"choices\": [", extra)
         case .raw(let pieces, let contentType, let pause):
             return raw(pieces, contentType: contentType, pause: pause, extra: extra)
+        case .paced(let events):
+            return raw(
+                bytes: events.map { Array("data: \($0.data)\n\n".utf8) }, contentType: "text/event-stream", pauses: events.map(\.pause),
+                extra: extra)
         case .recorded(let body, let pieces, let contentType):
             if !stream { return respond(200, String(decoding: body, as: UTF8.self), extra) }
             return raw(bytes: pieces, contentType: contentType, pause: .zero, extra: extra)
@@ -290,6 +294,13 @@ public final class FakeUpstream: Sendable {
         bytes pieces: [[UInt8]], contentType: String, pause: Duration, extra: [(String, String)],
         dropAtEnd: Bool = false
     ) -> Response {
+        raw(bytes: pieces, contentType: contentType, pauses: pieces.map { _ in pause }, extra: extra, dropAtEnd: dropAtEnd)
+    }
+
+    private func raw(
+        bytes pieces: [[UInt8]], contentType: String, pauses: [Duration], extra: [(String, String)],
+        dropAtEnd: Bool = false
+    ) -> Response {
         var fields = HTTPFields()
         fields[.contentType] = contentType
         for (name, value) in extra { if let n = HTTPField.Name(name) { fields[n] = value } }
@@ -297,7 +308,7 @@ public final class FakeUpstream: Sendable {
             state.withLock { $0.inFlight += 1 }
             defer { state.withLock { $0.inFlight -= 1 } }
             do {
-                for piece in pieces {
+                for (piece, pause) in zip(pieces, pauses) {
                     if pause > .zero { try await Task.sleep(for: pause) }
                     try await writer.write(ByteBuffer(bytes: piece))
                 }

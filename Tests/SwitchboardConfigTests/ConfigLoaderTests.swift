@@ -340,6 +340,35 @@ import Testing
         }
     }
 
+    @Test func timeoutsAreSetPerProviderOverTheServersDefaults() throws {
+        let text = """
+            [server]
+            upstream_connect_timeout_seconds = 7
+            upstream_first_byte_timeout_seconds = 30
+            [providers.groq]
+            api_key = "g"
+            first_byte_timeout_seconds = 2.5
+            stream_idle_timeout_seconds = 20
+            [[providers.openai_compat]]
+            id = "local"
+            base_url = "http://127.0.0.1:8080/v1"
+            connect_timeout_seconds = 0.5
+            """
+        let config = try ConfigLoader.parse(text)
+        #expect(config.server.upstreamFirstByteTimeout == .seconds(30))
+        #expect(config.providers.first?.timeouts == UpstreamTimeouts(firstByte: .milliseconds(2500), streamIdle: .seconds(20)))
+        #expect(config.customEndpoints.first?.timeouts == UpstreamTimeouts(connect: .milliseconds(500)))
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+        func timeouts(_ id: String) -> UpstreamTimeouts? {
+            ((built.gateway.provider(id: id) as? OpenAICompatibleProvider)?.transport as? TimedTransport)?.timeouts
+        }
+        #expect(timeouts("groq") == UpstreamTimeouts(connect: .seconds(7), firstByte: .milliseconds(2500), streamIdle: .seconds(20)))
+        #expect(timeouts("local") == UpstreamTimeouts(connect: .milliseconds(500), firstByte: .seconds(30), streamIdle: .seconds(300)))
+        for bad in ["first_byte_timeout_seconds = 0", "stream_idle_timeout_seconds = \"long\""] {
+            #expect(throws: ConfigError.self) { try ConfigLoader.parse("[providers.groq]\napi_key = \"g\"\n\(bad)\n") }
+        }
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(

@@ -100,8 +100,10 @@ import Testing
     }
 
     @Test(arguments: [true, false]) func upstreamFailuresBeforeOutputMapToGatewayStatuses(direct: Bool) async throws {
-        // A timeout long enough that a busy machine does not turn the other failures into 504s.
-        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(2), direct: direct)) { (gw) async throws in
+        // Timeouts long enough that a busy machine does not turn the other failures into 504s: the request timeout for
+        // non-streamed calls, the first-byte timeout for streams.
+        let start = { try await LiveGateway.start(requestTimeout: .seconds(2), direct: direct, timeouts: .init(firstByte: .seconds(2))) }
+        try await LiveGateway.with(try await start()) { (gw) async throws in
             gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
             gw.fake.set(.serverError(500), forModel: "broken")
             gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
@@ -120,6 +122,10 @@ import Testing
                 #expect(broken.status == 502)
                 let slow = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/slow", stream: stream))
                 #expect(slow.status == 504)
+                let which = stream ? "first-byte timeout" : "request timeout"
+                #expect(slow.json?["error"]?["message"]?.stringValue?.contains(which) == true, "\(slow.body)")
+                // Waiting for the upstream is upstream time, not the gateway's overhead.
+                #expect(Double(slow.header("x-switchboard-overhead-ms") ?? "") ?? 9_999 < 1_000, "\(slow.headers)")
                 let missing = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/nope", stream: stream))
                 #expect(missing.status == 404)
                 #expect(missing.json?["error"]?["code"] == "model_not_found")

@@ -41,7 +41,7 @@ final class LiveGateway: Sendable {
         requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
-        painter: Bool = false, direct: Bool = true, loopChat: Bool = true,
+        painter: Bool = false, direct: Bool = true, loopChat: Bool = true, timeouts: UpstreamTimeouts = UpstreamTimeouts(),
         configure: (inout GatewayServer.Options) -> Void = { _ in }
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
@@ -52,7 +52,7 @@ final class LiveGateway: Sendable {
         ).with { $0.embeddings = true }
         let provider = OpenAICompatibleProvider(
             options: .init(descriptor: descriptor, apiKey: upstreamKey),
-            transport: NIOHTTPTransport.shared)
+            transport: TimedTransport(NIOHTTPTransport.shared, timeouts: timeouts))
         let metrics = GatewayMetrics()
         var providers: [any LLMProvider] = [provider] + extraProviders
         if painter {

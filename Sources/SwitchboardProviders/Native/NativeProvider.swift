@@ -29,6 +29,8 @@ public struct ProviderSection: Sendable, Hashable {
     public var enabled = true
     /// The provider's own keys (`num_ctx`, `region`, `tier`, ...).
     public var values: [String: Value] = [:]
+    /// Its own timeouts; unset ones are the server's.
+    public var timeouts = UpstreamTimeouts()
     /// Where the section starts, for messages; nil when the file has no such section.
     public var line: Int?
 

@@ -37,7 +37,8 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
     public let displayName: String
     public let descriptor: ProviderDescriptor
     let options: Options
-    let transport: any HTTPTransport
+    /// The transport its requests go through.
+    public let transport: any HTTPTransport
     /// The transport as one that answers on an event loop, cast once: a cast to an existential looks up a
     /// conformance, too dear for every request.
     let loopTransport: (any LoopTransport)?

@@ -52,7 +52,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(body) }
         let timeout = context.remaining
-        guard timeout > .zero else { throw TransportError.timedOut }
+        guard timeout > .zero else { throw TransportError.timedOut(.deadline) }
         do {
             let response = try await client.execute(
                 outgoing, timeout: .nanoseconds(timeout.inNanoseconds))
@@ -71,8 +71,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     static func map(_ error: HTTPClientError) -> any Error {
-        let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout]
-        if timeouts.contains(error) { return TransportError.timedOut }
+        if error == .connectTimeout { return TransportError.connectFailed("connect timed out") }
+        if error == .readTimeout { return TransportError.timedOut(.idle) }
+        let timeouts: [HTTPClientError] = [.deadlineExceeded, .writeTimeout]
+        if timeouts.contains(error) { return TransportError.timedOut(.deadline) }
         if error == .cancelled { return CancellationError() }
         if error == .remoteConnectionClosed { return TransportError.connectionClosed("upstream closed the connection") }
         if error == .invalidURL || error == .emptyHost || error == .emptyScheme {

@@ -8,6 +8,8 @@ public struct TransportRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: ByteBuffer?
+    /// This request's own timeouts; unset ones are the transport's.
+    public var timeouts = UpstreamTimeouts()
 
     /// Creates a request.
     public init(method: String, url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil) {
@@ -16,6 +18,36 @@ public struct TransportRequest: Sendable {
         self.headers = headers
         self.body = body
     }
+}
+
+/// How long an upstream may take at each step of one request; nil leaves a step to the transport's setting.
+///
+/// The whole request's deadline is the call's (`CallContext`), which the server gives only non-streamed calls.
+public struct UpstreamTimeouts: Sendable, Hashable {
+    /// TCP (and TLS) connect.
+    public var connect: Duration?
+    /// From the request to the response's first body byte, for a streamed call only: a non-streamed answer's first
+    /// byte is the whole answer, which only the deadline bounds.
+    public var firstByte: Duration?
+    /// Longest silence once the body began.
+    public var streamIdle: Duration?
+
+    /// Timeouts; nil ones are the transport's.
+    public init(connect: Duration? = nil, firstByte: Duration? = nil, streamIdle: Duration? = nil) {
+        self.connect = connect
+        self.firstByte = firstByte
+        self.streamIdle = streamIdle
+    }
+
+    /// These, with `other`'s where these are unset.
+    public func filling(from other: UpstreamTimeouts) -> UpstreamTimeouts {
+        UpstreamTimeouts(
+            connect: connect ?? other.connect, firstByte: firstByte ?? other.firstByte, streamIdle: streamIdle ?? other.streamIdle)
+    }
+
+    /// Set while a streamed call sends its request (`UpstreamClient.stream`): only then does a first-byte timeout
+    /// apply. A task-local, so every provider's stream gets it without each building its requests differently.
+    @TaskLocal public static var streaming = false
 }
 
 /// A response body as it arrives, chunk by chunk, with back-pressure.
@@ -127,8 +159,18 @@ public struct TransportResponse: Sendable {
 
 /// Failures below HTTP: connecting, timing out, reading.
 public enum TransportError: Error, Sendable, Hashable {
+    /// Which limit ran out.
+    public enum Timeout: Sendable, Hashable {
+        /// The call's deadline (the whole request).
+        case deadline
+        /// No body byte within the first-byte timeout.
+        case firstByte
+        /// Silence past the idle timeout once the body began.
+        case idle
+    }
+
     case connectFailed(String)
-    case timedOut
+    case timedOut(Timeout)
     case connectionClosed(String)
     case bodyTooLarge(limit: Int)
     case invalidURL(String)

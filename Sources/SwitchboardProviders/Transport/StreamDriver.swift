@@ -41,7 +41,7 @@ extension UpstreamClient {
                     continuation.yield(event)
                 }
                 do {
-                    let response = try await open()
+                    let response = try await UpstreamTimeouts.$streaming.withValue(true) { try await open() }
                     if let whole, response.header("content-type")?.lowercased().hasPrefix("application/json") == true {
                         let body: ByteBuffer
                         do { body = try await response.body.collect(upTo: 16 << 20) } catch let error as TransportError {

@@ -65,7 +65,11 @@ public struct UpstreamClient: Sendable {
                 kind, provider: provider, message: message, diagnostic: "\(baseURL): \(Redaction.redact(detail, secrets: secrets))")
         }
         return switch error {
-        case .timedOut: ProviderError(.timeout, provider: provider, message: "upstream did not answer in time")
+        case .timedOut(.deadline):
+            ProviderError(.timeout, provider: provider, message: "upstream did not answer within the request timeout")
+        case .timedOut(.firstByte):
+            ProviderError(.timeout, provider: provider, message: "upstream sent nothing within the first-byte timeout")
+        case .timedOut(.idle): ProviderError(.timeout, provider: provider, message: "upstream went silent past the stream idle timeout")
         case .connectFailed(let m):
             {
                 var error = failure(.network, "cannot connect to the upstream", m)

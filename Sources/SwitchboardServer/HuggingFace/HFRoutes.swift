@@ -108,10 +108,9 @@ extension GatewayRoutes {
                 size = "\(w)x\(h)"
             }
             try await pipeline.admit(call, tokens: estimatedTokens(prompt.count))
-            let start = ContinuousClock.now
-            let images = try await painter.generateImages(
-                ImageRequest(prompt: prompt, model: model, count: count, size: size), context: upstream)
-            call.upstream = ContinuousClock.now - start
+            let images = try await pipeline.timed(call) {
+                try await painter.generateImages(ImageRequest(prompt: prompt, model: model, count: count, size: size), context: upstream)
+            }
             // Images are priced per image, not per token, and the price table has no per-image prices yet:
             // the record carries no usage, so its cost is null (flagged as unpriced), never a made-up number.
             return answer(

@@ -20,7 +20,10 @@ final class GatewayCall: Sendable {
         var dialect = APIDialect.openAI
         /// The authenticated caller.
         var principal: Principal?
+        /// Time spent waiting on the upstream (a stream's: from its start to its end).
         var upstream: Duration = .zero
+        /// When a stream's upstream call began.
+        var upstreamStart: ContinuousClock.Instant?
         /// The model as the client named it (metrics label).
         var clientModel = ""
         var provider = ""

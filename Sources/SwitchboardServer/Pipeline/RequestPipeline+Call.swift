@@ -23,9 +23,7 @@ extension RequestPipeline {
     func complete(
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, call: GatewayCall
     ) async throws -> ChatResponse {
-        let start = ContinuousClock.now
-        var response = try await provider.chat(request, context: context)
-        call.upstream = ContinuousClock.now - start
+        var response = try await timed(call) { try await provider.chat(request, context: context) }
         call.update { $0.provider = response.provider }
         response.usage = account(
             usage: response.usage, fallbackCharacters: (request.promptCharacters, response.content.count), call: call)
@@ -38,9 +36,7 @@ extension RequestPipeline {
         _ request: ChatRequest, client: ClientChatBody?, at provider: any OpenAIChatForwarding, context: CallContext,
         call: GatewayCall
     ) async throws -> ByteBuffer {
-        let start = ContinuousClock.now
-        let result = try await provider.chatOpenAIBody(request, client: client, context: context)
-        call.upstream = ContinuousClock.now - start
+        let result = try await timed(call) { try await provider.chatOpenAIBody(request, client: client, context: context) }
         account(usage: result.usage, fallbackCharacters: (request.promptCharacters, result.body.readableBytes), call: call)
         return result.body
     }
@@ -49,12 +45,18 @@ extension RequestPipeline {
     func embed(
         _ inputs: [String], model: String, at embedder: any EmbeddingProvider, context: CallContext, call: GatewayCall
     ) async throws -> EmbeddingResponse {
-        let start = ContinuousClock.now
-        var result = try await embedder.embed(inputs, model: model, context: context)
-        call.upstream = ContinuousClock.now - start
+        var result = try await timed(call) { try await embedder.embed(inputs, model: model, context: context) }
         result.usage = account(
             usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), call: call)
         return result
+    }
+
+    /// Runs an upstream call and notes its time as the call's upstream time whether it answers, fails or times out:
+    /// waiting on a provider is never the gateway's overhead.
+    func timed<T>(_ call: GatewayCall, _ upstream: () async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        defer { call.upstream = ContinuousClock.now - start }
+        return try await upstream()
     }
 
     // MARK: 6. account

@@ -46,6 +46,10 @@ extension RequestPipeline {
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: some StreamEventEncoder,
         call: GatewayCall, inbound: RequestBody?
     ) async throws -> Response {
+        // A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
+        // stream is never cut for being long. A day stands for no deadline.
+        var context = context
+        context.deadline = .now + .seconds(86_400)
         let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
         return sseResponse(
             first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
@@ -58,14 +62,16 @@ extension RequestPipeline {
         _ stream: AsyncThrowingStream<StreamEvent, any Error>, call: GatewayCall
     ) async throws -> (first: StreamEvent?, rest: EventIterator) {
         let start = ContinuousClock.now
+        call.update { $0.upstreamStart = start }
         let events = EventIterator(stream)
+        // The wait is upstream time even when it ends in a timeout or an error, not the gateway's overhead.
+        defer { call.upstream = ContinuousClock.now - start }
         let first = try await events.next()
         // A client that left meanwhile ends the stream (quietly, with no first event): the request is a 499 like any
         // other that loses its client before its answer.
         try Task.checkCancellation()
         let ttft = ContinuousClock.now - start
         call.update {
-            $0.upstream = ttft
             $0.ttft = ttft
             $0.streaming = true
             if case .started(_, _, let served)? = first { $0.provider = served }
@@ -114,6 +120,8 @@ extension RequestPipeline {
                 } catch {
                     failure = error
                 }
+                // The relay waited on the upstream (and on the client reading): none of it is the gateway's overhead.
+                call.update { $0.upstream = $0.upstreamStart.map { ContinuousClock.now - $0 } ?? $0.upstream }
                 account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
                 let cancelled = clientGone || failure is CancellationError || Task.isCancelled
                 let status: HTTPResponse.Status =

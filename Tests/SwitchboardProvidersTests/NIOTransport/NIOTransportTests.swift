@@ -180,7 +180,7 @@ import Testing
         let server = try await MisbehavingServer.start(.trickle(.milliseconds(50)))
         let transport = Self.transport()
         let start = ContinuousClock.now
-        await #expect(throws: TransportError.timedOut) {
+        await #expect(throws: TransportError.timedOut(.deadline)) {
             _ = try await Self.get(transport, server.url, timeout: .milliseconds(800))
         }
         #expect(ContinuousClock.now - start < .seconds(5))
@@ -191,14 +191,36 @@ import Testing
         await server.stop()
     }
 
-    @Test func aSilentUpstreamHitsTheReadTimeout() async throws {
+    @Test func aSilentUpstreamHitsTheFirstByteTimeoutOfAStreamedRequest() async throws {
         let server = try await MisbehavingServer.start(.silent)
-        let transport = Self.transport { $0.readTimeout = .milliseconds(300) }
+        let transport = Self.transport()
+        var request = TransportRequest(method: "GET", url: server.url)
+        request.timeouts.firstByte = .milliseconds(300)
         let start = ContinuousClock.now
-        await #expect(throws: TransportError.timedOut) {
-            _ = try await Self.get(transport, server.url, timeout: .seconds(30))
+        await #expect(throws: TransportError.timedOut(.firstByte)) {
+            _ = try await transport.send(request, context: .testing(timeout: .seconds(30)))
         }
         #expect(ContinuousClock.now - start < .seconds(5))
+        try await transport.shutdown()
+        await server.stop()
+    }
+
+    @Test func aStreamThatGoesSilentHitsTheIdleTimeoutAndOneThatKeepsTalkingOutlivesIt() async throws {
+        // Chunks every 400 ms: a 250 ms idle timeout cuts the stream after its first chunk, a 1 s one never does,
+        // though the whole stream takes four times as long.
+        let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .milliseconds(400)))
+        let transport = Self.transport()
+        var request = TransportRequest(method: "GET", url: server.url)
+        request.timeouts = UpstreamTimeouts(firstByte: .seconds(5), streamIdle: .milliseconds(250))
+        let cut = try await transport.send(request, context: .testing(timeout: .seconds(30)))
+        var received = ""
+        await #expect(throws: TransportError.timedOut(.idle)) {
+            for try await chunk in cut.body { received += String(buffer: chunk) }
+        }
+        #expect(received == "a")
+        request.timeouts.streamIdle = .seconds(1)
+        let whole = try await transport.send(request, context: .testing(timeout: .seconds(30)))
+        #expect(String(buffer: try await whole.body.collect(upTo: 1 << 10)) == "abcd")
         try await transport.shutdown()
         await server.stop()
     }
@@ -215,7 +237,7 @@ import Testing
         _ = try await transport.send(post, context: .testing(timeout: .seconds(60))).body.collect(upTo: 1 << 20)
         fake.setDefault(.delay(.seconds(20), then: .reply(FakeReply("late"))))
         let start = ContinuousClock.now
-        await #expect(throws: TransportError.timedOut) {
+        await #expect(throws: TransportError.timedOut(.deadline)) {
             _ = try await transport.send(post, context: .testing(timeout: .milliseconds(300))).body.collect(upTo: 1 << 20)
         }
         #expect(ContinuousClock.now - start < .seconds(5))

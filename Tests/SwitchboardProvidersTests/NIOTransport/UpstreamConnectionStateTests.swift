@@ -119,14 +119,38 @@ import Testing
                 == .failCompletion(.connectionClosed("upstream closed the connection mid-response"), retryable: false))
     }
 
-    @Test func silenceLongerThanTheReadTimeoutAndTheCallsDeadlineTimeOut() {
+    @Test func silenceOnceTheBodyBeganIsTheIdleTimeout() {
         var state = Self.started()
-        #expect(state.check(now: Self.t0 + .seconds(4)) == .init())
+        // No body yet and no first-byte timeout: only the deadline.
+        #expect(state.nextCheck == Self.t0 + .seconds(60))
         _ = state.head(Self.head())
         _ = state.readComplete(now: Self.t0 + .seconds(4))
+        #expect(state.nextCheck == Self.t0 + .seconds(60))
+        _ = state.body(ByteBuffer(string: "x"))
+        _ = state.readComplete(now: Self.t0 + .seconds(4))
         #expect(state.check(now: Self.t0 + .seconds(8)) == .init())
-        #expect(state.check(now: Self.t0 + .seconds(9)) == .init(outcome: .failStream(.timedOut), after: .close))
+        #expect(state.check(now: Self.t0 + .seconds(9)) == .init(outcome: .failStream(.timedOut(.idle)), after: .close))
         #expect(state.nextCheck == nil)
+    }
+
+    @Test func theFirstByteTimeoutRunsFromTheStartThoughTheHeadCame() {
+        var state = State()
+        let exchange = State.Exchange(deadline: Self.t0 + .seconds(60), readTimeout: .seconds(5), firstByteTimeout: .seconds(2))
+        _ = state.start(exchange, now: Self.t0)
+        #expect(state.nextCheck == Self.t0 + .seconds(2))
+        _ = state.head(Self.head())
+        _ = state.readComplete(now: Self.t0 + .seconds(1))
+        #expect(state.check(now: Self.t0 + .seconds(2)) == .init(outcome: .failStream(.timedOut(.firstByte)), after: .close))
+    }
+
+    @Test func aFirstByteTimeoutPastTheDeadlineIsTheDeadline() {
+        var state = State()
+        let exchange = State.Exchange(deadline: Self.t0 + .seconds(1), readTimeout: .seconds(5), firstByteTimeout: .seconds(2))
+        _ = state.start(exchange, now: Self.t0)
+        #expect(state.nextCheck == Self.t0 + .seconds(1))
+        #expect(
+            state.check(now: Self.t0 + .seconds(1))
+                == .init(outcome: .failCompletion(.timedOut(.deadline), retryable: false), after: .close))
     }
 
     @Test func lateEventsOfAnEarlierExchangeChangeNothing() {
@@ -136,7 +160,7 @@ import Testing
         _ = state.end()
         let next = state.start(.init(deadline: Self.t0 + .seconds(1)), now: Self.t0)
         #expect(next)
-        #expect(state.written(generation: old, failure: .timedOut) == .init())
+        #expect(state.written(generation: old, failure: .timedOut(.deadline)) == .init())
         #expect(state.cancel(generation: old) == .init())
         #expect(state.consumerGone(generation: old) == .init())
         #expect(state.isActive)

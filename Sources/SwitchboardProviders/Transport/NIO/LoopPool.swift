@@ -81,7 +81,7 @@ final class LoopPool: @unchecked Sendable {
             return
         }
         counters.connectsStarted += 1
-        connect(outgoing.key).whenComplete { [self] result in
+        connect(outgoing.key, timeout: outgoing.connectTimeout ?? settings.connectTimeout).whenComplete { [self] result in
             switch result {
             case .success(let connection):
                 counters.connected += 1
@@ -133,7 +133,7 @@ final class LoopPool: @unchecked Sendable {
         }
     }
 
-    private func connect(_ key: UpstreamTarget.Key) -> EventLoopFuture<UpstreamConnection> {
+    private func connect(_ key: UpstreamTarget.Key, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
         let connection = UpstreamConnection(key: key, eventLoop: eventLoop, decoderLimits: settings.decoderLimits)
         connection.pool = self
         open[ObjectIdentifier(connection)] = connection
@@ -153,7 +153,7 @@ final class LoopPool: @unchecked Sendable {
         let literal = try? SocketAddress(ipAddress: key.host, port: key.port)
         let sniHost = literal == nil ? key.host : nil
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(settings.connectTimeout)
+            .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {

@@ -15,7 +15,8 @@ public final class NIOHTTPTransport: LoopTransport {
     /// Timeouts, pool limits and TLS.
     public struct Settings: Sendable {
         public var connectTimeout: Duration = .seconds(10)
-        /// Longest silence while waiting for the upstream (not while the consumer is behind).
+        /// Longest silence once a response's body began (not while the consumer is behind), unless the request
+        /// sets its own.
         public var readTimeout: Duration = .seconds(300)
         /// An idle keep-alive connection is closed after this long; shorter than common servers' own
         /// keep-alive timeouts, so the gateway rarely reuses one the server is closing.
@@ -59,7 +60,7 @@ public final class NIOHTTPTransport: LoopTransport {
 
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
         let timeout = context.remaining
-        guard timeout > .zero else { throw TransportError.timedOut }
+        guard timeout > .zero else { throw TransportError.timedOut(.deadline) }
         let outgoing = try outgoing(
             request, target: UpstreamTarget(url: request.url),
             deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)
@@ -134,7 +135,13 @@ public final class NIOHTTPTransport: LoopTransport {
     {
         UpstreamConnection.Outgoing(
             wire: try RequestWire(request, target: target), key: target.key, deadline: deadline,
-            readTimeout: readTimeout, bodyLimit: bodyLimit)
+            readTimeout: request.timeouts.streamIdle.map(Self.amount) ?? readTimeout,
+            firstByteTimeout: request.timeouts.firstByte.map(Self.amount), connectTimeout: request.timeouts.connect.map(Self.amount),
+            bodyLimit: bodyLimit)
+    }
+
+    private static func amount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.inNanoseconds)
     }
 
     /// The calling loop's pool when the caller runs on one of ours, else the next loop's.

@@ -66,8 +66,12 @@ final class UpstreamConnection: ChannelDuplexHandler, PooledConnection, @uncheck
         var key: UpstreamTarget.Key
         /// The whole call's deadline.
         var deadline: NIODeadline
-        /// Longest silence from the upstream.
+        /// Longest silence once the body began.
         var readTimeout: TimeAmount
+        /// Longest wait for the first body byte; nil: only the deadline.
+        var firstByteTimeout: TimeAmount? = nil
+        /// The connect timeout when this request opens a connection; nil: the pool's.
+        var connectTimeout: TimeAmount? = nil
         /// Set: the response is delivered once whole, with at most this many body bytes (a caller on the loop);
         /// nil: at its head, the body streaming after it.
         var bodyLimit: Int? = nil
@@ -78,7 +82,7 @@ final class UpstreamConnection: ChannelDuplexHandler, PooledConnection, @uncheck
         eventLoop.preconditionInEventLoop()
         let exchange = UpstreamConnectionState.Exchange(
             idempotent: outgoing.wire.idempotent, bodyLimit: outgoing.bodyLimit, deadline: outgoing.deadline,
-            readTimeout: outgoing.readTimeout)
+            readTimeout: outgoing.readTimeout, firstByteTimeout: outgoing.firstByteTimeout)
         guard context != nil, let wireContext = wire.context, state.start(exchange, now: .now()) else {
             completion(.failure(Failure(error: .connectionClosed("upstream connection closed before the request"), retryable: true)))
             return
@@ -144,6 +148,8 @@ final class UpstreamConnection: ChannelDuplexHandler, PooledConnection, @uncheck
 
     func channelReadComplete(context: ChannelHandlerContext) {
         execute(state.readComplete(now: .now()))
+        // Once the body began, the idle timeout may be due before the check armed for the first byte or the deadline.
+        scheduleTimer()
         context.fireChannelReadComplete()
     }
 

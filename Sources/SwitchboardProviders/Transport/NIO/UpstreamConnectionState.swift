@@ -45,7 +45,10 @@ struct UpstreamConnectionState {
         /// Set: the response is delivered whole, with at most this many body bytes; nil: its body streams.
         var bodyLimit: Int?
         var deadline = NIODeadline.distantFuture
+        /// Longest silence once the body began.
         var readTimeout = TimeAmount.seconds(300)
+        /// Longest wait from the start to the first body byte; nil: only the deadline.
+        var firstByteTimeout: TimeAmount?
     }
 
     private enum Phase {
@@ -66,6 +69,9 @@ struct UpstreamConnectionState {
     private var reused = false
     private var wrote = false
     private var received = false
+    /// Whether a body byte (or the response's end) arrived: the first-byte wait is over and silence is measured.
+    private var bodyBegan = false
+    private var startedAt = NIODeadline.uptimeNanoseconds(0)
     private var lastRead = NIODeadline.uptimeNanoseconds(0)
     /// A read the channel asked for and that waits for the consumer.
     private var readWithheld = false
@@ -92,6 +98,8 @@ struct UpstreamConnectionState {
         reused = generation > 1
         wrote = false
         received = false
+        bodyBegan = false
+        startedAt = now
         lastRead = now
         self.exchange = exchange
         phase = .awaitingHead
@@ -119,6 +127,7 @@ struct UpstreamConnectionState {
     }
 
     mutating func body(_ chunk: ByteBuffer) -> Step {
+        bodyBegan = true
         switch phase {
         case .streaming:
             return Step(outcome: .yield(chunk))
@@ -160,6 +169,7 @@ struct UpstreamConnectionState {
     mutating func readComplete(now: NIODeadline) -> Step {
         guard isActive else { return Step() }
         lastRead = now
+        // A head without a body byte yet is no first byte: its silence still counts against the first-byte wait.
         guard exchange.bodyLimit == nil, case .collecting(let head, let body, _) = phase else { return Step() }
         phase = .streaming(head, paused: false)
         return Step(outcome: .startStream(head, first: body))
@@ -235,17 +245,28 @@ struct UpstreamConnectionState {
 
     // MARK: time
 
-    /// When the exchange's deadline or read timeout is next due; nil when nothing is under way.
-    var nextCheck: NIODeadline? {
+    /// When the exchange's deadline, first-byte or idle timeout is next due; nil when nothing is under way.
+    var nextCheck: NIODeadline? { due?.at }
+
+    /// The limit that runs out first, and when.
+    private var due: (at: NIODeadline, timeout: TransportError.Timeout)? {
         guard isActive else { return nil }
         // While the consumer is behind, the upstream is not being read: only the whole call's deadline applies.
-        return isPaused ? exchange.deadline : min(exchange.deadline, lastRead + exchange.readTimeout)
+        if isPaused { return (exchange.deadline, .deadline) }
+        let other: (NIODeadline, TransportError.Timeout)?
+        if bodyBegan {
+            other = (lastRead + exchange.readTimeout, .idle)
+        } else {
+            other = exchange.firstByteTimeout.map { (startedAt + $0, .firstByte) }
+        }
+        guard let other, other.0 < exchange.deadline else { return (exchange.deadline, .deadline) }
+        return other
     }
 
     /// A scheduled check came due.
     mutating func check(now: NIODeadline) -> Step {
-        guard isActive, let due = nextCheck, now >= due else { return Step() }
-        return fail(.timedOut, close: true)
+        guard let due, now >= due.at else { return Step() }
+        return fail(.timedOut(due.timeout), close: true)
     }
 
     // MARK: internals
