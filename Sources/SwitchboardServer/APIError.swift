@@ -103,6 +103,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// 499, nginx's status for a client that went away before its answer.
     static let clientClosed = HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
 
+    /// 503: a stream still open when the drain timeout ran out, ended by the gateway before it exits.
+    static let shuttingDown = APIError(
+        status: .serviceUnavailable, message: "the server is shutting down; the stream was cut before its end",
+        type: "server_error", code: "server_shutting_down")
+
     /// 503: a billed request whose record could not be committed is not answered as a success.
     static let ledgerUnavailable = APIError(
         status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",

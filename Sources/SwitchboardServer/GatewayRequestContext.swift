@@ -1,4 +1,5 @@
 public import Hummingbird
+import NIOCore
 import SwitchboardCore
 public import SwitchboardStorage
 
@@ -41,9 +42,12 @@ public struct GatewayRequestContext: RequestContext {
     public var principal: Principal? { call.principal }
     /// Answered by `DirectRouteHandler`, which cancels the request's task itself when the client goes away.
     var direct = false
+    /// The client's connection.
+    let channel: any Channel
 
     /// Creates the context for one request.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 }

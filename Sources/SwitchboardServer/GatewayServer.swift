@@ -148,7 +148,12 @@ public struct GatewayServer: Sendable {
     ) -> ServiceGroup {
         let app = makeApplication(onServerRunning: onServerRunning)
         var config = ServiceGroupConfiguration(
-            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [
+                .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(
+                    service: StreamCutService(streams: drain.streams, drainTimeout: options.drainTimeout),
+                    successTerminationBehavior: .ignore),
+            ],
             gracefulShutdownSignals: signals,
             logger: logger)
         config.maximumGracefulShutdownDuration = options.drainTimeout

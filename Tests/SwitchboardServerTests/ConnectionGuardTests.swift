@@ -68,7 +68,10 @@ import Testing
         _ = busy.head(Self.post())
         _ = busy.body(end: true)
         // The routes see it: a client that leaves before its answer cancels the upstream call.
+        #expect(!busy.clientClosedInput)
         #expect(busy.inputClosed() == .forward)
+        // And a stream that begins after it is told nobody reads it.
+        #expect(busy.clientClosedInput)
     }
 
     @Test func theHandlerClosesIdleAndDribblingConnectionsOnItsClock() throws {

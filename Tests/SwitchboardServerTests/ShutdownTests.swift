@@ -70,16 +70,16 @@ struct DrainTests {
         let text = Mutex("")
     }
 
-    @Test(arguments: [true, false]) func streamsCutByTheDrainTimeoutAreRecordedBeforeExit(direct: Bool) async throws {
+    @Test(arguments: [true, false]) func streamsCutByTheDrainTimeoutEndWithAnErrorEventAndAreRecordedBeforeExit(direct: Bool) async throws {
         let gw = try await LiveGateway.start(direct: direct) { $0.drainTimeout = .seconds(1) }
         var reply = FakeReply(Array(repeating: "tick", count: 1500).joined(separator: " "))
         reply.chunkDelay = .milliseconds(20)
         gw.fake.setDefault(.reply(reply))
-        let received = Received()
-        let clients = (0..<3).map { _ in
+        let received = (0..<3).map { _ in Received() }
+        let clients = received.map { text in
             Task {
                 let response = try await gw.open("POST", "/v1/chat/completions", json: chatBody(stream: true))
-                for try await chunk in response.body { received.text.withLock { $0 += String(buffer: chunk) } }
+                for try await chunk in response.body { text.text.withLock { $0 += String(buffer: chunk) } }
             }
         }
         await eventually { gw.fake.streamsInFlight == 3 }
@@ -89,8 +89,15 @@ struct DrainTests {
         // Every stream has its record, committed before the gateway returned.
         let records = try await gw.store.records(UsageFilter())
         #expect(records.count == 3, "\(records.map(\.status))")
-        #expect(records.allSatisfy { $0.status == 503 || $0.status == 499 }, "\(records.map(\.status))")
-        #expect(!received.text.withLock { $0 }.contains("[DONE]"))
+        #expect(records.allSatisfy { $0.status == 503 }, "\(records.map(\.status))")
+        // With the tokens delivered before the cut.
+        #expect(records.allSatisfy { $0.outputTokens > 0 }, "\(records.map(\.outputTokens))")
+        for text in received.map({ $0.text.withLock { $0 } }) {
+            // Each stream ends with the error event, never silently.
+            let last = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last ?? ""
+            #expect(last.contains("server_shutting_down"), "\(last)")
+            #expect(!text.contains("[DONE]"))
+        }
         await gw.stop()
     }
 }

@@ -27,6 +27,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         machine = ConnectionGuardState(limits: limits)
     }
 
+    /// Whether the client closed its side of the connection (read on the channel's loop).
+    var clientClosedInput: Bool { machine.clientClosedInput }
+
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { rearm(context: context) }
     }

@@ -58,6 +58,8 @@ struct ConnectionGuardState {
     private(set) var state = State.open
     /// Requests passed on whose response has not ended.
     private(set) var owed = 0
+    /// The client closed its side of the connection: a stream owed to it has nobody to read it.
+    private(set) var clientClosedInput = false
     /// The deadline that should be armed after the last event.
     private(set) var timer = Timer.header
     let limits: ConnectionLimits
@@ -121,6 +123,7 @@ struct ConnectionGuardState {
 
     /// The client closed its side of the connection.
     mutating func inputClosed() -> Action {
+        clientClosedInput = true
         guard owed == 0, state == .open else { return .forward }
         state = .closed
         timer = .none

@@ -130,7 +130,7 @@ extension GatewayRoutes {
                 let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
                 return try await pipeline.stream(
                     task.request, at: provider, context: upstream, encoder: HFTokenStreamEncoder(prefix: prefix), call: call,
-                    inbound: context.inbound(request))
+                    client: context.client(request))
             }
             let response = try await pipeline.complete(task.request, at: provider, context: upstream, call: call)
             do {

@@ -40,20 +40,19 @@ extension OpenAIChunkEncoder: StreamEventEncoder {
 extension RequestPipeline {
     /// One streamed chat call: the first event awaited (so a failure before any output is an HTTP error and the
     /// router can still fail over), then the rest relayed through `encoder` as server-sent events, the record
-    /// committed at the end. `inbound`: the request body whose closing means the client left (nil when the
-    /// executor cancels the task itself).
+    /// committed at the end. `client`: how the relay learns its client left.
     func stream(
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: some StreamEventEncoder,
-        call: GatewayCall, inbound: RequestBody?
+        call: GatewayCall, client: StreamClient
     ) async throws -> Response {
         // A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
         // stream is never cut for being long. A day stands for no deadline.
         var context = context
         context.deadline = .now + .seconds(86_400)
-        let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
+        let (first, events) = try await firstEvent(drain.streams.cuttable(provider.stream(request, context: context)), call: call)
         return sseResponse(
             first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
-            inbound: inbound)
+            client: client)
     }
 
     /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
@@ -85,7 +84,7 @@ extension RequestPipeline {
     /// cancels the upstream when the client goes away.
     private func sseResponse(
         first: StreamEvent?, events: EventIterator, encoder: some StreamEventEncoder, promptCharacters: Int,
-        call: GatewayCall, inbound: RequestBody?
+        call: GatewayCall, client: StreamClient
     ) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -96,13 +95,19 @@ extension RequestPipeline {
         let body = ResponseBody { [self] writer in
             // A client that goes away cancels this closure, which cancels the upstream stream (a direct request's
             // handler cancels its whole task).
-            try await Self.cancellingOnInboundClose(inbound) {
+            try await Self.cancellingOnInboundClose(client.inbound) {
                 var encoder = encoder
                 var event = first
                 var outputCharacters = 0
                 var failure: (any Error)?
                 var clientGone = false
                 do {
+                    // A client that left before the response began closed a connection no body read watches any more:
+                    // nothing is relayed into it, and the request is what it was, a 499.
+                    if await client.left() {
+                        clientGone = true
+                        event = nil
+                    }
                     while let current = event {
                         if case .textDelta(let t) = current { outputCharacters += t.count }
                         if case .started(_, _, let served) = current { call.update { $0.provider = served } }
@@ -168,6 +173,25 @@ extension RequestPipeline {
             buffer.writeString("\n\n")
         }
         return buffer
+    }
+}
+
+/// How a stream's relay learns its client left: the request body closing (Hummingbird's async channel; nil on the
+/// direct path, whose handler cancels the task itself), or the connection closed before the response began (which no
+/// body read tells any more).
+struct StreamClient: Sendable {
+    var inbound: RequestBody?
+    var channel: (any Channel)?
+
+    /// Whether the client closed its connection, or its side of it, already (asked on the connection's loop).
+    func left() async -> Bool {
+        guard let channel else { return false }
+        guard channel.isActive else { return true }
+        let closed = channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: ConnectionGuard.self).clientClosedInput
+        }
+        // A pipeline without the guard (it is always there in the server) has nothing to say.
+        do { return try await closed.get() } catch { return false }
     }
 }
 

@@ -31,15 +31,15 @@ extension GatewayRoutes {
         let encoder = OpenAIChunkEncoder(
             id: "chatcmpl-\(call.requestID)", model: model, created: created, includeUsage: decoded.includeUsage)
         return try await pipeline.stream(
-            chatRequest, at: provider, context: upstream, encoder: encoder, call: call, inbound: context.inbound(request))
+            chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request))
     }
 }
 
 extension GatewayRequestContext {
-    /// The request body whose closing means the client left; nil when `DirectRouteHandler` runs the request and
-    /// cancels its task itself.
-    func inbound(_ request: Request) -> RequestBody? {
-        direct ? nil : request.body
+    /// How a stream learns its client left: nothing to watch when `DirectRouteHandler` runs the request (it cancels
+    /// the task itself), else the request body and the connection.
+    func client(_ request: Request) -> StreamClient {
+        direct ? StreamClient() : StreamClient(inbound: request.body, channel: channel)
     }
 }
 

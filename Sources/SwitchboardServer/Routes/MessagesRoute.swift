@@ -20,7 +20,7 @@ extension GatewayRoutes {
         if decoded.stream {
             return try await pipeline.stream(
                 chatRequest, at: provider, context: upstream, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
-                call: call, inbound: context.inbound(request))
+                call: call, client: context.client(request))
         }
         let response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
         return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))
