@@ -42,6 +42,8 @@ public struct GatewayRequestContext: RequestContext {
     public var principal: Principal? { call.principal }
     /// Answered by `DirectRouteHandler`, which cancels the request's task itself when the client goes away.
     var direct = false
+    /// Where a response body must be written from (the direct handler's event loop); nil: anywhere.
+    var writeExecutor: (any TaskExecutor)?
     /// The client's connection.
     let channel: any Channel
 

@@ -126,6 +126,7 @@ final class DirectRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let request = Request(head: head, body: .init(buffer: body))
         var requestContext = GatewayRequestContext(source: ApplicationRequestContextSource(channel: context.channel, logger: routes.logger))
         requestContext.direct = true
+        requestContext.writeExecutor = executor
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let respond = routes.respond
         let executor = executor

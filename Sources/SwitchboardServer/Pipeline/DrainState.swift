@@ -32,55 +32,51 @@ final class DrainState: Sendable {
 }
 
 /// The streams being relayed to clients. Shortly before the drain timeout runs out (when the server would close their
-/// connections mid-stream), each is ended by the gateway: an error event saying the server is shutting down, and its
-/// record committed with the tokens delivered, instead of a connection cut with neither.
+/// connections mid-stream), each relay is stopped, so its response ends with an error event saying the server is
+/// shutting down and its record is committed with the tokens delivered, instead of a connection cut with neither.
 final class OpenStreams: Sendable {
     private struct State {
         var next = 0
-        var open: [Int: @Sendable () -> Void] = [:]
+        var open: [Int: (relay: Task<Void, Never>, cut: Bool)] = [:]
         var cut = false
+    }
+
+    /// A relay handed to the task that runs it; it runs only while `relaying` waits for it.
+    private struct Relay: @unchecked Sendable {
+        let run: () async -> Void
     }
 
     private let state = Mutex(State())
 
-    /// Relays `upstream` through a stream the drain can end; `end` makes its consumer see `APIError.shuttingDown`
-    /// (after the events already received). Costs one hop per event, and only for streams.
-    func cuttable(_ upstream: AsyncThrowingStream<StreamEvent, any Error>) -> AsyncThrowingStream<StreamEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
-        let end: @Sendable () -> Void = { continuation.finish(throwing: APIError.shuttingDown) }
-        let id: Int? = state.withLock { s in
-            guard !s.cut else { return nil }
-            s.next += 1
-            s.open[s.next] = end
-            return s.next
-        }
-        guard let id else {
-            end()
-            return stream
-        }
-        let pump = Task {
-            do {
-                for try await event in upstream { continuation.yield(event) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
+    /// Runs `relay` (one stream's relay to its client) in a task the drain can cancel, on `executor` when the body's
+    /// writer needs one, and waits for it; true when the drain stopped it. Cancelling the caller cancels it too.
+    func relaying(on executor: (any TaskExecutor)?, _ relay: () async -> Void) async -> Bool {
+        await withoutActuallyEscaping(relay) { relay in
+            let box = Relay(run: relay)
+            let task = Task(executorPreference: executor) { await box.run() }
+            let id: Int = state.withLock { s in
+                s.next += 1
+                s.open[s.next] = (task, s.cut)
+                return s.next
             }
+            if state.withLock({ $0.open[id]?.cut == true }) { task.cancel() }
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
+            return state.withLock { $0.open.removeValue(forKey: id)?.cut ?? false }
         }
-        continuation.onTermination = { [self] _ in
-            pump.cancel()
-            _ = state.withLock { $0.open.removeValue(forKey: id) }
-        }
-        return stream
     }
 
-    /// Ends every open stream, and every one opened from now on.
+    /// Stops every relay, and every one begun from now on.
     func cutAll() {
-        let ends = state.withLock { s in
+        let relays = state.withLock { s in
             s.cut = true
-            defer { s.open = [:] }
-            return Array(s.open.values)
+            for id in s.open.keys { s.open[id]?.cut = true }
+            return s.open.values.map(\.relay)
         }
-        for end in ends { end() }
+        for relay in relays { relay.cancel() }
     }
 }
 

@@ -49,7 +49,7 @@ extension RequestPipeline {
         // stream is never cut for being long. A day stands for no deadline.
         var context = context
         context.deadline = .now + .seconds(86_400)
-        let (first, events) = try await firstEvent(drain.streams.cuttable(provider.stream(request, context: context)), call: call)
+        let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
         return sseResponse(
             first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
             client: client)
@@ -101,30 +101,35 @@ extension RequestPipeline {
                 var outputCharacters = 0
                 var failure: (any Error)?
                 var clientGone = false
-                do {
-                    // A client that left before the response began closed a connection no body read watches any more:
-                    // nothing is relayed into it, and the request is what it was, a 499.
-                    if await client.left() {
-                        clientGone = true
-                        event = nil
-                    }
-                    while let current = event {
-                        if case .textDelta(let t) = current { outputCharacters += t.count }
-                        if case .started(_, _, let served) = current { call.update { $0.provider = served } }
-                        let payloads = encoder.encode(current)
-                        if !payloads.isEmpty {
-                            do { try await writer.write(Self.sse(payloads)) } catch {
-                                // A write that fails means the client went away, whatever the error says.
-                                clientGone = true
-                                throw error
-                            }
-                        }
-                        event = try await events.next()
-                    }
-                    try Task.checkCancellation()
-                } catch {
-                    failure = error
+                // A client that left before the response began closed a connection no body read watches any more:
+                // nothing is relayed into it, and the request is what it was, a 499.
+                if await client.left() {
+                    clientGone = true
+                    event = nil
                 }
+                let cut = await drain.streams.relaying(on: client.writeExecutor) {
+                    do {
+                        while let current = event {
+                            if case .textDelta(let t) = current { outputCharacters += t.count }
+                            if case .started(_, _, let served) = current { call.update { $0.provider = served } }
+                            let payloads = encoder.encode(current)
+                            if !payloads.isEmpty {
+                                do { try await writer.write(Self.sse(payloads)) } catch {
+                                    // A write that fails means the client went away, whatever the error says, unless
+                                    // the relay was stopped (by the drain, or by a client gone, which the caller sees).
+                                    if !Task.isCancelled { clientGone = true }
+                                    throw error
+                                }
+                            }
+                            event = try await events.next()
+                        }
+                        try Task.checkCancellation()
+                    } catch {
+                        failure = error
+                    }
+                }
+                // Stopped by the drain (unless it had ended meanwhile): the client is told, and the record says so.
+                if cut, failure != nil, !clientGone { failure = APIError.shuttingDown }
                 // The relay waited on the upstream (and on the client reading): none of it is the gateway's overhead.
                 call.update { $0.upstream = $0.upstreamStart.map { ContinuousClock.now - $0 } ?? $0.upstream }
                 account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
@@ -182,6 +187,8 @@ extension RequestPipeline {
 struct StreamClient: Sendable {
     var inbound: RequestBody?
     var channel: (any Channel)?
+    /// Where the response body is written from, when it must be one place (the direct path's event loop).
+    var writeExecutor: (any TaskExecutor)?
 
     /// Whether the client closed its connection, or its side of it, already (asked on the connection's loop).
     func left() async -> Bool {

@@ -39,7 +39,7 @@ extension GatewayRequestContext {
     /// How a stream learns its client left: nothing to watch when `DirectRouteHandler` runs the request (it cancels
     /// the task itself), else the request body and the connection.
     func client(_ request: Request) -> StreamClient {
-        direct ? StreamClient() : StreamClient(inbound: request.body, channel: channel)
+        direct ? StreamClient(writeExecutor: writeExecutor) : StreamClient(inbound: request.body, channel: channel)
     }
 }
 
