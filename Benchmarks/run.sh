@@ -9,6 +9,7 @@
 #   DURATION=20 PROFILE=1 Benchmarks/run.sh
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
 #   LIMITS=1 LEVELS="32 256" Benchmarks/run.sh   # with a global rpm limit, a key's rpm/tpm limits and a budget
+#   SOAK=30 LEVELS=" " SSE=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 s saturated, then the ledger metric against the rows
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 #   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
 #                                          # only paced: nginx, then this build against another, interleaved
@@ -155,6 +156,17 @@ PY
 # Warm up both proxies.
 wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$NGX/v1/chat/completions" >/dev/null
 wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" >/dev/null
+
+# SOAK=SECONDS: the gateway saturated (wrk, 256 connections) that long, then its ledger checked: the records metric
+# against the rows in the store once the journal is moved, and the log for records moved twice.
+if [ -n "${SOAK:-}" ]; then
+  sent=$(wrk -t2 -c256 -d"${SOAK}s" -s "$WORK/post.lua" "http://127.0.0.1:$SB/v1/chat/completions" | awk '/requests in/ {print $1}')
+  metric() { curl -s "http://127.0.0.1:$SB/metrics" | awk '/^switchboard_ledger_records / {print $2}'; }
+  rows() { sqlite3 "$WORK/switchboard.db" "select count(*) from usage_ledger"; }
+  for _ in $(seq 1 100); do [ "$(metric)" = "$(rows)" ] && break; sleep 0.1; done
+  echo "soak: ${SOAK}s at c=256, $sent requests answered (plus warm-up); switchboard_ledger_records $(metric), rows $(rows)," \
+       "log lines about repeated request ids: $(grep -c 'repeated a request id' "$WORK/sb.log")"
+fi
 
 echo "duration ${DURATION}s per run, $ROUNDS interleaved rounds per level (median shown); nginx upstream 1 worker, nginx proxy 1 worker"
 printf "%-5s | %-40s | %-40s | %s\n" "conns" "nginx proxy_pass: req/s p50ms p99ms cores µs/req" "switchboard: req/s p50ms p99ms cores µs/req" "ratio (each round)"

@@ -9,11 +9,14 @@ public struct TimedTransport: LoopTransport {
     public let base: any HTTPTransport
     /// The provider's timeouts.
     public let timeouts: UpstreamTimeouts
+    /// `base` as a loop transport, cast once rather than on every request.
+    private let loop: (any LoopTransport)?
 
     /// Wraps `base`.
     public init(_ base: any HTTPTransport, timeouts: UpstreamTimeouts) {
         self.base = base
         self.timeouts = timeouts
+        loop = base as? any LoopTransport
     }
 
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
@@ -21,14 +24,14 @@ public struct TimedTransport: LoopTransport {
     }
 
     public func answers(on loop: any EventLoop) -> Bool {
-        (base as? any LoopTransport)?.answers(on: loop) ?? false
+        self.loop?.answers(on: loop) ?? false
     }
 
     public func exchange(
         _ request: TransportRequest, on loop: any EventLoop, deadline: NIODeadline, bodyLimit: Int,
         completion: @escaping LoopExchange.Completion
     ) -> LoopExchange {
-        guard let base = base as? any LoopTransport else {
+        guard let base = self.loop else {
             completion(.failure(TransportError.connectFailed("the transport cannot answer on an event loop")))
             return LoopExchange(cancel: {})
         }
