@@ -398,8 +398,11 @@ struct Reader {
                 file: source.file, line: endpoint.line,
                 message: "providers.openai_compat[\(n)] needs an 'id' without '/'")
         }
-        guard let base else {
-            throw ConfigError(file: source.file, line: endpoint.line, message: "providers.openai_compat[\(n)] ('\(id)') needs a 'base_url'")
+        // A registry service's id without a URL is that service, at its own URL and key variable.
+        guard let base = base ?? ProviderRegistry.descriptor(id: id).map({ _ in "" }) else {
+            throw ConfigError(
+                file: source.file, line: endpoint.line,
+                message: "providers.openai_compat[\(n)] ('\(id)') needs a 'base_url' (or the id of a registry service)")
         }
         endpoint.id = id
         endpoint.baseURL = base

@@ -70,17 +70,26 @@ public struct GatewayBuilder: Sendable {
             }
         }
         for endpoint in config.customEndpoints {
-            switch resolveKey(endpoint.apiKey, fallbackEnvs: [], required: false) {
+            // `id = "groq"` with no URL: the registry's row, with its URL, key variable and quirks.
+            let registry = endpoint.baseURL.isEmpty ? ProviderRegistry.descriptor(id: endpoint.id) : nil
+            switch resolveKey(endpoint.apiKey, fallbackEnvs: registry?.keyVariables ?? [], required: registry?.requiresKey ?? false) {
             case .missing(let variable):
                 warnings.append("\(endpoint.id) skipped: \(variable) is not set")
             case .key(let key):
-                var descriptor = ProviderDescriptor(
-                    id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
-                    baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
-                    freeTier: .local)
-                descriptor.embeddings = endpoint.embeddings
+                if let registry, let refused = credentialedURLVariable(registry) {
+                    warnings.append("\(endpoint.id) skipped: \(refused) must not carry credentials (user:password@)")
+                    continue
+                }
+                var descriptor =
+                    registry
+                    ?? ProviderDescriptor(
+                        id: endpoint.id, displayName: "\(endpoint.id) (custom endpoint)",
+                        baseURL: endpoint.baseURL, apiKeyEnv: nil, defaultModel: endpoint.model,
+                        freeTier: .local)
+                descriptor.embeddings = descriptor.embeddings || endpoint.embeddings
                 if let path = endpoint.embeddingsPath { descriptor.embeddingsPath = path }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
+                if let registry { options.baseURL = firstSet(registry.baseURLVariables) }
                 options.chatPath = endpoint.chatPath
                 options.modelOverride = endpoint.model
                 providers.append(OpenAICompatibleProvider(options: options, transport: timed(endpoint.timeouts)))

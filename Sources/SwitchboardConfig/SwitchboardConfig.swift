@@ -6,6 +6,7 @@ public import SwitchboardCore
 public struct CustomEndpoint: Sendable, Hashable {
     public var id: String
     public var apiKey: SecretSource?
+    /// Empty for a registry service's id given without a URL: the service's own URL.
     public var baseURL: String
     public var chatPath: String?
     public var model: String?

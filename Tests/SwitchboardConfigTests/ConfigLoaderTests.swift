@@ -320,6 +320,28 @@ import Testing
         }
     }
 
+    @Test func aCustomEndpointNamingARegistryServiceWithoutAURLIsThatService() throws {
+        let text = """
+            [[providers.openai_compat]]
+            id = "groq"
+            [[providers.openai_compat]]
+            id = "mistral"
+            """
+        let built = try GatewayBuilder(
+            config: try ConfigLoader.parse(text), environment: Environment(["GROQ_API_KEY": "gsk-x"]), transport: NIOHTTPTransport.shared
+        ).build()
+        let groq = try #require(built.gateway.provider(id: "groq") as? OpenAICompatibleProvider)
+        #expect(groq.baseURL == "https://api.groq.com/openai/v1")
+        #expect(groq.isConfigured)
+        #expect(groq.descriptor.reasoningFields == ["reasoning"])
+        // Its key variable is named when it is not set.
+        #expect(built.gateway.provider(id: "mistral") == nil)
+        #expect(built.warnings.contains("mistral skipped: MISTRAL_API_KEY is not set"))
+        // Any other id still needs its URL.
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"mine\"\n") }
+        #expect(error?.message.contains("needs a 'base_url'") == true)
+    }
+
     @Test func aCustomEndpointMarkedAnyModelTakesNamesNoProviderLists() throws {
         let text = """
             [[providers.openai_compat]]
