@@ -114,6 +114,8 @@ struct Reader {
                 }
             case "limits":
                 config.limits = try readLimits(value)
+            case "lanes":
+                config.lanes = try readLanes(value)
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
                     switch (k, v) {

@@ -132,11 +132,35 @@ public struct GatewayBuilder: Sendable {
                 slots.append(RouterSlot(provider: provider, model: model))
             }
         }
+        let prices = priceTable(providers)
+        let lanes: Lanes
+        do {
+            lanes = try Lanes(
+                config.lanes.isEmpty ? Self.detectedLanes(providers) : config.lanes, providers: providers, prices: prices,
+                observer: routerObserver)
+        } catch {
+            throw ConfigError(file: file, line: nil, message: error.description)
+        }
         let gateway = Gateway(
             providers: providers, router: ProviderRouter(slots: slots, observer: routerObserver),
-            defaultModel: config.defaultModel, prices: priceTable(providers), sats: SatsRate(btcPrice: config.btcPrice),
-            catalog: ModelCatalog(openProviders: openProviders(providers)))
+            defaultModel: config.defaultModel, prices: prices, sats: SatsRate(btcPrice: config.btcPrice),
+            catalog: ModelCatalog(openProviders: openProviders(providers)), lanes: lanes)
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
+    }
+
+    /// The lanes a configuration without `[lanes]` gets, over each provider's default model: `default` (every
+    /// provider, in order), `cloud` (every hosted one, cheapest first) and `local` (Ollama), when they have slots.
+    static func detectedLanes(_ providers: [any LLMProvider]) -> [Lane] {
+        let slots: [(id: String, slot: String)] = providers.compactMap { provider in
+            guard let model = (provider as? any KnownModels)?.knownModels.first?.id else { return nil }
+            return (provider.id, "\(provider.id)/\(model)")
+        }
+        let local = slots.filter { $0.id.hasPrefix("ollama") }
+        let cloud = slots.filter { !$0.id.hasPrefix("ollama") && $0.id != "mock" }
+        var lanes = [Lane(name: "default", models: slots.map(\.slot))]
+        if !cloud.isEmpty { lanes.append(Lane(name: "cloud", models: cloud.map(\.slot), strategy: .cost)) }
+        if !local.isEmpty { lanes.append(Lane(name: "local", models: local.map(\.slot))) }
+        return lanes.filter { !$0.models.isEmpty }
     }
 
     /// The configured custom endpoints that take any model name.

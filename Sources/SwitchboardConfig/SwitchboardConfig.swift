@@ -34,6 +34,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var mockEnabled: Bool?
     /// `[router] fallback`: ordered `provider/model` slots; empty means every provider in order.
     public var fallback: [String] = []
+    /// `[lanes.NAME]` in file order; none: the detected ones (`GatewayBuilder`).
+    public var lanes: [Lane] = []
     /// Sections of providers this build does not have yet.
     public var unavailableSections: [String] = []
     /// `[server]`.

@@ -93,7 +93,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func resolution(_ error: ModelResolutionError) -> APIError {
         switch error {
         case .nameTooLong: .invalid("'model' is longer than \(Gateway.maximumModelNameBytes) bytes", param: "model")
-        case .unknownModel:
+        case .unknownModel, .unknownLane:
             APIError(
                 status: .notFound, message: error.description, type: "invalid_request_error", param: "model",
                 code: "model_not_found")

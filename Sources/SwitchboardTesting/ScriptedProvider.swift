@@ -23,6 +23,7 @@ public final class ScriptedProvider: LLMProvider {
     public let isConfigured = true
     private let script: Mutex<[Step]>
     private let log = Mutex<[String]>([])
+    private let contexts = Mutex<[CallContext]>([])
     private let listed: [String]
 
     /// Creates a provider listing `models`; the last step repeats once the script runs out.
@@ -43,7 +44,11 @@ public final class ScriptedProvider: LLMProvider {
         }
     }
 
+    /// The context of each call, in order.
+    public var callContexts: [CallContext] { contexts.withLock { $0 } }
+
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        contexts.withLock { $0.append(context) }
         let step = nextStep(model: request.model)
         let id = self.id
         return AsyncThrowingStream { continuation in

@@ -88,6 +88,33 @@ import Testing
         #expect(table.stdout.contains("built-in"))
     }
 
+    @Test func aLaneIsAModelNameForChatAndLanesShowsItsSlotsInOrder() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { Task { await fake.stop() } }
+        fake.set(.serverError(503), forModel: "broken")
+        let config =
+            cerebrasConfig(fake) + """
+
+                [lanes.fast]
+                models = ["cerebras/broken", "cerebras/zai-glm-4.7"]
+                strategy = "cost"
+                """
+        let cli = try CLIRunner(config: config, environment: ["CEREBRAS_API_KEY": "csk-x"])
+        let chat = try await cli.run(["chat", "hi", "-m", "lane:fast", "--no-stream"])
+        #expect(chat.status == 0, "\(chat.stderr)")
+        #expect(fake.lastChat?.json?["model"] == "zai-glm-4.7")
+        let lanes = try await cli.run(["lanes", "--json"])
+        #expect(lanes.status == 0, "\(lanes.stderr)")
+        let json = try JSONValue.parse(Data(lanes.stdout.utf8))
+        let slots = json.arrayItem(0)?["slots"]
+        // Priced first: the catalogue prices zai-glm-4.7; "broken" has no price.
+        #expect(slots?.arrayItem(0)?["slot"] == "cerebras/zai-glm-4.7")
+        #expect(slots?.arrayItem(0)?["health"] == "healthy")
+        #expect(slots?.arrayItem(1)?["why"] == "unpriced: after the priced slots")
+        let table = try await cli.run(["lanes"])
+        #expect(table.stdout.contains("lane:fast (cost)"))
+    }
+
     @Test func healthExitsOneWhenAProviderIsDown() async throws {
         let fake = try await FakeUpstream.start()
         defer { Task { await fake.stop() } }

@@ -391,6 +391,60 @@ import Testing
         }
     }
 
+    @Test func lanesAreReadInFileOrderAndBuiltOverTheProviders() throws {
+        let text = """
+            [providers.groq]
+            api_key = "g"
+            [providers.cerebras]
+            api_key = "c"
+            [lanes.local-first]
+            models = ["groq/llama-3.1-8b-instant", "lane:fast"]
+            ttft_timeout_seconds = 2
+            [lanes.fast]
+            models = ["cerebras/llama-3.3-70b", "groq/llama-3.3-70b-versatile"]
+            strategy = "weighted"
+            weights = [3, 1]
+            total_timeout_seconds = 120
+            """
+        let config = try ConfigLoader.parse(text)
+        #expect(config.lanes.map(\.name) == ["local-first", "fast"])
+        #expect(config.lanes[0].ttftTimeout == .seconds(2))
+        #expect(config.lanes[1].strategy == .weighted && config.lanes[1].weights == [3, 1])
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+        #expect(built.gateway.lanes.names == ["local-first", "fast"])
+        #expect(built.gateway.lane("fast")?.slots.map(\.provider.id) == ["cerebras", "groq"])
+        let bad: [(String, String)] = [
+            ("[lanes.x]\nmodels = [\"groq/m\"]\nstrategy = \"fastest\"\n", "must be one of priority, latency, cost, weighted, round-robin"),
+            ("[lanes.x]\nmodels = [\"groq/m\", \"groq/n\"]\nstrategy = \"weighted\"\n", "one weight per model"),
+            ("[lanes.x]\nmodels = [\"llama\"]\n", "must be \"provider/model\" or \"lane:NAME\""),
+            ("[lanes.x]\nstrategy = \"cost\"\n", "needs 'models'"),
+        ]
+        for (lane, message) in bad {
+            let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(lane) }
+            #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+        }
+        // A slot at a provider that is not configured is an error naming the lane.
+        let error = #expect(throws: ConfigError.self) {
+            try GatewayBuilder(
+                config: try ConfigLoader.parse("[providers.groq]\napi_key = \"g\"\n[lanes.x]\nmodels = [\"openai/gpt-4o\"]\n"),
+                environment: Environment([:]), transport: NIOHTTPTransport.shared
+            ).build()
+        }
+        #expect(error?.message.contains("lane 'x': 'openai/gpt-4o' is not a configured provider's") == true)
+    }
+
+    @Test func withoutLanesConfiguredTheDetectedOnesAreThere() throws {
+        let text = "[providers.groq]\napi_key = \"g\"\n[providers.ollama]\n"
+        let built = try GatewayBuilder(
+            config: try ConfigLoader.parse(text), environment: Environment([:]), transport: NIOHTTPTransport.shared
+        )
+        .build()
+        #expect(built.gateway.lanes.names == ["default", "cloud", "local"])
+        #expect(built.gateway.lane("default")?.status().map(\.name) == ["groq/llama-3.3-70b-versatile", "ollama/llama3.2"])
+        #expect(built.gateway.lane("cloud")?.plan.strategy == .cost)
+        #expect(built.gateway.lane("local")?.status().map(\.name) == ["ollama/llama3.2"])
+    }
+
     @Test func envIndirectionReadsTheNamedVariable() throws {
         let config = try ConfigLoader.parse("[providers.groq]\napi_key = \"env:MY_GROQ\"\n")
         let r = try GatewayBuilder(

@@ -42,6 +42,7 @@ final class LiveGateway: Sendable {
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
         painter: Bool = false, direct: Bool = true, loopChat: Bool = true, timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+        lanes: [Lane] = [],
         configure: (inout GatewayServer.Options) -> Void = { _ in }
     ) async throws -> LiveGateway {
         let fake = try await FakeUpstream.start()
@@ -69,7 +70,8 @@ final class LiveGateway: Sendable {
         prices.set(ModelPrice(inputPerMillion: NanoUSD(2_250_000_000), outputPerMillion: NanoUSD(2_750_000_000)), for: "fake/fake-model")
         let gateway = Gateway(
             providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
-            prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)))
+            prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
+            lanes: try Lanes(lanes, providers: providers, prices: prices, observer: metrics))
         let ownFile = store == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path : nil
         let store = try store ?? SQLiteStore(path: ownFile!)
         var options = GatewayServer.Options()

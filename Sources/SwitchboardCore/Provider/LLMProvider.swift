@@ -17,6 +17,8 @@ public struct CallContext: Sendable {
     public var deadline: ContinuousClock.Instant
     /// Collects the providers tried for this call (the router appends), for the ledger's attempt count.
     public var trace: CallTrace?
+    /// The longest wait for a streamed call's first byte, over the provider's own setting (a lane's TTFT timeout).
+    public var firstByteTimeout: Duration?
 
     /// Creates a context with a timeout from now.
     public init(logger: Logger, requestID: String, timeout: Duration = .seconds(600)) {
@@ -181,18 +183,23 @@ public protocol ImageGenerationProvider: LLMProvider {
     func generateImages(_ request: ImageRequest, context: CallContext) async throws -> [GeneratedImage]
 }
 
-/// The providers one call tried, in order.
+/// The providers one call tried, in order, and the model each was asked for.
 public final class CallTrace: Sendable {
-    private let tried = Mutex<[String]>([])
+    private let tried = Mutex<[(provider: String, model: String)]>([])
 
     /// An empty trace.
     public init() {}
 
-    /// Notes one attempt at `provider`.
-    public func attempt(_ provider: String) {
-        tried.withLock { $0.append(provider) }
+    /// Notes one attempt at `provider`, asking it for `model`.
+    public func attempt(_ provider: String, model: String) {
+        tried.withLock { $0.append((provider, model)) }
     }
 
     /// Providers tried, first to last.
-    public var attempts: [String] { tried.withLock { $0 } }
+    public var attempts: [String] { tried.withLock { $0.map(\.provider) } }
+
+    /// The model the last attempt at `provider` asked for (a router's slot or a lane's may name its own).
+    public func model(askedOf provider: String) -> String? {
+        tried.withLock { $0.last { $0.provider == provider }?.model }
+    }
 }

@@ -12,6 +12,8 @@ public struct Gateway: Sendable {
     public let sats: SatsRate
     /// What the providers list, for bare names and `/v1/models`.
     public let catalog: ModelCatalog
+    /// Named routes over several slots, reached as `lane:NAME`.
+    public let lanes: Lanes
     /// Positions in `providers` by id (the first of two with one id, as a search in order finds it): every request
     /// names its provider, and a search called `id` through the existential of each provider before it.
     private let positions: [String: Int]
@@ -20,7 +22,7 @@ public struct Gateway: Sendable {
     public init(
         providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
         prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
-        catalog: ModelCatalog = ModelCatalog()
+        catalog: ModelCatalog = ModelCatalog(), lanes: Lanes = Lanes()
     ) {
         self.providers = providers
         self.router = router
@@ -28,6 +30,7 @@ public struct Gateway: Sendable {
         self.prices = prices
         self.sats = sats
         self.catalog = catalog
+        self.lanes = lanes
         var positions: [String: Int] = [:]
         for (i, provider) in providers.enumerated() where positions[provider.id] == nil { positions[provider.id] = i }
         self.positions = positions
@@ -36,6 +39,11 @@ public struct Gateway: Sendable {
     /// The provider with this id.
     public func provider(id: String) -> (any LLMProvider)? {
         positions[id].map { providers[$0] }
+    }
+
+    /// The lane with this name (without `lane:`), to call it directly.
+    public func lane(_ name: String) -> ProviderRouter? {
+        lanes.byName[name]
     }
 }
 
@@ -50,10 +58,14 @@ public enum ModelResolutionError: Error, Sendable, Hashable, CustomStringConvert
     case nameTooLong
     /// No provider lists the name, and none takes any name; `considered` says what each provider's list was.
     case unknownModel(String, considered: [ModelListing])
+    /// `lane:NAME` names no lane; `known` are the lanes there are.
+    case unknownLane(String, known: [String])
 
     public var description: String {
         switch self {
         case .nameTooLong: "the model name is longer than \(Gateway.maximumModelNameBytes) bytes"
+        case .unknownLane(let name, let known):
+            "no lane is named '\(name)'" + (known.isEmpty ? " (none is configured)" : "; lanes: " + known.joined(separator: ", "))
         case .unknownModel(let name, let considered) where considered.isEmpty:
             "no provider serves model '\(name)': no provider is configured"
         case .unknownModel(let name, let considered):
@@ -66,6 +78,7 @@ public enum ModelResolutionError: Error, Sendable, Hashable, CustomStringConvert
 
 extension Gateway {
     /// The one rule every entry point (server, CLI, library) routes a model name by:
+    /// - `lane:NAME` is that lane;
     /// - an empty name is the default model, and with none configured the failover router (each provider's own default);
     /// - `provider/model` goes to that provider when the prefix is a configured provider id, as it is;
     /// - a name that is the model of an explicit `router.fallback` slot goes to the failover router (that chain);
@@ -101,6 +114,11 @@ extension Gateway {
     {
         let name = model.isEmpty ? (defaultModel ?? "") : model
         guard name.utf8.count <= Self.maximumModelNameBytes else { throw .nameTooLong }
+        if name.utf8.starts(with: Lane.prefix.utf8) {
+            let lane = String(name.dropFirst(Lane.prefix.count))
+            guard let router = lanes.byName[lane] else { throw .unknownLane(lane, known: lanes.names) }
+            return (router, name)
+        }
         // Over the bytes: a `Character` search breaks the name into grapheme clusters first.
         if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let provider = provider(id: String(name[..<slash])) {
             return (provider, String(name[name.index(after: slash)...]))

@@ -29,17 +29,22 @@ public final class ProviderRouter: LLMProvider {
     public let id: String
     public let displayName: String
     public let slots: [RouterSlot]
+    /// How the slots are ordered and bounded for each call.
+    public let plan: Plan
     private let cooldowns = Mutex<[Int: ContinuousClock.Instant]>([:])
+    let stats: Mutex<Stats>
     /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
     private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
 
-    /// Creates a router over `slots`, tried in order.
-    public init(id: String = "router", slots: [RouterSlot], observer: (any RouterObserver)? = nil) {
+    /// Creates a router over `slots`, tried in order, or as `plan` orders them (a lane).
+    public init(id: String = "router", slots: [RouterSlot], observer: (any RouterObserver)? = nil, plan: Plan = Plan()) {
         self.id = id
-        self.displayName = "Failover router"
+        self.displayName = id.hasPrefix(Lane.prefix) ? "Lane \(id.dropFirst(Lane.prefix.count))" : "Failover router"
         self.slots = slots
         self.observer = observer
+        self.plan = plan
+        stats = Mutex(Stats(count: slots.count))
     }
 
     public var capabilities: Set<Capability> {
@@ -58,11 +63,22 @@ public final class ProviderRouter: LLMProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
-        try await chat(request, context: context, over: slots.indices)
+        guard plan.strategy == .priority else { return try await chat(request, context: bounded(context), over: order()) }
+        return try await chat(request, context: bounded(context), over: slots.indices)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        stream(request, context: context, over: slots.indices)
+        guard plan.strategy == .priority else { return stream(request, context: bounded(context), over: order()) }
+        return stream(request, context: bounded(context), over: slots.indices)
+    }
+
+    /// The call's context within the plan's limits.
+    private func bounded(_ context: CallContext) -> CallContext {
+        guard plan.totalTimeout != nil || plan.ttftTimeout != nil else { return context }
+        var context = context
+        if let total = plan.totalTimeout { context.deadline = min(context.deadline, .now + total) }
+        if let ttft = plan.ttftTimeout { context.firstByteTimeout = ttft }
+        return context
     }
 
     /// The router over only the slots of `providers` that take the request's model (slots without a model of their
@@ -80,9 +96,12 @@ public final class ProviderRouter: LLMProvider {
             let slot = slots[index]
             let model = slot.model ?? request.model
             if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
-            context.trace?.attempt(slot.provider.id)
+            note(slot, model: model, in: context)
+            let start = ContinuousClock.now
             do {
-                return try await slot.provider.chat(request.withModel(model), context: context)
+                let response = try await slot.provider.chat(request.withModel(model), context: context)
+                record(index, latency: .now - start, firstToken: false)
+                return response
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
             }
@@ -100,10 +119,12 @@ public final class ProviderRouter: LLMProvider {
                     let slot = slots[index]
                     let model = slot.model ?? request.model
                     if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
-                    context.trace?.attempt(slot.provider.id)
+                    note(slot, model: model, in: context)
+                    let start = ContinuousClock.now
                     var delivered = false
                     do {
                         for try await event in slot.provider.stream(request.withModel(model), context: context) {
+                            if !delivered { record(index, latency: .now - start, firstToken: true) }
                             delivered = true
                             continuation.yield(event)
                         }
@@ -153,6 +174,12 @@ public final class ProviderRouter: LLMProvider {
         let cleared = unreachable.withLock { set in indexes.filter { set.remove($0) != nil } }
         guard !cleared.isEmpty else { return }
         cooldowns.withLock { map in for index in cleared { map[index] = nil } }
+    }
+
+    /// Notes the attempt in the call's trace; a lane in a slot notes its own slots' attempts.
+    private func note(_ slot: RouterSlot, model: String, in context: CallContext) {
+        guard !(slot.provider is ProviderRouter) else { return }
+        context.trace?.attempt(slot.provider.id, model: model)
     }
 
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String) -> AllProvidersFailed.Attempt? {

@@ -97,5 +97,14 @@ final class GatewayCall: Sendable {
         }
     }
 
+    /// The provider that answered, and the model it was asked for when a router's or a lane's slot named its own
+    /// (prices and the ledger follow the model asked for).
+    func served(by provider: String) {
+        state.withLock { s in
+            s.provider = provider
+            if let model = s.trace?.model(askedOf: provider), !model.isEmpty { s.upstreamModel = model }
+        }
+    }
+
     var labels: (model: String, provider: String) { state.withLock { ($0.clientModel, $0.provider) } }
 }

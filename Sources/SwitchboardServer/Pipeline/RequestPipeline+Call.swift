@@ -24,7 +24,7 @@ extension RequestPipeline {
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, call: GatewayCall
     ) async throws -> ChatResponse {
         var response = try await timed(call) { try await provider.chat(request, context: context) }
-        call.update { $0.provider = response.provider }
+        call.served(by: response.provider)
         response.usage = account(
             usage: response.usage, fallbackCharacters: (request.promptCharacters, response.content.count), call: call)
         return response

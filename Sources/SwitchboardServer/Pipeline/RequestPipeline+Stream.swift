@@ -73,8 +73,8 @@ extension RequestPipeline {
         call.update {
             $0.ttft = ttft
             $0.streaming = true
-            if case .started(_, _, let served)? = first { $0.provider = served }
         }
+        if case .started(_, _, let served)? = first { call.served(by: served) }
         metrics.timeToFirstToken(provider: call.labels.provider, ttft)
         return (first, events)
     }
@@ -111,7 +111,7 @@ extension RequestPipeline {
                     do {
                         while let current = event {
                             if case .textDelta(let t) = current { outputCharacters += t.count }
-                            if case .started(_, _, let served) = current { call.update { $0.provider = served } }
+                            if case .started(_, _, let served) = current { call.served(by: served) }
                             let payloads = encoder.encode(current)
                             if !payloads.isEmpty {
                                 do { try await writer.write(Self.sse(payloads)) } catch {

@@ -34,6 +34,7 @@ struct GatewayRoutes: Sendable {
         let models = RequestPipeline.Route(dialect: .openAI, requiresKey: true)
         route(router, "v1/models", models).get(use: listModels)
         route(router, "v1/models/**", models).get(use: oneModel)
+        route(router, "v1/lanes", models).get(use: listLanes)
         registerHuggingFace(on: router)
     }
 
@@ -100,14 +101,20 @@ struct GatewayRoutes: Sendable {
         var out: [(String, ModelInfo)] = models.map { ("\($0.provider)/\($0.id)", $0) }
         // Bare ids too, where exactly one provider serves them.
         out += models.filter { counts[$0.id] == 1 && !$0.id.isEmpty }.map { ($0.id, $0) }
+        // Lanes are model names too.
+        for name in gateway.lanes.names {
+            let id = Lane.prefix + name
+            out.append((id, ModelInfo(id: id, provider: id, displayName: "lane \(name)")))
+        }
         return out
     }
 
     static func modelObject(id: String, _ m: ModelInfo) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .string(id), "object": "model", "created": 0,
-            "owned_by": .string(m.provider == "mock" ? "switchboard-mock" : m.provider),
+            "owned_by": .string(m.provider == "mock" ? "switchboard-mock" : m.provider.hasPrefix(Lane.prefix) ? "switchboard" : m.provider),
         ]
+        if m.provider.hasPrefix(Lane.prefix) { o["lane"] = true }
         if let c = m.contextWindow { o["context_window"] = .int(Int64(c)) }
         if let p = m.inputPricePerMillion { o["input_nano_usd_per_million"] = .int(p.value) }
         if let p = m.outputPricePerMillion { o["output_nano_usd_per_million"] = .int(p.value) }
@@ -120,6 +127,13 @@ struct GatewayRoutes: Sendable {
             context.principal?.allows(provider: $0.info.provider, model: $0.info.id, in: gateway) ?? true
         }
         return jsonResponse(["object": "list", "data": .array(entries.map { Self.modelObject(id: $0.id, $0.info) })])
+    }
+
+    /// `GET /v1/lanes`: each lane's slots in the order the next request would try them, with what this gateway has
+    /// seen of each (health from the last probe, moving averages, cool-downs) and why each is where it is.
+    func listLanes(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let health = prober.current.mapValues(\.rawValue)
+        return jsonResponse(["object": "list", "data": gateway.lanes.report(health: health)])
     }
 
     func oneModel(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -61,6 +61,9 @@ public final class NIOHTTPTransport: LoopTransport {
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
         let timeout = context.remaining
         guard timeout > .zero else { throw TransportError.timedOut(.deadline) }
+        var request = request
+        // A caller's limit on a stream's first byte (a lane's TTFT timeout) is over the provider's.
+        if let firstByte = context.firstByteTimeout, UpstreamTimeouts.streaming { request.timeouts.firstByte = firstByte }
         let outgoing = try outgoing(
             request, target: UpstreamTarget(url: request.url),
             deadline: NIODeadline.now() + .nanoseconds(timeout.inNanoseconds), bodyLimit: nil)

@@ -1,0 +1,140 @@
+import Synchronization
+
+extension ProviderRouter {
+    /// How a router orders and bounds its attempts: a lane's settings (the failover router tries its slots in order).
+    public struct Plan: Sendable {
+        public var strategy: LaneStrategy
+        /// One weight per slot, for `weighted`.
+        public var weights: [Int]
+        /// Each slot's price per million tokens (input plus output), for `cost`; nil when unpriced.
+        public var prices: [NanoUSD?]
+        /// No first byte of a streamed answer by then: the next slot.
+        public var ttftTimeout: Duration?
+        /// The whole call's limit, failovers included.
+        public var totalTimeout: Duration?
+
+        /// A plan; the default tries slots in order, unbounded.
+        public init(
+            strategy: LaneStrategy = .priority, weights: [Int] = [], prices: [NanoUSD?] = [], ttftTimeout: Duration? = nil,
+            totalTimeout: Duration? = nil
+        ) {
+            self.strategy = strategy
+            self.weights = weights
+            self.prices = prices
+            self.ttftTimeout = ttftTimeout
+            self.totalTimeout = totalTimeout
+        }
+    }
+
+    /// What each slot has shown: moving averages of time to answer and to first token, and the ordering state.
+    struct Stats {
+        var latency: [Duration?]
+        var ttft: [Duration?]
+        /// Smooth weighted round-robin's running weights.
+        var current: [Int]
+        var turn = 0
+
+        init(count: Int) {
+            latency = Array(repeating: nil, count: count)
+            ttft = Array(repeating: nil, count: count)
+            current = Array(repeating: 0, count: count)
+        }
+    }
+
+    /// How much a new measurement moves a slot's average, in tenths.
+    static let smoothingTenths: Int64 = 3
+
+    /// Notes how long a slot took to answer (or to its first token).
+    func record(_ index: Int, latency: Duration, firstToken: Bool) {
+        guard plan.strategy == .latency || plan.ttftTimeout != nil || id.hasPrefix(Lane.prefix) else { return }
+        stats.withLock { s in
+            func moved(_ old: Duration?) -> Duration {
+                guard let old else { return latency }
+                // In whole nanoseconds: exact, and no drift from binary fractions.
+                let next = (old.inNanoseconds * (10 - Self.smoothingTenths) + latency.inNanoseconds * Self.smoothingTenths) / 10
+                return .nanoseconds(next)
+            }
+            if firstToken { s.ttft[index] = moved(s.ttft[index]) } else { s.latency[index] = moved(s.latency[index]) }
+        }
+    }
+
+    /// The order to try the slots in for the next call.
+    func order() -> [Int] {
+        let all = Array(slots.indices)
+        guard slots.count > 1 else { return all }
+        switch plan.strategy {
+        case .priority:
+            return all
+        case .roundRobin:
+            let count = slots.count
+            let start: Int = stats.withLock { s in
+                defer { s.turn &+= 1 }
+                return s.turn % count
+            }
+            return Array(all[start...]) + Array(all[..<start])
+        case .weighted:
+            let weights = plan.weights
+            let first: Int = stats.withLock { s in
+                // nginx's smooth weighted round-robin: even spacing, exact shares.
+                let total = weights.reduce(0, +)
+                for i in s.current.indices { s.current[i] += weights[i] }
+                let picked = s.current.indices.max { s.current[$0] < s.current[$1] || (s.current[$0] == s.current[$1] && $0 > $1) }!
+                s.current[picked] -= total
+                return picked
+            }
+            return [first] + all.filter { $0 != first }
+        case .latency:
+            let (latency, ttft) = stats.withLock { ($0.latency, $0.ttft) }
+            // Untried slots first, so each gets measured; then the fastest.
+            return all.sorted { a, b in
+                let x: Duration = ttft[a] ?? latency[a] ?? .zero
+                let y: Duration = ttft[b] ?? latency[b] ?? .zero
+                return x != y ? x < y : a < b
+            }
+        case .cost:
+            return all.sorted { a, b in
+                let x = plan.prices.indices.contains(a) ? plan.prices[a] : nil
+                let y = plan.prices.indices.contains(b) ? plan.prices[b] : nil
+                switch (x, y) {
+                case (let x?, let y?) where x != y: return x < y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                default: return a < b
+                }
+            }
+        }
+    }
+
+    /// One slot as the router sees it now, for `switchboard lanes`.
+    public struct SlotStatus: Sendable {
+        /// `provider/model`, or the lane's model name.
+        public var name: String
+        /// Skipped until then (a rate limit, a quota error, or a failed connect waiting for a probe).
+        public var coolingUntil: ContinuousClock.Instant?
+        /// Moving averages: time to a whole answer, and to a stream's first token.
+        public var latency: Duration?
+        public var ttft: Duration?
+        /// Input plus output price per million tokens.
+        public var price: NanoUSD?
+        /// Its weight, for `weighted`.
+        public var weight: Int?
+    }
+
+    /// Every slot, in the order the next call would try them.
+    public func status() -> [SlotStatus] {
+        let (latency, ttft) = stats.withLock { ($0.latency, $0.ttft) }
+        let order: [Int]
+        switch plan.strategy {
+        case .latency, .cost, .priority: order = self.order()
+        // Without moving the rotation: the configured order.
+        case .weighted, .roundRobin: order = Array(slots.indices)
+        }
+        return order.map { i in
+            let slot = slots[i]
+            return SlotStatus(
+                name: slot.model.map { "\(slot.provider.id)/\($0)" } ?? slot.provider.id, coolingUntil: coolingDown(slot: i),
+                latency: latency[i], ttft: ttft[i], price: plan.prices.indices.contains(i) ? plan.prices[i] : nil,
+                weight: plan.weights.indices.contains(i) ? plan.weights[i] : nil)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import SwitchboardTesting
+import Testing
+
+@testable import SwitchboardCore
+
+/// Lanes: named routes over slots, each ordered by its strategy, reached as `lane:NAME` everywhere a model name is.
+@Suite struct LaneTests {
+    static func providers(_ ids: [String], steps: [ScriptedProvider.Step] = [.reply("ok")]) -> [ScriptedProvider] {
+        ids.map { ScriptedProvider(id: $0, steps: steps, models: ["m"]) }
+    }
+
+    static func first(_ lane: ProviderRouter) async throws -> String {
+        try await lane.chat(ChatRequest(model: lane.id, messages: [.user("x")]), context: .testing()).provider
+    }
+
+    @Test func eachStrategyOrdersTheSlots() async throws {
+        let ps = Self.providers(["a", "b", "c"])
+        var prices = PriceTable()
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(3), outputPerMillion: NanoUSD(3)), for: "a/m")
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(1), outputPerMillion: NanoUSD(1)), for: "b/m")
+        let lanes = try Lanes(
+            [
+                Lane(name: "p", models: ["a/m", "b/m", "c/m"]),
+                Lane(name: "rr", models: ["a/m", "b/m", "c/m"], strategy: .roundRobin),
+                Lane(name: "w", models: ["a/m", "b/m"], strategy: .weighted, weights: [3, 1]),
+                Lane(name: "cost", models: ["c/m", "a/m", "b/m"], strategy: .cost),
+            ], providers: ps, prices: prices)
+        #expect(try await Self.first(#require(lanes.byName["p"])) == "a")
+        var rotation: [String] = []
+        for _ in 0..<4 { rotation.append(try await Self.first(#require(lanes.byName["rr"]))) }
+        #expect(rotation == ["a", "b", "c", "a"])
+        var shares: [String: Int] = [:]
+        for _ in 0..<8 { shares[try await Self.first(#require(lanes.byName["w"])), default: 0] += 1 }
+        #expect(shares == ["a": 6, "b": 2])
+        // Cheapest first, the unpriced slot last.
+        #expect(try #require(lanes.byName["cost"]).status().map(\.name) == ["b/m", "a/m", "c/m"])
+        #expect(try await Self.first(#require(lanes.byName["cost"])) == "b")
+    }
+
+    @Test func latencyTriesUntriedSlotsThenTheFastestByMovingAverage() throws {
+        let ps = Self.providers(["a", "b", "c"])
+        let lanes = try Lanes([Lane(name: "l", models: ["a/m", "b/m", "c/m"], strategy: .latency)], providers: ps, prices: PriceTable())
+        let lane = try #require(lanes.byName["l"])
+        // Measurements are given, not waited for: a slot's time is what the router notes after a call.
+        lane.record(0, latency: .milliseconds(300), firstToken: false)
+        lane.record(1, latency: .milliseconds(100), firstToken: false)
+        // c is untried, so it goes first, to be measured; then b, then a.
+        #expect(lane.order() == [2, 1, 0])
+        lane.record(2, latency: .milliseconds(500), firstToken: false)
+        #expect(lane.order() == [1, 0, 2])
+        // One slow answer moves b's average by a third of the difference, not all the way.
+        lane.record(1, latency: .milliseconds(700), firstToken: false)
+        #expect(lane.status().first { $0.name == "b/m" }?.latency?.inMilliseconds == 280)
+        #expect(lane.order() == [1, 0, 2])
+        // For streams, time to first token is what counts.
+        lane.record(0, latency: .milliseconds(50), firstToken: true)
+        #expect(lane.order() == [0, 1, 2])
+    }
+
+    @Test func aLaneFailsOverAcrossItsSlotsAndIntoANestedLane() async throws {
+        let broken = ScriptedProvider(id: "broken", steps: [.fail(503)], models: ["m"])
+        let local = ScriptedProvider(id: "local", steps: [.fail(500)], models: ["m"])
+        let cloud = ScriptedProvider(id: "cloud", steps: [.reply("ok")], models: ["big"])
+        let lanes = try Lanes(
+            [
+                Lane(name: "hybrid", models: ["local/m", "lane:fast"]),
+                Lane(name: "fast", models: ["broken/m", "cloud/big"]),
+            ], providers: [broken, local, cloud], prices: PriceTable())
+        let trace = CallTrace()
+        var context = CallContext.testing()
+        context.trace = trace
+        let hybrid = try #require(lanes.byName["hybrid"])
+        let answer = try await hybrid.chat(ChatRequest(model: "lane:hybrid", messages: [.user("x")]), context: context)
+        #expect(answer.provider == "cloud")
+        // Each slot was asked for its own model; the nested lane is no attempt of its own.
+        #expect(trace.attempts == ["local", "broken", "cloud"])
+        #expect(trace.model(askedOf: "cloud") == "big")
+        #expect(cloud.calls == ["big"])
+    }
+
+    @Test func badLanesAreRefusedNamingTheLane() {
+        let ps = Self.providers(["a"])
+        let cases: [([Lane], String)] = [
+            ([Lane(name: "x", models: ["nope/m"])], "lane 'x': 'nope/m' is not a configured provider's"),
+            ([Lane(name: "x", models: ["lane:y"]), Lane(name: "y", models: ["lane:x"])], "routes back to itself"),
+            ([Lane(name: "x", models: ["lane:missing"])], "no lane is named 'missing'"),
+            ([Lane(name: "x", models: ["a/m"], strategy: .weighted, weights: [1, 2])], "one positive weight per model"),
+        ]
+        for (lanes, message) in cases {
+            let error = #expect(throws: LaneError.self) { try Lanes(lanes, providers: ps, prices: PriceTable()) }
+            #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
+        }
+    }
+
+    @Test func aLanesTimeoutsBoundEachSlotsCall() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.reply("ok")], models: ["m"])
+        let lanes = try Lanes(
+            [Lane(name: "t", models: ["a/m"], ttftTimeout: .milliseconds(400), totalTimeout: .seconds(2))], providers: [a],
+            prices: PriceTable())
+        _ = try await Self.first(#require(lanes.byName["t"]))
+        let seen = try #require(a.callContexts.first)
+        #expect(seen.firstByteTimeout == .milliseconds(400))
+        #expect(seen.deadline <= .now + .seconds(2))
+    }
+
+    @Test func laneNamesResolveEverywhereAModelNameDoes() throws {
+        let ps = Self.providers(["a"])
+        let lanes = try Lanes([Lane(name: "fast", models: ["a/m"])], providers: ps, prices: PriceTable())
+        let gateway = Gateway(providers: ps, router: ProviderRouter(slots: ps.map { RouterSlot(provider: $0) }), lanes: lanes)
+        #expect(try gateway.resolve(model: "lane:fast").provider.id == "lane:fast")
+        #expect(gateway.lane("fast")?.id == "lane:fast")
+        let error = #expect(throws: ModelResolutionError.self) { try gateway.resolve(model: "lane:slow") }
+        #expect(error.map(String.init(describing:)) == "no lane is named 'slow'; lanes: fast")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardProviders
+import SwitchboardStorage
+import SwitchboardTesting
+import Testing
+
+/// `lane:NAME` as a model name on the server: failover across the lane's slots, a slot's TTFT timeout, what the ledger
+/// and the listings say.
+@Suite struct LaneRouteTests {
+    static let lanes = [
+        Lane(name: "fast", models: ["fake/broken", "fake/fake-model"]),
+        Lane(name: "eager", models: ["fake/slow", "fake/fake-model"], ttftTimeout: .milliseconds(300)),
+    ]
+
+    @Test(arguments: [true, false]) func aLaneFailsOverToItsNextSlotAndTheLedgerNamesTheSlotThatAnswered(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct, lanes: Self.lanes)) { (gw) async throws in
+            gw.fake.set(.serverError(503), forModel: "broken")
+            for stream in [false, true] {
+                let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:fast", stream: stream))
+                #expect(r.status == 200, "\(r.body)")
+                #expect(r.header("x-switchboard-cost-nano-usd") != "unknown")
+            }
+            try await eventually { try await gw.store.records(UsageFilter()).count == 2 }
+            let records = try await gw.store.records(UsageFilter())
+            // The slot that answered, asked for its own model, priced at that model's price, after two attempts.
+            #expect(records.allSatisfy { $0.provider == "fake" && $0.model == "fake-model" && $0.attempts == 2 }, "\(records)")
+            #expect(records.allSatisfy { $0.costNanoUSD != nil })
+        }
+    }
+
+    @Test func aSlowFirstTokenMovesAStreamToTheNextSlotBeforeTheClientSeesAnything() async throws {
+        try await LiveGateway.with(try await LiveGateway.start(lanes: Self.lanes)) { (gw) async throws in
+            let chunk =
+                #"{"id":"x","object":"chat.completion.chunk","created":1,"model":"slow","choices":[{"index":0,"delta":{"content":"late"}}]}"#
+            gw.fake.set(.paced([(.seconds(3), chunk)]), forModel: "slow")
+            let start = ContinuousClock.now
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:eager", stream: true))
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(r.status == 200)
+            #expect(!r.body.contains("late") && !r.body.contains("\"error\""), "\(r.body)")
+            #expect(r.body.hasSuffix("data: [DONE]\n\n"))
+        }
+    }
+
+    @Test func lanesAreListedAsModelsAndWithTheirSlots() async throws {
+        try await LiveGateway.with(try await LiveGateway.start(lanes: Self.lanes)) { (gw) async throws in
+            let models = try await gw.send("GET", "/v1/models").json
+            guard case .array(let data)? = models?["data"] else { Issue.record("no model list"); return }
+            let lane = data.first { $0["id"] == "lane:fast" }
+            #expect(lane?["owned_by"] == "switchboard")
+            let lanes = try await gw.send("GET", "/v1/lanes").json
+            #expect(lanes?["data"]?.arrayItem(0)?["name"] == "lane:fast")
+            #expect(lanes?["data"]?.arrayItem(0)?["slots"]?.arrayItem(1)?["slot"] == "fake/fake-model")
+            #expect(lanes?["data"]?.arrayItem(1)?["ttft_timeout_ms"] == 300)
+            let unknown = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:nope"))
+            #expect(unknown.status == 404)
+            #expect(unknown.json?["error"]?["message"] == "no lane is named 'nope'; lanes: fast, eager")
+        }
+    }
+}
