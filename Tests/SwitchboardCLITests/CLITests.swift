@@ -113,6 +113,17 @@ import Testing
         #expect(slots?.arrayItem(1)?["why"] == "unpriced: after the priced slots")
         let table = try await cli.run(["lanes"])
         #expect(table.stdout.contains("lane:fast (cost)"))
+        // The order a request would take now, without a call.
+        let chats = fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count
+        let route = try await cli.run(["route", "lane:fast", "--json"])
+        #expect(route.status == 0, "\(route.stderr)")
+        let plan = try JSONValue.parse(Data(route.stdout.utf8))
+        #expect(plan["target"] == "lane:fast")
+        #expect(plan["slots"]?.arrayItem(0)?["slot"] == "cerebras/zai-glm-4.7")
+        #expect(plan["slots"]?.arrayItem(1)?["why"] == "unpriced: after the priced slots")
+        let direct = try await cli.run(["route", "cerebras/zai-glm-4.7"])
+        #expect(direct.stdout.contains("the name's provider, asked as it is"))
+        #expect(fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count == chats)
     }
 
     @Test func healthExitsOneWhenAProviderIsDown() async throws {

@@ -20,9 +20,13 @@ import Testing
                 let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:fast", stream: stream))
                 #expect(r.status == 200, "\(r.body)")
                 #expect(r.header("x-switchboard-cost-nano-usd") != "unknown")
+                #expect(r.header("x-switchboard-route") == "lane:fast: fake/broken=failed(overloaded 503), fake/fake-model=ok")
             }
-            try await eventually { try await gw.store.records(UsageFilter()).count == 2 }
-            let records = try await gw.store.records(UsageFilter())
+            let plain = try await gw.send("POST", "/v1/chat/completions", json: chatBody())
+            #expect(plain.header("x-switchboard-route") == "fake/fake-model=ok")
+            try await eventually { try await gw.store.records(UsageFilter()).count == 3 }
+            let records = try await gw.store.records(UsageFilter()).filter { $0.attempts == 2 }
+            #expect(records.count == 2)
             // The slot that answered, asked for its own model, priced at that model's price, after two attempts.
             #expect(records.allSatisfy { $0.provider == "fake" && $0.model == "fake-model" && $0.attempts == 2 }, "\(records)")
             #expect(records.allSatisfy { $0.costNanoUSD != nil })

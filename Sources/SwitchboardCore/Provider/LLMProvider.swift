@@ -183,23 +183,80 @@ public protocol ImageGenerationProvider: LLMProvider {
     func generateImages(_ request: ImageRequest, context: CallContext) async throws -> [GeneratedImage]
 }
 
-/// The providers one call tried, in order, and the model each was asked for.
+/// The slots one call tried or skipped, in order, with the model each was asked for and how it ended, and the lanes it
+/// went through: the ledger's attempt count, the price of the model that answered, and `x-switchboard-route`.
 public final class CallTrace: Sendable {
-    private let tried = Mutex<[(provider: String, model: String)]>([])
+    /// One slot, tried or skipped.
+    public struct Entry: Sendable {
+        public var provider: String
+        public var model: String
+        /// Nil while tried and not failed (the one that answered); else why it was left.
+        public var failure: ProviderError?
+        public var skipped: Bool
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        var lanes: [String] = []
+    }
+
+    private let state = Mutex(State())
 
     /// An empty trace.
     public init() {}
 
     /// Notes one attempt at `provider`, asking it for `model`.
     public func attempt(_ provider: String, model: String) {
-        tried.withLock { $0.append((provider, model)) }
+        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: nil, skipped: false)) }
     }
 
-    /// Providers tried, first to last.
-    public var attempts: [String] { tried.withLock { $0.map(\.provider) } }
+    /// The last attempt failed with `error`.
+    public func failed(_ error: ProviderError) {
+        state.withLock { s in
+            guard let last = s.entries.indices.last else { return }
+            s.entries[last].failure = error
+        }
+    }
+
+    /// A slot passed over (cooling down, or unreachable until probed).
+    public func skipped(_ provider: String, model: String, because error: ProviderError) {
+        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: error, skipped: true)) }
+    }
+
+    /// The call entered a lane.
+    public func entered(lane: String) {
+        state.withLock { $0.lanes.append(lane) }
+    }
+
+    /// Providers tried, first to last (skipped slots are not attempts).
+    public var attempts: [String] { state.withLock { $0.entries.filter { !$0.skipped }.map(\.provider) } }
+
+    /// Every slot tried or skipped, first to last.
+    public var entries: [Entry] { state.withLock { $0.entries } }
 
     /// The model the last attempt at `provider` asked for (a router's slot or a lane's may name its own).
     public func model(askedOf provider: String) -> String? {
-        tried.withLock { $0.last { $0.provider == provider }?.model }
+        state.withLock { $0.entries.last { $0.provider == provider && !$0.skipped }?.model }
+    }
+
+    /// One compact line: the lanes entered, then each slot and how it ended, e.g.
+    /// `lane:fast: groq/llama=failed(overloaded 503), cerebras/llama=skipped(rate_limited), up/m=ok`; nil when nothing
+    /// was routed.
+    public var route: String? {
+        state.withLock { s in
+            guard !s.entries.isEmpty else { return nil }
+            let slots = s.entries.map { e -> String in
+                let outcome: String
+                if let failure = e.failure {
+                    let status = failure.status.map { " \($0)" } ?? ""
+                    outcome = e.skipped ? "skipped(\(failure.kind.name))" : "failed(\(failure.kind.name)\(status))"
+                } else {
+                    outcome = "ok"
+                }
+                return "\(e.provider)/\(e.model)=\(outcome)"
+            }
+            let lanes = s.lanes.isEmpty ? "" : s.lanes.joined(separator: ">") + ": "
+            return lanes + slots.joined(separator: ", ")
+        }
     }
 }

@@ -20,6 +20,16 @@ extension Lanes {
 
     private static func slot(_ s: ProviderRouter.SlotStatus, position: Int, strategy: LaneStrategy, health: [String: String]) -> JSONValue {
         let provider = String(s.name.prefix { $0 != "/" })
+        return [
+            "slot": .string(s.name), "health": .string(health[provider] ?? "unknown"),
+            "latency_ms": s.latency.map { .int($0.inMilliseconds) } ?? .null, "ttft_ms": s.ttft.map { .int($0.inMilliseconds) } ?? .null,
+            "price_nano_usd_per_million": s.price.map { .int($0.value) } ?? .null, "cooling": .bool(s.coolingUntil != nil),
+            "why": .string(reason(s, position: position, strategy: strategy)),
+        ]
+    }
+
+    /// Why a slot is at `position` in a lane's order.
+    static func reason(_ s: ProviderRouter.SlotStatus, position: Int, strategy: LaneStrategy) -> String {
         var reason: String
         switch strategy {
         case .priority: reason = "position \(position + 1) in the lane"
@@ -35,11 +45,46 @@ extension Lanes {
         if let until = s.coolingUntil {
             reason += "; skipped for \(max(0, (until - .now).inMilliseconds / 1000)) s more (rate limit, quota or failed connect)"
         }
-        return [
-            "slot": .string(s.name), "health": .string(health[provider] ?? "unknown"),
-            "latency_ms": s.latency.map { .int($0.inMilliseconds) } ?? .null, "ttft_ms": s.ttft.map { .int($0.inMilliseconds) } ?? .null,
-            "price_nano_usd_per_million": s.price.map { .int($0.value) } ?? .null, "cooling": .bool(s.coolingUntil != nil),
-            "why": .string(reason),
-        ]
+        return reason
+    }
+}
+
+/// One slot a request would try, in order, and why it is there.
+public struct PlannedAttempt: Sendable, Hashable {
+    /// `provider/model`, or a lane's model name.
+    public var slot: String
+    public var why: String
+}
+
+extension Gateway {
+    /// The slots a request for `model` would try now, in order, and why, without calling any of them (a bare name
+    /// may load the model lists to be resolved).
+    public func plan(model: String, context: CallContext) async throws(ModelResolutionError) -> (target: String, attempts: [PlannedAttempt])
+    {
+        let (provider, resolved) = try await resolve(model: model, context: context)
+        if let lane = lanes.definitions.first(where: { $0.modelName == provider.id }), let router = lanes.byName[lane.name] {
+            let attempts = router.status().enumerated().map {
+                PlannedAttempt(slot: $1.name, why: Lanes.reason($1, position: $0, strategy: lane.strategy))
+            }
+            return (router.id, attempts)
+        }
+        let indexes: [Int]
+        if let selection = provider as? RouterSelection {
+            indexes = selection.indexes
+        } else if provider.id == router.id {
+            indexes = Array(router.slots.indices)
+        } else {
+            return (
+                "\(provider.id)/\(resolved)",
+                [PlannedAttempt(slot: "\(provider.id)/\(resolved)", why: "the name's provider, asked as it is")]
+            )
+        }
+        let attempts = indexes.enumerated().map { position, i -> PlannedAttempt in
+            let slot = router.slots[i]
+            var why = "position \(position + 1) of the failover router's slots that take the name"
+            if router.coolingDown(slot: i) != nil { why += "; skipped now (cooling down, or unreachable until probed)" }
+            return PlannedAttempt(slot: "\(slot.provider.id)/\(slot.model ?? resolved)", why: why)
+        }
+        return (router.id, attempts)
     }
 }

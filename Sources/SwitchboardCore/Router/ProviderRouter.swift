@@ -72,8 +72,9 @@ public final class ProviderRouter: LLMProvider {
         return stream(request, context: bounded(context), over: slots.indices)
     }
 
-    /// The call's context within the plan's limits.
+    /// The call's context within the plan's limits, the lane noted in its trace.
     private func bounded(_ context: CallContext) -> CallContext {
+        if id.hasPrefix(Lane.prefix) { context.trace?.entered(lane: id) }
         guard plan.totalTimeout != nil || plan.ttftTimeout != nil else { return context }
         var context = context
         if let total = plan.totalTimeout { context.deadline = min(context.deadline, .now + total) }
@@ -95,7 +96,7 @@ public final class ProviderRouter: LLMProvider {
         for index in indexes {
             let slot = slots[index]
             let model = slot.model ?? request.model
-            if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+            if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
             note(slot, model: model, in: context)
             let start = ContinuousClock.now
             do {
@@ -104,6 +105,9 @@ public final class ProviderRouter: LLMProvider {
                 return response
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
+            } catch let error as ProviderError {
+                if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+                throw error
             }
         }
         throw AllProvidersFailed(attempts: attempts)
@@ -118,7 +122,7 @@ public final class ProviderRouter: LLMProvider {
                 for index in indexes {
                     let slot = slots[index]
                     let model = slot.model ?? request.model
-                    if let skip = skipIfCooling(index, slot: slot, model: model) { attempts.append(skip); continue }
+                    if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
                     note(slot, model: model, in: context)
                     let start = ContinuousClock.now
                     var delivered = false
@@ -133,6 +137,7 @@ public final class ProviderRouter: LLMProvider {
                     } catch let error as ProviderError where error.triesNextSlot && !delivered {
                         attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
                     } catch {
+                        if let error = error as? ProviderError, !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
                         continuation.finish(throwing: error)
                         return
                     }
@@ -182,11 +187,12 @@ public final class ProviderRouter: LLMProvider {
         context.trace?.attempt(slot.provider.id, model: model)
     }
 
-    private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String) -> AllProvidersFailed.Attempt? {
+    private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
         guard let until = coolingDown(slot: index) else { return nil }
         let error = ProviderError(
             .rateLimited(retryAfter: until - .now), provider: slot.provider.id,
             message: "skipped after a rate limit, a quota error or a failed connect")
+        context.trace?.skipped(slot.provider.id, model: model, because: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
     }
 
@@ -208,6 +214,7 @@ public final class ProviderRouter: LLMProvider {
                 "provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
                 "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)",
             ])
+        if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
     }

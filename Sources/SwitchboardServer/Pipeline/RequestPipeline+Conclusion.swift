@@ -15,6 +15,8 @@ extension HTTPField.Name {
     static let rateLimitLimit = Self("x-ratelimit-limit")!
     static let rateLimitRemaining = Self("x-ratelimit-remaining")!
     static let rateLimitReset = Self("x-ratelimit-reset")!
+    /// Where the request went: the lanes, each slot tried or skipped and how it ended.
+    static let route = Self("x-switchboard-route")!
 }
 
 /// The last stages, once the route has its answer: the ledger commit, the headers, the metrics, and errors in the
@@ -85,6 +87,12 @@ extension RequestPipeline {
             headers.set(.rateLimitReset, String(status.reset))
         }
         headers.set(.requestID, state.requestID)
+        if let route = state.trace?.route {
+            headers.set(.route, route)
+        } else if !state.provider.isEmpty {
+            let outcome = (200..<300).contains(status.code) ? "ok" : "failed(\(status.code))"
+            headers.set(.route, state.provider + "/" + state.upstreamModel + "=" + outcome)
+        }
         headers.set(.overhead, Self.milliseconds(max(.zero, total - state.upstream)))
         if state.streaming {
             // A stream is counted when it ends, with the status it ended with.
