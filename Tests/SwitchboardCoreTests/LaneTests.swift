@@ -78,6 +78,28 @@ import Testing
         #expect(cloud.calls == ["big"])
     }
 
+    @Test func aNestedLaneThatFailsEntirelyIsFollowedByTheOuterLanesNextSlot() async throws {
+        let a = ScriptedProvider(id: "a", steps: [.fail(503)], models: ["m"])
+        let b = ScriptedProvider(id: "b", steps: [.fail(500)], models: ["m"])
+        let c = ScriptedProvider(id: "c", steps: [.reply("ok")], models: ["m"])
+        let lanes = try Lanes(
+            [Lane(name: "outer", models: ["lane:inner", "c/m"]), Lane(name: "inner", models: ["a/m", "b/m"])], providers: [a, b, c],
+            prices: PriceTable())
+        let outer = try #require(lanes.byName["outer"])
+        for stream in [false, true] {
+            let trace = CallTrace()
+            var context = CallContext.testing()
+            context.trace = trace
+            let request = ChatRequest(model: "lane:outer", messages: [.user("x")])
+            let provider =
+                stream
+                ? try await StreamAccumulator.collect(outer.stream(request, context: context)).provider
+                : try await outer.chat(request, context: context).provider
+            #expect(provider == "c")
+            #expect(trace.route == "lane:outer>lane:inner: a/m=failed(overloaded 503), b/m=failed(server_error 500), c/m=ok")
+        }
+    }
+
     @Test func badLanesAreRefusedNamingTheLane() {
         let ps = Self.providers(["a"])
         let cases: [([Lane], String)] = [

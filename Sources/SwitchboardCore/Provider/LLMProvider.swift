@@ -193,6 +193,8 @@ public final class CallTrace: Sendable {
         /// Nil while tried and not failed (the one that answered); else why it was left.
         public var failure: ProviderError?
         public var skipped: Bool
+        /// Why it was skipped, in a word (`cooling`, `circuit_open`).
+        public var reason: String?
     }
 
     private struct State {
@@ -207,7 +209,7 @@ public final class CallTrace: Sendable {
 
     /// Notes one attempt at `provider`, asking it for `model`.
     public func attempt(_ provider: String, model: String) {
-        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: nil, skipped: false)) }
+        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: nil, skipped: false, reason: nil)) }
     }
 
     /// The last attempt failed with `error`.
@@ -218,9 +220,9 @@ public final class CallTrace: Sendable {
         }
     }
 
-    /// A slot passed over (cooling down, or unreachable until probed).
-    public func skipped(_ provider: String, model: String, because error: ProviderError) {
-        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: error, skipped: true)) }
+    /// A slot passed over (cooling down, unreachable until probed, or its circuit breaker open), `reason` in a word.
+    public func skipped(_ provider: String, model: String, because error: ProviderError, reason: String) {
+        state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: error, skipped: true, reason: reason)) }
     }
 
     /// The call entered a lane.
@@ -249,7 +251,7 @@ public final class CallTrace: Sendable {
                 let outcome: String
                 if let failure = e.failure {
                     let status = failure.status.map { " \($0)" } ?? ""
-                    outcome = e.skipped ? "skipped(\(failure.kind.name))" : "failed(\(failure.kind.name)\(status))"
+                    outcome = e.skipped ? "skipped(\(e.reason ?? failure.kind.name))" : "failed(\(failure.kind.name)\(status))"
                 } else {
                     outcome = "ok"
                 }

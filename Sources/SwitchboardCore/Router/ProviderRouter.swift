@@ -33,18 +33,25 @@ public final class ProviderRouter: LLMProvider {
     public let plan: Plan
     private let cooldowns = Mutex<[Int: ContinuousClock.Instant]>([:])
     let stats: Mutex<Stats>
+    /// One circuit breaker per slot.
+    let breakers: Mutex<[CircuitBreaker]>
     /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
     private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
 
     /// Creates a router over `slots`, tried in order, or as `plan` orders them (a lane).
-    public init(id: String = "router", slots: [RouterSlot], observer: (any RouterObserver)? = nil, plan: Plan = Plan()) {
+    public convenience init(id: String = "router", slots: [RouterSlot], observer: (any RouterObserver)? = nil, plan: Plan = Plan()) {
+        self.init(id: id, slots: slots, observer: observer, plan: plan, breaker: CircuitBreaker.Settings())
+    }
+
+    init(id: String, slots: [RouterSlot], observer: (any RouterObserver)?, plan: Plan, breaker: CircuitBreaker.Settings) {
         self.id = id
         self.displayName = id.hasPrefix(Lane.prefix) ? "Lane \(id.dropFirst(Lane.prefix.count))" : "Failover router"
         self.slots = slots
         self.observer = observer
         self.plan = plan
         stats = Mutex(Stats(count: slots.count))
+        breakers = Mutex(Array(repeating: CircuitBreaker(settings: breaker), count: slots.count))
     }
 
     public var capabilities: Set<Capability> {
@@ -102,12 +109,17 @@ public final class ProviderRouter: LLMProvider {
             do {
                 let response = try await slot.provider.chat(request.withModel(model), context: context)
                 record(index, latency: .now - start, firstToken: false)
+                settle(index, nil)
                 return response
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
             } catch let error as ProviderError {
+                settle(index, error)
                 if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
                 throw error
+            } catch let inner as AllProvidersFailed {
+                // A lane in this slot tried all of its own: the next slot.
+                attempts += inner.attempts
             }
         }
         throw AllProvidersFailed(attempts: attempts)
@@ -128,7 +140,10 @@ public final class ProviderRouter: LLMProvider {
                     var delivered = false
                     do {
                         for try await event in slot.provider.stream(request.withModel(model), context: context) {
-                            if !delivered { record(index, latency: .now - start, firstToken: true) }
+                            if !delivered {
+                                record(index, latency: .now - start, firstToken: true)
+                                settle(index, nil)
+                            }
                             delivered = true
                             continuation.yield(event)
                         }
@@ -136,8 +151,13 @@ public final class ProviderRouter: LLMProvider {
                         return
                     } catch let error as ProviderError where error.triesNextSlot && !delivered {
                         attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
+                    } catch let inner as AllProvidersFailed where !delivered {
+                        attempts += inner.attempts
                     } catch {
-                        if let error = error as? ProviderError, !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+                        if let error = error as? ProviderError {
+                            settle(index, error)
+                            if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+                        }
                         continuation.finish(throwing: error)
                         return
                     }
@@ -181,6 +201,14 @@ public final class ProviderRouter: LLMProvider {
         cooldowns.withLock { map in for index in cleared { map[index] = nil } }
     }
 
+    /// A slot's call ended: its breaker counts the upstream's own failures; anything else shows the upstream answers.
+    private func settle(_ index: Int, _ error: ProviderError?) {
+        let now = ContinuousClock.now
+        breakers.withLock { breakers in
+            if let error, CircuitBreaker.counts(error) { breakers[index].failed(now: now) } else { breakers[index].succeeded() }
+        }
+    }
+
     /// Notes the attempt in the call's trace; a lane in a slot notes its own slots' attempts.
     private func note(_ slot: RouterSlot, model: String, in context: CallContext) {
         guard !(slot.provider is ProviderRouter) else { return }
@@ -188,11 +216,21 @@ public final class ProviderRouter: LLMProvider {
     }
 
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
-        guard let until = coolingDown(slot: index) else { return nil }
-        let error = ProviderError(
-            .rateLimited(retryAfter: until - .now), provider: slot.provider.id,
-            message: "skipped after a rate limit, a quota error or a failed connect")
-        context.trace?.skipped(slot.provider.id, model: model, because: error)
+        let error: ProviderError
+        let reason: String
+        if let until = coolingDown(slot: index) {
+            reason = "cooling"
+            error = ProviderError(
+                .rateLimited(retryAfter: until - .now), provider: slot.provider.id,
+                message: "skipped after a rate limit, a quota error or a failed connect")
+        } else if !breakers.withLock({ $0[index].allows(now: .now) }) {
+            reason = "circuit_open"
+            error = ProviderError(
+                .overloaded, provider: slot.provider.id, message: "skipped: its circuit breaker is open after repeated failures")
+        } else {
+            return nil
+        }
+        context.trace?.skipped(slot.provider.id, model: model, because: error, reason: reason)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
     }
 
@@ -214,6 +252,7 @@ public final class ProviderRouter: LLMProvider {
                 "provider": "\(slot.provider.id)", "kind": "\(error.kind.name)", "status": "\(error.status ?? 0)",
                 "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)",
             ])
+        settle(index, error)
         if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
