@@ -46,7 +46,7 @@ private final class Text: Sendable {
             config: """
                 [server]
                 port = 0
-                drain_timeout_seconds = 1
+                drain_timeout_seconds = 4
                 [store]
                 path = "drain.db"
                 [[providers.openai_compat]]

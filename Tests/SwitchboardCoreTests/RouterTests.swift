@@ -14,8 +14,18 @@ import Testing
         #expect(a.calls == ["m"] && b.calls == ["b-model"] && c.calls == ["m"])
     }
 
-    @Test(arguments: [400, 401, 403, 404])
-    func nonRetryableFailureStopsAtOnce(status: Int) async throws {
+    @Test(arguments: [401, 403, 404])
+    func aRefusalThatIsTheSlotsAloneMovesOn(status: Int) async throws {
+        // A key refused or a model missing at one provider says nothing of the next.
+        let a = ScriptedProvider(id: "a", steps: [.fail(status)])
+        let b = ScriptedProvider(id: "b", steps: [.reply("next")])
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let answer = try await router.chat(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing())
+        #expect(answer.provider == "b")
+    }
+
+    @Test(arguments: [400])
+    func aRequestEveryProviderWouldRefuseStopsAtOnce(status: Int) async throws {
         let a = ScriptedProvider(id: "a", steps: [.fail(status)])
         let b = ScriptedProvider(id: "b", steps: [.reply("never")])
         let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])

@@ -94,7 +94,7 @@ import Testing
             #expect(r.status == 200)
             #expect(r.body.contains("\"content\":\"one\""))
             let last = try #require(r.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last)
-            #expect(last.hasPrefix("data: {\"error\":"))
+            #expect(last.hasPrefix("data: {") && last.contains("\"finish_reason\":\"error\"") && last.contains("\"error\":{"), "\(last)")
             #expect(!r.body.contains("[DONE]"))
         }
     }

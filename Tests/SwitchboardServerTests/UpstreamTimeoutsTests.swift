@@ -36,7 +36,7 @@ import Testing
             #expect(r.status == 200)
             #expect(r.body.contains("\"content\":\"one\""))
             let last = try #require(r.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last)
-            #expect(last.hasPrefix("data: {\"error\":"))
+            #expect(last.hasPrefix("data: {") && last.contains("\"finish_reason\":\"error\"") && last.contains("\"error\":{"), "\(last)")
             #expect(last.contains("stream idle timeout"), "\(last)")
             #expect(!r.body.contains("[DONE]"))
             // The record says it ended in a timeout.

@@ -80,10 +80,15 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 
-    /// Whether the router tries the next slot: a retryable failure, or an account out of quota or credit there
-    /// (exactly when another provider is wanted; the same request here would fail again).
+    /// Whether the router tries the next slot: a retryable failure; or one that is this slot's alone, which another
+    /// provider may not share: an account out of quota or credit, a key refused, a model it does not have, an answer it
+    /// garbled. A request any provider would refuse (a bad request, too long a context, filtered content) is not
+    /// sent elsewhere.
     public var triesNextSlot: Bool {
-        isRetryable || kind == .quotaExceeded
+        switch kind {
+        case .quotaExceeded, .authentication, .permission, .modelNotFound, .decoding: true
+        default: isRetryable
+        }
     }
 
     /// How long the provider asked us to wait, if it said.

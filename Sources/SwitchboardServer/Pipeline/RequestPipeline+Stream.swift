@@ -34,7 +34,9 @@ extension OpenAIChunkEncoder: StreamEventEncoder {
     func finish(usage: Usage?, cost: [String: JSONValue]) -> [SSEFrame] {
         finish(usage: usage, usageExtras: cost).map { SSEFrame($0) }
     }
-    func failure(_ error: APIError) -> SSEFrame { SSEFrame(error.body.jsonString()) }
+    /// A last chunk whose choice finished with `error`, carrying the error object: clients that read choices see the
+    /// stream end in error, and the official SDKs raise the error they find in it.
+    func failure(_ error: APIError) -> SSEFrame { SSEFrame(failureChunk(error.body).jsonString()) }
 }
 
 extension RequestPipeline {

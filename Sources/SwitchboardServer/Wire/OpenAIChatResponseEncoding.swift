@@ -60,6 +60,13 @@ public struct OpenAIChunkEncoder: Sendable {
         ]
     }
 
+    /// The chunk that ends a failed stream: an empty delta finished with `error`, and `body`'s `error` object.
+    public func failureChunk(_ body: JSONValue) -> JSONValue {
+        guard case .object(var o) = chunk(.object([:]), finish: "error") else { return body }
+        o["error"] = body["error"] ?? body
+        return .object(o)
+    }
+
     /// The payloads (JSON text) for one event; usage is held back to the end.
     public mutating func encodePayloads(_ event: StreamEvent) -> [String] {
         var out: [JSONValue] = []
