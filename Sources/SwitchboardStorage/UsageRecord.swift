@@ -27,13 +27,16 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var status: Int
     /// Provider attempts made (failovers included).
     public var attempts: Int
+    /// Where a routed request went: the lanes entered, each slot tried or skipped and how it ended
+    /// (`x-switchboard-route`); nil for a request to one provider.
+    public var route: String?
 
     /// Creates a record.
     public init(
         requestID: String, timestamp: Date = Date(), keyID: String? = nil, user: String? = nil, task: String,
         provider: String? = nil, model: String? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0,
         reasoningTokens: Int = 0, costNanoUSD: Int64? = nil, estimated: Bool = false, latencyMs: Int = 0, ttftMs: Int? = nil,
-        status: Int, attempts: Int = 0
+        status: Int, attempts: Int = 0, route: String? = nil
     ) {
         self.requestID = requestID
         self.timestamp = timestamp
@@ -52,6 +55,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         self.ttftMs = ttftMs
         self.status = status
         self.attempts = attempts
+        self.route = route
     }
 }
 

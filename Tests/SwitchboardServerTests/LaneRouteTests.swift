@@ -31,6 +31,7 @@ import Testing
             // The slot that answered, asked for its own model, priced at that model's price, after two attempts.
             #expect(records.allSatisfy { $0.provider == "fake" && $0.model == "fake-model" && $0.attempts == 2 }, "\(records)")
             #expect(records.allSatisfy { $0.costNanoUSD != nil })
+            #expect(records.allSatisfy { $0.route == "lane:fast: fake/broken=failed(overloaded 503), fake/fake-model=ok" })
         }
     }
 

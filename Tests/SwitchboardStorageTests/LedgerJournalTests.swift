@@ -13,7 +13,7 @@ import Testing
                 keyID: i % 2 == 0 ? "key_a" : nil, user: i % 3 == 0 ? "ü \"quoted\"" : nil, task: "chat.completions",
                 provider: "p", model: "m/\(i)", inputTokens: i, outputTokens: 2 * i, cachedTokens: i / 2, reasoningTokens: 1,
                 costNanoUSD: i % 4 == 0 ? nil : Int64(i) * 1_000_000_007, estimated: i % 5 == 0, latencyMs: 3, ttftMs: i % 2 == 0 ? 1 : nil,
-                status: 200, attempts: 1)
+                status: 200, attempts: 1, route: i % 3 == 1 ? "lane:l: p/a=failed(timeout), p/m/\(i)=ok" : nil)
         }
     }
 

@@ -102,6 +102,7 @@ import Testing
         long.user = nil
         long.task = "hf.text-generation"
         long.provider = "a-provider-with-a-long-id"
+        long.route = "lane:fast: a-provider-with-a-long-id/x=failed(overloaded 503), p/m=ok"
         var short = record(2, key: "k", model: "m")
         short.provider = "p"
         try await store.append([long, short])
@@ -110,6 +111,7 @@ import Testing
         #expect(read.map(\.keyID) == [short.keyID, nil] && read.map(\.user) == [short.user, nil])
         #expect(read.map(\.task) == [short.task, long.task] && read.map(\.provider) == ["p", long.provider])
         #expect(read.map(\.model) == ["m", long.model])
+        #expect(read.map(\.route) == [nil, long.route])
         await store.close()
     }
 

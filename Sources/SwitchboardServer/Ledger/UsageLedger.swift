@@ -93,7 +93,7 @@ struct UsageLedger: Sendable {
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
             reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
-            attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1))
+            attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1), route: state.trace?.route)
     }
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats.

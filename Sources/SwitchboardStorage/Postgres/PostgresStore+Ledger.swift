@@ -5,19 +5,22 @@ public import SwitchboardCore
 extension PostgresStore {
     private static let insertColumns = """
         request_id, ts, key_id, user_name, task, provider, model, input_tokens, output_tokens, cached_tokens,
-        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts
+        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route
         """
+
+    /// Columns a record fills.
+    private static let parameters = 18
 
     /// One multi-row INSERT per batch: a single round trip and a single commit for every record in it.
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        // 17 parameters a row; PostgreSQL allows 65,535 per statement.
+        // 18 parameters a row; PostgreSQL allows 65,535 per statement.
         for chunk in stride(from: 0, to: records.count, by: 3000).map({ records[$0..<min($0 + 3000, records.count)] }) {
-            var binds = PostgresBindings(capacity: chunk.count * 17)
+            var binds = PostgresBindings(capacity: chunk.count * Self.parameters)
             var sql = "INSERT INTO usage_ledger (\(Self.insertColumns)) VALUES "
             for (i, r) in chunk.enumerated() {
-                let base = i * 17
-                sql += (i == 0 ? "(" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ", ") + ")"
+                let base = i * Self.parameters
+                sql += (i == 0 ? "(" : ", (") + (1...Self.parameters).map { "$\(base + $0)" }.joined(separator: ", ") + ")"
                 binds.append(r.requestID)
                 binds.append(r.timestamp.timeIntervalSince1970)
                 binds.append(r.keyID)
@@ -35,6 +38,7 @@ extension PostgresStore {
                 binds.append(r.ttftMs.map(Int64.init))
                 binds.append(Int32(r.status))
                 binds.append(Int32(r.attempts))
+                binds.append(r.route)
             }
             try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         }
@@ -71,7 +75,8 @@ extension PostgresStore {
                     cachedTokens: Int(try c[9].decode(Int64.self)), reasoningTokens: Int(try c[10].decode(Int64.self)),
                     costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
                     latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
-                    status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self))))
+                    status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self)),
+                    route: try c[17].decode(String?.self)))
         }
         return out
     }

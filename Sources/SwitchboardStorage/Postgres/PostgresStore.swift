@@ -95,6 +95,7 @@ public final class PostgresStore: Storage, CounterStore {
                 "CREATE INDEX limit_counters_expiry ON limit_counters (expires_at)",
             ]
         ),
+        ("v4-usage-ledger-route", ["ALTER TABLE usage_ledger ADD COLUMN route TEXT"]),
     ]
 
     private func migrate() async throws {

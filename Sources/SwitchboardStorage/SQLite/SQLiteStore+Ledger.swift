@@ -55,6 +55,13 @@ extension SQLiteStore: ImmediateLedgerStore {
         }
     }
 
+    /// Where a routed request went.
+    static func registerLedgerRouteMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v5-usage-ledger-route") { db in
+            try db.execute(sql: "ALTER TABLE usage_ledger ADD COLUMN route TEXT")
+        }
+    }
+
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in try Self.insert(records, db) }
@@ -154,10 +161,10 @@ extension SQLiteStore: ImmediateLedgerStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 17 values in an existential,
+        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 18 values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
         for (i, r) in records.enumerated() {
@@ -166,7 +173,7 @@ extension SQLiteStore: ImmediateLedgerStore {
             sqlite3_clear_bindings(s)
             // The texts are bound without a copy (SQLITE_TRANSIENT would have SQLite allocate one for each): they
             // stay valid until the step has run, and the bindings are cleared before they go.
-            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model]) { texts in
+            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model, r.route]) { texts in
                 for (column, text) in zip(textColumns, texts) {
                     if let text { sqlite3_bind_text(s, column, text, -1, nil) } else { sqlite3_bind_null(s, column) }
                 }
@@ -199,7 +206,7 @@ extension SQLiteStore: ImmediateLedgerStore {
     static let yieldEvery = 64
 
     /// The columns of `insert`'s texts, in the order it passes them.
-    private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7]
+    private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7, 18]
 
     /// Runs `body` with each text as a C string (nil for nil), all valid until it returns; a native string's own
     /// storage is used, and the pointers are kept on the stack, so nothing is allocated.
@@ -247,7 +254,8 @@ extension SQLiteStore: ImmediateLedgerStore {
                     user: row["user"], task: row["task"], provider: row["provider"], model: row["model"],
                     inputTokens: row["input_tokens"], outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"],
                     reasoningTokens: row["reasoning_tokens"], costNanoUSD: row["cost_nano_usd"], estimated: row["estimated"],
-                    latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"])
+                    latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"],
+                    route: row["route"])
             }
         }
     }

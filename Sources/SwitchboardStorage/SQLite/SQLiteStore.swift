@@ -108,6 +108,7 @@ public final class SQLiteStore: Storage {
             }
         }
         registerLedgerWithoutRowIDMigration(&m)
+        registerLedgerRouteMigration(&m)
         return m
     }
 

@@ -32,6 +32,7 @@ extension UsageRecord {
         if let model { field("model", .string(model)) }
         if let costNanoUSD { field("cost", .int(costNanoUSD)) }
         if let ttftMs { field("ttft", .int(Int64(ttftMs))) }
+        if let route { field("route", .string(route)) }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -46,6 +47,7 @@ extension UsageRecord {
             task: task, provider: v["provider"]?.stringValue, model: v["model"]?.stringValue, inputTokens: Int(input),
             outputTokens: Int(output), cachedTokens: Int(v["cached"]?.intValue ?? 0), reasoningTokens: Int(v["reasoning"]?.intValue ?? 0),
             costNanoUSD: v["cost"]?.intValue, estimated: v["est"]?.boolValue ?? false, latencyMs: Int(v["lat"]?.intValue ?? 0),
-            ttftMs: v["ttft"]?.intValue.map { Int($0) }, status: Int(status), attempts: Int(v["attempts"]?.intValue ?? 0))
+            ttftMs: v["ttft"]?.intValue.map { Int($0) }, status: Int(status), attempts: Int(v["attempts"]?.intValue ?? 0),
+            route: v["route"]?.stringValue)
     }
 }
