@@ -36,9 +36,11 @@ extension Reader {
                     for item in items { lane.weights.append(try int(item, "\(path)[]", key: k, table: table, range: 1...1_000_000)) }
                 case "ttft_timeout_seconds": lane.ttftTimeout = try seconds(v, path, key: k, table: table, range: 0.05...3600)
                 case "total_timeout_seconds": lane.totalTimeout = try seconds(v, path, key: k, table: table, range: 0.05...86_400)
+                case "budget_usd": lane.budget = try dollars(v, path, key: k, table: table)
                 default:
                     throw fail(
-                        "unknown key '\(path)' (expected models, strategy, weights, ttft_timeout_seconds, total_timeout_seconds)", key: k,
+                        "unknown key '\(path)' (expected models, strategy, weights, ttft_timeout_seconds, total_timeout_seconds, budget_usd)",
+                        key: k,
                         table: table)
                 }
             }

@@ -179,6 +179,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .overloaded, .quotaExceeded:
             return APIError(
                 status: .serviceUnavailable, message: "upstream unavailable: \(detail)", type: "server_error", code: "upstream_unavailable")
+        case .budgetExceeded:
+            return APIError(status: .tooManyRequests, message: detail, type: "rate_limit_error", code: "budget_exceeded")
         case .authentication, .permission:
             return APIError(
                 status: .badGateway, message: "the gateway's credentials were refused upstream: \(detail)", type: "server_error",

@@ -405,11 +405,13 @@ import Testing
             strategy = "weighted"
             weights = [3, 1]
             total_timeout_seconds = 120
+            budget_usd = 2.5
             """
         let config = try ConfigLoader.parse(text)
         #expect(config.lanes.map(\.name) == ["local-first", "fast"])
         #expect(config.lanes[0].ttftTimeout == .seconds(2))
         #expect(config.lanes[1].strategy == .weighted && config.lanes[1].weights == [3, 1])
+        #expect(config.lanes[1].budget == NanoUSD(usd: "2.5"))
         let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
         #expect(built.gateway.lanes.names == ["local-first", "fast"])
         #expect(built.gateway.lane("fast")?.slots.map(\.provider.id) == ["cerebras", "groq"])

@@ -100,6 +100,42 @@ import Testing
         }
     }
 
+    @Test func aLaneWhoseBudgetIsSpentTurnsItselfOffAndAnOuterLaneMovesToACheaperOne() async throws {
+        // Each scripted reply uses 1 input token and 1 output token per word; $1 per token either way.
+        let dear = ScriptedProvider(id: "dear", steps: [.reply("ok")], models: ["m"])
+        let cheap = ScriptedProvider(id: "cheap", steps: [.reply("ok")], models: ["m"])
+        var prices = PriceTable()
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(usd: "1000000")!, outputPerMillion: NanoUSD(usd: "1000000")!), for: "dear/m")
+        let lanes = try Lanes(
+            [
+                Lane(name: "best", models: ["dear/m"], budget: NanoUSD(usd: "3")!),
+                Lane(name: "any", models: ["lane:best", "cheap/m"]),
+            ], providers: [dear, cheap], prices: prices)
+        let best = try #require(lanes.byName["best"])
+        _ = try await Self.first(best)
+        #expect(best.spent == NanoUSD(usd: "2")!)
+        _ = try await Self.first(best)
+        let error = await #expect(throws: ProviderError.self) { _ = try await Self.first(best) }
+        #expect(error?.kind == .budgetExceeded)
+        #expect(error?.triesNextSlot == true)
+        #expect(try await Self.first(#require(lanes.byName["any"])) == "cheap")
+        #expect(dear.calls.count == 2)
+    }
+
+    @Test func aMeterAddsUpUsageAndCostAcrossCalls() {
+        var prices = PriceTable()
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(usd: "2")!, outputPerMillion: NanoUSD(usd: "4")!), for: "p/m")
+        let meter = UsageMeter(prices: prices, sats: SatsRate(btcPrice: NanoUSD(usd: "100000")!))
+        meter.add(Usage(inputTokens: 1_000_000, outputTokens: 500_000), provider: "p", model: "m")
+        meter.add(Usage(inputTokens: 10, outputTokens: 10), provider: "p", model: "unpriced")
+        let totals = meter.totals
+        #expect(totals.calls == 2 && totals.unpriced == 1)
+        #expect(totals.usage.inputTokens == 1_000_010 && totals.usage.outputTokens == 500_010)
+        #expect(totals.cost == NanoUSD(usd: "4")!)
+        // $4 at $100,000 a bitcoin: 4e-5 BTC, 4,000,000 msats.
+        #expect(totals.msats == 4_000_000)
+    }
+
     @Test func badLanesAreRefusedNamingTheLane() {
         let ps = Self.providers(["a"])
         let cases: [([Lane], String)] = [

@@ -10,6 +10,8 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         case rateLimited(retryAfter: Duration?)
         /// Out of credit or quota: waiting will not help.
         case quotaExceeded
+        /// A budget set on this side (a lane's) is spent: switch to a cheaper lane.
+        case budgetExceeded
         case timeout
         case network
         case server(status: Int)
@@ -27,6 +29,7 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
             case .invalidRequest: "invalid_request"
             case .rateLimited: "rate_limited"
             case .quotaExceeded: "quota_exceeded"
+            case .budgetExceeded: "budget_exceeded"
             case .timeout: "timeout"
             case .network: "network"
             case .server: "server_error"
@@ -74,8 +77,8 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     public var isRetryable: Bool {
         switch kind {
         case .rateLimited, .timeout, .network, .server, .overloaded: true
-        case .authentication, .permission, .modelNotFound, .invalidRequest, .quotaExceeded, .contentFiltered,
-            .cancelled, .decoding:
+        case .authentication, .permission, .modelNotFound, .invalidRequest, .quotaExceeded, .budgetExceeded,
+            .contentFiltered, .cancelled, .decoding:
             false
         }
     }
@@ -86,7 +89,7 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     /// sent elsewhere.
     public var triesNextSlot: Bool {
         switch kind {
-        case .quotaExceeded, .authentication, .permission, .modelNotFound, .decoding: true
+        case .quotaExceeded, .budgetExceeded, .authentication, .permission, .modelNotFound, .decoding: true
         default: isRetryable
         }
     }

@@ -25,12 +25,15 @@ public struct Lane: Sendable, Hashable {
     public var ttftTimeout: Duration?
     /// The whole call's limit, failovers included.
     public var totalTimeout: Duration?
+    /// Spend (at the slots' prices, while the process runs) at which the lane turns itself off.
+    public var budget: NanoUSD?
 
     /// A lane.
     public init(
         name: String, models: [String], strategy: LaneStrategy = .priority, weights: [Int] = [], ttftTimeout: Duration? = nil,
-        totalTimeout: Duration? = nil
+        totalTimeout: Duration? = nil, budget: NanoUSD? = nil
     ) {
+        self.budget = budget
         self.name = name
         self.models = models
         self.strategy = strategy
@@ -109,16 +112,12 @@ public struct Lanes: Sendable {
                 }
                 slots.append(RouterSlot(provider: provider, model: String(model[model.index(after: slash)...])))
             }
-            let prices = slots.map { slot in
-                slot.model.flatMap { prices.price(provider: slot.provider.id, model: $0) }.map {
-                    NanoUSD($0.inputPerMillion.value.saturatingAdding($0.outputPerMillion.value))
-                }
-            }
+            let prices = slots.map { slot in slot.model.flatMap { prices.price(provider: slot.provider.id, model: $0) } }
             let router = ProviderRouter(
                 id: lane.modelName, slots: slots, observer: observer,
                 plan: .init(
                     strategy: lane.strategy, weights: lane.weights, prices: prices, ttftTimeout: lane.ttftTimeout,
-                    totalTimeout: lane.totalTimeout))
+                    totalTimeout: lane.totalTimeout, budget: lane.budget))
             building.remove(name)
             built[name] = router
             return router

@@ -13,6 +13,8 @@ extension Lanes {
                     ]
                     o["ttft_timeout_ms"] = lane.ttftTimeout.map { .int($0.inMilliseconds) } ?? .null
                     o["total_timeout_ms"] = lane.totalTimeout.map { .int($0.inMilliseconds) } ?? .null
+                    o["budget_nano_usd"] = lane.budget.map { .int($0.value) } ?? .null
+                    o["spent_nano_usd"] = .int(router.spent.value)
                     return .object(o)
                 }
             })

@@ -6,8 +6,10 @@ extension ProviderRouter {
         public var strategy: LaneStrategy
         /// One weight per slot, for `weighted`.
         public var weights: [Int]
-        /// Each slot's price per million tokens (input plus output), for `cost`; nil when unpriced.
-        public var prices: [NanoUSD?]
+        /// Each slot's price, for `cost` and the budget; nil when unpriced.
+        public var prices: [ModelPrice?]
+        /// Spend at which the lane turns itself off (calls fail with `budgetExceeded`); unpriced slots spend nothing.
+        public var budget: NanoUSD?
         /// No first byte of a streamed answer by then: the next slot.
         public var ttftTimeout: Duration?
         /// The whole call's limit, failovers included.
@@ -15,9 +17,10 @@ extension ProviderRouter {
 
         /// A plan; the default tries slots in order, unbounded.
         public init(
-            strategy: LaneStrategy = .priority, weights: [Int] = [], prices: [NanoUSD?] = [], ttftTimeout: Duration? = nil,
-            totalTimeout: Duration? = nil
+            strategy: LaneStrategy = .priority, weights: [Int] = [], prices: [ModelPrice?] = [], ttftTimeout: Duration? = nil,
+            totalTimeout: Duration? = nil, budget: NanoUSD? = nil
         ) {
+            self.budget = budget
             self.strategy = strategy
             self.weights = weights
             self.prices = prices
@@ -93,8 +96,8 @@ extension ProviderRouter {
             }
         case .cost:
             return all.sorted { a, b in
-                let x = plan.prices.indices.contains(a) ? plan.prices[a] : nil
-                let y = plan.prices.indices.contains(b) ? plan.prices[b] : nil
+                let x = perMillion(a)
+                let y = perMillion(b)
                 switch (x, y) {
                 case (let x?, let y?) where x != y: return x < y
                 case (.some, nil): return true
@@ -103,6 +106,28 @@ extension ProviderRouter {
                 }
             }
         }
+    }
+
+    /// A slot's input plus output price per million tokens.
+    func perMillion(_ index: Int) -> NanoUSD? {
+        guard plan.prices.indices.contains(index), let price = plan.prices[index] else { return nil }
+        return price.inputPerMillion + price.outputPerMillion
+    }
+
+    /// What the lane has spent, at its slots' prices.
+    public var spent: NanoUSD { NanoUSD(spentNanoUSD.load(ordering: .relaxed)) }
+
+    /// Adds a slot's call to the spend.
+    func spend(_ index: Int, usage: Usage?) {
+        guard plan.budget != nil, let usage, plan.prices.indices.contains(index), let price = plan.prices[index] else { return }
+        spentNanoUSD.wrappingAdd(price.cost(of: usage).value, ordering: .relaxed)
+    }
+
+    /// Fails when the lane's budget is spent.
+    func checkBudget() throws(ProviderError) {
+        guard let budget = plan.budget, spent >= budget else { return }
+        throw ProviderError(
+            .budgetExceeded, provider: id, message: "\(id) has spent its budget of \(budget) (\(spent) spent); use a cheaper lane")
     }
 
     /// One slot as the router sees it now, for `switchboard lanes`.
@@ -133,7 +158,7 @@ extension ProviderRouter {
             let slot = slots[i]
             return SlotStatus(
                 name: slot.model.map { "\(slot.provider.id)/\($0)" } ?? slot.provider.id, coolingUntil: coolingDown(slot: i),
-                latency: latency[i], ttft: ttft[i], price: plan.prices.indices.contains(i) ? plan.prices[i] : nil,
+                latency: latency[i], ttft: ttft[i], price: perMillion(i),
                 weight: plan.weights.indices.contains(i) ? plan.weights[i] : nil)
         }
     }

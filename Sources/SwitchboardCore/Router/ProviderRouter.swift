@@ -35,6 +35,8 @@ public final class ProviderRouter: LLMProvider {
     let stats: Mutex<Stats>
     /// One circuit breaker per slot.
     let breakers: Mutex<[CircuitBreaker]>
+    /// What the lane has spent, in nano-USD, against its budget.
+    let spentNanoUSD = Atomic<Int64>(0)
     /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
     private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
@@ -70,11 +72,13 @@ public final class ProviderRouter: LLMProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try checkBudget()
         guard plan.strategy == .priority else { return try await chat(request, context: bounded(context), over: order()) }
         return try await chat(request, context: bounded(context), over: slots.indices)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
+        do { try checkBudget() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         guard plan.strategy == .priority else { return stream(request, context: bounded(context), over: order()) }
         return stream(request, context: bounded(context), over: slots.indices)
     }
@@ -110,6 +114,7 @@ public final class ProviderRouter: LLMProvider {
                 let response = try await slot.provider.chat(request.withModel(model), context: context)
                 record(index, latency: .now - start, firstToken: false)
                 settle(index, nil)
+                spend(index, usage: response.usage)
                 return response
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
@@ -145,6 +150,7 @@ public final class ProviderRouter: LLMProvider {
                                 settle(index, nil)
                             }
                             delivered = true
+                            if case .usage(let usage) = event { spend(index, usage: usage) }
                             continuation.yield(event)
                         }
                         continuation.finish()
