@@ -10,6 +10,7 @@
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
 #   LIMITS=1 LEVELS="32 256" Benchmarks/run.sh   # with a global rpm limit, a key's rpm/tpm limits and a budget
 #   SOAK=30 LEVELS=" " SSE=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 s saturated, then the ledger metric against the rows
+#   MODEL=lane:bench LEVELS=32 Benchmarks/run.sh   # every request through a lane (one slot: up/bench-model)
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 #   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
 #                                          # only paced: nginx, then this build against another, interleaved
@@ -102,6 +103,8 @@ api_key = "sk-upstream-bench"
 id = "sse"
 base_url = "http://127.0.0.1:$UP/stream/v1"
 TOML
+# MODEL=lane:bench: requests go through a lane of one slot (a build without lanes cannot read this section).
+case "${MODEL:-}" in lane:*) printf '[lanes.bench]\nmodels = ["up/bench-model"]\n' >> "$WORK/switchboard.toml" ;; esac
 # LIMITS=1: every limit kind on and none ever reached: a gateway-wide rpm limit, and the requests sent with a key
 # that has its own rpm and tpm limits and a monthly budget (main levels only: a comparison's gateway has its own
 # store, without that key).
@@ -118,7 +121,7 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB/health" >/dev/null && b
 
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'
+wrk.body = '{"model":"${MODEL:-up/bench-model}","messages":[{"role":"user","content":"hi"}]}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
