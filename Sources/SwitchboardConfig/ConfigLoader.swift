@@ -24,6 +24,10 @@ public enum ConfigLoader {
         }
         var config = try parse(String(decoding: data, as: UTF8.self), file: path)
         config.file = path
+        // A relative catalogue path is the configuration file's neighbour.
+        if let catalogue = config.priceCatalogue, !catalogue.hasPrefix("/") {
+            config.priceCatalogue = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(catalogue).path
+        }
         return config
     }
 
@@ -104,7 +108,7 @@ struct Reader {
             case "server":
                 config.server = try readServer(value)
             case "pricing":
-                config.prices = try readPricing(value)
+                config.prices = try readPricing(value, into: &config)
             case "billing":
                 for (k, v) in try entries(value, table: "billing", key: "billing") {
                     guard k == "btc_usd" else { throw fail("unknown key 'billing.\(k)'", key: k, table: "billing") }
@@ -292,9 +296,13 @@ struct Reader {
         return amount
     }
 
-    func readPricing(_ node: TOMLNode) throws(ConfigError) -> [String: ModelPrice] {
+    func readPricing(_ node: TOMLNode, into config: inout SwitchboardConfig) throws(ConfigError) -> [String: ModelPrice] {
         var out: [String: ModelPrice] = [:]
         for (model, value) in try entries(node, table: "pricing", key: "pricing") {
+            if model == "catalogue" {
+                config.priceCatalogue = try string(value, "pricing.catalogue", key: model, table: "pricing")
+                continue
+            }
             let table = "pricing.\"\(model)\""
             guard model.contains("/") else {
                 throw fail("pricing keys must be \"provider/model\", not '\(model)'", key: model, table: table)

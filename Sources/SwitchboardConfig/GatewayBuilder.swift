@@ -132,7 +132,7 @@ public struct GatewayBuilder: Sendable {
                 slots.append(RouterSlot(provider: provider, model: model))
             }
         }
-        let prices = priceTable(providers)
+        let prices = try priceTable(providers, warnings: &warnings)
         let lanes: Lanes
         do {
             lanes = try Lanes(
@@ -169,14 +169,21 @@ public struct GatewayBuilder: Sendable {
         return providers.map(\.id).filter { open.contains($0) }
     }
 
-    /// Built-in prices of every configured provider that knows some, then `[pricing]` overrides.
-    private func priceTable(_ providers: [any LLMProvider]) -> PriceTable {
+    /// Built-in prices of every configured provider that knows some, then the catalogue file, then `[pricing]`.
+    private func priceTable(_ providers: [any LLMProvider], warnings: inout [String]) throws(ConfigError) -> PriceTable {
         var table = PriceTable()
         for provider in providers {
             guard let pricing = provider as? any ModelPricing else { continue }
-            for (model, price) in pricing.seedPrices { table.set(price, for: "\(provider.id)/\(model)") }
+            for (model, price) in pricing.seedPrices { table.set(price, for: "\(provider.id)/\(model)", source: "built-in") }
         }
-        for (key, price) in config.prices { table.set(price, for: key) }
+        if let path = config.priceCatalogue {
+            let catalogue = try PriceCatalogue.load(path: path)
+            for (key, price) in catalogue.prices { table.set(price, for: key, source: path) }
+            if !catalogue.skipped.isEmpty {
+                warnings.append("\(path): \(catalogue.skipped.count) model(s) without both an input and an output price left out")
+            }
+        }
+        for (key, price) in config.prices { table.set(price, for: key, source: "[pricing]") }
         return table
     }
 

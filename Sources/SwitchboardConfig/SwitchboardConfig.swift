@@ -46,6 +46,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var limits = QuotaEnforcer.Configuration()
     /// `[pricing."provider/model"]` overrides, exact.
     public var prices: [String: ModelPrice] = [:]
+    /// `[pricing] catalogue`: a price list file (this project's format or LiteLLM's), under `prices`.
+    public var priceCatalogue: String?
     /// `[billing] btc_usd`: the BTC price used for msats.
     public var btcPrice: NanoUSD = NanoUSD(100_000 * 1_000_000_000)
 

@@ -3,7 +3,8 @@ import Switchboard
 
 struct PricingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pricing", abstract: "List the prices used for cost: built-in seeds and [pricing] overrides.")
+        commandName: "pricing", abstract: "List the prices used for cost and where each came from: built-in, the catalogue file, [pricing]."
+    )
 
     @OptionGroup var options: GatewayOptions
 
@@ -13,7 +14,8 @@ struct PricingCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let loaded = try options.load(quiet: true)
-            let rows = loaded.gateway.prices.prices.sorted { $0.key < $1.key }
+            let table = loaded.gateway.prices
+            let rows = table.prices.sorted { $0.key < $1.key }
             if json {
                 Terminal.out(
                     Terminal.json(
@@ -24,16 +26,17 @@ struct PricingCommand: AsyncParsableCommand {
                                     "output_nano_usd_per_million": .int(p.outputPerMillion.value),
                                     "cached_input_nano_usd_per_million": p.cachedInputPerMillion.map { .int($0.value) } ?? .null,
                                     "reasoning_nano_usd_per_million": p.reasoningPerMillion.map { .int($0.value) } ?? .null,
+                                    "source": table.sources[key].map(JSONValue.string) ?? .null,
                                 ]
                             })))
             } else {
                 Terminal.out(
                     Terminal.table(
-                        ["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M"],
+                        ["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M", "SOURCE"],
                         rows.map { key, p in
                             [
                                 key, p.inputPerMillion.description, p.outputPerMillion.description,
-                                p.cachedInputPerMillion?.description ?? "-",
+                                p.cachedInputPerMillion?.description ?? "-", table.sources[key] ?? "-",
                             ]
                         }))
                 Terminal.err("models without a row have no known price: their cost is recorded as unknown, never 0\n")

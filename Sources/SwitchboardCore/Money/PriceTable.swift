@@ -2,6 +2,8 @@
 public struct PriceTable: Sendable, Hashable {
     /// Prices keyed by `provider/model`.
     public private(set) var prices: [String: ModelPrice]
+    /// Where each price came from (`registry`, the catalogue's path, `[pricing]`), by `provider/model`.
+    public private(set) var sources: [String: String] = [:]
 
     /// A table with these prices.
     public init(_ prices: [String: ModelPrice] = [:]) {
@@ -13,9 +15,10 @@ public struct PriceTable: Sendable, Hashable {
         prices["\(provider)/\(model)"]
     }
 
-    /// Sets (or overrides) one price.
-    public mutating func set(_ price: ModelPrice, for key: String) {
+    /// Sets (or overrides) one price, noting where it came from.
+    public mutating func set(_ price: ModelPrice, for key: String, source: String? = nil) {
         prices[key] = price
+        sources[key] = source
     }
 
     /// The exact cost of `usage`, nil when the model has no price.

@@ -1,0 +1,71 @@
+import Foundation
+import SwitchboardConfig
+import SwitchboardCore
+import SwitchboardProviders
+import Testing
+
+/// `[pricing] catalogue`: a whole price list from a file, in this project's format or LiteLLM's, exact to the nano-USD.
+@Suite struct PriceCatalogueTests {
+    func file(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID().uuidString).json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func usd(_ text: String) -> NanoUSD { NanoUSD(usd: text)! }
+
+    @Test func liteLLMsFileIsReadExactlyWithItsProvidersNamedAsHere() throws {
+        let path = try file(
+            """
+            {"sample_spec": {"input_cost_per_token": 0, "output_cost_per_token": 0, "litellm_provider": "one of https://docs.litellm.ai/docs/providers"},
+             "gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "cache_read_input_token_cost": 1.25e-06,
+                        "litellm_provider": "openai", "mode": "chat", "max_input_tokens": 128000},
+             "groq/llama3-8b-8192": {"input_cost_per_token": 5e-08, "output_cost_per_token": 8e-08, "litellm_provider": "groq", "mode": "chat"},
+             "together_ai/meta-llama/Llama-3-70b": {"input_cost_per_token": 9e-07, "output_cost_per_token": 9e-07,
+                                                    "litellm_provider": "together_ai", "mode": "chat"},
+             "dall-e-3": {"input_cost_per_pixel": 4e-08, "litellm_provider": "openai", "mode": "image_generation"},
+             "half-priced": {"input_cost_per_token": 1e-06, "litellm_provider": "openai", "mode": "chat"}}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let loaded = try PriceCatalogue.load(path: path)
+        #expect(
+            loaded.prices["openai/gpt-4o"]
+                == ModelPrice(inputPerMillion: usd("2.5"), outputPerMillion: usd("10"), cachedInputPerMillion: usd("1.25")))
+        #expect(loaded.prices["groq/llama3-8b-8192"] == ModelPrice(inputPerMillion: usd("0.05"), outputPerMillion: usd("0.08")))
+        #expect(loaded.prices["together/meta-llama/Llama-3-70b"]?.inputPerMillion == usd("0.9"))
+        #expect(loaded.prices.count == 3)
+        #expect(loaded.skipped == ["half-priced"])
+    }
+
+    @Test func theCatalogueIsUnderPricingAndOverBuiltInPricesAndEachPriceSaysWhereItCameFrom() throws {
+        let path = try file(
+            """
+            {"cerebras/zai-glm-4.7": {"input_per_million_usd": "3", "output_per_million_usd": 4},
+             "cerebras/llama-3.3-70b": {"input_per_million_usd": 0.85, "output_per_million_usd": "1.2"}}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = """
+            [providers.cerebras]
+            api_key = "c"
+            [pricing]
+            catalogue = "\(path)"
+            [pricing."cerebras/llama-3.3-70b"]
+            input_per_million_usd = 1
+            output_per_million_usd = 1
+            """
+        let built = try GatewayBuilder(
+            config: try ConfigLoader.parse(text), environment: Environment([:]), transport: NIOHTTPTransport.shared
+        )
+        .build()
+        let prices = built.gateway.prices
+        #expect(
+            prices.price(provider: "cerebras", model: "zai-glm-4.7") == ModelPrice(inputPerMillion: usd("3"), outputPerMillion: usd("4")))
+        #expect(prices.sources["cerebras/zai-glm-4.7"] == path)
+        #expect(prices.price(provider: "cerebras", model: "llama-3.3-70b")?.inputPerMillion == usd("1"))
+        #expect(prices.sources["cerebras/llama-3.3-70b"] == "[pricing]")
+        let bad = try file(#"{"no-provider": {"input_per_million_usd": 1, "output_per_million_usd": 1}}"#)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        #expect(throws: ConfigError.self) { try PriceCatalogue.load(path: bad) }
+        #expect(throws: ConfigError.self) { try PriceCatalogue.load(path: "/nonexistent/prices.json") }
+    }
+}
