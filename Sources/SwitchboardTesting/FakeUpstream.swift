@@ -309,7 +309,8 @@ public final class FakeUpstream: Sendable {
             defer { state.withLock { $0.inFlight -= 1 } }
             do {
                 for (piece, pause) in zip(pieces, pauses) {
-                    if pause > .zero { try await Task.sleep(for: pause) }
+                    // A stop ends the pause at once: a scripted stall never holds a test past its end.
+                    if pause > .zero { try await stopping.sleep(for: pause) }
                     try await writer.write(ByteBuffer(bytes: piece))
                 }
             } catch {
