@@ -35,6 +35,25 @@ import Testing
         }
     }
 
+    @Test func aLaneOfSlotsThatSpeakTheClientsDialectForwardsTheAnswerAsTheSlotSentIt() async throws {
+        try await LiveGateway.with(try await LiveGateway.start(lanes: Self.lanes)) { (gw) async throws in
+            gw.fake.set(.serverError(503), forModel: "broken")
+            // A field the gateway's own types do not model survives only if the body is forwarded untouched.
+            let body =
+                #"{"id":"chatcmpl-raw","object":"chat.completion","created":1,"model":"fake-model","system_fingerprint":"fp_lane","#
+                + #""choices":[{"index":0,"message":{"role":"assistant","content":"as sent"},"finish_reason":"stop"}],"#
+                + #""usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#
+            gw.fake.set(.status(200, body: body, headers: [("content-type", "application/json")]), forModel: "fake-model")
+            let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:fast"))
+            #expect(r.status == 200)
+            #expect(r.json?["system_fingerprint"] == "fp_lane", "\(r.body)")
+            #expect(r.header("x-switchboard-route") == "lane:fast: fake/broken=failed(overloaded 503), fake/fake-model=ok")
+            try await eventually { try await gw.store.records(UsageFilter()).count == 1 }
+            let record = try await gw.store.records(UsageFilter()).first
+            #expect(record?.provider == "fake" && record?.model == "fake-model" && record?.outputTokens == 2)
+        }
+    }
+
     @Test func aSlowFirstTokenMovesAStreamToTheNextSlotBeforeTheClientSeesAnything() async throws {
         try await LiveGateway.with(try await LiveGateway.start(lanes: Self.lanes)) { (gw) async throws in
             let chunk =

@@ -72,9 +72,23 @@ public final class ProviderRouter: LLMProvider {
     }
 
     public func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
+        try await attempt(request, context: context, usage: \.usage) { slot, request, context in
+            try await slot.provider.chat(request, context: context)
+        }
+    }
+
+    /// Tries the slots as `chat` does, making each attempt with `call` (given the slot, the request with the slot's
+    /// model, and the call's context): how a caller that needs another answer than a `ChatResponse` (a forwarded
+    /// body) gets the router's order, failover, breakers, budget and trace. `usage` reads what an answer used.
+    public func attempt<Answer>(
+        _ request: ChatRequest, context: CallContext, usage: (Answer) -> Usage?,
+        _ call: (RouterSlot, ChatRequest, CallContext) async throws -> Answer
+    ) async throws -> Answer {
         try checkBudget()
-        guard plan.strategy == .priority else { return try await chat(request, context: bounded(context), over: order()) }
-        return try await chat(request, context: bounded(context), over: slots.indices)
+        guard plan.strategy == .priority else {
+            return try await attempt(request, context: bounded(context), over: order(), usage: usage, call)
+        }
+        return try await attempt(request, context: bounded(context), over: slots.indices, usage: usage, call)
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
@@ -103,6 +117,15 @@ public final class ProviderRouter: LLMProvider {
     func chat<Indexes: Collection<Int>>(
         _ request: ChatRequest, context: CallContext, over indexes: Indexes
     ) async throws -> ChatResponse {
+        try await attempt(request, context: context, over: indexes, usage: \.usage) { slot, request, context in
+            try await slot.provider.chat(request, context: context)
+        }
+    }
+
+    private func attempt<Indexes: Collection<Int>, Answer>(
+        _ request: ChatRequest, context: CallContext, over indexes: Indexes, usage: (Answer) -> Usage?,
+        _ call: (RouterSlot, ChatRequest, CallContext) async throws -> Answer
+    ) async throws -> Answer {
         var attempts: [AllProvidersFailed.Attempt] = []
         for index in indexes {
             let slot = slots[index]
@@ -111,11 +134,11 @@ public final class ProviderRouter: LLMProvider {
             note(slot, model: model, in: context)
             let start = ContinuousClock.now
             do {
-                let response = try await slot.provider.chat(request.withModel(model), context: context)
+                let answer = try await call(slot, request.withModel(model), context)
                 record(index, latency: .now - start, firstToken: false)
                 settle(index, nil)
-                spend(index, usage: response.usage)
-                return response
+                spend(index, usage: usage(answer))
+                return answer
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
             } catch let error as ProviderError {

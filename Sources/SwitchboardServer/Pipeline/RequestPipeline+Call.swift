@@ -37,6 +37,7 @@ extension RequestPipeline {
         call: GatewayCall
     ) async throws -> ByteBuffer {
         let result = try await timed(call) { try await provider.chatOpenAIBody(request, client: client, context: context) }
+        call.served(by: result.provider)
         account(usage: result.usage, fallbackCharacters: (request.promptCharacters, result.body.readableBytes), call: call)
         return result.body
     }

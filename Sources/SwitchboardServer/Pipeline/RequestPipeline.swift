@@ -54,6 +54,8 @@ struct RequestPipeline: Sendable {
         for provider in gateway.providers where seen.insert(provider.id).inserted {
             if let forwarding = provider as? any OpenAIChatForwarding { forwarders[provider.id] = forwarding }
         }
+        // A lane whose slots all speak the client's dialect forwards the client's body to whichever slot answers.
+        for lane in gateway.lanes.byName.values where lane.forwardsEverySlot { forwarders[lane.id] = lane }
         self.forwarders = forwarders
     }
 
