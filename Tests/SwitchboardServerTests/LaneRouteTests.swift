@@ -54,6 +54,20 @@ import Testing
         }
     }
 
+    @Test func aLaneEmbedsWithItsSlotsThatEmbed() async throws {
+        let chatOnly = ScriptedProvider(id: "chatonly", steps: [.reply("x")], models: ["m"])
+        let lanes = [Lane(name: "vectors", models: ["chatonly/m", "fake/embed-model"])]
+        try await LiveGateway.with(try await LiveGateway.start(extraProviders: [chatOnly], lanes: lanes)) { (gw) async throws in
+            let r = try await gw.send("POST", "/v1/embeddings", json: ["model": "lane:vectors", "input": "hello"])
+            #expect(r.status == 200, "\(r.body)")
+            #expect(r.json?["data"]?.arrayItem(0)?["embedding"] != nil)
+            #expect(r.header("x-switchboard-route") == "lane:vectors: chatonly/m=failed(model_not_found), fake/embed-model=ok")
+            try await eventually { try await gw.store.records(UsageFilter()).count == 1 }
+            let record = try await gw.store.records(UsageFilter()).first
+            #expect(record?.provider == "fake" && record?.model == "embed-model" && record?.task == "embeddings")
+        }
+    }
+
     @Test func aSlowFirstTokenMovesAStreamToTheNextSlotBeforeTheClientSeesAnything() async throws {
         try await LiveGateway.with(try await LiveGateway.start(lanes: Self.lanes)) { (gw) async throws in
             let chunk =

@@ -163,3 +163,16 @@ extension ProviderRouter {
         }
     }
 }
+
+extension ProviderRouter: EmbeddingProvider {
+    /// Embeddings over the slots that embed, in the router's order, failing over as chat does; each slot's own model.
+    public func embed(_ inputs: [String], model: String, context: CallContext) async throws -> EmbeddingResponse {
+        try await attempt(ChatRequest(model: model, messages: []), context: context, usage: \.usage) { slot, request, context in
+            // A slot without embeddings is passed over as one without the model would be.
+            guard let embedder = slot.provider as? any EmbeddingProvider, slot.provider.capabilities.contains(.embeddings) else {
+                throw ProviderError(.modelNotFound, provider: slot.provider.id, message: "does not offer embeddings")
+            }
+            return try await embedder.embed(inputs, model: request.model, context: context)
+        }
+    }
+}

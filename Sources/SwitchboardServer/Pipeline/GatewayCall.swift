@@ -106,5 +106,14 @@ final class GatewayCall: Sendable {
         }
     }
 
+    /// The slot that answered, as the trace says, when the answer does not name its provider (embeddings).
+    func servedAsTraced() {
+        state.withLock { s in
+            guard let answered = s.trace?.entries.last(where: { $0.failure == nil && !$0.skipped }) else { return }
+            s.provider = answered.provider
+            if !answered.model.isEmpty { s.upstreamModel = answered.model }
+        }
+    }
+
     var labels: (model: String, provider: String) { state.withLock { ($0.clientModel, $0.provider) } }
 }

@@ -47,6 +47,7 @@ extension RequestPipeline {
         _ inputs: [String], model: String, at embedder: any EmbeddingProvider, context: CallContext, call: GatewayCall
     ) async throws -> EmbeddingResponse {
         var result = try await timed(call) { try await embedder.embed(inputs, model: model, context: context) }
+        call.servedAsTraced()
         result.usage = account(
             usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), call: call)
         return result
