@@ -14,14 +14,7 @@ struct HealthCommand: AsyncParsableCommand {
         try await reportingErrors {
             let loaded = try options.load(quiet: json)
             let context = options.context(loaded.logger, timeout: .seconds(15))
-            let results = await withTaskGroup(of: (Int, ProviderHealth).self) { group in
-                for (i, p) in loaded.gateway.providers.enumerated() {
-                    group.addTask { (i, await p.health(context: context)) }
-                }
-                var out: [(Int, ProviderHealth)] = []
-                for await r in group { out.append(r) }
-                return out.sorted { $0.0 < $1.0 }.map(\.1)
-            }
+            let results = await probe(loaded.gateway.providers, context: context)
             let ids = loaded.gateway.providers.map(\.id)
             if json {
                 Terminal.out(
@@ -42,5 +35,17 @@ struct HealthCommand: AsyncParsableCommand {
             }
             if results.contains(where: { $0.status == .down }) { throw ExitCode(1) }
         }
+    }
+}
+
+/// Probes every provider at once; the results in the providers' order.
+func probe(_ providers: [any LLMProvider], context: CallContext) async -> [ProviderHealth] {
+    await withTaskGroup(of: (Int, ProviderHealth).self) { group in
+        for (i, p) in providers.enumerated() {
+            group.addTask { (i, await p.health(context: context)) }
+        }
+        var out: [(Int, ProviderHealth)] = []
+        for await r in group { out.append(r) }
+        return out.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

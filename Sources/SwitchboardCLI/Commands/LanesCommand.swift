@@ -19,12 +19,8 @@ struct LanesCommand: AsyncParsableCommand {
             let ids = Set(lanes.byName.values.flatMap { $0.slots.map(\.provider.id) })
             let probed = loaded.gateway.providers.filter { ids.contains($0.id) }
             let context = options.context(loaded.logger, timeout: .seconds(15))
-            let health = await withTaskGroup(of: (String, String).self) { group in
-                for provider in probed { group.addTask { (provider.id, await provider.health(context: context).status.rawValue) } }
-                var out: [String: String] = [:]
-                for await (id, status) in group { out[id] = status }
-                return out
-            }
+            let statuses = await probe(probed, context: context)
+            let health = Dictionary(zip(probed.map(\.id), statuses.map(\.status.rawValue))) { first, _ in first }
             let report = lanes.report(health: health)
             if json {
                 Terminal.out(Terminal.json(report))
