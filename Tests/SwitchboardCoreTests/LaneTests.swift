@@ -134,6 +134,14 @@ import Testing
         #expect(totals.cost == NanoUSD(usd: "4")!)
         // $4 at $100,000 a bitcoin: 4e-5 BTC, 4,000,000 msats.
         #expect(totals.msats == 4_000_000)
+        // A response through a lane is priced at the model its slot was asked for, as the trace noted.
+        let trace = CallTrace()
+        trace.attempt("p", model: "m")
+        meter.add(
+            ChatResponse(
+                id: "1", model: "m-2026-01-01", provider: "p", message: .assistant("x"), finishReason: .stop,
+                usage: Usage(inputTokens: 1_000_000)), trace: trace)
+        #expect(meter.totals.cost == NanoUSD(usd: "6")!)
     }
 
     @Test func badLanesAreRefusedNamingTheLane() {

@@ -42,9 +42,11 @@ public final class UsageMeter: Sendable {
         }
     }
 
-    /// Adds a response's usage, at the model it was asked of (`model`: what the call named, as the price table keys it).
-    public func add(_ response: ChatResponse, model: String) {
-        add(response.usage ?? Usage(), provider: response.provider, model: model)
+    /// Adds a response's usage, priced at the model its provider was asked for: `model` when given, else what the
+    /// call's `trace` noted (a lane's slot names its own), else the model the response names.
+    public func add(_ response: ChatResponse, model: String? = nil, trace: CallTrace? = nil) {
+        let asked = model ?? trace?.model(askedOf: response.provider) ?? response.model
+        add(response.usage ?? Usage(), provider: response.provider, model: asked)
     }
 
     /// The sums so far.
