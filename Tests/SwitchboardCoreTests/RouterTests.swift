@@ -130,6 +130,21 @@ import Testing
         #expect(try await router.chat(request, context: .testing()).provider == "a")
     }
 
+    @Test func aProbeBringsBackAnUnreachableSlotInEveryLaneToo() async throws {
+        var refused = ProviderError(.network, provider: "a", message: "cannot connect to the upstream")
+        refused.unreachable = true
+        let a = ScriptedProvider(id: "a", steps: [.error(refused), .reply("a is back")], models: ["m"])
+        let b = ScriptedProvider(id: "b", steps: [.reply("b")], models: ["m"])
+        let lanes = try Lanes([Lane(name: "l", models: ["a/m", "b/m"])], providers: [a, b], prices: PriceTable())
+        let gateway = Gateway(providers: [a, b], router: ProviderRouter(slots: [.init(provider: a), .init(provider: b)]), lanes: lanes)
+        let lane = try #require(gateway.lane("l"))
+        let request = ChatRequest(model: "lane:l", messages: [.user("x")])
+        #expect(try await lane.chat(request, context: .testing()).provider == "b")
+        #expect(lane.coolingDown(slot: 0) != nil)
+        gateway.markReachable(provider: "a")
+        #expect(try await lane.chat(request, context: .testing()).provider == "a")
+    }
+
     @Test func allSlotsCoolingDownReportsSkippedAttempts() async throws {
         let a = ScriptedProvider(id: "a", steps: [.fail(429, retryAfter: .seconds(30))])
         let router = ProviderRouter(slots: [.init(provider: a)])

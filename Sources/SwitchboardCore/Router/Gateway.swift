@@ -41,6 +41,13 @@ public struct Gateway: Sendable {
         positions[id].map { providers[$0] }
     }
 
+    /// A probe saw `provider` answer: the failover router's and every lane's slots at it that were skipped as
+    /// unreachable are tried again.
+    public func markReachable(provider: String) {
+        router.markReachable(provider: provider)
+        for lane in lanes.byName.values { lane.markReachable(provider: provider) }
+    }
+
     /// The lane with this name (without `lane:`), to call it directly.
     public func lane(_ name: String) -> ProviderRouter? {
         lanes.byName[name]

@@ -31,7 +31,7 @@ public final class HealthProber: Service, Sendable {
                 probes.addTask {
                     let health = await provider.health(context: self.context())
                     self.statuses.withLock { $0[provider.id] = health.status }
-                    if health.status != .down { self.gateway.router.markReachable(provider: provider.id) }
+                    if health.status != .down { self.gateway.markReachable(provider: provider.id) }
                     self.metrics.providerUp(provider.id, health.status != .down)
                 }
             }
