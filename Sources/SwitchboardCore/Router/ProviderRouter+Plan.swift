@@ -49,7 +49,8 @@ extension ProviderRouter {
 
     /// Notes how long a slot took to answer (or to its first token).
     func record(_ index: Int, latency: Duration, firstToken: Bool) {
-        guard plan.strategy == .latency || plan.ttftTimeout != nil || id.hasPrefix(Lane.prefix) else { return }
+        // The failover router keeps no averages: nothing orders by them or shows them.
+        guard isLane || plan.strategy == .latency else { return }
         stats.withLock { s in
             func moved(_ old: Duration?) -> Duration {
                 guard let old else { return latency }

@@ -37,6 +37,10 @@ public final class ProviderRouter: LLMProvider {
     let breakers: Mutex<[CircuitBreaker]>
     /// What the lane has spent, in nano-USD, against its budget.
     let spentNanoUSD = Atomic<Int64>(0)
+    /// Whether this router is a lane (`lane:NAME`).
+    let isLane: Bool
+    /// Which slots are routers themselves, which note their own slots' attempts in the trace.
+    private let nested: [Bool]
     /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
     private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
@@ -48,7 +52,9 @@ public final class ProviderRouter: LLMProvider {
 
     init(id: String, slots: [RouterSlot], observer: (any RouterObserver)?, plan: Plan, breaker: CircuitBreaker.Settings) {
         self.id = id
-        self.displayName = id.hasPrefix(Lane.prefix) ? "Lane \(id.dropFirst(Lane.prefix.count))" : "Failover router"
+        isLane = id.hasPrefix(Lane.prefix)
+        nested = slots.map { $0.provider is ProviderRouter }
+        self.displayName = isLane ? "Lane \(id.dropFirst(Lane.prefix.count))" : "Failover router"
         self.slots = slots
         self.observer = observer
         self.plan = plan
@@ -99,7 +105,7 @@ public final class ProviderRouter: LLMProvider {
 
     /// The call's context within the plan's limits, the lane noted in its trace.
     private func bounded(_ context: CallContext) -> CallContext {
-        if id.hasPrefix(Lane.prefix) { context.trace?.entered(lane: id) }
+        if isLane { context.trace?.entered(lane: id) }
         guard plan.totalTimeout != nil || plan.ttftTimeout != nil else { return context }
         var context = context
         if let total = plan.totalTimeout { context.deadline = min(context.deadline, .now + total) }
@@ -131,7 +137,7 @@ public final class ProviderRouter: LLMProvider {
             let slot = slots[index]
             let model = slot.model ?? request.model
             if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-            note(slot, model: model, in: context)
+            note(index, model: model, in: context)
             let start = ContinuousClock.now
             do {
                 let answer = try await call(slot, request.withModel(model), context)
@@ -143,7 +149,7 @@ public final class ProviderRouter: LLMProvider {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
             } catch let error as ProviderError {
                 settle(index, error)
-                if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+                traceFailure(index, error, context)
                 throw error
             } catch let inner as AllProvidersFailed {
                 // A lane in this slot tried all of its own: the next slot.
@@ -163,7 +169,7 @@ public final class ProviderRouter: LLMProvider {
                     let slot = slots[index]
                     let model = slot.model ?? request.model
                     if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-                    note(slot, model: model, in: context)
+                    note(index, model: model, in: context)
                     let start = ContinuousClock.now
                     var delivered = false
                     do {
@@ -185,7 +191,7 @@ public final class ProviderRouter: LLMProvider {
                     } catch {
                         if let error = error as? ProviderError {
                             settle(index, error)
-                            if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+                            traceFailure(index, error, context)
                         }
                         continuation.finish(throwing: error)
                         return
@@ -239,9 +245,15 @@ public final class ProviderRouter: LLMProvider {
     }
 
     /// Notes the attempt in the call's trace; a lane in a slot notes its own slots' attempts.
-    private func note(_ slot: RouterSlot, model: String, in context: CallContext) {
-        guard !(slot.provider is ProviderRouter) else { return }
-        context.trace?.attempt(slot.provider.id, model: model)
+    private func note(_ index: Int, model: String, in context: CallContext) {
+        guard !nested[index] else { return }
+        context.trace?.attempt(slots[index].provider.id, model: model)
+    }
+
+    /// Notes that the attempt at a slot failed; a lane in a slot noted its own.
+    private func traceFailure(_ index: Int, _ error: ProviderError, _ context: CallContext) {
+        guard !nested[index] else { return }
+        context.trace?.failed(error)
     }
 
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
@@ -282,7 +294,7 @@ public final class ProviderRouter: LLMProvider {
                 "request_id": "\(context.requestID)", "detail": "\(error.diagnostic ?? error.message)",
             ])
         settle(index, error)
-        if !(slot.provider is ProviderRouter) { context.trace?.failed(error) }
+        traceFailure(index, error, context)
         observer?.routerFailedOver(from: slot.provider.id, error: error)
         return .init(provider: slot.provider.id, model: model, error: error, skipped: false)
     }
