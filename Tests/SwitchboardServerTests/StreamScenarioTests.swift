@@ -25,6 +25,8 @@ import Testing
         var behavior: FakeBehavior
         var lane = "lane:first"
         var streams: [Bool] = [false, true]
+        /// Generous unless the scenario is about the request deadline: a loaded machine must not turn a failover into a 504.
+        var requestTimeout: Duration = .seconds(15)
         var expect: Expect
     }
 
@@ -44,7 +46,7 @@ import Testing
             expect: .failover("fake/first=failed(timeout)")),
         Scenario(
             description: "silent upstream, not streamed", behavior: .delay(.seconds(20), then: .reply(FakeReply("late"))), streams: [false],
-            expect: .refused(504)),
+            requestTimeout: .seconds(2), expect: .refused(504)),
         Scenario(
             description: "stall after headers", behavior: .paced([(.seconds(20), chunk)]), streams: [true],
             expect: .failover("fake/first=failed(timeout)")),
@@ -85,7 +87,7 @@ import Testing
         ]
         let start = {
             try await LiveGateway.start(
-                requestTimeout: .seconds(2), extraProviders: [dead], timeouts: .init(firstByte: .seconds(5), streamIdle: .seconds(1)),
+                requestTimeout: scenario.requestTimeout, extraProviders: [dead], timeouts: .init(firstByte: .seconds(5), streamIdle: .seconds(1)),
                 lanes: lanes)
         }
         try await LiveGateway.with(try await start()) { (gw) async throws in
