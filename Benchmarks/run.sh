@@ -11,6 +11,7 @@
 #   LIMITS=1 LEVELS="32 256" Benchmarks/run.sh   # with a global rpm limit, a key's rpm/tpm limits and a budget
 #   SOAK=30 LEVELS=" " SSE=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 s saturated, then the ledger metric against the rows
 #   MODEL=lane:bench LEVELS=32 Benchmarks/run.sh   # every request through a lane (one slot: up/bench-model)
+#   CACHE=1 LEVELS=32 SSE=0 Benchmarks/run.sh   # temperature 0: after the first, every request a response-cache hit
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 #   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
 #                                          # only paced: nginx, then this build against another, interleaved
@@ -119,9 +120,12 @@ SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$BIN" serve --config "
 SBPID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB/health" >/dev/null && break; sleep 0.1; done
 
+# CACHE=1: temperature 0, which the response cache keeps (its default mode), so every request after the first is a hit.
+CACHE_FIELD=""
+if [ "${CACHE:-0}" = 1 ]; then CACHE_FIELD='"temperature":0,'; fi
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '{"model":"${MODEL:-up/bench-model}","messages":[{"role":"user","content":"hi"}]}'
+wrk.body = '{"model":"${MODEL:-up/bench-model}",${CACHE_FIELD}"messages":[{"role":"user","content":"hi"}]}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA

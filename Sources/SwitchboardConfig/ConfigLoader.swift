@@ -120,6 +120,8 @@ struct Reader {
                 config.limits = try readLimits(value)
             case "lanes":
                 config.lanes = try readLanes(value)
+            case "cache":
+                config.cache = try readCache(value)
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
                     switch (k, v) {

@@ -42,6 +42,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var server = ServerSettings()
     /// `[store]`.
     public var store = StoreSettings()
+    /// `[cache]`: the response cache.
+    public var cache = CacheSettings()
     /// `[limits]`: gateway-wide and per-user rate limits and budgets (keys carry their own).
     public var limits = QuotaEnforcer.Configuration()
     /// `[pricing."provider/model"]` overrides, exact.

@@ -20,6 +20,15 @@ public enum Principal: Sendable {
         }
     }
 
+    /// The ledger's name for the caller's key: a stored key's id, `master`; nil without keys.
+    var keyID: String? {
+        switch self {
+        case .key(let k): k.id
+        case .master: "master"
+        case .anonymous: nil
+        }
+    }
+
     /// Whether this caller may use `model` at `provider` (where a name resolved to in `gateway`).
     func allows(provider: String, model: String, in gateway: Gateway) -> Bool {
         guard case .key(let record) = self else { return true }

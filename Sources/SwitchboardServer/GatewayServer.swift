@@ -40,6 +40,8 @@ public struct GatewayServer: Sendable {
         /// With `directRoutes`: non-streamed chat completions that need nothing to wait for are answered on the
         /// connection's event loop without a task; false runs every one as a task through the router.
         public var loopChat = true
+        /// The response cache (`[cache]`); nil: off.
+        public var cache: ResponseCache?
 
         /// Defaults.
         public init() {}
@@ -108,7 +110,7 @@ public struct GatewayServer: Sendable {
             gateway: gateway, ledger: usage, metrics: metrics,
             authenticator: Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL),
             options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout), drain: drain,
-            logger: logger)
+            cache: options.cache, logger: logger)
         router.add(middleware: GatewayMiddleware(pipeline: pipeline))
         GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)
         var quiet = logger

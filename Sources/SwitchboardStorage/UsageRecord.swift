@@ -30,13 +30,16 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     /// Where a routed request went: the lanes entered, each slot tried or skipped and how it ended
     /// (`x-switchboard-route`); nil for a request to one provider.
     public var route: String?
+    /// What the response cache did: `hit` (answered from it, at no upstream cost), `miss` or `bypass`; nil when
+    /// no cache is configured.
+    public var cache: String?
 
     /// Creates a record.
     public init(
         requestID: String, timestamp: Date = Date(), keyID: String? = nil, user: String? = nil, task: String,
         provider: String? = nil, model: String? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0,
         reasoningTokens: Int = 0, costNanoUSD: Int64? = nil, estimated: Bool = false, latencyMs: Int = 0, ttftMs: Int? = nil,
-        status: Int, attempts: Int = 0, route: String? = nil
+        status: Int, attempts: Int = 0, route: String? = nil, cache: String? = nil
     ) {
         self.requestID = requestID
         self.timestamp = timestamp
@@ -56,6 +59,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         self.status = status
         self.attempts = attempts
         self.route = route
+        self.cache = cache
     }
 }
 

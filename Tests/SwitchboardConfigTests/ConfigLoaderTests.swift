@@ -457,3 +457,36 @@ import Testing
         #expect(r.warnings.isEmpty)
     }
 }
+
+@Suite struct CacheConfigTests {
+    @Test func theCacheSectionIsReadAndCheckedAndALaneMayHaveItsOwnTimeToLive() throws {
+        let defaults = try ConfigLoader.parse("")
+        #expect(defaults.cache.mode == .deterministic && defaults.cache.store == .memory && defaults.cache.ttl == .seconds(3600))
+        let config = try ConfigLoader.parse(
+            """
+            [cache]
+            mode = "all"
+            store = "postgres"
+            ttl_seconds = 90
+            max_bytes = 1048576
+            per_key = true
+            [lanes.fast]
+            models = ["groq/m"]
+            cache_ttl_seconds = 30
+            """)
+        #expect(config.cache.mode == .all && config.cache.store == .postgres && config.cache.ttl == .seconds(90))
+        #expect(config.cache.maxBytes == 1 << 20 && config.cache.perKey)
+        #expect(config.lanes.first?.cacheTTL == .seconds(30))
+        let bad: [(String, String)] = [
+            ("[cache]\nmode = \"sometimes\"\n", "'cache.mode' must be one of off, requested, deterministic, all"),
+            ("[cache]\nstore = \"redis\"\n", "'cache.store' must be one of memory, shared, sqlite, postgres"),
+            ("[cache]\nttl_seconds = 0\n", "'cache.ttl_seconds' must be between"),
+            ("[cache]\nper_key = \"yes\"\n", "'cache.per_key' must be a boolean"),
+            ("[cache]\nsize = 3\n", "unknown key 'cache.size'"),
+        ]
+        for (text, message) in bad {
+            let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text) }
+            #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+        }
+    }
+}

@@ -87,7 +87,8 @@ import Testing
         ]
         let start = {
             try await LiveGateway.start(
-                requestTimeout: scenario.requestTimeout, extraProviders: [dead], timeouts: .init(firstByte: .seconds(5), streamIdle: .seconds(1)),
+                requestTimeout: scenario.requestTimeout, extraProviders: [dead],
+                timeouts: .init(firstByte: .seconds(5), streamIdle: .seconds(1)),
                 lanes: lanes)
         }
         try await LiveGateway.with(try await start()) { (gw) async throws in

@@ -103,6 +103,7 @@ import Testing
         long.task = "hf.text-generation"
         long.provider = "a-provider-with-a-long-id"
         long.route = "lane:fast: a-provider-with-a-long-id/x=failed(overloaded 503), p/m=ok"
+        long.cache = "miss"
         var short = record(2, key: "k", model: "m")
         short.provider = "p"
         try await store.append([long, short])
@@ -112,6 +113,28 @@ import Testing
         #expect(read.map(\.task) == [short.task, long.task] && read.map(\.provider) == ["p", long.provider])
         #expect(read.map(\.model) == ["m", long.model])
         #expect(read.map(\.route) == [nil, long.route])
+        #expect(read.map(\.cache) == [nil, "miss"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func cachedAnswersAreSharedUntilTheyExpire(kind: StoreKind) async throws {
+        let store = try #require(try await kind.make() as? any ResponseCacheStore & Storage)
+        let key = ResponseCacheKey(target: "p/m", request: ChatRequest(model: "m", messages: [.user("héllo")], temperature: 0))
+        let other = ResponseCacheKey(target: "p/m", request: ChatRequest(model: "m", messages: [.user("hello")], temperature: 0))
+        let now = Date()
+        let body = Array(#"{"object":"chat.completion","choices":[]}"#.utf8) + [0, 255]
+        let answer = CachedAnswer(
+            body: body, usage: Usage(inputTokens: 11, outputTokens: 7, reasoningTokens: 2, cachedTokens: 3), provider: "p", model: "m")
+        try await store.storeAnswer(answer, for: key, expires: now.addingTimeInterval(60))
+        #expect(try await store.cachedAnswer(key, now: now) == answer)
+        #expect(try await store.cachedAnswer(other, now: now) == nil)
+        #expect(try await store.cachedAnswer(key, now: now.addingTimeInterval(61)) == nil)
+        // A newer answer replaces the old one.
+        var newer = answer
+        newer.provider = "q"
+        try await store.storeAnswer(newer, for: key, expires: now.addingTimeInterval(120))
+        #expect(try await store.cachedAnswer(key, now: now.addingTimeInterval(61))?.provider == "q")
         await store.close()
     }
 

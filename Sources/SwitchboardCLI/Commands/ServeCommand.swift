@@ -51,6 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
                 if length < 32 { Terminal.err("warning: the master key has \(length) characters; 32 or more is recommended\n") }
             }
             let store = try await openStore(loaded)
+            do { serverOptions.cache = try responseCache(loaded.config, store: store) } catch {
+                await store.close()
+                throw error
+            }
             if !serverOptions.requireKeys {
                 Terminal.err(
                     """
@@ -92,6 +96,32 @@ struct ServeCommand: AsyncParsableCommand {
             Terminal.err("switchboard stopped\n")
         }
     }
+}
+
+/// The response cache `[cache]` asks for, sharing its entries through `store` when it says so; nil when it is off.
+func responseCache(_ config: SwitchboardConfig, store: any Storage) throws -> ResponseCache? {
+    let settings = config.cache
+    guard settings.mode != .off else { return nil }
+    var shared: (any ResponseCacheStore)?
+    switch settings.store {
+    case .memory: break
+    case .shared: shared = store as? any ResponseCacheStore
+    case .sqlite:
+        guard let sqlite = store as? SQLiteStore else {
+            throw ValidationError("[cache] store = \"sqlite\", but the store is PostgreSQL ([store] url); use \"shared\" or \"postgres\"")
+        }
+        shared = sqlite
+    case .postgres:
+        guard let postgres = store as? PostgresStore else {
+            throw ValidationError("[cache] store = \"postgres\" needs [store] url to name a PostgreSQL database")
+        }
+        shared = postgres
+    }
+    var laneTTL: [String: Duration] = [:]
+    for lane in config.lanes { if let ttl = lane.cacheTTL { laneTTL[lane.name] = ttl } }
+    return ResponseCache(
+        .init(mode: settings.mode, ttl: settings.ttl, laneTTL: laneTTL, maxBytes: settings.maxBytes, perKey: settings.perKey),
+        shared: shared)
 }
 
 /// The configured store: PostgreSQL when `[store] url` is set, else the SQLite file.

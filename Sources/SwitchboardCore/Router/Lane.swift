@@ -27,12 +27,15 @@ public struct Lane: Sendable, Hashable {
     public var totalTimeout: Duration?
     /// Spend (at the slots' prices, while the process runs) at which the lane turns itself off.
     public var budget: NanoUSD?
+    /// How long the response cache answers this lane's requests from an entry; nil: the cache's own time to live.
+    public var cacheTTL: Duration?
 
     /// A lane.
     public init(
         name: String, models: [String], strategy: LaneStrategy = .priority, weights: [Int] = [], ttftTimeout: Duration? = nil,
-        totalTimeout: Duration? = nil, budget: NanoUSD? = nil
+        totalTimeout: Duration? = nil, budget: NanoUSD? = nil, cacheTTL: Duration? = nil
     ) {
+        self.cacheTTL = cacheTTL
         self.budget = budget
         self.name = name
         self.models = models

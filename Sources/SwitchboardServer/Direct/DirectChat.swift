@@ -59,11 +59,17 @@ final class DirectChat: Sendable {
         guard body.readableBytes <= pipeline.options.maxBodyBytes,
             let (json, client) = try? ClientChatBody.parse(body),
             let decoded = try? OpenAIChatRequestDecoding.decode(json), !decoded.stream,
-            let (resolved, model) = try? pipeline.resolveNow(decoded.request.model, call: call),
-            let provider = pipeline.forwarder(resolved)
+            let (resolved, model) = try? pipeline.resolveNow(decoded.request.model, call: call)
         else { return nil }
         var request = decoded.request
         request.model = model
+        let cache = pipeline.cachePlan(request, at: resolved, headers: head.headerFields, call: call)
+        let (hit, decided) = pipeline.cachedNow(cache, call: call)
+        guard decided else { return nil }
+        if let hit, let cache {
+            return answer(hit, plan: cache, call: call, head: head, request: decoded.request, provider: resolved, on: loop, reply: reply)
+        }
+        guard let provider = pipeline.forwarder(resolved) else { return nil }
         // Spent plan limits: the route throws the same refusal.
         guard let completion = try? provider.loopCompletion(request, client: client, on: loop) else { return nil }
 
@@ -81,6 +87,7 @@ final class DirectChat: Sendable {
             conclude(Answer(pipeline.errorAnswer(error, call: call)), call: call, on: loop, reply: reply)
             return {}
         }
+        if let cache, cache.decision.lookup { pipeline.noteLookup(nil, plan: cache, call: call) }
 
         let promptCharacters = request.promptCharacters
         let deadline = NIODeadline.now() + .nanoseconds(pipeline.options.requestTimeout.inNanoseconds)
@@ -92,23 +99,53 @@ final class DirectChat: Sendable {
                 // Reading an upstream's error means redacting its body: work for a task, not for the loop.
                 Task {
                     let finished = provider.finish(completion, outcome)
-                    loop.execute { self.answer(finished, call: call, promptCharacters: promptCharacters, on: loop, reply: reply) }
+                    loop.execute {
+                        self.answer(finished, call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
+                    }
                 }
                 return
             }
-            answer(provider.finish(completion, outcome), call: call, promptCharacters: promptCharacters, on: loop, reply: reply)
+            answer(
+                provider.finish(completion, outcome), call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
         }
         return exchange.cancel
     }
 
+    /// A request the cache answers: admitted and recorded as any other, with the stored body as its answer.
+    private func answer(
+        _ hit: CachedAnswer, plan: RequestPipeline.CachePlan, call: GatewayCall, head: HTTPRequest, request: ChatRequest,
+        provider: any LLMProvider, on loop: any EventLoop, reply: @escaping Reply
+    ) -> (@Sendable () -> Void)? {
+        call.identify(head.headerFields)
+        pipeline.enter(call, route: Self.route, billed: true)
+        call.route(task: "chat.completions", clientModel: request.model, provider: provider.id, upstreamModel: hit.model)
+        do {
+            guard try pipeline.admitNow(call, usage: pipeline.reservation(request)) else {
+                pipeline.abandon(call)
+                return nil
+            }
+        } catch {
+            conclude(Answer(pipeline.errorAnswer(error, call: call)), call: call, on: loop, reply: reply)
+            return {}
+        }
+        pipeline.noteLookup(hit, plan: plan, call: call)
+        var headers = HTTPFields()
+        headers.reserveCapacity(DirectChat.answerFields)
+        headers.append(HTTPField(name: .contentType, value: "application/json"))
+        conclude(Answer(status: .ok, headers: headers, body: ByteBuffer(bytes: hit.body)), call: call, on: loop, reply: reply)
+        return {}
+    }
+
     /// The route's part once the upstream answered: the usage accounted and the answer, or the error.
     private func answer(
-        _ finished: Result<OpenAIChatBody, any Error>, call: GatewayCall, promptCharacters: Int, on loop: any EventLoop,
-        reply: @escaping Reply
+        _ finished: Result<OpenAIChatBody, any Error>, call: GatewayCall, promptCharacters: Int,
+        cache: RequestPipeline.CachePlan?, on loop: any EventLoop, reply: @escaping Reply
     ) {
         switch finished {
         case .success(let result):
-            pipeline.account(usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), call: call)
+            let usage = pipeline.account(
+                usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), call: call)
+            if cache?.decision.store == true { pipeline.keep(Array(result.body.readableBytesView), usage: usage, plan: cache, call: call) }
             var headers = HTTPFields()
             headers.reserveCapacity(DirectChat.answerFields)
             headers.append(HTTPField(name: .contentType, value: "application/json"))

@@ -5,6 +5,18 @@ import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardStorage
 
+extension GatewayCall.State {
+    /// The tokens the call took from upstream, against token limits: none for a cache hit.
+    var upstreamTokens: Int { cache == .hit ? 0 : (usage ?? Usage()).totalTokens }
+
+    /// Where the request went, for the route header and the ledger: the router's trace, a cache hit's target, or
+    /// the one provider asked; nil before anything was resolved.
+    var routeDescription: String? {
+        if cache == .hit { return (cacheTarget ?? provider) + ": cache=hit" }
+        return trace?.route
+    }
+}
+
 /// Turns what a request did into its ledger record, prices it, and waits for the commit.
 struct UsageLedger: Sendable {
     let writer: LedgerWriter?
@@ -16,7 +28,9 @@ struct UsageLedger: Sendable {
     /// The cost of what the record says was used (nothing, for a request that failed before any usage: 0 at a priced
     /// model); nil when the model has no price.
     func cost(_ state: GatewayCall.State) -> NanoUSD? {
-        prices.cost(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
+        // A cache hit made no upstream call.
+        if state.cache == .hit { return .zero }
+        return prices.cost(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
     }
 
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
@@ -30,9 +44,8 @@ struct UsageLedger: Sendable {
             throw error
         }
         if let quotas, let admission = state.admission {
-            let usage = state.usage ?? Usage()
             do {
-                try await quotas.settle(admission, tokens: usage.totalTokens, cost: cost(state))
+                try await quotas.settle(admission, tokens: state.upstreamTokens, cost: cost(state))
             } catch {
                 // The response is already paid for in the ledger; a counter that missed it only loosens a limit.
                 logger.error("could not settle rate-limit counters", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
@@ -56,7 +69,7 @@ struct UsageLedger: Sendable {
             }
         }
         if let quotas, let admission = state.admission {
-            _ = quotas.settleImmediately(admission, tokens: (state.usage ?? Usage()).totalTokens, cost: cost(state))
+            _ = quotas.settleImmediately(admission, tokens: state.upstreamTokens, cost: cost(state))
         }
         return true
     }
@@ -93,7 +106,8 @@ struct UsageLedger: Sendable {
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
             reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
-            attempts: max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1), route: state.trace?.route)
+            attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
+            route: state.routeDescription, cache: state.cache?.rawValue)
     }
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats.

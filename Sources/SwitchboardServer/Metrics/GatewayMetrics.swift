@@ -38,6 +38,9 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     /// Label sets past this many are not cached (client-chosen model names must not grow memory without bound).
     private static let cacheLimit = 10_000
     private let loopChats: CoreMetrics.Counter
+    private let cacheHits: CoreMetrics.Counter
+    private let cacheMisses: CoreMetrics.Counter
+    private let cacheHitBytes: CoreMetrics.Counter
 
     /// A fresh registry.
     public init() {
@@ -54,6 +57,26 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         factory.durationHistogramBuckets = ["switchboard_gateway_overhead_seconds": fast]
         self.factory = factory
         loopChats = Counter(label: "switchboard_loop_chat_requests_total", factory: factory)
+        cacheHits = Counter(label: "switchboard_cache_requests_total", dimensions: [("outcome", "hit")], factory: factory)
+        cacheMisses = Counter(label: "switchboard_cache_requests_total", dimensions: [("outcome", "miss")], factory: factory)
+        cacheHitBytes = Counter(label: "switchboard_cache_hit_bytes_total", factory: factory)
+    }
+
+    /// A response cache lookup: a hit with the bytes it answered, or a miss.
+    func cache(_ outcome: CacheOutcome, bytes: Int = 0) {
+        switch outcome {
+        case .hit:
+            cacheHits.increment()
+            cacheHitBytes.increment(by: bytes)
+        case .miss: cacheMisses.increment()
+        case .bypass: break
+        }
+    }
+
+    /// What the response cache holds in memory.
+    func cacheHeld(bytes: Int, entries: Int) {
+        Gauge(label: "switchboard_cache_bytes", factory: factory).record(bytes)
+        Gauge(label: "switchboard_cache_entries", factory: factory).record(entries)
     }
 
     /// A chat completion answered on its connection's event loop without a task.

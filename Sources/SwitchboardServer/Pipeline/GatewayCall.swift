@@ -43,6 +43,10 @@ final class GatewayCall: Sendable {
         var trace: CallTrace?
         /// What the request reserved against rate limits and budgets, settled when it is recorded.
         var admission: QuotaEnforcer.Admission?
+        /// What the response cache did; nil without a cache.
+        var cache: CacheOutcome?
+        /// Where a cache hit's key resolved (`provider/model` or `lane:NAME`), for the route header.
+        var cacheTarget: String?
     }
 
     /// When the request's head arrived.

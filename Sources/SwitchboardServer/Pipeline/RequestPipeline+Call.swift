@@ -69,7 +69,8 @@ extension RequestPipeline {
     func account(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), call: GatewayCall) -> Usage {
         let labels = call.snapshot
         if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger) {
-            metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage)
+            // A cache hit's tokens were not taken from the upstream.
+            if labels.cache != .hit { metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage) }
             call.update { $0.usage = usage }
             return usage
         }

@@ -87,7 +87,8 @@ extension RequestPipeline {
             headers.set(.rateLimitReset, String(status.reset))
         }
         headers.set(.requestID, state.requestID)
-        if let route = state.trace?.route {
+        if let cache = state.cache { headers.set(.cache, cache.rawValue) }
+        if let route = state.routeDescription {
             headers.set(.route, route)
         } else if !state.provider.isEmpty {
             let outcome = (200..<300).contains(status.code) ? "ok" : "failed(\(status.code))"

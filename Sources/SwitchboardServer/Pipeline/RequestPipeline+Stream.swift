@@ -45,7 +45,7 @@ extension RequestPipeline {
     /// committed at the end. `client`: how the relay learns its client left.
     func stream(
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: some StreamEventEncoder,
-        call: GatewayCall, client: StreamClient
+        call: GatewayCall, client: StreamClient, cache: CachePlan? = nil
     ) async throws -> Response {
         // A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
         // stream is never cut for being long. A day stands for no deadline.
@@ -54,7 +54,19 @@ extension RequestPipeline {
         let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
         return sseResponse(
             first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
-            client: client)
+            client: client, cache: cache)
+    }
+
+    /// A cache hit answered as a stream: the events its call streamed, relayed and recorded as any stream's are.
+    func stream(
+        replaying hit: CachedAnswer, encoder: some StreamEventEncoder, call: GatewayCall, client: StreamClient
+    ) throws -> Response {
+        let events = EventIterator(try replay(hit))
+        call.update {
+            $0.streaming = true
+            $0.ttft = .zero
+        }
+        return sseResponse(first: nil, events: events, encoder: encoder, promptCharacters: 0, call: call, client: client, cache: nil)
     }
 
     /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
@@ -86,7 +98,7 @@ extension RequestPipeline {
     /// cancels the upstream when the client goes away.
     private func sseResponse(
         first: StreamEvent?, events: EventIterator, encoder: some StreamEventEncoder, promptCharacters: Int,
-        call: GatewayCall, client: StreamClient
+        call: GatewayCall, client: StreamClient, cache: CachePlan?
     ) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -100,6 +112,8 @@ extension RequestPipeline {
             try await Self.cancellingOnInboundClose(client.inbound) {
                 var encoder = encoder
                 var event = first
+                // Only a stream whose answer the cache keeps is folded into one response as it goes.
+                var kept = cache?.decision.store == true ? StreamAccumulator() : nil
                 var outputCharacters = 0
                 var failure: (any Error)?
                 var clientGone = false
@@ -108,12 +122,15 @@ extension RequestPipeline {
                 if await client.left() {
                     clientGone = true
                     event = nil
+                } else if first == nil {
+                    event = try await events.next()
                 }
                 let cut = await drain.streams.relaying(on: client.writeExecutor) {
                     do {
                         while let current = event {
                             if case .textDelta(let t) = current { outputCharacters += t.count }
                             if case .started(_, _, let served) = current { call.served(by: served) }
+                            kept?.add(current)
                             let payloads = encoder.encode(current)
                             if !payloads.isEmpty {
                                 do { try await writer.write(Self.sse(payloads)) } catch {
@@ -151,6 +168,7 @@ extension RequestPipeline {
                     try await writer.write(Self.sse([encoder.failure(APIError.from(failure))]))
                 } else if !cancelled {
                     let state = call.snapshot
+                    if let kept, let usage = state.usage { keep(kept.response, usage: usage, plan: cache, call: call) }
                     try await writer.write(Self.sse(encoder.finish(usage: state.usage, cost: ledger.costFields(ledger.cost(state)))))
                 }
             }

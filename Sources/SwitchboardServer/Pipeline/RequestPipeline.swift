@@ -36,12 +36,15 @@ struct RequestPipeline: Sendable {
     let forwarders: [String: any OpenAIChatForwarding]
     /// The billed requests still to be recorded, which shutdown waits for.
     let drain: DrainState
+    /// The response cache; nil when it is off.
+    let cache: ResponseCache?
 
     init(
         gateway: Gateway, ledger: UsageLedger, metrics: GatewayMetrics, authenticator: Authenticator, options: Options,
-        drain: DrainState = DrainState(), logger: Logger
+        drain: DrainState = DrainState(), cache: ResponseCache? = nil, logger: Logger
     ) {
         self.drain = drain
+        self.cache = cache
         self.gateway = gateway
         self.ledger = ledger
         self.metrics = metrics

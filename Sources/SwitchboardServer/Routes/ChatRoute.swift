@@ -17,21 +17,38 @@ extension GatewayRoutes {
         var chatRequest = decoded.request
         chatRequest.model = model
         let created = Int64(Date().timeIntervalSince1970)
+        let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
+        let hit = await pipeline.cached(cache, call: call)
+        let encoder = OpenAIChunkEncoder(
+            id: "chatcmpl-\(call.requestID)", model: model, created: created, includeUsage: decoded.includeUsage)
 
+        if let hit, !decoded.stream { return Self.json(ByteBuffer(bytes: hit.body)) }
+        if let hit {
+            return try pipeline.stream(replaying: hit, encoder: encoder, call: call, client: context.client(request))
+        }
         if !decoded.stream, let sameDialect = pipeline.forwarder(provider) {
             let body = try await pipeline.forward(chatRequest, client: client, at: sameDialect, context: upstream, call: call)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+            if cache?.decision.store == true, let usage = call.snapshot.usage {
+                pipeline.keep(Array(body.readableBytesView), usage: usage, plan: cache, call: call)
+            }
+            return Self.json(body)
         }
         if !decoded.stream {
             let response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
+            if let usage = response.usage { pipeline.keep(response, usage: usage, plan: cache, call: call) }
             return jsonResponse(OpenAIChatResponseEncoding.completion(response, created: created))
         }
-        let encoder = OpenAIChunkEncoder(
-            id: "chatcmpl-\(call.requestID)", model: model, created: created, includeUsage: decoded.includeUsage)
         return try await pipeline.stream(
-            chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request))
+            chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request),
+            cache: cache)
+    }
+}
+
+extension GatewayRoutes {
+    static func json(_ body: ByteBuffer) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 }
 

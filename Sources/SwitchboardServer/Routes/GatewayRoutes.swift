@@ -206,6 +206,7 @@ struct GatewayRoutes: Sendable {
             let stats = writer.statistics
             metrics.ledger(batches: stats.batches, records: stats.records, waited: writer.committedByWriter)
         }
+        if let cache = pipeline.cache { metrics.cacheHeld(bytes: cache.bytes, entries: cache.count) }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))

@@ -16,13 +16,25 @@ extension GatewayRoutes {
         var chatRequest = decoded.request
         chatRequest.model = model
         let id = "msg_" + call.ledgerID.replacingOccurrences(of: "-", with: "")
+        let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
+        let hit = await pipeline.cached(cache, call: call)
+        let encoder = AnthropicStreamEncoder(id: id, model: clientModel)
 
+        if let hit, decoded.stream {
+            return try pipeline.stream(replaying: hit, encoder: encoder, call: call, client: context.client(request))
+        }
         if decoded.stream {
             return try await pipeline.stream(
-                chatRequest, at: provider, context: upstream, encoder: AnthropicStreamEncoder(id: id, model: clientModel),
-                call: call, client: context.client(request))
+                chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request),
+                cache: cache)
         }
-        let response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
+        let response: ChatResponse
+        if let hit {
+            response = try pipeline.response(of: hit)
+        } else {
+            response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
+            if let usage = response.usage { pipeline.keep(response, usage: usage, plan: cache, call: call) }
+        }
         return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))
     }
 }

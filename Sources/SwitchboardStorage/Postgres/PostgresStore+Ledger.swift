@@ -5,16 +5,16 @@ public import SwitchboardCore
 extension PostgresStore {
     private static let insertColumns = """
         request_id, ts, key_id, user_name, task, provider, model, input_tokens, output_tokens, cached_tokens,
-        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route
+        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache
         """
 
     /// Columns a record fills.
-    private static let parameters = 18
+    private static let parameters = 19
 
     /// One multi-row INSERT per batch: a single round trip and a single commit for every record in it.
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        // 18 parameters a row; PostgreSQL allows 65,535 per statement.
+        // 19 parameters a row; PostgreSQL allows 65,535 per statement.
         for chunk in stride(from: 0, to: records.count, by: 3000).map({ records[$0..<min($0 + 3000, records.count)] }) {
             var binds = PostgresBindings(capacity: chunk.count * Self.parameters)
             var sql = "INSERT INTO usage_ledger (\(Self.insertColumns)) VALUES "
@@ -39,6 +39,7 @@ extension PostgresStore {
                 binds.append(Int32(r.status))
                 binds.append(Int32(r.attempts))
                 binds.append(r.route)
+                binds.append(r.cache)
             }
             try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         }
@@ -76,7 +77,7 @@ extension PostgresStore {
                     costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
                     latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
                     status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self)),
-                    route: try c[17].decode(String?.self)))
+                    route: try c[17].decode(String?.self), cache: try c[18].decode(String?.self)))
         }
         return out
     }

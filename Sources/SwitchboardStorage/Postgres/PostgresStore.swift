@@ -96,6 +96,18 @@ public final class PostgresStore: Storage, CounterStore {
             ]
         ),
         ("v4-usage-ledger-route", ["ALTER TABLE usage_ledger ADD COLUMN route TEXT"]),
+        (
+            "v5-response-cache",
+            [
+                """
+                CREATE TABLE response_cache (key_hash TEXT PRIMARY KEY, body BYTEA NOT NULL, provider TEXT NOT NULL,
+                  model TEXT NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+                  cached_tokens BIGINT NOT NULL, reasoning_tokens BIGINT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX response_cache_expiry ON response_cache (expires_at)",
+                "ALTER TABLE usage_ledger ADD COLUMN cache TEXT",
+            ]
+        ),
     ]
 
     private func migrate() async throws {

@@ -161,10 +161,10 @@ extension SQLiteStore: ImmediateLedgerStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 18 values in an existential,
+        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 19 values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
         for (i, r) in records.enumerated() {
@@ -173,7 +173,7 @@ extension SQLiteStore: ImmediateLedgerStore {
             sqlite3_clear_bindings(s)
             // The texts are bound without a copy (SQLITE_TRANSIENT would have SQLite allocate one for each): they
             // stay valid until the step has run, and the bindings are cleared before they go.
-            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model, r.route]) { texts in
+            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model, r.route, r.cache]) { texts in
                 for (column, text) in zip(textColumns, texts) {
                     if let text { sqlite3_bind_text(s, column, text, -1, nil) } else { sqlite3_bind_null(s, column) }
                 }
@@ -206,7 +206,7 @@ extension SQLiteStore: ImmediateLedgerStore {
     static let yieldEvery = 64
 
     /// The columns of `insert`'s texts, in the order it passes them.
-    private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7, 18]
+    private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7, 18, 19]
 
     /// Runs `body` with each text as a C string (nil for nil), all valid until it returns; a native string's own
     /// storage is used, and the pointers are kept on the stack, so nothing is allocated.
@@ -255,7 +255,7 @@ extension SQLiteStore: ImmediateLedgerStore {
                     inputTokens: row["input_tokens"], outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"],
                     reasoningTokens: row["reasoning_tokens"], costNanoUSD: row["cost_nano_usd"], estimated: row["estimated"],
                     latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"],
-                    route: row["route"])
+                    route: row["route"], cache: row["cache"])
             }
         }
     }

@@ -109,6 +109,7 @@ public final class SQLiteStore: Storage {
         }
         registerLedgerWithoutRowIDMigration(&m)
         registerLedgerRouteMigration(&m)
+        registerResponseCacheMigration(&m)
         return m
     }
 

@@ -33,6 +33,7 @@ extension UsageRecord {
         if let costNanoUSD { field("cost", .int(costNanoUSD)) }
         if let ttftMs { field("ttft", .int(Int64(ttftMs))) }
         if let route { field("route", .string(route)) }
+        if let cache { field("cache", .string(cache)) }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -48,6 +49,6 @@ extension UsageRecord {
             outputTokens: Int(output), cachedTokens: Int(v["cached"]?.intValue ?? 0), reasoningTokens: Int(v["reasoning"]?.intValue ?? 0),
             costNanoUSD: v["cost"]?.intValue, estimated: v["est"]?.boolValue ?? false, latencyMs: Int(v["lat"]?.intValue ?? 0),
             ttftMs: v["ttft"]?.intValue.map { Int($0) }, status: Int(status), attempts: Int(v["attempts"]?.intValue ?? 0),
-            route: v["route"]?.stringValue)
+            route: v["route"]?.stringValue, cache: v["cache"]?.stringValue)
     }
 }
