@@ -309,7 +309,7 @@ struct Reader {
             guard model.contains("/") else {
                 throw fail("pricing keys must be \"provider/model\", not '\(model)'", key: model, table: table)
             }
-            var input: NanoUSD?, output: NanoUSD?, cached: NanoUSD?, reasoning: NanoUSD?
+            var input: NanoUSD?, output: NanoUSD?, cached: NanoUSD?, reasoning: NanoUSD?, cacheWrite: NanoUSD?
             for (k, v) in try entries(value, table: table, key: model) {
                 let path = "pricing.\"\(model)\".\(k)"
                 switch k {
@@ -317,6 +317,7 @@ struct Reader {
                 case "output_per_million_usd": output = try dollars(v, path, key: k, table: table)
                 case "cached_input_per_million_usd": cached = try dollars(v, path, key: k, table: table)
                 case "reasoning_per_million_usd": reasoning = try dollars(v, path, key: k, table: table)
+                case "cache_write_per_million_usd": cacheWrite = try dollars(v, path, key: k, table: table)
                 default: throw fail("unknown key '\(path)'", key: k, table: table)
                 }
             }
@@ -327,7 +328,7 @@ struct Reader {
             }
             out[model] = ModelPrice(
                 inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached,
-                reasoningPerMillion: reasoning)
+                reasoningPerMillion: reasoning, cacheWritePerMillion: cacheWrite)
         }
         return out
     }

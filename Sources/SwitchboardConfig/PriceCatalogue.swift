@@ -53,12 +53,14 @@ public enum PriceCatalogue {
         return Loaded(prices: out, skipped: skipped.sorted())
     }
 
-    private typealias Names = (input: String, output: String, cached: String, reasoning: String)
+    private typealias Names = (input: String, output: String, cached: String, reasoning: String, cacheWrite: String)
     private static let ownNames: Names = (
-        "input_per_million_usd", "output_per_million_usd", "cached_input_per_million_usd", "reasoning_per_million_usd"
+        "input_per_million_usd", "output_per_million_usd", "cached_input_per_million_usd", "reasoning_per_million_usd",
+        "cache_write_per_million_usd"
     )
     private static let liteLLMNames: Names = (
-        "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "output_cost_per_reasoning_token"
+        "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "output_cost_per_reasoning_token",
+        "cache_creation_input_token_cost"
     )
 
     private static func price(
@@ -78,7 +80,7 @@ public enum PriceCatalogue {
         }
         return ModelPrice(
             inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: try amount(names.cached),
-            reasoningPerMillion: try amount(names.reasoning))
+            reasoningPerMillion: try amount(names.reasoning), cacheWritePerMillion: try amount(names.cacheWrite))
     }
 
     /// Dollars (per million tokens, or per token) as nano-USD per million, from the number's shortest decimal text.

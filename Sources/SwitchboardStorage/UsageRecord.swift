@@ -1,5 +1,5 @@
 public import Foundation
-import SwitchboardCore
+public import SwitchboardCore
 
 /// One request's compact ledger entry. No prompt or response text.
 public struct UsageRecord: Sendable, Hashable, Codable {
@@ -16,8 +16,12 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var outputTokens: Int
     public var cachedTokens: Int
     public var reasoningTokens: Int
+    /// Of the input, tokens written to the provider's prompt cache.
+    public var cacheWriteTokens: Int
     /// Exact cost; nil when the model has no price (flagged, never 0).
     public var costNanoUSD: Int64?
+    /// The cost by token class (its parts add up to `costNanoUSD`); nil when the model has no price.
+    public var costs: CostBreakdown?
     /// Token counts were estimated because the provider reported none.
     public var estimated: Bool
     public var latencyMs: Int
@@ -39,8 +43,11 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         requestID: String, timestamp: Date = Date(), keyID: String? = nil, user: String? = nil, task: String,
         provider: String? = nil, model: String? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0,
         reasoningTokens: Int = 0, costNanoUSD: Int64? = nil, estimated: Bool = false, latencyMs: Int = 0, ttftMs: Int? = nil,
-        status: Int, attempts: Int = 0, route: String? = nil, cache: String? = nil
+        status: Int, attempts: Int = 0, route: String? = nil, cache: String? = nil, cacheWriteTokens: Int = 0,
+        costs: CostBreakdown? = nil
     ) {
+        self.cacheWriteTokens = cacheWriteTokens
+        self.costs = costs
         self.requestID = requestID
         self.timestamp = timestamp
         self.keyID = keyID

@@ -14,8 +14,8 @@ extension FakeReply {
     func anthropicUsage() -> JSONValue {
         let u = usage ?? Usage()
         return [
-            "input_tokens": .int(Int64(u.inputTokens - u.cachedTokens)), "output_tokens": .int(Int64(u.outputTokens)),
-            "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": 0,
+            "input_tokens": .int(Int64(u.inputTokens - u.cachedTokens - u.cacheWriteTokens)), "output_tokens": .int(Int64(u.outputTokens)),
+            "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": .int(Int64(u.cacheWriteTokens)),
         ]
     }
 
@@ -51,8 +51,9 @@ extension FakeReply {
                         "content": [],
                         "stop_reason": .null, "stop_sequence": .null,
                         "usage": [
-                            "input_tokens": .int(Int64(u.inputTokens - u.cachedTokens)), "output_tokens": 1,
+                            "input_tokens": .int(Int64(u.inputTokens - u.cachedTokens - u.cacheWriteTokens)), "output_tokens": 1,
                             "cache_read_input_tokens": .int(Int64(u.cachedTokens)),
+                            "cache_creation_input_tokens": .int(Int64(u.cacheWriteTokens)),
                         ],
                     ]
                 ])

@@ -31,6 +31,30 @@ import Testing
         #expect(cost.value == 500_000_000 + 50_000_000 + 1_000_000_000 + 2_000_000_000)
     }
 
+    @Test func theCostIsKeptByTokenClassAndItsPartsAddUpToTheTotal() {
+        let price = ModelPrice(
+            inputPerMillion: NanoUSD(3_000_000_000), outputPerMillion: NanoUSD(15_000_000_000),
+            cachedInputPerMillion: NanoUSD(300_000_000), reasoningPerMillion: NanoUSD(20_000_000_000),
+            cacheWritePerMillion: NanoUSD(3_750_000_000))
+        // 1,000 input of which 200 read from and 300 written to the prompt cache; 400 output of which 100 reasoning.
+        let usage = Usage(inputTokens: 1000, outputTokens: 400, reasoningTokens: 100, cachedTokens: 200, cacheWriteTokens: 300)
+        let costs = price.costs(of: usage)
+        #expect(
+            costs
+                == CostBreakdown(
+                    input: NanoUSD(1_500_000), cacheRead: NanoUSD(60_000), cacheWrite: NanoUSD(1_125_000), output: NanoUSD(4_500_000),
+                    reasoning: NanoUSD(2_000_000)))
+        #expect(costs.total == price.cost(of: usage) && costs.total.value == 9_185_000)
+        // Without a cache-write price, written tokens cost what input costs: the total is what it was before.
+        var plain = price
+        plain.cacheWritePerMillion = nil
+        #expect(
+            plain.cost(of: usage) == plain.cost(of: Usage(inputTokens: 1000, outputTokens: 400, reasoningTokens: 100, cachedTokens: 200)))
+        // Counts that overlap impossibly are clamped: reads first, then writes, never more than the input.
+        let odd = price.costs(of: Usage(inputTokens: 100, outputTokens: 0, cachedTokens: 80, cacheWriteTokens: 80))
+        #expect(odd.input == .zero && odd.cacheRead.value == 24_000 && odd.cacheWrite.value == 75_000)
+    }
+
     @Test func hugeTokenCountsDoNotOverflow() {
         let price = ModelPrice(inputPerMillion: NanoUSD(150_000_000_000), outputPerMillion: NanoUSD(600_000_000_000))
         let cost = price.cost(of: Usage(inputTokens: 1_000_000_000_000, outputTokens: 1_000_000_000))

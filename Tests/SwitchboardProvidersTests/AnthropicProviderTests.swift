@@ -92,6 +92,19 @@ func withAnthropic(
         }
     }
 
+    @Test func promptCacheReadsAndWritesAreCountedApartAndInTheInput() async throws {
+        try await withAnthropic { fake, provider in
+            var reply = FakeReply("cached")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 20, cachedTokens: 200, cacheWriteTokens: 300)
+            fake.setDefault(.reply(reply))
+            let r = try await provider.chat(request, context: .testing())
+            #expect(r.usage == Usage(inputTokens: 1000, outputTokens: 20, cachedTokens: 200, cacheWriteTokens: 300))
+            var acc = StreamAccumulator()
+            for try await e in provider.stream(request, context: .testing()) { acc.add(e) }
+            #expect(acc.response.usage?.cacheWriteTokens == 300 && acc.response.usage?.inputTokens == 1000)
+        }
+    }
+
     @Test func oauthTokensGoAsBearerWithTheOAuthBeta() async throws {
         try await withAnthropic(credential: "sk-ant-oat01-abcdefghijklmnop") { fake, provider in
             fake.setDefault(.raw([try anthropicFixture("message_tool_use.json")], contentType: "application/json"))

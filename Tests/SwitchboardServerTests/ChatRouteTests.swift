@@ -102,11 +102,11 @@ import Testing
     @Test(arguments: [true, false]) func upstreamFailuresBeforeOutputMapToGatewayStatuses(direct: Bool) async throws {
         // Timeouts long enough that a busy machine does not turn the other failures into 504s: the request timeout for
         // non-streamed calls, the first-byte timeout for streams.
-        let start = { try await LiveGateway.start(requestTimeout: .seconds(2), direct: direct, timeouts: .init(firstByte: .seconds(2))) }
+        let start = { try await LiveGateway.start(requestTimeout: .seconds(5), direct: direct, timeouts: .init(firstByte: .seconds(5))) }
         try await LiveGateway.with(try await start()) { (gw) async throws in
             gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
             gw.fake.set(.serverError(500), forModel: "broken")
-            gw.fake.set(.delay(.seconds(6), then: .reply(FakeReply("late"))), forModel: "slow")
+            gw.fake.set(.delay(.seconds(15), then: .reply(FakeReply("late"))), forModel: "slow")
             gw.fake.set(
                 .status(
                     404,

@@ -29,6 +29,8 @@ import Testing
             #expect(records.count == 2)
             let (s, n) = (records[0], records[1])
             #expect(s.costNanoUSD == 3_165_750 && n.costNanoUSD == 3_165_750)
+            // The cost by token class adds up to it.
+            #expect(s.costs?.total.value == s.costNanoUSD && n.costs == s.costs && (s.costs?.output.value ?? 0) > 0)
             #expect(s.inputTokens == n.inputTokens && s.outputTokens == n.outputTokens)
             #expect(
                 s.keyID == key.id && s.user == "carol" && s.task == "chat.completions" && s.provider == "fake" && s.model == "fake-model")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SwitchboardCore
 @testable import SwitchboardStorage
 import Testing
 
@@ -13,7 +14,12 @@ import Testing
                 keyID: i % 2 == 0 ? "key_a" : nil, user: i % 3 == 0 ? "ü \"quoted\"" : nil, task: "chat.completions",
                 provider: "p", model: "m/\(i)", inputTokens: i, outputTokens: 2 * i, cachedTokens: i / 2, reasoningTokens: 1,
                 costNanoUSD: i % 4 == 0 ? nil : Int64(i) * 1_000_000_007, estimated: i % 5 == 0, latencyMs: 3, ttftMs: i % 2 == 0 ? 1 : nil,
-                status: 200, attempts: 1, route: i % 3 == 1 ? "lane:l: p/a=failed(timeout), p/m/\(i)=ok" : nil)
+                status: 200, attempts: 1, route: i % 3 == 1 ? "lane:l: p/a=failed(timeout), p/m/\(i)=ok" : nil,
+                cache: i % 3 == 2 ? "hit" : nil, cacheWriteTokens: i % 7,
+                costs: i % 4 == 0
+                    ? nil
+                    : CostBreakdown(
+                        input: NanoUSD(Int64(i)), cacheRead: NanoUSD(1), cacheWrite: NanoUSD(2), output: NanoUSD(3), reasoning: NanoUSD(4)))
         }
     }
 

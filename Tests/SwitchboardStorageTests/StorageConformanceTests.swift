@@ -104,6 +104,9 @@ import Testing
         long.provider = "a-provider-with-a-long-id"
         long.route = "lane:fast: a-provider-with-a-long-id/x=failed(overloaded 503), p/m=ok"
         long.cache = "miss"
+        long.cacheWriteTokens = 3
+        long.costs = CostBreakdown(
+            input: NanoUSD(40), cacheRead: NanoUSD(5), cacheWrite: NanoUSD(7), output: NanoUSD(30), reasoning: NanoUSD(18))
         var short = record(2, key: "k", model: "m")
         short.provider = "p"
         try await store.append([long, short])
@@ -114,6 +117,7 @@ import Testing
         #expect(read.map(\.model) == ["m", long.model])
         #expect(read.map(\.route) == [nil, long.route])
         #expect(read.map(\.cache) == [nil, "miss"])
+        #expect(read.map(\.cacheWriteTokens) == [0, 3] && read.map(\.costs) == [nil, long.costs])
         await store.close()
     }
 

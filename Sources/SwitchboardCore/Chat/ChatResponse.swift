@@ -42,13 +42,16 @@ public struct Usage: Sendable, Hashable {
     public var reasoningTokens: Int
     /// Of the input, tokens served from the provider's prompt cache.
     public var cachedTokens: Int
+    /// Of the input, tokens written to the provider's prompt cache (priced apart by providers that charge for it).
+    public var cacheWriteTokens: Int
 
     /// Creates a usage record.
-    public init(inputTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0, cachedTokens: Int = 0) {
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0, cachedTokens: Int = 0, cacheWriteTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.reasoningTokens = reasoningTokens
         self.cachedTokens = cachedTokens
+        self.cacheWriteTokens = cacheWriteTokens
     }
 
     /// Input plus output.

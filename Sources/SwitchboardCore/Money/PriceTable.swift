@@ -25,6 +25,11 @@ public struct PriceTable: Sendable, Hashable {
     public func cost(provider: String, model: String, usage: Usage) -> NanoUSD? {
         price(provider: provider, model: model)?.cost(of: usage)
     }
+
+    /// The exact cost of `usage` by token class, nil when the model has no price.
+    public func costs(provider: String, model: String, usage: Usage) -> CostBreakdown? {
+        price(provider: provider, model: model)?.costs(of: usage)
+    }
 }
 
 /// Converts nano-USD to millisatoshis at a configured BTC price.

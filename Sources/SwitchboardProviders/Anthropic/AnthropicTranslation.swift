@@ -131,7 +131,7 @@ public enum AnthropicTranslation {
         let created = Int(u["cache_creation_input_tokens"]?.intValue ?? 0)
         return Usage(
             inputTokens: Int(u["input_tokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(created),
-            outputTokens: Int(u["output_tokens"]?.intValue ?? 0), cachedTokens: read)
+            outputTokens: Int(u["output_tokens"]?.intValue ?? 0), cachedTokens: read, cacheWriteTokens: created)
     }
 
     /// A non-streamed Messages response.
@@ -216,7 +216,7 @@ public struct AnthropicStreamDecoder: Sendable {
                 output = Int(u["output_tokens"]?.intValue ?? Int64(output))
                 // Newer responses repeat the input counts here, cumulatively.
                 if u["input_tokens"] != nil, let full = AnthropicTranslation.usage(u) {
-                    input = Usage(inputTokens: full.inputTokens, cachedTokens: full.cachedTokens)
+                    input = Usage(inputTokens: full.inputTokens, cachedTokens: full.cachedTokens, cacheWriteTokens: full.cacheWriteTokens)
                 }
             }
             return []

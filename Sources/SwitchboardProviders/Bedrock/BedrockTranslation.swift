@@ -125,10 +125,10 @@ public enum BedrockTranslation {
     static func usage(_ u: JSONValue?) -> Usage? {
         guard let u, case .object = u else { return nil }
         let read = Int(u["cacheReadInputTokens"]?.intValue ?? 0)
+        let written = Int(u["cacheWriteInputTokens"]?.intValue ?? 0)
         return Usage(
-            inputTokens: Int(u["inputTokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(
-                Int(u["cacheWriteInputTokens"]?.intValue ?? 0)),
-            outputTokens: Int(u["outputTokens"]?.intValue ?? 0), cachedTokens: read)
+            inputTokens: Int(u["inputTokens"]?.intValue ?? 0).saturatingAdding(read).saturatingAdding(written),
+            outputTokens: Int(u["outputTokens"]?.intValue ?? 0), cachedTokens: read, cacheWriteTokens: written)
     }
 
     /// A Converse response.

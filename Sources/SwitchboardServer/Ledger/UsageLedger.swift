@@ -27,6 +27,12 @@ struct UsageLedger: Sendable {
 
     /// The cost of what the record says was used (nothing, for a request that failed before any usage: 0 at a priced
     /// model); nil when the model has no price.
+    func costs(_ state: GatewayCall.State) -> CostBreakdown? {
+        // A cache hit made no upstream call.
+        if state.cache == .hit { return CostBreakdown() }
+        return prices.costs(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
+    }
+
     func cost(_ state: GatewayCall.State) -> NanoUSD? {
         // A cache hit made no upstream call.
         if state.cache == .hit { return .zero }
@@ -100,14 +106,16 @@ struct UsageLedger: Sendable {
         case .master?: keyID = "master"
         default: break
         }
+        let costs = costs(state)
         return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,
             provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
-            reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
+            reasoningTokens: usage.reasoningTokens, costNanoUSD: costs?.total.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
-            route: state.routeDescription, cache: state.cache?.rawValue)
+            route: state.routeDescription, cache: state.cache?.rawValue, cacheWriteTokens: usage.cacheWriteTokens,
+            costs: costs)
     }
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats.

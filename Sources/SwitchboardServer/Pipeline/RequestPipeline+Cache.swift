@@ -35,8 +35,7 @@ extension RequestPipeline {
         let decision = cache.decision(for: request, Self.directives(headers))
         if !decision.lookup { call.update { $0.cache = .bypass } }
         guard decision.lookup || decision.store else { return nil }
-        let target = provider.id.hasPrefix(Lane.prefix) ? provider.id : provider.id + "/" + request.model
-        return CachePlan(key: cache.key(target: target, request: request, keyID: call.principal?.keyID), decision: decision)
+        return CachePlan(key: cache.key(for: request, at: provider.id, keyID: call.principal?.keyID), decision: decision)
     }
 
     /// The cached answer for `plan`, from memory or the shared store, noted on the call (hit or miss).
@@ -93,35 +92,11 @@ extension RequestPipeline {
         }
     }
 
-    /// Keeps a unified answer (encoded as the `chat.completion` every hit is made from) unless it ended in error.
+    /// Keeps a unified answer unless it ended in error.
     func keep(_ response: ChatResponse, usage: Usage, plan: CachePlan?, call: GatewayCall) {
         guard plan?.decision.store == true, response.finishReason != .error else { return }
-        var encoded = response
-        encoded.usage = usage
-        keep(
-            OpenAIChatResponseEncoding.completion(encoded, created: Int64(Date().timeIntervalSince1970)).jsonBytes(), usage: usage,
-            plan: plan, call: call)
+        keep(CachedAnswer(response, usage: usage, model: call.snapshot.upstreamModel).body, usage: usage, plan: plan, call: call)
     }
-
-    /// A cached answer as a unified response, for a dialect or a stream other than the stored body's own.
-    func response(of hit: CachedAnswer) throws -> ChatResponse {
-        var response = try OpenAIResponseDecoding.chatResponse(Data(hit.body), descriptor: Self.cacheDescriptor, provider: hit.provider)
-        response.usage = hit.usage
-        return response
-    }
-
-    /// A cached answer replayed as a stream: the events its call would have streamed.
-    func replay(_ hit: CachedAnswer) throws -> AsyncThrowingStream<StreamEvent, any Error> {
-        let events = try response(of: hit).events
-        return AsyncThrowingStream { continuation in
-            for event in events { continuation.yield(event) }
-            continuation.finish()
-        }
-    }
-
-    /// Reads a stored body: every reasoning field an upstream may have used.
-    private static let cacheDescriptor = ProviderDescriptor(
-        id: "cache", displayName: "Response cache", baseURL: "", apiKeyEnv: nil, defaultModel: nil, freeTier: .local)
 
     /// What the request's headers ask of the cache.
     static func directives(_ headers: HTTPFields) -> ResponseCache.Directives {

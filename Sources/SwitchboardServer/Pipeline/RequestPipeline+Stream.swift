@@ -61,7 +61,7 @@ extension RequestPipeline {
     func stream(
         replaying hit: CachedAnswer, encoder: some StreamEventEncoder, call: GatewayCall, client: StreamClient
     ) throws -> Response {
-        let events = EventIterator(try replay(hit))
+        let events = EventIterator(try hit.events())
         call.update {
             $0.streaming = true
             $0.ttft = .zero

@@ -30,7 +30,7 @@ extension GatewayRoutes {
         }
         let response: ChatResponse
         if let hit {
-            response = try pipeline.response(of: hit)
+            response = try hit.response()
         } else {
             response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
             if let usage = response.usage { pipeline.keep(response, usage: usage, plan: cache, call: call) }

@@ -14,13 +14,14 @@ enum AnthropicResponseEncoding {
         }
     }
 
-    /// Anthropic counts cached prompt tokens apart from `input_tokens`; the unified count includes them.
+    /// Anthropic counts cache reads and writes apart from `input_tokens`; the unified count includes them.
     static func usage(_ u: Usage?, extras: [String: JSONValue] = [:]) -> JSONValue {
         let u = u ?? Usage()
+        let uncached = u.inputTokens.saturatingSubtracting(u.cachedTokens).saturatingSubtracting(u.cacheWriteTokens)
         var o: [String: JSONValue] = [
-            "input_tokens": .int(Int64(max(0, u.inputTokens.saturatingSubtracting(u.cachedTokens)))),
-            "output_tokens": .int(Int64(u.outputTokens)),
-            "cache_read_input_tokens": .int(Int64(u.cachedTokens)), "cache_creation_input_tokens": 0,
+            "input_tokens": .int(Int64(max(0, uncached))), "output_tokens": .int(Int64(u.outputTokens)),
+            "cache_read_input_tokens": .int(Int64(u.cachedTokens)),
+            "cache_creation_input_tokens": .int(Int64(u.cacheWriteTokens)),
         ]
         o.merge(extras) { $1 }
         return .object(o)

@@ -5,17 +5,18 @@ public import SwitchboardCore
 extension PostgresStore {
     private static let insertColumns = """
         request_id, ts, key_id, user_name, task, provider, model, input_tokens, output_tokens, cached_tokens,
-        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache
+        reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache, cache_write_tokens, cost_input_nano_usd, cost_cache_read_nano_usd,
+        cost_cache_write_nano_usd, cost_output_nano_usd, cost_reasoning_nano_usd
         """
 
     /// Columns a record fills.
-    private static let parameters = 19
+    private static let parameters = 25
 
     /// One multi-row INSERT per batch: a single round trip and a single commit for every record in it.
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        // 19 parameters a row; PostgreSQL allows 65,535 per statement.
-        for chunk in stride(from: 0, to: records.count, by: 3000).map({ records[$0..<min($0 + 3000, records.count)] }) {
+        // 25 parameters a row; PostgreSQL allows 65,535 per statement.
+        for chunk in stride(from: 0, to: records.count, by: 2000).map({ records[$0..<min($0 + 2000, records.count)] }) {
             var binds = PostgresBindings(capacity: chunk.count * Self.parameters)
             var sql = "INSERT INTO usage_ledger (\(Self.insertColumns)) VALUES "
             for (i, r) in chunk.enumerated() {
@@ -40,9 +41,22 @@ extension PostgresStore {
                 binds.append(Int32(r.attempts))
                 binds.append(r.route)
                 binds.append(r.cache)
+                binds.append(Int64(r.cacheWriteTokens))
+                for part in r.costs.map({ [$0.input, $0.cacheRead, $0.cacheWrite, $0.output, $0.reasoning] }) ?? [] {
+                    binds.append(part.value)
+                }
+                if r.costs == nil { for _ in 0..<5 { binds.append(Int64?.none) } }
             }
             try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         }
+    }
+
+    private static func costs(_ c: PostgresRandomAccessRow) throws -> CostBreakdown? {
+        guard let input = try c[20].decode(Int64?.self) else { return nil }
+        return CostBreakdown(
+            input: NanoUSD(input), cacheRead: NanoUSD(try c[21].decode(Int64?.self) ?? 0),
+            cacheWrite: NanoUSD(try c[22].decode(Int64?.self) ?? 0), output: NanoUSD(try c[23].decode(Int64?.self) ?? 0),
+            reasoning: NanoUSD(try c[24].decode(Int64?.self) ?? 0))
     }
 
     private static func whereClause(_ f: UsageFilter, _ binds: inout PostgresBindings) -> String {
@@ -77,7 +91,8 @@ extension PostgresStore {
                     costNanoUSD: try c[11].decode(Int64?.self), estimated: try c[12].decode(Bool.self),
                     latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
                     status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self)),
-                    route: try c[17].decode(String?.self), cache: try c[18].decode(String?.self)))
+                    route: try c[17].decode(String?.self), cache: try c[18].decode(String?.self),
+                    cacheWriteTokens: Int(try c[19].decode(Int64.self)), costs: try Self.costs(c)))
         }
         return out
     }

@@ -108,6 +108,17 @@ public final class PostgresStore: Storage, CounterStore {
                 "ALTER TABLE usage_ledger ADD COLUMN cache TEXT",
             ]
         ),
+        (
+            "v6-usage-ledger-cost-by-class",
+            [
+                "ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE usage_ledger ADD COLUMN cost_input_nano_usd BIGINT",
+                "ALTER TABLE usage_ledger ADD COLUMN cost_cache_read_nano_usd BIGINT",
+                "ALTER TABLE usage_ledger ADD COLUMN cost_cache_write_nano_usd BIGINT",
+                "ALTER TABLE usage_ledger ADD COLUMN cost_output_nano_usd BIGINT",
+                "ALTER TABLE usage_ledger ADD COLUMN cost_reasoning_nano_usd BIGINT",
+            ]
+        ),
     ]
 
     private func migrate() async throws {

@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
 import GRDBSQLite
+import SwitchboardCore
 
 extension SQLiteStore: ImmediateLedgerStore {
     static func registerLedgerMigration(_ m: inout DatabaseMigrator) {
@@ -52,6 +53,25 @@ extension SQLiteStore: ImmediateLedgerStore {
                     CREATE INDEX usage_ledger_ts ON usage_ledger(ts);
                     CREATE INDEX usage_ledger_key ON usage_ledger(key_id, ts);
                     """)
+        }
+    }
+
+    /// The cost by token class of a row, when it has one.
+    static func costs(_ row: Row) -> CostBreakdown? {
+        guard let input: Int64 = row["cost_input_nano_usd"] else { return nil }
+        return CostBreakdown(
+            input: NanoUSD(input), cacheRead: NanoUSD(row["cost_cache_read_nano_usd"] ?? 0),
+            cacheWrite: NanoUSD(row["cost_cache_write_nano_usd"] ?? 0), output: NanoUSD(row["cost_output_nano_usd"] ?? 0),
+            reasoning: NanoUSD(row["cost_reasoning_nano_usd"] ?? 0))
+    }
+
+    /// Cache-write tokens and the cost by token class.
+    static func registerLedgerCostByClassMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v7-usage-ledger-cost-by-class") { db in
+            try db.execute(sql: "ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0")
+            for column in ["input", "cache_read", "cache_write", "output", "reasoning"] {
+                try db.execute(sql: "ALTER TABLE usage_ledger ADD COLUMN cost_\(column)_nano_usd INTEGER")
+            }
         }
     }
 
@@ -161,10 +181,12 @@ extension SQLiteStore: ImmediateLedgerStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
-                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache,
+                  cache_write_tokens, cost_input_nano_usd, cost_cache_read_nano_usd, cost_cache_write_nano_usd,
+                  cost_output_nano_usd, cost_reasoning_nano_usd)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 19 values in an existential,
+        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 25 values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
         for (i, r) in records.enumerated() {
@@ -188,6 +210,16 @@ extension SQLiteStore: ImmediateLedgerStore {
                 if let ttft = r.ttftMs { sqlite3_bind_int64(s, 15, Int64(ttft)) } else { sqlite3_bind_null(s, 15) }
                 sqlite3_bind_int64(s, 16, Int64(r.status))
                 sqlite3_bind_int64(s, 17, Int64(r.attempts))
+                sqlite3_bind_int64(s, 20, Int64(r.cacheWriteTokens))
+                if let costs = r.costs {
+                    for (column, part) in zip(
+                        Int32(21)...25, [costs.input, costs.cacheRead, costs.cacheWrite, costs.output, costs.reasoning])
+                    {
+                        sqlite3_bind_int64(s, column, part.value)
+                    }
+                } else {
+                    for column in Int32(21)...25 { sqlite3_bind_null(s, column) }
+                }
                 let rc = sqlite3_step(s)
                 sqlite3_clear_bindings(s)
                 guard rc == SQLITE_DONE else {
@@ -255,7 +287,8 @@ extension SQLiteStore: ImmediateLedgerStore {
                     inputTokens: row["input_tokens"], outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"],
                     reasoningTokens: row["reasoning_tokens"], costNanoUSD: row["cost_nano_usd"], estimated: row["estimated"],
                     latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"],
-                    route: row["route"], cache: row["cache"])
+                    route: row["route"], cache: row["cache"], cacheWriteTokens: row["cache_write_tokens"],
+                    costs: Self.costs(row))
             }
         }
     }

@@ -110,6 +110,7 @@ public final class SQLiteStore: Storage {
         registerLedgerWithoutRowIDMigration(&m)
         registerLedgerRouteMigration(&m)
         registerResponseCacheMigration(&m)
+        registerLedgerCostByClassMigration(&m)
         return m
     }
 

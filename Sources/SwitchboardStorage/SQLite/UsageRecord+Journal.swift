@@ -34,8 +34,18 @@ extension UsageRecord {
         if let ttftMs { field("ttft", .int(Int64(ttftMs))) }
         if let route { field("route", .string(route)) }
         if let cache { field("cache", .string(cache)) }
+        if cacheWriteTokens != 0 { field("cwrite", .int(Int64(cacheWriteTokens))) }
+        if let costs {
+            field("costs", .array([costs.input, costs.cacheRead, costs.cacheWrite, costs.output, costs.reasoning].map { .int($0.value) }))
+        }
         out.append(UInt8(ascii: "}"))
         return out
+    }
+
+    private static func costs(journal value: JSONValue?) -> CostBreakdown? {
+        guard case .array(let parts)? = value, parts.count == 5 else { return nil }
+        let n = parts.map { NanoUSD($0.intValue ?? 0) }
+        return CostBreakdown(input: n[0], cacheRead: n[1], cacheWrite: n[2], output: n[3], reasoning: n[4])
     }
 
     /// A record read back from a journal line; nil when a required field is missing.
@@ -49,6 +59,7 @@ extension UsageRecord {
             outputTokens: Int(output), cachedTokens: Int(v["cached"]?.intValue ?? 0), reasoningTokens: Int(v["reasoning"]?.intValue ?? 0),
             costNanoUSD: v["cost"]?.intValue, estimated: v["est"]?.boolValue ?? false, latencyMs: Int(v["lat"]?.intValue ?? 0),
             ttftMs: v["ttft"]?.intValue.map { Int($0) }, status: Int(status), attempts: Int(v["attempts"]?.intValue ?? 0),
-            route: v["route"]?.stringValue, cache: v["cache"]?.stringValue)
+            route: v["route"]?.stringValue, cache: v["cache"]?.stringValue, cacheWriteTokens: Int(v["cwrite"]?.intValue ?? 0),
+            costs: Self.costs(journal: v["costs"]))
     }
 }
