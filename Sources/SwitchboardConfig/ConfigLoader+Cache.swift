@@ -26,6 +26,18 @@ public struct CacheSettings: Sendable, Hashable {
 }
 
 extension Reader {
+    /// One of an enumeration's values, by its name; the error lists them all.
+    func choice<T: RawRepresentable & CaseIterable>(
+        _ node: TOMLNode, _ path: String, key: String, table: String
+    ) throws(ConfigError) -> T where T.RawValue == String {
+        let text = try string(node, path, key: key, table: table)
+        guard let value = T(rawValue: text) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("'\(path)' must be one of \(allowed), not '\(text)'", key: key, table: table)
+        }
+        return value
+    }
+
     func readCache(_ node: TOMLNode) throws(ConfigError) -> CacheSettings {
         var c = CacheSettings()
         c.line = source.headerLine("cache")
@@ -33,20 +45,8 @@ extension Reader {
         for (k, v) in try entries(node, table: t, key: t) {
             let path = "cache.\(k)"
             switch k {
-            case "mode":
-                let text = try string(v, path, key: k, table: t)
-                guard let mode = ResponseCache.Mode(rawValue: text) else {
-                    let allowed = ResponseCache.Mode.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw fail("'\(path)' must be one of \(allowed), not '\(text)'", key: k, table: t)
-                }
-                c.mode = mode
-            case "store":
-                let text = try string(v, path, key: k, table: t)
-                guard let store = CacheSettings.Store(rawValue: text) else {
-                    let allowed = CacheSettings.Store.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw fail("'\(path)' must be one of \(allowed), not '\(text)'", key: k, table: t)
-                }
-                c.store = store
+            case "mode": c.mode = try choice(v, path, key: k, table: t)
+            case "store": c.store = try choice(v, path, key: k, table: t)
             case "ttl_seconds": c.ttl = try seconds(v, path, key: k, table: t, range: 1...31_536_000)
             case "max_bytes": c.maxBytes = try int(v, path, key: k, table: t, range: 0...(1 << 40))
             case "per_key":

@@ -24,13 +24,7 @@ extension Reader {
                         }
                         lane.models.append(model)
                     }
-                case "strategy":
-                    let text = try string(v, path, key: k, table: table)
-                    guard let strategy = LaneStrategy(rawValue: text) else {
-                        let allowed = LaneStrategy.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw fail("'\(path)' must be one of \(allowed), not '\(text)'", key: k, table: table)
-                    }
-                    lane.strategy = strategy
+                case "strategy": lane.strategy = try choice(v, path, key: k, table: table)
                 case "weights":
                     guard case .array(let items) = v else { throw fail("'\(path)' must be an array of integers", key: k, table: table) }
                     for item in items { lane.weights.append(try int(item, "\(path)[]", key: k, table: table, range: 1...1_000_000)) }
