@@ -281,6 +281,10 @@ import Testing
             #expect(pageCost == 9_497_250, "three requests at 3,165,750 each")
             #expect(page.json?["records"]?.arrayValue?.count == 2)
             #expect(page.json?["records"]?.arrayValue?.allSatisfy { $0["key_id"]?.stringValue == mine.id } == true)
+            // Each record's cost by token class: 1,000 input at $2.25/M and 333 output at $2.75/M.
+            let byClass = page.json?["records"]?[0]?["cost_by_class"]
+            #expect(byClass?["input"]?.intValue == 2_250_000 && byClass?["output"]?.intValue == 915_750, "\(page.body)")
+            #expect(byClass?["cache_read"]?.intValue == 0 && byClass?["cache_write"]?.intValue == 0 && byClass?["reasoning"]?.intValue == 0)
             let all = try await gw.send("GET", "/hf/tasks/billing/usage?limit=100")
             #expect(all.json?["total_records"]?.intValue == 4, "the master key sees every record")
         }

@@ -123,11 +123,12 @@ extension GatewayRoutes {
             }
             let usage = Usage(
                 inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
-                cachedTokens: try tokens("cached_tokens", required: false))
+                cachedTokens: try tokens("cached_tokens", required: false),
+                cacheWriteTokens: try tokens("cache_write_tokens", required: false))
             var entry: [String: JSONValue] = [
                 "model": .string(model), "task": task.map(JSONValue.string) ?? .null,
                 "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
-                "cached_tokens": .int(Int64(usage.cachedTokens)),
+                "cached_tokens": .int(Int64(usage.cachedTokens)), "cache_write_tokens": .int(Int64(usage.cacheWriteTokens)),
             ]
             let cost = try await priced(model, task: task).flatMap {
                 gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage)
@@ -178,6 +179,14 @@ extension GatewayRoutes {
                 "cached_tokens": .int(Int64(r.cachedTokens)), "reasoning_tokens": .int(Int64(r.reasoningTokens)),
                 "estimated": .bool(r.estimated), "status": .int(Int64(r.status)), "latency_ms": .int(Int64(r.latencyMs)),
                 "ttft_ms": r.ttftMs.map { .int(Int64($0)) } ?? .null, "key_id": r.keyID.map(JSONValue.string) ?? .null,
+                "cache_write_tokens": .int(Int64(r.cacheWriteTokens)), "cache": r.cache.map(JSONValue.string) ?? .null,
+                "route": r.route.map(JSONValue.string) ?? .null,
+                "cost_by_class": r.costs.map { c in
+                    [
+                        "input": .int(c.input.value), "cache_read": .int(c.cacheRead.value), "cache_write": .int(c.cacheWrite.value),
+                        "output": .int(c.output.value), "reasoning": .int(c.reasoning.value),
+                    ]
+                } ?? .null,
             ]
             o.merge(ledger.costFields(r.costNanoUSD.map(NanoUSD.init))) { $1 }
             return .object(o)
