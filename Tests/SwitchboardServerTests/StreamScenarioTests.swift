@@ -82,13 +82,14 @@ import Testing
                 apiKey: nil),
             transport: NIOHTTPTransport.shared)
         let lanes = [
-            Lane(name: "first", models: ["fake/first", "fake/fake-model"], ttftTimeout: .seconds(1)),
+            // Timeouts a loaded machine's answers stay well inside (the silent and stalling upstreams wait 20 s).
+            Lane(name: "first", models: ["fake/first", "fake/fake-model"], ttftTimeout: .seconds(4)),
             Lane(name: "refused", models: ["dead/m", "fake/fake-model"]),
         ]
         let start = {
             try await LiveGateway.start(
                 requestTimeout: scenario.requestTimeout, extraProviders: [dead],
-                timeouts: .init(firstByte: .seconds(5), streamIdle: .seconds(1)),
+                timeouts: .init(firstByte: .seconds(6), streamIdle: .seconds(4)),
                 lanes: lanes)
         }
         try await LiveGateway.with(try await start()) { (gw) async throws in
