@@ -19,7 +19,6 @@ public struct CacheSettings: Sendable, Hashable {
     /// The in-memory LRU's bound in bytes.
     public var maxBytes = 64 << 20
     public var perKey = false
-    public var line: Int?
 
     /// Defaults: in memory, requests that ask and those at temperature 0.
     public init() {}
@@ -40,7 +39,6 @@ extension Reader {
 
     func readCache(_ node: TOMLNode) throws(ConfigError) -> CacheSettings {
         var c = CacheSettings()
-        c.line = source.headerLine("cache")
         let t = "cache"
         for (k, v) in try entries(node, table: t, key: t) {
             let path = "cache.\(k)"

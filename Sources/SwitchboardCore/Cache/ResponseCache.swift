@@ -131,6 +131,12 @@ public final class ResponseCache: Sendable {
         ResponseCacheKey(target: target, request: request, scope: configuration.perKey ? (keyID ?? "") : nil)
     }
 
+    /// The key of `request` (its model the upstream's) sent to the provider or lane with id `providerID`: a lane is
+    /// its own target, any other provider is `provider/model`.
+    public func key(for request: ChatRequest, at providerID: String, keyID: String?) -> ResponseCacheKey {
+        key(target: providerID.hasPrefix(Lane.prefix) ? providerID : providerID + "/" + request.model, request: request, keyID: keyID)
+    }
+
     /// The in-memory entry under `key`, without waiting.
     public func lookupNow(_ key: ResponseCacheKey) -> CachedAnswer? {
         let now = clock()

@@ -30,11 +30,3 @@ extension CachedAnswer {
     private static let reader = ProviderDescriptor(
         id: "cache", displayName: "Response cache", baseURL: "", apiKeyEnv: nil, defaultModel: nil, freeTier: .local)
 }
-
-extension ResponseCache {
-    /// The key of `request` (its model the upstream's) sent to the provider or lane with id `providerID`: a lane is
-    /// its own target, any other provider is `provider/model`.
-    public func key(for request: ChatRequest, at providerID: String, keyID: String?) -> ResponseCacheKey {
-        key(target: providerID.hasPrefix(Lane.prefix) ? providerID : providerID + "/" + request.model, request: request, keyID: keyID)
-    }
-}

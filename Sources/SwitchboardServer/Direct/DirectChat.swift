@@ -145,7 +145,7 @@ final class DirectChat: Sendable {
         case .success(let result):
             let usage = pipeline.account(
                 usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), call: call)
-            if cache?.decision.store == true { pipeline.keep(Array(result.body.readableBytesView), usage: usage, plan: cache, call: call) }
+            pipeline.keep(result.body, usage: usage, plan: cache, call: call)
             var headers = HTTPFields()
             headers.reserveCapacity(DirectChat.answerFields)
             headers.append(HTTPField(name: .contentType, value: "application/json"))

@@ -25,19 +25,16 @@ struct UsageLedger: Sendable {
     let quotas: QuotaEnforcer?
     let logger: Logger
 
-    /// The cost of what the record says was used (nothing, for a request that failed before any usage: 0 at a priced
-    /// model); nil when the model has no price.
+    /// The cost of what the record says was used, by token class (nothing, for a request that failed before any
+    /// usage or was answered from the response cache: 0 at a priced model); nil when the model has no price.
     func costs(_ state: GatewayCall.State) -> CostBreakdown? {
         // A cache hit made no upstream call.
         if state.cache == .hit { return CostBreakdown() }
         return prices.costs(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
     }
 
-    func cost(_ state: GatewayCall.State) -> NanoUSD? {
-        // A cache hit made no upstream call.
-        if state.cache == .hit { return .zero }
-        return prices.cost(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
-    }
+    /// The whole of `costs`.
+    func cost(_ state: GatewayCall.State) -> NanoUSD? { costs(state)?.total }
 
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
     /// settles what the request reserved against its limits and budgets.
@@ -99,13 +96,9 @@ struct UsageLedger: Sendable {
     ) -> UsageRecord? {
         guard let task = state.task else { return nil }
         let usage = state.usage ?? Usage()
-        var keyID: String?
+        let keyID = principal?.keyID
         var user: String?
-        switch principal {
-        case .key(let k)?: keyID = k.id; user = k.user
-        case .master?: keyID = "master"
-        default: break
-        }
+        if case .key(let k)? = principal { user = k.user }
         let costs = costs(state)
         return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,

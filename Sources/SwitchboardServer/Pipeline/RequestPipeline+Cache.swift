@@ -76,11 +76,23 @@ extension RequestPipeline {
         metrics.cache(.hit, bytes: found.body.count)
     }
 
-    /// Keeps a successful answer given as a `chat.completion` body, when the plan says so.
-    func keep(_ body: [UInt8], usage: Usage, plan: CachePlan?, call: GatewayCall) {
-        guard let cache, let plan, plan.decision.store else { return }
+    /// Keeps a successful answer given as a `chat.completion` body (a forwarded one), when the plan says so.
+    func keep(_ body: ByteBuffer, usage: Usage, plan: CachePlan?, call: GatewayCall) {
+        guard plan?.decision.store == true else { return }
         let state = call.snapshot
-        let answer = CachedAnswer(body: body, usage: usage, provider: state.provider, model: state.upstreamModel)
+        keep(
+            CachedAnswer(body: Array(body.readableBytesView), usage: usage, provider: state.provider, model: state.upstreamModel),
+            plan: plan, call: call)
+    }
+
+    /// Keeps a unified answer unless it ended in error, when the plan says so.
+    func keep(_ response: ChatResponse, usage: Usage, plan: CachePlan?, call: GatewayCall) {
+        guard plan?.decision.store == true, response.finishReason != .error else { return }
+        keep(CachedAnswer(response, usage: usage, model: call.snapshot.upstreamModel), plan: plan, call: call)
+    }
+
+    private func keep(_ answer: CachedAnswer, plan: CachePlan?, call: GatewayCall) {
+        guard let cache, let plan else { return }
         guard let write = cache.store(answer, for: plan.key) else { return }
         let logger = logger
         let requestID = call.requestID
@@ -90,12 +102,6 @@ extension RequestPipeline {
                 logger.warning("response cache store failed", metadata: ["error": "\(Redacted(error))", "request_id": "\(requestID)"])
             }
         }
-    }
-
-    /// Keeps a unified answer unless it ended in error.
-    func keep(_ response: ChatResponse, usage: Usage, plan: CachePlan?, call: GatewayCall) {
-        guard plan?.decision.store == true, response.finishReason != .error else { return }
-        keep(CachedAnswer(response, usage: usage, model: call.snapshot.upstreamModel).body, usage: usage, plan: plan, call: call)
     }
 
     /// What the request's headers ask of the cache.

@@ -29,7 +29,7 @@ extension GatewayRoutes {
         if !decoded.stream, let sameDialect = pipeline.forwarder(provider) {
             let body = try await pipeline.forward(chatRequest, client: client, at: sameDialect, context: upstream, call: call)
             if cache?.decision.store == true, let usage = call.snapshot.usage {
-                pipeline.keep(Array(body.readableBytesView), usage: usage, plan: cache, call: call)
+                pipeline.keep(body, usage: usage, plan: cache, call: call)
             }
             return Self.json(body)
         }
