@@ -62,6 +62,7 @@ let package = Package(
                 "SwitchboardProviders",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
+            resources: [.embedInCode("Resources/prices.json")],
             swiftSettings: strict
         ),
         .target(

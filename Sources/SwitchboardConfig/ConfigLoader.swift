@@ -66,6 +66,11 @@ struct Reader {
         return s
     }
 
+    func bool(_ node: TOMLNode, _ path: String, key: String, table: String) throws(ConfigError) -> Bool {
+        guard case .bool(let b) = node else { throw fail("'\(path)' must be a boolean, not \(node.typeName)", key: key, table: table) }
+        return b
+    }
+
     func url(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> String {
         let s = try string(node, path, key: key, table: table, occurrence: occurrence)
         guard let u = URL(string: s), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
@@ -303,6 +308,10 @@ struct Reader {
         for (model, value) in try entries(node, table: "pricing", key: "pricing") {
             if model == "catalogue" {
                 config.priceCatalogue = try string(value, "pricing.catalogue", key: model, table: "pricing")
+                continue
+            }
+            if model == "builtin" {
+                config.builtInPrices = try bool(value, "pricing.builtin", key: model, table: "pricing")
                 continue
             }
             let table = "pricing.\"\(model)\""

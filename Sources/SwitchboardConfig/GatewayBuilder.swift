@@ -169,9 +169,20 @@ public struct GatewayBuilder: Sendable {
         return providers.map(\.id).filter { open.contains($0) }
     }
 
-    /// Built-in prices of every configured provider that knows some, then the catalogue file, then `[pricing]`.
+    /// The built-in catalogue's prices of the configured providers' models, then the prices providers carry for their own
+    /// models, then the catalogue file, then `[pricing]`: each later one overrides.
     private func priceTable(_ providers: [any LLMProvider], warnings: inout [String]) throws(ConfigError) -> PriceTable {
         var table = PriceTable()
+        if config.builtInPrices {
+            let builtIn = PriceCatalogue.builtIn
+            if builtIn.prices.isEmpty, let origin = builtIn.origin { warnings.append(origin) }
+            let ids = Set(providers.map(\.id))
+            let source = "built-in catalogue" + (builtIn.origin.map { " (\($0))" } ?? "")
+            for (key, price) in builtIn.prices where ids.contains(String(key.prefix { $0 != "/" })) {
+                table.set(price, for: key, source: source)
+                if let window = builtIn.contextWindows[key] { table.contextWindows[key] = window }
+            }
+        }
         for provider in providers {
             guard let pricing = provider as? any ModelPricing else { continue }
             for (model, price) in pricing.seedPrices { table.set(price, for: "\(provider.id)/\(model)", source: "built-in") }
@@ -179,6 +190,7 @@ public struct GatewayBuilder: Sendable {
         if let path = config.priceCatalogue {
             let catalogue = try PriceCatalogue.load(path: path)
             for (key, price) in catalogue.prices { table.set(price, for: key, source: path) }
+            table.contextWindows.merge(catalogue.contextWindows) { _, file in file }
             if !catalogue.skipped.isEmpty {
                 warnings.append("\(path): \(catalogue.skipped.count) model(s) without both an input and an output price left out")
             }

@@ -15,13 +15,31 @@ public enum PriceCatalogue {
     public struct Loaded: Sendable {
         public var prices: [String: ModelPrice]
         public var skipped: [String]
+        /// Context windows in tokens, by `provider/model`, where the catalogue gives one.
+        public var contextWindows: [String: Int] = [:]
+        /// Where the catalogue's prices were taken from and when (its `_catalogue` entry), when it says.
+        public var origin: String?
     }
+
+    /// The catalogue built into the package (`Resources/prices.json`, written by `scripts/update-prices`).
+    public static let builtIn: Loaded = {
+        do throws(ConfigError) {
+            return try parse(Data(PackageResources.prices_json), path: "built-in prices.json")
+        } catch {
+            // The test suite reads the file whole; were it broken, a gateway starts unpriced and says so.
+            return Loaded(prices: [:], skipped: [], origin: "built-in catalogue unreadable: \(error.message)")
+        }
+    }()
 
     /// Reads the file at `path`.
     public static func load(path: String) throws(ConfigError) -> Loaded {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: path, line: nil, message: "cannot read the price catalogue")
         }
+        return try parse(data, path: path)
+    }
+
+    static func parse(_ data: Data, path: String) throws(ConfigError) -> Loaded {
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch {
             throw ConfigError(file: path, line: nil, message: "the price catalogue is not JSON: \(error)")
@@ -29,14 +47,18 @@ public enum PriceCatalogue {
         guard case .object(let entries) = json else {
             throw ConfigError(file: path, line: nil, message: "the price catalogue must be a JSON object of models")
         }
-        var out: [String: ModelPrice] = [:]
-        var skipped: [String] = []
-        for (key, entry) in entries where key != "sample_spec" {
+        var loaded = Loaded(prices: [:], skipped: [])
+        if let origin = entries["_catalogue"] {
+            loaded.origin = [origin["source"]?.stringValue, origin["taken"]?.stringValue.map { "taken \($0)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+        }
+        for (key, entry) in entries where key != "sample_spec" && key != "_catalogue" {
             if entry["input_per_million_usd"] != nil {
                 guard key.contains("/") else {
                     throw ConfigError(file: path, line: nil, message: "price catalogue key '\(key)' must be \"provider/model\"")
                 }
-                out[key] = try price(entry, perToken: false, names: ownNames, model: key, path: path)
+                loaded.prices[key] = try price(entry, perToken: false, names: ownNames, model: key, path: path)
+                if case .int(let window) = entry["context_window"], window > 0 { loaded.contextWindows[key] = Int(window) }
             } else if entry["input_cost_per_token"] != nil, let provider = entry["litellm_provider"]?.stringValue {
                 // Chat and embedding models; images, audio and rerankers are priced otherwise.
                 guard entry["mode"]?.stringValue.map({ ["chat", "completion", "embedding", "responses"].contains($0) }) ?? true else {
@@ -45,12 +67,17 @@ public enum PriceCatalogue {
                 let id = providerIDs[provider] ?? provider
                 let model = key.hasPrefix(provider + "/") ? String(key.dropFirst(provider.count + 1)) : key
                 // LiteLLM's file lists models it has only one of the two prices for: those are left out, and said so.
-                do { out["\(id)/\(model)"] = try price(entry, perToken: true, names: liteLLMNames, model: key, path: path) } catch {
-                    skipped.append(key)
+                do {
+                    loaded.prices["\(id)/\(model)"] = try price(entry, perToken: true, names: liteLLMNames, model: key, path: path)
+                } catch {
+                    loaded.skipped.append(key)
+                    continue
                 }
+                if case .int(let window) = entry["max_input_tokens"], window > 0 { loaded.contextWindows["\(id)/\(model)"] = Int(window) }
             }
         }
-        return Loaded(prices: out, skipped: skipped.sorted())
+        loaded.skipped.sort()
+        return loaded
     }
 
     private typealias Names = (input: String, output: String, cached: String, reasoning: String, cacheWrite: String)

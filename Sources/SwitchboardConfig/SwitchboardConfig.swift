@@ -50,6 +50,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var prices: [String: ModelPrice] = [:]
     /// `[pricing] catalogue`: a price list file (this project's format or LiteLLM's), under `prices`.
     public var priceCatalogue: String?
+    /// `[pricing] builtin`: whether the built-in catalogue prices the configured providers' models (default true).
+    public var builtInPrices = true
     /// `[billing] btc_usd`: the BTC price used for msats.
     public var btcPrice: NanoUSD = NanoUSD(100_000 * 1_000_000_000)
 

@@ -75,4 +75,49 @@ import Testing
         #expect(throws: ConfigError.self) { try PriceCatalogue.load(path: bad) }
         #expect(throws: ConfigError.self) { try PriceCatalogue.load(path: "/nonexistent/prices.json") }
     }
+
+    @Test func theBuiltInCatalogueReadsWholeAndSaysWhereAndWhenItsPricesWereTaken() throws {
+        let builtIn = PriceCatalogue.builtIn
+        let origin = try #require(builtIn.origin)
+        #expect(origin.contains("LiteLLM") && origin.contains("taken 20"))
+        // Every row of the file is priced: a row the reader dropped would be a model silently unpriced.
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Sources/SwitchboardConfig/Resources/prices.json")
+        let rows = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("\"") }
+        #expect(builtIn.prices.count == rows.count - 1)
+        #expect(builtIn.skipped.isEmpty)
+        for provider in ["openai", "anthropic", "gemini", "groq", "mistral", "deepseek", "xai", "together", "fireworks", "cerebras"] {
+            #expect(builtIn.prices.keys.contains { $0.hasPrefix(provider + "/") }, "no built-in price for \(provider)")
+        }
+        for (key, price) in builtIn.prices {
+            #expect(price.inputPerMillion.value >= 0 && price.outputPerMillion.value >= 0, "\(key)")
+        }
+    }
+
+    @Test func builtInPricesCoverOnlyConfiguredProvidersAndGiveWayToEverythingWrittenHere() throws {
+        let (key, price) = try #require(PriceCatalogue.builtIn.prices.first { $0.key.hasPrefix("openai/") })
+        let model = String(key.dropFirst("openai/".count))
+        func table(_ extra: String) throws -> PriceTable {
+            try GatewayBuilder(
+                config: try ConfigLoader.parse("[providers.openai]\napi_key = \"k\"\n" + extra), environment: Environment([:]),
+                transport: NIOHTTPTransport.shared
+            )
+            .build().gateway.prices
+        }
+        let plain = try table("")
+        #expect(plain.price(provider: "openai", model: model) == price)
+        #expect(plain.sources[key]?.hasPrefix("built-in catalogue (LiteLLM") == true)
+        #expect(!plain.prices.keys.contains { $0.hasPrefix("anthropic/") })
+        if PriceCatalogue.builtIn.contextWindows[key] != nil {
+            #expect(plain.contextWindows[key] == PriceCatalogue.builtIn.contextWindows[key])
+        }
+
+        let overridden = try table("[pricing.\"\(key)\"]\ninput_per_million_usd = 7\noutput_per_million_usd = 8\n")
+        #expect(overridden.price(provider: "openai", model: model) == ModelPrice(inputPerMillion: usd("7"), outputPerMillion: usd("8")))
+        #expect(overridden.sources[key] == "[pricing]")
+
+        let off = try table("[pricing]\nbuiltin = false\n")
+        #expect(off.price(provider: "openai", model: model) == nil)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing]\nbuiltin = \"no\"\n") }
+    }
 }

@@ -26,17 +26,20 @@ struct PricingCommand: AsyncParsableCommand {
                                     "output_nano_usd_per_million": .int(p.outputPerMillion.value),
                                     "cached_input_nano_usd_per_million": p.cachedInputPerMillion.map { .int($0.value) } ?? .null,
                                     "reasoning_nano_usd_per_million": p.reasoningPerMillion.map { .int($0.value) } ?? .null,
+                                    "cache_write_nano_usd_per_million": p.cacheWritePerMillion.map { .int($0.value) } ?? .null,
+                                    "context_window": table.contextWindows[key].map { .int(Int64($0)) } ?? .null,
                                     "source": table.sources[key].map(JSONValue.string) ?? .null,
                                 ]
                             })))
             } else {
                 Terminal.out(
                     Terminal.table(
-                        ["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M", "SOURCE"],
+                        ["MODEL", "INPUT/M", "OUTPUT/M", "CACHED INPUT/M", "CACHE WRITE/M", "SOURCE"],
                         rows.map { key, p in
                             [
                                 key, p.inputPerMillion.description, p.outputPerMillion.description,
-                                p.cachedInputPerMillion?.description ?? "-", table.sources[key] ?? "-",
+                                p.cachedInputPerMillion?.description ?? "-", p.cacheWritePerMillion?.description ?? "-",
+                                table.sources[key] ?? "-",
                             ]
                         }))
                 Terminal.err("models without a row have no known price: their cost is recorded as unknown, never 0\n")

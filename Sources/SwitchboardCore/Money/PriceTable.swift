@@ -4,6 +4,8 @@ public struct PriceTable: Sendable, Hashable {
     public private(set) var prices: [String: ModelPrice]
     /// Where each price came from (`registry`, the catalogue's path, `[pricing]`), by `provider/model`.
     public private(set) var sources: [String: String] = [:]
+    /// Context windows in tokens by `provider/model`, where a catalogue gives one.
+    public var contextWindows: [String: Int] = [:]
 
     /// A table with these prices.
     public init(_ prices: [String: ModelPrice] = [:]) {
