@@ -127,6 +127,14 @@ struct Reader {
                 config.lanes = try readLanes(value)
             case "cache":
                 config.cache = try readCache(value)
+            case "responses":
+                for (k, v) in try entries(value, table: "responses", key: "responses") {
+                    guard k == "retention_days" else {
+                        throw fail("unknown key 'responses.\(k)' (expected retention_days)", key: k, table: "responses")
+                    }
+                    let days = try int(v, "responses.retention_days", key: k, table: "responses", range: 0...36_500)
+                    config.responseRetentionDays = days == 0 ? nil : days
+                }
             case "store":
                 for (k, v) in try entries(value, table: "store", key: "store") {
                     switch (k, v) {

@@ -44,6 +44,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var store = StoreSettings()
     /// `[cache]`: the response cache.
     public var cache = CacheSettings()
+    /// `[responses] retention_days`: how long stored Responses-API responses are kept; nil (0 in the file): until deleted.
+    public var responseRetentionDays: Int? = 30
     /// `[limits]`: gateway-wide and per-user rate limits and budgets (keys carry their own).
     public var limits = QuotaEnforcer.Configuration()
     /// `[pricing."provider/model"]` overrides, exact.

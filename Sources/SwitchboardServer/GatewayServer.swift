@@ -42,6 +42,8 @@ public struct GatewayServer: Sendable {
         public var loopChat = true
         /// The response cache (`[cache]`); nil: off.
         public var cache: ResponseCache?
+        /// How long stored responses (`/v1/responses` with `store`) are kept; nil: until deleted.
+        public var responseRetention: Duration? = .seconds(30 * 86_400)
 
         /// Defaults.
         public init() {}
@@ -109,7 +111,9 @@ public struct GatewayServer: Sendable {
         let pipeline = RequestPipeline(
             gateway: gateway, ledger: usage, metrics: metrics,
             authenticator: Authenticator(mode: mode, store: store, cacheTTL: options.keyCacheTTL),
-            options: .init(maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout), drain: drain,
+            options: .init(
+                maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout,
+                responseRetention: options.responseRetention), drain: drain,
             cache: options.cache, logger: logger)
         router.add(middleware: GatewayMiddleware(pipeline: pipeline))
         GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)

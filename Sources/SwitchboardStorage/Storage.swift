@@ -29,10 +29,10 @@ public protocol ModelMapStore: Sendable {
     func mappings(task: String?) async throws -> [HubModelMapping]
 }
 
-/// Everything the gateway keeps: keys, the usage ledger, model mappings, and the counters limits use.
+/// Everything the gateway keeps: keys, the usage ledger, model mappings, stored responses, and the counters limits use.
 /// Two implementations: `SQLiteStore` (embedded, counters in memory) and `PostgresStore` (shared by
 /// replicas, counters in the database).
-public protocol Storage: KeyStore, LedgerStore, ModelMapStore {
+public protocol Storage: KeyStore, LedgerStore, ModelMapStore, ResponseStore {
     /// Where rate-limit and budget counters are kept.
     var counters: any CounterStore { get }
     /// A short description for logs ("sqlite:./switchboard.db").

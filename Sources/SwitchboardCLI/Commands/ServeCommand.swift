@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
             serverOptions.directRoutes = settings.directRoutes
             serverOptions.loopChat = settings.loopChat
             serverOptions.limits = loaded.config.limits
+            serverOptions.responseRetention = loaded.config.responseRetentionDays.map { .seconds($0 * 86_400) }
             serverOptions.masterKey = loaded.environment["SWITCHBOARD_MASTER_KEY"] ?? loaded.environment.resolve(settings.masterKey)
             if case .env(let name)? = settings.masterKey, serverOptions.masterKey == nil {
                 Terminal.err("warning: [server] master_key names \(name), which is not set\n")

@@ -34,11 +34,11 @@ struct RouteMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let pipeline: RequestPipeline
     let route: RequestPipeline.Route
-    /// The route's method.
-    let method: HTTPRequest.Method
+    /// The route's methods.
+    let methods: Set<HTTPRequest.Method>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let served = request.method == method
+        let served = methods.contains(request.method)
         pipeline.enter(context.call, route: route, billed: served)
         if served, route.requiresKey { try await pipeline.authenticate(context.call, headers: request.headers) }
         return try await next(request, context)

@@ -27,6 +27,13 @@ protocol StreamEventEncoder: Sendable {
     func failure(_ error: APIError) -> SSEFrame
     /// Usage the upstream reported so far.
     var usage: Usage? { get }
+    /// Keeps what a stream that ended well answered, before its closing frames are sent (the Responses API's stored
+    /// responses); a failure fails the stream.
+    mutating func persist(usage: Usage?, cost: [String: JSONValue]) async throws
+}
+
+extension StreamEventEncoder {
+    mutating func persist(usage: Usage?, cost: [String: JSONValue]) async throws {}
 }
 
 extension OpenAIChunkEncoder: StreamEventEncoder {
@@ -152,6 +159,12 @@ extension RequestPipeline {
                 // The relay waited on the upstream (and on the client reading): none of it is the gateway's overhead.
                 call.update { $0.upstream = $0.upstreamStart.map { ContinuousClock.now - $0 } ?? $0.upstream }
                 account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
+                if failure == nil, !clientGone, !Task.isCancelled {
+                    let state = call.snapshot
+                    do { try await encoder.persist(usage: state.usage, cost: ledger.costFields(ledger.cost(state))) } catch {
+                        failure = error
+                    }
+                }
                 let cancelled = clientGone || failure is CancellationError || Task.isCancelled
                 let status: HTTPResponse.Status =
                     failure == nil ? .ok : (cancelled ? APIError.clientClosed : APIError.from(failure!).status)

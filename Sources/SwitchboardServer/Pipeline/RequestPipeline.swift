@@ -21,6 +21,8 @@ struct RequestPipeline: Sendable {
     struct Options: Sendable {
         var maxBodyBytes: Int
         var requestTimeout: Duration
+        /// How long stored responses are kept; nil: until deleted.
+        var responseRetention: Duration?
     }
 
     let gateway: Gateway

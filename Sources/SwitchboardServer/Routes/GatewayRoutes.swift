@@ -31,6 +31,15 @@ struct GatewayRoutes: Sendable {
         route(router, "v1/chat/completions", .init(dialect: .openAI, task: "chat.completions", requiresKey: true)).post(use: chat)
         route(router, "v1/embeddings", .init(dialect: .openAI, task: "embeddings", requiresKey: true)).post(use: embeddings)
         route(router, "v1/messages", .init(dialect: .anthropic, task: "messages", requiresKey: true)).post(use: messages)
+        route(router, "v1/messages/count_tokens", .init(dialect: .anthropic, requiresKey: true), methods: [.post])
+            .post(use: countMessageTokens)
+        route(router, "v1/responses", .init(dialect: .openAI, task: "responses", requiresKey: true)).post(use: responses)
+        let keyed = RequestPipeline.Route(dialect: .openAI, requiresKey: true)
+        route(router, "v1/responses/input_tokens", keyed, methods: [.post]).post(use: responseInputTokens)
+        let stored = route(router, "v1/responses/:id", keyed, methods: [.get, .delete])
+        stored.get(use: retrieveResponse)
+        stored.delete(use: deleteResponse)
+        route(router, "v1/responses/:id/input_items", keyed).get(use: responseInputItems)
         let models = RequestPipeline.Route(dialect: .openAI, requiresKey: true)
         route(router, "v1/models", models).get(use: listModels)
         route(router, "v1/models/**", models).get(use: oneModel)
@@ -38,15 +47,16 @@ struct GatewayRoutes: Sendable {
         registerHuggingFace(on: router)
     }
 
-    /// The group of one route path, with its declaration applied and its other methods refused.
+    /// The group of one route path, with its declaration applied and its other methods refused. A route takes
+    /// `methods`, else `POST` when billed or a write, else `GET`.
     func route(
-        _ router: Router<GatewayRequestContext>, _ path: String, _ route: RequestPipeline.Route
+        _ router: Router<GatewayRequestContext>, _ path: String, _ route: RequestPipeline.Route, methods: [HTTPRequest.Method]? = nil
     ) -> RouterGroup<GatewayRequestContext> {
-        let allowed: HTTPRequest.Method = route.task == nil && !Self.writes.contains(path) ? .get : .post
+        let allowed = methods ?? [route.task == nil && !Self.writes.contains(path) ? .get : .post]
         let group = router.group(RouterPath(stringLiteral: path))
-            .add(middleware: RouteMiddleware(pipeline: pipeline, route: route, method: allowed))
-        let allow = allowed == .get ? "GET, HEAD" : "POST"
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
+            .add(middleware: RouteMiddleware(pipeline: pipeline, route: route, methods: Set(allowed)))
+        let allow = allowed.map { $0 == .get ? "GET, HEAD" : $0.rawValue }.joined(separator: ", ")
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
             group.on("", method: method) { _, _ -> Response in
                 var headers = HTTPFields()
                 headers[.allow] = allow

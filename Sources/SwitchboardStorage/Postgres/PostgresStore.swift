@@ -119,6 +119,7 @@ public final class PostgresStore: Storage, CounterStore {
                 "ALTER TABLE usage_ledger ADD COLUMN cost_reasoning_nano_usd BIGINT",
             ]
         ),
+        responsesMigration,
     ]
 
     private func migrate() async throws {

@@ -111,6 +111,7 @@ public final class SQLiteStore: Storage {
         registerLedgerRouteMigration(&m)
         registerResponseCacheMigration(&m)
         registerLedgerCostByClassMigration(&m)
+        registerResponsesMigration(&m)
         return m
     }
 
