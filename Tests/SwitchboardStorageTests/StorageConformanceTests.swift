@@ -143,6 +143,37 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func storedResponsesAreTheirOwnersAloneAndGoWithTheRetentionPeriod(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let now = Date()
+        let body = Array(#"{"id":"resp_a","object":"response","output":[]}"#.utf8) + [0, 255]
+        let items = Array(#"[{"type":"message","role":"user","content":"hi"}]"#.utf8)
+        let response = StoredResponse(id: "resp_a", owner: "key-1", createdAt: now, body: body, inputItems: items)
+        try await store.storeResponse(response, retainedSince: nil)
+        let read = try #require(try await store.storedResponse(id: "resp_a", owner: "key-1", retainedSince: nil))
+        #expect(read.body == body && read.inputItems == items && read.owner == "key-1")
+        #expect(abs(read.createdAt.timeIntervalSince(now)) < 0.001)
+        // Another key cannot read it or delete it.
+        #expect(try await store.storedResponse(id: "resp_a", owner: "key-2", retainedSince: nil) == nil)
+        #expect(try await store.deleteResponse(id: "resp_a", owner: "key-2", retainedSince: nil) == false)
+        // Past the retention period it is gone for reads at once, and removed when the next response is stored.
+        let old = StoredResponse(id: "resp_old", owner: "key-1", createdAt: now.addingTimeInterval(-7200), body: body, inputItems: items)
+        try await store.storeResponse(old, retainedSince: nil)
+        #expect(try await store.storedResponse(id: "resp_old", owner: "key-1", retainedSince: now.addingTimeInterval(-3600)) == nil)
+        #expect(try await store.storedResponse(id: "resp_old", owner: "key-1", retainedSince: nil) != nil)
+        try await store.storeResponse(
+            StoredResponse(id: "resp_b", owner: "key-1", createdAt: now, body: body, inputItems: items),
+            retainedSince: now.addingTimeInterval(-3600))
+        #expect(try await store.storedResponse(id: "resp_old", owner: "key-1", retainedSince: nil) == nil)
+        #expect(try await store.deleteResponse(id: "resp_a", owner: "key-1", retainedSince: nil))
+        #expect(try await store.storedResponse(id: "resp_a", owner: "key-1", retainedSince: nil) == nil)
+        #expect(try await store.deleteResponse(id: "resp_a", owner: "key-1", retainedSince: nil) == false)
+        // An id is stored once.
+        await #expect(throws: (any Error).self) { try await store.storeResponse(response.with(id: "resp_b"), retainedSince: nil) }
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
     func bigCostsSumWithoutOverflow(kind: StoreKind) async throws {
         let store = try await kind.make()
         let big = Int64(4_000_000_000_000_000_000)  // 4 billion dollars each
@@ -245,5 +276,13 @@ import Testing
         #expect(outcome == .refused(index: 0, current: 1000))
         #expect(try await c.charge([CounterCharge(counter: "tokens", amount: 25, limit: 5, expiresAt: expiry)]) == .applied([5]))
         await store.close()
+    }
+}
+
+extension StoredResponse {
+    fileprivate func with(id: String) -> StoredResponse {
+        var copy = self
+        copy.id = id
+        return copy
     }
 }

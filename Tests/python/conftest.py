@@ -53,7 +53,8 @@ def gateway():
                               stderr=subprocess.PIPE, text=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/health")
-        yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}"}
+        yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}",
+               "config": str(config), "work": work}
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -71,3 +71,8 @@ def test_a_broken_stream_raises(claude):
         with claude.messages.stream(model="fake/drop-model", max_tokens=8, messages=[{"role": "user", "content": "x"}]) as stream:
             for _ in stream.text_stream:
                 pass
+
+
+def test_count_tokens_is_an_estimate(claude):
+    counted = claude.messages.count_tokens(model="fake/fake-model", messages=[{"role": "user", "content": "hello there"}])
+    assert counted.input_tokens > 0

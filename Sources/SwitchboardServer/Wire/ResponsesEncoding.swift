@@ -104,13 +104,23 @@ struct ResponsesEnvelope: Sendable {
         return object(status: status, output: output(r), usage: r.usage, costs: costs, incomplete: incomplete)
     }
 
-    /// The `error` of a failed response, from the gateway's error.
+    /// The codes of the Responses API's error enumeration (and those Codex acts on) a gateway error keeps as its own.
+    private static let errorCodes: Set<String> = [
+        "server_error", "rate_limit_exceeded", "invalid_prompt", "context_length_exceeded", "insufficient_quota",
+    ]
+
+    /// The `error` of a failed response, from the gateway's error: its code where the enumeration has it, else the
+    /// enumeration's code for its status.
     static func error(_ e: APIError) -> JSONValue {
         let code: String =
-            switch e.status.code {
-            case 429: "rate_limit_exceeded"
-            case 400: e.code ?? "invalid_prompt"
-            default: e.code ?? "server_error"
+            if let own = e.code, errorCodes.contains(own) {
+                own
+            } else {
+                switch e.status.code {
+                case 429: "rate_limit_exceeded"
+                case 400..<500: "invalid_prompt"
+                default: "server_error"
+                }
             }
         return ["code": .string(code), "message": .string(e.message)]
     }
