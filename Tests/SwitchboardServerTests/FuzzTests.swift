@@ -4,7 +4,7 @@ import SwitchboardStorage
 import SwitchboardTesting
 import Testing
 
-/// Random and extreme values (seeded: `SWITCHBOARD_FUZZ_SEED` replays another run, `SWITCHBOARD_FUZZ_ROUNDS` runs longer) for every numeric and string field of the chat, messages, embeddings and task requests,
+/// Random and extreme values (seeded: `SWITCHBOARD_FUZZ_SEED` replays another run, `SWITCHBOARD_FUZZ_ROUNDS` runs longer) for every numeric and string field of the chat, messages, responses, embeddings and task requests,
 /// with random usage from the upstream. Whatever comes, the gateway answers 2xx or a 4xx in the route's documented
 /// shape, never crashes, and commits exactly one ledger record per billed request.
 @Suite struct FuzzTests {
@@ -58,6 +58,14 @@ import Testing
             ),
             ("/v1/embeddings", ["model": "fake/fake-model", "input": "hello"], .openAI, ["model", "input", "dimensions", "user"]),
             (
+                "/v1/responses", ["model": "fake/fake-model", "input": "hello there", "max_output_tokens": 16], .openAI,
+                [
+                    "model", "items", "instructions", "max_output_tokens", "temperature", "top_p", "stream", "store", "tools",
+                    "tool_choice",
+                    "text", "reasoning", "metadata", "previous_response_id", "parallel_tool_calls", "truncation",
+                ]
+            ),
+            (
                 "/hf/tasks/text-generation", ["model": "fake/fake-model", "inputs": "hello", "parameters": ["max_new_tokens": 8]],
                 .huggingFace,
                 ["model", "inputs", "stream", "parameters"]
@@ -93,6 +101,16 @@ import Testing
                     ["role": "user", "content": [["type": "tool_result", "tool_use_id": anyValue(&rng), "content": anyValue(&rng)]]],
                 ]
                 body["messages"] = [message, shapes.randomElement(using: &rng)!]
+            } else if field == "items" {
+                let shapes: [JSONValue] = [
+                    ["role": anyValue(&rng), "content": anyValue(&rng)],
+                    ["type": "message", "role": "user", "content": [["type": "input_image", "image_url": anyValue(&rng)]]],
+                    ["type": "function_call", "call_id": anyValue(&rng), "name": anyValue(&rng), "arguments": anyValue(&rng)],
+                    ["type": "function_call_output", "call_id": anyValue(&rng), "output": anyValue(&rng)],
+                    ["type": "reasoning", "summary": [["type": "summary_text", "text": anyValue(&rng)]]],
+                    ["type": anyValue(&rng)],
+                ]
+                body["input"] = [message, shapes.randomElement(using: &rng)!]
             } else if Int.random(in: 0..<8, using: &rng) == 0 {
                 body[field] = nil
             } else {
@@ -146,7 +164,9 @@ import Testing
                     #expect(Self.isDocumentedError(r.body, c.dialect), "\(context)")
                 }
                 if r.header("content-type") == "text/event-stream" {
-                    let ended = r.body.contains("[DONE]") || r.body.contains("message_stop") || r.body.contains("\"generated_text\":\"")
+                    let ended =
+                        r.body.contains("[DONE]") || r.body.contains("message_stop") || r.body.contains("\"generated_text\":\"")
+                        || r.body.contains("event: response.completed") || r.body.contains("event: response.incomplete")
                     #expect(ended, "a stream ended silently: \(context)")
                 }
                 let id = try #require(r.header("inference-id"), "no ledger id: \(context)")
