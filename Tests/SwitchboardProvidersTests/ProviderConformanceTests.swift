@@ -15,30 +15,11 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func make(_ fake: FakeUpstream, oauth: FakeOAuthServer?, key: String = "sk-secret-conformance-key") -> any LLMProvider {
         let root = String(fake.baseURL.dropLast(3))
         switch self {
-        case .openAICompatible:
-            // A registry row whose service returns reasoning text (OpenAI's own does not).
-            var options = OpenAICompatibleProvider.Options(descriptor: ProviderRegistry.descriptor(id: "groq")!, apiKey: key)
-            options.baseURL = fake.baseURL
-            return OpenAICompatibleProvider(options: options, transport: NIOHTTPTransport.shared)
-        case .anthropic:
-            var options = AnthropicProvider.Options(credential: key)
-            options.baseURL = root
-            return AnthropicProvider(options: options, transport: NIOHTTPTransport.shared)
-        case .ollama:
-            var options = OllamaProvider.Options()
-            options.baseURL = root
-            options.apiKey = key
-            return OllamaProvider(options: options, transport: NIOHTTPTransport.shared)
-        case .bedrock:
-            var options = BedrockProvider.Options(
-                auth: .sigV4(AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: key)), region: "us-east-1")
-            options.runtimeURL = root
-            options.controlURL = root
-            return BedrockProvider(options: options, transport: NIOHTTPTransport.shared)
-        case .vertex:
-            var options = VertexProvider.Options(key: try! TestServiceAccount.key(tokenURI: root + "/token"))
-            options.baseURL = root
-            return VertexProvider(options: options, transport: NIOHTTPTransport.shared)
+        case .openAICompatible: return try! UpstreamDialect.openAICompatible.provider(at: fake, key: key)
+        case .anthropic: return try! UpstreamDialect.anthropic.provider(at: fake, key: key)
+        case .ollama: return try! UpstreamDialect.ollama.provider(at: fake, key: key)
+        case .bedrock: return try! UpstreamDialect.bedrock.provider(at: fake, key: key)
+        case .vertex: return try! UpstreamDialect.vertex.provider(at: fake, key: key)
         case .copilot:
             let tokens = CopilotTokens(
                 githubToken: FakeOAuthServer.githubToken, exchangeURL: oauth!.baseURL + "/copilot_internal/v2/token",

@@ -5,23 +5,6 @@ import SwitchboardProviders
 import SwitchboardTesting
 import Testing
 
-/// A throwaway service account: one RSA key per test run, in the key file's JSON shape.
-enum TestServiceAccount {
-    static let privateKey: _RSA.Signing.PrivateKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
-
-    static func json(tokenURI: String) -> JSONValue {
-        [
-            "type": "service_account", "project_id": "switchboard-test", "private_key_id": "key-1",
-            "private_key": .string(privateKey.pkcs8PEMRepresentation), "client_email": "svc@switchboard-test.iam.gserviceaccount.com",
-            "token_uri": .string(tokenURI),
-        ]
-    }
-
-    static func key(tokenURI: String) throws -> ServiceAccountKey {
-        try ServiceAccountKey(json: Data(json(tokenURI: tokenURI).jsonBytes()))
-    }
-}
-
 @Suite struct VertexTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

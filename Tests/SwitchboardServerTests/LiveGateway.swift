@@ -42,10 +42,11 @@ final class LiveGateway: Sendable {
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
         painter: Bool = false, direct: Bool = true, loopChat: Bool = true, timeouts: UpstreamTimeouts = UpstreamTimeouts(),
-        lanes: [Lane] = [],
+        lanes: [Lane] = [], fake given: FakeUpstream? = nil,
         configure: (inout GatewayServer.Options) -> Void = { _ in }
     ) async throws -> LiveGateway {
-        let fake = try await FakeUpstream.start()
+        let fake: FakeUpstream
+        if let given { fake = given } else { fake = try await FakeUpstream.start() }
         fake.setModels(["fake-model", "other-model"])
         let descriptor = ProviderDescriptor(
             id: "fake", displayName: "Fake", baseURL: fake.baseURL, apiKeyEnv: nil,
