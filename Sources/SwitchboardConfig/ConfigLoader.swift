@@ -417,6 +417,10 @@ struct Reader {
                 guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
                 endpoint.embeddingsPath = p
                 endpoint.embeddings = true
+            case "responses_path":
+                let p = try string(v, path, key: k, table: table, occurrence: n)
+                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
+                endpoint.responsesPath = p
             case "any_model":
                 guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
                 endpoint.anyModel = b

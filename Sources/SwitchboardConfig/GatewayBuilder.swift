@@ -88,6 +88,7 @@ public struct GatewayBuilder: Sendable {
                         freeTier: .local)
                 descriptor.embeddings = descriptor.embeddings || endpoint.embeddings
                 if let path = endpoint.embeddingsPath { descriptor.embeddingsPath = path }
+                if let path = endpoint.responsesPath { descriptor.responsesPath = path }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 if let registry { options.baseURL = firstSet(registry.baseURLVariables) }
                 options.chatPath = endpoint.chatPath

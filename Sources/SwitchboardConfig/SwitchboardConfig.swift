@@ -13,6 +13,8 @@ public struct CustomEndpoint: Sendable, Hashable {
     /// The endpoint serves OpenAI's `/embeddings` (at `embeddingsPath` when it says where).
     public var embeddings = false
     public var embeddingsPath: String?
+    /// Where the endpoint serves OpenAI's Responses API, when it does: `/v1/responses` requests go there as they came.
+    public var responsesPath: String?
     /// Its own timeouts; unset ones are `[server]`'s.
     public var timeouts = UpstreamTimeouts()
     /// The endpoint takes any model name (it has no model list): names no provider lists may go to it.

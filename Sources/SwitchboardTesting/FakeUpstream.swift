@@ -62,6 +62,7 @@ public final class FakeUpstream: Sendable {
         router.post("v1/embeddings", use: handler)
         router.post("v1/images/generations", use: handler)
         router.post("v1/messages", use: handler)
+        router.post("v1/responses", use: handler)
         router.post("api/chat", use: handler)
         router.post("api/embed", use: handler)
         router.get("api/tags", use: handler)
@@ -198,16 +199,29 @@ public final class FakeUpstream: Sendable {
             json?["stream"]?.boolValue
             ?? (path == "/api/chat" || path.hasSuffix("/converse-stream") || path.hasSuffix(":streamGenerateContent"))
         let includeUsage = json?["stream_options"]?["include_usage"]?.boolValue ?? false
+        let dialect: Dialect =
+            if path.hasSuffix("/messages") {
+                .anthropic
+            } else if path.hasSuffix("/responses") {
+                // A hosted tool the request asks for is called first, as OpenAI's own would be.
+                .responses(hosted: json?["tools"]?.arrayValue?.compactMap { $0["type"]?.stringValue }.first { $0 != "function" })
+            } else if path == "/api/chat" {
+                .ollama
+            } else if path.hasPrefix("/model/") {
+                .bedrock
+            } else if path.hasPrefix("/v1/projects/") {
+                .gemini
+            } else {
+                .openAI
+            }
         return try await render(
-            behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage,
-            dialect: path.hasSuffix("/messages")
-                ? .anthropic
-                : path == "/api/chat"
-                    ? .ollama
-                    : path.hasPrefix("/model/") ? .bedrock : path.hasPrefix("/v1/projects/") ? .gemini : .openAI, extra: extra)
+            behavior, model: json?["model"]?.stringValue ?? "", stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
     }
 
-    private enum Dialect { case openAI, anthropic, ollama, bedrock, gemini }
+    private enum Dialect: Equatable {
+        case openAI, anthropic, ollama, bedrock, gemini
+        case responses(hosted: String?)
+    }
 
     /// The model id of a Bedrock path (`/model/{percent-encoded id}/converse`) or a Vertex one
     /// (`.../publishers/google/models/{id}:generateContent`).
@@ -268,6 +282,12 @@ public final class FakeUpstream: Sendable {
         case .ollama: (reply.ollamaJSON(model: model), reply.ollamaLines(model: model).map { Array($0.utf8) }, "application/x-ndjson")
         case .bedrock: (reply.converseJSON(), reply.converseStreamFrames(), "application/vnd.amazon.eventstream")
         case .gemini: (reply.geminiJSON(model: model), reply.geminiEvents(model: model).map { Array($0.utf8) }, "text/event-stream")
+        case .responses(let hosted):
+            (
+                reply.responsesJSON(model: model, hosted: hosted),
+                reply.responsesEvents(model: model, hosted: hosted).map { Array($0.utf8) },
+                "text/event-stream"
+            )
         case .openAI: (reply.completionJSON(model: model), [], "application/json")
         }
     }

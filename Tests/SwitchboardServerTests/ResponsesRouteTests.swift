@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardProviders
 import SwitchboardStorage
 import SwitchboardTesting
 import Testing
@@ -111,6 +112,89 @@ import Testing
             #expect(messages.status == 200 && (messages.json?["input_tokens"]?.intValue ?? 0) > 0, "\(messages.body)")
             #expect(try await gw.send("GET", "/v1/responses/input_tokens").status == 405)
             #expect(try await gw.send("POST", "/v1/responses/input_tokens", json: ["input": "x"], key: nil).status == 401)
+        }
+    }
+
+    /// A gateway whose provider `up` serves the Responses API itself (the fake answering as OpenAI's does).
+    static func forwarding() async throws -> LiveGateway {
+        let fake = try await FakeUpstream.start()
+        let descriptor = ProviderDescriptor(
+            id: "up", displayName: "Up", baseURL: fake.baseURL, apiKeyEnv: nil, defaultModel: "up-model", freeTier: .local
+        ).with { $0.responsesPath = "/responses" }
+        let up = OpenAICompatibleProvider(options: .init(descriptor: descriptor, apiKey: "sk-up"), transport: NIOHTTPTransport.shared)
+        var reply = FakeReply("forwarded answer")
+        reply.reasoning = "upstream thinking"
+        fake.set(.reply(reply), forModel: "up-model")
+        return try await LiveGateway.start(extraProviders: [up], fake: fake)
+    }
+
+    static func lastResponsesRequest(_ gw: LiveGateway) -> JSONValue? {
+        gw.fake.received.last { $0.path.hasSuffix("/responses") }?.json
+    }
+
+    @Test func aProviderThatServesTheResponsesAPIGetsTheRequestAsItCameAndTheGatewayKeepsTheState() async throws {
+        try await LiveGateway.with(try await Self.forwarding()) { gw in
+            let tools: JSONValue = [["type": "web_search"], ["type": "custom", "name": "apply_patch"]]
+            let first = try await Self.create(
+                gw, ["model": "up/up-model", "input": "search this", "tools": tools, "metadata": ["k": "v"], "store": true])
+            #expect(first.status == 200, "\(first.body)")
+            let sent = try #require(Self.lastResponsesRequest(gw))
+            // Hosted and custom tools go up untouched; the upstream stores nothing and returns reasoning it can be sent.
+            #expect(sent["tools"] == tools && sent["model"] == "up-model" && sent["store"] == false && sent["input"] == "search this")
+            #expect(sent["include"] == ["reasoning.encrypted_content"] && sent["metadata"] == ["k": "v"])
+            let id = try #require(first.json?["id"]?.stringValue)
+            #expect(id.hasPrefix("resp_") && id != "resp_upstream_chatcmpl-fake" && first.json?["model"] == "up/up-model")
+            #expect(
+                first.json?["output"]?.arrayValue?.compactMap { $0["type"]?.stringValue } == ["web_search_call", "reasoning", "message"])
+            #expect(try await gw.send("GET", "/v1/responses/\(id)").json == first.json)
+
+            // Continued on a translated provider, then back: the stored turns go up without the ids the upstream never kept.
+            let second = try await Self.create(gw, ["model": "fake/fake-model", "input": "and then?", "previous_response_id": .string(id)])
+            let secondID = try #require(second.json?["id"]?.stringValue)
+            let third = try await Self.create(gw, ["model": "up/up-model", "input": "last", "previous_response_id": .string(secondID)])
+            #expect(third.status == 200, "\(third.body)")
+            let input = try #require(Self.lastResponsesRequest(gw)?["input"]?.arrayValue)
+            #expect(
+                input.compactMap { $0["type"]?.stringValue } == [
+                    "message", "web_search_call", "reasoning", "message", "message", "message", "message",
+                ], "\(input)")
+            #expect(input.allSatisfy { $0["type"] == "reasoning" || $0["id"] == nil })
+            #expect(input[2]["encrypted_content"] == "enc-upstream-reasoning")
+            #expect(Self.lastResponsesRequest(gw)?["previous_response_id"] == nil)
+            let records = try await ResponseCacheRouteTests.records(gw, count: 3)
+            #expect(records.map(\.provider) == ["up", "fake", "up"] && records.allSatisfy { $0.status == 200 && $0.outputTokens == 12 })
+        }
+    }
+
+    @Test func aForwardedStreamIsRelayedEventByEventAndEndsWithTheStoredResponse() async throws {
+        try await LiveGateway.with(try await Self.forwarding()) { gw in
+            let streamed = try await Self.create(
+                gw, ["model": "up/up-model", "input": "x", "stream": true, "tools": [["type": "web_search"]]])
+            let events = ConformanceMatrixTests.frames(streamed.body)
+            // The upstream's own events, hosted tool progress included, in its order and numbering.
+            #expect(events.contains { $0.event == "response.web_search_call.completed" })
+            #expect(events.map { $0.data["sequence_number"]?.intValue } == (0..<Int64(events.count)).map { $0 })
+            let last = try #require(events.last)
+            #expect(last.event == "response.completed")
+            let response = try #require(last.data["response"])
+            let id = try #require(response["id"]?.stringValue)
+            #expect(response["model"] == "up/up-model" && !id.hasPrefix("resp_upstream"))
+            #expect(try await gw.send("GET", "/v1/responses/\(id)").json == response)
+
+            // An upstream that fails mid-stream: the client gets a failed response, never a completed one, and the record
+            // says so.
+            gw.fake.set(
+                .raw(
+                    [
+                        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n",
+                        "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":1,\"response\":{\"id\":\"r\",\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"upstream broke\"}}}\n\n",
+                    ], contentType: "text/event-stream", pause: .zero), forModel: "up-model")
+            let failed = try await Self.create(gw, ["model": "up/up-model", "input": "y", "stream": true])
+            let failedEvents = ConformanceMatrixTests.frames(failed.body)
+            #expect(failedEvents.last?.event == "response.failed" && !failed.body.contains("response.completed"), "\(failed.body)")
+            #expect(failedEvents.last?.data["response"]?["error"]?["message"]?.stringValue?.contains("upstream broke") == true)
+            let records = try await ResponseCacheRouteTests.records(gw, count: 2)
+            #expect(records.map(\.status) == [200, 502], "\(records.map(\.status))")
         }
     }
 }

@@ -45,6 +45,9 @@ def gateway():
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
         f'[store]\npath = "{work}/switchboard.db"\n\n'
         f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n\n'
+        # The same fake serving the Responses API itself, as OpenAI does: /v1/responses requests go to it as they came.
+        f'[[providers.openai_compat]]\nid = "native"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
+        f'responses_path = "/responses"\n\n'
         # The same fake also speaks Anthropic's Messages API, for the native Anthropic provider.
         f'[providers.anthropic]\napi_key = "sk-ant-api03-python-tests"\nbase_url = "{base_url.removesuffix("/v1")}"\n'
     )

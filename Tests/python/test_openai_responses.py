@@ -100,3 +100,13 @@ def test_a_broken_stream_ends_with_a_failed_response_never_a_completed_one(clien
 def test_input_tokens_count(client):
     counted = client.responses.input_tokens.count(model="fake/fake-model", input="hello there")
     assert counted.input_tokens > 0
+
+
+def test_a_provider_that_serves_the_responses_api_gets_hosted_tools_and_the_gateway_keeps_the_state(client):
+    first = client.responses.create(model="native/fake-model", input="search", tools=[{"type": "web_search"}])
+    assert [item.type for item in first.output] == ["web_search_call", "message"]
+    assert first.output_text == "Hello from the fake upstream"
+    with client.responses.stream(model="native/fake-model", input="again", previous_response_id=first.id) as stream:
+        final = stream.get_final_response()
+    assert final.output_text == "Hello from the fake upstream" and final.previous_response_id == first.id
+    assert client.responses.retrieve(final.id).output_text == final.output_text

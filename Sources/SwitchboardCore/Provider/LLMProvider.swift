@@ -4,6 +4,8 @@ import Synchronization
 /// What a provider or model can do.
 public enum Capability: String, Sendable, Hashable, Codable, CaseIterable {
     case chat, streaming, tools, reasoning, structuredOutput, embeddings, vision, images
+    /// Serves OpenAI's Responses API itself, so a Responses request goes to it as the client wrote it.
+    case responses
 }
 
 /// Per-call context: logger, request id and deadline. Cancellation is the calling task's.

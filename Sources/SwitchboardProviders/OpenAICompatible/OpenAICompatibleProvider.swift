@@ -64,6 +64,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         if !descriptor.reasoningFields.isEmpty { caps.insert(.reasoning) }
         if descriptor.embeddings { caps.insert(.embeddings) }
         if descriptor.images { caps.insert(.images) }
+        if descriptor.responsesPath != nil { caps.insert(.responses) }
         return caps
     }
 
@@ -138,7 +139,7 @@ public final class OpenAICompatibleProvider: LLMProvider, EmbeddingProvider {
         try await post(path: path, bytes: ByteBuffer(bytes: JSONValue.object(body).jsonBytes()), stream: stream, context: context)
     }
 
-    private func post(path: String, bytes: ByteBuffer, stream: Bool, context: CallContext) async throws -> TransportResponse {
+    func post(path: String, bytes: ByteBuffer, stream: Bool, context: CallContext) async throws -> TransportResponse {
         try await send(context: context) { token, base in
             TransportRequest(method: "POST", url: base + path, headers: headers(stream: stream, token: token), body: bytes)
         }

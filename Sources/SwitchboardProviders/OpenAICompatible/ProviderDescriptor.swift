@@ -89,6 +89,8 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public var images: Bool = false
     /// Path of the images API, relative to the base URL.
     public var imagesPath: String = "/images/generations"
+    /// Path of the service's own Responses API, relative to the base URL; nil when it has none.
+    public var responsesPath: String?
     /// A caveat about this row (unconfirmed facts, discontinued service).
     public var note: String?
 

@@ -12,6 +12,7 @@ public enum ProviderRegistry {
             $0.reasoningFields = []
             $0.embeddings = true
             $0.images = true
+            $0.responsesPath = "/responses"
         },
         row("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "llama-3.3-70b-versatile", .yes) {
             $0.reasoningFields = ["reasoning"]

@@ -1,14 +1,18 @@
 public import NIOCore
 public import SwitchboardCore
 
-/// Turns a streamed body's chunks into unified events: a framing (SSE, NDJSON, event-stream) plus the
-/// provider's event decoder.
+/// Turns a streamed body's chunks into events (unified ones, or a forwarded dialect's own): a framing (SSE, NDJSON,
+/// event-stream) plus the provider's event decoder.
 public protocol StreamChunkDecoder: Sendable {
+    /// What the stream carries: unified events, unless the stream is relayed in its own dialect.
+    associatedtype Event: Sendable = StreamEvent
     /// Emits the events in the bytes that arrived, each as soon as it is decoded (so events before a
     /// failure in the same chunk still reach the consumer).
-    mutating func feed(_ chunk: ByteBuffer, emit: (StreamEvent) -> Void) throws
+    mutating func feed(_ chunk: ByteBuffer, emit: (Event) -> Void) throws
     /// Emits events for whatever the framing held back when the body ended.
-    mutating func finish(emit: (StreamEvent) -> Void) throws
+    mutating func finish(emit: (Event) -> Void) throws
+    /// The usage an event reports, if it reports one (from the event alone: asked of a copy of the decoder).
+    func usage(in event: Event) -> Usage?
     /// Whether the provider's end-of-answer marker arrived.
     var isComplete: Bool { get }
     /// Whether nothing more is to be read (by default, once complete; OpenAI's usage chunk comes after its finish
@@ -20,24 +24,32 @@ extension StreamChunkDecoder {
     public var isFinished: Bool { isComplete }
 }
 
+extension StreamChunkDecoder where Event == StreamEvent {
+    public func usage(in event: StreamEvent) -> Usage? {
+        if case .usage(let u) = event { u } else { nil }
+    }
+}
+
 extension UpstreamClient {
     /// Runs a streamed call: opens the response, relays decoded events, ends at the decoder's completion,
     /// reports a body that stops early as a network error (never a quiet end), and cancels the upstream
     /// when the consumer goes away. `ended` is told the usage the stream reported, however it ended. `whole`, when
     /// given, decodes an upstream that answered with one JSON completion instead of a stream (some servers and
     /// caches do), whose events are then relayed as if streamed.
-    public func stream(
-        _ decoder: some StreamChunkDecoder, ended: @escaping @Sendable (Usage?) -> Void = { _ in },
-        whole: (@Sendable (ByteBuffer) throws -> [StreamEvent])? = nil,
+    public func stream<Decoder: StreamChunkDecoder>(
+        _ decoder: Decoder, ended: @escaping @Sendable (Usage?) -> Void = { _ in },
+        whole: (@Sendable (ByteBuffer) throws -> [Decoder.Event])? = nil,
         open: @escaping @Sendable () async throws -> TransportResponse
-    ) -> AsyncThrowingStream<StreamEvent, any Error> {
+    ) -> AsyncThrowingStream<Decoder.Event, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
+                // Reading usage asks a copy: the decoder itself is being fed while it emits.
+                let reader = decoder
                 var decoder = decoder
                 var usage: Usage?
                 defer { ended(usage) }
-                func emit(_ event: StreamEvent) {
-                    if case .usage(let u) = event { usage = u }
+                func emit(_ event: Decoder.Event) {
+                    if let u = reader.usage(in: event) { usage = u }
                     continuation.yield(event)
                 }
                 do {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchboardCore
+import SwitchboardProviders
 
 /// One server-sent event: an optional `event:` name and its `data:` text.
 struct SSEFrame: Sendable {
@@ -16,10 +17,26 @@ struct SSEFrame: Sendable {
     }
 }
 
+/// An event a stream relays: a unified `StreamEvent`, or a forwarded dialect's own event.
+protocol RelayedEvent: Sendable {
+    /// The unified event, when this is one (the relay counts its text, notes its provider and folds it for the cache).
+    var unified: StreamEvent? { get }
+}
+
+extension StreamEvent: RelayedEvent {
+    var unified: StreamEvent? { self }
+}
+
+extension ResponsesStreamEvent: RelayedEvent {
+    var unified: StreamEvent? { nil }
+}
+
 /// Turns one stream's events into the SSE frames of one API family.
 protocol StreamEventEncoder: Sendable {
+    /// What the stream carries: unified events, unless it relays a dialect's own.
+    associatedtype Event: RelayedEvent = StreamEvent
     /// Frames for one event.
-    mutating func encode(_ event: StreamEvent) -> [SSEFrame]
+    mutating func encode(_ event: Event) -> [SSEFrame]
     /// The closing frames once the record is committed: `usage` is what the record holds (the upstream's report once
     /// checked, else an estimate), `cost` the cost fields.
     mutating func finish(usage: Usage?, cost: [String: JSONValue]) -> [SSEFrame]
@@ -50,24 +67,37 @@ extension RequestPipeline {
     /// One streamed chat call: the first event awaited (so a failure before any output is an HTTP error and the
     /// router can still fail over), then the rest relayed through `encoder` as server-sent events, the record
     /// committed at the end. `client`: how the relay learns its client left.
-    func stream(
-        _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: some StreamEventEncoder,
+    func stream<Encoder: StreamEventEncoder>(
+        _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: Encoder,
         call: GatewayCall, client: StreamClient, cache: CachePlan? = nil
-    ) async throws -> Response {
-        // A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
-        // stream is never cut for being long. A day stands for no deadline.
+    ) async throws -> Response where Encoder.Event == StreamEvent {
+        let events = provider.stream(request, context: Self.streaming(context))
+        return try await relay(
+            events, encoder: encoder, promptCharacters: request.promptCharacters, call: call, client: client, cache: cache)
+    }
+
+    /// A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
+    /// stream is never cut for being long. A day stands for no deadline.
+    static func streaming(_ context: CallContext) -> CallContext {
         var context = context
         context.deadline = .now + .seconds(86_400)
-        let (first, events) = try await firstEvent(provider.stream(request, context: context), call: call)
+        return context
+    }
+
+    /// Relays a stream the call opened (with `streaming`'s context): its first event awaited, then as `stream`.
+    func relay<Encoder: StreamEventEncoder>(
+        _ stream: AsyncThrowingStream<Encoder.Event, any Error>, encoder: Encoder, promptCharacters: Int, call: GatewayCall,
+        client: StreamClient, cache: CachePlan? = nil
+    ) async throws -> Response {
+        let (first, events) = try await firstEvent(stream, call: call)
         return sseResponse(
-            first: first, events: events, encoder: encoder, promptCharacters: request.promptCharacters, call: call,
-            client: client, cache: cache)
+            first: first, events: events, encoder: encoder, promptCharacters: promptCharacters, call: call, client: client, cache: cache)
     }
 
     /// A cache hit answered as a stream: the events its call streamed, relayed and recorded as any stream's are.
-    func stream(
-        replaying hit: CachedAnswer, encoder: some StreamEventEncoder, call: GatewayCall, client: StreamClient
-    ) throws -> Response {
+    func stream<Encoder: StreamEventEncoder>(
+        replaying hit: CachedAnswer, encoder: Encoder, call: GatewayCall, client: StreamClient
+    ) throws -> Response where Encoder.Event == StreamEvent {
         let events = EventIterator(try hit.events())
         call.update {
             $0.streaming = true
@@ -78,9 +108,9 @@ extension RequestPipeline {
 
     /// Waits for the stream's first event, so a failure before any output is a proper HTTP error and the
     /// router can still fail over; returns it with the iterator for the rest.
-    private func firstEvent(
-        _ stream: AsyncThrowingStream<StreamEvent, any Error>, call: GatewayCall
-    ) async throws -> (first: StreamEvent?, rest: EventIterator) {
+    private func firstEvent<Event: RelayedEvent>(
+        _ stream: AsyncThrowingStream<Event, any Error>, call: GatewayCall
+    ) async throws -> (first: Event?, rest: EventIterator<Event>) {
         let start = ContinuousClock.now
         call.update { $0.upstreamStart = start }
         let events = EventIterator(stream)
@@ -95,7 +125,7 @@ extension RequestPipeline {
             $0.ttft = ttft
             $0.streaming = true
         }
-        if case .started(_, _, let served)? = first { call.served(by: served) }
+        if case .started(_, _, let served)? = first?.unified { call.served(by: served) }
         metrics.timeToFirstToken(provider: call.labels.provider, ttft)
         return (first, events)
     }
@@ -103,8 +133,8 @@ extension RequestPipeline {
     /// An SSE response that relays the stream, commits the ledger record before it tells the client the
     /// stream is complete, ends a failed stream with an error event (never a silent clean end), and
     /// cancels the upstream when the client goes away.
-    private func sseResponse(
-        first: StreamEvent?, events: EventIterator, encoder: some StreamEventEncoder, promptCharacters: Int,
+    private func sseResponse<Encoder: StreamEventEncoder>(
+        first: Encoder.Event?, events: EventIterator<Encoder.Event>, encoder: Encoder, promptCharacters: Int,
         call: GatewayCall, client: StreamClient, cache: CachePlan?
     ) -> Response {
         var headers = HTTPFields()
@@ -135,9 +165,11 @@ extension RequestPipeline {
                 let cut = await drain.streams.relaying(on: client.writeExecutor) {
                     do {
                         while let current = event {
-                            if case .textDelta(let t) = current { outputCharacters += t.count }
-                            if case .started(_, _, let served) = current { call.served(by: served) }
-                            kept?.add(current)
+                            if let unified = current.unified {
+                                if case .textDelta(let t) = unified { outputCharacters += t.count }
+                                if case .started(_, _, let served) = unified { call.served(by: served) }
+                                kept?.add(unified)
+                            }
                             let payloads = encoder.encode(current)
                             if !payloads.isEmpty {
                                 do { try await writer.write(Self.sse(payloads)) } catch {
@@ -236,14 +268,14 @@ struct StreamClient: Sendable {
 }
 
 /// Lets the response body keep pulling the stream the handler started; only one task uses it at a time.
-final class EventIterator: @unchecked Sendable {
-    private var iterator: AsyncThrowingStream<StreamEvent, any Error>.AsyncIterator
+final class EventIterator<Event: Sendable>: @unchecked Sendable {
+    private var iterator: AsyncThrowingStream<Event, any Error>.AsyncIterator
 
-    init(_ stream: AsyncThrowingStream<StreamEvent, any Error>) {
+    init(_ stream: AsyncThrowingStream<Event, any Error>) {
         iterator = stream.makeAsyncIterator()
     }
 
-    func next() async throws -> StreamEvent? {
+    func next() async throws -> Event? {
         try await iterator.next()
     }
 }

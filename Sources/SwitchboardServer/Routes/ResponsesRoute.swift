@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import SwitchboardCore
+import SwitchboardProviders
 import SwitchboardStorage
 
 /// OpenAI's Responses API over whichever provider serves the model, with the conversation kept here: a response
@@ -10,30 +11,45 @@ extension GatewayRoutes {
     /// `POST /v1/responses`.
     func responses(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var request = request
-        let decoded = try ResponsesRequestDecoding.decode(try await jsonBody(&request))
+        let json = try await jsonBody(&request)
+        guard let name = json["model"]?.stringValue, !name.isEmpty else {
+            throw APIError.invalid("'model' is required and must be a non-empty string", param: "model")
+        }
         let call = context.call
+        // A provider that serves the Responses API itself gets the request as it came: nothing need be translatable.
+        let (provider, model) = try await pipeline.resolve(name, call: call)
+        let forwarding = provider.capabilities.contains(.responses) ? provider as? any OpenAIResponsesForwarding : nil
+        let decoded = try ResponsesRequestDecoding.decode(json, forwarded: forwarding != nil)
         let owner = call.principal?.keyID ?? ""
         let envelope = ResponsesEnvelope(
             base: call.ledgerID.replacingOccurrences(of: "-", with: ""), createdAt: Int64(Date().timeIntervalSince1970),
             decoded: decoded)
-        let items =
-            try await history(decoded.previousResponseID, owner: owner)
-            + ResponsesRequestDecoding.identified(decoded.input, base: envelope.base)
+        let earlier = try await history(decoded.previousResponseID, owner: owner)
+        let items = earlier + ResponsesRequestDecoding.identified(decoded.input, base: envelope.base)
         var chatRequest = decoded.request
-        chatRequest.messages = try ResponsesRequestDecoding.messages(instructions: decoded.instructions, items: items)
-        guard chatRequest.messages.contains(where: { $0.role != .system && $0.role != .developer }) else {
+        chatRequest.messages = try ResponsesRequestDecoding.messages(
+            instructions: decoded.instructions,
+            items: earlier.filter(ResponsesRequestDecoding.translatable)
+                + ResponsesRequestDecoding.identified(decoded.input, base: envelope.base),
+            forwarded: forwarding != nil)
+        guard forwarding != nil || chatRequest.messages.contains(where: { $0.role != .system && $0.role != .developer }) else {
             throw APIError.invalid("'input' is required: give at least one message", param: "input")
         }
-        let (provider, model) = try await pipeline.resolve(decoded.model, call: call)
         let upstream = pipeline.callContext(task: "responses", clientModel: decoded.model, provider: provider, model: model, call: call)
         try await pipeline.admit(call, usage: pipeline.reservation(chatRequest))
         chatRequest.model = model
-        let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
-        let hit = await pipeline.cached(cache, call: call)
         var keep: ResponsesStreamEncoder.Keep?
         if decoded.store {
             keep = { @Sendable [self] response in try await self.keep(response, items: items, owner: owner, envelope: envelope) }
         }
+        if let forwarding {
+            let body = ResponsesForwarding.body(json, model: model, history: earlier)
+            let forwarded = Forwarded(
+                provider: forwarding, body: body, request: chatRequest, context: upstream, envelope: envelope, keep: keep)
+            return try await forward(forwarded, stream: decoded.stream, call: call, client: context.client(request))
+        }
+        let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
+        let hit = await pipeline.cached(cache, call: call)
 
         if decoded.stream {
             let encoder = ResponsesStreamEncoder(envelope: envelope, keep: keep)
@@ -51,6 +67,33 @@ extension GatewayRoutes {
         }
         let object = envelope.object(answer, costs: [:])
         try await keep?(object)
+        return jsonResponse(object)
+    }
+
+    /// A request for a provider that serves the Responses API itself.
+    private struct Forwarded {
+        var provider: any OpenAIResponsesForwarding
+        var body: JSONValue
+        var request: ChatRequest
+        var context: CallContext
+        var envelope: ResponsesEnvelope
+        var keep: ResponsesStreamEncoder.Keep?
+    }
+
+    /// Sends the client's request to the provider's own Responses API and answers with what it said, adopted (this
+    /// gateway's id, the client's model name) and stored like any other.
+    private func forward(_ f: Forwarded, stream: Bool, call: GatewayCall, client: StreamClient) async throws -> Response {
+        if stream {
+            let events = f.provider.streamResponses(f.body, request: f.request, context: RequestPipeline.streaming(f.context))
+            return try await pipeline.relay(
+                events, encoder: ForwardedResponsesEncoder(envelope: f.envelope, keep: f.keep),
+                promptCharacters: f.request.promptCharacters, call: call, client: client)
+        }
+        let result = try await pipeline.timed(call) { try await f.provider.responses(f.body, request: f.request, context: f.context) }
+        call.served(by: result.provider)
+        pipeline.account(usage: result.usage, fallbackCharacters: (f.request.promptCharacters, result.body.readableBytes), call: call)
+        let object = f.envelope.adopt(try result.body.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) })
+        try await f.keep?(object)
         return jsonResponse(object)
     }
 

@@ -17,7 +17,9 @@ struct DecodedResponsesRequest: Sendable {
 }
 
 /// Pure translation of an OpenAI Responses request into a `ChatRequest`, with 400s that name the field. What the
-/// unified types cannot carry (hosted tools, files, background runs, conversations) is refused by name, never dropped.
+/// unified types cannot carry (hosted tools, files, background runs, conversations) is refused by name, never dropped;
+/// except for a request `forwarded` as it came to a provider that serves the Responses API itself, whose translation
+/// only estimates what it reserves against limits, and so leaves out what it cannot carry.
 enum ResponsesRequestDecoding {
     typealias Chat = OpenAIChatRequestDecoding
 
@@ -28,15 +30,15 @@ enum ResponsesRequestDecoding {
         "prompt": "stored prompt templates are not supported; send 'instructions' and 'input'",
     ]
 
-    static func decode(_ body: JSONValue) throws(APIError) -> DecodedResponsesRequest {
+    static func decode(_ body: JSONValue, forwarded: Bool = false) throws(APIError) -> DecodedResponsesRequest {
         guard case .object(let o) = body else { throw .invalid("request body must be a JSON object") }
         guard let model = o["model"]?.stringValue, !model.isEmpty else {
             throw .invalid("'model' is required and must be a non-empty string", param: "model")
         }
-        for (field, why) in refused where o[field] != nil && o[field] != .null && o[field] != .bool(false) {
+        for (field, why) in refused where !forwarded && o[field] != nil && o[field] != .null && o[field] != .bool(false) {
             throw .invalid(why, param: field)
         }
-        if let n = try Chat.integer(o["top_logprobs"], "top_logprobs"), n > 0 {
+        if !forwarded, let n = try Chat.integer(o["top_logprobs"], "top_logprobs"), n > 0 {
             throw .invalid(
                 "'top_logprobs' is not supported: no provider behind this route returns log probabilities", param: "top_logprobs")
         }
@@ -57,8 +59,8 @@ enum ResponsesRequestDecoding {
         r.parallelToolCalls = try Chat.bool(o["parallel_tool_calls"], "parallel_tool_calls")
         let user = try Chat.string(o["user"], "user")
         r.user = try Chat.string(o["safety_identifier"], "safety_identifier") ?? user
-        r.tools = try tools(o["tools"])
-        (r.toolChoice, r.tools) = try toolChoice(o["tool_choice"], tools: r.tools)
+        r.tools = try tools(o["tools"], forwarded: forwarded)
+        do { (r.toolChoice, r.tools) = try toolChoice(o["tool_choice"], tools: r.tools) } catch  where forwarded { r.toolChoice = nil }
         r.responseFormat = try format(o["text"])
         r.reasoning = try reasoning(o["reasoning"])
         if let metadata = o["metadata"], metadata != .null {
@@ -98,6 +100,13 @@ enum ResponsesRequestDecoding {
         return .object(o)
     }
 
+    /// Whether a stored item can be part of a translated conversation: not the record of a tool a provider ran itself
+    /// (`web_search_call` and the like), whose outcome its answer already carries and no other provider can replay.
+    static func translatable(_ item: JSONValue) -> Bool {
+        guard let type = item["type"]?.stringValue else { return true }
+        return type == "function_call" || type == "function_call_output" || !(type.hasSuffix("_call") || type.hasSuffix("_call_output"))
+    }
+
     /// Gives every item without an id one (`msg_`, `fc_`, ... followed by `base` and its position), so a listing's
     /// cursor can name it.
     static func identified(_ items: [JSONValue], base: String) -> [JSONValue] {
@@ -117,7 +126,7 @@ enum ResponsesRequestDecoding {
 
     /// The chat messages of a conversation's items, after `instructions` as its system message. A function call
     /// joins the assistant turn it follows; a reasoning item's summary becomes the next assistant turn's reasoning.
-    static func messages(instructions: String?, items: [JSONValue]) throws(APIError) -> [Message] {
+    static func messages(instructions: String?, items: [JSONValue], forwarded: Bool = false) throws(APIError) -> [Message] {
         var out: [Message] = []
         if let instructions, !instructions.isEmpty { out.append(.system(instructions)) }
         var reasoning: String?
@@ -130,7 +139,7 @@ enum ResponsesRequestDecoding {
                 guard let known = Role(rawValue: role), known != .tool else {
                     throw .invalid("'\(path).role' must be user, assistant, system or developer", param: path)
                 }
-                let content = try content(item["content"], path: "\(path).content", assistant: known == .assistant)
+                let content = try content(item["content"], path: "\(path).content", assistant: known == .assistant, forwarded: forwarded)
                 out.append(Message(role: known, content: content, reasoning: known == .assistant ? reasoning : nil))
                 if known == .assistant { reasoning = nil }
                 assistantOpen = known == .assistant
@@ -151,7 +160,7 @@ enum ResponsesRequestDecoding {
                 let output: String
                 switch item["output"] {
                 case .string(let s)?: output = s
-                case .array?: output = try content(item["output"], path: "\(path).output", assistant: false).text
+                case .array?: output = try content(item["output"], path: "\(path).output", assistant: false, forwarded: forwarded).text
                 default: throw .invalid("'\(path).output' must be a string or an array of parts", param: path)
                 }
                 out.append(.tool(callID: callID, output))
@@ -159,6 +168,7 @@ enum ResponsesRequestDecoding {
             case "reasoning":
                 let texts = (item["summary"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }
                 reasoning = texts.isEmpty ? nil : texts.joined(separator: "\n")
+            case _ where forwarded: continue
             case let other:
                 throw .invalid(
                     "'\(path).type' \(other.map { "'\($0)'" } ?? "(none)") is not supported here: input items are messages, "
@@ -168,7 +178,7 @@ enum ResponsesRequestDecoding {
         return out
     }
 
-    private static func content(_ value: JSONValue?, path: String, assistant: Bool) throws(APIError) -> MessageContent {
+    private static func content(_ value: JSONValue?, path: String, assistant: Bool, forwarded: Bool) throws(APIError) -> MessageContent {
         guard case .array(let parts)? = value else { throw .invalid("'\(path)' must be a string or an array of parts", param: path) }
         var out: [ContentPart] = []
         for (i, part) in parts.enumerated() {
@@ -179,10 +189,12 @@ enum ResponsesRequestDecoding {
             case "refusal": out.append(.text(part["refusal"]?.stringValue ?? ""))
             case "input_image" where !assistant:
                 guard let url = part["image_url"]?.stringValue else {
+                    if forwarded { continue }
                     throw .invalid("'\(path)[\(i)]': only images given by 'image_url' are supported (not file_id)", param: path)
                 }
                 let detail = part["detail"]?.stringValue
                 out.append(.imageURL(url, detail: detail == "auto" ? nil : detail))
+            case _ where forwarded: continue
             case let other:
                 throw .invalid("'\(path)[\(i)].type' \(other.map { "'\($0)'" } ?? "(none)") is not supported here", param: path)
             }
@@ -193,12 +205,13 @@ enum ResponsesRequestDecoding {
         return .parts(out)
     }
 
-    static func tools(_ value: JSONValue?) throws(APIError) -> [Tool] {
+    static func tools(_ value: JSONValue?, forwarded: Bool = false) throws(APIError) -> [Tool] {
         guard let value, value != .null else { return [] }
         guard case .array(let items) = value else { throw .invalid("'tools' must be an array", param: "tools") }
         var out: [Tool] = []
         for (i, item) in items.enumerated() {
             let type = item["type"]?.stringValue ?? ""
+            if type != "function", forwarded { continue }
             guard type == "function" else {
                 throw .invalid(
                     "'tools[\(i)].type' '\(type)' is not supported: this gateway serves function tools, not tools OpenAI hosts",
