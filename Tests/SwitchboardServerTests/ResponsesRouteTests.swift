@@ -197,4 +197,27 @@ import Testing
             #expect(records.map(\.status) == [200, 502], "\(records.map(\.status))")
         }
     }
+
+    @Test func lanesTheCacheAndLimitsApplyAsOnEveryRoute() async throws {
+        let clock = pinnedClock()
+        let gateway = try await LiveGateway.start(lanes: [Lane(name: "fast", models: ["fake/fake-model"])]) {
+            $0.clock = clock
+            $0.cache = ResponseCache(.init())
+        }
+        try await LiveGateway.with(gateway) { gw in
+            gw.fake.set(.reply(FakeReply("lane answer")), forModel: "fake-model")
+            let body: JSONValue = ["model": "lane:fast", "input": "same question", "temperature": 0]
+            let first = try await Self.create(gw, body)
+            let second = try await Self.create(gw, body)
+            #expect(first.status == 200 && first.header("x-switchboard-cache") == "miss", "\(first.body)")
+            #expect(second.header("x-switchboard-cache") == "hit" && second.json?["model"] == "lane:fast")
+            #expect(second.json?["output"]?[0]?["content"]?[0]?["text"] == "lane answer")
+            #expect(first.header("x-switchboard-route")?.hasPrefix("lane:fast") == true, "\(first.headers)")
+            #expect(second.json?["id"] != first.json?["id"])
+            let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "one", limits: UsageLimits(requestsPerMinute: 1)))
+            #expect(try await Self.create(gw, ["model": "fake/fake-model", "input": "x"], key: secret).status == 200)
+            let refused = try await Self.create(gw, ["model": "fake/fake-model", "input": "x"], key: secret)
+            #expect(refused.status == 429 && refused.json?["error"]?["code"] == "rate_limit_exceeded")
+        }
+    }
 }
