@@ -279,3 +279,29 @@ final class EventIterator<Event: Sendable>: @unchecked Sendable {
         try await iterator.next()
     }
 }
+
+extension RequestPipeline {
+    /// How a request translated from the client's dialect is answered: a stream (replayed from the cache, or relayed
+    /// live through `encoder`), or one whole answer (the cache's, or the provider's, kept when the plan says so) for the
+    /// route to encode.
+    enum Answer {
+        case stream(Response)
+        case whole(ChatResponse)
+    }
+
+    /// The answer to `request` at `provider` after the cache stage found `hit` (or nothing).
+    func answer<Encoder: StreamEventEncoder>(
+        _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, stream: Bool, encoder: Encoder,
+        cache: CachePlan?, hit: CachedAnswer?, call: GatewayCall, client: StreamClient
+    ) async throws -> Answer where Encoder.Event == StreamEvent {
+        if stream, let hit { return .stream(try self.stream(replaying: hit, encoder: encoder, call: call, client: client)) }
+        if stream {
+            return .stream(
+                try await self.stream(request, at: provider, context: context, encoder: encoder, call: call, client: client, cache: cache))
+        }
+        if let hit { return .whole(try hit.response()) }
+        let response = try await complete(request, at: provider, context: context, call: call)
+        if let usage = response.usage { keep(response, usage: usage, plan: cache, call: call) }
+        return .whole(response)
+    }
+}

@@ -20,21 +20,12 @@ extension GatewayRoutes {
         let hit = await pipeline.cached(cache, call: call)
         let encoder = AnthropicStreamEncoder(id: id, model: clientModel)
 
-        if let hit, decoded.stream {
-            return try pipeline.stream(replaying: hit, encoder: encoder, call: call, client: context.client(request))
+        let answer = try await pipeline.answer(
+            chatRequest, at: provider, context: upstream, stream: decoded.stream, encoder: encoder, cache: cache, hit: hit, call: call,
+            client: context.client(request))
+        switch answer {
+        case .stream(let response): return response
+        case .whole(let whole): return jsonResponse(AnthropicResponseEncoding.message(whole, id: id, model: clientModel, costs: [:]))
         }
-        if decoded.stream {
-            return try await pipeline.stream(
-                chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request),
-                cache: cache)
-        }
-        let response: ChatResponse
-        if let hit {
-            response = try hit.response()
-        } else {
-            response = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
-            if let usage = response.usage { pipeline.keep(response, usage: usage, plan: cache, call: call) }
-        }
-        return jsonResponse(AnthropicResponseEncoding.message(response, id: id, model: clientModel, costs: [:]))
     }
 }

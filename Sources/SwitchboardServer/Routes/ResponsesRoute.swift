@@ -51,23 +51,17 @@ extension GatewayRoutes {
         let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
         let hit = await pipeline.cached(cache, call: call)
 
-        if decoded.stream {
-            let encoder = ResponsesStreamEncoder(envelope: envelope, keep: keep)
-            if let hit { return try pipeline.stream(replaying: hit, encoder: encoder, call: call, client: context.client(request)) }
-            return try await pipeline.stream(
-                chatRequest, at: provider, context: upstream, encoder: encoder, call: call, client: context.client(request),
-                cache: cache)
+        let answer = try await pipeline.answer(
+            chatRequest, at: provider, context: upstream, stream: decoded.stream,
+            encoder: ResponsesStreamEncoder(envelope: envelope, keep: keep),
+            cache: cache, hit: hit, call: call, client: context.client(request))
+        switch answer {
+        case .stream(let response): return response
+        case .whole(let whole):
+            let object = envelope.object(whole, costs: [:])
+            try await keep?(object)
+            return jsonResponse(object)
         }
-        let answer: ChatResponse
-        if let hit {
-            answer = try hit.response()
-        } else {
-            answer = try await pipeline.complete(chatRequest, at: provider, context: upstream, call: call)
-            if let usage = answer.usage { pipeline.keep(answer, usage: usage, plan: cache, call: call) }
-        }
-        let object = envelope.object(answer, costs: [:])
-        try await keep?(object)
-        return jsonResponse(object)
     }
 
     /// A request for a provider that serves the Responses API itself.
