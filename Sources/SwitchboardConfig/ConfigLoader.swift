@@ -224,6 +224,13 @@ struct Reader {
                 for (n, item) in items.enumerated() { config.customEndpoints.append(try readCustom(item, occurrence: n)) }
                 continue
             }
+            if id == "cli_agent" {
+                guard case .array(let items) = value else {
+                    throw fail("'providers.cli_agent' must be an array of tables ([[providers.cli_agent]])", key: id, table: "providers")
+                }
+                for (n, item) in items.enumerated() { config.cliAgents.append(try readCLIAgent(item, occurrence: n)) }
+                continue
+            }
             if unavailableProviderIDs[id] != nil {
                 config.unavailableSections.append(id)
                 continue

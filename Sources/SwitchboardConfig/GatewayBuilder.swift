@@ -96,7 +96,13 @@ public struct GatewayBuilder: Sendable {
                 providers.append(OpenAICompatibleProvider(options: options, transport: timed(endpoint.timeouts)))
             }
         }
-        if config.providers.isEmpty, config.customEndpoints.isEmpty {
+        for agent in config.cliAgents {
+            switch cliAgent(agent) {
+            case .success(let provider): providers.append(provider)
+            case .failure(let why): warnings.append("\(agent.id) skipped: \(why)")
+            }
+        }
+        if config.providers.isEmpty, config.customEndpoints.isEmpty, config.cliAgents.isEmpty {
             for native in NativeProvider.all {
                 if case .success(let provider) = native.make(setup(ProviderSection(id: native.id))) { providers.append(provider) }
             }
@@ -198,6 +204,33 @@ public struct GatewayBuilder: Sendable {
         }
         for (key, price) in config.prices { table.set(price, for: key, source: "[pricing]") }
         return table
+    }
+
+    private struct Skipped: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The agent's provider: its executable found (a path, or a name on `PATH`), its child's environment made of `PATH`,
+    /// `HOME` and the variables the section names, nothing else.
+    private func cliAgent(_ section: CLIAgentSection) -> Swift.Result<CLIAgentProvider, Skipped> {
+        let command = section.command ?? section.preset.defaultCommand
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let candidates = command.contains("/") ? [command] : path.split(separator: ":").map { "\($0)/\(command)" }
+        guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return .failure(Skipped(description: "'\(command)' is not an executable on PATH"))
+        }
+        var options = CLIAgentProvider.Options(id: section.id, preset: section.preset, executable: executable)
+        options.arguments = section.arguments
+        options.workdir = section.workdir
+        options.sandbox = section.sandbox
+        options.timeout = .seconds(section.timeoutSeconds)
+        options.maxConcurrent = section.maxConcurrent
+        options.maxQueued = section.maxQueued
+        var env = ["PATH": path]
+        if let home = environment["HOME"] { env["HOME"] = home }
+        for name in section.environment { if let value = environment[name] { env[name] = value } }
+        options.environment = env
+        return .success(CLIAgentProvider(options: options))
     }
 
     private func setup(_ section: ProviderSection) -> NativeProvider.Setup {

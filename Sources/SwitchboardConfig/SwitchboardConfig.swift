@@ -32,6 +32,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var providers: [ProviderSection] = []
     /// Custom endpoints in declaration order.
     public var customEndpoints: [CustomEndpoint] = []
+    /// `[[providers.cli_agent]]` sections in file order.
+    public var cliAgents: [CLIAgentSection] = []
     /// `[providers.mock] enabled`.
     public var mockEnabled: Bool?
     /// `[router] fallback`: ordered `provider/model` slots; empty means every provider in order.
@@ -65,6 +67,5 @@ public struct SwitchboardConfig: Sendable, Hashable {
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
 let unavailableProviderIDs: [String: String] = [
-    "swarm": "Nostr NIP-90 swarm",
-    "cli_agent": "headless CLI agents",
+    "swarm": "Nostr NIP-90 swarm"
 ]

@@ -45,6 +45,8 @@ public struct Usage: Sendable, Hashable {
     /// Of the input, tokens written to the provider's prompt cache (priced apart by providers that charge for it).
     public var cacheWriteTokens: Int
 
+    /// What the provider itself said the call cost (an agent CLI's own figure), recorded instead of a price's.
+    public var reportedCost: NanoUSD?
     /// Creates a usage record.
     public init(inputTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0, cachedTokens: Int = 0, cacheWriteTokens: Int = 0) {
         self.inputTokens = inputTokens
@@ -70,6 +72,8 @@ public struct ChatResponse: Sendable, Hashable {
     public var message: Message
     public var finishReason: FinishReason
     public var usage: Usage?
+    /// What an agent did on its way to the answer, in order (empty for a model).
+    public var agentActions: [AgentAction] = []
 
     /// Creates a response.
     public init(id: String, model: String, provider: String, message: Message, finishReason: FinishReason, usage: Usage?) {
@@ -99,6 +103,7 @@ extension ChatResponse {
         for (index, call) in toolCalls.enumerated() {
             out.append(.toolCallDelta(ToolCallDelta(index: index, id: call.id, name: call.name, arguments: call.arguments)))
         }
+        for action in agentActions { out.append(.agentAction(action)) }
         if let usage { out.append(.usage(usage)) }
         out.append(.finish(finishReason))
         return out

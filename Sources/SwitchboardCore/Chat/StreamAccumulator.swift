@@ -8,6 +8,7 @@ public struct StreamAccumulator: Sendable {
     private var calls: [Int: ToolCall] = [:]
     private var usage: Usage?
     private var finish: FinishReason?
+    private var actions: [AgentAction] = []
 
     /// An empty accumulator.
     public init() {}
@@ -29,6 +30,7 @@ public struct StreamAccumulator: Sendable {
             calls[d.index] = call
         case .usage(let u): usage = u
         case .finish(let f): finish = f
+        case .agentAction(let a): actions.append(a)
         }
     }
 
@@ -39,9 +41,11 @@ public struct StreamAccumulator: Sendable {
     public var response: ChatResponse {
         let toolCalls = calls.keys.sorted().compactMap { calls[$0] }
         let message = Message.assistant(text, toolCalls: toolCalls, reasoning: reasoning.isEmpty ? nil : reasoning)
-        return ChatResponse(
+        var response = ChatResponse(
             id: id, model: model, provider: provider, message: message,
             finishReason: finish ?? (toolCalls.isEmpty ? .stop : .toolCalls), usage: usage)
+        response.agentActions = actions
+        return response
     }
 
     /// Drains a stream into one response.

@@ -27,4 +27,31 @@ public enum StreamEvent: Sendable, Hashable {
     case toolCallDelta(ToolCallDelta)
     case usage(Usage)
     case finish(FinishReason)
+    /// Something an agent did on its way to the answer (a command it ran, a file it changed, a tool it called).
+    case agentAction(AgentAction)
+}
+
+/// One thing a coding agent did while answering, as its CLI reported it.
+public struct AgentAction: Sendable, Hashable {
+    /// What kind: `command`, `file_change`, `tool`, `web_search`, ...
+    public var kind: String
+    /// One line for people: the command, the paths, the tool's name.
+    public var summary: String
+    /// How it ended, when the agent says (`completed`, `failed`, an exit code).
+    public var status: String?
+    /// The agent's own record of it.
+    public var detail: JSONValue
+
+    /// Creates an action.
+    public init(kind: String, summary: String, status: String? = nil, detail: JSONValue = .null) {
+        self.kind = kind
+        self.summary = summary
+        self.status = status
+        self.detail = detail
+    }
+
+    /// The action as JSON (`kind`, `summary`, `status`, `detail`).
+    public var json: JSONValue {
+        ["kind": .string(kind), "summary": .string(summary), "status": status.map(JSONValue.string) ?? .null, "detail": detail]
+    }
 }

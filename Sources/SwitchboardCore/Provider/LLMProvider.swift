@@ -19,6 +19,8 @@ public struct CallContext: Sendable {
     public var deadline: ContinuousClock.Instant
     /// Collects the providers tried for this call (the router appends), for the ledger's attempt count.
     public var trace: CallTrace?
+    /// The agent session the client asked to continue (`x-switchboard-session`), for providers that keep sessions.
+    public var session: String?
     /// The longest wait for a streamed call's first byte, over the provider's own setting (a lane's TTFT timeout).
     public var firstByteTimeout: Duration?
 
@@ -202,6 +204,7 @@ public final class CallTrace: Sendable {
     private struct State {
         var entries: [Entry] = []
         var lanes: [String] = []
+        var session: String?
     }
 
     private let state = Mutex(State())
@@ -226,6 +229,14 @@ public final class CallTrace: Sendable {
     public func skipped(_ provider: String, model: String, because error: ProviderError, reason: String) {
         state.withLock { $0.entries.append(Entry(provider: provider, model: model, failure: error, skipped: true, reason: reason)) }
     }
+
+    /// The provider that answered keeps a session under `id` the client may continue.
+    public func noteSession(_ id: String) {
+        state.withLock { $0.session = id }
+    }
+
+    /// The session the answering provider kept, if any.
+    public var session: String? { state.withLock { $0.session } }
 
     /// The call entered a lane.
     public func entered(lane: String) {

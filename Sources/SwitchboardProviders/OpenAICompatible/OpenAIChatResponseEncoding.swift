@@ -21,6 +21,8 @@ public enum OpenAIChatResponseEncoding {
             "refusal": .null,
         ]
         if let reasoning = r.reasoning { message["reasoning_content"] = .string(reasoning) }
+        // An agent's answer says what it did on the way (an extension field; clients that do not know it skip it).
+        if !r.agentActions.isEmpty { message["switchboard_agent_actions"] = .array(r.agentActions.map(\.json)) }
         if !r.toolCalls.isEmpty {
             message["tool_calls"] = .array(
                 r.toolCalls.map {

@@ -13,6 +13,8 @@ extension GatewayCall.State {
     /// the one provider asked; nil before anything was resolved.
     var routeDescription: String? {
         if cache == .hit { return (cacheTarget ?? provider) + ": cache=hit" }
+        // A cost the provider reported itself is recorded as such.
+        if usage?.reportedCost != nil { return (trace?.route ?? "\(provider)/\(upstreamModel)=ok") + "; cost=reported" }
         return trace?.route
     }
 }
@@ -33,8 +35,11 @@ struct UsageLedger: Sendable {
         return prices.costs(provider: state.provider, model: state.upstreamModel, usage: state.usage ?? Usage())
     }
 
-    /// The whole of `costs`.
-    func cost(_ state: GatewayCall.State) -> NanoUSD? { costs(state)?.total }
+    /// The whole of `costs`, or what the provider reported the call cost.
+    func cost(_ state: GatewayCall.State) -> NanoUSD? {
+        if state.cache != .hit, let reported = state.usage?.reportedCost { return reported }
+        return costs(state)?.total
+    }
 
     /// Writes one record and returns once it is committed (at once when no ledger is configured), then
     /// settles what the request reserved against its limits and budgets.
@@ -99,12 +104,13 @@ struct UsageLedger: Sendable {
         let keyID = principal?.keyID
         var user: String?
         if case .key(let k)? = principal { user = k.user }
-        let costs = costs(state)
+        // A reported cost has no breakdown by token class.
+        let costs = state.usage?.reportedCost == nil ? costs(state) : nil
         return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,
             provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
-            reasoningTokens: usage.reasoningTokens, costNanoUSD: costs?.total.value, estimated: state.estimated,
+            reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
             route: state.routeDescription, cache: state.cache?.rawValue, cacheWriteTokens: usage.cacheWriteTokens,

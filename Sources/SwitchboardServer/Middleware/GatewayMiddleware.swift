@@ -41,6 +41,9 @@ struct RouteMiddleware: RouterMiddleware {
         let served = methods.contains(request.method)
         pipeline.enter(context.call, route: route, billed: served)
         if served, route.requiresKey { try await pipeline.authenticate(context.call, headers: request.headers) }
+        if served, let session = request.headers[.session], !session.isEmpty, session.utf8.count <= 256 {
+            context.call.update { $0.session = session }
+        }
         return try await next(request, context)
     }
 }

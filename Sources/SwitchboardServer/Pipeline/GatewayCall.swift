@@ -45,6 +45,8 @@ final class GatewayCall: Sendable {
         var admission: QuotaEnforcer.Admission?
         /// What the response cache did; nil without a cache.
         var cache: CacheOutcome?
+        /// The agent session the client asked to continue (`x-switchboard-session`).
+        var session: String?
         /// Where a cache hit's key resolved (`provider/model` or `lane:NAME`), for the route header.
         var cacheTarget: String?
     }

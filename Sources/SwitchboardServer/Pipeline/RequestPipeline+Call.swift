@@ -13,7 +13,8 @@ extension RequestPipeline {
         task: String, clientModel: String, provider: any LLMProvider, model: String, call: GatewayCall
     ) -> CallContext {
         call.route(task: task, clientModel: clientModel, provider: provider.id, upstreamModel: model)
-        let context = CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout).traced()
+        var context = CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout).traced()
+        context.session = call.snapshot.session
         call.update { $0.trace = context.trace }
         return context
     }

@@ -17,6 +17,10 @@ extension HTTPField.Name {
     static let rateLimitReset = Self("x-ratelimit-reset")!
     /// Where the request went: the lanes, each slot tried or skipped and how it ended.
     static let route = Self("x-switchboard-route")!
+    /// Request: the agent session to continue. Response: the session an agent provider kept.
+    static let session = Self("x-switchboard-session")!
+    /// Request: `on` sends an agent's actions in the stream (`switchboard_agent_action` chunks).
+    static let agentActions = Self("x-switchboard-agent-actions")!
 }
 
 /// The last stages, once the route has its answer: the ledger commit, the headers, the metrics, and errors in the
@@ -87,6 +91,7 @@ extension RequestPipeline {
             headers.set(.rateLimitReset, String(status.reset))
         }
         headers.set(.requestID, state.requestID)
+        if let session = state.trace?.session { headers.set(.session, session) }
         if let cache = state.cache { headers.set(.cache, cache.rawValue) }
         if let route = state.routeDescription {
             headers.set(.route, route)

@@ -20,7 +20,8 @@ extension GatewayRoutes {
         let cache = pipeline.cachePlan(chatRequest, at: provider, headers: request.headers, call: call)
         let hit = await pipeline.cached(cache, call: call)
         let encoder = OpenAIChunkEncoder(
-            id: "chatcmpl-\(call.requestID)", model: model, created: created, includeUsage: decoded.includeUsage)
+            id: "chatcmpl-\(call.requestID)", model: model, created: created, includeUsage: decoded.includeUsage,
+            agentActions: request.headers[.agentActions]?.lowercased() == "on")
 
         if let hit, !decoded.stream { return Self.json(ByteBuffer(bytes: hit.body)) }
         if let hit {

@@ -164,6 +164,7 @@ struct AnthropicStreamEncoder: StreamEventEncoder {
             }
         case .usage(let u): usage = u
         case .finish(let r): reason = r
+        case .agentAction: break
         }
         return out
     }

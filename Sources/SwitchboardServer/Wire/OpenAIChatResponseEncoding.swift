@@ -10,13 +10,16 @@ public struct OpenAIChunkEncoder: Sendable {
     private let includeUsage: Bool
     private var sentRole = false
     private var pendingUsage: Usage?
+    /// Whether an agent's actions are sent, each as a chunk with an empty delta and `switchboard_agent_action`.
+    private let agentActions: Bool
 
     /// An encoder for one response.
-    public init(id: String, model: String, created: Int64, includeUsage: Bool) {
+    public init(id: String, model: String, created: Int64, includeUsage: Bool, agentActions: Bool = false) {
         self.id = id
         self.model = model
         self.created = created
         self.includeUsage = includeUsage
+        self.agentActions = agentActions
     }
 
     private func chunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
@@ -60,6 +63,10 @@ public struct OpenAIChunkEncoder: Sendable {
         case .usage(let u):
             pendingUsage = u
             return []
+        case .agentAction(let action):
+            guard agentActions, case .object(var o) = chunk(delta([:])) else { return [] }
+            o["switchboard_agent_action"] = action.json
+            out.append(.object(o))
         }
         sentRole = true
         return out.map { $0.jsonString() }

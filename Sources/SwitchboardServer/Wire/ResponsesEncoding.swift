@@ -283,6 +283,7 @@ struct ResponsesStreamEncoder: StreamEventEncoder {
             call(d, &out)
         case .usage(let u): usage = u
         case .finish(let r): reason = r
+        case .agentAction: break
         }
         return out
     }
