@@ -122,7 +122,8 @@ import Testing
         // Before any output the router may try another slot; after it, the stream ends in error.
         await #expect { try await Self.events(Self.provider(preset), model: "crash-early") } throws: {
             guard let e = $0 as? ProviderError else { return false }
-            return e.kind == .server(status: 503) && e.message.contains("boom: the agent could not start") && e.isRetryable
+            return e.kind == .server(status: 503) && e.diagnostic?.contains("boom: the agent could not start") == true && e.isRetryable
+                && e.message == "the agent exited with status 3"
         }
         var seen: [StreamEvent] = []
         do {
@@ -133,7 +134,7 @@ import Testing
             }
             Issue.record("a crash mid-stream ended cleanly")
         } catch let e as ProviderError {
-            #expect(e.message.contains("exited") && e.message.contains("boom: the agent died"), "\(e)")
+            #expect(e.message == "the agent exited with status 3" && e.diagnostic?.contains("boom: the agent died") == true, "\(e)")
         }
         #expect(seen.contains { if case .agentAction = $0 { true } else { false } })
         await #expect { try await Self.events(Self.provider(preset), model: "failed") } throws: { $0 is ProviderError }

@@ -106,7 +106,7 @@ public final class CLIAgentProvider: LLMProvider, Sendable {
         // Its own session and process group: what the agent starts is ended with it.
         platform.createSession = true
         platform.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: options.killGrace)]
-        let environment = Environment.custom(options.environment.map { Array("\($0.key)=\($0.value)".utf8) })
+        let environment = childEnvironment
         let decoder = Mutex(options.preset.decoder(provider: id, model: model))
         let errors = TailBuffer(limit: options.stderrTail)
         let provider = id
@@ -139,13 +139,23 @@ public final class CLIAgentProvider: LLMProvider, Sendable {
         let (complete, output) = decoder.withLock { ($0.isComplete, $0.hasOutput) }
         guard result.terminationStatus.isSuccess, complete else {
             let tail = Redaction.redact(errors.text.trimmingCharacters(in: .whitespacesAndNewlines))
-            let how =
-                result.terminationStatus.isSuccess ? "ended before its answer was complete" : "exited with \(result.terminationStatus)"
-            // Before any output another slot may answer; after it, the stream ends in error.
+            let how: String =
+                switch result.terminationStatus {
+                case .exited(0): "ended before its answer was complete"
+                case .exited(let code): "exited with status \(code)"
+                case .signaled(let signal): "was ended by signal \(signal)"
+                }
+            // Before any output another slot may answer; after it, the stream ends in error. What it printed on standard
+            // error is for the gateway's log only.
             throw ProviderError(
-                output ? .server(status: 502) : .server(status: 503), provider: provider,
-                message: "the agent \(how)" + (tail.isEmpty ? "" : ": \(tail.suffix(500))"))
+                output ? .server(status: 502) : .server(status: 503), provider: provider, message: "the agent \(how)",
+                diagnostic: tail.isEmpty ? nil : "stderr: \(tail)")
         }
+    }
+
+    /// The child's whole environment, as `NAME=value` C strings (each with its terminating NUL).
+    private var childEnvironment: Environment {
+        .custom(options.environment.map { Array("\($0.key)=\($0.value)".utf8) + [0] })
     }
 
     public func models(context: CallContext) async throws -> [ModelInfo] {
@@ -165,7 +175,7 @@ public final class CLIAgentProvider: LLMProvider, Sendable {
                     platform.createSession = true
                     return try await Subprocess.run(
                         .path(FilePath(self.options.executable)), arguments: ["--version"],
-                        environment: .custom(self.options.environment.map { Array("\($0.key)=\($0.value)".utf8) }),
+                        environment: self.childEnvironment,
                         platformOptions: platform, output: .discarded
                     ).terminationStatus
                 }
