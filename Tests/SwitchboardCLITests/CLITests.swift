@@ -184,6 +184,24 @@ import Testing
         #expect(failing.status == 1)
         #expect(failing.stderr.contains("rate_limited (HTTP 429)"))
     }
+
+    @Test func chatRunsAnAgentCLIAndShowsItsAnswer() async throws {
+        let fake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/cli-agents/fake-agent").path
+        let config = """
+            [[providers.cli_agent]]
+            id = "codex"
+            preset = "codex"
+            command = "\(fake)"
+            """
+        let cli = try CLIRunner(config: config)
+        let out = try await cli.run(["chat", "How many files?", "-m", "codex/default"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("The answer, for a prompt of 15 bytes."), "\(out.stdout)")
+        #expect(out.stderr.contains("1820 in / 96 out tokens"), "\(out.stderr)")
+        let health = try await cli.run(["health"])
+        #expect(health.status == 0 && health.stdout.contains("codex"), "\(health.stdout) \(health.stderr)")
+    }
 }
 
 extension JSONValue {
