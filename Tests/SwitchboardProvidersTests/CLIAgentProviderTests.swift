@@ -152,6 +152,33 @@ import Testing
         #expect(kill(pid, 0) != 0, "the agent's child \(pid) outlived it")
     }
 
+    @Test func aClientThatLeavesEndsTheAgentAndEverythingItStarted() async throws {
+        let childFile = Self.record()
+        defer { try? FileManager.default.removeItem(atPath: childFile) }
+        let provider = Self.provider(.claude, environment: ["FAKE_AGENT_CHILD": childFile])
+        let consumer = Task { try await Self.events(provider, model: "hang") }
+        let started = ContinuousClock.now + .seconds(10)
+        while !FileManager.default.fileExists(atPath: childFile), ContinuousClock.now < started {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let pid = try #require(Int32(String(contentsOfFile: childFile, encoding: .utf8).trimmingCharacters(in: .whitespaces)))
+        #expect(kill(pid, 0) == 0)
+        consumer.cancel()
+        _ = await consumer.result
+        let deadline = ContinuousClock.now + .seconds(5)
+        while kill(pid, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(kill(pid, 0) != 0, "the agent's child \(pid) outlived the client")
+    }
+
+    @Test func aSessionMayComeInTheRequestsMetadata() {
+        var request = ChatRequest(model: "m", messages: [.user("x")])
+        request.passthrough["metadata"] = ["session": "from-metadata"]
+        var context = CallContext.testing(timeout: .seconds(1))
+        #expect(CLIAgentTranslation.session(request, context: context) == "from-metadata")
+        context.session = "from-header"
+        #expect(CLIAgentTranslation.session(request, context: context) == "from-header")
+    }
+
     @Test func aHugeAnswerArrivesWhole() async throws {
         let answer = try await Self.provider(.codex).chat(
             ChatRequest(model: "huge", messages: [.user("x")]), context: .testing(timeout: .seconds(30)))
