@@ -102,6 +102,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
+            resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: strict
         ),
         .target(

@@ -99,12 +99,8 @@ public struct GatewayServer: Sendable {
     /// The latest probe results, by provider.
     public var providerStatus: [String: ProviderHealth.Status] { prober.current }
 
-    /// The Hummingbird application: routes, middleware and the background prober.
-    public func makeApplication(
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    )
-        -> some ApplicationProtocol
-    {
+    /// The router with every route and the middleware, and the pipeline they share.
+    func makeRouter() -> (Router<GatewayRequestContext>, RequestPipeline) {
         let router = Router(context: GatewayRequestContext.self)
         let usage = UsageLedger(writer: ledger, prices: gateway.prices, sats: gateway.sats, quotas: quotas, logger: logger)
         let mode: Authenticator.Mode = options.requireKeys ? .keys(masterKeyHash: options.masterKey.map(APIKeys.hash)) : .none
@@ -117,6 +113,16 @@ public struct GatewayServer: Sendable {
             cache: options.cache, logger: logger)
         router.add(middleware: GatewayMiddleware(pipeline: pipeline))
         GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)
+        return (router, pipeline)
+    }
+
+    /// The Hummingbird application: routes, middleware and the background prober.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    )
+        -> some ApplicationProtocol
+    {
+        let (router, pipeline) = makeRouter()
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         let responder = router.buildResponder()

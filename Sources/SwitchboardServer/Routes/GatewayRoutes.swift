@@ -28,6 +28,7 @@ struct GatewayRoutes: Sendable {
         let open = RequestPipeline.Route(dialect: .openAI, requiresKey: false)
         route(router, "health", open).get(use: health)
         route(router, "metrics", open).get(use: metricsText)
+        route(router, "openapi.json", open).get { _, _ in Self.json(ByteBuffer(bytes: PackageResources.openapi_json)) }
         route(router, "v1/chat/completions", .init(dialect: .openAI, task: "chat.completions", requiresKey: true)).post(use: chat)
         route(router, "v1/embeddings", .init(dialect: .openAI, task: "embeddings", requiresKey: true)).post(use: embeddings)
         route(router, "v1/messages", .init(dialect: .anthropic, task: "messages", requiresKey: true)).post(use: messages)
