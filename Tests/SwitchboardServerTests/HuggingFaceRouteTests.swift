@@ -194,6 +194,16 @@ import Testing
                     "/hf/tasks/billing/cost", ["requests": [["model": "fake/fake-model", "input_tokens": -1, "output_tokens": 1]]],
                     "requests[0].input_tokens"
                 ),
+                (
+                    "/hf/tasks/billing/cost",
+                    ["requests": [["model": "fake/fake-model", "input_tokens": 1, "output_tokens": 1, "task": 3]]],
+                    "requests[0].task"
+                ),
+                (
+                    "/hf/tasks/billing/cost",
+                    ["requests": [["model": "fake/fake-model", "input_tokens": 1, "output_tokens": 1, "reasoning_tokens": 1e16]]],
+                    "requests[0].reasoning_tokens"
+                ),
             ]
             for (path, body, field) in cases {
                 let r = try await gw.send("POST", path, json: body)
@@ -257,6 +267,7 @@ import Testing
                         ["task": "text-generation", "model": "fake/fake-model", "input_tokens": 1000, "output_tokens": 333],
                         ["model": "fake-model", "input_tokens": 4_000_000_000_000, "output_tokens": 0],
                         ["model": "fake/other-model", "input_tokens": 10, "output_tokens": 10],
+                        ["model": "fake/fake-model", "input_tokens": 0, "output_tokens": 100, "reasoning_tokens": 40],
                     ]
                 ])
             #expect(cost.status == 200)
@@ -264,7 +275,9 @@ import Testing
             #expect(costs[0]["cost_nano_usd"]?.intValue == 3_165_750 && costs[0]["cost_usd"]?.stringValue == "0.00316575")
             #expect(costs[1]["cost_nano_usd"]?.intValue == 9_000_000_000_000_000)
             #expect(costs[2]["cost_nano_usd"] == .null && costs[2]["priced"] == false)
-            #expect(cost.json?["total_cost_nano_usd"]?.intValue == 9_000_000_003_165_750)
+            // Reasoning is output here (the fake model has no reasoning price of its own): 100 * 2.75 per million.
+            #expect(costs[3]["reasoning_tokens"]?.intValue == 40 && costs[3]["cost_nano_usd"]?.intValue == 275_000)
+            #expect(cost.json?["total_cost_nano_usd"]?.intValue == 9_000_000_003_440_750)
             #expect(cost.json?["unpriced_requests"]?.intValue == 1 && cost.json?["currency"]?.stringValue == "USD")
 
             var reply = FakeReply("x")

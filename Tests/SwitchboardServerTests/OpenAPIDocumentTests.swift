@@ -8,7 +8,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct OpenAPIDocumentTests {
     /// A router path as the document writes it (`:id` and `**` are `{id}`).
     static func documented(_ path: String) -> String {
-        "/" + path.split(separator: "/").map { $0 == "**" ? "{id}" : $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+        "/"
+            + path.split(separator: "/").map { $0 == "**" ? "{id}" : $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(
+                separator: "/")
     }
 
     @Test func everyRouteIsDocumentedWithTheMethodsItAnswersAndNothingElse() async throws {
@@ -19,7 +21,10 @@ import Testing
             #expect(doc["openapi"] == "3.1.0")
             let paths = try #require(doc["paths"]?.objectValue)
             let routed = Set(gw.server.makeRouter().0.routes.map { Self.documented("\($0.path)") })
-            #expect(routed == Set(paths.keys), "routes without a document entry: \(routed.subtracting(paths.keys).sorted()); entries without a route: \(Set(paths.keys).subtracting(routed).sorted())")
+            #expect(
+                routed == Set(paths.keys),
+                "routes without a document entry: \(routed.subtracting(paths.keys).sorted()); entries without a route: \(Set(paths.keys).subtracting(routed).sorted())"
+            )
             // Without a key, a method a route has is answered (200, or 401 asking for a key); any other is a 405.
             for (path, operations) in paths {
                 let concrete = path.replacingOccurrences(of: "{id}", with: "resp_none")

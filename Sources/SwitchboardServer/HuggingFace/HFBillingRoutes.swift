@@ -117,18 +117,23 @@ extension GatewayRoutes {
             guard let model = item["model"]?.stringValue, !model.isEmpty else {
                 throw APIError.invalid("'requests[\(i)].model' is required", param: "requests[\(i)].model")
             }
+            if let given = item["task"], given != .null, given.stringValue == nil {
+                throw APIError.invalid("'requests[\(i)].task' must be a task name", param: "requests[\(i)].task")
+            }
             let task = item["task"]?.stringValue
             if let task, HFTask(rawValue: task) == nil {
                 throw APIError.invalid("'requests[\(i)].task': unknown task '\(task)'", param: "requests[\(i)].task")
             }
             let usage = Usage(
                 inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
+                reasoningTokens: try tokens("reasoning_tokens", required: false),
                 cachedTokens: try tokens("cached_tokens", required: false),
                 cacheWriteTokens: try tokens("cache_write_tokens", required: false))
             var entry: [String: JSONValue] = [
                 "model": .string(model), "task": task.map(JSONValue.string) ?? .null,
                 "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
                 "cached_tokens": .int(Int64(usage.cachedTokens)), "cache_write_tokens": .int(Int64(usage.cacheWriteTokens)),
+                "reasoning_tokens": .int(Int64(usage.reasoningTokens)),
             ]
             let cost = try await priced(model, task: task).flatMap {
                 gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage)

@@ -57,7 +57,7 @@ struct GatewayRoutes: Sendable {
         let group = router.group(RouterPath(stringLiteral: path))
             .add(middleware: RouteMiddleware(pipeline: pipeline, route: route, methods: Set(allowed)))
         let allow = allowed.map { $0 == .get ? "GET, HEAD" : $0.rawValue }.joined(separator: ", ")
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
+        for method in Self.methods where !allowed.contains(method) {
             group.on("", method: method) { _, _ -> Response in
                 var headers = HTTPFields()
                 headers[.allow] = allow
@@ -68,6 +68,9 @@ struct GatewayRoutes: Sendable {
         }
         return group
     }
+
+    /// The methods a route answers 405 to when it does not take them (QUERY is the safe method with a body).
+    private static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
 
     /// Routes that take a `POST` without being billed.
     private static let writes: Set<String> = ["hf/tasks/models/map", "hf/tasks/billing/cost"]
