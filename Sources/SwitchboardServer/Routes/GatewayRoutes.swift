@@ -45,6 +45,10 @@ struct GatewayRoutes: Sendable {
         route(router, "v1/models", models).get(use: listModels)
         route(router, "v1/models/**", models).get(use: oneModel)
         route(router, "v1/lanes", models).get(use: listLanes)
+        let keys = route(router, "v1/keys", models, methods: [.get, .post])
+        keys.get(use: listKeys)
+        keys.post(use: createKey)
+        route(router, "v1/keys/:id", models, methods: [.delete]).delete(use: revokeKey)
         registerHuggingFace(on: router)
     }
 

@@ -1,0 +1,38 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStorage
+import SwitchboardTesting
+import Testing
+
+/// `/v1/keys`: keys managed over HTTP with the master key.
+@Suite(.timeLimit(.minutes(1))) struct KeysRouteTests {
+    @Test func theMasterKeyCreatesListsAndRevokesKeysAndNoOtherKeyMay() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { gw in
+            let created = try await gw.send(
+                "POST", "/v1/keys",
+                json: ["name": "app", "user": "bob", "models": ["fake/fake-model"], "rpm": 60, "budget_usd": "25", "budget_period": "day"])
+            #expect(created.status == 201, "\(created.body)")
+            let secret = try #require(created.json?["secret"]?.stringValue)
+            let id = try #require(created.json?["id"]?.stringValue)
+            #expect(created.json?["limits"]?["rpm"] == 60 && created.json?["limits"]?["budget_usd_per_day"] == "25.00")
+            // The key works, for its model only, and may not manage keys.
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 200)
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/other-model"), key: secret).status == 403)
+            #expect(try await gw.send("GET", "/v1/keys", key: secret).status == 403)
+            let list = try await gw.send("GET", "/v1/keys")
+            let listed = try #require(list.json?["data"]?.arrayValue?.first { $0["id"]?.stringValue == id })
+            #expect(listed["secret"] == nil && listed["name"] == "app" && listed["user"] == "bob" && listed["revoked_at"] == .null)
+            #expect(!list.body.contains(secret))
+            let revoked = try await gw.send("DELETE", "/v1/keys/\(id)")
+            #expect(revoked.json == ["id": .string(id), "object": "api_key", "revoked": true])
+            #expect(try await gw.send("DELETE", "/v1/keys/no-such-key").status == 404)
+            // Revoked: refused once the key cache forgets it.
+            #expect(try await eventually { try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 401 })
+            for bad: JSONValue in [
+                [:], ["name": ""], ["name": "x", "rpm": 0], ["name": "x", "budget_usd": "-1"], ["name": "x", "models": [1]],
+            ] {
+                #expect(try await gw.send("POST", "/v1/keys", json: bad).status == 400, "\(bad)")
+            }
+        }
+    }
+}
