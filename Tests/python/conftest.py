@@ -48,6 +48,8 @@ def gateway():
         # The same fake serving the Responses API itself, as OpenAI does: /v1/responses requests go to it as they came.
         f'[[providers.openai_compat]]\nid = "native"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
         f'responses_path = "/responses"\n\n'
+        # One priced model, for budgets.
+        f'[pricing."fake/json-model"]\ninput_per_million_usd = 10000\noutput_per_million_usd = 10000\n\n'
         # A fake coding agent speaking `codex exec --json`, as a provider.
         f'[[providers.cli_agent]]\nid = "agent"\npreset = "codex"\ncommand = "{ROOT / "Tests/Fixtures/cli-agents/fake-agent"}"\n\n'
         # The same fake also speaks Anthropic's Messages API, for the native Anthropic provider.

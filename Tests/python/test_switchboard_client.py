@@ -2,8 +2,8 @@
 import asyncio
 
 import pytest
-from switchboard_client import (AsyncSwitchboard, AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                                RateLimitError, Switchboard)
+from switchboard_client import (AsyncSwitchboard, AuthenticationError, BadRequestError, BudgetExceededError, NotFoundError,
+                                PermissionDeniedError, RateLimitError, ServerError, Switchboard)
 
 SENTENCE = "My name is Sarah Jessica Parker and I live in London."
 
@@ -72,6 +72,17 @@ def test_keys_and_typed_errors(sb, gateway):
         sb.revoke_key("no-such-key")
     with Switchboard(gateway["root"], "sk-sb-wrong") as wrong, pytest.raises(AuthenticationError):
         wrong.summarization("x", model="fake/fake-model")
+    # A budget a few requests at the priced model spend: then the next is refused until the day is over.
+    poor = sb.create_key("client-poor", budget_usd="1", budget_period="day")["secret"]
+    with Switchboard(gateway["root"], poor) as limited, pytest.raises(BudgetExceededError) as budget:
+        for _ in range(20):
+            assert limited.summarization("x", model="fake/json-model", parameters={"max_new_tokens": 1}).cost_nano_usd > 0
+    assert budget.value.status == 429 and budget.value.code == "budget_exceeded"
+    with pytest.raises(ServerError) as broken:
+        sb.summarization("x", model="fake/drop-model")
+    assert broken.value.status == 502
+    with pytest.raises(NotFoundError):
+        sb.summarization("x", model="fake/missing-model")
 
 
 def test_the_async_client(gateway):

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Switchboard, AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError, RateLimitError,
+  Switchboard, AuthenticationError, BadRequestError, BudgetExceededError, NotFoundError, PermissionDeniedError, RateLimitError,
+  ServerError,
 } from "../dist/index.js";
 
 const baseURL = process.env.SWITCHBOARD_URL;
@@ -66,4 +67,13 @@ test("keys and typed errors", async () => {
   assert.equal((await sb.revokeKey(id)).data.revoked, true);
   await assert.rejects(sb.revokeKey("no-such-key"), NotFoundError);
   await assert.rejects(new Switchboard({ baseURL, apiKey: "sk-sb-wrong" }).summarization("x", { model }), AuthenticationError);
+  const poor = new Switchboard({ baseURL, apiKey: (await sb.createKey("js-poor", { budgetUSD: "1", budgetPeriod: "day" })).data.secret });
+  await assert.rejects(async () => {
+    for (let i = 0; i < 20; i++) {
+      const spent = await poor.summarization("x", { model: "fake/json-model", parameters: { max_new_tokens: 1 } });
+      assert.ok(spent.costNanoUSD > 0);
+    }
+  }, BudgetExceededError);
+  await assert.rejects(sb.summarization("x", { model: "fake/drop-model" }), (e) => e instanceof ServerError && e.status === 502);
+  await assert.rejects(sb.summarization("x", { model: "fake/missing-model" }), NotFoundError);
 });
