@@ -97,3 +97,25 @@ def test_the_async_client(gateway):
             with pytest.raises(BadRequestError):
                 await sb.text_generation("", model="fake/fake-model")
     asyncio.run(main())
+
+
+def test_retries_honour_retry_after():
+    import httpx
+    answers = [httpx.Response(429, headers={"retry-after": "0"}, json={"error": {"message": "slow down", "type": "rate_limit_error",
+                                                                            "code": "rate_limit_exceeded"}}),
+               httpx.Response(503, json={"error": "Service unavailable", "error_type": "ServiceUnavailable"}),
+               httpx.Response(200, headers={"x-switchboard-cost-usd": "0.01"}, json={"output": {"summary_text": "ok"}})]
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return answers[len(seen) - 1]
+
+    with Switchboard("http://gateway.test", "sk", max_retries=2, http_client=httpx.Client(transport=httpx.MockTransport(handler))) as sb:
+        r = sb.summarization("x", model="m")
+    assert r["output"]["summary_text"] == "ok" and r.cost_usd == "0.01" and len(seen) == 3
+    seen.clear()
+    with Switchboard("http://gateway.test", "sk", max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(handler))) as sb:
+        with pytest.raises(RateLimitError) as error:
+            sb.summarization("x", model="m")
+    assert error.value.retry_after == 0 and len(seen) == 1

@@ -77,3 +77,17 @@ test("keys and typed errors", async () => {
   await assert.rejects(sb.summarization("x", { model: "fake/drop-model" }), (e) => e instanceof ServerError && e.status === 502);
   await assert.rejects(sb.summarization("x", { model: "fake/missing-model" }), NotFoundError);
 });
+
+test("retries honour Retry-After", async () => {
+  const answers = [
+    new Response(JSON.stringify({ error: { message: "slow down", type: "rate_limit_error", code: "rate_limit_exceeded" } }),
+      { status: 429, headers: { "retry-after": "0", "content-type": "application/json" } }),
+    new Response(JSON.stringify({ output: { summary_text: "ok" } }), { status: 200, headers: { "x-switchboard-cost-usd": "0.01" } }),
+  ];
+  let calls = 0;
+  const fakeFetch = async () => answers[calls++];
+  const r = await new Switchboard({ baseURL: "http://gateway.test", apiKey: "sk", maxRetries: 1, fetch: fakeFetch }).summarization("x");
+  assert.equal(r.data.output.summary_text, "ok");
+  assert.equal(r.costUSD, "0.01");
+  assert.equal(calls, 2);
+});
