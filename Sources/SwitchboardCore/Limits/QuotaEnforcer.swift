@@ -341,6 +341,15 @@ struct Windows {
     }
 }
 
+extension QuotaEnforcer {
+    /// When the budget period `now` falls in began: its UTC day, or its UTC calendar month.
+    public static func budgetPeriodStart(daily: Bool, at now: Date) -> Date {
+        let t = Int64(now.timeIntervalSince1970.rounded(.down))
+        let start = daily ? (t >= 0 ? t / 86_400 : (t - 86_399) / 86_400) * 86_400 : MonthWindow(unix: t).start
+        return Date(timeIntervalSince1970: TimeInterval(start))
+    }
+}
+
 /// The UTC calendar month an instant falls in, by the proleptic Gregorian calendar's arithmetic (days from the civil
 /// date and back): this runs for every admitted request, where building a `Calendar` answer costs far more.
 struct MonthWindow {

@@ -235,6 +235,9 @@ public final class CallTrace: Sendable {
         state.withLock { $0.session = id }
     }
 
+    /// The lanes the call entered, outermost first.
+    public var lanes: [String] { state.withLock { $0.lanes } }
+
     /// The session the answering provider kept, if any.
     public var session: String? { state.withLock { $0.session } }
 

@@ -37,6 +37,11 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     private let tokenHandles = Mutex<[TokenKey: (input: CoreMetrics.Counter, output: CoreMetrics.Counter)]>([:])
     /// Label sets past this many are not cached (client-chosen model names must not grow memory without bound).
     private static let cacheLimit = 10_000
+    private struct SpendKey: Hashable {
+        var provider, model, lane, key: String
+    }
+
+    private let spendHandles = Mutex<[SpendKey: CoreMetrics.Counter]>([:])
     private let loopChats: CoreMetrics.Counter
     private let cacheHits: CoreMetrics.Counter
     private let cacheMisses: CoreMetrics.Counter
@@ -102,6 +107,31 @@ public final class GatewayMetrics: Sendable, RouterObserver {
     private func bounded(provider: String) -> String {
         guard !provider.isEmpty, let vocabulary = vocabulary.withLock({ $0 }) else { return provider }
         return vocabulary.isKnownProvider(provider) ? provider : Self.other
+    }
+
+    /// What a request cost, by provider, model, lane and key (labels bounded: configured providers, models and lanes,
+    /// and the key ids an administrator made).
+    func spend(provider: String, model: String, lane: String, key: String, cost: NanoUSD) {
+        guard cost.value > 0 else { return }
+        let raw = SpendKey(provider: provider, model: model, lane: lane, key: key)
+        let counter =
+            spendHandles.withLock { $0[raw] }
+            ?? {
+                let bounded = SpendKey(provider: bounded(provider: provider), model: bounded(model: model), lane: lane, key: key)
+                let made = Counter(
+                    label: "switchboard_cost_nano_usd_total",
+                    dimensions: [("provider", bounded.provider), ("model", bounded.model), ("lane", bounded.lane), ("key", bounded.key)],
+                    factory: factory)
+                spendHandles.withLock { if $0.count < Self.cacheLimit { $0[raw] = made } }
+                return made
+            }()
+        counter.increment(by: cost.value)
+    }
+
+    /// What is left of a key's budget for its current period.
+    func budgetRemaining(key: String, period: String, remaining: NanoUSD) {
+        Gauge(label: "switchboard_budget_remaining_nano_usd", dimensions: [("key", key), ("period", period)], factory: factory)
+            .record(remaining.value)
     }
 
     /// One finished request.

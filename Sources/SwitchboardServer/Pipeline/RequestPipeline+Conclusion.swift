@@ -118,6 +118,12 @@ extension RequestPipeline {
         metrics.request(
             route: route, model: state.clientModel, provider: state.provider, status: Int(status.code), total: total,
             upstream: state.upstream > .zero ? state.upstream : nil)
+        if state.task != nil, let cost = ledger.cost(state), cost.value > 0 {
+            metrics.spend(
+                provider: state.provider, model: state.upstreamModel,
+                lane: state.trace?.lanes.first.map { $0.hasPrefix(Lane.prefix) ? String($0.dropFirst(Lane.prefix.count)) : $0 } ?? "",
+                key: state.principal?.keyID ?? "none", cost: cost)
+        }
     }
 
     // MARK: errors

@@ -204,6 +204,30 @@ struct GatewayRoutes: Sendable {
 
     // MARK: health and metrics
 
+    /// What is left of each key's budgets in their current periods, from the ledger (at most the first thousand keys
+    /// with a budget: a scrape stays cheap).
+    private func recordBudgets() async {
+        let keys: [APIKeyRecord]
+        do { keys = try await store.listKeys() } catch {
+            logger.warning("budget metrics skipped: the keys could not be listed", metadata: ["error": "\(Redacted(error))"])
+            return
+        }
+        let now = Date()
+        let budgeted = keys.filter { $0.revokedAt == nil && ($0.limits.budgetPerDay != nil || $0.limits.budgetPerMonth != nil) }
+        for key in budgeted.prefix(1000) {
+            for (period, budget) in [("day", key.limits.budgetPerDay), ("month", key.limits.budgetPerMonth)] {
+                guard let budget else { continue }
+                let since = QuotaEnforcer.budgetPeriodStart(daily: period == "day", at: now)
+                do {
+                    let spent = try await store.spend(keyID: key.id, user: nil, since: since)
+                    metrics.budgetRemaining(key: key.id, period: period, remaining: NanoUSD(max(0, budget.value - spent.value)))
+                } catch {
+                    logger.warning("budget metrics skipped for a key", metadata: ["key_id": "\(key.id)", "error": "\(Redacted(error))"])
+                }
+            }
+        }
+    }
+
     func health(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let statuses = prober.current
         var providers: [String: JSONValue] = [:]
@@ -225,6 +249,7 @@ struct GatewayRoutes: Sendable {
             metrics.ledger(batches: stats.batches, records: stats.records, waited: writer.committedByWriter)
         }
         if let cache = pipeline.cache { metrics.cacheHeld(bytes: cache.bytes, entries: cache.count) }
+        await recordBudgets()
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
