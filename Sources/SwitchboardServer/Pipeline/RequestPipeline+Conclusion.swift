@@ -77,9 +77,11 @@ extension RequestPipeline {
     func finish(_ headers: inout HTTPFields, status: HTTPResponse.Status, call: GatewayCall, commit: Commit, route: String) {
         let state = call.snapshot
         let total = ContinuousClock.now - call.start
+        // Priced once: for the headers and the spend metrics.
+        let priced = state.task == nil ? nil : ledger.cost(state)
         if commit == .committed, (200..<300).contains(status.code) {
             // "unknown" for a model without a price.
-            let cost = ledger.cost(state).map(ledger.figures)
+            let cost = priced.map(ledger.figures)
             headers.set(.costNanoUSD, cost.map { String($0.nanoUSD) } ?? "unknown")
             headers.set(.costUSD, cost?.usd ?? "unknown")
             headers.set(.costMsats, cost.map { String($0.msats) } ?? "unknown")
@@ -104,21 +106,23 @@ extension RequestPipeline {
             // A stream is counted when it ends, with the status it ended with.
             call.update { $0.route = route }
         } else {
-            count(state, status: status, total: total, route: route)
+            count(state, status: status, total: total, route: route, cost: priced)
         }
     }
 
     /// A stream's end: counted with how it ended (`finish` counted every other response).
     func finishStream(_ call: GatewayCall, status: HTTPResponse.Status) {
         let state = call.snapshot
-        count(state, status: status, total: ContinuousClock.now - call.start, route: state.route ?? "unmatched")
+        count(
+            state, status: status, total: ContinuousClock.now - call.start, route: state.route ?? "unmatched",
+            cost: state.task == nil ? nil : ledger.cost(state))
     }
 
-    private func count(_ state: GatewayCall.State, status: HTTPResponse.Status, total: Duration, route: String) {
+    private func count(_ state: GatewayCall.State, status: HTTPResponse.Status, total: Duration, route: String, cost: NanoUSD?) {
         metrics.request(
             route: route, model: state.clientModel, provider: state.provider, status: Int(status.code), total: total,
             upstream: state.upstream > .zero ? state.upstream : nil)
-        if state.task != nil, let cost = ledger.cost(state), cost.value > 0 {
+        if let cost, cost.value > 0 {
             metrics.spend(
                 provider: state.provider, model: state.upstreamModel,
                 lane: state.trace?.lanes.first.map { $0.hasPrefix(Lane.prefix) ? String($0.dropFirst(Lane.prefix.count)) : $0 } ?? "",
