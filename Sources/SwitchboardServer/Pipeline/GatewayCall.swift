@@ -73,6 +73,7 @@ final class GatewayCall: Sendable {
     var requestID: String { state.withLock { $0.requestID } }
     var principal: Principal? { state.withLock { $0.principal } }
     var dialect: APIDialect { state.withLock { $0.dialect } }
+    var session: String? { state.withLock { $0.session } }
 
     var upstream: Duration {
         get { state.withLock { $0.upstream } }

@@ -14,7 +14,7 @@ extension RequestPipeline {
     ) -> CallContext {
         call.route(task: task, clientModel: clientModel, provider: provider.id, upstreamModel: model)
         var context = CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout).traced()
-        context.session = call.snapshot.session
+        context.session = call.session
         call.update { $0.trace = context.trace }
         return context
     }
