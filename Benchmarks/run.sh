@@ -235,7 +235,8 @@ pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in 
 on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
 p50on = statistics.median(p[0][1] for p in pairs); p50off = statistics.median(p[1][1] for p in pairs)
 cpu_on = statistics.median(p[0][4] for p in pairs); cpu_off = statistics.median(p[1][4] for p in pairs)
-print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {100 * (off - on) / off:.1f}% lower as configured; "
+change = 100 * (on - off) / off
+print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {abs(change):.1f}% {'higher' if change >= 0 else 'lower'} as configured; "
       f"p50 {p50on:.3f} vs {p50off:.3f} ms; {cpu_on:.0f} vs {cpu_off:.0f} µs CPU/req "
       f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
 PY
