@@ -10,6 +10,7 @@
 #   ALLOCS=1 LEVELS=32 Benchmarks/run.sh   # also malloc calls a request (perf uprobe)
 #   LIMITS=1 LEVELS="32 256" Benchmarks/run.sh   # with a global rpm limit, a key's rpm/tpm limits and a budget
 #   SOAK=30 LEVELS=" " SSE=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 s saturated, then the ledger metric against the rows
+#   MIXED_SOAK=1800 LEVELS=" " SSE=0 HEY=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 min of mixed routes; RSS and fds sampled
 #   MODEL=lane:bench LEVELS=32 Benchmarks/run.sh   # every request through a lane (one slot: up/bench-model)
 #   CACHE=1 LEVELS=32 SSE=0 Benchmarks/run.sh   # temperature 0: after the first, every request a response-cache hit
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
@@ -173,6 +174,42 @@ if [ -n "${SOAK:-}" ]; then
   for _ in $(seq 1 100); do [ "$(metric)" = "$(rows)" ] && break; sleep 0.1; done
   echo "soak: ${SOAK}s at c=256, $sent requests answered (plus warm-up); switchboard_ledger_records $(metric), rows $(rows)," \
        "log lines about repeated request ids: $(grep -c 'repeated a request id' "$WORK/sb.log")"
+fi
+
+# MIXED_SOAK=SECONDS: a mixed load that long (c=32: chat, chat streamed, messages, an HF task, the Responses API,
+# in turn), the gateway's RSS and open file descriptors sampled every 10 s; then the samples after warm-up.
+if [ -n "${MIXED_SOAK:-}" ]; then
+  cat > "$WORK/mixed.lua" <<LUA
+local h = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $KEY"}
+local kinds = {
+  wrk.format("POST", "/v1/chat/completions", h, '{"model":"up/bench-model","messages":[{"role":"user","content":"hi"}]}'),
+  wrk.format("POST", "/v1/chat/completions", h, '{"model":"sse/bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'),
+  wrk.format("POST", "/v1/messages", h, '{"model":"up/bench-model","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'),
+  wrk.format("POST", "/hf/tasks/summarization", h, '{"model":"up/bench-model","inputs":"a short text to summarise"}'),
+  wrk.format("POST", "/v1/responses", h, '{"model":"up/bench-model","input":"hi","store":false}'),
+}
+local n = 0
+request = function() n = n + 1; return kinds[(n % #kinds) + 1] end
+local bad = 0
+response = function(status) if status ~= 200 then bad = bad + 1 end end
+done = function() io.write(string.format("non-200 answers: %d\n", bad)) end
+LUA
+  samples="$WORK/samples"
+  ( while kill -0 "$SBPID" 2>/dev/null; do
+      echo "$(date +%s) $(awk '/VmRSS/ {print $2}' /proc/$SBPID/status) $(ls /proc/$SBPID/fd | wc -l)" >> "$samples"; sleep 10
+    done ) &
+  SAMPLER=$!
+  wrk -t2 -c32 -d"${MIXED_SOAK}s" -s "$WORK/mixed.lua" "http://127.0.0.1:$SB" | grep -E "requests in|Requests/sec|non-200|Non-2xx"
+  kill "$SAMPLER" 2>/dev/null
+  python3 - "$samples" <<'PY'
+import sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 3]
+warm = rows[len(rows) // 10:] or rows
+rss = [r[1] / 1024 for r in warm]; fds = [r[2] for r in warm]
+print(f"mixed soak: {len(rows)} samples; after warm-up RSS first {rss[0]:.1f}, last {rss[-1]:.1f}, max {max(rss):.1f} MB; "
+      f"open descriptors first {fds[0]}, last {fds[-1]}, max {max(fds)}")
+print("  every 10th sample (s, RSS MB, fds): " + ", ".join(f"{r[0] - rows[0][0]} {r[1] / 1024:.1f} {r[2]}" for r in rows[::10]))
+PY
 fi
 
 echo "duration ${DURATION}s per run, $ROUNDS interleaved rounds per level (median shown); nginx upstream 1 worker, nginx proxy 1 worker"
