@@ -105,12 +105,13 @@ struct UsageLedger: Sendable {
         var user: String?
         if case .key(let k)? = principal { user = k.user }
         // A reported cost has no breakdown by token class.
-        let costs = state.usage?.reportedCost == nil ? costs(state) : nil
+        let reported = state.cache == .hit ? nil : state.usage?.reportedCost
+        let costs = reported == nil ? costs(state) : nil
         return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,
             provider: state.provider.isEmpty ? nil : state.provider, model: state.upstreamModel.isEmpty ? nil : state.upstreamModel,
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
-            reasoningTokens: usage.reasoningTokens, costNanoUSD: cost(state)?.value, estimated: state.estimated,
+            reasoningTokens: usage.reasoningTokens, costNanoUSD: (reported ?? costs?.total)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
             route: state.routeDescription, cache: state.cache?.rawValue, cacheWriteTokens: usage.cacheWriteTokens,

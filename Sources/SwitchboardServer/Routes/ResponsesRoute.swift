@@ -25,12 +25,12 @@ extension GatewayRoutes {
             base: call.ledgerID.replacingOccurrences(of: "-", with: ""), createdAt: Int64(Date().timeIntervalSince1970),
             decoded: decoded)
         let earlier = try await history(decoded.previousResponseID, owner: owner)
-        let items = earlier + ResponsesRequestDecoding.identified(decoded.input, base: envelope.base)
+        let own = ResponsesRequestDecoding.identified(decoded.input, base: envelope.base)
+        let items = earlier + own
         var chatRequest = decoded.request
         chatRequest.messages = try ResponsesRequestDecoding.messages(
             instructions: decoded.instructions,
-            items: earlier.filter(ResponsesRequestDecoding.translatable)
-                + ResponsesRequestDecoding.identified(decoded.input, base: envelope.base),
+            items: earlier.filter(ResponsesRequestDecoding.translatable) + own,
             forwarded: forwarding != nil)
         guard forwarding != nil || chatRequest.messages.contains(where: { $0.role != .system && $0.role != .developer }) else {
             throw APIError.invalid("'input' is required: give at least one message", param: "input")
