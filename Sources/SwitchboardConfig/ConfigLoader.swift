@@ -127,6 +127,8 @@ struct Reader {
                 config.lanes = try readLanes(value)
             case "cache":
                 config.cache = try readCache(value)
+            case "telemetry":
+                config.telemetry = try readTelemetry(value)
             case "responses":
                 for (k, v) in try entries(value, table: "responses", key: "responses") {
                     guard k == "retention_days" else {

@@ -48,6 +48,8 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var store = StoreSettings()
     /// `[cache]`: the response cache.
     public var cache = CacheSettings()
+    /// `[telemetry]`: OpenTelemetry traces.
+    public var telemetry = TelemetrySettings()
     /// `[responses] retention_days`: how long stored Responses-API responses are kept; nil (0 in the file): until deleted.
     public var responseRetentionDays: Int? = 30
     /// `[limits]`: gateway-wide and per-user rate limits and budgets (keys carry their own).

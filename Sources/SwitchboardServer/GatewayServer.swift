@@ -44,6 +44,9 @@ public struct GatewayServer: Sendable {
         public var cache: ResponseCache?
         /// How long stored responses (`/v1/responses` with `store`) are kept; nil: until deleted.
         public var responseRetention: Duration? = .seconds(30 * 86_400)
+        /// Where request spans go (`[telemetry]`, `OTEL_*`); nil: no tracing. With tracing, every request runs as a
+        /// task (the event-loop execution has no place for spans).
+        public var tracing: RequestTracing?
 
         /// Defaults.
         public init() {}
@@ -110,7 +113,7 @@ public struct GatewayServer: Sendable {
             options: .init(
                 maxBodyBytes: options.maxBodyBytes, requestTimeout: options.requestTimeout,
                 responseRetention: options.responseRetention), drain: drain,
-            cache: options.cache, logger: logger)
+            cache: options.cache, tracing: options.tracing, logger: logger)
         router.add(middleware: GatewayMiddleware(pipeline: pipeline))
         GatewayRoutes(pipeline: pipeline, prober: prober, store: store, startedAt: .now).register(on: router)
         return (router, pipeline)
@@ -132,7 +135,7 @@ public struct GatewayServer: Sendable {
             ? DirectRoutes(
                 respond: { try await responder.respond(to: $0, context: $1) }, paths: ["/v1/chat/completions"],
                 maxBodyBytes: options.maxBodyBytes, serverName: serverName, logger: quiet,
-                chat: options.loopChat ? DirectChat(pipeline: pipeline) : nil)
+                chat: options.loopChat && options.tracing == nil ? DirectChat(pipeline: pipeline) : nil)
             : nil
         let limits = ConnectionLimits(
             headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,
@@ -149,18 +152,22 @@ public struct GatewayServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight work finish within the drain
-    /// timeout, and returns.
-    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        try await makeServiceGroup(signals: [.sigterm, .sigint], onServerRunning: onServerRunning).run()
+    /// timeout, and returns. `services` (a span exporter, say) run beside it and stop after it.
+    public func run(
+        services: [any Service] = [], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) async throws {
+        try await makeServiceGroup(signals: [.sigterm, .sigint], services: services, onServerRunning: onServerRunning).run()
     }
 
     /// The service group `run` uses; tests trigger its graceful shutdown directly.
     public func makeServiceGroup(
-        signals: [UnixSignal], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        signals: [UnixSignal], services: [any Service] = [],
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> ServiceGroup {
         let app = makeApplication(onServerRunning: onServerRunning)
         var config = ServiceGroupConfiguration(
-            services: [
+            // A group stops its services in reverse: those given here stop last.
+            services: services.map { .init(service: $0) } + [
                 .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(
                     service: StreamCutService(streams: drain.streams, drainTimeout: options.drainTimeout),

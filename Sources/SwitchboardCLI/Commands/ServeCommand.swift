@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Switchboard
 import SwitchboardServer
 import SwitchboardStorage
@@ -70,6 +71,14 @@ struct ServeCommand: AsyncParsableCommand {
             if loaded.mockOnly {
                 Terminal.err("note: no provider is configured; serving the built-in mock (mock/echo, mock/slow, ...)\n")
             }
+            let tracing: (tracing: RequestTracing, exporter: any Service)?
+            do {
+                tracing = try makeTracing(loaded.config.telemetry, environment: ProcessInfo.processInfo.environment, logger: loaded.logger)
+            } catch {
+                await store.close()
+                throw ValidationError("cannot start tracing: \(error)")
+            }
+            serverOptions.tracing = tracing?.tracing
             let ledger = loaded.config.store.ledger ? LedgerWriter(store: store, logger: loaded.logger) : nil
             if ledger == nil { Terminal.err("warning: [store] ledger = false: requests are not recorded or billed\n") }
             let server = GatewayServer(
@@ -77,12 +86,14 @@ struct ServeCommand: AsyncParsableCommand {
                 metrics: metrics, logger: loaded.logger)
             let host = serverOptions.host
             do {
-                try await server.run(onServerRunning: { channel in
-                    let port = channel.localAddress?.port ?? 0
-                    Terminal.err(
-                        "switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n"
-                    )
-                })
+                try await server.run(
+                    services: tracing.map { [$0.exporter] } ?? [],
+                    onServerRunning: { channel in
+                        let port = channel.localAddress?.port ?? 0
+                        Terminal.err(
+                            "switchboard listening on http://\(host):\(port) (providers: \(loaded.gateway.providers.map(\.id).joined(separator: ", ")))\n"
+                        )
+                    })
             } catch let error as IOError where error.errnoCode == EADDRINUSE {
                 await store.close()
                 throw ValidationError("cannot listen on \(host):\(serverOptions.port): the address is already in use")

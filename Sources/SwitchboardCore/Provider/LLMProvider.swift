@@ -23,6 +23,10 @@ public struct CallContext: Sendable {
     public var session: String?
     /// The longest wait for a streamed call's first byte, over the provider's own setting (a lane's TTFT timeout).
     public var firstByteTimeout: Duration?
+    /// Watches each upstream attempt as it happens (tracing); nil when nothing watches.
+    public var observer: (any AttemptObserver)?
+    /// Headers every upstream request of this call carries (a trace's `traceparent`), added by the transport.
+    public var upstreamHeaders: [(String, String)] = []
 
     /// Creates a context with a timeout from now.
     public init(logger: Logger, requestID: String, timeout: Duration = .seconds(600)) {
@@ -40,6 +44,29 @@ public struct CallContext: Sendable {
 
     /// Time left before the deadline (zero when past it).
     public var remaining: Duration { max(.zero, deadline - .now) }
+}
+
+/// Watches the upstream attempts of one call as they happen: the router tells it when an attempt at a slot begins and
+/// how it ends, so a tracer can give each attempt its own span and carry it upstream.
+public protocol AttemptObserver: Sendable {
+    /// An attempt at `provider`, asking for `model`, begins; returns the headers that carry it upstream.
+    func began(provider: String, model: String) -> [(String, String)]
+    /// The attempt that began last ended: `error` nil when it answered (a stream: when it finished).
+    func ended(_ error: ProviderError?)
+}
+
+/// A provider that tries other providers' slots and tells the call's observer of each attempt itself (the router, a
+/// lane); found with `as?`, so a caller begins an attempt of its own only for a provider that is not one.
+public protocol RoutingProvider: LLMProvider {}
+
+extension CallContext {
+    /// The context of one attempt at `provider`: the observer is told it began and its headers go upstream.
+    public func attempt(_ provider: String, model: String) -> CallContext {
+        guard let observer else { return self }
+        var copy = self
+        copy.upstreamHeaders = observer.began(provider: provider, model: model)
+        return copy
+    }
 }
 
 /// A model a provider serves.

@@ -25,7 +25,7 @@ public protocol RouterObserver: Sendable {
 /// Retryable failures (429, 408, 5xx, 529, timeouts, connection errors) move on to the next slot;
 /// anything else fails at once. A stream fails over only before its first event reached the caller.
 /// A `Retry-After` puts the slot in cool-down for that long.
-public final class ProviderRouter: LLMProvider {
+public final class ProviderRouter: RoutingProvider {
     public let id: String
     public let displayName: String
     public let slots: [RouterSlot]
@@ -137,12 +137,13 @@ public final class ProviderRouter: LLMProvider {
             let slot = slots[index]
             let model = slot.model ?? request.model
             if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-            note(index, model: model, in: context)
+            let attempt = note(index, model: model, in: context)
             let start = ContinuousClock.now
             do {
-                let answer = try await call(slot, request.withModel(model), context)
+                let answer = try await call(slot, request.withModel(model), attempt)
                 record(index, latency: .now - start, firstToken: false)
                 settle(index, nil)
+                answered(index, context)
                 spend(index, usage: usage(answer))
                 return answer
             } catch let error as ProviderError where error.triesNextSlot {
@@ -169,11 +170,11 @@ public final class ProviderRouter: LLMProvider {
                     let slot = slots[index]
                     let model = slot.model ?? request.model
                     if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-                    note(index, model: model, in: context)
+                    let attempt = note(index, model: model, in: context)
                     let start = ContinuousClock.now
                     var delivered = false
                     do {
-                        for try await event in slot.provider.stream(request.withModel(model), context: context) {
+                        for try await event in slot.provider.stream(request.withModel(model), context: attempt) {
                             if !delivered {
                                 record(index, latency: .now - start, firstToken: true)
                                 settle(index, nil)
@@ -182,6 +183,7 @@ public final class ProviderRouter: LLMProvider {
                             if case .usage(let usage) = event { spend(index, usage: usage) }
                             continuation.yield(event)
                         }
+                        answered(index, context)
                         continuation.finish()
                         return
                     } catch let error as ProviderError where error.triesNextSlot && !delivered {
@@ -244,16 +246,25 @@ public final class ProviderRouter: LLMProvider {
         }
     }
 
-    /// Notes the attempt in the call's trace; a lane in a slot notes its own slots' attempts.
-    private func note(_ index: Int, model: String, in context: CallContext) {
-        guard !nested[index] else { return }
+    /// Notes the attempt in the call's trace and tells the call's observer, returning the attempt's context; a lane in
+    /// a slot notes its own slots' attempts.
+    private func note(_ index: Int, model: String, in context: CallContext) -> CallContext {
+        guard !nested[index] else { return context }
         context.trace?.attempt(slots[index].provider.id, model: model)
+        return context.attempt(slots[index].provider.id, model: model)
+    }
+
+    /// The attempt at a slot answered; a lane in a slot told its own.
+    private func answered(_ index: Int, _ context: CallContext) {
+        guard !nested[index] else { return }
+        context.observer?.ended(nil)
     }
 
     /// Notes that the attempt at a slot failed; a lane in a slot noted its own.
     private func traceFailure(_ index: Int, _ error: ProviderError, _ context: CallContext) {
         guard !nested[index] else { return }
         context.trace?.failed(error)
+        context.observer?.ended(error)
     }
 
     private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
@@ -306,7 +317,7 @@ extension RouterObserver {
 }
 
 /// Some of a router's slots, tried in the router's order with its cool-downs: where a name several providers list goes.
-struct RouterSelection: LLMProvider {
+struct RouterSelection: RoutingProvider {
     let router: ProviderRouter
     let indexes: [Int]
 

@@ -3,7 +3,7 @@ public import SwitchboardCore
 
 /// A transport that gives every request one provider's timeouts (the request's own, where set, win): the first-byte
 /// timeout only to streamed calls (`UpstreamTimeouts.streaming`). The gateway wraps each provider's transport in one,
-/// so providers need no timeout settings of their own.
+/// so providers need no timeout settings of their own. It also adds the call's `upstreamHeaders` (a trace's context).
 public struct TimedTransport: LoopTransport {
     /// The transport requests go through.
     public let base: any HTTPTransport
@@ -20,7 +20,10 @@ public struct TimedTransport: LoopTransport {
     }
 
     public func send(_ request: TransportRequest, context: CallContext) async throws -> TransportResponse {
-        try await base.send(timed(request, streaming: UpstreamTimeouts.streaming), context: context)
+        var request = timed(request, streaming: UpstreamTimeouts.streaming)
+        // The call's trace goes upstream with every request of the attempt.
+        if !context.upstreamHeaders.isEmpty { request.headers += context.upstreamHeaders }
+        return try await base.send(request, context: context)
     }
 
     public func answers(on loop: any EventLoop) -> Bool {

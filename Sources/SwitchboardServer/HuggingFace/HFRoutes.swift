@@ -108,8 +108,8 @@ extension GatewayRoutes {
                 size = "\(w)x\(h)"
             }
             try await pipeline.admit(call, tokens: estimatedTokens(prompt.count))
-            let images = try await pipeline.timed(call) {
-                try await painter.generateImages(ImageRequest(prompt: prompt, model: model, count: count, size: size), context: upstream)
+            let images = try await pipeline.timed(call, upstream) {
+                try await painter.generateImages(ImageRequest(prompt: prompt, model: model, count: count, size: size), context: $0)
             }
             // Images are priced per image, not per token, and the price table has no per-image prices yet:
             // the record carries no usage, so its cost is null (flagged as unpriced), never a made-up number.

@@ -10,6 +10,7 @@ struct GatewayMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let call = context.call
         call.identify(request.headers)
+        pipeline.beginSpan(call, request: request.head)
         var response: Response
         do {
             response = try await next(request, context)

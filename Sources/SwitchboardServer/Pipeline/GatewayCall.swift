@@ -49,6 +49,10 @@ final class GatewayCall: Sendable {
         var session: String?
         /// Where a cache hit's key resolved (`provider/model` or `lane:NAME`), for the route header.
         var cacheTarget: String?
+        /// The request's trace spans; nil when tracing is off.
+        var spans: CallSpans?
+        /// Why the answer ended (`stop`, `length`, `tool_calls`), for the trace.
+        var finishReason: FinishReason?
     }
 
     /// When the request's head arrived.
@@ -74,6 +78,7 @@ final class GatewayCall: Sendable {
     var principal: Principal? { state.withLock { $0.principal } }
     var dialect: APIDialect { state.withLock { $0.dialect } }
     var session: String? { state.withLock { $0.session } }
+    var spans: CallSpans? { state.withLock { $0.spans } }
 
     var upstream: Duration {
         get { state.withLock { $0.upstream } }

@@ -16,6 +16,7 @@ extension RequestPipeline {
         var context = CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout).traced()
         context.session = call.session
         call.update { $0.trace = context.trace }
+        observe(&context, provider: provider, model: model, call: call)
         return context
     }
 
@@ -24,8 +25,11 @@ extension RequestPipeline {
     func complete(
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, call: GatewayCall
     ) async throws -> ChatResponse {
-        var response = try await timed(call) { try await provider.chat(request, context: context) }
+        noteInput(request, call: call)
+        var response = try await timed(call, context) { try await provider.chat(request, context: $0) }
         call.served(by: response.provider)
+        call.update { $0.finishReason = response.finishReason }
+        noteOutput(response.content, call: call)
         response.usage = account(
             usage: response.usage, fallbackCharacters: (request.promptCharacters, response.content.count), call: call)
         return response
@@ -37,9 +41,11 @@ extension RequestPipeline {
         _ request: ChatRequest, client: ClientChatBody?, at provider: any OpenAIChatForwarding, context: CallContext,
         call: GatewayCall
     ) async throws -> ByteBuffer {
-        let result = try await timed(call) { try await provider.chatOpenAIBody(request, client: client, context: context) }
+        noteInput(request, call: call)
+        let result = try await timed(call, context) { try await provider.chatOpenAIBody(request, client: client, context: $0) }
         call.served(by: result.provider)
         account(usage: result.usage, fallbackCharacters: (request.promptCharacters, result.body.readableBytes), call: call)
+        if spans(call) != nil { noteForwarded(result.body, call: call) }
         return result.body
     }
 
@@ -47,7 +53,7 @@ extension RequestPipeline {
     func embed(
         _ inputs: [String], model: String, at embedder: any EmbeddingProvider, context: CallContext, call: GatewayCall
     ) async throws -> EmbeddingResponse {
-        var result = try await timed(call) { try await embedder.embed(inputs, model: model, context: context) }
+        var result = try await timed(call, context) { try await embedder.embed(inputs, model: model, context: $0) }
         call.servedAsTraced()
         result.usage = account(
             usage: result.usage, fallbackCharacters: (inputs.reduce(0) { $0.saturatingAdding($1.count) }, 0), call: call)
@@ -55,11 +61,19 @@ extension RequestPipeline {
     }
 
     /// Runs an upstream call and notes its time as the call's upstream time whether it answers, fails or times out:
-    /// waiting on a provider is never the gateway's overhead.
-    func timed<T>(_ call: GatewayCall, _ upstream: () async throws -> T) async throws -> T {
+    /// waiting on a provider is never the gateway's overhead. The call's attempts end with it (tracing).
+    func timed<T>(_ call: GatewayCall, _ context: CallContext, _ upstream: (CallContext) async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         defer { call.upstream = ContinuousClock.now - start }
-        return try await upstream()
+        guard spans(call) != nil else { return try await upstream(context) }
+        do {
+            let answer = try await upstream(attempting(context, call: call))
+            endAttempts(call, error: nil)
+            return answer
+        } catch {
+            endAttempts(call, error: error)
+            throw error
+        }
     }
 
     // MARK: 6. account

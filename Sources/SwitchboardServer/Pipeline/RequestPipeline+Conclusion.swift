@@ -107,6 +107,7 @@ extension RequestPipeline {
             call.update { $0.route = route }
         } else {
             count(state, status: status, total: total, route: route, cost: priced)
+            endSpan(call, status: status, route: route)
         }
     }
 
@@ -116,6 +117,7 @@ extension RequestPipeline {
         count(
             state, status: status, total: ContinuousClock.now - call.start, route: state.route ?? "unmatched",
             cost: state.task == nil ? nil : ledger.cost(state))
+        endSpan(call, status: status, route: state.route ?? "unmatched")
     }
 
     private func count(_ state: GatewayCall.State, status: HTTPResponse.Status, total: Duration, route: String, cost: NanoUSD?) {

@@ -71,15 +71,16 @@ extension RequestPipeline {
         _ request: ChatRequest, at provider: any LLMProvider, context: CallContext, encoder: Encoder,
         call: GatewayCall, client: StreamClient, cache: CachePlan? = nil
     ) async throws -> Response where Encoder.Event == StreamEvent {
-        let events = provider.stream(request, context: Self.streaming(context))
+        noteInput(request, call: call)
+        let events = provider.stream(request, context: streaming(context, call: call))
         return try await relay(
             events, encoder: encoder, promptCharacters: request.promptCharacters, call: call, client: client, cache: cache)
     }
 
     /// A stream is bounded by its provider's first-byte and idle timeouts, not by the request timeout: a healthy
-    /// stream is never cut for being long. A day stands for no deadline.
-    static func streaming(_ context: CallContext) -> CallContext {
-        var context = context
+    /// stream is never cut for being long. A day stands for no deadline. Its attempt begins here (tracing).
+    func streaming(_ context: CallContext, call: GatewayCall) -> CallContext {
+        var context = attempting(context, call: call)
         context.deadline = .now + .seconds(86_400)
         return context
     }
@@ -127,6 +128,7 @@ extension RequestPipeline {
         }
         if case .started(_, _, let served)? = first?.unified { call.served(by: served) }
         metrics.timeToFirstToken(provider: call.labels.provider, ttft)
+        spans(call)?.firstChunk(after: ttft)
         return (first, events)
     }
 
@@ -152,6 +154,8 @@ extension RequestPipeline {
                 // Only a stream whose answer the cache keeps is folded into one response as it goes.
                 var kept = cache?.decision.store == true ? StreamAccumulator() : nil
                 var outputCharacters = 0
+                // The answer's text, only when the trace carries content.
+                var captured = spans(call)?.tracing.captureContent == true ? "" : nil
                 var failure: (any Error)?
                 var clientGone = false
                 // A client that left before the response began closed a connection no body read watches any more:
@@ -166,7 +170,11 @@ extension RequestPipeline {
                     do {
                         while let current = event {
                             if let unified = current.unified {
-                                if case .textDelta(let t) = unified { outputCharacters += t.count }
+                                if case .textDelta(let t) = unified {
+                                    outputCharacters += t.count
+                                    captured? += t
+                                }
+                                if case .finish(let reason) = unified { call.update { $0.finishReason = reason } }
                                 if case .started(_, _, let served) = unified { call.served(by: served) }
                                 kept?.add(unified)
                             }
@@ -191,6 +199,8 @@ extension RequestPipeline {
                 // The relay waited on the upstream (and on the client reading): none of it is the gateway's overhead.
                 call.update { $0.upstream = $0.upstreamStart.map { ContinuousClock.now - $0 } ?? $0.upstream }
                 account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
+                endAttempts(call, error: failure ?? (clientGone ? CancellationError() : nil))
+                if let captured { noteOutput(captured, call: call) }
                 if failure == nil, !clientGone, !Task.isCancelled {
                     let state = call.snapshot
                     do { try await encoder.persist(usage: state.usage, cost: ledger.costFields(ledger.cost(state))) } catch {

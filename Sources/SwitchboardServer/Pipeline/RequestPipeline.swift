@@ -16,7 +16,8 @@ import SwitchboardProviders
 /// 7. `commit` (`RequestPipeline+Conclusion`): the ledger record, before the response completes.
 /// 8. `finish`: the cost, rate-limit, id and overhead headers, and the request's metrics.
 ///
-/// Errors become the caller's dialect in `errorAnswer`. New stages (lanes, a response cache, tracing) plug in here.
+/// Errors become the caller's dialect in `errorAnswer`. Tracing (`RequestPipeline+Tracing`) opens a span at the head,
+/// watches each upstream attempt, and closes the span with `finish`.
 struct RequestPipeline: Sendable {
     struct Options: Sendable {
         var maxBodyBytes: Int
@@ -40,13 +41,16 @@ struct RequestPipeline: Sendable {
     let drain: DrainState
     /// The response cache; nil when it is off.
     let cache: ResponseCache?
+    /// Where spans go; nil when tracing is off.
+    let tracing: RequestTracing?
 
     init(
         gateway: Gateway, ledger: UsageLedger, metrics: GatewayMetrics, authenticator: Authenticator, options: Options,
-        drain: DrainState = DrainState(), cache: ResponseCache? = nil, logger: Logger
+        drain: DrainState = DrainState(), cache: ResponseCache? = nil, tracing: RequestTracing? = nil, logger: Logger
     ) {
         self.drain = drain
         self.cache = cache
+        self.tracing = tracing
         self.gateway = gateway
         self.ledger = ledger
         self.metrics = metrics

@@ -78,12 +78,12 @@ extension GatewayRoutes {
     /// gateway's id, the client's model name) and stored like any other.
     private func forward(_ f: Forwarded, stream: Bool, call: GatewayCall, client: StreamClient) async throws -> Response {
         if stream {
-            let events = f.provider.streamResponses(f.body, request: f.request, context: RequestPipeline.streaming(f.context))
+            let events = f.provider.streamResponses(f.body, request: f.request, context: pipeline.streaming(f.context, call: call))
             return try await pipeline.relay(
                 events, encoder: ForwardedResponsesEncoder(envelope: f.envelope, keep: f.keep),
                 promptCharacters: f.request.promptCharacters, call: call, client: client)
         }
-        let result = try await pipeline.timed(call) { try await f.provider.responses(f.body, request: f.request, context: f.context) }
+        let result = try await pipeline.timed(call, f.context) { try await f.provider.responses(f.body, request: f.request, context: $0) }
         call.served(by: result.provider)
         pipeline.account(usage: result.usage, fallbackCharacters: (f.request.promptCharacters, result.body.readableBytes), call: call)
         let object = f.envelope.adopt(try result.body.withUnsafeReadableBytes { try JSONValue.parse(bytes: $0) })
