@@ -29,6 +29,15 @@ public enum Principal: Sendable {
         }
     }
 
+    /// Whether this caller may read what every key spent (the dashboard): the master key, a key with the `admin` scope,
+    /// or anyone when the server asks for no keys.
+    var isAdmin: Bool {
+        switch self {
+        case .master, .anonymous: true
+        case .key(let k): k.scopes.contains(.admin)
+        }
+    }
+
     /// Whether this caller may use `model` at `provider` (where a name resolved to in `gateway`).
     func allows(provider: String, model: String, in gateway: Gateway) -> Bool {
         guard case .key(let record) = self else { return true }

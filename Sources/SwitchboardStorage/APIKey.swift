@@ -17,12 +17,15 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
     public var allowedModels: [String]?
     /// The key's own rate limits and budget.
     public var limits: UsageLimits
+    /// What the key may do beyond calling models.
+    public var scopes: Set<APIKeyScope>
 
     /// Creates a record.
     public init(
         id: String, name: String, user: String?, prefix: String, createdAt: Date, revokedAt: Date? = nil,
-        allowedModels: [String]? = nil, limits: UsageLimits = .unlimited
+        allowedModels: [String]? = nil, limits: UsageLimits = .unlimited, scopes: Set<APIKeyScope> = []
     ) {
+        self.scopes = scopes
         self.id = id
         self.name = name
         self.user = user
@@ -48,6 +51,12 @@ public struct APIKeyRecord: Sendable, Hashable, Codable {
             return entry == model
         }
     }
+}
+
+/// What a key may do beyond calling models.
+public enum APIKeyScope: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Read the usage dashboard (`/dashboard`) as the master key may.
+    case admin
 }
 
 /// Making, hashing and comparing API key secrets.
@@ -115,9 +124,14 @@ public struct NewAPIKey: Sendable, Hashable {
     /// Models the key may use; nil allows every model.
     public var allowedModels: [String]?
     public var limits: UsageLimits
+    public var scopes: Set<APIKeyScope>
 
     /// Describes a key.
-    public init(name: String, user: String? = nil, allowedModels: [String]? = nil, limits: UsageLimits = .unlimited) {
+    public init(
+        name: String, user: String? = nil, allowedModels: [String]? = nil, limits: UsageLimits = .unlimited,
+        scopes: Set<APIKeyScope> = []
+    ) {
+        self.scopes = scopes
         self.name = name
         self.user = user
         self.allowedModels = allowedModels
@@ -129,7 +143,7 @@ public struct NewAPIKey: Sendable, Hashable {
         let secret = APIKeys.generateSecret()
         let record = APIKeyRecord(
             id: APIKeys.generateID(), name: name, user: user, prefix: String(secret.prefix(10)),
-            createdAt: now, allowedModels: allowedModels, limits: limits)
+            createdAt: now, allowedModels: allowedModels, limits: limits, scopes: scopes)
         return (record, secret)
     }
 }

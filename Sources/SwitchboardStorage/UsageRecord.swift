@@ -121,6 +121,8 @@ public protocol LedgerStore: Sendable {
     func count(_ filter: UsageFilter) async throws -> Int
     /// Totals per provider and model, then the grand total last.
     func totals(_ filter: UsageFilter) async throws -> [UsageTotals]
+    /// The records of a time range summed by bucket, provider, model, lane, key and latency class.
+    func series(_ query: UsageSeriesQuery) async throws -> [UsageSeriesRow]
 }
 
 /// A ledger store that can also commit on the caller's thread, so the writer can run on a thread of its own

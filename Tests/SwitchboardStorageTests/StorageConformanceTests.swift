@@ -34,6 +34,52 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func aKeysScopesAreKept(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let (_, admin) = try await store.createKey(NewAPIKey(name: "ops", scopes: [.admin]))
+        let (_, plain) = try await store.createKey(NewAPIKey(name: "app"))
+        #expect(try await store.key(hash: APIKeys.hash(admin))?.scopes == [.admin])
+        #expect(try await store.key(hash: APIKeys.hash(plain))?.scopes == [])
+        #expect(Set(try await store.listKeys().map(\.scopes)) == [[.admin], []])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func theSeriesSumsRecordsByBucketLaneKeyAndLatencyClass(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        var records: [UsageRecord] = []
+        for i in 0..<6 {
+            var r = record(i * 30, key: i < 4 ? "key_a" : "key_b")
+            r.latencyMs = i < 3 ? 40 : 900
+            r.status = i == 5 ? 502 : 200
+            r.route = i % 2 == 0 ? "lane:fast: p/m1=ok" : (i == 3 ? "lane:outer>lane:inner: p/m1=ok" : nil)
+            records.append(r)
+        }
+        var outside = record(400)
+        outside.inputTokens = 999
+        var corrupt = record(31)
+        corrupt.inputTokens = -1
+        try await store.append(records + [outside, corrupt])
+        let rows = try await store.series(
+            UsageSeriesQuery(
+                from: Date(timeIntervalSince1970: 1_800_000_000), to: Date(timeIntervalSince1970: 1_800_000_400), bucketSeconds: 60))
+        #expect(rows.reduce(0) { $0 + $1.requests } == 7)
+        #expect(rows.reduce(0) { $0 + $1.inputTokens } == 60, "the corrupt record is counted, not summed")
+        #expect(rows.reduce(0) { $0 + $1.corruptRecords } == 1)
+        #expect(rows.reduce(0) { $0 + $1.errors } == 1)
+        #expect(rows.reduce(Int64(0)) { $0 + $1.costNanoUSD } == 600)
+        #expect(Set(rows.map { $0.bucket.timeIntervalSince1970 }) == [1_800_000_000, 1_800_000_060, 1_800_000_120])
+        var byLane: [String: Int] = [:]
+        for row in rows { byLane[row.lane ?? "-", default: 0] += row.requests }
+        #expect(byLane == ["lane:fast": 3, "lane:outer": 1, "-": 3])
+        var byClass: [Int: Int] = [:]
+        for row in rows where row.corruptRecords == 0 { byClass[row.latencyClass, default: 0] += row.requests }
+        #expect(byClass == [3: 3, 7: 3], "40 ms is under 50, 900 ms under 1000")
+        #expect(rows.filter { $0.keyID == "key_b" }.reduce(0) { $0 + $1.requests } == 2)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.available)
     func revokeMarksTheKeyAndUnknownIDsAreReported(kind: StoreKind) async throws {
         let store = try await kind.make()
         let (record, secret) = try await store.createKey(NewAPIKey(name: "a"))

@@ -19,6 +19,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Tokens per day (input + output).") var tpd: Int?
         @Option(name: .customLong("budget-usd"), help: "Spending limit in USD per budget period, e.g. 25 or 0.50.") var budgetUSD: String?
         @Option(name: .long, help: "Budget period: day or month (UTC).") var budgetPeriod: String = "month"
+        @Flag(name: .long, help: "The key may also read the usage dashboard (/dashboard), as the master key may.") var admin = false
 
         func validate() throws {
             for (flag, value) in [("--rpm", rpm), ("--tpm", tpm), ("--tpd", tpd)] {
@@ -38,7 +39,8 @@ struct KeysCommand: AsyncParsableCommand {
                 if let budget = budgetUSD.flatMap(NanoUSD.init(usd:)) {
                     if budgetPeriod == "day" { limits.budgetPerDay = budget } else { limits.budgetPerMonth = budget }
                 }
-                let (record, secret) = try await store.createKey(NewAPIKey(name: name, user: user, allowedModels: allowed, limits: limits))
+                let (record, secret) = try await store.createKey(
+                    NewAPIKey(name: name, user: user, allowedModels: allowed, limits: limits, scopes: admin ? [.admin] : []))
                 Terminal.out(secret + "\n")
                 Terminal.err("created \(record.id) (\(record.name)); the secret above is shown only now\n")
             }
@@ -85,6 +87,7 @@ struct KeysCommand: AsyncParsableCommand {
                                         "revoked": .bool(k.isRevoked),
                                         "models": k.allowedModels.map { .array($0.map(JSONValue.string)) } ?? .null,
                                         "limits": Self.limitsJSON(k.limits),
+                                        "scopes": .array(k.scopes.map(\.rawValue).sorted().map(JSONValue.string)),
                                     ]
                                 })))
                 } else {
@@ -94,7 +97,8 @@ struct KeysCommand: AsyncParsableCommand {
                             keys.map { k in
                                 [
                                     k.id, k.name, k.user ?? "-", k.prefix + "...", iso.string(from: k.createdAt),
-                                    k.isRevoked ? "revoked" : "active", k.allowedModels?.joined(separator: ",") ?? "all",
+                                    k.isRevoked ? "revoked" : (k.scopes.contains(.admin) ? "active, admin" : "active"),
+                                    k.allowedModels?.joined(separator: ",") ?? "all",
                                     Self.limitsText(k.limits),
                                 ]
                             }))

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -38,13 +39,20 @@ final class Authenticator: Sendable {
         self.now = now
     }
 
-    /// The presented key as a slice of its header: only its hash is needed, so no `String` is made of it.
+    /// The presented key as a slice of its header: only its hash is needed, so no `String` is made of it. HTTP Basic
+    /// (any user name, the key as the password) is what a browser sends for the dashboard.
     private static func presentedKey(_ headers: HTTPFields) -> Substring? {
         if let auth = headers.value(.authorization), auth.utf8.count > 7 {
             let scheme = auth.utf8.prefix(7)
             // "Bearer " in any case.
             if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
                 return trimmed(auth.dropFirst(7))
+            }
+            if scheme.prefix(6).elementsEqual("basic ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
+                guard let decoded = Data(base64Encoded: String(trimmed(auth.dropFirst(6)))),
+                    let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+                else { return Substring() }
+                return trimmed(pair[pair.index(after: colon)...])
             }
         }
         return headers.value(.apiKey).map { trimmed(Substring($0)) }

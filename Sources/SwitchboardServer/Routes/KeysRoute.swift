@@ -21,6 +21,7 @@ extension GatewayRoutes {
             "prefix": .string(k.prefix), "created_at": .int(Int64(k.createdAt.timeIntervalSince1970)),
             "revoked_at": k.revokedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null,
             "models": k.allowedModels.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "scopes": .array(k.scopes.map(\.rawValue).sorted().map(JSONValue.string)),
         ]
         let l = k.limits
         o["limits"] = [
@@ -39,7 +40,7 @@ extension GatewayRoutes {
         return jsonResponse(["object": "list", "data": .array(keys.map(Self.keyObject))])
     }
 
-    /// `POST /v1/keys`: `{name, user?, models?, rpm?, tpm?, tpd?, budget_usd?, budget_period?}`; the answer carries the
+    /// `POST /v1/keys`: `{name, user?, models?, rpm?, tpm?, tpd?, budget_usd?, budget_period?, scopes?}`; the answer carries the
     /// secret, once.
     func createKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try requireMaster(context)
@@ -79,7 +80,20 @@ extension GatewayRoutes {
             }
         }
         let user = try D.string(body["user"], "user")
-        let (record, secret) = try await store.createKey(NewAPIKey(name: name, user: user, allowedModels: models, limits: limits))
+        var scopes = Set<APIKeyScope>()
+        switch body["scopes"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            for item in items {
+                guard let scope = item.stringValue.flatMap(APIKeyScope.init(rawValue:)) else {
+                    throw APIError.invalid("'scopes' may hold only \"admin\"", param: "scopes")
+                }
+                scopes.insert(scope)
+            }
+        default: throw APIError.invalid("'scopes' must be an array of scope names", param: "scopes")
+        }
+        let (record, secret) = try await store.createKey(
+            NewAPIKey(name: name, user: user, allowedModels: models, limits: limits, scopes: scopes))
         guard case .object(var o) = Self.keyObject(record) else { return jsonResponse(Self.keyObject(record)) }
         o["secret"] = .string(secret)
         return jsonResponse(.object(o), status: .created)

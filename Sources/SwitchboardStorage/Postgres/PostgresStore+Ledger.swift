@@ -106,6 +106,38 @@ extension PostgresStore {
         return 0
     }
 
+    public func series(_ query: UsageSeriesQuery) async throws -> [UsageSeriesRow] {
+        let ok = UsageTotals.plausible
+        let width = query.bucketSeconds
+        func sum(_ column: String) -> String {
+            "LEAST(COALESCE(SUM(\(column)) FILTER (WHERE \(ok)), 0), 9223372036854775807)::BIGINT"
+        }
+        var binds = PostgresBindings()
+        binds.append(query.from.timeIntervalSince1970)
+        binds.append(query.to.timeIntervalSince1970)
+        let sql = """
+            SELECT (floor(ts / \(width)) * \(width))::BIGINT AS b, provider, model,
+              CASE WHEN route LIKE 'lane:%' THEN substring(route from '^lane:[^:>]*') END AS lane, key_id,
+              \(UsageSeriesRow.latencyClassSQL) AS lc, COUNT(*)::BIGINT AS n, COUNT(*) FILTER (WHERE status >= 400)::BIGINT AS e,
+              \(sum("input_tokens")) AS i, \(sum("output_tokens")) AS o, \(sum("cost_nano_usd")) AS c,
+              COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND \(ok))::BIGINT AS u, COUNT(*) FILTER (WHERE NOT \(ok))::BIGINT AS bad
+            FROM usage_ledger WHERE ts >= $1 AND ts < $2
+            GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1
+            """
+        var out: [UsageSeriesRow] = []
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        for try await (b, p, m, lane, key, lc, n, e, i, o, c, u, bad) in rows.decode(
+            (Int64, String?, String?, String?, String?, Int32, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
+        {
+            out.append(
+                UsageSeriesRow(
+                    bucket: Date(timeIntervalSince1970: Double(b)), provider: p, model: m, lane: lane, keyID: key,
+                    latencyClass: Int(lc), requests: Int(n), errors: Int(e), inputTokens: Int(i), outputTokens: Int(o),
+                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
+        }
+        return out
+    }
+
     public func totals(_ filter: UsageFilter) async throws -> [UsageTotals] {
         var binds = PostgresBindings()
         let clause = Self.whereClause(filter, &binds)

@@ -120,6 +120,7 @@ public final class PostgresStore: Storage, CounterStore {
             ]
         ),
         responsesMigration,
+        ("v8-key-scopes", ["ALTER TABLE api_keys ADD COLUMN scopes TEXT"]),
     ]
 
     private func migrate() async throws {
@@ -160,23 +161,23 @@ public final class PostgresStore: Storage, CounterStore {
         let hash = APIKeys.hash(secret)
         try await client.query(
             """
-            INSERT INTO api_keys (id, name, user_name, prefix, secret_hash, created_at, allowed_models, limits)
+            INSERT INTO api_keys (id, name, user_name, prefix, secret_hash, created_at, allowed_models, limits, scopes)
             VALUES (\(record.id), \(record.name), \(record.user), \(record.prefix), \(hash),
-                    \(record.createdAt.timeIntervalSince1970), \(c.models), \(c.limits))
+                    \(record.createdAt.timeIntervalSince1970), \(c.models), \(c.limits), \(c.scopes))
             """, logger: logger)
         return (record, secret)
     }
 
-    private static let keyColumns = "id, name, user_name, prefix, created_at, revoked_at, allowed_models, limits"
+    private static let keyColumns = "id, name, user_name, prefix, created_at, revoked_at, allowed_models, limits, scopes"
 
     private func keys(_ query: PostgresQuery) async throws -> [APIKeyRecord] {
         var out: [APIKeyRecord] = []
         let rows = try await client.query(query, logger: logger)
-        for try await (id, name, user, prefix, created, revoked, models, limits)
-            in rows.decode((String, String, String?, String, Double, Double?, String?, String?).self)
+        for try await (id, name, user, prefix, created, revoked, models, limits, scopes)
+            in rows.decode((String, String, String?, String, Double, Double?, String?, String?, String?).self)
         {
             out.append(
-                try KeyColumns(models: models, limits: limits).record(
+                try KeyColumns(models: models, limits: limits, scopes: scopes).record(
                     id: id, name: name, user: user, prefix: prefix, createdAt: Date(timeIntervalSince1970: created),
                     revokedAt: revoked.map(Date.init(timeIntervalSince1970:))))
         }

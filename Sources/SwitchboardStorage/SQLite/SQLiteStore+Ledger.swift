@@ -328,6 +328,36 @@ extension SQLiteStore: ImmediateLedgerStore {
     }
 }
 
+extension SQLiteStore {
+    public func series(_ query: UsageSeriesQuery) async throws -> [UsageSeriesRow] {
+        try await flushJournal()
+        let ok = UsageTotals.plausible
+        let width = query.bucketSeconds
+        // The outermost lane of a route: `lane:NAME` up to the next ':' or '>'.
+        let lane = """
+            CASE WHEN route LIKE 'lane:%' THEN substr(route, 1, 4 + min(instr(substr(route, 6) || ':', ':'),             instr(substr(route, 6) || '>', '>'))) END
+            """
+        let sql = """
+            SELECT CAST(ts / \(width) AS INTEGER) * \(width) AS b, provider, model, \(lane) AS lane, key_id,
+              \(UsageSeriesRow.latencyClassSQL) AS lc, COUNT(*) AS n, COALESCE(SUM(status >= 400), 0) AS e,
+              COALESCE(saturating_sum(CASE WHEN \(ok) THEN input_tokens END), 0) AS i,
+              COALESCE(saturating_sum(CASE WHEN \(ok) THEN output_tokens END), 0) AS o,
+              COALESCE(saturating_sum(CASE WHEN \(ok) THEN cost_nano_usd END), 0) AS c,
+              COALESCE(SUM(cost_nano_usd IS NULL AND \(ok)), 0) AS u, COALESCE(SUM(NOT \(ok)), 0) AS bad
+            FROM usage_ledger WHERE ts >= ? AND ts < ?
+            GROUP BY b, provider, model, lane, key_id, lc ORDER BY b
+            """
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: [query.from.timeIntervalSince1970, query.to.timeIntervalSince1970]).map { r in
+                UsageSeriesRow(
+                    bucket: Date(timeIntervalSince1970: Double(r["b"] as Int64)), provider: r["provider"], model: r["model"],
+                    lane: r["lane"], keyID: r["key_id"], latencyClass: r["lc"], requests: r["n"], errors: r["e"],
+                    inputTokens: r["i"], outputTokens: r["o"], costNanoUSD: r["c"], unpricedRequests: r["u"], corruptRecords: r["bad"])
+            }
+        }
+    }
+}
+
 /// `saturating_sum(x)`: the sum of the integers, held at `Int64.max` (or `.min`) instead of failing on overflow.
 final class SaturatingSum: DatabaseAggregate {
     private var total: Int64 = 0

@@ -112,6 +112,9 @@ public final class SQLiteStore: Storage {
         registerResponseCacheMigration(&m)
         registerLedgerCostByClassMigration(&m)
         registerResponsesMigration(&m)
+        m.registerMigration("v9-key-scopes") { db in
+            try db.alter(table: "api_keys") { t in t.add(column: "scopes", .text) }
+        }
         return m
     }
 
@@ -140,12 +143,12 @@ public final class SQLiteStore: Storage {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO api_keys (id, name, user, prefix, secret_hash, created_at, allowed_models, limits)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO api_keys (id, name, user, prefix, secret_hash, created_at, allowed_models, limits, scopes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     record.id, record.name, record.user, record.prefix, APIKeys.hash(secret),
-                    record.createdAt.timeIntervalSince1970, columns.models, columns.limits,
+                    record.createdAt.timeIntervalSince1970, columns.models, columns.limits, columns.scopes,
                 ])
         }
         return (record, secret)
@@ -179,7 +182,7 @@ public final class SQLiteStore: Storage {
     }
 
     private static func record(_ row: Row) throws -> APIKeyRecord {
-        try KeyColumns(models: row["allowed_models"], limits: row["limits"]).record(
+        try KeyColumns(models: row["allowed_models"], limits: row["limits"], scopes: row["scopes"]).record(
             id: row["id"], name: row["name"], user: row["user"], prefix: row["prefix"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
