@@ -35,4 +35,27 @@ import Testing
             }
         }
     }
+
+    @Test func anAdminKeyReadsTheDashboardOverBasicAuthAndOthersAreAskedOrRefused() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            let admin = try await gw.send("POST", "/v1/keys", json: ["name": "ops", "scopes": ["admin"]])
+            #expect(admin.status == 201 && admin.json?["scopes"] == ["admin"], "\(admin.body)")
+            let plain = try await gw.send("POST", "/v1/keys", json: ["name": "app"])
+            #expect(plain.json?["scopes"] == [])
+            #expect(try await gw.send("POST", "/v1/keys", json: ["name": "x", "scopes": ["root"]]).status == 400)
+            func basic(_ secret: String?) -> [(String, String)] {
+                [("Authorization", "Basic " + Data("anyone:\(secret ?? "")".utf8).base64EncodedString())]
+            }
+            let page = try await gw.send("GET", "/dashboard", key: nil, headers: basic(admin.json?["secret"]?.stringValue))
+            #expect(page.status == 200 && page.header("content-type") == "text/html; charset=utf-8")
+            #expect(page.body.contains(#"id="total-requests""#))
+            let refused = try await gw.send("GET", "/dashboard", key: nil, headers: basic(plain.json?["secret"]?.stringValue))
+            #expect(refused.status == 403)
+            let asked = try await gw.send("GET", "/dashboard", key: nil)
+            #expect(asked.status == 401 && asked.header("www-authenticate")?.hasPrefix("Basic ") == true)
+            #expect(try await gw.send("GET", "/dashboard", key: nil, headers: basic("sk-sb-wrong")).status == 401)
+            let script = try await gw.send("GET", "/dashboard/chart.js", key: nil)
+            #expect(script.status == 200 && script.body.contains("figure.chart"))
+        }
+    }
 }

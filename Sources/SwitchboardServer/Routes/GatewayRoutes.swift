@@ -49,6 +49,9 @@ struct GatewayRoutes: Sendable {
         keys.get(use: listKeys)
         keys.post(use: createKey)
         route(router, "v1/keys/:id", models, methods: [.delete]).delete(use: revokeKey)
+        // The dashboard asks for its key itself, so a browser is asked for one (HTTP Basic).
+        route(router, "dashboard", open).get(use: dashboard)
+        route(router, "dashboard/chart.js", open).get(use: dashboardScript)
         registerHuggingFace(on: router)
     }
 
