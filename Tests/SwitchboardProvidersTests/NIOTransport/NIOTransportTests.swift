@@ -207,9 +207,9 @@ import Testing
     }
 
     @Test func aStreamThatGoesSilentHitsTheIdleTimeoutAndOneThatKeepsTalkingOutlivesIt() async throws {
-        // Chunks every 800 ms: a 200 ms idle timeout cuts the stream after its first chunk (with room for a loaded
-        // machine's delays), a 2 s one never does, though the whole stream takes longer than that.
-        let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .milliseconds(800)))
+        // Chunks every second: a 200 ms idle timeout cuts the stream after its first chunk (with room for a loaded
+        // machine's delays), a 3 s one never does, though the whole stream takes longer than that.
+        let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .seconds(1)))
         let transport = Self.transport()
         var request = TransportRequest(method: "GET", url: server.url)
         request.timeouts = UpstreamTimeouts(firstByte: .seconds(5), streamIdle: .milliseconds(200))
@@ -219,7 +219,7 @@ import Testing
             for try await chunk in cut.body { received += String(buffer: chunk) }
         }
         #expect(received == "a")
-        request.timeouts.streamIdle = .seconds(2)
+        request.timeouts.streamIdle = .seconds(3)
         let whole = try await transport.send(request, context: .testing(timeout: .seconds(30)))
         #expect(String(buffer: try await whole.body.collect(upTo: 1 << 10)) == "abcd")
         try await transport.shutdown()
