@@ -13,6 +13,8 @@
 #   MIXED_SOAK=1800 LEVELS=" " SSE=0 HEY=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 min of mixed routes; RSS and fds sampled
 #   MODEL=lane:bench LEVELS=32 Benchmarks/run.sh   # every request through a lane (one slot: up/bench-model)
 #   CACHE=1 LEVELS=32 SSE=0 Benchmarks/run.sh   # temperature 0: after the first, every request a response-cache hit
+#   TRACING=1 LEVELS=32 SSE=0 Benchmarks/run.sh # this build with OpenTelemetry traces on (spans to the upstream nginx,
+#                                               # which accepts them); a BASELINE_BIN runs without
 #   LEVELS=" " SSE=0 Benchmarks/run.sh     # only the fixed-rate runs (hey's bursts, then evenly paced)
 #   LEVELS=" " SSE=0 HEY=0 BASELINE_BIN=/tmp/base BASELINE_LEVELS=" " PACED_COMPARE=1 Benchmarks/run.sh
 #                                          # only paced: nginx, then this build against another, interleaved
@@ -64,6 +66,8 @@ http {
     listen 127.0.0.1:$UP;
     location /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model","object":"model"}]}'; }
     location /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
+    # An OTLP/HTTP collector that takes every span batch (an empty protobuf answer is a whole export response).
+    location /v1/traces { default_type application/x-protobuf; return 200 ''; }
     # The streamed answer: a static file of 200 SSE chunks (405 -> 200 lets the static module answer a POST).
     location /stream/ { root $WORK; default_type text/event-stream; error_page 405 =200 \$uri; }
   }
@@ -117,7 +121,9 @@ if [ "${LIMITS:-0}" = 1 ]; then
   [ -n "$KEY" ] || { echo "could not create the benchmark's key"; exit 1; }
   echo "limits on: a global rpm limit; requests with key ${KEY:0:10}... (rpm, tpm, monthly budget)"
 fi
-SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
+TRACE_ENV=()
+[ "${TRACING:-0}" = 1 ] && TRACE_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$UP")
+env "${TRACE_ENV[@]}" SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$BIN" serve --config "$WORK/switchboard.toml" 2>"$WORK/sb.log" &
 SBPID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SB/health" >/dev/null && break; sleep 0.1; done
 
