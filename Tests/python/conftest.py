@@ -32,6 +32,19 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def own_postgres_database(prefix: str) -> str:
+    """A new database on the suite's PostgreSQL (scripts/with-postgres), so a test's ledger holds only its own records;
+    skips the test without one."""
+    import urllib.parse
+    import uuid
+    base = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("no PostgreSQL (scripts/with-postgres sets SWITCHBOARD_TEST_POSTGRES_URL)")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", base, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path="/" + name))
+
+
 @pytest.fixture(scope="session")
 def gateway():
     fake = subprocess.Popen([str(BIN / "switchboard-fake-upstream"), "Hello from the fake upstream", "5"],

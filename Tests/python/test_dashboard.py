@@ -11,13 +11,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import openai
 import pytest
 
-from conftest import BIN, MASTER_KEY, ROOT, free_port, wait_for
+from conftest import BIN, MASTER_KEY, ROOT, free_port, own_postgres_database, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("SWITCHBOARD_ARTIFACTS", ROOT / ".ci" / "artifacts"))
@@ -26,14 +25,7 @@ ARTIFACTS = Path(os.environ.get("SWITCHBOARD_ARTIFACTS", ROOT / ".ci" / "artifac
 def store_section(kind: str, work: str) -> str:
     if kind == "sqlite":
         return f'[store]\npath = "{work}/switchboard.db"\n'
-    url = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("no PostgreSQL (scripts/with-postgres sets SWITCHBOARD_TEST_POSTGRES_URL)")
-    # A database of its own, so the ledger holds only what this test made.
-    name = "dashboard_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", url, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
-    parts = urllib.parse.urlsplit(url)
-    return f'[store]\nurl = "{urllib.parse.urlunsplit(parts._replace(path="/" + name))}"\n'
+    return f'[store]\nurl = "{own_postgres_database("dashboard")}"\n'
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

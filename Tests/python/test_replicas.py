@@ -10,14 +10,12 @@ import tempfile
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, MASTER_KEY, ROOT, free_port, wait_for
+from conftest import BIN, MASTER_KEY, ROOT, free_port, own_postgres_database, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (.ci/run installs it)")
 
@@ -38,12 +36,7 @@ def post(url: str, key: str, model: str = "fake/fake-model"):
 
 @pytest.fixture
 def cluster():
-    base = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("no PostgreSQL (scripts/with-postgres sets SWITCHBOARD_TEST_POSTGRES_URL)")
-    name = "replicas_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", base, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
-    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path="/" + name))
+    url = own_postgres_database("replicas")
     fake = subprocess.Popen([str(BIN / "switchboard-fake-upstream"), "from a replica", "0"], stdout=subprocess.PIPE, text=True)
     upstream = fake.stdout.readline().strip()
     run = tempfile.mkdtemp(prefix="sb-replicas-")
