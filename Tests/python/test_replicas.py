@@ -43,6 +43,7 @@ def cluster():
     config = Path(run) / "switchboard.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\n\n[store]\nurl = "{url}"\n\n'
+        f'[cache]\nstore = "postgres"\n\n'
         f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{upstream}"\napi_key = "sk-upstream-replicas"\n')
     env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, SWITCHBOARD_BIN=str(BIN / "switchboard"), RUN_DIR=run,
                NGINX_PORT=str(free_port()), REPLICA_PORTS=" ".join(str(free_port()) for _ in range(3)))
@@ -67,6 +68,29 @@ def ledger_ids(db: str) -> set:
     out = subprocess.run(["psql", db, "-At", "-c", "SELECT request_id FROM usage_ledger"], capture_output=True, text=True,
                          check=True).stdout
     return set(out.split())
+
+
+def test_replicas_share_the_response_cache_and_stored_responses(cluster):
+    front = cluster["front"]
+    # nginx sends consecutive requests to the replicas in turn: a replica that never saw the answer finds it in
+    # PostgreSQL.
+    body = json.dumps({"model": "fake/fake-model", "temperature": 0, "messages": [{"role": "user", "content": "shared?"}]})
+    outcomes = []
+    for _ in range(6):
+        request = urllib.request.Request(front + "/v1/chat/completions", data=body.encode(), method="POST", headers={
+            "Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            outcomes.append(r.headers["x-switchboard-cache"])
+    assert outcomes == ["miss"] + ["hit"] * 5
+
+    created = json.loads(urllib.request.urlopen(urllib.request.Request(
+        front + "/v1/responses", data=json.dumps({"model": "fake/fake-model", "input": "keep this"}).encode(),
+        method="POST", headers={"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"}),
+        timeout=30).read())
+    for _ in range(3):
+        fetched = urllib.request.urlopen(urllib.request.Request(
+            front + "/v1/responses/" + created["id"], headers={"Authorization": f"Bearer {MASTER_KEY}"}), timeout=30)
+        assert json.loads(fetched.read())["id"] == created["id"]
 
 
 def test_a_replica_killed_under_load_costs_no_request_no_record_and_no_limit(cluster):
