@@ -82,6 +82,10 @@ public struct GatewayServer: Sendable {
                 try await store.spend(keyID: key, user: user, since: since)
             }
         self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend, clock: options.clock)
+        // Replicas that share their counters (PostgreSQL) share each lane's budget too.
+        if !(store.counters is any ImmediateCounterStore) {
+            for lane in gateway.lanes.byName.values where lane.plan.budget != nil { lane.keepSpend(in: store.counters) }
+        }
         self.ledger = ledger
         self.options = options
         self.metrics = metrics

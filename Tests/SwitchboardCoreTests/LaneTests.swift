@@ -122,6 +122,33 @@ import Testing
         #expect(dear.calls.count == 2)
     }
 
+    @Test func replicasSharingACounterStoreShareALanesBudget() async throws {
+        // Two gateways' lanes over one counter store, as replicas over one PostgreSQL: $2 a call against $5.
+        var prices = PriceTable()
+        prices.set(ModelPrice(inputPerMillion: NanoUSD(usd: "1000000")!, outputPerMillion: NanoUSD(usd: "1000000")!), for: "dear/m")
+        let counters = InMemoryCounterStore()
+        var replicas: [ProviderRouter] = []
+        for _ in 0..<2 {
+            let dear = ScriptedProvider(id: "dear", steps: [.reply("ok")], models: ["m"])
+            let lanes = try Lanes([Lane(name: "best", models: ["dear/m"], budget: NanoUSD(usd: "5")!)], providers: [dear], prices: prices)
+            let lane = try #require(lanes.byName["best"])
+            lane.keepSpend(in: counters)
+            replicas.append(lane)
+        }
+        _ = try await Self.first(replicas[0])
+        _ = try await Self.first(replicas[1])
+        // A stream counts too, and is refused the same way once the shared spend is past the budget.
+        _ = try await StreamAccumulator.collect(
+            replicas[0].stream(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing()))
+        #expect(replicas[0].spent == NanoUSD(usd: "6")!)
+        let refused = await #expect(throws: ProviderError.self) {
+            _ = try await StreamAccumulator.collect(
+                replicas[1].stream(ChatRequest(model: "m", messages: [.user("hi")]), context: .testing()))
+        }
+        #expect(refused?.kind == .budgetExceeded)
+        #expect(replicas[1].spent == NanoUSD(usd: "6")!, "it read what the other replica spent")
+    }
+
     @Test func aMeterAddsUpUsageAndCostAcrossCalls() {
         var prices = PriceTable()
         prices.set(ModelPrice(inputPerMillion: NanoUSD(usd: "2")!, outputPerMillion: NanoUSD(usd: "4")!), for: "p/m")

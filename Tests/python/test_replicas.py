@@ -44,6 +44,9 @@ def cluster():
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\n\n[store]\nurl = "{url}"\n\n'
         f'[cache]\nstore = "postgres"\n\n'
+        # $1 a token: each json-model answer costs more than $10, so the lane's $30 lasts for three of them.
+        f'[pricing."fake/json-model"]\ninput_per_million_usd = 1000000\noutput_per_million_usd = 1000000\n\n'
+        f'[lanes.capped]\nmodels = ["fake/json-model"]\nbudget_usd = 30\n\n'
         f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{upstream}"\napi_key = "sk-upstream-replicas"\n')
     env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, SWITCHBOARD_BIN=str(BIN / "switchboard"), RUN_DIR=run,
                NGINX_PORT=str(free_port()), REPLICA_PORTS=" ".join(str(free_port()) for _ in range(3)))
@@ -91,6 +94,13 @@ def test_replicas_share_the_response_cache_and_stored_responses(cluster):
         fetched = urllib.request.urlopen(urllib.request.Request(
             front + "/v1/responses/" + created["id"], headers={"Authorization": f"Bearer {MASTER_KEY}"}), timeout=30)
         assert json.loads(fetched.read())["id"] == created["id"]
+
+
+def test_a_lanes_budget_is_one_budget_across_replicas(cluster):
+    # nginx sends these to the three replicas in turn; each one alone would see only its own call.
+    statuses = [post(cluster["front"], MASTER_KEY, "lane:capped")[0] for _ in range(5)]
+    # $21 a call against $30: the second call passes the budget, so the third is refused, whichever replica takes it.
+    assert statuses == [200, 200, 429, 429, 429], statuses
 
 
 def test_a_replica_killed_under_load_costs_no_request_no_record_and_no_limit(cluster):

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 extension ProviderRouter {
@@ -115,20 +116,48 @@ extension ProviderRouter {
         return price.inputPerMillion + price.outputPerMillion
     }
 
-    /// What the lane has spent, at its slots' prices.
+    /// What the lane has spent, at its slots' prices (with a shared counter: as of this process's last look at it).
     public var spent: NanoUSD { NanoUSD(spentNanoUSD.load(ordering: .relaxed)) }
 
-    /// Adds a slot's call to the spend.
-    func spend(_ index: Int, usage: Usage?) {
-        guard plan.budget != nil, let usage, plan.prices.indices.contains(index), let price = plan.prices[index] else { return }
-        spentNanoUSD.wrappingAdd(price.cost(of: usage).value, ordering: .relaxed)
+    /// Keeps the lane's spend in `counters` (the store replicas share), so every replica's calls count against one
+    /// budget, and a restart keeps what was spent when the store does. Without it, the spend is this process's.
+    public func keepSpend(in counters: any CounterStore) {
+        sharedSpend.withLock { $0 = counters }
     }
 
-    /// Fails when the lane's budget is spent.
-    func checkBudget() throws(ProviderError) {
-        guard let budget = plan.budget, spent >= budget else { return }
+    /// The shared counter of the lane's spend.
+    private var spendCounter: String { "lane-spend:" + id }
+
+    /// Adds a slot's call to the spend (in the shared counter when there is one).
+    func spend(_ index: Int, usage: Usage?, logger: Logger) async {
+        guard plan.budget != nil, let usage, plan.prices.indices.contains(index), let price = plan.prices[index] else { return }
+        let cost = price.cost(of: usage).value
+        guard let counters = sharedSpend.withLock({ $0 }) else {
+            spentNanoUSD.wrappingAdd(cost, ordering: .relaxed)
+            return
+        }
+        do {
+            try await noteShared(counters.charge([CounterCharge(counter: spendCounter, amount: cost, limit: nil, expiresAt: .max)]))
+        } catch {
+            // Counted here at least: this replica still stops at its budget.
+            spentNanoUSD.wrappingAdd(cost, ordering: .relaxed)
+            logger.warning("a lane's spend could not be added to the shared counter", metadata: ["lane": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Fails when the lane's budget is spent (reading the shared counter first when there is one).
+    func checkBudget() async throws {
+        guard let budget = plan.budget else { return }
+        if let counters = sharedSpend.withLock({ $0 }) {
+            try await noteShared(counters.charge([CounterCharge(counter: spendCounter, amount: 0, limit: nil, expiresAt: .max)]))
+        }
+        guard spent >= budget else { return }
         throw ProviderError(
             .budgetExceeded, provider: id, message: "\(id) has spent its budget of \(budget) (\(spent) spent); use a cheaper lane")
+    }
+
+    private func noteShared(_ outcome: CounterOutcome) {
+        if case .applied(let values) = outcome, let value = values.first { spentNanoUSD.store(value, ordering: .relaxed) }
     }
 
     /// One slot as the router sees it now, for `switchboard lanes`.

@@ -37,6 +37,8 @@ public final class ProviderRouter: RoutingProvider {
     let breakers: Mutex<[CircuitBreaker]>
     /// What the lane has spent, in nano-USD, against its budget.
     let spentNanoUSD = Atomic<Int64>(0)
+    /// Where the spend is kept when replicas share it (`keepSpend`).
+    let sharedSpend = Mutex<(any CounterStore)?>(nil)
     /// Whether this router is a lane (`lane:NAME`).
     let isLane: Bool
     /// Which slots are routers themselves, which note their own slots' attempts in the trace.
@@ -90,7 +92,7 @@ public final class ProviderRouter: RoutingProvider {
         _ request: ChatRequest, context: CallContext, usage: (Answer) -> Usage?,
         _ call: (RouterSlot, ChatRequest, CallContext) async throws -> Answer
     ) async throws -> Answer {
-        try checkBudget()
+        try await checkBudget()
         guard plan.strategy == .priority else {
             return try await attempt(request, context: bounded(context), over: order(), usage: usage, call)
         }
@@ -98,7 +100,6 @@ public final class ProviderRouter: RoutingProvider {
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        do { try checkBudget() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         guard plan.strategy == .priority else { return stream(request, context: bounded(context), over: order()) }
         return stream(request, context: bounded(context), over: slots.indices)
     }
@@ -144,7 +145,7 @@ public final class ProviderRouter: RoutingProvider {
                 record(index, latency: .now - start, firstToken: false)
                 settle(index, nil)
                 answered(index, context)
-                spend(index, usage: usage(answer))
+                await spend(index, usage: usage(answer), logger: context.logger)
                 return answer
             } catch let error as ProviderError where error.triesNextSlot {
                 attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
@@ -165,6 +166,10 @@ public final class ProviderRouter: RoutingProvider {
     ) -> AsyncThrowingStream<StreamEvent, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
+                do { try await checkBudget() } catch {
+                    continuation.finish(throwing: error)
+                    return
+                }
                 var attempts: [AllProvidersFailed.Attempt] = []
                 for index in indexes {
                     let slot = slots[index]
@@ -180,7 +185,7 @@ public final class ProviderRouter: RoutingProvider {
                                 settle(index, nil)
                             }
                             delivered = true
-                            if case .usage(let usage) = event { spend(index, usage: usage) }
+                            if case .usage(let usage) = event { await spend(index, usage: usage, logger: context.logger) }
                             continuation.yield(event)
                         }
                         answered(index, context)
