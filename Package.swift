@@ -114,6 +114,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(
+            name: "CSecp256k1", path: "Sources/CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .target(
+            name: "SwitchboardNostr",
+            dependencies: ["CSecp256k1", "SwitchboardCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
@@ -153,6 +160,11 @@ let package = Package(
         .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: ["SwitchboardCore", "SwitchboardTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SwitchboardNostrTests",
+            dependencies: ["SwitchboardNostr", "SwitchboardCore"],
             swiftSettings: strict
         ),
         .testTarget(
