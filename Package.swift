@@ -118,7 +118,10 @@ let package = Package(
             name: "CSecp256k1", path: "Sources/CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .target(
             name: "SwitchboardNostr",
-            dependencies: ["CSecp256k1", "SwitchboardCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CSecp256k1", "SwitchboardCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -56,3 +56,21 @@ enum Secp256k1 {
         return secp256k1_keypair_create(context, &keypair, secret) == 1 ? keypair : nil
     }
 }
+
+extension Secp256k1 {
+    /// The unhashed x coordinate of `secret` × the peer's x-only key lifted to even Y: the shared secret NIP-04 and
+    /// NIP-44 start from. Nil for an invalid key on either side.
+    static func sharedX(secret: [UInt8], peer: [UInt8]) -> [UInt8]? {
+        guard peer.count == 32, let context else { return nil }
+        var point = secp256k1_pubkey()
+        guard secp256k1_ec_pubkey_parse(context, &point, [0x02] + peer, 33) == 1 else { return nil }
+        var out = [UInt8](repeating: 0, count: 32)
+        // libsecp256k1's default hashes the point; the NIPs want x as it is.
+        let copyX: secp256k1_ecdh_hash_function = { output, x, _, _ in
+            guard let output, let x else { return 0 }
+            output.update(from: x, count: 32)
+            return 1
+        }
+        return secp256k1_ecdh(context, &out, &point, secret, copyX, nil) == 1 ? out : nil
+    }
+}
