@@ -1,0 +1,234 @@
+import Foundation
+import HummingbirdWSClient
+public import Logging
+import NIOCore
+
+/// Several Nostr relays at once over WebSockets (swift-websocket's client): events published to every relay with
+/// their `OK`s counted, subscriptions sent to every relay and sent again after a reconnect (with backoff), each
+/// received event verified, matched against its filters and delivered once however many relays carry it, and NIP-42
+/// challenges answered with the pool's key. Queues are bounded: a relay that is down keeps at most `queueLimit`
+/// messages for when it is back, and a subscriber that falls behind loses the oldest events first.
+public actor RelayPool {
+    /// How the pool connects.
+    public struct Settings: Sendable {
+        public var relays: [String]
+        /// The longest text frame read from a relay.
+        public var maxMessageBytes = 1 << 20
+        /// Messages kept for a relay that is down.
+        public var queueLimit = 1024
+        /// Events kept for a subscriber that has not read them.
+        public var bufferLimit = 1024
+        /// The first wait before reconnecting; doubled after each failed attempt up to `maxBackoff`.
+        public var backoff: Duration = .milliseconds(250)
+        public var maxBackoff: Duration = .seconds(30)
+
+        /// Settings for `relays`.
+        public init(relays: [String]) {
+            self.relays = relays
+        }
+    }
+
+    private struct Subscription {
+        var filters: [NostrFilter]
+        var continuation: AsyncStream<NostrEvent>.Continuation
+        /// Ids delivered already (bounded: the oldest are forgotten first).
+        var seen: Set<String> = []
+        var order: [String] = []
+    }
+
+    private struct Publication {
+        var accepted: Set<String> = []
+        var answered: Set<String> = []
+        var waiter: CheckedContinuation<Int, Never>?
+    }
+
+    private let settings: Settings
+    private let key: NostrSecretKey?
+    private let logger: Logger
+    private var writers: [String: WebSocketOutboundWriter] = [:]
+    private var queued: [String: [String]] = [:]
+    private var subscriptions: [String: Subscription] = [:]
+    private var publications: [String: Publication] = [:]
+    private var tasks: [Task<Void, Never>] = []
+    /// Unix seconds, for the events the pool signs.
+    private let now: @Sendable () -> Int64
+
+    /// A pool over `settings.relays`, signing NIP-42 answers with `key` when relays ask; `start` connects.
+    public init(
+        _ settings: Settings, key: NostrSecretKey?, logger: Logger,
+        now: (@Sendable () -> Int64)? = nil
+    ) {
+        self.settings = settings
+        self.key = key
+        self.logger = logger
+        self.now = now ?? { Int64(Date().timeIntervalSince1970) }
+    }
+
+    /// Connects to every relay, and keeps reconnecting until `stop`.
+    public func start() {
+        guard tasks.isEmpty else { return }
+        for relay in settings.relays {
+            tasks.append(Task { await self.keepConnected(relay) })
+        }
+    }
+
+    /// Closes every connection and ends every subscription.
+    public func stop() {
+        for task in tasks { task.cancel() }
+        tasks.removeAll()
+        for (_, subscription) in subscriptions { subscription.continuation.finish() }
+        subscriptions.removeAll()
+        for id in publications.keys { finishPublication(id) }
+    }
+
+    /// The relays connected now.
+    public var connected: [String] { Array(writers.keys).sorted() }
+
+    /// Publishes `event` to every relay and waits up to `timeout` for their answers: the number that accepted it
+    /// (`duplicate:` counts as accepted).
+    public func publish(_ event: NostrEvent, timeout: Duration) async -> Int {
+        publications[event.id] = Publication()
+        broadcast(ClientMessage.event(event).text)
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.finishPublication(event.id)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            if publications[event.id] == nil {
+                continuation.resume(returning: 0)
+            } else {
+                publications[event.id]?.waiter = continuation
+                settlePublication(event.id)
+            }
+        }
+    }
+
+    /// Events matching any of `filters`, verified and delivered once each, until `close` (or `stop`).
+    public func subscribe(_ id: String, filters: [NostrFilter]) -> AsyncStream<NostrEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: NostrEvent.self, bufferingPolicy: .bufferingNewest(settings.bufferLimit))
+        subscriptions[id]?.continuation.finish()
+        subscriptions[id] = Subscription(filters: filters, continuation: continuation)
+        broadcast(ClientMessage.request(subscription: id, filters: filters).text)
+        continuation.onTermination = { _ in Task { await self.close(id) } }
+        return stream
+    }
+
+    /// Ends a subscription at every relay.
+    public func close(_ id: String) {
+        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
+        subscription.continuation.finish()
+        broadcast(ClientMessage.close(subscription: id).text)
+    }
+
+    // MARK: connections
+
+    private func keepConnected(_ relay: String) async {
+        var wait = settings.backoff
+        while !Task.isCancelled {
+            do {
+                try await WebSocketClient.connect(url: relay, logger: logger) { inbound, outbound, _ in
+                    await self.connected(relay, outbound)
+                    for try await message in inbound.messages(maxSize: self.settings.maxMessageBytes) {
+                        if case .text(let text) = message { await self.received(text, from: relay) }
+                    }
+                }
+                wait = settings.backoff
+            } catch {
+                logger.debug("relay connection failed", metadata: ["relay": "\(relay)", "error": "\(error)"])
+            }
+            disconnected(relay)
+            guard !Task.isCancelled else { return }
+            try? await Task.sleep(for: wait)
+            wait = min(wait * 2, settings.maxBackoff)
+        }
+    }
+
+    private func connected(_ relay: String, _ writer: WebSocketOutboundWriter) async {
+        writers[relay] = writer
+        // What the relay must hear again after a reconnect: every open subscription, then what waited for it.
+        var messages = subscriptions.map { ClientMessage.request(subscription: $0.key, filters: $0.value.filters).text }
+        messages += queued.removeValue(forKey: relay) ?? []
+        for text in messages { await write(text, to: relay) }
+    }
+
+    private func disconnected(_ relay: String) {
+        writers[relay] = nil
+        for id in publications.keys where publications[id]?.answered.contains(relay) == false {
+            publications[id]?.answered.insert(relay)
+            settlePublication(id)
+        }
+    }
+
+    private func broadcast(_ text: String) {
+        for relay in settings.relays {
+            if writers[relay] != nil {
+                Task { await self.write(text, to: relay) }
+            } else {
+                var queue = queued[relay, default: []]
+                if queue.count >= settings.queueLimit { queue.removeFirst() }
+                queue.append(text)
+                queued[relay] = queue
+            }
+        }
+    }
+
+    private func write(_ text: String, to relay: String) async {
+        guard let writer = writers[relay] else { return }
+        do { try await writer.write(.text(text)) } catch {
+            logger.debug("relay write failed", metadata: ["relay": "\(relay)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: messages
+
+    private func received(_ text: String, from relay: String) async {
+        let message: RelayMessage
+        do { message = try RelayMessage(text: text) } catch {
+            logger.debug("unreadable relay message", metadata: ["relay": "\(relay)", "error": "\(error)"])
+            return
+        }
+        switch message {
+        case .event(let id, let event):
+            deliver(event, to: id, from: relay)
+        case .ok(let eventID, let accepted, _):
+            guard publications[eventID] != nil else { return }
+            publications[eventID]?.answered.insert(relay)
+            if accepted { publications[eventID]?.accepted.insert(relay) }
+            settlePublication(eventID)
+        case .auth(let challenge):
+            guard let key else { return }
+            let answer = NostrEvent.authentication(
+                challenge: challenge, relay: relay, createdAt: now(), by: key)
+            await write(ClientMessage.auth(answer).text, to: relay)
+        case .closed(let id, let reason):
+            logger.debug("relay closed a subscription", metadata: ["relay": "\(relay)", "subscription": "\(id)", "reason": "\(reason)"])
+        case .endOfStoredEvents, .notice:
+            break
+        }
+    }
+
+    private func deliver(_ event: NostrEvent, to id: String, from relay: String) {
+        guard var subscription = subscriptions[id], !subscription.seen.contains(event.id) else { return }
+        guard subscription.filters.contains(where: { $0.matches(event) }) else { return }
+        do { try event.verify() } catch {
+            logger.debug("relay sent an event that does not verify", metadata: ["relay": "\(relay)", "error": "\(error)"])
+            return
+        }
+        subscription.seen.insert(event.id)
+        subscription.order.append(event.id)
+        if subscription.order.count > 4 * settings.bufferLimit { subscription.seen.remove(subscription.order.removeFirst()) }
+        subscriptions[id] = subscription
+        subscription.continuation.yield(event)
+    }
+
+    private func settlePublication(_ id: String) {
+        guard let publication = publications[id], publication.waiter != nil else { return }
+        if Set(settings.relays).isSubset(of: publication.answered) { finishPublication(id) }
+    }
+
+    private func finishPublication(_ id: String) {
+        guard let publication = publications.removeValue(forKey: id) else { return }
+        publication.waiter?.resume(returning: publication.accepted.count)
+    }
+}

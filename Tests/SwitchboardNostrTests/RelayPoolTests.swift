@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Synchronization
+import SwitchboardCore
+import Testing
+
+@testable import SwitchboardNostr
+
+/// The relay pool against a real relay (`nostr-relay` from PyPI, in the suite's venv) on loopback.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct RelayPoolTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let relayCommand = root.appendingPathComponent(".venv/bin/nostr-relay").path
+
+    /// A `nostr-relay` on `port`, its events in `directory`; stopped by `stop`.
+    final class Relay: @unchecked Sendable {
+        let process = Process()
+        init(port: Int, directory: URL) throws {
+            let config = directory.appendingPathComponent("relay.yaml")
+            try """
+            relay_name: switchboard tests
+            storage:
+              sqlalchemy.url: sqlite+aiosqlite:///\(directory.appendingPathComponent("events.sqlite3").path)
+              validators:
+                - nostr_relay.validators.is_signed
+            verification:
+              nip05_verification: disabled
+            gunicorn:
+              bind: 127.0.0.1:\(port)
+              workers: 1
+              loglevel: warning
+            purple:
+              host: 127.0.0.1
+              port: \(port)
+              workers: 1
+              disable_compression: true
+            authentication:
+              enabled: false
+            """.write(to: config, atomically: true, encoding: .utf8)
+            process.executableURL = URL(fileURLWithPath: RelayPoolTests.relayCommand)
+            // One process (uvicorn), so killing it frees the port at once.
+            process.arguments = ["-c", config.path, "serve", "--use-uvicorn"]
+            process.currentDirectoryURL = directory
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// Killed, as a relay that crashes is.
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Every event a subscription delivers, read by one task for the whole test.
+    final class Collected: Sendable {
+        final class Box: Sendable { let events = Mutex<[NostrEvent]>([]) }
+        let box = Box()
+        let reader: Task<Void, Never>
+        init(_ stream: AsyncStream<NostrEvent>) {
+            let box = box
+            reader = Task { for await event in stream { box.events.withLock { $0.append(event) } } }
+        }
+        var all: [NostrEvent] { box.events.withLock { $0 } }
+
+        /// Waits until `count` events arrived (false after `timeout`).
+        func wait(for count: Int, timeout: Duration = .seconds(5)) async -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if all.count >= count { return true }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+    }
+
+    static func connected(_ pool: RelayPool, _ count: Int) async -> Bool {
+        for _ in 0..<200 {
+            if await pool.connected.count == count { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: relayCommand), "the suite's venv has nostr-relay"))
+    func eventsArriveOnceAcrossRelaysAndSubscriptionsSurviveARestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-relay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = Self.freePort()
+        var relay = try Relay(port: port, directory: directory)
+        defer { relay.stop() }
+        let logger = Logger(label: "relay-pool-test")
+        let author = NostrSecretKey.generate()
+        var settings = RelayPool.Settings(relays: ["ws://127.0.0.1:\(port)"])
+        settings.backoff = .milliseconds(100)
+        settings.maxBackoff = .milliseconds(400)
+        let publisher = RelayPool(settings, key: author, logger: logger)
+        // The same relay under two names: two relays to the pool, which must deliver each event once.
+        settings.relays.append("ws://localhost:\(port)")
+        let subscriber = RelayPool(settings, key: NostrSecretKey.generate(), logger: logger)
+        await publisher.start()
+        await subscriber.start()
+        #expect(await Self.connected(publisher, 1))
+        #expect(await Self.connected(subscriber, 2))
+
+        let events = Collected(await subscriber.subscribe("jobs", filters: [NostrFilter(authors: [author.publicKey.hex], kinds: [5050])]))
+        let first = NostrEvent.signed(
+            kind: 5050, tags: [["i", "hello", "text"]], content: "", createdAt: Int64(Date().timeIntervalSince1970), by: author)
+        #expect(await publisher.publish(first, timeout: .seconds(5)) == 1)
+        #expect(await events.wait(for: 1))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(events.all == [first], "the second relay's copy is not delivered again")
+        // Another kind is not asked for.
+        _ = await publisher.publish(
+            NostrEvent.signed(kind: 1, content: "chatter", createdAt: first.createdAt, by: author), timeout: .seconds(5))
+
+        // The relay goes away and comes back: both pools reconnect and the subscription is sent again.
+        relay.stop()
+        #expect(await Self.connected(subscriber, 0))
+        relay = try Relay(port: port, directory: directory)
+        #expect(await Self.connected(publisher, 1))
+        #expect(await Self.connected(subscriber, 2))
+        let second = NostrEvent.signed(kind: 5050, tags: [["i", "again", "text"]], content: "", createdAt: first.createdAt + 1, by: author)
+        #expect(await publisher.publish(second, timeout: .seconds(5)) == 1)
+        #expect(await events.wait(for: 2))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(events.all == [first, second], "after the restart only what is new arrives: \(events.all.map(\.id))")
+        events.reader.cancel()
+        await publisher.stop()
+        await subscriber.stop()
+    }
+}
