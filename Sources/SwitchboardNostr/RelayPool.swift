@@ -30,6 +30,8 @@ public actor RelayPool {
 
     private struct Subscription {
         var filters: [NostrFilter]
+        /// Which subscription under this id it is (a new one may take the id of one that ended).
+        var generation: Int
         var continuation: AsyncStream<NostrEvent>.Continuation
         /// Ids delivered already (bounded: the oldest are forgotten first).
         var seen: Set<String> = []
@@ -50,6 +52,7 @@ public actor RelayPool {
     private var subscriptions: [String: Subscription] = [:]
     private var publications: [String: Publication] = [:]
     private var tasks: [Task<Void, Never>] = []
+    private var generations = 0
     /// Unix seconds, for the events the pool signs.
     private let now: @Sendable () -> Int64
 
@@ -88,7 +91,7 @@ public actor RelayPool {
     /// (`duplicate:` counts as accepted).
     public func publish(_ event: NostrEvent, timeout: Duration) async -> Int {
         publications[event.id] = Publication()
-        broadcast(ClientMessage.event(event).text)
+        await broadcast(ClientMessage.event(event).text)
         let timer = Task {
             try? await Task.sleep(for: timeout)
             self.finishPublication(event.id)
@@ -105,20 +108,29 @@ public actor RelayPool {
     }
 
     /// Events matching any of `filters`, verified and delivered once each, until `close` (or `stop`).
-    public func subscribe(_ id: String, filters: [NostrFilter]) -> AsyncStream<NostrEvent> {
+    public func subscribe(_ id: String, filters: [NostrFilter]) async -> AsyncStream<NostrEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: NostrEvent.self, bufferingPolicy: .bufferingNewest(settings.bufferLimit))
+        generations += 1
+        let generation = generations
         subscriptions[id]?.continuation.finish()
-        subscriptions[id] = Subscription(filters: filters, continuation: continuation)
-        broadcast(ClientMessage.request(subscription: id, filters: filters).text)
-        continuation.onTermination = { _ in Task { await self.close(id) } }
+        subscriptions[id] = Subscription(filters: filters, generation: generation, continuation: continuation)
+        await broadcast(ClientMessage.request(subscription: id, filters: filters).text)
+        // A subscriber that stops reading ends the subscription, unless a newer one has taken its id meanwhile.
+        continuation.onTermination = { _ in Task { await self.close(id, generation: generation) } }
         return stream
     }
 
     /// Ends a subscription at every relay.
-    public func close(_ id: String) {
-        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
+    public func close(_ id: String) async {
+        await close(id, generation: nil)
+    }
+
+    private func close(_ id: String, generation: Int?) async {
+        guard let current = subscriptions[id], generation == nil || current.generation == generation,
+            let subscription = subscriptions.removeValue(forKey: id)
+        else { return }
         subscription.continuation.finish()
-        broadcast(ClientMessage.close(subscription: id).text)
+        await broadcast(ClientMessage.close(subscription: id).text)
     }
 
     // MARK: connections
@@ -145,11 +157,15 @@ public actor RelayPool {
     }
 
     private func connected(_ relay: String, _ writer: WebSocketOutboundWriter) async {
+        // What the relay must hear again after a reconnect: every open subscription, then what waited for it, in order;
+        // what is sent meanwhile queues behind it until the writer is in place.
+        for (id, subscription) in subscriptions {
+            await write(ClientMessage.request(subscription: id, filters: subscription.filters).text, with: writer, to: relay)
+        }
+        while let queue = queued.removeValue(forKey: relay), !queue.isEmpty {
+            for text in queue { await write(text, with: writer, to: relay) }
+        }
         writers[relay] = writer
-        // What the relay must hear again after a reconnect: every open subscription, then what waited for it.
-        var messages = subscriptions.map { ClientMessage.request(subscription: $0.key, filters: $0.value.filters).text }
-        messages += queued.removeValue(forKey: relay) ?? []
-        for text in messages { await write(text, to: relay) }
     }
 
     private func disconnected(_ relay: String) {
@@ -160,10 +176,11 @@ public actor RelayPool {
         }
     }
 
-    private func broadcast(_ text: String) {
+    /// Sends `text` to every connected relay, in the caller's order, and queues it for the others.
+    private func broadcast(_ text: String) async {
         for relay in settings.relays {
-            if writers[relay] != nil {
-                Task { await self.write(text, to: relay) }
+            if let writer = writers[relay] {
+                await write(text, with: writer, to: relay)
             } else {
                 var queue = queued[relay, default: []]
                 if queue.count >= settings.queueLimit { queue.removeFirst() }
@@ -173,8 +190,7 @@ public actor RelayPool {
         }
     }
 
-    private func write(_ text: String, to relay: String) async {
-        guard let writer = writers[relay] else { return }
+    private func write(_ text: String, with writer: WebSocketOutboundWriter, to relay: String) async {
         do { try await writer.write(.text(text)) } catch {
             logger.debug("relay write failed", metadata: ["relay": "\(relay)", "error": "\(error)"])
         }
@@ -200,7 +216,7 @@ public actor RelayPool {
             guard let key else { return }
             let answer = NostrEvent.authentication(
                 challenge: challenge, relay: relay, createdAt: now(), by: key)
-            await write(ClientMessage.auth(answer).text, to: relay)
+            if let writer = writers[relay] { await write(ClientMessage.auth(answer).text, with: writer, to: relay) }
         case .closed(let id, let reason):
             logger.debug("relay closed a subscription", metadata: ["relay": "\(relay)", "subscription": "\(id)", "reason": "\(reason)"])
         case .endOfStoredEvents, .notice:

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 import SwitchboardStorage
 
 /// What the dashboard shows, made from the ledger's series rows: the range's totals, one point per time bucket, and
@@ -19,9 +20,9 @@ struct DashboardReport: Sendable {
         mutating func add(_ row: UsageSeriesRow) {
             requests += row.requests
             errors += row.errors
-            inputTokens = inputTokens.addingReportingOverflow(row.inputTokens).overflow ? .max : inputTokens + row.inputTokens
-            outputTokens = outputTokens.addingReportingOverflow(row.outputTokens).overflow ? .max : outputTokens + row.outputTokens
-            costNanoUSD = costNanoUSD.addingReportingOverflow(row.costNanoUSD).overflow ? .max : costNanoUSD + row.costNanoUSD
+            inputTokens = inputTokens.saturatingAdding(row.inputTokens)
+            outputTokens = outputTokens.saturatingAdding(row.outputTokens)
+            costNanoUSD = costNanoUSD.saturatingAdding(row.costNanoUSD)
             unpricedRequests += row.unpricedRequests
             corruptRecords += row.corruptRecords
             latency[min(max(row.latencyClass, 0), latency.count - 1)] += row.requests

@@ -28,8 +28,7 @@ extension RequestPipeline {
         noteInput(request, call: call)
         var response = try await timed(call, context) { try await provider.chat(request, context: $0) }
         call.served(by: response.provider)
-        call.update { $0.finishReason = response.finishReason }
-        noteOutput(response.content, call: call)
+        noteAnswer(reason: response.finishReason, text: response.content, call: call)
         response.usage = account(
             usage: response.usage, fallbackCharacters: (request.promptCharacters, response.content.count), call: call)
         return response

@@ -156,6 +156,7 @@ extension RequestPipeline {
                 var outputCharacters = 0
                 // The answer's text, only when the trace carries content.
                 var captured = spans(call)?.tracing.captureContent == true ? "" : nil
+                var finished: FinishReason?
                 var failure: (any Error)?
                 var clientGone = false
                 // A client that left before the response began closed a connection no body read watches any more:
@@ -174,7 +175,7 @@ extension RequestPipeline {
                                     outputCharacters += t.count
                                     captured? += t
                                 }
-                                if case .finish(let reason) = unified { call.update { $0.finishReason = reason } }
+                                if case .finish(let reason) = unified { finished = reason }
                                 if case .started(_, _, let served) = unified { call.served(by: served) }
                                 kept?.add(unified)
                             }
@@ -200,7 +201,7 @@ extension RequestPipeline {
                 call.update { $0.upstream = $0.upstreamStart.map { ContinuousClock.now - $0 } ?? $0.upstream }
                 account(usage: encoder.usage, fallbackCharacters: (promptCharacters, outputCharacters), call: call)
                 endAttempts(call, error: failure ?? (clientGone ? CancellationError() : nil))
-                if let captured { noteOutput(captured, call: call) }
+                noteAnswer(reason: finished, text: captured, call: call)
                 if failure == nil, !clientGone, !Task.isCancelled {
                     let state = call.snapshot
                     do { try await encoder.persist(usage: state.usage, cost: ledger.costFields(ledger.cost(state))) } catch {

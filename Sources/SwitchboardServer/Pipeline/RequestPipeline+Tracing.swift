@@ -55,13 +55,15 @@ extension RequestPipeline {
         spans.span.attributes["gen_ai.input.messages"] = JSONValue.array(messages).jsonString()
     }
 
-    /// Notes the answer's text on the request's span, when spans carry content.
-    func noteOutput(_ text: String, call: GatewayCall) {
-        guard let spans = spans(call), spans.tracing.captureContent else { return }
+    /// Notes how the answer ended for the span's finish reasons and, when spans carry content, its text.
+    func noteAnswer(reason: FinishReason?, text: String?, call: GatewayCall) {
+        guard let spans = spans(call) else { return }
+        if let reason { call.update { $0.finishReason = reason } }
+        guard spans.tracing.captureContent, let text else { return }
         var message: [String: JSONValue] = [
             "role": "assistant", "parts": .array([.object(["type": "text", "content": .string(text)])]),
         ]
-        if let reason = call.snapshot.finishReason { message["finish_reason"] = .string(reason.wireValue) }
+        if let reason { message["finish_reason"] = .string(reason.wireValue) }
         spans.span.attributes["gen_ai.output.messages"] = JSONValue.array([.object(message)]).jsonString()
     }
 
@@ -72,8 +74,9 @@ extension RequestPipeline {
         guard let answer = try? body.withUnsafeReadableBytes({ try JSONValue.parse(bytes: $0) }),
             let choice = answer["choices"]?[0]
         else { return }
-        if let reason = choice["finish_reason"]?.stringValue { call.update { $0.finishReason = FinishReason(wire: reason) } }
-        noteOutput(choice["message"]?["content"]?.stringValue ?? "", call: call)
+        noteAnswer(
+            reason: choice["finish_reason"]?.stringValue.map(FinishReason.init(wire:)),
+            text: choice["message"]?["content"]?.stringValue ?? "", call: call)
     }
 
     /// Closes the request's span with what the call came to: the route, the status, where it went, the usage, the

@@ -75,11 +75,10 @@ final class CallSpans: AttemptObserver {
         attempt.end()
     }
 
-    /// The stream's first event reached the gateway: noted on the attempt that sent it and on the request.
+    /// The stream's first event reached the gateway: noted on the attempt that sent it (the request's span gets the
+    /// call's TTFT when it ends).
     func firstChunk(after ttft: Duration) {
-        let seconds = Double(ttft.inMicroseconds) / 1_000_000
-        attempts.withLock { $0.open.last }?.attributes["gen_ai.response.time_to_first_chunk"] = seconds
-        span.attributes["gen_ai.response.time_to_first_chunk"] = seconds
+        attempts.withLock { $0.open.last }?.attributes["gen_ai.response.time_to_first_chunk"] = Double(ttft.inMicroseconds) / 1_000_000
     }
 
     /// Ends attempts left open (a call cancelled or failed outside the router) as failed with `reason`.
