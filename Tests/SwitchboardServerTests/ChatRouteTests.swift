@@ -238,15 +238,16 @@ struct MessagesRouteTests {
 struct ClientLeavesTests {
     @Test(arguments: [true, false]) func aStreamWhoseClientLeavesBeforeItsFirstEventIsRecordedAs499(direct: Bool) async throws {
         try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
-            // The upstream answers only after 4 s: the client is gone well before the first event.
-            gw.fake.setDefault(.delay(.seconds(4), then: .reply(FakeReply("late"))))
+            // The upstream answers only after 10 s: the client is gone well before the first event, even on a loaded
+            // machine (the fake's stop ends the delay, so the test does not wait it out).
+            gw.fake.setDefault(.delay(.seconds(10), then: .reply(FakeReply("late"))))
             let (channel, closed) = try await ConnectionLimitTests.open(gw.port)
             try await channel.writeAndFlush(ByteBuffer(string: ConnectionLimitTests.chatRequest(chatBody(stream: true))))
             await eventually { gw.fake.lastChat != nil }
             try await channel.close()
             _ = try? await closed.get()
             var records: [UsageRecord] = []
-            try await eventually(timeout: .seconds(15)) {
+            try await eventually(timeout: .seconds(20)) {
                 records = try await gw.store.records(UsageFilter())
                 return !records.isEmpty
             }
