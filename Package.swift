@@ -47,6 +47,7 @@ let package = Package(
             name: "SwitchboardProviders",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardNostr",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

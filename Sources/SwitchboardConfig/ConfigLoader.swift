@@ -292,6 +292,14 @@ struct Reader {
             switch key.kind {
             case .string: section.values[k] = .string(try string(v, path, key: k, table: table))
             case .int(let range): section.values[k] = .int(try int(v, path, key: k, table: table, range: range))
+            case .strings:
+                guard case .array(let items) = v else {
+                    section.values[k] = .strings([try string(v, path, key: k, table: table)])
+                    continue
+                }
+                var list: [String] = []
+                for item in items { list.append(try string(item, path, key: k, table: table)) }
+                section.values[k] = .strings(list)
             }
         }
         return section

@@ -117,6 +117,7 @@ public struct GatewayBuilder: Sendable {
                 providers.append(OpenAICompatibleProvider(options: options, transport: timed(UpstreamTimeouts())))
             }
         }
+        composeNatives(&providers, warnings: &warnings)
         let realProviders = providers.count
         if config.mockEnabled == true || (realProviders == 0 && config.mockEnabled != false) {
             providers.append(MockProvider())
@@ -153,6 +154,20 @@ public struct GatewayBuilder: Sendable {
             defaultModel: config.defaultModel, prices: prices, sats: SatsRate(btcPrice: config.btcPrice),
             catalog: ModelCatalog(openProviders: openProviders(providers)), lanes: lanes)
         return Result(gateway: gateway, warnings: warnings, mockOnly: realProviders == 0)
+    }
+
+    /// Lets each built native provider that composes with others (the swarm's local and hybrid modes) do so.
+    private func composeNatives(_ providers: inout [any LLMProvider], warnings: inout [String]) {
+        for section in config.providers where section.enabled {
+            guard let compose = NativeProvider.named(section.id)?.compose, let index = providers.firstIndex(where: { $0.id == section.id })
+            else { continue }
+            switch compose(section, providers[index], providers) {
+            case .success(let provider): providers[index] = provider
+            case .failure(let why):
+                warnings.append("\(section.id) skipped: \(why.description)")
+                providers.remove(at: index)
+            }
+        }
     }
 
     /// The lanes a configuration without `[lanes]` gets, over each provider's default model: `default` (every

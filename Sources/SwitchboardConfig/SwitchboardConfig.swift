@@ -68,6 +68,4 @@ public struct SwitchboardConfig: Sendable, Hashable {
 }
 
 /// Provider sections that later work will serve; accepted and reported, never silently ignored.
-let unavailableProviderIDs: [String: String] = [
-    "swarm": "Nostr NIP-90 swarm"
-]
+let unavailableProviderIDs: [String: String] = [:]

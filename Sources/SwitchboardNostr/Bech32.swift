@@ -19,7 +19,7 @@ enum Bech32 {
     }
 
     /// `bytes` regrouped from `from`-bit to `to`-bit groups; nil when decoding leaves stray bits.
-    private static func regroup(_ bytes: [UInt8], from: Int, to: Int, pad: Bool) -> [UInt8]? {
+    static func regroup(_ bytes: [UInt8], from: Int, to: Int, pad: Bool) -> [UInt8]? {
         var acc = 0
         var bits = 0
         var out: [UInt8] = []
@@ -50,7 +50,14 @@ enum Bech32 {
 
     /// The prefix and bytes of a bech32 string; nil when it is not one (mixed case, bad characters or checksum).
     static func decode(_ text: String) -> (hrp: String, bytes: [UInt8])? {
-        guard text.utf8.count <= 1000, text.lowercased() == text || text.uppercased() == text else { return nil }
+        guard let (hrp, words) = decodeWords(text), let bytes = regroup(words, from: 5, to: 8, pad: false) else { return nil }
+        return (hrp, bytes)
+    }
+
+    /// The prefix and 5-bit groups of a bech32 string, checksum removed (BOLT 11 reads them as a bit stream);
+    /// nil when it is not one.
+    static func decodeWords(_ text: String, limit: Int = 1000) -> (hrp: String, words: [UInt8])? {
+        guard text.utf8.count <= limit, text.lowercased() == text || text.uppercased() == text else { return nil }
         let lower = Array(text.lowercased().utf8)
         guard let separator = lower.lastIndex(of: UInt8(ascii: "1")), separator >= 1, lower.count - separator > 6 else { return nil }
         let hrp = Array(lower[..<separator])
@@ -59,9 +66,7 @@ enum Bech32 {
             guard let index = charset.firstIndex(of: c) else { return nil }
             data.append(UInt8(index))
         }
-        guard polymod(expand(hrp) + data) == 1, let bytes = regroup(Array(data.dropLast(6)), from: 5, to: 8, pad: false) else {
-            return nil
-        }
-        return (String(decoding: hrp, as: UTF8.self), bytes)
+        guard polymod(expand(hrp) + data) == 1 else { return nil }
+        return (String(decoding: hrp, as: UTF8.self), Array(data.dropLast(6)))
     }
 }

@@ -58,8 +58,9 @@ public struct DVMJobState: Sendable {
         case pay(dvm: String, msats: Int64, invoice: String)
         /// Text the chosen DVM sent ahead of its result.
         case partial(String)
-        /// The job is done: `dvm`'s result, at `msats`.
-        case finish(dvm: String, content: String, msats: Int64)
+        /// The job is done: `dvm`'s result, `paid` already; it asks `owed` more msats with `invoice` (a DVM that
+        /// delivered before it was paid).
+        case finish(dvm: String, content: String, paid: Int64, owed: Int64, invoice: String?)
         /// No DVM will answer within the bid and budget: why, for the caller's error.
         case fail(String)
     }
@@ -99,13 +100,20 @@ public struct DVMJobState: Sendable {
         let msats = amount.flatMap { Int64($0[1]) }
         switch event.kind {
         case DVMJob.resultKind:
-            let price = max(msats ?? 0, paid[dvm] ?? 0)
+            let paid = paid[dvm] ?? 0
+            let price = max(msats ?? 0, paid)
             guard price <= ceiling else {
                 declined.append("\(dvm.prefix(8)): result at \(price) msats, over \(ceiling)")
                 return .none
             }
+            // Text already passed on came from the DVM that streamed it: another's result cannot follow it.
+            guard streaming == nil || streaming == dvm else {
+                declined.append("\(dvm.prefix(8)): result after another DVM's partial text")
+                return .none
+            }
             done = true
-            return .finish(dvm: dvm, content: event.content, msats: price)
+            let invoice = amount.flatMap { $0.count > 2 && !$0[2].isEmpty ? $0[2] : nil }
+            return .finish(dvm: dvm, content: event.content, paid: paid, owed: price - paid, invoice: price > paid ? invoice : nil)
         case DVMJob.feedbackKind:
             let status = event.tags.first { $0.first == "status" && $0.count > 1 }?[1] ?? ""
             switch status {

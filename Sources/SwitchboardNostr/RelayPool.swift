@@ -36,6 +36,9 @@ public actor RelayPool {
         /// Ids delivered already (bounded: the oldest are forgotten first).
         var seen: Set<String> = []
         var order: [String] = []
+        /// A query's: it ends once every connected relay has sent its stored events.
+        var endsAtStored: Bool
+        var stored: Set<String> = []
     }
 
     private struct Publication {
@@ -109,15 +112,34 @@ public actor RelayPool {
 
     /// Events matching any of `filters`, verified and delivered once each, until `close` (or `stop`).
     public func subscribe(_ id: String, filters: [NostrFilter]) async -> AsyncStream<NostrEvent> {
+        await open(id, filters: filters, endsAtStored: false)
+    }
+
+    private func open(_ id: String, filters: [NostrFilter], endsAtStored: Bool) async -> AsyncStream<NostrEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: NostrEvent.self, bufferingPolicy: .bufferingNewest(settings.bufferLimit))
         generations += 1
         let generation = generations
         subscriptions[id]?.continuation.finish()
-        subscriptions[id] = Subscription(filters: filters, generation: generation, continuation: continuation)
+        subscriptions[id] = Subscription(filters: filters, generation: generation, continuation: continuation, endsAtStored: endsAtStored)
         await broadcast(ClientMessage.request(subscription: id, filters: filters).text)
         // A subscriber that stops reading ends the subscription, unless a newer one has taken its id meanwhile.
         continuation.onTermination = { _ in Task { await self.close(id, generation: generation) } }
         return stream
+    }
+
+    /// The stored events matching `filters`, collected until every connected relay has sent all it has (`EOSE`), or
+    /// until `timeout` when one does not say.
+    public func query(_ filters: [NostrFilter], timeout: Duration) async -> [NostrEvent] {
+        let id = "q-" + Hex.encode(Secp256k1.randomBytes(8))
+        let events = await open(id, filters: filters, endsAtStored: true)
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            await self.close(id)
+        }
+        defer { timer.cancel() }
+        var found: [NostrEvent] = []
+        for await event in events { found.append(event) }
+        return found
     }
 
     /// Ends a subscription at every relay.
@@ -219,7 +241,11 @@ public actor RelayPool {
             if let writer = writers[relay] { await write(ClientMessage.auth(answer).text, with: writer, to: relay) }
         case .closed(let id, let reason):
             logger.debug("relay closed a subscription", metadata: ["relay": "\(relay)", "subscription": "\(id)", "reason": "\(reason)"])
-        case .endOfStoredEvents, .notice:
+        case .endOfStoredEvents(let id):
+            guard subscriptions[id]?.endsAtStored == true else { return }
+            subscriptions[id]?.stored.insert(relay)
+            if let stored = subscriptions[id]?.stored, Set(writers.keys).isSubset(of: stored) { await close(id) }
+        case .notice:
             break
         }
     }

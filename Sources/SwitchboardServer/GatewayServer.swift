@@ -82,9 +82,14 @@ public struct GatewayServer: Sendable {
                 try await store.spend(keyID: key, user: user, since: since)
             }
         self.quotas = QuotaEnforcer(configuration: options.limits, counters: store.counters, spendSource: spend, clock: options.clock)
-        // Replicas that share their counters (PostgreSQL) share each lane's budget too.
+        // Replicas that share their counters (PostgreSQL) share each lane's budget, and the swarm's, too.
         if !(store.counters is any ImmediateCounterStore) {
             for lane in gateway.lanes.byName.values where lane.plan.budget != nil { lane.keepSpend(in: store.counters) }
+            // A provider composed into a router (the swarm's hybrid mode) is one of its slots.
+            let providers = gateway.providers.flatMap { ($0 as? ProviderRouter)?.slots.map(\.provider) ?? [$0] }
+            for case let spender as any SharedSpending in providers where !(spender is ProviderRouter) {
+                spender.keepSpend(in: store.counters)
+            }
         }
         self.ledger = ledger
         self.options = options

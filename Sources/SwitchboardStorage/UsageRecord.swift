@@ -22,6 +22,8 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var costNanoUSD: Int64?
     /// The cost by token class (its parts add up to `costNanoUSD`); nil when the model has no price.
     public var costs: CostBreakdown?
+    /// What the call was paid in millisatoshis (a swarm job); nil for calls priced in dollars.
+    public var costMsats: Int64?
     /// Token counts were estimated because the provider reported none.
     public var estimated: Bool
     public var latencyMs: Int
@@ -44,8 +46,9 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         provider: String? = nil, model: String? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0,
         reasoningTokens: Int = 0, costNanoUSD: Int64? = nil, estimated: Bool = false, latencyMs: Int = 0, ttftMs: Int? = nil,
         status: Int, attempts: Int = 0, route: String? = nil, cache: String? = nil, cacheWriteTokens: Int = 0,
-        costs: CostBreakdown? = nil
+        costs: CostBreakdown? = nil, costMsats: Int64? = nil
     ) {
+        self.costMsats = costMsats
         self.cacheWriteTokens = cacheWriteTokens
         self.costs = costs
         self.requestID = requestID
@@ -102,6 +105,8 @@ public struct UsageTotals: Sendable, Hashable {
     /// Records whose counts are negative or implausibly large (`UsageTotals.plausible`): counted in `requests`, left
     /// out of the sums, and reported here rather than breaking the report.
     public var corruptRecords: Int = 0
+    /// Sum of what was paid in msats (swarm jobs; their nano-USD cost is in `costNanoUSD` too).
+    public var paidMsats: Int64 = 0
 
     /// The SQL condition a sound record meets, for a ledger table: token counts within `Usage.plausibleTokens`, a
     /// cost that is not negative. Sums over sound records are held at `Int64.max` rather than overflowing.

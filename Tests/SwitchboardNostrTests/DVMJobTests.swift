@@ -29,9 +29,10 @@ import Testing
         return NostrEvent.signed(kind: 7000, tags: tags, content: content, createdAt: 1_700_000_001, by: dvm)
     }
 
-    static func result(_ dvm: NostrSecretKey, job: String, content: String, msats: Int64? = nil) -> NostrEvent {
+    static func result(_ dvm: NostrSecretKey, job: String, content: String, msats: Int64? = nil, amount: [String]? = nil) -> NostrEvent {
         var tags = [["e", job], ["p", customer.publicKey.hex]]
         if let msats { tags.append(["amount", String(msats)]) }
+        if let amount { tags.append(["amount"] + amount) }
         return NostrEvent.signed(kind: 6050, tags: tags, content: content, createdAt: 1_700_000_002, by: dvm)
     }
 
@@ -54,7 +55,7 @@ import Testing
         #expect(state.receive(Self.result(Self.dvmB, job: job, content: "Paris, dearly", msats: 9000)) == .none)
         #expect(
             state.receive(Self.result(Self.dvmA, job: job, content: "Paris"))
-                == .finish(dvm: Self.dvmA.publicKey.hex, content: "Paris", msats: 0))
+                == .finish(dvm: Self.dvmA.publicKey.hex, content: "Paris", paid: 0, owed: 0, invoice: nil))
         #expect(state.receive(Self.result(Self.dvmB, job: job, content: "Paris too")) == .none)
         #expect(state.declined.count == 1 && state.declined[0].contains("9000 msats, over 5000"))
     }
@@ -70,7 +71,7 @@ import Testing
         #expect(state.receive(Self.feedback(Self.dvmB, "partial", job: job, content: "Lon")) == .none, "one DVM streams")
         #expect(
             state.receive(Self.result(Self.dvmA, job: job, content: "Paris"))
-                == .finish(dvm: Self.dvmA.publicKey.hex, content: "Paris", msats: 2000))
+                == .finish(dvm: Self.dvmA.publicKey.hex, content: "Paris", paid: 2000, owed: 0, invoice: nil))
         #expect(state.declined == ["\(Self.dvmB.publicKey.hex.prefix(8)): asked 4000 msats, over 3000"])
 
         var walletless = DVMJobState(jobID: job, bidMsats: 5000, budgetMsats: 100_000, canPay: false)
@@ -78,6 +79,16 @@ import Testing
         #expect(
             walletless.timedOut()
                 == .fail("no DVM answered in time; \(Self.dvmA.publicKey.hex.prefix(8)): asked 10 msats and no wallet is configured"))
+    }
+
+    @Test func aResultDeliveredBeforePaymentIsOwedItsInvoiceAndOnlyTheStreamingDVMMayFinish() {
+        let job = Self.job().id
+        var state = DVMJobState(jobID: job, bidMsats: 5000, budgetMsats: 100_000, canPay: true)
+        #expect(state.receive(Self.feedback(Self.dvmB, "partial", job: job, content: "Lon")) == .partial("Lon"))
+        #expect(state.receive(Self.result(Self.dvmA, job: job, content: "Paris", msats: 3000)) == .none)
+        #expect(state.declined.last?.contains("after another DVM's partial text") == true)
+        let late = Self.result(Self.dvmB, job: job, content: "London", amount: ["3000", "lnbc30n1late"])
+        #expect(state.receive(late) == .finish(dvm: Self.dvmB.publicKey.hex, content: "London", paid: 0, owed: 3000, invoice: "lnbc30n1late"))
     }
 
     @Test func errorsAndSilenceEndInAFailureThatSaysWhy() {

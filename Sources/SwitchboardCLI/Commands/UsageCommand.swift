@@ -36,7 +36,7 @@ struct UsageCommand: AsyncParsableCommand {
                         "requests": .int(Int64(t.requests)), "input_tokens": .int(Int64(t.inputTokens)),
                         "output_tokens": .int(Int64(t.outputTokens)), "cost_nano_usd": .int(t.costNanoUSD),
                         "cost_usd": .string(NanoUSD(t.costNanoUSD).usdString), "unpriced_requests": .int(Int64(t.unpricedRequests)),
-                        "corrupt_records": .int(Int64(t.corruptRecords)),
+                        "corrupt_records": .int(Int64(t.corruptRecords)), "paid_msats": .int(t.paidMsats),
                     ]
                 }
                 Terminal.out(Terminal.json(["total": encode(all), "models": .array(perModel.map(encode))]))
@@ -44,15 +44,16 @@ struct UsageCommand: AsyncParsableCommand {
             }
             Terminal.out(
                 "requests \(all.requests) · input \(all.inputTokens) · output \(all.outputTokens) tokens · cost \(NanoUSD(all.costNanoUSD))"
+                    + (all.paidMsats > 0 ? " (of which \(all.paidMsats) msats paid to the swarm)" : "")
                     + (all.unpricedRequests > 0 ? " (+\(all.unpricedRequests) requests with no known price)" : "")
                     + (all.corruptRecords > 0 ? " (\(all.corruptRecords) corrupt records left out of the sums)" : "") + "\n\n")
             Terminal.out(
                 Terminal.table(
-                    ["MODEL", "REQUESTS", "INPUT", "OUTPUT", "COST", "UNPRICED"],
+                    ["MODEL", "REQUESTS", "INPUT", "OUTPUT", "COST", "MSATS", "UNPRICED"],
                     perModel.map { t in
                         [
                             "\(t.provider ?? "-")/\(t.model ?? "-")", String(t.requests), String(t.inputTokens), String(t.outputTokens),
-                            NanoUSD(t.costNanoUSD).description, String(t.unpricedRequests),
+                            NanoUSD(t.costNanoUSD).description, t.paidMsats > 0 ? String(t.paidMsats) : "-", String(t.unpricedRequests),
                         ]
                     }))
         }

@@ -47,6 +47,8 @@ public struct Usage: Sendable, Hashable {
 
     /// What the provider itself said the call cost (an agent CLI's own figure), recorded instead of a price's.
     public var reportedCost: NanoUSD?
+    /// What the call was paid in millisatoshis (a swarm job's price), recorded as such and in nano-USD at the BTC price.
+    public var reportedMsats: Int64?
     /// Creates a usage record.
     public init(inputTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0, cachedTokens: Int = 0, cacheWriteTokens: Int = 0) {
         self.inputTokens = inputTokens

@@ -81,3 +81,10 @@ public protocol ImmediateCounterStore: CounterStore {
     /// `exists`, at once.
     func existsImmediately(_ counter: String) -> Bool
 }
+
+/// Something that spends against a budget of its own (a lane, the swarm provider) and can keep its spend in counters
+/// the replicas share, so every replica's calls count against one budget.
+public protocol SharedSpending: Sendable {
+    /// Keeps the spend in `counters` from now on.
+    func keepSpend(in counters: any CounterStore)
+}

@@ -51,4 +51,23 @@ public struct SatsRate: Sendable, Hashable {
         let price = Int128(btcPrice.value)
         return Int64(clamping: (numerator + price / 2) / price)
     }
+
+    /// nano-USD = msats × BTC price in nano-USD ÷ 10^11, rounded half up: what a payment in msats cost in dollars.
+    public func nanoUSD(msats: Int64) -> NanoUSD {
+        let product = Int128(msats) * Int128(btcPrice.value)
+        return NanoUSD(Int64(clamping: (product + 50_000_000_000) / 100_000_000_000))
+    }
+}
+
+extension Usage {
+    /// What the provider said the call cost (in dollars, or paid in msats and converted at `sats`); nil when it said
+    /// nothing and the call is priced by its tokens.
+    public func paidCost(at sats: SatsRate) -> NanoUSD? {
+        reportedCost ?? reportedMsats.map { sats.nanoUSD(msats: $0) }
+    }
+
+    /// Whether the provider priced the call but counted no tokens (the tokens are estimated, the price kept).
+    public var isPricedWithoutTokens: Bool {
+        (reportedCost != nil || reportedMsats != nil) && inputTokens == 0 && outputTokens == 0
+    }
 }

@@ -12,6 +12,9 @@ public final class UsageMeter: Sendable {
         public var msats: Int64 = 0
         /// Calls whose model has no price (their cost is unknown, not zero).
         public var unpriced = 0
+        /// Of `cost`, what was not paid in msats (converted at the BTC price), and what was, exactly.
+        var costInDollars = NanoUSD.zero
+        var paidMsats: Int64 = 0
     }
 
     private let prices: PriceTable
@@ -26,7 +29,7 @@ public final class UsageMeter: Sendable {
 
     /// Adds one call's usage at `provider`/`model`.
     public func add(_ usage: Usage, provider: String, model: String) {
-        let cost = prices.cost(provider: provider, model: model, usage: usage)
+        let cost = usage.paidCost(at: sats) ?? prices.cost(provider: provider, model: model, usage: usage)
         state.withLock { t in
             t.calls += 1
             t.usage.inputTokens = t.usage.inputTokens.saturatingAdding(usage.inputTokens)
@@ -35,7 +38,8 @@ public final class UsageMeter: Sendable {
             t.usage.reasoningTokens = t.usage.reasoningTokens.saturatingAdding(usage.reasoningTokens)
             if let cost {
                 t.cost = t.cost + cost
-                t.msats = sats.msats(t.cost)
+                if let paid = usage.reportedMsats { t.paidMsats = t.paidMsats.saturatingAdding(paid) } else { t.costInDollars = t.costInDollars + cost }
+                t.msats = t.paidMsats.saturatingAdding(sats.msats(t.costInDollars))
             } else {
                 t.unpriced += 1
             }

@@ -25,7 +25,7 @@ public protocol RouterObserver: Sendable {
 /// Retryable failures (429, 408, 5xx, 529, timeouts, connection errors) move on to the next slot;
 /// anything else fails at once. A stream fails over only before its first event reached the caller.
 /// A `Retry-After` puts the slot in cool-down for that long.
-public final class ProviderRouter: RoutingProvider {
+public final class ProviderRouter: RoutingProvider, SharedSpending {
     public let id: String
     public let displayName: String
     public let slots: [RouterSlot]

@@ -19,6 +19,7 @@ public struct ProviderSection: Sendable, Hashable {
     public enum Value: Sendable, Hashable {
         case string(String)
         case int(Int)
+        case strings([String])
     }
 
     public var id: String
@@ -50,6 +51,15 @@ public struct ProviderSection: Sendable, Hashable {
         if case .int(let i)? = values[key] { i } else { nil }
     }
 
+    /// A list key's values (a single string is a list of one).
+    public func strings(_ key: String) -> [String]? {
+        switch values[key] {
+        case .strings(let list)?: list
+        case .string(let s)?: [s]
+        default: nil
+        }
+    }
+
     /// Whether a URL has user-info (`user:password@host`): such a URL would be quoted with its password.
     public static func carriesCredentials(_ url: String) -> Bool {
         guard let u = URL(string: url) else { return false }
@@ -75,6 +85,7 @@ public struct NativeProvider: Sendable {
         public enum Kind: Sendable {
             case string
             case int(ClosedRange<Int>)
+            case strings
         }
 
         public let name: String
@@ -127,11 +138,14 @@ public struct NativeProvider: Sendable {
     /// Builds the provider, or says what is missing. Without a section in the file (`section.line == nil`), a
     /// provider is built only when the environment says it is there.
     public let make: @Sendable (Setup) -> Result<any LLMProvider, Unavailable>
+    /// Puts the provider together with the others once all are built (the swarm's local and hybrid modes answer from
+    /// another provider); nil keeps it as built.
+    public var compose: (@Sendable (_ section: ProviderSection, _ built: any LLMProvider, _ all: [any LLMProvider]) -> Result<any LLMProvider, Unavailable>)?
 
     public var id: String { listing.id }
 
     /// Every native provider of this build, in the order they are tried when the file names no provider.
-    public static let all: [NativeProvider] = [.anthropic, .ollama, .bedrock, .vertex, .copilot, .qwenOAuth]
+    public static let all: [NativeProvider] = [.anthropic, .ollama, .bedrock, .vertex, .copilot, .qwenOAuth, .swarm]
 
     /// The native provider with this id.
     public static func named(_ id: String) -> NativeProvider? {

@@ -193,7 +193,7 @@ extension GatewayRoutes {
                     ]
                 } ?? .null,
             ]
-            o.merge(ledger.costFields(r.costNanoUSD.map(NanoUSD.init))) { $1 }
+            o.merge(ledger.costFields(r.costNanoUSD.map(NanoUSD.init), paidMsats: r.costMsats)) { $1 }
             return .object(o)
         }
         return jsonResponse([

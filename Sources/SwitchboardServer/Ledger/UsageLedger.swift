@@ -14,7 +14,7 @@ extension GatewayCall.State {
     var routeDescription: String? {
         if cache == .hit { return (cacheTarget ?? provider) + ": cache=hit" }
         // A cost the provider reported itself is recorded as such.
-        if usage?.reportedCost != nil { return (trace?.route ?? "\(provider)/\(upstreamModel)=ok") + "; cost=reported" }
+        if usage?.reportedCost != nil || usage?.reportedMsats != nil { return (trace?.route ?? "\(provider)/\(upstreamModel)=ok") + "; cost=reported" }
         return trace?.route
     }
 }
@@ -37,7 +37,7 @@ struct UsageLedger: Sendable {
 
     /// The whole of `costs`, or what the provider reported the call cost.
     func cost(_ state: GatewayCall.State) -> NanoUSD? {
-        if state.cache != .hit, let reported = state.usage?.reportedCost { return reported }
+        if state.cache != .hit, let reported = state.usage?.paidCost(at: sats) { return reported }
         return costs(state)?.total
     }
 
@@ -105,7 +105,7 @@ struct UsageLedger: Sendable {
         var user: String?
         if case .key(let k)? = principal { user = k.user }
         // A reported cost has no breakdown by token class.
-        let reported = state.cache == .hit ? nil : state.usage?.reportedCost
+        let reported = state.cache == .hit ? nil : state.usage?.paidCost(at: sats)
         let costs = reported == nil ? costs(state) : nil
         return UsageRecord(
             requestID: requestID, keyID: keyID, user: user, task: task,
@@ -115,12 +115,22 @@ struct UsageLedger: Sendable {
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
             attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
             route: state.routeDescription, cache: state.cache?.rawValue, cacheWriteTokens: usage.cacheWriteTokens,
-            costs: costs)
+            costs: costs, costMsats: paidMsats(state))
     }
 
-    /// Cost fields for a response: exact nano-USD, dollars for display, msats.
-    func costFields(_ cost: NanoUSD?) -> [String: JSONValue] {
-        guard let cost = cost.map(figures) else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
+    /// The cost fields of what a call did.
+    func costFields(_ state: GatewayCall.State) -> [String: JSONValue] {
+        costFields(cost(state), paidMsats: paidMsats(state))
+    }
+
+    /// What the call was paid in msats, when it was.
+    func paidMsats(_ state: GatewayCall.State) -> Int64? {
+        state.cache == .hit ? nil : state.usage?.reportedMsats
+    }
+
+    /// Cost fields for a response: exact nano-USD, dollars for display, msats (as paid, when the call was paid in them).
+    func costFields(_ cost: NanoUSD?, paidMsats: Int64? = nil) -> [String: JSONValue] {
+        guard let cost = cost.map({ figures($0, paidMsats: paidMsats) }) else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
         return ["cost_nano_usd": .int(cost.nanoUSD), "cost_usd": .string(cost.usd), "cost_msats": .int(cost.msats)]
     }
 
@@ -131,8 +141,8 @@ struct UsageLedger: Sendable {
         let msats: Int64
     }
 
-    func figures(_ cost: NanoUSD) -> CostFigures {
-        CostFigures(nanoUSD: cost.value, usd: cost.usdString, msats: sats.msats(cost))
+    func figures(_ cost: NanoUSD, paidMsats: Int64? = nil) -> CostFigures {
+        CostFigures(nanoUSD: cost.value, usd: cost.usdString, msats: paidMsats ?? sats.msats(cost))
     }
 }
 

@@ -82,14 +82,17 @@ extension RequestPipeline {
     @discardableResult
     func account(usage: Usage?, fallbackCharacters: (prompt: Int, output: Int), call: GatewayCall) -> Usage {
         let labels = call.snapshot
-        if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger) {
+        if let usage = usageAudit.check(usage, provider: labels.provider, logger: logger), !usage.isPricedWithoutTokens {
             // A cache hit's tokens were not taken from the upstream.
             if labels.cache != .hit { metrics.tokens(provider: labels.provider, model: labels.upstreamModel, usage: usage) }
             call.update { $0.usage = usage }
             return usage
         }
-        let estimate = Usage(
+        var estimate = Usage(
             inputTokens: estimatedTokens(fallbackCharacters.prompt), outputTokens: estimatedTokens(fallbackCharacters.output))
+        // A price the provider reported stands; only its tokens are estimated.
+        estimate.reportedCost = usage?.reportedCost
+        estimate.reportedMsats = usage?.reportedMsats
         call.update {
             $0.usage = estimate
             $0.estimated = true

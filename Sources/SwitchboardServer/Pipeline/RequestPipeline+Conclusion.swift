@@ -81,7 +81,7 @@ extension RequestPipeline {
         let priced = state.task == nil ? nil : ledger.cost(state)
         if commit == .committed, (200..<300).contains(status.code) {
             // "unknown" for a model without a price.
-            let cost = priced.map(ledger.figures)
+            let cost = priced.map { ledger.figures($0, paidMsats: ledger.paidMsats(state)) }
             headers.set(.costNanoUSD, cost.map { String($0.nanoUSD) } ?? "unknown")
             headers.set(.costUSD, cost?.usd ?? "unknown")
             headers.set(.costMsats, cost.map { String($0.msats) } ?? "unknown")

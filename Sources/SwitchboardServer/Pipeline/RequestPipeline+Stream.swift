@@ -204,7 +204,7 @@ extension RequestPipeline {
                 noteAnswer(reason: finished, text: captured, call: call)
                 if failure == nil, !clientGone, !Task.isCancelled {
                     let state = call.snapshot
-                    do { try await encoder.persist(usage: state.usage, cost: ledger.costFields(ledger.cost(state))) } catch {
+                    do { try await encoder.persist(usage: state.usage, cost: ledger.costFields(state)) } catch {
                         failure = error
                     }
                 }
@@ -225,7 +225,7 @@ extension RequestPipeline {
                 } else if !cancelled {
                     let state = call.snapshot
                     if let kept, let usage = state.usage { keep(kept.response, usage: usage, plan: cache, call: call) }
-                    try await writer.write(Self.sse(encoder.finish(usage: state.usage, cost: ledger.costFields(ledger.cost(state)))))
+                    try await writer.write(Self.sse(encoder.finish(usage: state.usage, cost: ledger.costFields(state))))
                 }
             }
             try await writer.finish(nil)

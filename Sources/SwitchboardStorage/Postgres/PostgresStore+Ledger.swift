@@ -6,16 +6,16 @@ extension PostgresStore {
     private static let insertColumns = """
         request_id, ts, key_id, user_name, task, provider, model, input_tokens, output_tokens, cached_tokens,
         reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache, cache_write_tokens, cost_input_nano_usd, cost_cache_read_nano_usd,
-        cost_cache_write_nano_usd, cost_output_nano_usd, cost_reasoning_nano_usd
+        cost_cache_write_nano_usd, cost_output_nano_usd, cost_reasoning_nano_usd, cost_msats
         """
 
     /// Columns a record fills.
-    private static let parameters = 25
+    private static let parameters = 26
 
     /// One multi-row INSERT per batch: a single round trip and a single commit for every record in it.
     public func append(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        // 25 parameters a row; PostgreSQL allows 65,535 per statement.
+        // `parameters` a row; PostgreSQL allows 65,535 per statement.
         for chunk in stride(from: 0, to: records.count, by: 2000).map({ records[$0..<min($0 + 2000, records.count)] }) {
             var binds = PostgresBindings(capacity: chunk.count * Self.parameters)
             var sql = "INSERT INTO usage_ledger (\(Self.insertColumns)) VALUES "
@@ -46,6 +46,7 @@ extension PostgresStore {
                     binds.append(part.value)
                 }
                 if r.costs == nil { for _ in 0..<5 { binds.append(Int64?.none) } }
+                binds.append(r.costMsats)
             }
             try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         }
@@ -92,7 +93,8 @@ extension PostgresStore {
                     latencyMs: Int(try c[13].decode(Int64.self)), ttftMs: try c[14].decode(Int64?.self).map(Int.init),
                     status: Int(try c[15].decode(Int32.self)), attempts: Int(try c[16].decode(Int32.self)),
                     route: try c[17].decode(String?.self), cache: try c[18].decode(String?.self),
-                    cacheWriteTokens: Int(try c[19].decode(Int64.self)), costs: try Self.costs(c)))
+                    cacheWriteTokens: Int(try c[19].decode(Int64.self)), costs: try Self.costs(c),
+                    costMsats: try c[25].decode(Int64?.self)))
         }
         return out
     }
@@ -148,27 +150,30 @@ extension PostgresStore {
         }
         let select = """
             COUNT(*)::BIGINT AS n, \(sum("input_tokens")) AS i, \(sum("output_tokens")) AS o, \(sum("cost_nano_usd")) AS c,
-            COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND \(ok))::BIGINT AS u, COUNT(*) FILTER (WHERE NOT \(ok))::BIGINT AS bad
+            COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND \(ok))::BIGINT AS u, COUNT(*) FILTER (WHERE NOT \(ok))::BIGINT AS bad,
+            LEAST(COALESCE(SUM(cost_msats) FILTER (WHERE \(ok) AND cost_msats >= 0), 0), 9223372036854775807)::BIGINT AS m
             """
         var out: [UsageTotals] = []
         let grouped = try await client.query(
             PostgresQuery(
                 unsafeSQL: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",
                 binds: binds), logger: logger)
-        for try await (p, m, n, i, o, c, u, bad) in grouped.decode((String?, String?, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (p, m, n, i, o, c, u, bad, msats) in grouped.decode(
+            (String?, String?, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
+        {
             out.append(
                 UsageTotals(
                     provider: p, model: m, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
+                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad), paidMsats: msats))
         }
         let all = try await client.query(
             PostgresQuery(unsafeSQL: "SELECT \(select) FROM usage_ledger \(clause)", binds: binds),
             logger: logger)
-        for try await (n, i, o, c, u, bad) in all.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (n, i, o, c, u, bad, msats) in all.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             out.append(
                 UsageTotals(
                     provider: nil, model: nil, requests: Int(n), inputTokens: Int(i), outputTokens: Int(o),
-                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad)))
+                    costNanoUSD: c, unpricedRequests: Int(u), corruptRecords: Int(bad), paidMsats: msats))
         }
         return out
     }

@@ -121,6 +121,7 @@ public final class PostgresStore: Storage, CounterStore {
         ),
         responsesMigration,
         ("v8-key-scopes", ["ALTER TABLE api_keys ADD COLUMN scopes TEXT"]),
+        ("v9-usage-ledger-msats", ["ALTER TABLE usage_ledger ADD COLUMN cost_msats BIGINT"]),
     ]
 
     private func migrate() async throws {

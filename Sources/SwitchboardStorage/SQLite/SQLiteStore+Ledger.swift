@@ -75,6 +75,13 @@ extension SQLiteStore: ImmediateLedgerStore {
         }
     }
 
+    /// What a call was paid in msats.
+    static func registerLedgerMsatsMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v10-usage-ledger-msats") { db in
+            try db.execute(sql: "ALTER TABLE usage_ledger ADD COLUMN cost_msats INTEGER")
+        }
+    }
+
     /// Where a routed request went.
     static func registerLedgerRouteMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration("v5-usage-ledger-route") { db in
@@ -183,10 +190,10 @@ extension SQLiteStore: ImmediateLedgerStore {
                 INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
                   cached_tokens, reasoning_tokens, cost_nano_usd, estimated, latency_ms, ttft_ms, status, attempts, route, cache,
                   cache_write_tokens, cost_input_nano_usd, cost_cache_read_nano_usd, cost_cache_write_nano_usd,
-                  cost_output_nano_usd, cost_reasoning_nano_usd)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  cost_output_nano_usd, cost_reasoning_nano_usd, cost_msats)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the 25 values in an existential,
+        // Bound with SQLite's own calls: GRDB's StatementArguments box each of the values in an existential,
         // which on the ledger's hot path cost more than the insert.
         let s = statement.sqliteStatement
         for (i, r) in records.enumerated() {
@@ -220,6 +227,7 @@ extension SQLiteStore: ImmediateLedgerStore {
                 } else {
                     for column in Int32(21)...25 { sqlite3_bind_null(s, column) }
                 }
+                if let msats = r.costMsats { sqlite3_bind_int64(s, 26, msats) } else { sqlite3_bind_null(s, 26) }
                 let rc = sqlite3_step(s)
                 sqlite3_clear_bindings(s)
                 guard rc == SQLITE_DONE else {
@@ -288,7 +296,7 @@ extension SQLiteStore: ImmediateLedgerStore {
                     reasoningTokens: row["reasoning_tokens"], costNanoUSD: row["cost_nano_usd"], estimated: row["estimated"],
                     latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], attempts: row["attempts"],
                     route: row["route"], cache: row["cache"], cacheWriteTokens: row["cache_write_tokens"],
-                    costs: Self.costs(row))
+                    costs: Self.costs(row), costMsats: row["cost_msats"])
             }
         }
     }
@@ -308,13 +316,14 @@ extension SQLiteStore: ImmediateLedgerStore {
             COUNT(*) AS n, COALESCE(saturating_sum(CASE WHEN \(ok) THEN input_tokens END), 0) AS i,
             COALESCE(saturating_sum(CASE WHEN \(ok) THEN output_tokens END), 0) AS o,
             COALESCE(saturating_sum(CASE WHEN \(ok) THEN cost_nano_usd END), 0) AS c,
-            COALESCE(SUM(cost_nano_usd IS NULL AND \(ok)), 0) AS u, COALESCE(SUM(NOT \(ok)), 0) AS bad
+            COALESCE(SUM(cost_nano_usd IS NULL AND \(ok)), 0) AS u, COALESCE(SUM(NOT \(ok)), 0) AS bad,
+            COALESCE(saturating_sum(CASE WHEN \(ok) AND cost_msats >= 0 THEN cost_msats END), 0) AS m
             """
         return try await pool.read { db in
             func totals(_ row: Row, provider: String?, model: String?) -> UsageTotals {
                 UsageTotals(
                     provider: provider, model: model, requests: row["n"], inputTokens: row["i"], outputTokens: row["o"],
-                    costNanoUSD: row["c"], unpricedRequests: row["u"], corruptRecords: row["bad"])
+                    costNanoUSD: row["c"], unpricedRequests: row["u"], corruptRecords: row["bad"], paidMsats: row["m"])
             }
             var out = try Row.fetchAll(
                 db, sql: "SELECT provider, model, \(select) FROM usage_ledger \(clause) GROUP BY provider, model ORDER BY c DESC, n DESC",

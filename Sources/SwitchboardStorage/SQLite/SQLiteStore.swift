@@ -115,6 +115,7 @@ public final class SQLiteStore: Storage {
         m.registerMigration("v9-key-scopes") { db in
             try db.alter(table: "api_keys") { t in t.add(column: "scopes", .text) }
         }
+        registerLedgerMsatsMigration(&m)
         return m
     }
 

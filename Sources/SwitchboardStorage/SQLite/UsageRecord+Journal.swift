@@ -35,6 +35,7 @@ extension UsageRecord {
         if let route { field("route", .string(route)) }
         if let cache { field("cache", .string(cache)) }
         if cacheWriteTokens != 0 { field("cwrite", .int(Int64(cacheWriteTokens))) }
+        if let costMsats { field("msats", .int(costMsats)) }
         if let costs {
             field("costs", .array([costs.input, costs.cacheRead, costs.cacheWrite, costs.output, costs.reasoning].map { .int($0.value) }))
         }
@@ -60,6 +61,6 @@ extension UsageRecord {
             costNanoUSD: v["cost"]?.intValue, estimated: v["est"]?.boolValue ?? false, latencyMs: Int(v["lat"]?.intValue ?? 0),
             ttftMs: v["ttft"]?.intValue.map { Int($0) }, status: Int(status), attempts: Int(v["attempts"]?.intValue ?? 0),
             route: v["route"]?.stringValue, cache: v["cache"]?.stringValue, cacheWriteTokens: Int(v["cwrite"]?.intValue ?? 0),
-            costs: Self.costs(journal: v["costs"]))
+            costs: Self.costs(journal: v["costs"]), costMsats: v["msats"]?.intValue)
     }
 }
