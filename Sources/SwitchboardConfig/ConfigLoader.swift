@@ -233,10 +233,6 @@ struct Reader {
                 for (n, item) in items.enumerated() { config.cliAgents.append(try readCLIAgent(item, occurrence: n)) }
                 continue
             }
-            if unavailableProviderIDs[id] != nil {
-                config.unavailableSections.append(id)
-                continue
-            }
             if id == "mock" {
                 for (k, v) in try entries(value, table: table, key: id) {
                     guard k == "enabled", case .bool(let b) = v else {

@@ -11,7 +11,7 @@ public struct GatewayBuilder: Sendable {
     /// What was built, with warnings for a person.
     public struct Result: Sendable {
         public var gateway: Gateway
-        /// Skipped providers (naming the missing variable) and unavailable sections.
+        /// Skipped providers, naming what is missing.
         public var warnings: [String]
         /// True when the mock is the only provider.
         public var mockOnly: Bool
@@ -40,9 +40,6 @@ public struct GatewayBuilder: Sendable {
         var warnings: [String] = []
         let file = config.file ?? "switchboard.toml"
 
-        for id in config.unavailableSections {
-            warnings.append("[providers.\(id)] is not available in this build yet (\(unavailableProviderIDs[id] ?? id)); section ignored")
-        }
         for section in config.providers where section.enabled {
             if let native = NativeProvider.named(section.id) {
                 switch native.make(setup(section)) {

@@ -40,8 +40,6 @@ public struct SwitchboardConfig: Sendable, Hashable {
     public var fallback: [String] = []
     /// `[lanes.NAME]` in file order; none: the detected ones (`GatewayBuilder`).
     public var lanes: [Lane] = []
-    /// Sections of providers this build does not have yet.
-    public var unavailableSections: [String] = []
     /// `[server]`.
     public var server = ServerSettings()
     /// `[store]`.
@@ -66,6 +64,3 @@ public struct SwitchboardConfig: Sendable, Hashable {
     /// An empty configuration.
     public init() {}
 }
-
-/// Provider sections that later work will serve; accepted and reported, never silently ignored.
-let unavailableProviderIDs: [String: String] = [:]

@@ -26,7 +26,9 @@ public struct WalletConnectURI: Sendable, Hashable {
             switch kv[0] {
             case "relay": relays.append(kv[1])
             case "secret":
-                guard kv[1].count == 64, let key = NostrSecretKey(kv[1]) else { throw .invalid("the wallet URI's secret must be 64 hex digits") }
+                guard kv[1].count == 64, let key = NostrSecretKey(kv[1]) else {
+                    throw .invalid("the wallet URI's secret must be 64 hex digits")
+                }
                 secret = key
             default: break
             }

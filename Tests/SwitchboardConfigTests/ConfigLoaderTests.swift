@@ -78,15 +78,42 @@ import Testing
         #expect(off.gateway.providers.isEmpty)
     }
 
-    @Test func laterProvidersAreReportedNotIgnored() throws {
-        let r = try build(
-            "[providers.anthropic]\napi_key = \"x\"\n[providers.swarm]\nrelays = []\n[providers.copilot]\ntoken_path = \"/x\"\n", env: [:])
+    @Test func aSwarmSectionIsBuiltOrSkippedSayingWhy() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sb-swarm-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        func warnings(_ section: String, env: [String: String] = [:]) throws -> [String] {
+            try build("[providers.swarm]\nkey_file = \"\(home)/swarm.key\"\n" + section, env: env).warnings
+        }
+        #expect(try warnings("relays = []") == ["swarm skipped: no relays: set relays or PYLON_RELAY_URL"])
+        #expect(try warnings("relays = [\"http://x\"]") == ["swarm skipped: relay http://x is not a ws:// or wss:// URL"])
+        #expect(try warnings("relays = \"ws://r\"\nnwc = \"env:NWC_URI\"") == ["swarm skipped: NWC_URI is not set"])
+        #expect(try warnings("relays = \"ws://r\"\nnwc = \"https://wallet\"").first?.hasPrefix("swarm skipped: nwc: ") == true)
         #expect(
-            r.warnings == [
-                "[providers.swarm] is not available in this build yet (Nostr NIP-90 swarm); section ignored",
-                "copilot skipped: no token file at /x: run `switchboard login copilot`",
+            try warnings("relays = \"ws://r\"\ndvms = [\"npub-nope\"]") == [
+                "swarm skipped: dvms: npub-nope is not an npub or 64-hex public key"
             ])
-        #expect(r.gateway.provider(id: "anthropic") != nil)
+        #expect(try warnings("relays = \"ws://r\"\nmode = \"cloud\"") == ["swarm skipped: mode must be swarm, local or hybrid, not cloud"])
+        #expect(
+            try warnings("relays = \"ws://r\"\nmode = \"hybrid\"\nlocal = \"ollama/llama3.2\"")
+                == ["swarm skipped: local names ollama, which is not a configured provider"])
+        // Built: a key made once and kept (0600), the same key read back the next time.
+        let built = try build(
+            "[providers.swarm]\nkey_file = \"\(home)/swarm.key\"\nbid_msats = 7\n", env: ["PYLON_RELAY_URL": "ws://127.0.0.1:1"])
+        #expect(built.warnings.isEmpty)
+        let swarm = try #require(built.gateway.provider(id: "swarm") as? SwarmProvider)
+        #expect(swarm.options.relays == ["ws://127.0.0.1:1"] && swarm.options.bidMsats == 7 && swarm.options.wallet == nil)
+        let attributes = try FileManager.default.attributesOfItem(atPath: home + "/swarm.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let again = try #require(
+            try build("[providers.swarm]\nkey_file = \"\(home)/swarm.key\"\nrelays = \"ws://r\"\n", env: [:]).gateway.provider(id: "swarm")
+                as? SwarmProvider)
+        #expect(again.options.key == swarm.options.key)
+        // Hybrid: a router named swarm over the local model, then the swarm.
+        let hybrid = try build(
+            "[providers.ollama]\n[providers.swarm]\nkey_file = \"\(home)/swarm.key\"\nrelays = \"ws://r\"\nmode = \"hybrid\"\nlocal = \"ollama/llama3.2\"\n",
+            env: [:])
+        let router = try #require(hybrid.gateway.provider(id: "swarm") as? ProviderRouter)
+        #expect(router.slots.map(\.provider.id) == ["ollama", "swarm"] && router.slots.map(\.model) == ["llama3.2", nil])
     }
 
     @Test func upstreamConnectionSettingsAreReadAndRangeChecked() throws {
@@ -265,6 +292,7 @@ import Testing
                 switch key.kind {
                 case .string: text += "\(key.name) = \"v\"\n"
                 case .int(let range): text += "\(key.name) = \(range.lowerBound)\n"
+                case .strings: text += "\(key.name) = [\"v\"]\n"
                 }
             }
             let section = try #require(try ConfigLoader.parse(text).providers.first)

@@ -45,6 +45,12 @@ import Testing
         #expect(job.tags.contains(["param", "temperature", "0.5"]) && job.tags.contains(["bid", "5000"]))
         #expect(job.tags.contains(["relays", "ws://127.0.0.1:6969"]) && job.tags.contains(["p", Self.dvmA.publicKey.hex]))
         #expect(DVMJob.prompt(ChatRequest(model: "m", messages: [.user("just this")])) == "just this")
+        let again = ChatRequest(model: "m", messages: [.user("same")])
+        let parameters = DVMJob.Parameters(model: nil, bidMsats: 1, relays: [])
+        #expect(
+            DVMJob.request(again, parameters, createdAt: 1, by: Self.customer).id
+                != DVMJob.request(again, parameters, createdAt: 1, by: Self.customer).id,
+            "equal requests in one second are two jobs")
     }
 
     @Test func theFirstResultWithinTheBidWinsAndLaterOnesAreIgnored() {
@@ -88,7 +94,8 @@ import Testing
         #expect(state.receive(Self.result(Self.dvmA, job: job, content: "Paris", msats: 3000)) == .none)
         #expect(state.declined.last?.contains("after another DVM's partial text") == true)
         let late = Self.result(Self.dvmB, job: job, content: "London", amount: ["3000", "lnbc30n1late"])
-        #expect(state.receive(late) == .finish(dvm: Self.dvmB.publicKey.hex, content: "London", paid: 0, owed: 3000, invoice: "lnbc30n1late"))
+        #expect(
+            state.receive(late) == .finish(dvm: Self.dvmB.publicKey.hex, content: "London", paid: 0, owed: 3000, invoice: "lnbc30n1late"))
     }
 
     @Test func errorsAndSilenceEndInAFailureThatSaysWhy() {

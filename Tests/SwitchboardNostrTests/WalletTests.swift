@@ -34,7 +34,9 @@ import Testing
         #expect(throws: Bolt11Error(description: "the invoice asks 25000 msats, the DVM said 20000")) {
             try invoice.check(msats: 20_000, network: "bc", now: 1_700_000_000)
         }
-        #expect(throws: Bolt11Error(description: "the invoice expired")) { try invoice.check(msats: 25_000, network: "bc", now: 1_700_000_600) }
+        #expect(throws: Bolt11Error(description: "the invoice expired")) {
+            try invoice.check(msats: 25_000, network: "bc", now: 1_700_000_600)
+        }
         #expect(throws: Bolt11Error(description: "the invoice is for lnbc, not lntb")) {
             try invoice.check(msats: 25_000, network: "tb", now: 1_700_000_000)
         }

@@ -53,7 +53,7 @@ struct ModelsCommand: AsyncParsableCommand {
         [
             "live": .bool(live),
             "id": .string("\(m.provider)/\(m.id)"), "model": .string(m.id), "provider": .string(m.provider),
-            "context_window": m.contextWindow.map { .int(Int64($0)) } ?? .null,
+            "name": m.displayName.map(JSONValue.string) ?? .null, "context_window": m.contextWindow.map { .int(Int64($0)) } ?? .null,
             "input_nano_usd_per_million": m.inputPricePerMillion.map { .int($0.value) } ?? .null,
             "output_nano_usd_per_million": m.outputPricePerMillion.map { .int($0.value) } ?? .null,
             "capabilities": .array(m.capabilities.map(\.rawValue).sorted().map(JSONValue.string)),

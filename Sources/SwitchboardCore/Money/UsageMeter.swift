@@ -38,7 +38,11 @@ public final class UsageMeter: Sendable {
             t.usage.reasoningTokens = t.usage.reasoningTokens.saturatingAdding(usage.reasoningTokens)
             if let cost {
                 t.cost = t.cost + cost
-                if let paid = usage.reportedMsats { t.paidMsats = t.paidMsats.saturatingAdding(paid) } else { t.costInDollars = t.costInDollars + cost }
+                if let paid = usage.reportedMsats {
+                    t.paidMsats = t.paidMsats.saturatingAdding(paid)
+                } else {
+                    t.costInDollars = t.costInDollars + cost
+                }
                 t.msats = t.paidMsats.saturatingAdding(sats.msats(t.costInDollars))
             } else {
                 t.unpriced += 1

@@ -140,7 +140,12 @@ public struct NativeProvider: Sendable {
     public let make: @Sendable (Setup) -> Result<any LLMProvider, Unavailable>
     /// Puts the provider together with the others once all are built (the swarm's local and hybrid modes answer from
     /// another provider); nil keeps it as built.
-    public var compose: (@Sendable (_ section: ProviderSection, _ built: any LLMProvider, _ all: [any LLMProvider]) -> Result<any LLMProvider, Unavailable>)?
+    public var compose:
+        (
+            @Sendable (_ section: ProviderSection, _ built: any LLMProvider, _ all: [any LLMProvider]) -> Result<
+                any LLMProvider, Unavailable
+            >
+        )?
 
     public var id: String { listing.id }
 

@@ -83,9 +83,10 @@ extension SwarmProvider {
                 context.logger.error("the wallet's preimage does not match the invoice", metadata: ["provider": "\(id)"])
                 return msats
             }
-            context.logger.info("paid a DVM", metadata: ["provider": "\(id)", "msats": "\(msats)", "fees_msats": "\(payment.feesPaidMsats)"])
+            context.logger.info(
+                "paid a DVM", metadata: ["provider": "\(id)", "msats": "\(msats)", "fees_msats": "\(payment.feesPaidMsats)"])
             return msats
-        } catch where error.code == "TIMEOUT" {
+        } catch  where error.code == "TIMEOUT" {
             // The wallet may still pay a request it received: the reservation stands.
             throw error
         } catch {

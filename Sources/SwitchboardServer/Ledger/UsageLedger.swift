@@ -14,7 +14,9 @@ extension GatewayCall.State {
     var routeDescription: String? {
         if cache == .hit { return (cacheTarget ?? provider) + ": cache=hit" }
         // A cost the provider reported itself is recorded as such.
-        if usage?.reportedCost != nil || usage?.reportedMsats != nil { return (trace?.route ?? "\(provider)/\(upstreamModel)=ok") + "; cost=reported" }
+        if usage?.reportedCost != nil || usage?.reportedMsats != nil {
+            return (trace?.route ?? "\(provider)/\(upstreamModel)=ok") + "; cost=reported"
+        }
         return trace?.route
     }
 }
@@ -130,7 +132,9 @@ struct UsageLedger: Sendable {
 
     /// Cost fields for a response: exact nano-USD, dollars for display, msats (as paid, when the call was paid in them).
     func costFields(_ cost: NanoUSD?, paidMsats: Int64? = nil) -> [String: JSONValue] {
-        guard let cost = cost.map({ figures($0, paidMsats: paidMsats) }) else { return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null] }
+        guard let cost = cost.map({ figures($0, paidMsats: paidMsats) }) else {
+            return ["cost_nano_usd": .null, "cost_usd": .null, "cost_msats": .null]
+        }
         return ["cost_nano_usd": .int(cost.nanoUSD), "cost_usd": .string(cost.usd), "cost_msats": .int(cost.msats)]
     }
 

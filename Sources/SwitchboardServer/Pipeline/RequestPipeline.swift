@@ -61,7 +61,10 @@ struct RequestPipeline: Sendable {
         var forwarders: [String: any OpenAIChatForwarding] = [:]
         var seen = Set<String>()
         for provider in gateway.providers where seen.insert(provider.id).inserted {
-            if let forwarding = provider as? any OpenAIChatForwarding { forwarders[provider.id] = forwarding }
+            // A router among the providers (the swarm's hybrid mode) forwards only when every slot can.
+            guard let forwarding = provider as? any OpenAIChatForwarding, (provider as? ProviderRouter)?.forwardsEverySlot ?? true
+            else { continue }
+            forwarders[provider.id] = forwarding
         }
         // A lane whose slots all speak the client's dialect forwards the client's body to whichever slot answers.
         for lane in gateway.lanes.byName.values where lane.forwardsEverySlot { forwarders[lane.id] = lane }

@@ -1,0 +1,189 @@
+"""The swarm provider end to end, on loopback: a real relay (nostr-relay from PyPI), DVMs and a wallet written with
+nostr-sdk (swarm_fixture.py), and `switchboard serve` with [providers.swarm], called through /v1/chat/completions
+with the OpenAI SDK. The DVMs answer only jobs whose signature nostr-sdk verifies."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openai
+import pytest
+import requests
+
+from conftest import BIN, MASTER_KEY, ROOT, free_port, wait_for
+
+VENV = ROOT / ".venv" / "bin"
+RELAY_CONFIG = """relay_name: switchboard swarm tests
+storage:
+  sqlalchemy.url: sqlite+aiosqlite:///{db}
+  validators:
+    - nostr_relay.validators.is_signed
+verification:
+  nip05_verification: disabled
+gunicorn:
+  bind: 127.0.0.1:{port}
+  workers: 1
+  loglevel: warning
+purple:
+  host: 127.0.0.1
+  port: {port}
+  workers: 1
+  disable_compression: true
+authentication:
+  enabled: false
+"""
+
+
+@pytest.fixture(scope="module")
+def swarm():
+    if not (VENV / "nostr-relay").exists():
+        pytest.skip("the suite's venv has no nostr-relay")
+    work = Path(tempfile.mkdtemp(prefix="sb-swarm-"))
+    relay_port = free_port()
+    (work / "relay.yaml").write_text(RELAY_CONFIG.format(db=work / "events.sqlite3", port=relay_port))
+    relay = subprocess.Popen([str(VENV / "nostr-relay"), "-c", str(work / "relay.yaml"), "serve", "--use-uvicorn"], cwd=work,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    relay_url = f"ws://127.0.0.1:{relay_port}"
+    processes = [relay]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{relay_port}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        fixture = subprocess.Popen([sys.executable, str(Path(__file__).parent / "swarm_fixture.py"), relay_url, str(work)],
+                                   stdout=subprocess.PIPE, text=True)
+        processes.append(fixture)
+        keys = json.loads(fixture.stdout.readline())
+        yield {"work": work, "relay": relay_url, "keys": keys, "processes": processes}
+    finally:
+        for p in reversed(processes):
+            p.kill()
+            p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def serve(swarm, name: str, section: str, extra: str = "") -> dict:
+    work = swarm["work"] / name
+    work.mkdir()
+    port = free_port()
+    config = work / "switchboard.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n[store]\npath = "{work}/switchboard.db"\n\n'
+        f'[billing]\nbtc_usd = 100000\n\n{extra}\n'
+        f'[providers.swarm]\nrelays = ["{swarm["relay"]}"]\nkey_file = "{work}/swarm.key"\nnwc = "env:NWC_URI"\n'
+        f'bid_msats = 5000\ntimeout_seconds = 4\nnetwork = "bc"\n{section}\n')
+    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, NWC_URI=swarm["keys"]["nwc"])
+    process = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
+                               stderr=subprocess.PIPE, text=True)
+    swarm["processes"].append(process)
+    wait_for(f"http://127.0.0.1:{port}/health")
+    return {"root": f"http://127.0.0.1:{port}", "config": config, "work": work, "env": env}
+
+
+@pytest.fixture(scope="module")
+def gateway(swarm):
+    return serve(swarm, "swarm", "budget_msats = 5000")
+
+
+def chat(gateway, model: str) -> requests.Response:
+    return requests.post(gateway["root"] + "/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER_KEY}"},
+                         json={"model": model, "messages": [{"role": "user", "content": "What is the capital of France?"}]},
+                         timeout=30)
+
+
+def payments(swarm) -> list[dict]:
+    log = swarm["work"] / "payments.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def usage(gateway) -> dict:
+    out = subprocess.run([str(BIN / "switchboard"), "usage", "--json", "--config", str(gateway["config"])], cwd=gateway["work"],
+                         env=gateway["env"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_a_free_dvm_streams_its_partial_text_then_the_rest(gateway):
+    client = openai.OpenAI(base_url=gateway["root"] + "/v1", api_key=MASTER_KEY, max_retries=0)
+    stream = client.chat.completions.create(model="swarm/free", messages=[{"role": "user", "content": "Capital?"}], stream=True)
+    deltas = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+    assert "".join(deltas) == "The capital of France is Paris."
+    assert deltas[:2] == ["The capital", " of France"], deltas
+    answer = chat(gateway, "swarm/free")
+    assert answer.status_code == 200 and answer.headers["x-switchboard-cost-msats"] == "0"
+
+
+def test_dvms_are_paid_through_the_wallet_within_the_budget_and_the_ledger_keeps_msats(gateway, swarm):
+    before = len(payments(swarm))
+    paid = chat(gateway, "swarm/paid")
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["choices"][0]["message"]["content"] == "A paid answer."
+    # 3000 msats at 100,000 USD a bitcoin: 0.003 USD.
+    assert paid.headers["x-switchboard-cost-msats"] == "3000" and paid.headers["x-switchboard-cost-nano-usd"] == "3000000"
+    late = chat(gateway, "swarm/late-bill")
+    assert late.status_code == 200 and late.json()["choices"][0]["message"]["content"] == "Pay me later."
+    assert late.headers["x-switchboard-cost-msats"] == "1000"
+    made = payments(swarm)[before:]
+    assert [p["amount_msat"] for p in made] == [3000, 1000] and all(p["nip44"] for p in made)
+    # 4000 of the 5000 msats budget spent: a DVM asking 3000 more is declined, and nobody else answers.
+    over = chat(gateway, "swarm/paid")
+    assert over.status_code == 504, over.text
+    assert "over 1000" in over.json()["error"]["message"]
+    assert len(payments(swarm)) == before + 2
+    total = usage(gateway)["total"]
+    assert total["paid_msats"] == 4000 and total["cost_nano_usd"] == 4000000
+
+
+def test_a_dvm_asking_more_than_the_bid_is_declined_and_the_next_one_answers(gateway, swarm):
+    before = len(payments(swarm))
+    answer = chat(gateway, "swarm/contested")
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "A cheap answer."
+    assert len(payments(swarm)) == before
+
+
+def test_an_invoice_for_another_amount_is_not_paid_and_silence_is_a_timeout(gateway, swarm):
+    before = len(payments(swarm))
+    bad = chat(gateway, "swarm/bad-invoice")
+    assert bad.status_code == 504 and "asks 600 msats" in bad.json()["error"]["message"], bad.text
+    assert len(payments(swarm)) == before
+    for model in ["swarm/silent", "swarm/error"]:
+        failed = chat(gateway, model)
+        assert failed.status_code == 504, failed.text
+    assert "model not loaded" in failed.json()["error"]["message"]
+
+
+def test_models_lists_the_dvms_that_announce_text_generation(gateway, swarm):
+    out = subprocess.run([str(BIN / "switchboard"), "models", "--provider", "swarm", "--json", "--config", str(gateway["config"])],
+                         cwd=gateway["work"], env=gateway["env"], capture_output=True, text=True, check=True)
+    listed = json.loads(out.stdout)
+    text = json.dumps(listed)
+    for model in ["any", "free", "contested", "paid"]:
+        assert f'"{model}"' in text, text
+    assert "Fixture A" in text and "Fixture B" in text
+
+
+def test_hybrid_tries_the_local_model_first_and_local_mode_answers_alone(swarm):
+    fake = subprocess.Popen([str(BIN / "switchboard-fake-upstream"), "Hello from the local model", "3"],
+                            stdout=subprocess.PIPE, text=True)
+    swarm["processes"].append(fake)
+    base_url = fake.stdout.readline().strip()
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    endpoints = (f'[[providers.openai_compat]]\nid = "local"\nbase_url = "{base_url}"\n\n'
+                 f'[[providers.openai_compat]]\nid = "down"\nbase_url = "{down}"\n')
+    hybrid = serve(swarm, "hybrid", 'mode = "hybrid"\nlocal = "down/llama3.2"\nlocal_timeout_seconds = 2', endpoints)
+    answer = chat(hybrid, "swarm/free")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == "The capital of France is Paris."
+    route = answer.headers["x-switchboard-route"]
+    assert "down/llama3.2" in route and "swarm" in route, route
+    local = serve(swarm, "local", 'mode = "local"\nlocal = "local/llama3.2"', endpoints)
+    answer = chat(local, "swarm/free")
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Hello from the local model"
