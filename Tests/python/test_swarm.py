@@ -158,6 +158,29 @@ def test_an_invoice_for_another_amount_is_not_paid_and_silence_is_a_timeout(gate
         failed = chat(gateway, model)
         assert failed.status_code == 504, failed.text
     assert "model not loaded" in failed.json()["error"]["message"]
+    # Jobs nobody answered are withdrawn (NIP-09 deletions naming them), as nostr-sdk reads them from the relay.
+    assert len(withdrawals(swarm)) >= 3
+
+
+def withdrawals(swarm) -> list:
+    import asyncio
+    import nostr_sdk as n
+
+    async def fetch():
+        client = n.Client()
+        await client.add_relay(n.RelayUrl.parse(swarm["relay"]))
+        await client.connect()
+        deadline = time.monotonic() + 5
+        while True:
+            events = await client.fetch_events(
+                n.ReqTarget.single(n.RelayUrl.parse(swarm["relay"]), [n.Filter().kinds([n.Kind(5)])]), n.Duration.from_secs(2)
+                if hasattr(n, "Duration") else None)
+            found = [e for e in events if e.verify() and any(t.to_vec()[:2] == ["k", "5050"] for t in e.tags())]
+            if len(found) >= 3 or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.2)
+
+    return asyncio.run(fetch())
 
 
 def test_models_lists_the_dvms_that_announce_text_generation(gateway, swarm):

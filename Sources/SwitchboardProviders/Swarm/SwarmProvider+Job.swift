@@ -15,7 +15,21 @@ extension SwarmProvider {
         let subscription = "job-" + job.id.prefix(16)
         let events = await pool.subscribe(
             subscription, filters: [NostrFilter(kinds: [DVMJob.resultKind, DVMJob.feedbackKind], tags: ["e": [job.id]])])
-        defer { Task { await pool.close(subscription) } }
+        var answered = false
+        defer {
+            let pool = pool
+            let key = options.key
+            let answered = answered
+            Task {
+                await pool.close(subscription)
+                // A job nobody will wait for is withdrawn (NIP-09), so DVMs stop working on it.
+                guard !answered else { return }
+                let withdrawal = NostrEvent.signed(
+                    kind: 5, tags: [["e", job.id], ["k", String(DVMJob.requestKind)]], content: "the client left or the job timed out",
+                    createdAt: Int64(Date().timeIntervalSince1970), by: key)
+                _ = await pool.publish(withdrawal, timeout: .seconds(5))
+            }
+        }
         guard await pool.publish(job, timeout: min(deadline - .now, .seconds(10))) > 0 else {
             throw ProviderError(.network, provider: id, message: "no relay accepted the job")
         }
@@ -24,7 +38,6 @@ extension SwarmProvider {
             jobID: job.id, bidMsats: options.bidMsats, budgetMsats: try await budget.remaining(), allowlist: options.dvms,
             canPay: wallet != nil)
         var streamed = ""
-        var paid: Int64 = 0
         let timer = Task {
             try? await Task.sleep(until: deadline)
             await pool.close(subscription)
@@ -38,7 +51,7 @@ extension SwarmProvider {
                 emit(.textDelta(text))
             case .pay(let dvm, let msats, let invoice):
                 do {
-                    paid += try await pay(invoice, msats: msats, context: context)
+                    _ = try await pay(invoice, msats: msats, context: context)
                 } catch {
                     state.paymentFailed(dvm: dvm, reason: "\(error)")
                 }
@@ -57,6 +70,7 @@ extension SwarmProvider {
                 usage.reportedMsats = total
                 emit(.usage(usage))
                 emit(.finish(.stop))
+                answered = true
                 return
             case .fail(let why):
                 throw ProviderError(.timeout, provider: id, message: why)
