@@ -80,6 +80,8 @@ public struct DVMJobState: Sendable {
     public let canPay: Bool
     /// Why DVMs were passed over, in order (for the error when none answers).
     public private(set) var declined: [String] = []
+    /// Whether a DVM within the bid was declined because the budget had too little left.
+    public private(set) var overBudget = false
     private var paid: [String: Int64] = [:]
     private var streaming: String?
     private var done = false
@@ -108,6 +110,7 @@ public struct DVMJobState: Sendable {
             let paid = paid[dvm] ?? 0
             let price = max(msats ?? 0, paid)
             guard price <= ceiling else {
+                if price <= bidMsats { overBudget = true }
                 declined.append("\(dvm.prefix(8)): result at \(price) msats, over \(ceiling)")
                 return .none
             }
@@ -132,6 +135,7 @@ public struct DVMJobState: Sendable {
                 }
                 guard msats <= ceiling else {
                     declined.append("\(dvm.prefix(8)): asked \(msats) msats, over \(ceiling)")
+                    if msats <= bidMsats { overBudget = true }
                     return .none
                 }
                 guard canPay else {

@@ -8,6 +8,8 @@ then answers kind-5050 jobs by their `model` param:
 - `contested`: one DVM asks 999999 msats at once, another answers free a moment later;
 - `late-bill`: the result first, with an amount and an invoice (1000 msats) on it;
 - `bad-invoice`: asks 500 msats with an invoice for 600;
+- `refused`: asks 700 msats with an invoice the wallet refuses to pay;
+- `double`: two DVMs answer free at once; no model (`swarm/any`): one DVM answers;
 - `error`: an error feedback; `silent`: nothing.
 
 The wallet (NIP-47, NIP-44 v2 or NIP-04 as the request says) pays invoices the DVMs made by returning their
@@ -101,6 +103,14 @@ class Fixture:
         elif model == "bad-invoice":
             bolt, _ = invoice(500, for_msats=600)
             await self.feedback(dvm_b, job, "payment-required", extra=[tag("amount", "500", bolt)])
+        elif model == "":
+            await self.result(dvm_a, job, "Any DVM's answer.")
+        elif model == "double":
+            await asyncio.gather(self.result(dvm_a, job, "First."), self.result(dvm_b, job, "Second."))
+        elif model == "refused":
+            bolt, payment_hash = invoice(700)
+            del invoices[payment_hash]
+            await self.feedback(dvm_b, job, "payment-required", extra=[tag("amount", "700", bolt)])
         elif model == "error":
             await self.feedback(dvm_a, job, "error|model not loaded")
 

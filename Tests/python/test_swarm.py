@@ -133,10 +133,13 @@ def test_dvms_are_paid_through_the_wallet_within_the_budget_and_the_ledger_keeps
     assert late.headers["x-switchboard-cost-msats"] == "1000"
     made = payments(swarm)[before:]
     assert [p["amount_msat"] for p in made] == [3000, 1000] and all(p["nip44"] for p in made)
-    # 4000 of the 5000 msats budget spent: a DVM asking 3000 more is declined, and nobody else answers.
+    # A wallet that refuses: the DVM's offer is withdrawn, never a success, and nothing is spent.
+    refused = chat(gateway, "swarm/refused")
+    assert refused.status_code == 504 and "PAYMENT_FAILED" in refused.json()["error"]["message"], refused.text
+    # 4000 of the 5000 msats budget spent: a DVM asking 3000 more (within the bid) is declined for the budget.
     over = chat(gateway, "swarm/paid")
-    assert over.status_code == 504, over.text
-    assert "over 1000" in over.json()["error"]["message"]
+    assert over.status_code == 429, over.text
+    assert over.json()["error"]["code"] == "budget_exceeded" and "over 1000" in over.json()["error"]["message"]
     assert len(payments(swarm)) == before + 2
     total = usage(gateway)["total"]
     assert total["paid_msats"] == 4000 and total["cost_nano_usd"] == 4000000
@@ -147,6 +150,14 @@ def test_a_dvm_asking_more_than_the_bid_is_declined_and_the_next_one_answers(gat
     answer = chat(gateway, "swarm/contested")
     assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "A cheap answer."
     assert len(payments(swarm)) == before
+
+
+def test_two_answers_give_one_and_swarm_any_answers_the_cli(gateway):
+    answer = chat(gateway, "swarm/double")
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] in ("First.", "Second.")
+    out = subprocess.run([str(BIN / "switchboard"), "chat", "-m", "swarm/any", "--config", str(gateway["config"]), "Capital?"],
+                         cwd=gateway["work"], env=gateway["env"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "Any DVM's answer." in out.stdout, out.stderr
 
 
 def test_an_invoice_for_another_amount_is_not_paid_and_silence_is_a_timeout(gateway, swarm):
@@ -200,13 +211,20 @@ def test_hybrid_tries_the_local_model_first_and_local_mode_answers_alone(swarm):
     base_url = fake.stdout.readline().strip()
     down = f"http://127.0.0.1:{free_port()}/v1"
     endpoints = (f'[[providers.openai_compat]]\nid = "local"\nbase_url = "{base_url}"\n\n'
-                 f'[[providers.openai_compat]]\nid = "down"\nbase_url = "{down}"\n')
+                 f'[[providers.openai_compat]]\nid = "down"\nbase_url = "{down}"\n\n'
+                 '[lanes.fallback]\nmodels = ["swarm/silent", "local/llama3.2"]\n')
     hybrid = serve(swarm, "hybrid", 'mode = "hybrid"\nlocal = "down/llama3.2"\nlocal_timeout_seconds = 2', endpoints)
     answer = chat(hybrid, "swarm/free")
     assert answer.status_code == 200, answer.text
     assert answer.json()["choices"][0]["message"]["content"] == "The capital of France is Paris."
     route = answer.headers["x-switchboard-route"]
     assert "down/llama3.2" in route and "swarm" in route, route
+    # A lane whose first slot is a swarm job nobody answers moves on after the job's timeout.
+    lane = chat(hybrid, "lane:fallback")
+    assert lane.status_code == 200 and lane.json()["choices"][0]["message"]["content"] == "Hello from the local model", lane.text
+    up = serve(swarm, "hybrid-up", 'mode = "hybrid"\nlocal = "local/llama3.2"', endpoints)
+    answer = chat(up, "swarm/free")
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Hello from the local model"
     local = serve(swarm, "local", 'mode = "local"\nlocal = "local/llama3.2"', endpoints)
     answer = chat(local, "swarm/free")
     assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Hello from the local model"

@@ -30,12 +30,17 @@ extension SwarmProvider {
                 _ = await pool.publish(withdrawal, timeout: .seconds(5))
             }
         }
+        let remaining = try await budget.remaining()
+        guard remaining > 0 else {
+            throw ProviderError(
+                .budgetExceeded, provider: id, message: "the swarm has spent its budget of \(options.budgetMsats ?? 0) msats")
+        }
         guard await pool.publish(job, timeout: min(deadline - .now, .seconds(10))) > 0 else {
             throw ProviderError(.network, provider: id, message: "no relay accepted the job")
         }
         emit(.started(id: job.id, model: model ?? "any", provider: id))
         var state = DVMJobState(
-            jobID: job.id, bidMsats: options.bidMsats, budgetMsats: try await budget.remaining(), allowlist: options.dvms,
+            jobID: job.id, bidMsats: options.bidMsats, budgetMsats: remaining, allowlist: options.dvms,
             canPay: wallet != nil)
         var streamed = ""
         let timer = Task {
@@ -77,7 +82,10 @@ extension SwarmProvider {
             }
         }
         try Task.checkCancellation()
-        if case .fail(let why) = state.timedOut() { throw ProviderError(.timeout, provider: id, message: why) }
+        if case .fail(let why) = state.timedOut() {
+            // Only the budget stood between a DVM and the job: say so, as a budget error (a cheaper lane may help).
+            throw ProviderError(state.overBudget ? .budgetExceeded : .timeout, provider: id, message: why)
+        }
         throw ProviderError(.timeout, provider: id, message: "no DVM answered in time")
     }
 
