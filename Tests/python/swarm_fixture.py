@@ -10,6 +10,9 @@ then answers kind-5050 jobs by their `model` param:
 - `bad-invoice`: asks 500 msats with an invoice for 600;
 - `refused`: asks 700 msats with an invoice the wallet refuses to pay;
 - `double`: two DVMs answer free at once; no model (`swarm/any`): one DVM answers;
+- `tampered`: a result whose content was changed after signing and one signed by another key than its author's, sent
+  raw (the relay checks nothing), then a genuine one;
+- `slow`: the result after 3 s, sent again until a relay takes it (the test restarts the relay meanwhile);
 - `error`: an error feedback; `silent`: nothing.
 
 The wallet (NIP-47, NIP-44 v2 or NIP-04 as the request says) pays invoices the DVMs made by returning their
@@ -25,6 +28,7 @@ import time
 
 import bolt11
 import nostr_sdk as n
+import websockets
 
 RELAY = sys.argv[1]
 STATE = sys.argv[2]
@@ -73,6 +77,25 @@ class Fixture:
         tags = [tag("request", job.as_json()), tag("e", job.id().to_hex()), tag("p", job.author().to_hex()), *extra]
         await self.send(keys, 6050, content, tags)
 
+    async def raw(self, event: dict) -> None:
+        async with websockets.connect(RELAY) as ws:
+            await ws.send(json.dumps(["EVENT", event]))
+            await asyncio.wait_for(ws.recv(), 5)
+
+    async def forged(self, job: n.Event) -> None:
+        def builder(content: str) -> n.EventBuilder:
+            return n.EventBuilder(n.Kind(6050), content).tags([tag("e", job.id().to_hex()), tag("p", job.author().to_hex())])
+
+        changed = json.loads(builder("A genuine-looking answer.").finalize(dvm_c).as_json())
+        changed["content"] = "A tampered answer."
+        await self.raw(changed)
+        # A's event, signed by C.
+        unsigned = json.loads(builder("An impostor's answer.").finalize_unsigned(dvm_a.public_key()).as_json())
+        serialized = [0, unsigned["pubkey"], unsigned["created_at"], unsigned["kind"], unsigned["tags"], unsigned["content"]]
+        unsigned["id"] = hashlib.sha256(json.dumps(serialized, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        unsigned["sig"] = dvm_c.sign_schnorr(bytes.fromhex(unsigned["id"]))
+        await self.raw(unsigned)
+
     async def answer(self, job: n.Event) -> None:
         params = {}
         for t in job.tags():
@@ -111,6 +134,20 @@ class Fixture:
             bolt, payment_hash = invoice(700)
             del invoices[payment_hash]
             await self.feedback(dvm_b, job, "payment-required", extra=[tag("amount", "700", bolt)])
+        elif model == "tampered":
+            await self.forged(job)
+            await asyncio.sleep(0.5)
+            await self.result(dvm_a, job, "The genuine answer.")
+        elif model == "slow":
+            await asyncio.sleep(3)
+            event = n.EventBuilder(n.Kind(6050), "Survived a relay restart.").tags(
+                [tag("e", job.id().to_hex()), tag("p", job.author().to_hex())]).finalize(dvm_a)
+            for _ in range(100):
+                try:
+                    await self.raw(json.loads(event.as_json()))
+                    break
+                except (OSError, asyncio.TimeoutError, websockets.WebSocketException):
+                    await asyncio.sleep(0.2)
         elif model == "error":
             await self.feedback(dvm_a, job, "error|model not loaded")
 

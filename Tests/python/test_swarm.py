@@ -1,6 +1,7 @@
 """The swarm provider end to end, on loopback: a real relay (nostr-relay from PyPI), DVMs and a wallet written with
 nostr-sdk (swarm_fixture.py), and `switchboard serve` with [providers.swarm], called through /v1/chat/completions
-with the OpenAI SDK. The DVMs answer only jobs whose signature nostr-sdk verifies."""
+with the OpenAI SDK. The DVMs answer only jobs whose signature nostr-sdk verifies; the relay checks no signature, so
+forged events reach the gateway, whose own checks are what is tested."""
 import json
 import os
 import shutil
@@ -20,8 +21,7 @@ VENV = ROOT / ".venv" / "bin"
 RELAY_CONFIG = """relay_name: switchboard swarm tests
 storage:
   sqlalchemy.url: sqlite+aiosqlite:///{db}
-  validators:
-    - nostr_relay.validators.is_signed
+  validators: []
 verification:
   nip05_verification: disabled
 gunicorn:
@@ -38,6 +38,20 @@ authentication:
 """
 
 
+def start_relay(work: Path, port: int) -> subprocess.Popen:
+    relay = subprocess.Popen([str(VENV / "nostr-relay"), "-c", str(work / "relay.yaml"), "serve", "--use-uvicorn"], cwd=work,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return relay
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or relay.poll() is not None:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def swarm():
     if not (VENV / "nostr-relay").exists():
@@ -45,25 +59,14 @@ def swarm():
     work = Path(tempfile.mkdtemp(prefix="sb-swarm-"))
     relay_port = free_port()
     (work / "relay.yaml").write_text(RELAY_CONFIG.format(db=work / "events.sqlite3", port=relay_port))
-    relay = subprocess.Popen([str(VENV / "nostr-relay"), "-c", str(work / "relay.yaml"), "serve", "--use-uvicorn"], cwd=work,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     relay_url = f"ws://127.0.0.1:{relay_port}"
-    processes = [relay]
+    processes = [start_relay(work, relay_port)]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{relay_port}/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         fixture = subprocess.Popen([sys.executable, str(Path(__file__).parent / "swarm_fixture.py"), relay_url, str(work)],
                                    stdout=subprocess.PIPE, text=True)
         processes.append(fixture)
         keys = json.loads(fixture.stdout.readline())
-        yield {"work": work, "relay": relay_url, "keys": keys, "processes": processes}
+        yield {"work": work, "relay": relay_url, "relay_port": relay_port, "keys": keys, "processes": processes}
     finally:
         for p in reversed(processes):
             p.kill()
@@ -71,7 +74,7 @@ def swarm():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def serve(swarm, name: str, section: str, extra: str = "") -> dict:
+def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4) -> dict:
     work = swarm["work"] / name
     work.mkdir()
     port = free_port()
@@ -80,7 +83,7 @@ def serve(swarm, name: str, section: str, extra: str = "") -> dict:
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n[store]\npath = "{work}/switchboard.db"\n\n'
         f'[billing]\nbtc_usd = 100000\n\n{extra}\n'
         f'[providers.swarm]\nrelays = ["{swarm["relay"]}"]\nkey_file = "{work}/swarm.key"\nnwc = "env:NWC_URI"\n'
-        f'bid_msats = 5000\ntimeout_seconds = 4\nnetwork = "bc"\n{section}\n')
+        f'bid_msats = 5000\ntimeout_seconds = {timeout}\nnetwork = "bc"\n{section}\n')
     env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, NWC_URI=swarm["keys"]["nwc"])
     process = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
                                stderr=subprocess.PIPE, text=True)
@@ -160,6 +163,11 @@ def test_two_answers_give_one_and_swarm_any_answers_the_cli(gateway):
     assert out.returncode == 0 and "Any DVM's answer." in out.stdout, out.stderr
 
 
+def test_forged_events_are_dropped_and_the_genuine_result_answers(gateway):
+    answer = chat(gateway, "swarm/tampered")
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "The genuine answer.", answer.text
+
+
 def test_an_invoice_for_another_amount_is_not_paid_and_silence_is_a_timeout(gateway, swarm):
     before = len(payments(swarm))
     bad = chat(gateway, "swarm/bad-invoice")
@@ -228,3 +236,21 @@ def test_hybrid_tries_the_local_model_first_and_local_mode_answers_alone(swarm):
     local = serve(swarm, "local", 'mode = "local"\nlocal = "local/llama3.2"', endpoints)
     answer = chat(local, "swarm/free")
     assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Hello from the local model"
+
+
+# Last: the relay it restarts is the one every test above uses.
+def test_a_job_survives_a_relay_restart(swarm):
+    from concurrent.futures import ThreadPoolExecutor
+
+    patient = serve(swarm, "restart", "", timeout=30)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(chat, patient, "swarm/slow")
+        time.sleep(1)
+        relay = swarm["processes"][0]
+        relay.kill()
+        relay.wait()
+        time.sleep(0.5)
+        swarm["processes"][0] = start_relay(swarm["work"], swarm["relay_port"])
+        answer = pending.result(timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == "Survived a relay restart."
