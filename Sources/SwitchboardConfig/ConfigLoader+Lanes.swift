@@ -2,7 +2,7 @@ import SwitchboardCore
 
 extension Reader {
     /// `[lanes.NAME]` tables: `models`, `strategy`, `weights`, `ttft_timeout_seconds`, `total_timeout_seconds`,
-    /// `budget_usd`, `cache_ttl_seconds`; in the order they are written.
+    /// `budget_usd`, `budget_msats`, `cache_ttl_seconds`; in the order they are written.
     func readLanes(_ node: TOMLNode) throws(ConfigError) -> [Lane] {
         var lanes: [(line: Int, lane: Lane)] = []
         for (name, value) in try entries(node, table: "lanes", key: "lanes") {
@@ -31,10 +31,11 @@ extension Reader {
                 case "ttft_timeout_seconds": lane.ttftTimeout = try seconds(v, path, key: k, table: table, range: 0.05...3600)
                 case "total_timeout_seconds": lane.totalTimeout = try seconds(v, path, key: k, table: table, range: 0.05...86_400)
                 case "budget_usd": lane.budget = try dollars(v, path, key: k, table: table)
+                case "budget_msats": lane.budgetMsats = Int64(try int(v, path, key: k, table: table, range: 0...Int.max))
                 case "cache_ttl_seconds": lane.cacheTTL = try seconds(v, path, key: k, table: table, range: 1...31_536_000)
                 default:
                     throw fail(
-                        "unknown key '\(path)' (expected models, strategy, weights, ttft_timeout_seconds, total_timeout_seconds, budget_usd, cache_ttl_seconds)",
+                        "unknown key '\(path)' (expected models, strategy, weights, ttft_timeout_seconds, total_timeout_seconds, budget_usd, budget_msats, cache_ttl_seconds)",
                         key: k,
                         table: table)
                 }

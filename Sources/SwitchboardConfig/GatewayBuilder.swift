@@ -142,6 +142,7 @@ public struct GatewayBuilder: Sendable {
         do {
             lanes = try Lanes(
                 config.lanes.isEmpty ? Self.detectedLanes(providers) : config.lanes, providers: providers, prices: prices,
+                sats: SatsRate(btcPrice: config.btcPrice),
                 observer: routerObserver)
         } catch {
             throw ConfigError(file: file, line: nil, message: error.description)

@@ -59,7 +59,7 @@ public struct SwitchboardConfig: Sendable, Hashable {
     /// `[pricing] builtin`: whether the built-in catalogue prices the configured providers' models (default true).
     public var builtInPrices = true
     /// `[billing] btc_usd`: the BTC price used for msats.
-    public var btcPrice: NanoUSD = NanoUSD(100_000 * 1_000_000_000)
+    public var btcPrice: NanoUSD = SatsRate.standard.btcPrice
 
     /// An empty configuration.
     public init() {}

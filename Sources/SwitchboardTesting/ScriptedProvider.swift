@@ -7,6 +7,8 @@ public final class ScriptedProvider: LLMProvider {
     public indirect enum Step: Sendable {
         /// Stream this text word by word, then finish.
         case reply(String)
+        /// Answers `text` and reports the call was paid `msats` (as a swarm job does).
+        case paid(String, msats: Int64)
         /// Fail before any event with an upstream-like error of this status.
         case fail(Int, retryAfter: Duration? = nil)
         /// Fail with exactly this error.
@@ -82,6 +84,13 @@ public final class ScriptedProvider: LLMProvider {
             for piece in FakeReply.split(text, words: 1) { continuation.yield(.textDelta(piece)) }
             continuation.yield(.finish(.stop))
             continuation.yield(.usage(Usage(inputTokens: 1, outputTokens: text.split(separator: " ").count)))
+        case .paid(let text, let msats):
+            continuation.yield(.started(id: "\(id)-1", model: model, provider: id))
+            continuation.yield(.textDelta(text))
+            continuation.yield(.finish(.stop))
+            var usage = Usage()
+            usage.reportedMsats = msats
+            continuation.yield(.usage(usage))
         case .drop(let n, let text):
             continuation.yield(.started(id: "\(id)-1", model: model, provider: id))
             for piece in FakeReply.split(text, words: 1).prefix(n) { continuation.yield(.textDelta(piece)) }

@@ -122,6 +122,21 @@ import Testing
         #expect(dear.calls.count == 2)
     }
 
+    @Test func aLanesBudgetInMsatsCountsWhatItsSlotsPaid() async throws {
+        // 3000 msats a call at 100,000 USD a bitcoin (0.003 USD) against 5000 msats: the second call passes it.
+        let swarm = ScriptedProvider(id: "swarm", steps: [.paid("ok", msats: 3000)], models: ["any"])
+        let lanes = try Lanes(
+            [Lane(name: "sats", models: ["swarm/any"], budget: NanoUSD(usd: "1")!, budgetMsats: 5000)], providers: [swarm],
+            prices: PriceTable(), sats: .standard)
+        let lane = try #require(lanes.byName["sats"])
+        #expect(lane.plan.budget == NanoUSD(usd: "0.005")!, "the lower of the two budgets")
+        _ = try await Self.first(lane)
+        _ = try await StreamAccumulator.collect(lane.stream(ChatRequest(model: "any", messages: [.user("hi")]), context: .testing()))
+        #expect(lane.spent == NanoUSD(usd: "0.006")!)
+        let error = await #expect(throws: ProviderError.self) { _ = try await Self.first(lane) }
+        #expect(error?.kind == .budgetExceeded)
+    }
+
     @Test func replicasSharingACounterStoreShareALanesBudget() async throws {
         // Two gateways' lanes over one counter store, as replicas over one PostgreSQL: $2 a call against $5.
         var prices = PriceTable()

@@ -44,6 +44,9 @@ public struct SatsRate: Sendable, Hashable {
         self.btcPrice = btcPrice
     }
 
+    /// The rate used when the configuration names no BTC price (`[billing] btc_usd`): 100,000 USD.
+    public static let standard = SatsRate(btcPrice: NanoUSD(100_000 * 1_000_000_000))
+
     /// msats = nano-USD × 10^11 msats/BTC ÷ BTC price in nano-USD, rounded half up, in integers only.
     public func msats(_ amount: NanoUSD) -> Int64 {
         guard btcPrice.value > 0 else { return 0 }

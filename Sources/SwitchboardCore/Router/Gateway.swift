@@ -21,7 +21,7 @@ public struct Gateway: Sendable {
     /// Creates a gateway.
     public init(
         providers: [any LLMProvider], router: ProviderRouter, defaultModel: String? = nil,
-        prices: PriceTable = PriceTable(), sats: SatsRate = SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
+        prices: PriceTable = PriceTable(), sats: SatsRate = .standard,
         catalog: ModelCatalog = ModelCatalog(), lanes: Lanes = Lanes()
     ) {
         self.providers = providers

@@ -27,14 +27,17 @@ public struct Lane: Sendable, Hashable {
     public var totalTimeout: Duration?
     /// Spend (at the slots' prices, while the process runs) at which the lane turns itself off.
     public var budget: NanoUSD?
+    /// The same in msats (for lanes over the swarm), counted at the BTC price; the lower of the two applies.
+    public var budgetMsats: Int64?
     /// How long the response cache answers this lane's requests from an entry; nil: the cache's own time to live.
     public var cacheTTL: Duration?
 
     /// A lane.
     public init(
         name: String, models: [String], strategy: LaneStrategy = .priority, weights: [Int] = [], ttftTimeout: Duration? = nil,
-        totalTimeout: Duration? = nil, budget: NanoUSD? = nil, cacheTTL: Duration? = nil
+        totalTimeout: Duration? = nil, budget: NanoUSD? = nil, budgetMsats: Int64? = nil, cacheTTL: Duration? = nil
     ) {
+        self.budgetMsats = budgetMsats
         self.cacheTTL = cacheTTL
         self.budget = budget
         self.name = name
@@ -77,7 +80,8 @@ public struct Lanes: Sendable {
     /// Builds `lanes` over `providers` (found by id), pricing slots from `prices`. A lane may name lanes defined before
     /// or after it, never itself through any chain.
     public init(
-        _ lanes: [Lane], providers: [any LLMProvider], prices: PriceTable, observer: (any RouterObserver)? = nil
+        _ lanes: [Lane], providers: [any LLMProvider], prices: PriceTable, sats: SatsRate = .standard,
+        observer: (any RouterObserver)? = nil
     ) throws(LaneError) {
         var definitions: [String: Lane] = [:]
         for lane in lanes {
@@ -120,7 +124,7 @@ public struct Lanes: Sendable {
                 id: lane.modelName, slots: slots, observer: observer,
                 plan: .init(
                     strategy: lane.strategy, weights: lane.weights, prices: prices, ttftTimeout: lane.ttftTimeout,
-                    totalTimeout: lane.totalTimeout, budget: lane.budget))
+                    totalTimeout: lane.totalTimeout, budget: Self.budget(lane, sats: sats), sats: sats))
             building.remove(name)
             built[name] = router
             return router
@@ -129,5 +133,16 @@ public struct Lanes: Sendable {
         byName = built
         names = lanes.map(\.name)
         self.definitions = lanes
+    }
+}
+
+extension Lanes {
+    /// The lower of a lane's dollar and msats budgets, in nano-USD.
+    static func budget(_ lane: Lane, sats: SatsRate) -> NanoUSD? {
+        let msats = lane.budgetMsats.map { sats.nanoUSD(msats: $0) }
+        switch (lane.budget, msats) {
+        case (let a?, let b?): return a < b ? a : b
+        case (let a, let b): return a ?? b
+        }
     }
 }

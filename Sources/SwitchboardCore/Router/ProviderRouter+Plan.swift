@@ -16,12 +16,16 @@ extension ProviderRouter {
         /// The whole call's limit, failovers included.
         public var totalTimeout: Duration?
 
+        /// What a call paid in msats is in nano-USD at this rate, for the budget.
+        public var sats: SatsRate?
+
         /// A plan; the default tries slots in order, unbounded.
         public init(
             strategy: LaneStrategy = .priority, weights: [Int] = [], prices: [ModelPrice?] = [], ttftTimeout: Duration? = nil,
-            totalTimeout: Duration? = nil, budget: NanoUSD? = nil
+            totalTimeout: Duration? = nil, budget: NanoUSD? = nil, sats: SatsRate? = nil
         ) {
             self.budget = budget
+            self.sats = sats
             self.strategy = strategy
             self.weights = weights
             self.prices = prices
@@ -130,8 +134,11 @@ extension ProviderRouter {
 
     /// Adds a slot's call to the spend (in the shared counter when there is one).
     func spend(_ index: Int, usage: Usage?, logger: Logger) async {
-        guard plan.budget != nil, let usage, plan.prices.indices.contains(index), let price = plan.prices[index] else { return }
-        let cost = price.cost(of: usage).value
+        guard plan.budget != nil, let usage else { return }
+        // What the slot said it cost (a swarm job's msats) stands; else its price.
+        let reported = plan.sats.flatMap { usage.paidCost(at: $0) } ?? usage.reportedCost
+        let priced = plan.prices.indices.contains(index) ? plan.prices[index]?.cost(of: usage) : nil
+        guard let cost = (reported ?? priced)?.value else { return }
         guard let counters = sharedSpend.withLock({ $0 }) else {
             spentNanoUSD.wrappingAdd(cost, ordering: .relaxed)
             return
