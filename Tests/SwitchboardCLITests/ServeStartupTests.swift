@@ -65,7 +65,10 @@ private final class Text: Sendable {
                 for try await chunk in response.body { text.value.withLock { $0 += String(buffer: chunk) } }
             }
         }
-        await eventually(timeout: .seconds(10)) { fake.streamsInFlight == 2 }
+        // Both clients have text before the signal: what was delivered is what the records count.
+        await eventually(timeout: .seconds(20)) {
+            fake.streamsInFlight == 2 && received.allSatisfy { $0.value.withLock { $0.contains("tick") } }
+        }
         process.signal(SIGTERM)
         let termination = await process.wait()
         for client in clients { _ = await client.result }

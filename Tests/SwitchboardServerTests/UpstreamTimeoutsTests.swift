@@ -32,7 +32,8 @@ import Testing
             gw.fake.set(.paced([(.zero, first), (.seconds(3), first)]), forModel: "stalls")
             let start = ContinuousClock.now
             let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/stalls", stream: true))
-            #expect(ContinuousClock.now - start < .seconds(6))
+            // The error below names the idle timeout; the clock only guards against a hang (a loaded CI machine is slow).
+            #expect(ContinuousClock.now - start < .seconds(30))
             #expect(r.status == 200)
             #expect(r.body.contains("\"content\":\"one\""))
             let last = try #require(r.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last)
