@@ -16,7 +16,8 @@ then answers kind-5050 jobs by their `model` param:
 - `error`: an error feedback; `silent`: nothing.
 
 The wallet (NIP-47, NIP-44 v2 or NIP-04 as the request says) pays invoices the DVMs made by returning their
-preimage, and writes each payment to STATE_DIR/payments.jsonl.
+preimage, and writes each payment to STATE_DIR/payments.jsonl. A second, legacy wallet's info event names no
+encryption (NIP-04 only), and it refuses a NIP-44 request.
 """
 
 import asyncio
@@ -34,7 +35,7 @@ RELAY = sys.argv[1]
 STATE = sys.argv[2]
 NODE_KEY = "e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734"
 
-dvm_a, dvm_b, dvm_c, wallet = (n.Keys.generate() for _ in range(4))
+dvm_a, dvm_b, dvm_c, wallet, legacy_wallet = (n.Keys.generate() for _ in range(5))
 wallet_client_secret = n.Keys.generate()
 # Invoices the DVMs issued: payment hash -> (preimage, paid event).
 invoices: dict[str, tuple[str, asyncio.Event]] = {}
@@ -153,8 +154,12 @@ class Fixture:
 
     async def pay(self, request: n.Event) -> None:
         author = request.author()
+        legacy = any(t.to_vec()[:2] == ["p", legacy_wallet.public_key().to_hex()] for t in request.tags())
+        payer = legacy_wallet if legacy else wallet
         nip44 = any(t.to_vec()[:2] == ["encryption", "nip44_v2"] for t in request.tags())
-        plain = wallet.nip44_decrypt(author, request.content()) if nip44 else wallet.nip04_decrypt(author, request.content())
+        if legacy and nip44:
+            return  # it cannot read the request at all
+        plain = payer.nip44_decrypt(author, request.content()) if nip44 else payer.nip04_decrypt(author, request.content())
         call = json.loads(plain)
         found = None
         if call.get("method") == "pay_invoice":
@@ -169,22 +174,25 @@ class Fixture:
                 log.write(json.dumps({"amount_msat": int(decoded.amount_msat or 0), "preimage": preimage, "nip44": nip44}) + "\n")
             paid.set()
         text = json.dumps(answer)
-        content = wallet.nip44_encrypt(author, text) if nip44 else wallet.nip04_encrypt(author, text)
-        await self.send(wallet, 23195, content, [tag("p", author.to_hex()), tag("e", request.id().to_hex())])
+        content = payer.nip44_encrypt(author, text) if nip44 else payer.nip04_encrypt(author, text)
+        await self.send(payer, 23195, content, [tag("p", author.to_hex()), tag("e", request.id().to_hex())])
 
     async def run(self) -> None:
         await self.client.add_relay(n.RelayUrl.parse(RELAY))
         await self.client.connect()
         await self.send(wallet, 13194, "pay_invoice", [tag("encryption", "nip44_v2 nip04")])
+        await self.send(legacy_wallet, 13194, "pay_invoice", [])
         await self.send(dvm_a, 31990, json.dumps({"name": "Fixture A", "models": ["free", "contested"]}), [tag("k", "5050"), tag("d", "a")])
         await self.send(dvm_b, 31990, json.dumps({"name": "Fixture B", "models": ["paid"]}), [tag("k", "5050"), tag("d", "b")])
         since = n.Timestamp.now()
         jobs = n.Filter().kinds([n.Kind(5050)]).since(since)
-        requests = n.Filter().kinds([n.Kind(23194)]).pubkey(wallet.public_key()).since(since)
+        requests = n.Filter().kinds([n.Kind(23194)]).pubkeys([wallet.public_key(), legacy_wallet.public_key()]).since(since)
         await self.client.subscribe(n.ReqTarget.single(n.RelayUrl.parse(RELAY), [jobs, requests]))
         notifications = self.client.notifications()
-        uri = f"nostr+walletconnect://{wallet.public_key().to_hex()}?relay={RELAY}&secret={wallet_client_secret.secret_key().to_hex()}"
-        print(json.dumps({"nwc": uri, "dvms": {k: v.public_key().to_hex() for k, v in [("a", dvm_a), ("b", dvm_b), ("c", dvm_c)]}}), flush=True)
+        def uri(keys: n.Keys) -> str:
+            return f"nostr+walletconnect://{keys.public_key().to_hex()}?relay={RELAY}&secret={wallet_client_secret.secret_key().to_hex()}"
+
+        print(json.dumps({"nwc": uri(wallet), "nwc_legacy": uri(legacy_wallet), "dvms": {k: v.public_key().to_hex() for k, v in [("a", dvm_a), ("b", dvm_b), ("c", dvm_c)]}}), flush=True)
         seen = set()
         while True:
             item = await notifications.next()

@@ -74,7 +74,7 @@ def swarm():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4) -> dict:
+def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4, nwc: str = "nwc") -> dict:
     work = swarm["work"] / name
     work.mkdir()
     port = free_port()
@@ -84,7 +84,7 @@ def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4) -> 
         f'[billing]\nbtc_usd = 100000\n\n{extra}\n'
         f'[providers.swarm]\nrelays = ["{swarm["relay"]}"]\nkey_file = "{work}/swarm.key"\nnwc = "env:NWC_URI"\n'
         f'bid_msats = 5000\ntimeout_seconds = {timeout}\nnetwork = "bc"\n{section}\n')
-    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, NWC_URI=swarm["keys"]["nwc"])
+    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, NWC_URI=swarm["keys"][nwc])
     process = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
                                stderr=subprocess.PIPE, text=True)
     swarm["processes"].append(process)
@@ -146,6 +146,14 @@ def test_dvms_are_paid_through_the_wallet_within_the_budget_and_the_ledger_keeps
     assert len(payments(swarm)) == before + 2
     total = usage(gateway)["total"]
     assert total["paid_msats"] == 4000 and total["cost_nano_usd"] == 4000000
+
+
+def test_a_wallet_that_offers_only_nip04_is_asked_in_nip04(swarm):
+    legacy = serve(swarm, "legacy-wallet", "", nwc="nwc_legacy")
+    before = len(payments(swarm))
+    paid = chat(legacy, "swarm/paid")
+    assert paid.status_code == 200 and paid.headers["x-switchboard-cost-msats"] == "3000", paid.text
+    assert [p["nip44"] for p in payments(swarm)[before:]] == [False]
 
 
 def test_a_dvm_asking_more_than_the_bid_is_declined_and_the_next_one_answers(gateway, swarm):
