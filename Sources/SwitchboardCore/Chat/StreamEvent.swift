@@ -55,3 +55,23 @@ public struct AgentAction: Sendable, Hashable {
         ["kind": .string(kind), "summary": .string(summary), "status": status.map(JSONValue.string) ?? .null, "detail": detail]
     }
 }
+
+extension AsyncThrowingStream where Failure == any Error, Element: Sendable {
+    /// The stream of what `produce` emits, run in a task that is cancelled when the consumer stops reading; it ends
+    /// when `produce` returns, or with the error it throws.
+    public static func producing(
+        _ produce: @escaping @Sendable (_ emit: @escaping @Sendable (Element) -> Void) async throws -> Void
+    ) -> Self {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await produce { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

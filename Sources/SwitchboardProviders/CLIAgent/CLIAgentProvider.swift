@@ -62,18 +62,10 @@ public final class CLIAgentProvider: LLMProvider, Sendable {
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await gate.enter(provider: id)
-                    defer { gate.leave() }
-                    try await run(request, context: context) { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        .producing { emit in
+            try await self.gate.enter(provider: self.id)
+            defer { self.gate.leave() }
+            try await self.run(request, context: context, emit: emit)
         }
     }
 

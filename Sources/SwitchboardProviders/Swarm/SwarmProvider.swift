@@ -68,17 +68,7 @@ public final class SwarmProvider: LLMProvider, SharedSpending, Sendable {
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await self.run(request, context: context) { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        .producing { emit in try await self.run(request, context: context, emit: emit) }
     }
 
     /// DVMs that announce text generation (NIP-89, kind 31990 with `k` 5050) on the relays, as models: `any`, then
