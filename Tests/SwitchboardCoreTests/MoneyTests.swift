@@ -12,6 +12,9 @@ import Testing
         #expect(NanoUSD(usd: "1.2.3") == nil)
         #expect(NanoUSD(2_250_000_000).usdString == "2.25")
         #expect(NanoUSD(123).usdString == "0.000000123")
+        #expect(NanoUSD(0).usdString == "0.00" && NanoUSD(-1_500_000_000).usdString == "-1.50")
+        #expect(NanoUSD(10).usdString == "0.00000001" && NanoUSD(1_000_000_000_000).usdString == "1000.00")
+        #expect(NanoUSD(.max).usdString == "9223372036.854775807" && NanoUSD(.min).usdString == "-9223372036.854775808")
     }
 
     @Test func costRoundsEachComponentHalfUp() {
