@@ -74,17 +74,20 @@ def swarm():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4, nwc: str = "nwc") -> dict:
+def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4, nwc: str | None = "nwc") -> dict:
     work = swarm["work"] / name
     work.mkdir()
     port = free_port()
+    wallet = 'nwc = "env:NWC_URI"\n' if nwc else ""
     config = work / "switchboard.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n[store]\npath = "{work}/switchboard.db"\n\n'
         f'[billing]\nbtc_usd = 100000\n\n{extra}\n'
-        f'[providers.swarm]\nrelays = ["{swarm["relay"]}"]\nkey_file = "{work}/swarm.key"\nnwc = "env:NWC_URI"\n'
+        f'[providers.swarm]\nrelays = ["{swarm["relay"]}"]\nkey_file = "{work}/swarm.key"\n{wallet}'
         f'bid_msats = 5000\ntimeout_seconds = {timeout}\nnetwork = "bc"\n{section}\n')
-    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, NWC_URI=swarm["keys"][nwc])
+    env = dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY)
+    if nwc:
+        env["NWC_URI"] = swarm["keys"][nwc]
     process = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
                                stderr=subprocess.PIPE, text=True)
     swarm["processes"].append(process)
@@ -154,6 +157,17 @@ def test_a_wallet_that_offers_only_nip04_is_asked_in_nip04(swarm):
     paid = chat(legacy, "swarm/paid")
     assert paid.status_code == 200 and paid.headers["x-switchboard-cost-msats"] == "3000", paid.text
     assert [p["nip44"] for p in payments(swarm)[before:]] == [False]
+
+
+def test_without_a_wallet_only_dvms_that_need_no_payment_first_are_used(swarm):
+    walletless = serve(swarm, "no-wallet", "", nwc=None)
+    before = len(payments(swarm))
+    asked = chat(walletless, "swarm/paid")
+    assert asked.status_code == 504 and "no wallet is configured" in asked.json()["error"]["message"], asked.text
+    late = chat(walletless, "swarm/late-bill")
+    assert late.status_code == 200 and late.json()["choices"][0]["message"]["content"] == "Pay me later."
+    assert late.headers["x-switchboard-cost-msats"] == "0"
+    assert len(payments(swarm)) == before
 
 
 def test_a_dvm_asking_more_than_the_bid_is_declined_and_the_next_one_answers(gateway, swarm):
