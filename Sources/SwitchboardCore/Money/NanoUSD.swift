@@ -32,35 +32,13 @@ public struct NanoUSD: Sendable, Hashable, Comparable, Codable, CustomStringConv
 
     /// Decimal dollars for display only ("$0.000123"); never feed this back into arithmetic.
     public var usdString: String {
+        let sign = value < 0 ? "-" : ""
         let magnitude = value.magnitude
-        var whole = magnitude / 1_000_000_000
-        var fraction = magnitude % 1_000_000_000
-        var places = 9
-        while places > 2, fraction % 10 == 0 {
-            fraction /= 10
-            places -= 1
-        }
-        // Written into the string's own storage, right to left: every response's cost header is one of these.
-        return String(unsafeUninitializedCapacity: 32) { out in
-            var end = 32
-            func put(_ byte: UInt8) {
-                end -= 1
-                out[end] = byte
-            }
-            for _ in 0..<places {
-                put(UInt8(ascii: "0") + UInt8(fraction % 10))
-                fraction /= 10
-            }
-            put(UInt8(ascii: "."))
-            repeat {
-                put(UInt8(ascii: "0") + UInt8(whole % 10))
-                whole /= 10
-            } while whole > 0
-            if value < 0 { put(UInt8(ascii: "-")) }
-            let count = 32 - end
-            for i in 0..<count { out[i] = out[end + i] }
-            return count
-        }
+        let whole = magnitude / 1_000_000_000
+        var fraction = String(magnitude % 1_000_000_000)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(sign)\(whole).\(fraction)"
     }
 
     /// "$" plus the display amount.
