@@ -15,8 +15,6 @@ public enum DVMJob {
         public var relays: [String]
         /// DVMs asked for by pubkey (others may still answer).
         public var preferred: [String]
-        /// Makes the job's id its own; random unless set (tests fix it).
-        public var nonce: String?
 
         /// A job's parameters.
         public init(model: String?, bidMsats: Int64, relays: [String], preferred: [String] = []) {
@@ -48,7 +46,7 @@ public enum DVMJob {
         for dvm in parameters.preferred { tags.append(["p", dvm]) }
         // Two equal requests in one second would otherwise be one event, and share each other's results: a NIP-13
         // nonce (difficulty 0) makes each job its own.
-        tags.append(["nonce", parameters.nonce ?? Hex.encode(Secp256k1.randomBytes(8)), "0"])
+        tags.append(["nonce", Hex.encode(Secp256k1.randomBytes(8)), "0"])
         return NostrEvent.signed(kind: requestKind, tags: tags, content: "", createdAt: createdAt, by: key)
     }
 }

@@ -85,11 +85,7 @@ public struct GatewayServer: Sendable {
         // Replicas that share their counters (PostgreSQL) share each lane's budget, and the swarm's, too.
         if !(store.counters is any ImmediateCounterStore) {
             for lane in gateway.lanes.byName.values where lane.plan.budget != nil { lane.keepSpend(in: store.counters) }
-            // A provider composed into a router (the swarm's hybrid mode) is one of its slots.
-            let providers = gateway.providers.flatMap { ($0 as? ProviderRouter)?.slots.map(\.provider) ?? [$0] }
-            for case let spender as any SharedSpending in providers where !(spender is ProviderRouter) {
-                spender.keepSpend(in: store.counters)
-            }
+            for case let spender as any SharedSpending in gateway.providers { spender.keepSpend(in: store.counters) }
         }
         self.ledger = ledger
         self.options = options

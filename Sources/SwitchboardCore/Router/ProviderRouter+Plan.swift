@@ -127,6 +127,8 @@ extension ProviderRouter {
     /// budget, and a restart keeps what was spent when the store does. Without it, the spend is this process's.
     public func keepSpend(in counters: any CounterStore) {
         sharedSpend.withLock { $0 = counters }
+        // A slot that keeps a budget of its own (the swarm in its hybrid router) shares it too.
+        for case let spender as any SharedSpending in slots.map(\.provider) { spender.keepSpend(in: counters) }
     }
 
     /// The shared counter of the lane's spend.

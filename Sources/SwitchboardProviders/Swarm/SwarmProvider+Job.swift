@@ -112,7 +112,12 @@ extension SwarmProvider {
             // The wallet may still pay a request it received: the reservation stands.
             throw error
         } catch {
-            try? await budget.refund(msats)
+            do { try await budget.refund(msats) } catch let refund {
+                // The payment's error is the caller's; a reservation kept by mistake only tightens the budget, said here.
+                context.logger.error(
+                    "could not give back an unpaid reservation; the swarm's budget counts it as spent",
+                    metadata: ["provider": "\(id)", "msats": "\(msats)", "error": "\(refund)"])
+            }
             throw error
         }
     }
