@@ -244,3 +244,74 @@ private struct FailingLister: LLMProvider {
     }
     func health(context: CallContext) async -> ProviderHealth { ProviderHealth(status: .down, latency: .zero) }
 }
+
+/// A router's walk driven by hand, as a caller on an event loop drives it: no task, each attempt's end told to it.
+@Suite struct RouterWalkTests {
+    static func failure(_ kind: ProviderError.Kind, _ status: Int) -> ProviderError {
+        ProviderError(kind, provider: "x", status: status, message: "failed")
+    }
+
+    @Test func aWalkMovesOnAfterRetryableFailuresSkipsCoolingSlotsAndKeepsTheTrace() throws {
+        let (a, b, c) = (ScriptedProvider(id: "a", steps: []), ScriptedProvider(id: "b", steps: []), ScriptedProvider(id: "c", steps: []))
+        let lane = ProviderRouter(
+            id: "lane:hand", slots: [.init(provider: a), .init(provider: b, model: "b-model"), .init(provider: c)],
+            plan: .init(budget: NanoUSD(1_000)))
+        let request = ChatRequest(model: "m", messages: [.user("hi")])
+
+        let made = try lane.walkNow(request, context: CallContext.testing().traced())
+        var walk = try #require(made)
+        let firstStep = walk.next()
+        let first = try #require(firstStep)
+        #expect(first.slot.provider.id == "a" && first.request.model == "m")
+        let moved = walk.failed(first, Self.failure(.rateLimited(retryAfter: .seconds(60)), 429)) == nil
+        #expect(moved)
+        let secondStep = walk.next()
+        let second = try #require(secondStep)
+        #expect(second.slot.provider.id == "b" && second.request.model == "b-model")
+        let movedAgain = walk.failed(second, Self.failure(.overloaded, 503)) == nil
+        #expect(movedAgain)
+        let thirdStep = walk.next()
+        let third = try #require(thirdStep)
+        walk.answered(third)
+        var usage = Usage(inputTokens: 10, outputTokens: 10)
+        usage.reportedCost = NanoUSD(1_000)
+        walk.spent(third, usage: usage)
+        #expect(walk.context.trace?.route == "lane:hand: a/m=failed(rate_limited 429), b/b-model=failed(overloaded 503), c/m=ok")
+
+        // The budget is spent: a caller that cannot wait is refused; a walk skips the slot that is cooling down.
+        #expect(lane.spent == NanoUSD(1_000))
+        #expect(throws: ProviderError.self) { try lane.walkNow(request, context: .testing()) }
+        var next = lane.walk(request, context: CallContext.testing().traced())
+        let skippedTo = next.next()
+        #expect(skippedTo?.slot.provider.id == "b")
+        #expect(next.context.trace?.entries.first?.reason == "cooling")
+    }
+
+    @Test func aWalkStopsAtARefusalEverySlotWouldShareAndWhenTheCallsTimeIsUp() throws {
+        let (a, b) = (ScriptedProvider(id: "a", steps: []), ScriptedProvider(id: "b", steps: []))
+        let router = ProviderRouter(slots: [.init(provider: a), .init(provider: b)])
+        let request = ChatRequest(model: "m", messages: [.user("hi")])
+
+        var walk = router.walk(request, context: .testing())
+        let firstStep = walk.next()
+        let first = try #require(firstStep)
+        let refused = walk.failed(first, Self.failure(.invalidRequest, 400))
+        #expect((refused as? ProviderError)?.status == 400)
+
+        var late = router.walk(request, context: .testing(timeout: .zero))
+        let none = late.next()
+        #expect(none?.slot.provider.id == nil)
+        #expect(late.exhausted.attempts.isEmpty)
+
+        var all = router.walk(request, context: .testing())
+        for _ in 0..<2 {
+            let next = all.next()
+            let step = try #require(next)
+            let moved = all.failed(step, Self.failure(.server(status: 500), 500)) == nil
+            #expect(moved)
+        }
+        let after = all.next()
+        #expect(after?.slot.provider.id == nil)
+        #expect(all.exhausted.attempts.map(\.provider) == ["a", "b"])
+    }
+}

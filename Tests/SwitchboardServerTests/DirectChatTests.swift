@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardProviders
 import SwitchboardServer
 import SwitchboardStorage
 import SwitchboardTesting
@@ -259,6 +260,59 @@ struct DirectChatTests {
                 "200 - 2 3165750", "200 - 1 3165750", "200 - 0 3165750",
             ])
         #expect(try await Self.loopAnswered(loop) == 6)
+        #expect(try await Self.loopAnswered(routed) == 0)
+    }
+
+    /// A lane runs on the loop too: its failover, cool-downs, budget, route header and ledger record as the router's.
+    @Test func aLaneFailsOverOnTheLoopAsTheRouterDoes() async throws {
+        // A slot whose transport does not answer on the loop: the failover reaches it in a task.
+        let remote = OpenAICompatibleProvider(
+            options: .init(
+                descriptor: ProviderDescriptor(
+                    id: "remote", displayName: "Remote", baseURL: "http://127.0.0.1:1/v1", apiKeyEnv: nil, defaultModel: "m",
+                    freeTier: .local),
+                apiKey: nil),
+            transport: AsyncHTTPClientTransport.shared)
+        let lanes = [
+            Lane(name: "fast", models: ["fake/limited", "fake/broken", "fake/fake-model"], budget: NanoUSD(5_000_000)),
+            Lane(name: "far", models: ["fake/broken", "remote/m", "fake/fake-model"]),
+        ]
+        let loop = try await LiveGateway.start(extraProviders: [remote], lanes: lanes)
+        let routed = try await LiveGateway.start(extraProviders: [remote], loopChat: false, lanes: lanes)
+        defer {
+            Task {
+                await loop.stop(); await routed.stop()
+            }
+        }
+        var seen: [[String]] = []
+        for gw in [loop, routed] {
+            gw.fake.set(.rateLimited(retryAfter: 30), forModel: "limited")
+            gw.fake.set(.serverError(503), forModel: "broken")
+            var reply = FakeReply("from the lane")
+            reply.usage = Usage(inputTokens: 1000, outputTokens: 333)  // 3,165,750 nano-USD
+            gw.fake.set(.reply(reply), forModel: "fake-model")
+            var lines: [String] = []
+            // The first call fails over twice; the second skips the cooling slot; the third finds the budget spent.
+            for model in ["lane:fast", "lane:fast", "lane:fast", "lane:far"] {
+                let r = try await gw.send("POST", "/v1/chat/completions", json: chatBody(model))
+                lines.append(
+                    "\(r.status) \(r.json?["choices"]?[0]?["message"]?["content"]?.stringValue ?? r.json?["error"]?["code"]?.stringValue ?? "-") "
+                        + "\(r.header("x-switchboard-route") ?? "-") \(r.header("x-switchboard-cost-nano-usd") ?? "-")")
+            }
+            let records = try await Self.ledger(gw, count: 4)
+            lines += records.map { "\($0.status) \($0.provider)/\($0.model) \($0.attempts) \($0.route ?? "-")" }.sorted()
+            seen.append(lines)
+        }
+        #expect(seen[0] == seen[1])
+        #expect(
+            Array(seen[0].prefix(4)) == [
+                "200 from the lane lane:fast: fake/limited=failed(rate_limited 429), fake/broken=failed(overloaded 503), fake/fake-model=ok 3165750",
+                "200 from the lane lane:fast: fake/limited=skipped(cooling), fake/broken=failed(overloaded 503), fake/fake-model=ok 3165750",
+                "429 budget_exceeded lane:fast/lane:fast=failed(429) -",
+                "200 from the lane lane:far: fake/broken=failed(overloaded 503), remote/m=failed(network), fake/fake-model=ok 3165750",
+            ], "\(seen[0])")
+        // Every lane call but the refused one answered on the loop (the refusal is the route's, as a spent key's is).
+        #expect(try await Self.loopAnswered(loop) == 3)
         #expect(try await Self.loopAnswered(routed) == 0)
     }
 

@@ -136,11 +136,7 @@ extension ProviderRouter {
 
     /// Adds a slot's call to the spend (in the shared counter when there is one).
     func spend(_ index: Int, usage: Usage?, logger: Logger) async {
-        guard plan.budget != nil, let usage else { return }
-        // What the slot said it cost (a swarm job's msats) stands; else its price.
-        let reported = plan.sats.flatMap { usage.paidCost(at: $0) } ?? usage.reportedCost
-        let priced = plan.prices.indices.contains(index) ? plan.prices[index]?.cost(of: usage) : nil
-        guard let cost = (reported ?? priced)?.value else { return }
+        guard let cost = cost(index, usage: usage) else { return }
         guard let counters = sharedSpend.withLock({ $0 }) else {
             spentNanoUSD.wrappingAdd(cost, ordering: .relaxed)
             return
@@ -154,12 +150,26 @@ extension ProviderRouter {
         }
     }
 
+    /// What a slot's call cost against the budget, in nano-USD; nil without a budget or a price.
+    func cost(_ index: Int, usage: Usage?) -> Int64? {
+        guard plan.budget != nil, let usage else { return nil }
+        // What the slot said it cost (a swarm job's msats) stands; else its price.
+        let reported = plan.sats.flatMap { usage.paidCost(at: $0) } ?? usage.reportedCost
+        let priced = plan.prices.indices.contains(index) ? plan.prices[index]?.cost(of: usage) : nil
+        return (reported ?? priced)?.value
+    }
+
     /// Fails when the lane's budget is spent (reading the shared counter first when there is one).
     func checkBudget() async throws {
         guard let budget = plan.budget else { return }
         if let counters = sharedSpend.withLock({ $0 }) {
             try await noteShared(counters.charge([CounterCharge(counter: spendCounter, amount: 0, limit: nil, expiresAt: .max)]))
         }
+        try checkBudget(budget)
+    }
+
+    /// Fails when the spend known here has reached `budget`.
+    func checkBudget(_ budget: NanoUSD) throws(ProviderError) {
         guard spent >= budget else { return }
         throw ProviderError(
             .budgetExceeded, provider: id, message: "\(id) has spent its budget of \(budget) (\(spent) spent); use a cheaper lane")

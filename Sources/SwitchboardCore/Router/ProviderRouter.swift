@@ -93,19 +93,17 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
         _ call: (RouterSlot, ChatRequest, CallContext) async throws -> Answer
     ) async throws -> Answer {
         try await checkBudget()
-        guard plan.strategy == .priority else {
-            return try await attempt(request, context: bounded(context), over: order(), usage: usage, call)
-        }
-        return try await attempt(request, context: bounded(context), over: slots.indices, usage: usage, call)
+        var walk = walk(request, context: context)
+        return try await run(&walk, usage: usage) { try await call($0.slot, $0.request, $0.context) }
     }
 
     public func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        guard plan.strategy == .priority else { return stream(request, context: bounded(context), over: order()) }
-        return stream(request, context: bounded(context), over: slots.indices)
+        let walk = walk(request, context: context)
+        return stream(walk)
     }
 
     /// The call's context within the plan's limits, the lane noted in its trace.
-    private func bounded(_ context: CallContext) -> CallContext {
+    func bounded(_ context: CallContext) -> CallContext {
         if isLane { context.trace?.entered(lane: id) }
         guard plan.totalTimeout != nil || plan.ttftTimeout != nil else { return context }
         var context = context
@@ -121,90 +119,54 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
         return indexes.isEmpty ? nil : RouterSelection(router: self, indexes: indexes)
     }
 
-    func chat<Indexes: Collection<Int>>(
-        _ request: ChatRequest, context: CallContext, over indexes: Indexes
-    ) async throws -> ChatResponse {
-        try await attempt(request, context: context, over: indexes, usage: \.usage) { slot, request, context in
-            try await slot.provider.chat(request, context: context)
-        }
-    }
-
-    private func attempt<Indexes: Collection<Int>, Answer>(
-        _ request: ChatRequest, context: CallContext, over indexes: Indexes, usage: (Answer) -> Usage?,
-        _ call: (RouterSlot, ChatRequest, CallContext) async throws -> Answer
+    /// Runs `walk` until a slot answers, making each attempt with `call`, starting with `step` when one was begun.
+    public func run<Answer>(
+        _ walk: inout Walk, from step: Walk.Step? = nil, usage: (Answer) -> Usage?, _ call: (Walk.Step) async throws -> Answer
     ) async throws -> Answer {
-        var attempts: [AllProvidersFailed.Attempt] = []
-        for index in indexes {
-            let slot = slots[index]
-            let model = slot.model ?? request.model
-            if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-            let attempt = note(index, model: model, in: context)
-            let start = ContinuousClock.now
+        var next = step ?? walk.next()
+        while let step = next {
             do {
-                let answer = try await call(slot, request.withModel(model), attempt)
-                record(index, latency: .now - start, firstToken: false)
-                settle(index, nil)
-                answered(index, context)
-                await spend(index, usage: usage(answer), logger: context.logger)
+                let answer = try await call(step)
+                walk.answered(step)
+                await spend(step.index, usage: usage(answer), logger: walk.context.logger)
                 return answer
-            } catch let error as ProviderError where error.triesNextSlot {
-                attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
-            } catch let error as ProviderError {
-                settle(index, error)
-                traceFailure(index, error, context)
-                throw error
-            } catch let inner as AllProvidersFailed {
-                // A lane in this slot tried all of its own: the next slot.
-                attempts += inner.attempts
+            } catch {
+                if let end = walk.failed(step, error) { throw end }
             }
+            next = walk.next()
         }
-        throw AllProvidersFailed(attempts: attempts)
+        throw walk.exhausted
     }
 
-    func stream<Indexes: Collection<Int> & Sendable>(
-        _ request: ChatRequest, context: CallContext, over indexes: Indexes
-    ) -> AsyncThrowingStream<StreamEvent, any Error> {
+    /// A stream over the slots `walk` visits: one fails over to the next only before its first event.
+    func stream(_ walk: Walk) -> AsyncThrowingStream<StreamEvent, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do { try await checkBudget() } catch {
                     continuation.finish(throwing: error)
                     return
                 }
-                var attempts: [AllProvidersFailed.Attempt] = []
-                for index in indexes {
-                    let slot = slots[index]
-                    let model = slot.model ?? request.model
-                    if let skip = skipIfCooling(index, slot: slot, model: model, context: context) { attempts.append(skip); continue }
-                    let attempt = note(index, model: model, in: context)
-                    let start = ContinuousClock.now
+                var walk = walk
+                while let step = walk.next() {
                     var delivered = false
                     do {
-                        for try await event in slot.provider.stream(request.withModel(model), context: attempt) {
-                            if !delivered {
-                                record(index, latency: .now - start, firstToken: true)
-                                settle(index, nil)
-                            }
+                        for try await event in step.slot.provider.stream(step.request, context: step.context) {
+                            if !delivered { walk.began(step) }
                             delivered = true
-                            if case .usage(let usage) = event { await spend(index, usage: usage, logger: context.logger) }
+                            if case .usage(let usage) = event { await spend(step.index, usage: usage, logger: walk.context.logger) }
                             continuation.yield(event)
                         }
-                        answered(index, context)
+                        walk.ended(step)
                         continuation.finish()
                         return
-                    } catch let error as ProviderError where error.triesNextSlot && !delivered {
-                        attempts.append(recordFailure(index, slot: slot, model: model, error: error, context: context))
-                    } catch let inner as AllProvidersFailed where !delivered {
-                        attempts += inner.attempts
                     } catch {
-                        if let error = error as? ProviderError {
-                            settle(index, error)
-                            traceFailure(index, error, context)
+                        if let end = walk.failed(step, error, delivered: delivered) {
+                            continuation.finish(throwing: end)
+                            return
                         }
-                        continuation.finish(throwing: error)
-                        return
                     }
                 }
-                continuation.finish(throwing: AllProvidersFailed(attempts: attempts))
+                continuation.finish(throwing: walk.exhausted)
             }
             continuation.onTermination = { _ in task.cancel() }
         }
@@ -244,7 +206,7 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
     }
 
     /// A slot's call ended: its breaker counts the upstream's own failures; anything else shows the upstream answers.
-    private func settle(_ index: Int, _ error: ProviderError?) {
+    func settle(_ index: Int, _ error: ProviderError?) {
         let now = ContinuousClock.now
         breakers.withLock { breakers in
             if let error, CircuitBreaker.counts(error) { breakers[index].failed(now: now) } else { breakers[index].succeeded() }
@@ -253,26 +215,26 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
 
     /// Notes the attempt in the call's trace and tells the call's observer, returning the attempt's context; a lane in
     /// a slot notes its own slots' attempts.
-    private func note(_ index: Int, model: String, in context: CallContext) -> CallContext {
+    func note(_ index: Int, model: String, in context: CallContext) -> CallContext {
         guard !nested[index] else { return context }
         context.trace?.attempt(slots[index].provider.id, model: model)
         return context.attempt(slots[index].provider.id, model: model)
     }
 
     /// The attempt at a slot answered; a lane in a slot told its own.
-    private func answered(_ index: Int, _ context: CallContext) {
+    func answered(_ index: Int, _ context: CallContext) {
         guard !nested[index] else { return }
         context.observer?.ended(nil)
     }
 
     /// Notes that the attempt at a slot failed; a lane in a slot noted its own.
-    private func traceFailure(_ index: Int, _ error: ProviderError, _ context: CallContext) {
+    func traceFailure(_ index: Int, _ error: ProviderError, _ context: CallContext) {
         guard !nested[index] else { return }
         context.trace?.failed(error)
         context.observer?.ended(error)
     }
 
-    private func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
+    func skipIfCooling(_ index: Int, slot: RouterSlot, model: String, context: CallContext) -> AllProvidersFailed.Attempt? {
         let error: ProviderError
         let reason: String
         if let until = coolingDown(slot: index) {
@@ -291,7 +253,7 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
         return .init(provider: slot.provider.id, model: model, error: error, skipped: true)
     }
 
-    private func recordFailure(
+    func recordFailure(
         _ index: Int, slot: RouterSlot, model: String, error: ProviderError, context: CallContext
     ) -> AllProvidersFailed.Attempt {
         if error.unreachable {
@@ -334,11 +296,13 @@ struct RouterSelection: RoutingProvider {
     var isConfigured: Bool { indexes.contains { router.slots[$0].provider.isConfigured } }
 
     func chat(_ request: ChatRequest, context: CallContext) async throws -> ChatResponse {
-        try await router.chat(request, context: context, over: indexes)
+        var walk = ProviderRouter.Walk(router: router, request: request, context: context, order: indexes)
+        return try await router.run(&walk, usage: \.usage) { try await $0.slot.provider.chat($0.request, context: $0.context) }
     }
 
     func stream(_ request: ChatRequest, context: CallContext) -> AsyncThrowingStream<StreamEvent, any Error> {
-        router.stream(request, context: context, over: indexes)
+        let walk = ProviderRouter.Walk(router: router, request: request, context: context, order: indexes)
+        return router.stream(walk)
     }
 
     func models(context: CallContext) async throws -> [ModelInfo] { try await router.models(context: context) }

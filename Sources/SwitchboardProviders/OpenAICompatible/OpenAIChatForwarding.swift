@@ -8,12 +8,30 @@ public protocol OpenAIChatForwarding: LLMProvider {
     /// the encoded request would.
     func chatOpenAIBody(_ request: ChatRequest, client: ClientChatBody?, context: CallContext) async throws -> OpenAIChatBody
 
-    /// The completion ready to be sent from `loop` without a task, or nil when it must wait for something first (a
-    /// token to fetch) or the transport cannot answer on that loop. Throws when the provider's own plan limits are spent.
-    func loopCompletion(_ request: ChatRequest, client: ClientChatBody?, on loop: any EventLoop) throws(ProviderError) -> LoopCompletion?
+    /// `chatOpenAIBody` ready to run in callbacks on `loop`, without a task, within `context`'s deadline; nil (having
+    /// reserved nothing) when it must wait for something first (a token to fetch, a shared budget to read) or its
+    /// transport cannot answer on that loop. Throws when the provider's own limits are spent.
+    func loopForward(
+        _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
+    ) throws(ProviderError) -> LoopForward?
+}
 
-    /// What `chatOpenAIBody` would have returned or thrown for a loop completion's outcome.
-    func finish(_ call: LoopCompletion, _ outcome: Result<TransportResponse, any Error>) -> Result<OpenAIChatBody, any Error>
+/// A forwarded completion ready to run on an event loop.
+public struct LoopForward: Sendable {
+    /// What the call ends with: the upstream's body, or what `chatOpenAIBody` would have thrown.
+    public typealias Done = @Sendable (Result<OpenAIChatBody, any Error>) -> Void
+
+    /// Starts the call, which calls `done` once, on the loop (possibly before `start` returns); returns what stops it
+    /// (call on the loop; `done` then gets a `CancellationError`).
+    public let start: @Sendable (_ done: @escaping Done) -> @Sendable () -> Void
+    /// Gives back what making it ready reserved, for a call that is not started.
+    public let abandon: @Sendable () -> Void
+
+    /// A call made of its start and its abandonment.
+    public init(start: @escaping @Sendable (_ done: @escaping Done) -> @Sendable () -> Void, abandon: @escaping @Sendable () -> Void) {
+        self.start = start
+        self.abandon = abandon
+    }
 }
 
 extension OpenAICompatibleProvider: OpenAIChatForwarding {}
@@ -38,15 +56,21 @@ extension ProviderRouter: OpenAIChatForwarding {
         }
     }
 
-    /// None: a router fails over between slots, which an exchange on the loop does not.
-    public func loopCompletion(
-        _ request: ChatRequest, client: ClientChatBody?, on loop: any EventLoop
-    ) throws(ProviderError) -> LoopCompletion? {
-        nil
-    }
-
-    /// Never called, as `loopCompletion` makes no completion.
-    public func finish(_ call: LoopCompletion, _ outcome: Result<TransportResponse, any Error>) -> Result<OpenAIChatBody, any Error> {
-        .failure(ProviderError(.invalidRequest, provider: id, message: "a router makes no loop completion"))
+    /// The router's failover in callbacks on `loop`: the first slot to try must be ready to run there, or the call is
+    /// declined; a later slot that is not continues the failover in a task.
+    public func loopForward(
+        _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
+    ) throws(ProviderError) -> LoopForward? {
+        guard var walk = try walkNow(request, context: context), let step = walk.next(),
+            let forward = try? (step.slot.provider as? any OpenAIChatForwarding)?.loopForward(
+                step.request, client: client, context: step.context, on: loop)
+        else { return nil }
+        let failover = LoopFailover(router: self, walk: walk, client: client, loop: loop)
+        return LoopForward(
+            start: { done in
+                failover.run(step, forward, done: done)
+                return { failover.stop() }
+            },
+            abandon: forward.abandon)
     }
 }

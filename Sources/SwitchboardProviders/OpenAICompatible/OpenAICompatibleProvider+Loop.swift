@@ -3,25 +3,49 @@ public import SwitchboardCore
 
 /// A non-streamed completion made ready to be sent from an event loop: the upstream request and what reading
 /// its answer needs.
-public struct LoopCompletion: Sendable {
+struct LoopCompletion: Sendable {
     /// The transport that answers on the loop.
-    public let transport: any LoopTransport
+    let transport: any LoopTransport
     /// The upstream request.
-    public let request: TransportRequest
+    let request: TransportRequest
     /// Largest body read.
-    public let bodyLimit: Int
+    let bodyLimit: Int
     let prepared: ChatRequest
     let reservation: ClientRateLimiter.Reservation?
 }
 
 extension OpenAICompatibleProvider {
+    /// The forwarded completion ready to run on `loop`: one exchange over the loop transport, its answer read as
+    /// `chatOpenAIBody` reads it (an error's body in a task, as redacting it is work for a task, not for the loop).
+    public func loopForward(
+        _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
+    ) throws(ProviderError) -> LoopForward? {
+        guard let completion = try loopCompletion(request, client: client, on: loop) else { return nil }
+        let deadline = NIODeadline.now() + .nanoseconds(context.remaining.inNanoseconds)
+        return LoopForward(
+            start: { [self] done in
+                completion.transport.exchange(completion.request, on: loop, deadline: deadline, bodyLimit: completion.bodyLimit) {
+                    [self] outcome in
+                    if case .success(let response) = outcome, !(200..<300).contains(response.status) {
+                        Task {
+                            let finished = finish(completion, outcome)
+                            loop.execute { done(finished) }
+                        }
+                        return
+                    }
+                    done(finish(completion, outcome))
+                }.cancel
+            },
+            abandon: { [self] in _ = finish(completion, .failure(CancellationError())) })
+    }
+
     /// The completion ready to go from `loop`, or nil when it needs to wait for something first (a token source
     /// to ask) or the transport cannot answer on that loop. Reserves the plan's limits as `chat` does; throws
     /// when they are spent.
     ///
     /// With the client's own body (`client`), that text goes upstream with only its model replaced when it says what
     /// the encoded request would (`OpenAIRequestEncoding.forwarded`), so a long prompt is not written again.
-    public func loopCompletion(
+    func loopCompletion(
         _ request: ChatRequest, client: ClientChatBody? = nil, on loop: any EventLoop
     ) throws(ProviderError)
         -> LoopCompletion?
@@ -39,7 +63,7 @@ extension OpenAICompatibleProvider {
     }
 
     /// What `chatOpenAIBody` would have returned or thrown for this exchange's outcome; settles the plan's limits.
-    public func finish(_ call: LoopCompletion, _ outcome: Result<TransportResponse, any Error>) -> Result<OpenAIChatBody, any Error> {
+    func finish(_ call: LoopCompletion, _ outcome: Result<TransportResponse, any Error>) -> Result<OpenAIChatBody, any Error> {
         var usage: Usage?
         defer { settle(call.reservation, usage: usage) }
         do {

@@ -70,45 +70,32 @@ final class DirectChat: Sendable {
             return answer(hit, plan: cache, call: call, head: head, request: decoded.request, provider: resolved, on: loop, reply: reply)
         }
         guard let provider = pipeline.forwarder(resolved) else { return nil }
-        // Spent plan limits: the route throws the same refusal.
-        guard let completion = try? provider.loopCompletion(request, client: client, on: loop) else { return nil }
-
         call.identify(head.headerFields)
+        let context = pipeline.callContext(
+            task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model, call: call)
+        // Spent plan limits or budget: the route throws the same refusal.
+        guard let forward = try? provider.loopForward(request, client: client, context: context, on: loop) else { return nil }
+
         pipeline.enter(call, route: Self.route, billed: true)
-        call.route(task: "chat.completions", clientModel: decoded.request.model, provider: provider.id, upstreamModel: model)
         do {
             guard try pipeline.admitNow(call, usage: pipeline.reservation(decoded.request)) else {
-                _ = provider.finish(completion, .failure(CancellationError()))  // releases the plan's reservation
+                forward.abandon()
                 pipeline.abandon(call)
                 return nil
             }
         } catch {
-            _ = provider.finish(completion, .failure(error))
+            forward.abandon()
             conclude(Answer(pipeline.errorAnswer(error, call: call)), call: call, on: loop, reply: reply)
             return {}
         }
         if let cache, cache.decision.lookup { pipeline.noteLookup(nil, plan: cache, call: call) }
 
         let promptCharacters = request.promptCharacters
-        let deadline = NIODeadline.now() + .nanoseconds(pipeline.options.requestTimeout.inNanoseconds)
         let upstreamStart = ContinuousClock.now
-        let exchange = completion.transport.exchange(completion.request, on: loop, deadline: deadline, bodyLimit: completion.bodyLimit) {
-            [self] outcome in
+        return forward.start { [self] finished in
             call.upstream = ContinuousClock.now - upstreamStart
-            if case .success(let response) = outcome, !(200..<300).contains(response.status) {
-                // Reading an upstream's error means redacting its body: work for a task, not for the loop.
-                Task {
-                    let finished = provider.finish(completion, outcome)
-                    loop.execute {
-                        self.answer(finished, call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
-                    }
-                }
-                return
-            }
-            answer(
-                provider.finish(completion, outcome), call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
+            answer(finished, call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
         }
-        return exchange.cancel
     }
 
     /// A request the cache answers: admitted and recorded as any other, with the stored body as its answer.
@@ -143,6 +130,7 @@ final class DirectChat: Sendable {
     ) {
         switch finished {
         case .success(let result):
+            call.served(by: result.provider)
             let usage = pipeline.account(
                 usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), call: call)
             pipeline.keep(result.body, usage: usage, plan: cache, call: call)

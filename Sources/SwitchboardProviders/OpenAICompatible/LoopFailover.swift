@@ -1,0 +1,72 @@
+import NIOCore
+import SwitchboardCore
+
+/// A router's forwarded call run in callbacks on one event loop: each slot's `LoopForward` in turn, as the router's
+/// `Walk` orders and judges them, until one answers. A slot that cannot run on the loop takes the rest of the walk into
+/// a task. Its state is touched only on `loop` (the callbacks run there), hence unchecked.
+final class LoopFailover: @unchecked Sendable {
+    private let router: ProviderRouter
+    private let client: ClientChatBody?
+    private let loop: any EventLoop
+    private var walk: ProviderRouter.Walk
+    /// What stops the attempt under way.
+    private var current: (@Sendable () -> Void)?
+    private var stopped = false
+
+    init(router: ProviderRouter, walk: ProviderRouter.Walk, client: ClientChatBody?, loop: any EventLoop) {
+        self.router = router
+        self.walk = walk
+        self.client = client
+        self.loop = loop
+    }
+
+    /// Runs `step` with its ready call; `done` gets the first answer or what the walk ends with.
+    func run(_ step: ProviderRouter.Walk.Step, _ forward: LoopForward, done: @escaping LoopForward.Done) {
+        current = forward.start { [self] result in
+            switch result {
+            case .success(let answer):
+                walk.answered(step)
+                walk.spent(step, usage: answer.usage)
+                done(.success(answer))
+            case .failure(let error):
+                if let end = walk.failed(step, error) { done(.failure(end)) } else { next(done: done) }
+            }
+        }
+    }
+
+    /// The client left: the attempt under way is stopped, and no other begins.
+    func stop() {
+        stopped = true
+        current?()
+    }
+
+    private func next(done: @escaping LoopForward.Done) {
+        guard !stopped else { return done(.failure(CancellationError())) }
+        guard let step = walk.next() else { return done(.failure(walk.exhausted)) }
+        if let forwarding = step.slot.provider as? any OpenAIChatForwarding,
+            let forward = try? forwarding.loopForward(step.request, client: client, context: step.context, on: loop)
+        {
+            return run(step, forward, done: done)
+        }
+        // This slot must wait for something first (or refused to be made ready here, which its own call says again).
+        var walk = walk
+        let (router, client, loop) = (router, client, loop)
+        let task = Task {
+            let result: Result<OpenAIChatBody, any Error>
+            do {
+                result = .success(
+                    try await router.run(&walk, from: step, usage: \.usage) { step in
+                        guard let forwarding = step.slot.provider as? any OpenAIChatForwarding else {
+                            throw ProviderError(
+                                .invalidRequest, provider: step.slot.provider.id, message: "does not speak OpenAI's chat dialect")
+                        }
+                        return try await forwarding.chatOpenAIBody(step.request, client: client, context: step.context)
+                    })
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute { done(result) }
+        }
+        current = { task.cancel() }
+    }
+}
