@@ -4,24 +4,39 @@ import SwitchboardCore
 /// A router's forwarded call run in callbacks on one event loop: each slot's `LoopForward` in turn, as the router's
 /// `Walk` orders and judges them, until one answers. A slot that cannot run on the loop takes the rest of the walk into
 /// a task. Its state is touched only on `loop` (the callbacks run there), hence unchecked.
-final class LoopFailover: @unchecked Sendable {
+final class LoopFailover: LoopForward, @unchecked Sendable {
     private let router: ProviderRouter
     private let client: ClientChatBody?
     private let loop: any EventLoop
     private var walk: ProviderRouter.Walk
+    /// The first slot's step and its ready call.
+    private let first: (step: ProviderRouter.Walk.Step, forward: any LoopForward)
     /// What stops the attempt under way.
     private var current: (@Sendable () -> Void)?
     private var stopped = false
 
-    init(router: ProviderRouter, walk: ProviderRouter.Walk, client: ClientChatBody?, loop: any EventLoop) {
+    init(
+        router: ProviderRouter, walk: ProviderRouter.Walk, first: (ProviderRouter.Walk.Step, any LoopForward), client: ClientChatBody?,
+        loop: any EventLoop
+    ) {
         self.router = router
+        self.first = first
         self.walk = walk
         self.client = client
         self.loop = loop
     }
 
+    func start(_ done: @escaping LoopForwardDone) -> @Sendable () -> Void {
+        run(first.step, first.forward, done: done)
+        return { self.stop() }
+    }
+
+    func abandon() {
+        first.forward.abandon()
+    }
+
     /// Runs `step` with its ready call; `done` gets the first answer or what the walk ends with.
-    func run(_ step: ProviderRouter.Walk.Step, _ forward: LoopForward, done: @escaping LoopForward.Done) {
+    private func run(_ step: ProviderRouter.Walk.Step, _ forward: any LoopForward, done: @escaping LoopForwardDone) {
         current = forward.start { [self] result in
             switch result {
             case .success(let answer):
@@ -35,12 +50,12 @@ final class LoopFailover: @unchecked Sendable {
     }
 
     /// The client left: the attempt under way is stopped, and no other begins.
-    func stop() {
+    private func stop() {
         stopped = true
         current?()
     }
 
-    private func next(done: @escaping LoopForward.Done) {
+    private func next(done: @escaping LoopForwardDone) {
         guard !stopped else { return done(.failure(CancellationError())) }
         guard let step = walk.next() else { return done(.failure(walk.exhausted)) }
         if let forwarding = step.slot.provider as? any OpenAIChatForwarding,

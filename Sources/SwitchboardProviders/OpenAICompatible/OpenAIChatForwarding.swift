@@ -13,25 +13,21 @@ public protocol OpenAIChatForwarding: LLMProvider {
     /// transport cannot answer on that loop. Throws when the provider's own limits are spent.
     func loopForward(
         _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
-    ) throws(ProviderError) -> LoopForward?
+    ) throws(ProviderError) -> (any LoopForward)?
 }
 
-/// A forwarded completion ready to run on an event loop.
-public struct LoopForward: Sendable {
-    /// What the call ends with: the upstream's body, or what `chatOpenAIBody` would have thrown.
-    public typealias Done = @Sendable (Result<OpenAIChatBody, any Error>) -> Void
+/// What a forwarded completion run on an event loop ends with: the upstream's body, or what `chatOpenAIBody` would
+/// have thrown.
+public typealias LoopForwardDone = @Sendable (Result<OpenAIChatBody, any Error>) -> Void
 
+/// A forwarded completion ready to run on an event loop. A class: the request it holds is copied once, not into
+/// every callback.
+public protocol LoopForward: AnyObject, Sendable {
     /// Starts the call, which calls `done` once, on the loop (possibly before `start` returns); returns what stops it
     /// (call on the loop; `done` then gets a `CancellationError`).
-    public let start: @Sendable (_ done: @escaping Done) -> @Sendable () -> Void
+    func start(_ done: @escaping LoopForwardDone) -> @Sendable () -> Void
     /// Gives back what making it ready reserved, for a call that is not started.
-    public let abandon: @Sendable () -> Void
-
-    /// A call made of its start and its abandonment.
-    public init(start: @escaping @Sendable (_ done: @escaping Done) -> @Sendable () -> Void, abandon: @escaping @Sendable () -> Void) {
-        self.start = start
-        self.abandon = abandon
-    }
+    func abandon()
 }
 
 extension OpenAICompatibleProvider: OpenAIChatForwarding {}
@@ -60,17 +56,11 @@ extension ProviderRouter: OpenAIChatForwarding {
     /// declined; a later slot that is not continues the failover in a task.
     public func loopForward(
         _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
-    ) throws(ProviderError) -> LoopForward? {
+    ) throws(ProviderError) -> (any LoopForward)? {
         guard var walk = try walkNow(request, context: context), let step = walk.next(),
             let forward = try? (step.slot.provider as? any OpenAIChatForwarding)?.loopForward(
                 step.request, client: client, context: step.context, on: loop)
         else { return nil }
-        let failover = LoopFailover(router: self, walk: walk, client: client, loop: loop)
-        return LoopForward(
-            start: { done in
-                failover.run(step, forward, done: done)
-                return { failover.stop() }
-            },
-            abandon: forward.abandon)
+        return LoopFailover(router: self, walk: walk, first: (step, forward), client: client, loop: loop)
     }
 }

@@ -16,27 +16,13 @@ struct LoopCompletion: Sendable {
 
 extension OpenAICompatibleProvider {
     /// The forwarded completion ready to run on `loop`: one exchange over the loop transport, its answer read as
-    /// `chatOpenAIBody` reads it (an error's body in a task, as redacting it is work for a task, not for the loop).
+    /// `chatOpenAIBody` reads it.
     public func loopForward(
         _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
-    ) throws(ProviderError) -> LoopForward? {
+    ) throws(ProviderError) -> (any LoopForward)? {
         guard let completion = try loopCompletion(request, client: client, on: loop) else { return nil }
-        let deadline = NIODeadline.now() + .nanoseconds(context.remaining.inNanoseconds)
-        return LoopForward(
-            start: { [self] done in
-                completion.transport.exchange(completion.request, on: loop, deadline: deadline, bodyLimit: completion.bodyLimit) {
-                    [self] outcome in
-                    if case .success(let response) = outcome, !(200..<300).contains(response.status) {
-                        Task {
-                            let finished = finish(completion, outcome)
-                            loop.execute { done(finished) }
-                        }
-                        return
-                    }
-                    done(finish(completion, outcome))
-                }.cancel
-            },
-            abandon: { [self] in _ = finish(completion, .failure(CancellationError())) })
+        return LoopExchangeCall(
+            provider: self, completion: completion, loop: loop, deadline: NIODeadline.now() + .nanoseconds(context.remaining.inNanoseconds))
     }
 
     /// The completion ready to go from `loop`, or nil when it needs to wait for something first (a token source
@@ -85,5 +71,39 @@ extension OpenAICompatibleProvider {
         } catch {
             return .failure(error)
         }
+    }
+}
+
+/// One provider's forwarded completion on the loop: a single exchange.
+final class LoopExchangeCall: LoopForward {
+    let provider: OpenAICompatibleProvider
+    let completion: LoopCompletion
+    let loop: any EventLoop
+    let deadline: NIODeadline
+
+    init(provider: OpenAICompatibleProvider, completion: LoopCompletion, loop: any EventLoop, deadline: NIODeadline) {
+        self.provider = provider
+        self.completion = completion
+        self.loop = loop
+        self.deadline = deadline
+    }
+
+    func start(_ done: @escaping LoopForwardDone) -> @Sendable () -> Void {
+        completion.transport.exchange(completion.request, on: loop, deadline: deadline, bodyLimit: completion.bodyLimit) {
+            [self] outcome in
+            if case .success(let response) = outcome, !(200..<300).contains(response.status) {
+                // Reading an upstream's error means redacting its body: work for a task, not for the loop.
+                Task {
+                    let finished = provider.finish(completion, outcome)
+                    loop.execute { done(finished) }
+                }
+                return
+            }
+            done(provider.finish(completion, outcome))
+        }.cancel
+    }
+
+    func abandon() {
+        _ = provider.finish(completion, .failure(CancellationError()))
     }
 }

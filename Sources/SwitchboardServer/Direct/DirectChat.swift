@@ -69,10 +69,11 @@ final class DirectChat: Sendable {
         if let hit, let cache {
             return answer(hit, plan: cache, call: call, head: head, request: decoded.request, provider: resolved, on: loop, reply: reply)
         }
-        guard let provider = pipeline.forwarder(resolved) else { return nil }
+        guard let forwarder = pipeline.forwarder(resolved) else { return nil }
+        let provider = forwarder.provider
         call.identify(head.headerFields)
-        let context = pipeline.callContext(
-            task: "chat.completions", clientModel: decoded.request.model, provider: provider, model: model, call: call)
+        let context = pipeline.loopContext(
+            task: "chat.completions", clientModel: decoded.request.model, provider: forwarder, model: model, call: call)
         // Spent plan limits or budget: the route throws the same refusal.
         guard let forward = try? provider.loopForward(request, client: client, context: context, on: loop) else { return nil }
 
@@ -92,8 +93,10 @@ final class DirectChat: Sendable {
 
         let promptCharacters = request.promptCharacters
         let upstreamStart = ContinuousClock.now
+        let routes = forwarder.routes
         return forward.start { [self] finished in
             call.upstream = ContinuousClock.now - upstreamStart
+            if routes, case .success(let result) = finished { call.served(by: result.provider) }
             answer(finished, call: call, promptCharacters: promptCharacters, cache: cache, on: loop, reply: reply)
         }
     }
@@ -130,7 +133,6 @@ final class DirectChat: Sendable {
     ) {
         switch finished {
         case .success(let result):
-            call.served(by: result.provider)
             let usage = pipeline.account(
                 usage: result.usage, fallbackCharacters: (promptCharacters, result.body.readableBytes), call: call)
             pipeline.keep(result.body, usage: usage, plan: cache, call: call)

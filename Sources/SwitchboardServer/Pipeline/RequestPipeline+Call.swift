@@ -20,6 +20,16 @@ extension RequestPipeline {
         return context
     }
 
+    /// `callContext` for a call run on the event loop (no tracing there): a trace only for a provider that routes
+    /// among slots, as one provider's call has no attempts of its own to keep.
+    func loopContext(task: String, clientModel: String, provider: Forwarder, model: String, call: GatewayCall) -> CallContext {
+        guard !provider.routes else {
+            return callContext(task: task, clientModel: clientModel, provider: provider.provider, model: model, call: call)
+        }
+        call.route(task: task, clientModel: clientModel, provider: provider.provider.id, upstreamModel: model)
+        return CallContext(logger: logger, requestID: call.requestID, timeout: options.requestTimeout)
+    }
+
     /// One non-streamed chat call, timed, with the provider that answered noted and its usage accounted; the
     /// response carries the usage recorded.
     func complete(

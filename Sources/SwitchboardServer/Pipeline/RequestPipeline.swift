@@ -36,7 +36,7 @@ struct RequestPipeline: Sendable {
     let usageAudit = UsageAudit()
     /// The providers that forward a same-dialect body, by id, cast once: a cast to an existential looks up a
     /// conformance, too dear for every request.
-    let forwarders: [String: any OpenAIChatForwarding]
+    let forwarders: [String: Forwarder]
     /// The billed requests still to be recorded, which shutdown waits for.
     let drain: DrainState
     /// The response cache; nil when it is off.
@@ -58,16 +58,18 @@ struct RequestPipeline: Sendable {
         self.options = options
         self.logger = logger
         // The first provider with an id is the one a name resolves to.
-        var forwarders: [String: any OpenAIChatForwarding] = [:]
+        var forwarders: [String: Forwarder] = [:]
         var seen = Set<String>()
         for provider in gateway.providers where seen.insert(provider.id).inserted {
             // A router among the providers (the swarm's hybrid mode) forwards only when every slot can.
             guard let forwarding = provider as? any OpenAIChatForwarding, (provider as? ProviderRouter)?.forwardsEverySlot ?? true
             else { continue }
-            forwarders[provider.id] = forwarding
+            forwarders[provider.id] = Forwarder(provider: forwarding, routes: provider is any RoutingProvider)
         }
         // A lane whose slots all speak the client's dialect forwards the client's body to whichever slot answers.
-        for lane in gateway.lanes.byName.values where lane.forwardsEverySlot { forwarders[lane.id] = lane }
+        for lane in gateway.lanes.byName.values where lane.forwardsEverySlot {
+            forwarders[lane.id] = Forwarder(provider: lane, routes: true)
+        }
         self.forwarders = forwarders
     }
 
@@ -145,8 +147,15 @@ struct RequestPipeline: Sendable {
         return resolved
     }
 
+    /// A provider that forwards the client's body, and whether it routes among slots (whose attempts its call's
+    /// trace keeps).
+    struct Forwarder: Sendable {
+        let provider: any OpenAIChatForwarding
+        let routes: Bool
+    }
+
     /// The one provider that `forwarders` holds for this one, if it forwards.
-    func forwarder(_ provider: any LLMProvider) -> (any OpenAIChatForwarding)? {
+    func forwarder(_ provider: any LLMProvider) -> Forwarder? {
         forwarders.isEmpty ? nil : forwarders[provider.id]
     }
 

@@ -27,7 +27,7 @@ extension GatewayRoutes {
         if let hit {
             return try pipeline.stream(replaying: hit, encoder: encoder, call: call, client: context.client(request))
         }
-        if !decoded.stream, let sameDialect = pipeline.forwarder(provider) {
+        if !decoded.stream, let sameDialect = pipeline.forwarder(provider)?.provider {
             let body = try await pipeline.forward(chatRequest, client: client, at: sameDialect, context: upstream, call: call)
             if cache?.decision.store == true, let usage = call.snapshot.usage {
                 pipeline.keep(body, usage: usage, plan: cache, call: call)
