@@ -75,18 +75,22 @@ import Testing
         }
     }
 
-    @Test func aClientThatLeavesCancelsTheUpstreamCallAndIsRecordedAs499() async throws {
-        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(60))) { (gw) async throws in
+    /// One provider, and a lane whose failover reached its second slot on the loop.
+    @Test(arguments: [("fake/fake-model", 1), ("lane:over", 2)])
+    func aClientThatLeavesCancelsTheUpstreamCallAndIsRecordedAs499(_ model: String, _ calls: Int) async throws {
+        let lanes = [Lane(name: "over", models: ["fake/broken", "fake/fake-model"])]
+        try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(60), lanes: lanes)) { (gw) async throws in
             gw.fake.setDefault(.delay(.seconds(4), then: .reply(FakeReply("late"))))
+            gw.fake.set(.serverError(503), forModel: "broken")
             let channel = try await RawHTTPClient.connect(port: gw.port)
             var request = ByteBuffer()
-            let body = chatBody().jsonString()
+            let body = chatBody(model).jsonString()
             request.writeString("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(LiveGateway.master)\r\n")
             request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
             try await channel.writeAndFlush(request)
             func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
-            await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { chats() != 0 }
-            #expect(chats() == 1)
+            await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { chats() == calls }
+            #expect(chats() == calls)
             try await channel.close()
             // Recorded as 499 (an answer the upstream finished would be a 200): the exchange was cancelled.
             var records: [UsageRecord] = []
@@ -95,6 +99,9 @@ import Testing
                 return !records.isEmpty
             }
             #expect(records.map(\.status) == [499])
+            #expect(chats() == calls)
+            // Answered on the loop, and not again by the router.
+            #expect(try await DirectChatTests.loopAnswered(gw) == 1)
         }
     }
 }
