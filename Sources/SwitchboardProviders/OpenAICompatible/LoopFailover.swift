@@ -14,6 +14,8 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
     /// What stops the attempt under way.
     private var current: (@Sendable () -> Void)?
     private var stopped = false
+    /// Counts the attempts begun on the loop.
+    private var attempt = 0
 
     init(
         router: ProviderRouter, walk: ProviderRouter.Walk, first: (ProviderRouter.Walk.Step, any LoopForward), client: ClientChatBody?,
@@ -37,7 +39,9 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
 
     /// Runs `step` with its ready call; `done` gets the first answer or what the walk ends with.
     private func run(_ step: ProviderRouter.Walk.Step, _ forward: any LoopForward, done: @escaping LoopForwardDone) {
-        current = forward.start { [self] result in
+        attempt += 1
+        let this = attempt
+        let stop = forward.start { [self] result in
             switch result {
             case .success(let answer):
                 walk.answered(step)
@@ -47,6 +51,8 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
                 if let end = walk.failed(step, error) { done(.failure(end)) } else { next(done: done) }
             }
         }
+        // An exchange can end before `start` returns, and the next attempt begin: only the latest is kept to stop.
+        if attempt == this { current = stop }
     }
 
     /// The client left: the attempt under way is stopped, and no other begins.
@@ -82,6 +88,7 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
             }
             loop.execute { done(result) }
         }
+        attempt += 1
         current = { task.cancel() }
     }
 }
