@@ -64,11 +64,7 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
     private func next(done: @escaping LoopForwardDone) {
         guard !stopped else { return done(.failure(CancellationError())) }
         guard let step = walk.next() else { return done(.failure(walk.exhausted)) }
-        if let forwarding = step.slot.provider as? any OpenAIChatForwarding,
-            let forward = try? forwarding.loopForward(step.request, client: client, context: step.context, on: loop)
-        {
-            return run(step, forward, done: done)
-        }
+        if let forward = ProviderRouter.loopForward(step, client: client, on: loop) { return run(step, forward, done: done) }
         // This slot must wait for something first (or refused to be made ready here, which its own call says again).
         var walk = walk
         let (router, client, loop) = (router, client, loop)
@@ -76,12 +72,8 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
             let result: Result<OpenAIChatBody, any Error>
             do {
                 result = .success(
-                    try await router.run(&walk, from: step, usage: \.usage) { step in
-                        guard let forwarding = step.slot.provider as? any OpenAIChatForwarding else {
-                            throw ProviderError(
-                                .invalidRequest, provider: step.slot.provider.id, message: "does not speak OpenAI's chat dialect")
-                        }
-                        return try await forwarding.chatOpenAIBody(step.request, client: client, context: step.context)
+                    try await router.run(&walk, from: step, usage: \.usage) {
+                        try await ProviderRouter.forwarded($0.slot, $0.request, client: client, context: $0.context)
                     })
             } catch {
                 result = .failure(error)

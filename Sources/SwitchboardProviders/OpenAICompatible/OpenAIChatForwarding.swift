@@ -44,12 +44,24 @@ extension ProviderRouter: OpenAIChatForwarding {
 
     /// The router's failover over its slots' own forwarded answers: each slot gets the client's body with its model.
     public func chatOpenAIBody(_ request: ChatRequest, client: ClientChatBody?, context: CallContext) async throws -> OpenAIChatBody {
-        try await attempt(request, context: context, usage: \.usage) { slot, request, context in
-            guard let forwarding = slot.provider as? any OpenAIChatForwarding else {
-                throw ProviderError(.invalidRequest, provider: slot.provider.id, message: "does not speak OpenAI's chat dialect")
-            }
-            return try await forwarding.chatOpenAIBody(request, client: client, context: context)
+        try await attempt(request, context: context, usage: \.usage) { try await Self.forwarded($0, $1, client: client, context: $2) }
+    }
+
+    /// One slot's forwarded answer (a slot that does not speak the dialect is passed over as one without the model).
+    static func forwarded(
+        _ slot: RouterSlot, _ request: ChatRequest, client: ClientChatBody?, context: CallContext
+    ) async throws
+        -> OpenAIChatBody
+    {
+        guard let forwarding = slot.provider as? any OpenAIChatForwarding else {
+            throw ProviderError(.invalidRequest, provider: slot.provider.id, message: "does not speak OpenAI's chat dialect")
         }
+        return try await forwarding.chatOpenAIBody(request, client: client, context: context)
+    }
+
+    /// The step's slot ready to run on `loop`; nil when it must wait for something or refuses (its own call says why).
+    static func loopForward(_ step: Walk.Step, client: ClientChatBody?, on loop: any EventLoop) -> (any LoopForward)? {
+        try? (step.slot.provider as? any OpenAIChatForwarding)?.loopForward(step.request, client: client, context: step.context, on: loop)
     }
 
     /// The router's failover in callbacks on `loop`: the first slot to try must be ready to run there, or the call is
@@ -58,8 +70,7 @@ extension ProviderRouter: OpenAIChatForwarding {
         _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
     ) throws(ProviderError) -> (any LoopForward)? {
         guard var walk = try walkNow(request, context: context), let step = walk.next(),
-            let forward = try? (step.slot.provider as? any OpenAIChatForwarding)?.loopForward(
-                step.request, client: client, context: step.context, on: loop)
+            let forward = Self.loopForward(step, client: client, on: loop)
         else { return nil }
         return LoopFailover(router: self, walk: walk, first: (step, forward), client: client, loop: loop)
     }
