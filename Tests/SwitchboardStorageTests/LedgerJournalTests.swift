@@ -23,6 +23,16 @@ import Testing
         }
     }
 
+    @Test func aSegmentsRecordsKeepTheirOrderAcrossChunks() {
+        let written = records(JournalRecords.chunkCapacity * 2 + 3)
+        var kept = JournalRecords()
+        kept.append(contentsOf: written.prefix(5))
+        for record in written.dropFirst(5) { kept.append(record) }
+        #expect(kept.count == written.count)
+        #expect(kept.map(\.requestID) == written.map(\.requestID))
+        #expect(JournalRecords().isEmpty)
+    }
+
     /// Rows in the table itself, read over a connection of its own (no journal involved).
     func tableCount(_ path: String) throws -> Int {
         let queue = try DatabaseQueue(path: path)

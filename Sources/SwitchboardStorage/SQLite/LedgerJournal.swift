@@ -25,7 +25,7 @@ final class LedgerJournal: @unchecked Sendable {
     struct Segment {
         let number: Int
         let path: String
-        var records: [UsageRecord]
+        var records: JournalRecords
         /// The records' ids, for refusing a second record with one. Kept with its segment so that forgetting
         /// a moved segment is one removal under the lock, which event loops wait for, not one per record.
         var ids: Set<String> = []
@@ -58,7 +58,7 @@ final class LedgerJournal: @unchecked Sendable {
     private let lock = NSLock()
     private var mapping: Mapping?
     private var offset = 0
-    private var current = Segment(number: 0, path: "", records: [])
+    private var current = Segment(number: 0, path: "", records: JournalRecords())
     private var spares: [Mapping] = []
     /// Mappings of closed segments, recycled once their records are in the tables.
     private var retired: [Int: Mapping] = [:]
@@ -132,7 +132,7 @@ final class LedgerJournal: @unchecked Sendable {
         var out: [Segment] = []
         for (name, path) in try files(startingWith: base + "-") where name.hasSuffix(".jsonl") {
             guard let n = Int(name.dropFirst(prefix.count).dropLast(6)) else { continue }
-            out.append(Segment(number: n, path: path, records: try Self.read(path)))
+            out.append(Segment(number: n, path: path, records: JournalRecords(try Self.read(path))))
         }
         return out.sorted { $0.number < $1.number }
     }
@@ -214,14 +214,16 @@ final class LedgerJournal: @unchecked Sendable {
         if let old = mapping { retired[old.number] = old }
         mapping = m
         offset = 0
-        current = Segment(number: m.number, path: m.path, records: [])
+        current = Segment(number: m.number, path: m.path, records: JournalRecords())
     }
 
     /// Journals records durably (against a crash of this process). With `immediate` (an event loop calling),
     /// it never blocks: it returns false, writing nothing, when the segment is full and no spare is ready.
     /// Throws, writing nothing, when a record's id is already in the journal.
     func append(_ records: [UsageRecord], immediate: Bool) throws -> Bool {
-        try append(lines: records.map(\.journalLine), ids: records.lazy.map(\.requestID), immediate: immediate) { $0 += records }
+        try append(lines: records.map(\.journalLine), ids: records.lazy.map(\.requestID), immediate: immediate) {
+            $0.append(contentsOf: records)
+        }
     }
 
     /// One record, as every request journals it: no arrays to build around it, one copy into the segment.
@@ -233,7 +235,7 @@ final class LedgerJournal: @unchecked Sendable {
 
     private func append(
         lines: some Collection<[UInt8]>, ids newIDs: some Collection<String>, immediate: Bool,
-        keep: (inout [UsageRecord]) -> Void
+        keep: (inout JournalRecords) -> Void
     ) throws -> Bool {
         let total = lines.reduce(0) { $0 + $1.count + 1 }
         guard total <= segmentBytes / 2 else { throw JournalError.tooLarge(total) }

@@ -174,17 +174,16 @@ extension SQLiteStore: ImmediateLedgerStore {
     private static func move(_ journal: LedgerJournal, _ token: Int, _ db: Database) throws -> ([LedgerJournal.Segment], Int) {
         let segments = try journal.claim(token)
         let before = db.totalChangesCount
-        try insert(segments.flatMap(\.records), db, ignoringDuplicates: true, yielding: true)
+        try insert(segments.lazy.flatMap(\.records), db, ignoringDuplicates: true, yielding: true)
         return (segments, db.totalChangesCount - before)
     }
 
     /// With `yielding`, the thread offers its core to any other runnable thread every `yieldEvery` records:
     /// a move is a few milliseconds of CPU, and in one piece it kept an event loop woken on its core waiting.
     static func insert(
-        _ records: [UsageRecord], _ db: Database, ignoringDuplicates: Bool = false,
+        _ records: some Sequence<UsageRecord>, _ db: Database, ignoringDuplicates: Bool = false,
         yielding: Bool = false
     ) throws {
-        guard !records.isEmpty else { return }
         let statement = try db.cachedStatement(
             sql: """
                 INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO usage_ledger (request_id, ts, key_id, user, task, provider, model, input_tokens, output_tokens,
@@ -198,11 +197,11 @@ extension SQLiteStore: ImmediateLedgerStore {
         let s = statement.sqliteStatement
         for (i, r) in records.enumerated() {
             if yielding, i > 0, i % yieldEvery == 0 { sched_yield() }
+            // Bindings were cleared after the last step (and at the end of the last call).
             sqlite3_reset(s)
-            sqlite3_clear_bindings(s)
             // The texts are bound without a copy (SQLITE_TRANSIENT would have SQLite allocate one for each): they
             // stay valid until the step has run, and the bindings are cleared before they go.
-            try withCStrings([r.requestID, r.keyID, r.user, r.task, r.provider, r.model, r.route, r.cache]) { texts in
+            try withCStrings(of: r) { texts in
                 for (column, text) in zip(textColumns, texts) {
                     if let text { sqlite3_bind_text(s, column, text, -1, nil) } else { sqlite3_bind_null(s, column) }
                 }
@@ -219,11 +218,11 @@ extension SQLiteStore: ImmediateLedgerStore {
                 sqlite3_bind_int64(s, 17, Int64(r.attempts))
                 sqlite3_bind_int64(s, 20, Int64(r.cacheWriteTokens))
                 if let costs = r.costs {
-                    for (column, part) in zip(
-                        Int32(21)...25, [costs.input, costs.cacheRead, costs.cacheWrite, costs.output, costs.reasoning])
-                    {
-                        sqlite3_bind_int64(s, column, part.value)
-                    }
+                    sqlite3_bind_int64(s, 21, costs.input.value)
+                    sqlite3_bind_int64(s, 22, costs.cacheRead.value)
+                    sqlite3_bind_int64(s, 23, costs.cacheWrite.value)
+                    sqlite3_bind_int64(s, 24, costs.output.value)
+                    sqlite3_bind_int64(s, 25, costs.reasoning.value)
                 } else {
                     for column in Int32(21)...25 { sqlite3_bind_null(s, column) }
                 }
@@ -248,17 +247,31 @@ extension SQLiteStore: ImmediateLedgerStore {
     /// The columns of `insert`'s texts, in the order it passes them.
     private static let textColumns: [Int32] = [1, 3, 4, 5, 6, 7, 18, 19]
 
-    /// Runs `body` with each text as a C string (nil for nil), all valid until it returns; a native string's own
-    /// storage is used, and the pointers are kept on the stack, so nothing is allocated.
-    private static func withCStrings(_ texts: [String?], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> Void) throws {
-        try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: texts.count) { pointers in
+    /// Runs `body` with `record`'s texts as C strings (nil for nil) in `textColumns`' order, all valid until it
+    /// returns; a native string's own storage is used, and the pointers are kept on the stack, so nothing is allocated.
+    private static func withCStrings(
+        of record: UsageRecord, _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> Void
+    ) throws {
+        func text(_ index: Int) -> String? {
+            switch index {
+            case 0: record.requestID
+            case 1: record.keyID
+            case 2: record.user
+            case 3: record.task
+            case 4: record.provider
+            case 5: record.model
+            case 6: record.route
+            default: record.cache
+            }
+        }
+        try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: textColumns.count) { pointers in
             func nest(_ index: Int) throws {
-                guard index < texts.count else { return try body(UnsafeBufferPointer(pointers)) }
-                guard let text = texts[index] else {
+                guard index < textColumns.count else { return try body(UnsafeBufferPointer(pointers)) }
+                guard let value = text(index) else {
                     pointers.initializeElement(at: index, to: nil)
                     return try nest(index + 1)
                 }
-                try text.withCString { c in
+                try value.withCString { c in
                     pointers.initializeElement(at: index, to: c)
                     try nest(index + 1)
                 }

@@ -53,7 +53,7 @@ public final class SQLiteStore: Storage {
             // What a previous owner journaled and had not moved yet goes into the tables before anything else.
             let left = try journal.leftovers()
             if !left.isEmpty {
-                try pool.write { db in try Self.insert(left.flatMap(\.records), db, ignoringDuplicates: true) }
+                try pool.write { db in try Self.insert(left.lazy.flatMap(\.records), db, ignoringDuplicates: true) }
                 journal.moved(left)
             }
             try journal.start(after: left.last?.number ?? 0)
