@@ -172,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardNostrTests",
-            dependencies: ["SwitchboardNostr", "SwitchboardCore"],
+            dependencies: ["SwitchboardNostr", "SwitchboardCore", "SwitchboardTesting"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -188,7 +188,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardConfigTests",
-            dependencies: ["SwitchboardConfig", "SwitchboardProviders", "SwitchboardCore"],
+            dependencies: ["SwitchboardConfig", "SwitchboardProviders", "SwitchboardCore", "SwitchboardTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -24,7 +24,7 @@ struct CLIRunner {
 
     /// A runner in a fresh temporary directory with a minimal environment.
     init(config: String?, environment: [String: String] = [:]) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cli-\(UUID().uuidString)")
+        directory = ScratchFiles.url("sb-cli")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if let config {
             try config.write(to: directory.appendingPathComponent("switchboard.toml"), atomically: true, encoding: .utf8)

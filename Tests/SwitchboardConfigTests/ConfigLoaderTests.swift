@@ -3,6 +3,7 @@ import SwitchboardConfig
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
+import SwitchboardTesting
 
 @Suite struct ConfigLoaderTests {
     let good = """
@@ -79,7 +80,7 @@ import Testing
     }
 
     @Test func aSwarmSectionIsBuiltOrSkippedSayingWhy() throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sb-swarm-\(UUID().uuidString)").path
+        let home = ScratchFiles.path("sb-swarm")
         defer { try? FileManager.default.removeItem(atPath: home) }
         func warnings(_ section: String, env: [String: String] = [:]) throws -> [String] {
             try build("[providers.swarm]\nkey_file = \"\(home)/swarm.key\"\n" + section, env: env).warnings
@@ -241,7 +242,7 @@ import Testing
     }
 
     @Test func realEnvironmentWinsThenEnvLocalThenEnv() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-env-\(UUID().uuidString)")
+        let dir = ScratchFiles.url("sb-env")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "SB_TEST_ONE=local\nSB_TEST_TWO=local\n".write(to: dir.appendingPathComponent(".env.local"), atomically: true, encoding: .utf8)

@@ -3,6 +3,7 @@ import SwitchboardConfig
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
+import SwitchboardTesting
 
 @Suite struct LimitsConfigTests {
     @Test func limitsAndAPostgresStoreAreRead() throws {
@@ -126,7 +127,7 @@ import Testing
 
 @Suite struct VertexConfigTests {
     @Test func aVertexSectionReadsItsKeyFileAndSaysWhatIsWrong() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sa-\(UUID().uuidString).json")
+        let file = ScratchFiles.url("sa", suffix: ".json")
         try
             #"{"type": "service_account", "project_id": "p1", "client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}"#
             .write(to: file, atomically: true, encoding: .utf8)

@@ -3,11 +3,12 @@ import SwitchboardConfig
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
+import SwitchboardTesting
 
 /// `[pricing] catalogue`: a whole price list from a file, in this project's format or LiteLLM's, exact to the nano-USD.
 @Suite struct PriceCatalogueTests {
     func file(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prices-\(UUID().uuidString).json").path
+        let path = ScratchFiles.path("prices", suffix: ".json")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }

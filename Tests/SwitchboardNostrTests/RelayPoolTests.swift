@@ -5,6 +5,7 @@ import SwitchboardCore
 import Testing
 
 @testable import SwitchboardNostr
+import SwitchboardTesting
 
 /// The relay pool against a real relay (`nostr-relay` from PyPI, in the suite's venv) on loopback.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct RelayPoolTests {
@@ -99,7 +100,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: relayCommand), "the suite's venv has nostr-relay"))
     func eventsArriveOnceAcrossRelaysAndSubscriptionsSurviveARestart() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-relay-\(UUID().uuidString)")
+        let directory = ScratchFiles.url("sb-relay")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = Self.freePort()

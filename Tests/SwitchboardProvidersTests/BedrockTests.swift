@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func credentialsComeFromTheEnvironmentOrAProfile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aws-\(UUID().uuidString)")
+        let dir = ScratchFiles.url("aws")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let file = dir.appendingPathComponent("credentials")
         try """

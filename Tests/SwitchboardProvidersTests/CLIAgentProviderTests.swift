@@ -2,6 +2,7 @@ import Foundation
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
+import SwitchboardTesting
 
 /// Agent CLIs as providers, against a fake agent (`Tests/Fixtures/cli-agents/fake-agent`) that speaks each preset's
 /// headless protocol and misbehaves as its model name says.
@@ -37,7 +38,7 @@ import Testing
     }
 
     static func record() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString).json").path
+        ScratchFiles.path("agent", suffix: ".json")
     }
 
     @Test func codexEventsBecomeTheAnswerItsCommentaryItsActionsAndItsUsage() async throws {

@@ -26,7 +26,7 @@ enum ProviderKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 transport: NIOHTTPTransport.shared)
             return OAuthProviders.copilot(tokens: tokens, transport: NIOHTTPTransport.shared)
         case .qwen:
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-\(UUID().uuidString).json").path
+            let file = ScratchFiles.path("qwen", suffix: ".json")
             // The fake OAuth server accepts the empty refresh token it starts with.
             let creds: JSONValue = [
                 "access_token": "qwen-access-0", "refresh_token": "", "token_type": "Bearer", "resource_url": .string(root),

@@ -139,7 +139,7 @@ final class MutableClock: @unchecked Sendable {
 /// Credential files in every shape a user may have.
 @Suite struct CredentialFileTests {
     static func file(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID().uuidString)").path
+        let path = ScratchFiles.path("creds")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }

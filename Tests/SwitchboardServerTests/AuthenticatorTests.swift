@@ -5,6 +5,7 @@ import Testing
 
 @testable import SwitchboardServer
 @testable import SwitchboardStorage
+import SwitchboardTesting
 
 /// The key cache on its own clock: a key's expiry costs one store lookup, and revocation still takes effect.
 @Suite struct AuthenticatorTests {
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func anExpiredKeyIsAskedForOnceWhileTheOthersKeepTheCachedAnswer() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("auth-\(UUID().uuidString).db").path
+        let path = ScratchFiles.path("auth", suffix: ".db")
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = GatedKeys(try SQLiteStore(path: path))
         let clock = Clock()

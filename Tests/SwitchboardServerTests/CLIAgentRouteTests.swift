@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func anAgentAnswersInTheClientsDialectWithItsActionsSessionAndUsage() async throws {
-        let record = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString).json").path
+        let record = ScratchFiles.path("agent", suffix: ".json")
         defer { try? FileManager.default.removeItem(atPath: record) }
         try await LiveGateway.with(try await Self.start(record: record)) { gw in
             let plain = try await gw.send("POST", "/v1/chat/completions", json: chatBody("codex/default", text: "How many files?"))

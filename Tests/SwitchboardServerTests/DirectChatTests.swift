@@ -318,7 +318,7 @@ struct DirectChatTests {
 
     @Test func aLedgerThatCannotCommitOnTheLoopStillRecordsBeforeTheAnswer() async throws {
         // A second store on the same database finds the journal taken, so its ledger commits on the writer's thread.
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path
+        let path = ScratchFiles.path("gw", suffix: ".db")
         let owner = try SQLiteStore(path: path)
         let store = try SQLiteStore(path: path)
         let gw = try await LiveGateway.start(store: store)

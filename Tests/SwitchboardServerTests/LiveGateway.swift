@@ -73,7 +73,7 @@ final class LiveGateway: Sendable {
             providers: providers, router: ProviderRouter(slots: providers.map { RouterSlot(provider: $0) }, observer: metrics),
             prices: prices, sats: SatsRate(btcPrice: NanoUSD(100_000_000_000_000)),
             lanes: try Lanes(lanes, providers: providers, prices: prices, observer: metrics))
-        let ownFile = store == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).db").path : nil
+        let ownFile = store == nil ? ScratchFiles.path("gw", suffix: ".db") : nil
         let store = try store ?? SQLiteStore(path: ownFile!)
         var options = GatewayServer.Options()
         options.port = 0

@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func replicasShareEntriesThroughTheStore() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString).db").path
+        let path = ScratchFiles.path("cache", suffix: ".db")
         let store = try SQLiteStore(path: path)
         defer {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }

@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func aLastingHousekeepingFailureIsLoggedOnceNotEveryRoundAndItsEndToo() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-dir-\(UUID().uuidString)")
+        let directory = ScratchFiles.url("sb-dir")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory.appendingPathComponent("ledger.db").path)
         let capture = CapturingLogHandler()

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardStorage
 import Testing
+import SwitchboardTesting
 
 @Suite struct SQLiteStoreTests {
     @Test func onlyTheHashOfASecretIsStored() async throws {
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func theDatabaseAndItsWALAreReadableByTheOwnerOnly() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("perm-\(UUID().uuidString).db").path
+        let path = ScratchFiles.path("perm", suffix: ".db")
         let store = try SQLiteStore(path: path)
         _ = try await store.createKey(NewAPIKey(name: "a"))
         for file in [path, path + "-wal", path + "-shm"] {

@@ -4,9 +4,10 @@ import PostgresNIO
 import SwitchboardCore
 import SwitchboardStorage
 import Testing
+import SwitchboardTesting
 
 func temporaryDatabase() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("sb-\(UUID().uuidString).db").path
+    ScratchFiles.path("sb", suffix: ".db")
 }
 
 /// The stores the shared suite runs against. PostgreSQL joins when the test script started one
