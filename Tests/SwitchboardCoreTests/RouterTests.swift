@@ -251,6 +251,36 @@ private struct FailingLister: LLMProvider {
         ProviderError(kind, provider: "x", status: status, message: "failed")
     }
 
+    @Test(arguments: [LaneStrategy.roundRobin, .weighted])
+    func aDeclinedWalkGivesItsTurnBack(strategy: LaneStrategy) throws {
+        let providers = ["a", "b", "c"].map { ScriptedProvider(id: $0, steps: []) }
+        func lane() -> ProviderRouter {
+            ProviderRouter(
+                id: "lane:turns", slots: providers.map { .init(provider: $0) }, observer: nil,
+                plan: .init(strategy: strategy, weights: [3, 1, 2]))
+        }
+        let request = ChatRequest(model: "m", messages: [.user("hi")])
+        func firstSlot(_ router: ProviderRouter, declining: Bool) -> String? {
+            var walk = router.walk(request, context: .testing())
+            let id = walk.next()?.slot.provider.id
+            if declining { walk.declined() }
+            return id
+        }
+        // Every call declined once before it is walked for real starts where it would have without the decline.
+        let plain = lane()
+        let declining = lane()
+        var expected: [String?] = []
+        var seen: [String?] = []
+        for _ in 0..<12 {
+            expected.append(firstSlot(plain, declining: false))
+            let before = firstSlot(declining, declining: true)
+            seen.append(firstSlot(declining, declining: false))
+            #expect(before == seen.last!)
+        }
+        #expect(seen == expected)
+        #expect(Set(expected.compactMap { $0 }).count == 3)
+    }
+
     @Test func aWalkMovesOnAfterRetryableFailuresSkipsCoolingSlotsAndKeepsTheTrace() throws {
         let (a, b, c) = (ScriptedProvider(id: "a", steps: []), ScriptedProvider(id: "b", steps: []), ScriptedProvider(id: "c", steps: []))
         let lane = ProviderRouter(

@@ -67,6 +67,24 @@ extension ProviderRouter {
         }
     }
 
+    /// Gives back the turn `order()` took for a call that then tried no slot (declined, to be walked again), so a
+    /// rotating strategy starts the next call where this one would have started.
+    func giveBack(_ order: [Int]) {
+        guard slots.count > 1, let first = order.first else { return }
+        switch plan.strategy {
+        case .roundRobin:
+            stats.withLock { $0.turn &-= 1 }
+        case .weighted:
+            let weights = plan.weights
+            stats.withLock { s in
+                for i in s.current.indices { s.current[i] -= weights[i] }
+                s.current[first] += weights.reduce(0, +)
+            }
+        case .priority, .latency, .cost:
+            break
+        }
+    }
+
     /// The order to try the slots in for the next call.
     func order() -> [Int] {
         let all = Array(slots.indices)

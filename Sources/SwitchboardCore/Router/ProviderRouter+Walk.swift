@@ -30,6 +30,12 @@ extension ProviderRouter {
             self.order = Array(order)
         }
 
+        /// The walk is not taken after all (nothing was sent; the call is answered another way): a rotating strategy's
+        /// turn is given back.
+        public func declined() {
+            router.giveBack(order)
+        }
+
         /// The next slot to try, its attempt noted; nil when every slot was tried or skipped, or the call's time is up.
         public mutating func next() -> Step? {
             while position < order.count && context.deadline > .now {

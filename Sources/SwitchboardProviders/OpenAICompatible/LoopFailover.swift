@@ -35,6 +35,7 @@ final class LoopFailover: LoopForward, @unchecked Sendable {
 
     func abandon() {
         first.forward.abandon()
+        walk.declined()
     }
 
     /// Runs `step` with its ready call; `done` gets the first answer or what the walk ends with.

@@ -69,9 +69,11 @@ extension ProviderRouter: OpenAIChatForwarding {
     public func loopForward(
         _ request: ChatRequest, client: ClientChatBody?, context: CallContext, on loop: any EventLoop
     ) throws(ProviderError) -> (any LoopForward)? {
-        guard var walk = try walkNow(request, context: context), let step = walk.next(),
-            let forward = Self.loopForward(step, client: client, on: loop)
-        else { return nil }
+        guard var walk = try walkNow(request, context: context) else { return nil }
+        guard let step = walk.next(), let forward = Self.loopForward(step, client: client, on: loop) else {
+            walk.declined()
+            return nil
+        }
         return LoopFailover(router: self, walk: walk, first: (step, forward), client: client, loop: loop)
     }
 }
