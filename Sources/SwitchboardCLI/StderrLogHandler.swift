@@ -17,16 +17,12 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    // swift-format-ignore: the protocol's full signature
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    func log(event: LogEvent) {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let explicit { all.merge(explicit) { $1 } }
+        if let explicit = event.metadata { all.merge(explicit) { $1 } }
         let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let time = Date().formatted(.iso8601)
-        FileHandle.standardError.write(Data("\(time) \(level) \(label):\(rendered) \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(time) \(event.level) \(label):\(rendered) \(event.message)\n".utf8))
     }
 }
