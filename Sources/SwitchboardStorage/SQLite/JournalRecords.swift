@@ -13,7 +13,7 @@ struct JournalRecords: Sequence {
     init() {}
 
     init(_ records: some Sequence<UsageRecord>) {
-        for record in records { append(record) }
+        append(contentsOf: records)
     }
 
     var isEmpty: Bool { count == 0 }
