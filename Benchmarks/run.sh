@@ -138,8 +138,7 @@ wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
 
 ngx_pid() { cat "$WORK/px/logs/nginx.pid" | xargs -I{} pgrep -P {} | head -1; }
-cpu_ticks() { awk '{print $14+$15}' /proc/$1/stat; }
-# User ticks, system ticks and involuntary context switches (every thread's), for SCHED=1's split.
+# User ticks, system ticks and involuntary context switches (every thread's).
 cpu_split() { echo "$(awk '{print $14, $15}' /proc/$1/stat) $(cat /proc/$1/task/*/status | awk '/^nonvoluntary_ctxt_switches/ {n += $2} END {print n}')"; }
 TICK=$(getconf CLK_TCK)
 
@@ -148,26 +147,26 @@ TICK=$(getconf CLK_TCK)
 measure() { # url pid conns
   local url=$1 pid=$2 c=$3 t=2
   [ "$c" -lt 2 ] && t=1
-  local before after out split0 split1
-  before=$(cpu_ticks "$pid"); split0=$(cpu_split "$pid")
+  local out split0 split1
+  split0=$(cpu_split "$pid")
   out=$(wrk -t$t -c"$c" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$url/v1/chat/completions")
-  after=$(cpu_ticks "$pid"); split1=$(cpu_split "$pid")
+  split1=$(cpu_split "$pid")
   local rps p50 p99 errs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  python3 - "$rps" "$p50" "$p99" "$before" "$after" "$TICK" "$DURATION" "${errs:-0}" "$split0" "$split1" <<'PY'
+  python3 - "$rps" "$p50" "$p99" "$TICK" "$DURATION" "${errs:-0}" "$split0" "$split1" <<'PY'
 import sys
-rps, p50, p99, b, a, tick, dur, errs, s0, s1 = sys.argv[1:]
+rps, p50, p99, tick, dur, errs, s0, s1 = sys.argv[1:]
 def ms(v):
     for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
         if v.endswith(unit): return float(v[:-len(unit)]) * f
     return float(v)
-cores = (int(a) - int(b)) / int(tick) / float(dur)
+user, system, preempted = (int(y) - int(x) for x, y in zip(s0.split(), s1.split()))
+cores = (user + system) / int(tick) / float(dur)
 rps = float(rps)
 n = rps * float(dur) or 1
-user, system, preempted = (int(y) - int(x) for x, y in zip(s0.split(), s1.split()))
 print(f"{rps:.0f} {ms(p50):.3f} {ms(p99):.3f} {cores:.2f} {cores * 1e6 / rps if rps else 0:.0f} {errs} "
       f"{user / int(tick) * 1e6 / n:.1f} {system / int(tick) * 1e6 / n:.1f} {preempted / n:.2f}")
 PY
@@ -283,15 +282,13 @@ import sys, statistics
 c, name = sys.argv[1], sys.argv[3]
 rows = [r for r in sys.argv[2].split("\n") if r]
 pairs = [(list(map(float, a.split())), list(map(float, b.split()))) for a, b in (r.split("|") for r in rows)]
-on = statistics.median(p[0][0] for p in pairs); off = statistics.median(p[1][0] for p in pairs)
-p50on = statistics.median(p[0][1] for p in pairs); p50off = statistics.median(p[1][1] for p in pairs)
-cpu_on = statistics.median(p[0][4] for p in pairs); cpu_off = statistics.median(p[1][4] for p in pairs)
+def med(side, i): return statistics.median(p[side][i] for p in pairs)
+on, off, p50on, p50off, cpu_on, cpu_off = med(0, 0), med(1, 0), med(0, 1), med(1, 1), med(0, 4), med(1, 4)
 change = 100 * (on - off) / off
 print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {abs(change):.1f}% {'higher' if change >= 0 else 'lower'} as configured; "
       f"p50 {p50on:.3f} vs {p50off:.3f} ms; {cpu_on:.0f} vs {cpu_off:.0f} µs CPU/req "
-      f"({statistics.median(p[0][6] for p in pairs):.0f}/{statistics.median(p[0][7] for p in pairs):.0f} vs "
-      f"{statistics.median(p[1][6] for p in pairs):.0f}/{statistics.median(p[1][7] for p in pairs):.0f} user/system, "
-      f"{statistics.median(p[0][8] for p in pairs):.2f} vs {statistics.median(p[1][8] for p in pairs):.2f} preemptions) "
+      f"({med(0, 6):.0f}/{med(0, 7):.0f} vs {med(1, 6):.0f}/{med(1, 7):.0f} user/system, "
+      f"{med(0, 8):.2f} vs {med(1, 8):.2f} preemptions) "
       f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
 PY
   done
