@@ -112,14 +112,15 @@ TOML
 # MODEL=lane:bench: requests go through a lane of one slot (a build without lanes cannot read this section).
 case "${MODEL:-}" in lane:*) printf '[lanes.bench]\nmodels = ["up/bench-model"]\n' >> "$WORK/switchboard.toml" ;; esac
 # LIMITS=1: every limit kind on and none ever reached: a gateway-wide rpm limit, and the requests sent with a key
-# that has its own rpm and tpm limits and a monthly budget (main levels only: a comparison's gateway has its own
-# store, without that key).
+# that has its own rpm and tpm limits and a monthly budget (a comparison's gateway starts from a copy of the store
+# holding that key).
 if [ "${LIMITS:-0}" = 1 ]; then
   printf '[limits.global]\nrpm = 100000000\n' >> "$WORK/switchboard.toml"
   KEY=$("$BIN" keys create --name bench --rpm 1000000000 --tpm 100000000000 --budget-usd 1000000000 --budget-period month \
         --config "$WORK/switchboard.toml" 2>/dev/null | grep -o 'sk-sb-[A-Za-z0-9]*' | head -1)
   [ -n "$KEY" ] || { echo "could not create the benchmark's key"; exit 1; }
   echo "limits on: a global rpm limit; requests with key ${KEY:0:10}... (rpm, tpm, monthly budget)"
+  for f in "$WORK"/switchboard.db*; do cp "$f" "$WORK/keys${f#"$WORK"/switchboard}"; done
 fi
 TRACE_ENV=()
 [ "${TRACING:-0}" = 1 ] && TRACE_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$UP")
@@ -266,6 +267,8 @@ compare() {
   local name=$1 port=$2 levels=$3 edit=$4 bin=${5:-$BIN}
   sed -e "s/port = $SB/port = $port/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/$name.db\"|" -e "$edit" \
     "$WORK/switchboard.toml" > "$WORK/$name.toml"
+  # The key the requests carry (LIMITS=1) is in the store the main gateway started from.
+  for f in "$WORK"/keys.db*; do [ -f "$f" ] && cp "$f" "$WORK/$name${f#"$WORK"/keys}"; done
   SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$bin" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
@@ -290,6 +293,8 @@ print(f"as configured vs {name} at c={c}: {on:.0f} vs {off:.0f} req/s, {abs(chan
       f"({med(0, 6):.0f}/{med(0, 7):.0f} vs {med(1, 6):.0f}/{med(1, 7):.0f} user/system, "
       f"{med(0, 8):.2f} vs {med(1, 8):.2f} preemptions) "
       f"(rounds: {', '.join(f'{p[0][0]:.0f}/{p[1][0]:.0f}' for p in pairs)})")
+errors = [sum(p[side][5] for p in pairs) for side in (0, 1)]
+if any(errors): print(f"      non-2xx responses: {errors[0]:.0f} as configured, {errors[1]:.0f} {name}")
 PY
   done
   # PACED_COMPARE=1: the paced fixed rate too, interleaved, for the p99 (see "Paced" below).

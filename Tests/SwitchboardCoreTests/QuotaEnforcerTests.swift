@@ -74,6 +74,55 @@ final class TestClock: Sendable {
         }
     }
 
+    @Test func aKeysChangedLimitsApplyWithinTheMinute() async throws {
+        let clock = TestClock()
+        let q = enforcer(clock: clock)
+        _ = try await q.admit(QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(requestsPerMinute: 1)), tokens: 0)
+        await #expect(throws: QuotaEnforcer.Exceeded.self) {
+            try await q.admit(QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(requestsPerMinute: 1)), tokens: 0)
+        }
+        // The same key raised to 3 a minute: the window's count so far (1) carries over.
+        let raised = QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(requestsPerMinute: 3))
+        #expect(try await q.admit(raised, tokens: 0).status == .init(limit: 3, remaining: 1, reset: 1_800_000_060))
+        _ = try await q.admit(raised, tokens: 0)
+        await #expect(throws: QuotaEnforcer.Exceeded.self) { try await q.admit(raised, tokens: 0) }
+    }
+
+    @Test func layoutsAreKeptForTheCurrentMinutesCallersOnly() async throws {
+        let clock = TestClock()
+        let q = enforcer(clock: clock)
+        let limits = UsageLimits(requestsPerMinute: 10)
+        for i in 0..<(QuotaEnforcer.Layouts.kept + 10) { _ = try await q.admit(.init(keyID: "k\(i)", keyLimits: limits), tokens: 0) }
+        #expect(q.layouts.withLock { $0.byCaller.count } <= QuotaEnforcer.Layouts.kept)
+        clock.advance(60)
+        _ = try await q.admit(.init(keyID: "k0", keyLimits: limits), tokens: 0)
+        #expect(q.layouts.withLock { $0.byCaller.count } == 1)
+    }
+
+    @Test func refusalsComeInChargeOrderWhateverIsCached() async throws {
+        let clock = TestClock()
+        var config = QuotaEnforcer.Configuration()
+        config.global = UsageLimits(requestsPerMinute: 100)
+        config.users["eve"] = UsageLimits(tokensPerMinute: 50, budgetPerDay: NanoUSD(0))
+        let q = enforcer(config, clock: clock)
+        let caller = QuotaEnforcer.Caller(keyID: "k", keyLimits: UsageLimits(tokensPerDay: 10), user: "eve")
+        for _ in 0..<2 {
+            // The key's day of 10 tokens comes before the user's zero budget; within the key's limit, the budget refuses.
+            await #expect(throws: QuotaEnforcer.Exceeded.self) { try await q.admit(caller, tokens: 20) }
+            do {
+                _ = try await q.admit(caller, tokens: 20)
+            } catch let e as QuotaEnforcer.Exceeded {
+                #expect(e.kind == .requestTooLarge && e.level == "API key" && e.limitName == "tokens per day")
+            }
+            do {
+                _ = try await q.admit(caller, tokens: 5)
+                Issue.record("admitted against a budget of 0")
+            } catch let e as QuotaEnforcer.Exceeded {
+                #expect(e.kind == .budget && e.level == "user" && e.limit == 0 && e.reset == 1_800_057_600)
+            }
+        }
+    }
+
     @Test func unlimitedCallersTouchNoCounter() async throws {
         let q = enforcer(clock: TestClock())
         let a = try await q.admit(QuotaEnforcer.Caller(keyID: "k"), tokens: 1_000_000)
@@ -102,5 +151,24 @@ final class TestClock: Sendable {
             let expected = Self.reference(t)
             #expect(window.start == expected.start && window.end == expected.end && window.month == expected.month, "at \(t)")
         }
+    }
+}
+
+@Suite struct InMemoryCounterStoreTests {
+    @Test func anExpiredCounterCountsFromZeroAndAChargeNeverShortensItsLife() {
+        let now = Mutex<Int64>(100)
+        let store = InMemoryCounterStore(now: { now.withLock { $0 } })
+        #expect(store.chargeImmediately([CounterCharge(counter: "c", amount: 5, limit: 10, expiresAt: 110)]) == .applied([5]))
+        store.adjustImmediately("c", by: 2, expiresAt: 105)
+        now.withLock { $0 = 110 }
+        #expect(store.value("c") == 7)
+        now.withLock { $0 = 111 }
+        #expect(store.value("c") == 0)
+        store.adjustImmediately("c", by: 3, expiresAt: 200)
+        #expect(
+            store.chargeImmediately([CounterCharge(counter: "c", amount: 8, limit: 10, expiresAt: 150)]) == .refused(index: 0, current: 3))
+        #expect(store.chargeImmediately([CounterCharge(counter: "c", amount: 7, limit: 10, expiresAt: 150)]) == .applied([10]))
+        now.withLock { $0 = 190 }
+        #expect(store.value("c") == 10)
     }
 }

@@ -6,6 +6,17 @@ public final class InMemoryCounterStore: ImmediateCounterStore {
     private struct Entry {
         var value: Int64
         var expiresAt: Int64
+
+        /// Sets the value; the entry lives until the later of its expiry and `expiresAt`.
+        mutating func set(_ value: Int64, keepingAtLeastUntil expiresAt: Int64) {
+            self.value = value
+            self.expiresAt = max(self.expiresAt, expiresAt)
+        }
+
+        /// Adds `amount` to what is live at `t` (an expired entry counts from 0).
+        mutating func add(_ amount: Int64, at t: Int64, keepingAtLeastUntil expiresAt: Int64) {
+            set((self.expiresAt >= t ? value : 0).saturatingAdding(amount), keepingAtLeastUntil: expiresAt)
+        }
     }
 
     private struct State {
@@ -38,7 +49,7 @@ public final class InMemoryCounterStore: ImmediateCounterStore {
                 values.append(next)
             }
             for (c, v) in zip(charges, values) {
-                s.counters[c.counter] = Entry(value: v, expiresAt: max(c.expiresAt, s.counters[c.counter]?.expiresAt ?? 0))
+                s.counters[c.counter, default: Entry(value: 0, expiresAt: 0)].set(v, keepingAtLeastUntil: c.expiresAt)
             }
             return .applied(values)
         }
@@ -51,9 +62,7 @@ public final class InMemoryCounterStore: ImmediateCounterStore {
     public func adjustImmediately(_ counter: String, by amount: Int64, expiresAt: Int64) {
         let t = now()
         state.withLock { s in
-            let current = live(s.counters[counter], at: t)
-            s.counters[counter] = Entry(
-                value: current.saturatingAdding(amount), expiresAt: max(expiresAt, s.counters[counter]?.expiresAt ?? 0))
+            s.counters[counter, default: Entry(value: 0, expiresAt: 0)].add(amount, at: t, keepingAtLeastUntil: expiresAt)
         }
     }
 

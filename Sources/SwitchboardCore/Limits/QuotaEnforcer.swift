@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Rate limits and budgets at three levels (API key, user, everyone), kept in a `CounterStore`.
 ///
@@ -116,6 +117,8 @@ public final class QuotaEnforcer: Sendable {
     private let immediate: (any ImmediateCounterStore)?
     private let spendSource: SpendSource?
     private let clock: @Sendable () -> Date
+    /// What each caller seen this minute charges.
+    let layouts = Mutex(Layouts(minute: .min))
 
     /// An enforcer over `counters`.
     public init(
@@ -129,7 +132,7 @@ public final class QuotaEnforcer: Sendable {
         self.clock = clock
     }
 
-    private struct Level {
+    struct Level {
         var name: String
         var prefix: String
         var limits: UsageLimits
@@ -137,7 +140,7 @@ public final class QuotaEnforcer: Sendable {
         var user: String?
     }
 
-    private func levels(_ caller: Caller) -> [Level] {
+    func levels(_ caller: Caller) -> [Level] {
         var out: [Level] = []
         if let key = caller.keyID, !caller.keyLimits.isUnlimited {
             out.append(Level(name: "API key", prefix: "k:\(key)", limits: caller.keyLimits, keyID: key))
@@ -154,7 +157,9 @@ public final class QuotaEnforcer: Sendable {
 
     /// Whether any limit or budget applies to `caller`; when none does, `admit` reserves nothing.
     public func limits(_ caller: Caller) -> Bool {
-        !levels(caller).isEmpty
+        if caller.keyID != nil, !caller.keyLimits.isUnlimited { return true }
+        if let user = caller.user, !configuration.limits(user: user).isUnlimited { return true }
+        return !configuration.global.isUnlimited
     }
 
     /// Reserves one request, `tokens` and (against budgets) its worst-case `cost` at every level, or throws `Exceeded`
@@ -174,121 +179,80 @@ public final class QuotaEnforcer: Sendable {
         return try plan.admission(immediate.chargeImmediately(plan.charges))
     }
 
-    /// What admitting a request charges, and how a refusal of each charge is described.
+    /// What admitting one request charges: its caller's layout with the request's amounts.
     private struct Plan {
-        struct Described {
-            var level: String
-            var name: String
-            var kind: Exceeded.Kind
-            var reset: Int64
-            var isRequests: Bool
-            var isTokens: Bool
-            /// The limit a refusal reports (a budget's own amount, whatever its charge is checked against).
-            var limit: Int64? = nil
-        }
-
         var now: Int64
         var reserve: Int64
-        var reserveCost: Int64 = 0
-        var charges: [CounterCharge] = []
-        var described: [Described] = []
-        var tokenCounters: [(counter: String, expiresAt: Int64)] = []
-        var spendCounters: [(counter: String, expiresAt: Int64)] = []
-        /// Budget counters that start from the ledger's spend when they are new.
-        var seeds: [Seed] = []
+        var reserveCost: Int64
+        var layout: Layout
+        var charges: [CounterCharge]
+
+        var seeds: [Seed] { layout.seeds }
 
         func admission(_ outcome: CounterOutcome) throws -> Admission {
             switch outcome {
             case .refused(let index, _):
-                let d = described[index]
-                let limit = d.limit ?? charges[index].limit ?? 0
+                let slot = layout.slots[index]
                 throw Exceeded(
-                    kind: d.kind, level: d.level, limitName: d.name, limit: limit, retryAfter: max(1, d.reset - now),
-                    reset: d.reset)
+                    kind: slot.measure == .spend ? .budget : .rateLimited, level: slot.level, limitName: slot.name, limit: slot.limit,
+                    retryAfter: max(1, slot.reset - now), reset: slot.reset)
             case .applied(let values):
                 // Headers describe the tightest request window, else the tightest token window.
-                var best: Status?
-                for pass in [true, false] where best == nil {
-                    for (i, d) in described.enumerated() where (pass ? d.isRequests : d.isTokens) {
-                        let limit = charges[i].limit ?? 0
-                        let s = Status(limit: limit, remaining: max(0, limit - values[i]), reset: d.reset)
-                        if best == nil || s.remaining < best!.remaining { best = s }
-                    }
-                }
+                var best = tightest(.requests, values)
+                if best == nil { best = tightest(.tokens, values) }
                 return Admission(
-                    tokenCounters: tokenCounters, reserved: reserve, reservedCost: spendCounters.isEmpty ? 0 : reserveCost,
-                    spendCounters: spendCounters, status: best)
+                    tokenCounters: layout.tokenCounters, reserved: reserve,
+                    reservedCost: layout.spendCounters.isEmpty ? 0 : reserveCost, spendCounters: layout.spendCounters, status: best)
             }
         }
-    }
 
-    private struct Seed {
-        var counter: String
-        var keyID: String?
-        var user: String?
-        var since: Int64
-        var expiresAt: Int64
+        private func tightest(_ measure: Layout.Measure, _ values: [Int64]) -> Status? {
+            var best: Status?
+            for (slot, value) in zip(layout.slots, values) where slot.measure == measure {
+                let s = Status(limit: slot.limit, remaining: max(0, slot.limit - value), reset: slot.reset)
+                if best == nil || s.remaining < best!.remaining { best = s }
+            }
+            return best
+        }
     }
 
     /// The charges for `caller`; nil when no limit applies. Throws for a request that can never fit or a budget of 0.
     private func plan(_ caller: Caller, tokens: Int, cost: NanoUSD) throws -> Plan? {
-        let levels = levels(caller)
-        guard !levels.isEmpty else { return nil }
         let t = Int64(clock().timeIntervalSince1970)
-        let w = Windows(unix: t)
-        var plan = Plan(now: t, reserve: Int64(max(0, tokens)), reserveCost: max(0, cost.value))
-        for level in levels {
-            let l = level.limits
-            func add(_ suffix: String, amount: Int64, limit: Int?, name: String, reset: Int64, requests: Bool = false) throws {
-                guard let limit else { return }
-                if amount > Int64(limit) {
+        let layout = layout(caller, at: t)
+        guard !layout.slots.isEmpty else { return nil }
+        let reserve = Int64(max(0, tokens))
+        let reserveCost = max(0, cost.value)
+        var charges: [CounterCharge] = []
+        charges.reserveCapacity(layout.slots.count)
+        for slot in layout.slots {
+            switch slot.measure {
+            case .requests, .tokens:
+                let amount = slot.measure == .requests ? 1 : reserve
+                if amount > slot.limit {
                     throw Exceeded(
-                        kind: .requestTooLarge, level: level.name, limitName: name, limit: Int64(limit),
-                        retryAfter: 0, reset: reset)
+                        kind: .requestTooLarge, level: slot.level, limitName: slot.name, limit: slot.limit, retryAfter: 0, reset: slot.reset
+                    )
                 }
-                let counter = level.prefix + suffix
-                plan.charges.append(CounterCharge(counter: counter, amount: amount, limit: Int64(limit), expiresAt: reset + 60))
-                plan.described.append(
-                    .init(level: level.name, name: name, kind: .rateLimited, reset: reset, isRequests: requests, isTokens: !requests))
-                if !requests { plan.tokenCounters.append((counter, reset + 60)) }
-            }
-            try add(
-                ":rpm:\(w.minute)", amount: 1, limit: l.requestsPerMinute, name: "requests per minute", reset: w.minuteEnd,
-                requests: true)
-            try add(":tpm:\(w.minute)", amount: plan.reserve, limit: l.tokensPerMinute, name: "tokens per minute", reset: w.minuteEnd)
-            try add(":tpd:\(w.day)", amount: plan.reserve, limit: l.tokensPerDay, name: "tokens per day", reset: w.dayEnd)
-            var budgets: [(NanoUSD, String, String, Int64, Int64)] = []
-            if let b = l.budgetPerDay { budgets.append((b, ":spend:d:\(w.day)", "per day", w.dayStart, w.dayEnd)) }
-            if let b = l.budgetPerMonth {
-                let m = MonthWindow(unix: t)
-                budgets.append((b, ":spend:m:\(m.month)", "per month", m.start, m.end))
-            }
-            for (budget, suffix, name, start, end) in budgets {
-                guard level.keyID != nil || level.user != nil else { continue }
-                if budget.value <= 0 {
-                    throw Exceeded(kind: .budget, level: level.name, limitName: name, limit: 0, retryAfter: max(1, end - t), reset: end)
+                charges.append(CounterCharge(counter: slot.counter, amount: amount, limit: slot.limit, expiresAt: slot.expiresAt))
+            case .spend:
+                if slot.limit <= 0 {
+                    throw Exceeded(
+                        kind: .budget, level: slot.level, limitName: slot.name, limit: 0, retryAfter: max(1, slot.reset - t),
+                        reset: slot.reset)
                 }
-                let counter = level.prefix + suffix
-                plan.seeds.append(
-                    Seed(
-                        counter: counter, keyID: level.keyID, user: level.keyID == nil ? level.user : nil, since: start,
-                        expiresAt: end + 86_400))
                 // A request reserves its worst-case cost: it passes while spend plus what is reserved plus it fit the budget.
                 // Without a price (cost 0), charging nothing against budget-1 passes exactly while spend < budget.
-                if plan.reserveCost > budget.value {
+                if reserveCost > slot.limit {
                     throw Exceeded(
-                        kind: .requestTooLarge, level: level.name, limitName: "budget \(name)", limit: budget.value,
-                        retryAfter: 0, reset: end)
+                        kind: .requestTooLarge, level: slot.level, limitName: "budget \(slot.name)", limit: slot.limit, retryAfter: 0,
+                        reset: slot.reset)
                 }
-                let limit = plan.reserveCost > 0 ? budget.value : budget.value - 1
-                plan.charges.append(CounterCharge(counter: counter, amount: plan.reserveCost, limit: limit, expiresAt: end + 86_400))
-                plan.described.append(
-                    .init(level: level.name, name: name, kind: .budget, reset: end, isRequests: false, isTokens: false, limit: budget.value)
-                )
-                plan.spendCounters.append((counter, end + 86_400))
+                let limit = reserveCost > 0 ? slot.limit : slot.limit - 1
+                charges.append(CounterCharge(counter: slot.counter, amount: reserveCost, limit: limit, expiresAt: slot.expiresAt))
             }
         }
-        return plan.charges.isEmpty ? nil : plan
+        return Plan(now: t, reserve: reserve, reserveCost: reserveCost, layout: layout, charges: charges)
     }
 
     private func seedSpend(_ seed: Seed) async throws {
