@@ -295,6 +295,8 @@ private struct FailingLister: LLMProvider {
         #expect(first.slot.provider.id == "a" && first.request.model == "m")
         let moved = walk.failed(first, Self.failure(.rateLimited(retryAfter: .seconds(60)), 429)) == nil
         #expect(moved)
+        // The route line is asked for along the way, and follows every change after it.
+        #expect(walk.context.trace?.route == "lane:hand: a/m=failed(rate_limited 429)")
         let secondStep = walk.next()
         let second = try #require(secondStep)
         #expect(second.slot.provider.id == "b" && second.request.model == "b-model")
@@ -307,6 +309,7 @@ private struct FailingLister: LLMProvider {
         usage.reportedCost = NanoUSD(1_000)
         walk.spent(third, usage: usage)
         #expect(walk.context.trace?.route == "lane:hand: a/m=failed(rate_limited 429), b/b-model=failed(overloaded 503), c/m=ok")
+        #expect(walk.context.trace?.attemptCount == 3)
 
         // The budget is spent: a caller that cannot wait is refused; a walk skips the slot that is cooling down.
         #expect(lane.spent == NanoUSD(1_000))

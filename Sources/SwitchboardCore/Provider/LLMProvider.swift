@@ -229,9 +229,15 @@ public final class CallTrace: Sendable {
     }
 
     private struct State {
-        var entries: [Entry] = []
-        var lanes: [String] = []
+        var entries: [Entry] = [] {
+            didSet { route = nil }
+        }
+        var lanes: [String] = [] {
+            didSet { route = nil }
+        }
         var session: String?
+        /// `route`, once asked for, until the entries or lanes change (the header and the ledger both ask).
+        var route: String??
     }
 
     private let state = Mutex(State())
@@ -276,6 +282,9 @@ public final class CallTrace: Sendable {
     /// Providers tried, first to last (skipped slots are not attempts).
     public var attempts: [String] { state.withLock { $0.entries.filter { !$0.skipped }.map(\.provider) } }
 
+    /// How many slots were tried (skipped slots are not attempts).
+    public var attemptCount: Int { state.withLock { $0.entries.reduce(0) { $1.skipped ? $0 : $0 + 1 } } }
+
     /// Every slot tried or skipped, first to last.
     public var entries: [Entry] { state.withLock { $0.entries } }
 
@@ -289,19 +298,26 @@ public final class CallTrace: Sendable {
     /// was routed.
     public var route: String? {
         state.withLock { s in
-            guard !s.entries.isEmpty else { return nil }
-            let slots = s.entries.map { e -> String in
-                let outcome: String
-                if let failure = e.failure {
-                    let status = failure.status.map { " \($0)" } ?? ""
-                    outcome = e.skipped ? "skipped(\(e.reason ?? failure.kind.name))" : "failed(\(failure.kind.name)\(status))"
-                } else {
-                    outcome = "ok"
-                }
-                return "\(e.provider)/\(e.model)=\(outcome)"
-            }
-            let lanes = s.lanes.isEmpty ? "" : s.lanes.joined(separator: ">") + ": "
-            return lanes + slots.joined(separator: ", ")
+            if let route = s.route { return route }
+            let route = Self.route(s)
+            s.route = .some(route)
+            return route
         }
+    }
+
+    private static func route(_ s: State) -> String? {
+        guard !s.entries.isEmpty else { return nil }
+        let slots = s.entries.map { e -> String in
+            let outcome: String
+            if let failure = e.failure {
+                let status = failure.status.map { " \($0)" } ?? ""
+                outcome = e.skipped ? "skipped(\(e.reason ?? failure.kind.name))" : "failed(\(failure.kind.name)\(status))"
+            } else {
+                outcome = "ok"
+            }
+            return "\(e.provider)/\(e.model)=\(outcome)"
+        }
+        let lanes = s.lanes.isEmpty ? "" : s.lanes.joined(separator: ">") + ": "
+        return lanes + slots.joined(separator: ", ")
     }
 }

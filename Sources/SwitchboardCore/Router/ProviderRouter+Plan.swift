@@ -87,7 +87,7 @@ extension ProviderRouter {
 
     /// The order to try the slots in for the next call.
     func order() -> [Int] {
-        let all = Array(slots.indices)
+        let all = inOrder
         guard slots.count > 1 else { return all }
         switch plan.strategy {
         case .priority:

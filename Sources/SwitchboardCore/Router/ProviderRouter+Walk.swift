@@ -23,11 +23,11 @@ extension ProviderRouter {
         private var position = 0
         private var attempts: [AllProvidersFailed.Attempt] = []
 
-        init<Indexes: Collection<Int>>(router: ProviderRouter, request: ChatRequest, context: CallContext, order: Indexes) {
+        init(router: ProviderRouter, request: ChatRequest, context: CallContext, order: [Int]) {
             self.router = router
             self.request = request
             self.context = context
-            self.order = Array(order)
+            self.order = order
         }
 
         /// The walk is not taken after all (nothing was sent; the call is answered another way): a rotating strategy's
@@ -107,7 +107,7 @@ extension ProviderRouter {
     public func walk(_ request: ChatRequest, context: CallContext) -> Walk {
         let bounded = bounded(context)
         guard plan.strategy == .priority else { return Walk(router: self, request: request, context: bounded, order: order()) }
-        return Walk(router: self, request: request, context: bounded, order: slots.indices)
+        return Walk(router: self, request: request, context: bounded, order: inOrder)
     }
 
     /// The walk for a caller that cannot wait: nil when the lane's spend is kept in a shared store, which must be read

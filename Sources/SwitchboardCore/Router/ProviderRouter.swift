@@ -43,6 +43,8 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
     let isLane: Bool
     /// Which slots are routers themselves, which note their own slots' attempts in the trace.
     private let nested: [Bool]
+    /// Every slot's index, in order: a priority walk's order, made once.
+    let inOrder: [Int]
     /// Slots skipped because their upstream could not be reached, until a probe sees their provider up.
     private let unreachable = Mutex<Set<Int>>([])
     private let observer: (any RouterObserver)?
@@ -58,6 +60,7 @@ public final class ProviderRouter: RoutingProvider, SharedSpending {
         nested = slots.map { $0.provider is ProviderRouter }
         self.displayName = isLane ? "Lane \(id.dropFirst(Lane.prefix.count))" : "Failover router"
         self.slots = slots
+        inOrder = Array(slots.indices)
         self.observer = observer
         self.plan = plan
         stats = Mutex(Stats(count: slots.count))

@@ -115,7 +115,7 @@ struct UsageLedger: Sendable {
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
             reasoningTokens: usage.reasoningTokens, costNanoUSD: (reported ?? costs?.total)?.value, estimated: state.estimated,
             latencyMs: Int(latency.inMilliseconds), ttftMs: state.ttft.map { Int($0.inMilliseconds) }, status: status,
-            attempts: state.cache == .hit ? 0 : max(state.trace?.attempts.count ?? 0, state.provider.isEmpty ? 0 : 1),
+            attempts: state.cache == .hit ? 0 : max(state.trace?.attemptCount ?? 0, state.provider.isEmpty ? 0 : 1),
             route: state.routeDescription, cache: state.cache?.rawValue, cacheWriteTokens: usage.cacheWriteTokens,
             costs: costs, costMsats: paidMsats(state))
     }

@@ -108,7 +108,7 @@ extension RequestPipeline {
             a["gen_ai.request.stream"] = state.streaming
             if let ttft = state.ttft, ttft > .zero { a["gen_ai.response.time_to_first_chunk"] = Double(ttft.inMicroseconds) / 1_000_000 }
             if let lane = state.trace?.lanes.first { a["switchboard.lane"] = lane }
-            if let attempts = state.trace?.attempts.count, attempts > 0 { a["switchboard.attempts"] = attempts }
+            if let attempts = state.trace?.attemptCount, attempts > 0 { a["switchboard.attempts"] = attempts }
             if let cache = state.cache { a["switchboard.cache"] = cache.rawValue }
             if let key = state.principal?.keyID { a["switchboard.key_id"] = key }
             if state.task != nil, let cost = ledger.cost(state) { a["switchboard.cost_nano_usd"] = Int(cost.value) }
