@@ -119,13 +119,64 @@ public enum PriceCatalogue {
         case .string(let s): text = s
         default: return nil
         }
-        guard var dollars = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), dollars >= 0 else { return nil }
-        // Per token: times a million; then nano-USD: times a billion. Whole nano-USD, rounded half up.
-        dollars *= Decimal(perToken ? 1_000_000_000_000_000 : 1_000_000_000)
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &dollars, 0, .plain)
-        let number = NSDecimalNumber(decimal: rounded)
-        guard number.compare(NSDecimalNumber(value: Int64.max)) != .orderedDescending else { return nil }
-        return NanoUSD(number.int64Value)
+        // Per token: times a million; then nano-USD: times a billion.
+        return scaledDecimal(text, shift: perToken ? 15 : 9).map(NanoUSD.init)
+    }
+
+    /// A decimal number's text (`2.5`, `2.5e-06`, `1E+3`) times 10^`shift`, rounded half up to a whole number; nil when
+    /// the text is not such a number, is below zero, or the result passes `Int64.max`. Exact, and without Foundation's
+    /// `Decimal(string:locale:)`, whose locale loads ICU's data into every gateway's memory.
+    static func scaledDecimal(_ text: String, shift: Int) -> Int64? {
+        var bytes = Substring(text).utf8[...]
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        // The value is `digits` (leading zeros dropped) times 10^exponent.
+        var digits: [UInt8] = []
+        var exponent = 0
+        var sawDigit = false
+        var sawPoint = false
+        while let c = bytes.first, (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c == UInt8(ascii: ".") && !sawPoint) {
+            bytes = bytes.dropFirst()
+            if c == UInt8(ascii: ".") {
+                sawPoint = true
+                continue
+            }
+            sawDigit = true
+            if !digits.isEmpty || c != UInt8(ascii: "0") { digits.append(c - UInt8(ascii: "0")) }
+            if sawPoint { exponent -= 1 }
+        }
+        guard sawDigit else { return nil }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            let minus = bytes.first == UInt8(ascii: "-")
+            if minus || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+            guard !bytes.isEmpty, bytes.count <= 4, bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let written = Int(String(decoding: bytes, as: UTF8.self))
+            else { return nil }
+            exponent += minus ? -written : written
+            bytes = bytes.dropFirst(bytes.count)
+        }
+        guard bytes.isEmpty else { return nil }
+        if digits.isEmpty { return 0 }
+        guard !negative else { return nil }
+        let scale = exponent + shift
+        // The digits that stay whole, and the first one dropped, which rounds.
+        let whole = digits.count + scale
+        guard whole <= 19 else { return nil }
+        if whole <= 0 { return whole == 0 && digits[0] >= 5 ? 1 : 0 }
+        var result: Int64 = 0
+        for i in 0..<whole {
+            let digit = i < digits.count ? Int64(digits[i]) : 0
+            let (times, o1) = result.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(digit)
+            guard !o1, !o2 else { return nil }
+            result = sum
+        }
+        if whole < digits.count, digits[whole] >= 5 {
+            let (up, overflow) = result.addingReportingOverflow(1)
+            guard !overflow else { return nil }
+            result = up
+        }
+        return result
     }
 }

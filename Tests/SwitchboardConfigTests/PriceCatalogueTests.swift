@@ -1,5 +1,5 @@
 import Foundation
-import SwitchboardConfig
+@testable import SwitchboardConfig
 import SwitchboardCore
 import SwitchboardProviders
 import Testing
@@ -120,5 +120,48 @@ import SwitchboardTesting
         let off = try table("[pricing]\nbuiltin = false\n")
         #expect(off.price(provider: "openai", model: model) == nil)
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("[pricing]\nbuiltin = \"no\"\n") }
+    }
+}
+
+/// The catalogue's decimal reader: exact, rounded half up, and strict about what it takes.
+@Suite struct ScaledDecimalTests {
+    @Test(
+        arguments: [
+            ("2.5", 9, 2_500_000_000), ("2.5e-06", 15, 2_500_000_000), ("1e-05", 15, 10_000_000_000), ("5e-08", 15, 50_000_000),
+            ("12", 9, 12_000_000_000), ("1E+3", 0, 1_000), (".5", 0, 1), ("5.", 0, 5), ("0.0000000015", 9, 2), ("0.0000000014", 9, 1),
+            ("0.0000000005", 9, 1), ("0.00000000049", 9, 0), ("-0", 9, 0), ("0.000", 9, 0), ("9223372036854775807", 0, Int64.max),
+            ("922337203685477580.74", 1, Int64.max), ("+3", 0, 3),
+        ] as [(String, Int, Int64)])
+    func readsDecimalTextExactly(text: String, shift: Int, expected: Int64) {
+        #expect(PriceCatalogue.scaledDecimal(text, shift: shift) == expected)
+    }
+
+    @Test(arguments: [
+        "", ".", "-1", "-0.5", "abc", "1.2.3", "1e", "1e+", "1 ", " 1", "1e99999", "9223372036854775808", "1e19", "0x10", "1,5",
+    ])
+    func refusesWhatIsNotAPrice(text: String) {
+        #expect(PriceCatalogue.scaledDecimal(text, shift: 0) == nil)
+    }
+
+    /// Foundation's decimal arithmetic, the way the catalogue read prices before.
+    static func reference(_ text: String, shift: Int) -> Int64? {
+        guard var value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), value >= 0 else { return nil }
+        value *= pow(Decimal(10), shift)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 0, .plain)
+        let number = NSDecimalNumber(decimal: rounded)
+        guard number.compare(NSDecimalNumber(value: Int64.max)) != .orderedDescending else { return nil }
+        return number.int64Value
+    }
+
+    @Test func agreesWithFoundationsDecimalsOnPricesAsJSONWritesThem() {
+        var generator = SeededGenerator(seed: 2026)
+        for _ in 0..<5_000 {
+            let price = Double.random(in: 0...1, using: &generator) * pow(10, Double(Int.random(in: -12...4, using: &generator)))
+            let text = "\(price)"
+            for shift in [9, 15] {
+                #expect(PriceCatalogue.scaledDecimal(text, shift: shift) == Self.reference(text, shift: shift), "\(text) at \(shift)")
+            }
+        }
     }
 }
