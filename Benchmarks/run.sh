@@ -268,7 +268,7 @@ compare() {
   sed -e "s/port = $SB/port = $port/" -e "s|path = \"$WORK/switchboard.db\"|path = \"$WORK/$name.db\"|" -e "$edit" \
     "$WORK/switchboard.toml" > "$WORK/$name.toml"
   # The key the requests carry (LIMITS=1) is in the store the main gateway started from.
-  for f in "$WORK"/keys.db*; do [ -f "$f" ] && cp "$f" "$WORK/$name${f#"$WORK"/keys}"; done
+  for f in "$WORK"/keys.db*; do if [ -f "$f" ]; then cp "$f" "$WORK/$name${f#"$WORK"/keys}"; fi; done
   SWITCHBOARD_MASTER_KEY=${MASTER_KEY:-sk-sb-bench-master} "$bin" serve --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
