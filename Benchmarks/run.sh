@@ -12,6 +12,7 @@
 #   SOAK=30 LEVELS=" " SSE=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 s saturated, then the ledger metric against the rows
 #   MIXED_SOAK=1800 LEVELS=" " SSE=0 HEY=0 FIXED_RATE=0 Benchmarks/run.sh   # 30 min of mixed routes; RSS and fds sampled
 #   MODEL=lane:bench LEVELS=32 Benchmarks/run.sh   # every request through a lane (one slot: up/bench-model)
+#   MODEL=err/bench-model LEVELS=32 SSE=0 Benchmarks/run.sh   # every request an upstream error (400), decoded and redacted
 #   CACHE=1 LEVELS=32 SSE=0 Benchmarks/run.sh   # temperature 0: after the first, every request a response-cache hit
 #   TRACING=1 LEVELS=32 SSE=0 Benchmarks/run.sh # this build with OpenTelemetry traces on (spans to the upstream nginx,
 #                                               # which accepts them); a BASELINE_BIN runs without
@@ -36,6 +37,8 @@ cleanup() { [ -n "${SBPID:-}" ] && kill "$SBPID" 2>/dev/null; nginx -p "$WORK/up
 trap cleanup EXIT
 
 COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the benchmark upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
+# MODEL=err/bench-model: the upstream's answer to every request, an OpenAI error the gateway decodes and redacts.
+UPSTREAM_ERROR='{"error":{"message":"This request exceeds the maximum context length of 8192 tokens for bench-model (9000 tokens requested); reduce the length of the messages or completion. Request id req_0123456789abcdef.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}'
 # 200 SSE chunks then [DONE], for the stream hold test.
 mkdir -p "$WORK/stream/v1/chat"
 python3 - "$WORK/stream/v1/chat/completions" <<'PY'
@@ -66,6 +69,7 @@ http {
     listen 127.0.0.1:$UP;
     location /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model","object":"model"}]}'; }
     location /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
+    location /err/v1/chat/completions { default_type application/json; return 400 '$UPSTREAM_ERROR'; }
     # An OTLP/HTTP collector that takes every span batch (an empty protobuf answer is a whole export response).
     location /v1/traces { default_type application/x-protobuf; return 200 ''; }
     # The streamed answer: a static file of 200 SSE chunks (405 -> 200 lets the static module answer a POST).
@@ -111,6 +115,9 @@ base_url = "http://127.0.0.1:$UP/stream/v1"
 TOML
 # MODEL=lane:bench: requests go through a lane of one slot (a build without lanes cannot read this section).
 case "${MODEL:-}" in lane:*) printf '[lanes.bench]\nmodels = ["up/bench-model"]\n' >> "$WORK/switchboard.toml" ;; esac
+# MODEL=err/bench-model: every request answered 400 by the upstream (the error path: the upstream's error decoded and
+# redacted, the client's 400 written and recorded); the gateway's figures count those answers.
+case "${MODEL:-}" in err/*) printf '[[providers.openai_compat]]\nid = "err"\nbase_url = "http://127.0.0.1:%s/err/v1"\napi_key = "sk-upstream-bench"\n' "$UP" >> "$WORK/switchboard.toml" ;; esac
 # LIMITS=1: every limit kind on and none ever reached: a gateway-wide rpm limit, and the requests sent with a key
 # that has its own rpm and tpm limits and a monthly budget (a comparison's gateway starts from a copy of the store
 # holding that key).

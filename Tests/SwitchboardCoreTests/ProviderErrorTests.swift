@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardTesting
 import Testing
 
 @Suite struct ProviderErrorTests {
@@ -63,5 +64,38 @@ import Testing
         #expect(!out.contains("zzzzzzzz"))
         #expect(!out.contains("hunter22"))
         #expect(out.contains("Incorrect API key provided"))
+    }
+}
+
+/// The hand-written scanner against the rules as regular expressions (with simple word boundaries, which on ASCII text
+/// are the scanner's), over text built from the pieces keys and tokens are made of.
+@Suite struct RedactionTests {
+    static func reference(_ text: String) -> String {
+        var out = text
+        out = out.replacing(
+            #/(?i)\b(sk|csk|gsk|xai|pk|rk|sb|ghu|gho|ghp|AIza|AKIA)[-_A-Za-z0-9]{12,}/#.wordBoundaryKind(.simple), with: "[REDACTED]")
+        out = out.replacing(#/(?i)(bearer\s+)[-._~+\/A-Za-z0-9]{8,}=*/#) { match in "\(match.output.1)[REDACTED]" }
+        return out
+    }
+
+    @Test func agreesWithTheRulesAsRegularExpressions() {
+        let pieces = [
+            "sk", "SK-", "csk", "gsk_", "xai", "pk", "rk", "sb", "ghu", "gho", "ghp", "AIza", "akia", "Bearer ", "bearer\t", "BEARER  ",
+            "Bearer", "abcdef", "XYZ012", "789", "-", "_", ".", "~", "+", "/", "=", "==", " ", ": ", "task", "risk", "(", "\"",
+        ]
+        var generator = SeededGenerator(seed: 61)
+        for _ in 0..<3_000 {
+            let text = (0..<Int.random(in: 1...14, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            #expect(Redaction.redact(text) == Self.reference(text), "\(text)")
+        }
+    }
+
+    @Test func aKeyAfterAnyNonWordCharacterIsRedactedAndTextWithoutSecretsIsKept() {
+        #expect(Redaction.redact("id x.sk-abcdefghijklmnop ok") == "id x.[REDACTED] ok")
+        #expect(Redaction.redact("é sk-abcdefghijklmnop") == "é [REDACTED]")
+        #expect(Redaction.redact("ésk-abcdefghijklmnop") == "é[REDACTED]")
+        #expect(Redaction.redact("Authorization: Bearer abc.def/ghi+jk==; next") == "Authorization: Bearer [REDACTED]; next")
+        let plain = "Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000. Bearer: none, sk-short"
+        #expect(Redaction.redact(plain) == plain)
     }
 }
