@@ -13,9 +13,12 @@ public final class InMemoryCounterStore: ImmediateCounterStore {
             self.expiresAt = max(self.expiresAt, expiresAt)
         }
 
-        /// Adds `amount` to what is live at `t` (an expired entry counts from 0).
+        /// The value at `t`: 0 once expired.
+        func live(at t: Int64) -> Int64 { expiresAt >= t ? value : 0 }
+
+        /// Adds `amount` to what is live at `t`.
         mutating func add(_ amount: Int64, at t: Int64, keepingAtLeastUntil expiresAt: Int64) {
-            set((self.expiresAt >= t ? value : 0).saturatingAdding(amount), keepingAtLeastUntil: expiresAt)
+            set(live(at: t).saturatingAdding(amount), keepingAtLeastUntil: expiresAt)
         }
     }
 
@@ -91,8 +94,7 @@ public final class InMemoryCounterStore: ImmediateCounterStore {
     }
 
     private func live(_ e: Entry?, at t: Int64) -> Int64 {
-        guard let e, e.expiresAt >= t else { return 0 }
-        return e.value
+        e?.live(at: t) ?? 0
     }
 
     /// Drops expired counters at most once a minute, so memory follows the number of active callers.

@@ -25,12 +25,46 @@ public enum Redaction {
     /// Key-shaped tokens, case-insensitively: a known prefix where a word starts (after anything but an ASCII letter,
     /// digit or `_`), followed by a run of `[-_A-Za-z0-9]` at least `keyRun` long, replaced whole.
     static func keyShaped(_ text: String) -> String {
+        replacing(in: text) { s, i in
+            guard i == 0 || !isWordCharacter(s[i - 1]) else { return nil }
+            for prefix in keyPrefixes where startsCaseInsensitively(s, at: i, with: prefix) {
+                var end = i + prefix.count
+                while end < s.count, isKeyCharacter(s[end]) { end += 1 }
+                if end - (i + prefix.count) >= keyRun { return (i, end) }
+            }
+            return nil
+        }
+    }
+
+    static let bearer = Array("bearer".unicodeScalars)
+
+    /// `Bearer` (any case), blanks, then a token of at least `tokenRun` characters of `[-._~+/A-Za-z0-9]` and any `=`
+    /// after it: the token and its padding replaced, `Bearer` and the blanks kept.
+    static func bearerTokens(_ text: String) -> String {
+        replacing(in: text) { s, i in
+            guard startsCaseInsensitively(s, at: i, with: bearer) else { return nil }
+            var start = i + bearer.count
+            while start < s.count, s[start].properties.isWhitespace { start += 1 }
+            var end = start
+            while end < s.count, isTokenCharacter(s[end]) { end += 1 }
+            guard start > i + bearer.count, end - start >= tokenRun else { return nil }
+            while end < s.count, s[end] == "=" { end += 1 }
+            return (start, end)
+        }
+    }
+
+    /// `text` with `replacement` in place of each match, scanning left to right: `match` looks at position `i` and gives
+    /// where the replaced part starts and ends (what comes before its start is kept), or nil to keep `i` and move on.
+    private static func replacing(
+        in text: String, _ match: (_ s: [Unicode.Scalar], _ i: Int) -> (start: Int, end: Int)?
+    ) -> String {
         let s = Array(text.unicodeScalars)
         var out: [Unicode.Scalar] = []
         var i = 0
         var changed = false
         while i < s.count {
-            if i == 0 || !isWordCharacter(s[i - 1]), let end = keyEnd(s, at: i) {
+            if let (start, end) = match(s, i) {
+                out += s[i..<start]
                 out += replacement
                 i = end
                 changed = true
@@ -39,49 +73,10 @@ public enum Redaction {
                 i += 1
             }
         }
-        return changed ? string(out) : text
-    }
-
-    /// Where a key that starts at `i` ends; nil when none starts there.
-    private static func keyEnd(_ s: [Unicode.Scalar], at i: Int) -> Int? {
-        for prefix in keyPrefixes where startsCaseInsensitively(s, at: i, with: prefix) {
-            var end = i + prefix.count
-            while end < s.count, isKeyCharacter(s[end]) { end += 1 }
-            if end - (i + prefix.count) >= keyRun { return end }
-        }
-        return nil
-    }
-
-    /// `Bearer` (any case), blanks, then a token of at least `tokenRun` characters of `[-._~+/A-Za-z0-9]` and any `=`
-    /// after it: the token and its padding replaced, `Bearer` and the blanks kept.
-    static func bearerTokens(_ text: String) -> String {
-        let s = Array(text.unicodeScalars)
-        let bearer = Array("bearer".unicodeScalars)
-        var out: [Unicode.Scalar] = []
-        var i = 0
-        var changed = false
-        while i < s.count {
-            guard startsCaseInsensitively(s, at: i, with: bearer) else {
-                out.append(s[i])
-                i += 1
-                continue
-            }
-            var start = i + bearer.count
-            while start < s.count, s[start].properties.isWhitespace { start += 1 }
-            var end = start
-            while end < s.count, isTokenCharacter(s[end]) { end += 1 }
-            guard start > i + bearer.count, end - start >= tokenRun else {
-                out.append(s[i])
-                i += 1
-                continue
-            }
-            while end < s.count, s[end] == "=" { end += 1 }
-            out += s[i..<start]
-            out += replacement
-            i = end
-            changed = true
-        }
-        return changed ? string(out) : text
+        guard changed else { return text }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: out)
+        return String(view)
     }
 
     private static func startsCaseInsensitively(_ s: [Unicode.Scalar], at i: Int, with lowercased: [Unicode.Scalar]) -> Bool {
@@ -104,11 +99,5 @@ public enum Redaction {
 
     private static func isTokenCharacter(_ c: Unicode.Scalar) -> Bool {
         isASCIIAlphanumeric(c) || c == "-" || c == "." || c == "_" || c == "~" || c == "+" || c == "/"
-    }
-
-    private static func string(_ scalars: [Unicode.Scalar]) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        return String(view)
     }
 }
