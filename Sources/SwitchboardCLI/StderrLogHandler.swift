@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// Logs to standard error, rendering metadata only when a message is actually written.
+/// Logs to standard error through `StderrWriter` (a log call never waits for standard error), rendering metadata only
+/// when a message is actually written.
 ///
 /// swift-log's `StreamLogHandler` re-renders its metadata string every time metadata is set; Hummingbird sets
 /// a request id on a logger for every request, so that rendering was paid per request even though nothing
@@ -23,6 +24,6 @@ struct StderrLogHandler: LogHandler {
         if let explicit = event.metadata { all.merge(explicit) { $1 } }
         let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let time = Date().formatted(.iso8601)
-        FileHandle.standardError.write(Data("\(time) \(event.level) \(label):\(rendered) \(event.message)\n".utf8))
+        StderrWriter.shared.write("\(time) \(event.level) \(label):\(rendered) \(event.message)\n")
     }
 }

@@ -7,8 +7,11 @@ enum Terminal {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
+    /// Standard error, after the log lines queued before it (and written before this returns, unless standard
+    /// error is not being read).
     static func err(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StderrWriter.shared.write(text)
+        StderrWriter.shared.flush()
     }
 
     static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }

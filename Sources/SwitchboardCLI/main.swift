@@ -29,10 +29,23 @@ if CommandLine.arguments.dropFirst().first == "serve" {
     #endif
 }
 
+// Log lines still queued for standard error are written before the process ends (a bounded wait).
+atexit { StderrWriter.shared.flush() }
+
 /// ArgumentParser's async entry point, called from here rather than through `@main` so the executor
-/// choice above comes first.
+/// choice above comes first; a failure's message follows the log lines queued before it.
 func runSwitchboard() async {
-    await SwitchboardCommand.main(nil)
+    do {
+        var command = try await SwitchboardCommand.asyncParseAsRoot(nil)
+        if var command = command as? any AsyncParsableCommand {
+            try await command.run()
+        } else {
+            try command.run()
+        }
+    } catch {
+        StderrWriter.shared.flush()
+        SwitchboardCommand.exit(withError: error)
+    }
 }
 
 await runSwitchboard()

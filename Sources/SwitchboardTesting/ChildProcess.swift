@@ -25,6 +25,7 @@ public final class ChildProcess: Sendable {
         var firstStdout: ContinuousClock.Instant?
         var termination: Termination?
         var pending = 3  // two readers and the waiter
+        var stderrHeld = false
         var waiters: [CheckedContinuation<Termination, Never>] = []
     }
 
@@ -122,6 +123,17 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Stops reading the child's standard error until `resumeStderr()`: its pipe fills, and then a write to it blocks
+    /// in the child, as under a reader that stopped reading.
+    public func holdStderr() {
+        state.withLock { $0.stderrHeld = true }
+    }
+
+    /// Reads the child's standard error again.
+    public func resumeStderr() {
+        state.withLock { $0.stderrHeld = false }
+    }
+
     /// Everything read from standard output so far.
     public var stdout: String { state.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
     /// Everything read from standard error so far.
@@ -148,6 +160,7 @@ public final class ChildProcess: Sendable {
         Self.thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 16_384)
             while true {
+                while !isStdout, state.withLock({ $0.stderrHeld }) { usleep(5_000) }
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
