@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Switchboard
 
 /// Logs to standard error through `StderrWriter` (a log call never waits for standard error), rendering metadata only
 /// when a message is actually written.
@@ -23,7 +24,8 @@ struct StderrLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let explicit = event.metadata { all.merge(explicit) { $1 } }
         let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let time = Date().formatted(.iso8601)
+        // Not `Date.formatted`, which loads ICU's data on the first line logged.
+        let time = UTCTime(unix: Int64(Date().timeIntervalSince1970.rounded(.down))).isoDateTime
         StderrWriter.shared.write("\(time) \(event.level) \(label):\(rendered) \(event.message)\n")
     }
 }

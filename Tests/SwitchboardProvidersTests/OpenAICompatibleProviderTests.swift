@@ -185,6 +185,18 @@ func withFake(
         }
     }
 
+    @Test func aGoogleRetryDelayIsAWaitOnlyWhenItIsAPlainNumberOfSeconds() {
+        func wait(_ delay: String) -> ProviderError.Kind {
+            let body =
+                #"{"error":{"code":429,"message":"Quota","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"\#(delay)"}]}}"#
+            return OpenAIErrorDecoding.error(status: 429, headers: [], body: Data(body.utf8), provider: "vertex", secrets: []).kind
+        }
+        #expect(wait("17.5s") == .rateLimited(retryAfter: .milliseconds(17_500)))
+        #expect(wait("1e300s") == .rateLimited(retryAfter: nil))
+        #expect(wait("infs") == .rateLimited(retryAfter: nil))
+        #expect(wait("99999999999999999999999s") == .rateLimited(retryAfter: .seconds(366 * 86_400)))
+    }
+
     @Test func cerebrasUnwrappedErrorBodyAndDetailBody() async throws {
         try await withFake(descriptor: Cerebras.descriptor) { fake, provider in
             fake.setDefault(

@@ -159,4 +159,12 @@ final class MutableClock: @unchecked Sendable {
         #expect(millis.expiryDate == 1_735_712_345_678)
         #expect(throws: ProviderError.self) { try QwenTokens.Credentials(json: ["access_token": "a", "refresh_token": "r"]) }
     }
+
+    @Test func qwenLifetimesOutOfAnyRangeAreHeldNotTrapped() throws {
+        let now = Date(timeIntervalSince1970: 1_764_927_005)
+        let response = try QwenTokens.Credentials(tokenResponse: ["access_token": "a", "expires_in": 9_000_000_000_000_000_000], now: now)
+        #expect(response.expiryDate == (1_764_927_005 + 10 * 366 * 86_400) * 1000)
+        let past = try QwenTokens.Credentials(json: ["access_token": "a", "refresh_token": "r", "expires_at": -9_000_000_000_000_000_000])
+        #expect(past.expiryDate == 0)
+    }
 }

@@ -133,6 +133,23 @@ import Testing
         }
     }
 
+    @Test(arguments: [true, false]) func anUpstreamsUnreadableRateLimitNumbersAreNoWaitAndNoCrash(direct: Bool) async throws {
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            // `Double` reads "inf" and "1e400" as infinity and "nan" as not a number; none of them may become a wait.
+            let headers = [
+                ("Retry-After", "inf"), ("retry-after-ms", "nan"), ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", "1e400"), ("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "nans"),
+            ]
+            gw.fake.set(
+                .status(429, body: #"{"error":{"message":"Rate limit reached","type":"requests"}}"#, headers: headers), forModel: "odd")
+            for stream in [false, true] {
+                let refused = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/odd", stream: stream))
+                #expect(refused.status == 429, "\(refused.body)")
+            }
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
+        }
+    }
+
     @Test(arguments: [true, false]) func clientGoingAwayCancelsTheUpstreamStream(direct: Bool) async throws {
         try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
             // 30 s of stream: long enough that under the full suite's load it cannot end by itself before the

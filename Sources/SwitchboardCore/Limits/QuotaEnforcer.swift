@@ -309,45 +309,22 @@ extension QuotaEnforcer {
     /// When the budget period `now` falls in began: its UTC day, or its UTC calendar month.
     public static func budgetPeriodStart(daily: Bool, at now: Date) -> Date {
         let t = Int64(now.timeIntervalSince1970.rounded(.down))
-        let start = daily ? (t >= 0 ? t / 86_400 : (t - 86_399) / 86_400) * 86_400 : MonthWindow(unix: t).start
+        let start = daily ? UTCTime.day(ofUnix: t) * 86_400 : MonthWindow(unix: t).start
         return Date(timeIntervalSince1970: TimeInterval(start))
     }
 }
 
-/// The UTC calendar month an instant falls in, by the proleptic Gregorian calendar's arithmetic (days from the civil
-/// date and back): this runs for every admitted request, where building a `Calendar` answer costs far more.
+/// The UTC calendar month an instant falls in, by `UTCTime`'s arithmetic: this runs for every admitted request, where
+/// building a `Calendar` answer costs far more.
 struct MonthWindow {
     /// Months since year 0 (`year * 12 + month - 1`).
     let month: Int64
     let start: Int64, end: Int64
 
     init(unix t: Int64) {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let (year, month) = Self.civil(days: days)
+        let (year, month, _) = UTCTime.civil(days: UTCTime.day(ofUnix: t))
         self.month = year * 12 + month - 1
-        start = Self.days(year: year, month: month) * 86_400
-        end = (month == 12 ? Self.days(year: year + 1, month: 1) : Self.days(year: year, month: month + 1)) * 86_400
-    }
-
-    /// The year and month (1...12) of a day counted from 1970-01-01.
-    static func civil(days: Int64) -> (year: Int64, month: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month)
-    }
-
-    /// Days from 1970-01-01 to the first day of `month` (1...12) of `year`.
-    static func days(year: Int64, month: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        start = UTCTime.days(year: year, month: month) * 86_400
+        end = (month == 12 ? UTCTime.days(year: year + 1, month: 1) : UTCTime.days(year: year, month: month + 1)) * 86_400
     }
 }

@@ -69,7 +69,7 @@ public struct RateLimitInfo: Sendable, Hashable {
 
     /// Parses a reset value: plain seconds ("1.5") or a Go duration ("6m0s", "12ms", "1h2m3.5s").
     public static func parseReset(_ text: String) -> Duration? {
-        if let seconds = Double(text) { return .milliseconds(Int64((seconds * 1000).rounded())) }
+        if let seconds = WaitText.decimal(text) { return WaitText.wait(seconds: seconds) }
         var total = 0.0
         var number = ""
         let chars = Array(text)
@@ -77,14 +77,14 @@ public struct RateLimitInfo: Sendable, Hashable {
         var matched = false
         while i < chars.count {
             let c = chars[i]
-            if c.isNumber || c == "." {
+            if c.isASCII, c.isNumber || c == "." {
                 number.append(c)
                 i += 1
                 continue
             }
             var unit = String(c)
             if c == "m", i + 1 < chars.count, chars[i + 1] == "s" { unit = "ms"; i += 1 }
-            guard let value = Double(number) else { return nil }
+            guard let value = WaitText.decimal(number) else { return nil }
             switch unit {
             case "h": total += value * 3600
             case "m": total += value * 60
@@ -97,7 +97,7 @@ public struct RateLimitInfo: Sendable, Hashable {
             i += 1
         }
         guard matched, number.isEmpty else { return nil }
-        return .milliseconds(Int64((total * 1000).rounded()))
+        return WaitText.wait(seconds: total)
     }
 }
 
@@ -106,9 +106,7 @@ public enum RetryAfter {
     /// The wait a response asks for: `retry-after-ms`, else `retry-after` as seconds or an HTTP-date.
     public static func parse(headers: [(String, String)], now: Date = Date()) -> Duration? {
         for (name, value) in headers where name.lowercased() == "retry-after-ms" {
-            if let ms = Double(value.trimmingCharacters(in: .whitespaces)), ms >= 0 {
-                return .milliseconds(Int64(ms.rounded()))
-            }
+            if let ms = WaitText.decimal(value.trimmingCharacters(in: .whitespaces)) { return WaitText.wait(seconds: ms / 1000) }
         }
         for (name, value) in headers where name.lowercased() == "retry-after" {
             return parse(value, now: now)
@@ -119,19 +117,38 @@ public enum RetryAfter {
     /// Parses one `Retry-After` value: delta-seconds or an IMF-fixdate.
     public static func parse(_ value: String, now: Date = Date()) -> Duration? {
         let text = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(text) {
-            return seconds >= 0 ? .milliseconds(Int64((seconds * 1000).rounded())) : nil
-        }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) {
-                let seconds = max(0, date.timeIntervalSince(now))
-                return .milliseconds(Int64((seconds * 1000).rounded()))
+        if let seconds = WaitText.decimal(text) { return WaitText.wait(seconds: seconds) }
+        let seconds = now.timeIntervalSince1970
+        guard let date = UTCTime(httpDate: text, now: Int64(seconds.rounded(.down))) else { return nil }
+        return .milliseconds(Int64((max(0, Double(date.unix) - seconds) * 1000).rounded()))
+    }
+}
+
+/// The numbers of an upstream's rate-limit headers, which may hold anything: `Double("inf")` is infinity, and turning
+/// an infinite, not-a-number or huge wait into a `Duration` traps.
+package enum WaitText {
+    /// The longest wait a header is taken to ask for.
+    package static let longest: Double = 366 * 86_400
+
+    /// `7`, `1.5`: digits with at most one point among them; nil for anything else (signs, exponents, `inf`, `nan`, hex).
+    package static func decimal(_ text: some StringProtocol) -> Double? {
+        var digits = 0
+        var points = 0
+        for byte in text.utf8 {
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+            } else if byte == UInt8(ascii: ".") {
+                points += 1
+            } else {
+                return nil
             }
         }
-        return nil
+        guard digits > 0, points <= 1 else { return nil }
+        return Double(text)
+    }
+
+    /// A wait of `seconds` (from `decimal`, so finite and not negative), held at `longest`.
+    package static func wait(seconds: Double) -> Duration {
+        .milliseconds(Int64((min(seconds, longest) * 1000).rounded()))
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import SwitchboardCore
 public import Foundation
 
 /// AWS credentials: an access key pair and, for temporary credentials, a session token.
@@ -82,15 +83,8 @@ public enum SigV4 {
     }
 
     static func timestamps(_ date: Date) -> (String, String) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ n: Int?, _ width: Int = 2) -> String {
-            let s = String(n ?? 0)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        let day = pad(c.year, 4) + pad(c.month) + pad(c.day)
-        return (day + "T" + pad(c.hour) + pad(c.minute) + pad(c.second) + "Z", day)
+        let stamp = UTCTime(unix: Int64(date.timeIntervalSince1970.rounded(.down))).compactDateTime
+        return (stamp, String(stamp.prefix(8)))
     }
 
     /// RFC 3986 encoding of everything but `A-Z a-z 0-9 - _ . ~`.

@@ -62,10 +62,9 @@ public enum OpenAIErrorDecoding {
     private static func googleRetryDelay(_ error: JSONValue) -> Duration? {
         for detail in error["details"]?.arrayValue ?? [] {
             guard detail["@type"]?.stringValue?.hasSuffix("google.rpc.RetryInfo") == true,
-                let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"),
-                let seconds = Double(text.dropLast()), seconds >= 0, seconds.isFinite
+                let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"), let seconds = WaitText.decimal(text.dropLast())
             else { continue }
-            return .milliseconds(Int64((seconds * 1000).rounded()))
+            return WaitText.wait(seconds: seconds)
         }
         return nil
     }

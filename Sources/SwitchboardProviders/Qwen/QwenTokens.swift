@@ -29,7 +29,7 @@ public actor QwenTokens: BearerTokenSource {
         /// From a credentials file: qwen-code's (`expiry_date` in milliseconds), or the specification's shape (`expires_at`
         /// in seconds, `token_type` optional).
         public init(json: JSONValue) throws(ProviderError) {
-            let expiry = json["expiry_date"]?.intValue ?? json["expires_at"]?.intValue.map { $0 > 100_000_000_000 ? $0 : $0 * 1000 }
+            let expiry = json["expiry_date"]?.intValue ?? json["expires_at"]?.intValue.map { $0 > 100_000_000_000 ? $0 : max($0, 0) * 1000 }
             guard let a = json["access_token"]?.stringValue, let r = json["refresh_token"]?.stringValue, let e = expiry else {
                 throw ProviderError(
                     .authentication, provider: "qwen_oauth",
@@ -51,7 +51,9 @@ public actor QwenTokens: BearerTokenSource {
             refreshToken = json["refresh_token"]?.stringValue ?? previousRefreshToken ?? ""
             tokenType = json["token_type"]?.stringValue ?? "Bearer"
             resourceURL = json["resource_url"]?.stringValue
-            expiryDate = Int64((now.timeIntervalSince1970 + TimeInterval(json["expires_in"]?.intValue ?? 3600)) * 1000)
+            // Held to ten years: the number is the token endpoint's, and a huge one would not fit in milliseconds.
+            let lifetime = min(max(json["expires_in"]?.intValue ?? 3600, 0), 10 * 366 * 86_400)
+            expiryDate = Int64((now.timeIntervalSince1970 + TimeInterval(lifetime)) * 1000)
         }
 
         public var json: JSONValue {

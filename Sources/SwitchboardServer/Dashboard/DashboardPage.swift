@@ -126,28 +126,23 @@ enum DashboardPage {
 
 /// Calendar days in UTC, as the range form writes them (`2026-12-05`).
 enum UTCDay {
-    private static var calendar: Calendar {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = TimeZone(identifier: "UTC") ?? c.timeZone
-        return c
-    }
-
     static func string(_ date: Date) -> String {
-        let d = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", d.year ?? 0, d.month ?? 0, d.day ?? 0)
+        UTCTime(unix: Int64(date.timeIntervalSince1970.rounded(.down))).dateString
     }
 
-    /// The start of a day written `yyyy-MM-dd`; nil for anything else.
+    /// The start of a day written `yyyy-MM-dd`; nil for anything else, such as a day its month does not have.
     static func parse(_ text: String) -> Date? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), (1...31).contains(d)
+            parts.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+            let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
+            let day = UTCTime(year: y, month: m, day: d)
         else { return nil }
-        let date = calendar.date(from: DateComponents(year: y, month: m, day: d))
-        // 2026-02-31 is not a day (the calendar would roll it over into March).
-        return date.flatMap { string($0) == text ? $0 : nil }
+        return Date(timeIntervalSince1970: TimeInterval(day.unix))
     }
 
     /// The start of the day `date` falls on.
-    static func start(of date: Date) -> Date { calendar.startOfDay(for: date) }
+    static func start(of date: Date) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(UTCTime.day(ofUnix: Int64(date.timeIntervalSince1970.rounded(.down))) * 86_400))
+    }
 }
