@@ -172,20 +172,75 @@ import Testing
                 let id = try #require(r.header("inference-id"), "no ledger id: \(context)")
                 inferenceIDs.append(id)
             }
-            var recorded: [String] = []
-            var page = UsageFilter()
-            page.limit = 1000
-            while true {
-                let ids = try await gw.store.records(page).map(\.requestID)
-                recorded += ids
-                if ids.count < page.limit { break }
-                page.offset += page.limit
-            }
+            let recorded = try await Self.recordedIDs(gw)
             #expect(recorded.count == inferenceIDs.count)
             let missing = Set(inferenceIDs).subtracting(recorded)
             #expect(missing.isEmpty, "\(missing.count) answered requests have no record, e.g. \(missing.prefix(3))")
             #expect(try await gw.send("GET", "/metrics", key: nil).status == 200)
             #expect(try await gw.send("GET", "/hf/tasks/billing/usage").status == 200)
+            gw.fake.setDefault(.reply(FakeReply("fine")))
+            #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
+        }
+    }
+
+    /// Every request id in the ledger.
+    static func recordedIDs(_ gw: LiveGateway) async throws -> [String] {
+        var recorded: [String] = []
+        var page = UsageFilter()
+        page.limit = 1000
+        while true {
+            let ids = try await gw.store.records(page).map(\.requestID)
+            recorded += ids
+            if ids.count < page.limit { return recorded }
+            page.offset += page.limit
+        }
+    }
+
+    /// Recorded OpenAI answers, plain and streamed, with hostile values anywhere in their JSON, through a forwarded
+    /// chat completion and a translated `/v1/messages`: the gateway answers 2xx or 502, ends every stream with its end
+    /// or an error event, never crashes, and records each request once.
+    @Test(arguments: [true, false])
+    func hostileUpstreamAnswersGetA2xxOrA502AndOneRecordEach(direct: Bool) async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/openai")
+        let chat = try String(contentsOf: folder.appendingPathComponent("chat_completion.json"), encoding: .utf8)
+        let pieces = try String(contentsOf: folder.appendingPathComponent("stream_parallel_tools.sse"), encoding: .utf8)
+            .components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { Array(($0 + "\n\n").utf8) }
+        try await LiveGateway.with(try await LiveGateway.start(direct: direct)) { (gw) async throws in
+            var rng = SeededGenerator(seed: Self.seed &+ (direct ? 3 : 2))
+            var inferenceIDs: [String] = []
+            var refused = 0
+            for round in 0..<Self.rounds / 3 {
+                let rate = [0.05, 0.15, 0.4][round % 3]
+                let body = Array(HostileJSON.mutate(text: Substring(chat), rate: rate, using: &rng).utf8)
+                let stream = try pieces.map { try HostileJSON.mutate(piece: $0, eventStream: false, rate: rate, using: &rng) }
+                gw.fake.setDefault(.recorded(body: body, pieces: stream, contentType: "text/event-stream"))
+                let streamed = round % 2 == 1
+                let messages: JSONValue = [
+                    "model": "fake/fake-model", "max_tokens": 16, "stream": .bool(streamed),
+                    "messages": [["role": "user", "content": "hi"]],
+                ]
+                for (path, request) in [("/v1/chat/completions", chatBody(stream: streamed)), ("/v1/messages", messages)] {
+                    let r = try await gw.send("POST", path, json: request)
+                    let context = "seed \(Self.seed) round \(round): \(path) streamed \(streamed) -> \(r.status) \(r.body.prefix(400))"
+                    #expect((200..<300).contains(r.status) || r.status == 502, "\(context)")
+                    if r.status == 502 { refused += 1 }
+                    if r.header("content-type") == "text/event-stream" {
+                        let ended =
+                            r.body.contains("[DONE]") || r.body.contains("\"finish_reason\":\"error\"")
+                            || r.body.contains("event: message_stop")
+                            || r.body.contains("event: error")
+                        #expect(ended, "a stream ended silently: \(context)")
+                    }
+                    inferenceIDs.append(try #require(r.header("inference-id"), "no ledger id: \(context)"))
+                }
+            }
+            // Some answers get through and some are refused: the values reached the gateway's reading of them.
+            #expect(
+                refused > inferenceIDs.count / 16 && refused < inferenceIDs.count * 15 / 16, "\(refused) of \(inferenceIDs.count) refused")
+            let recorded = try await Self.recordedIDs(gw)
+            #expect(recorded.count == inferenceIDs.count)
+            #expect(Set(inferenceIDs).subtracting(recorded).isEmpty)
             gw.fake.setDefault(.reply(FakeReply("fine")))
             #expect(try await gw.send("POST", "/v1/chat/completions", json: chatBody()).status == 200)
         }
