@@ -9,10 +9,10 @@ import NIOConcurrencyHelpers
 /// Standard error written by a thread of its own.
 ///
 /// The gateway's tasks run on its event loops, and a write to a pipe whose reader has stopped (a paused pager, a
-/// log collector falling behind) blocks until the reader drains it: an upstream failing every request logs for every
+/// log collector falling behind) blocks until the reader drains it: a lane failing over on every request logs for every
 /// request, and one blocked write would stop every connection on that loop. A caller here only appends its line to a
 /// bounded buffer; when the buffer is full, lines are dropped and counted, and the count is written in their place.
-final class StderrWriter: @unchecked Sendable {  // `lines` and `started` are guarded by `lock`.
+final class StderrWriter: @unchecked Sendable {  // `lines`, `started` and `writing` are guarded by `lock`.
     /// The process's standard error.
     static let shared = StderrWriter(descriptor: STDERR_FILENO, capacity: 256 << 10)
 

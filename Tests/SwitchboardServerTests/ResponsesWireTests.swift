@@ -83,6 +83,8 @@ import Testing
             (["input": "x"], "model"),
             (["model": "m", "input": 3], "input"),
             (["model": "m", "input": "x", "metadata": ["k": 1]], "metadata"),
+            (["model": "m", "input": "x", "include": [1.5]], "include"),
+            (["model": "m", "input": "x", "include": "reasoning.encrypted_content"], "include"),
         ]
         for (body, param) in refused {
             do {

@@ -68,6 +68,11 @@ enum ResponsesRequestDecoding {
                 throw .invalid("'metadata' must be an object of at most 16 string values", param: "metadata")
             }
         }
+        if let include = o["include"], include != .null {
+            guard case .array(let values) = include, values.allSatisfy({ $0.stringValue != nil }) else {
+                throw .invalid("'include' must be an array of strings", param: "include")
+            }
+        }
         if let truncation = try Chat.string(o["truncation"], "truncation"), !["auto", "disabled"].contains(truncation) {
             throw .invalid("'truncation' must be auto or disabled", param: "truncation")
         }
