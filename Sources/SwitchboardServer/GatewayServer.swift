@@ -124,11 +124,11 @@ public struct GatewayServer: Sendable {
         return (router, pipeline)
     }
 
-    /// The Hummingbird application: routes, middleware and the background prober.
+    /// The server and its services: routes, middleware and the background prober.
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     )
-        -> some ApplicationProtocol
+        -> some Service
     {
         let (router, pipeline) = makeRouter()
         var quiet = logger
@@ -146,7 +146,7 @@ public struct GatewayServer: Sendable {
             headerTimeout: options.headerTimeout, bodyTimeout: options.bodyTimeout,
             maxBodyBytes: options.maxBodyBytes)
         let server = HTTPServerBuilder.gateway(connections: connections, limits: limits, direct: direct)
-        return Application(
+        return GatewayApplication(
             responder: responder,
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: serverName),

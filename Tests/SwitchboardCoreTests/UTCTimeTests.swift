@@ -66,6 +66,7 @@ import Testing
             let date = Date(timeIntervalSince1970: TimeInterval(t))
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
             #expect(UTCTime(httpDate: formatter.string(from: date), now: now)?.unix == t, "\(formatter.string(from: date))")
+            #expect(UTCTime(unix: t).httpDate == formatter.string(from: date))
             formatter.dateFormat = "EEE MMM d HH:mm:ss yyyy"
             var asctime = formatter.string(from: date)
             // asctime pads a one-digit day with a space.

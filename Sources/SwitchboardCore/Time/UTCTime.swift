@@ -41,6 +41,13 @@ package struct UTCTime: Equatable, Sendable {
         dateString + "T" + Self.padded(hour, 2) + ":" + Self.padded(minute, 2) + ":" + Self.padded(second, 2) + "Z"
     }
 
+    /// `Sat, 05 Dec 2026 09:30:00 GMT`: the IMF-fixdate HTTP dates a response with.
+    package var httpDate: String {
+        let weekday = Self.floorModulo(Self.days(year: year, month: month, day: day) + 4, 7)  // 1970-01-01 was a Thursday
+        return Self.weekdayNames[Int(weekday)] + ", " + Self.padded(day, 2) + " " + Self.monthNames[Int(month - 1)] + " "
+            + Self.padded(year, 4) + " " + Self.padded(hour, 2) + ":" + Self.padded(minute, 2) + ":" + Self.padded(second, 2) + " GMT"
+    }
+
     /// `20261205T093000Z`: ISO 8601's basic format, as AWS signatures date a request.
     package var compactDateTime: String {
         Self.padded(year, 4) + Self.padded(month, 2) + Self.padded(day, 2) + "T" + Self.padded(hour, 2) + Self.padded(minute, 2)
@@ -79,6 +86,13 @@ package struct UTCTime: Equatable, Sendable {
         case 4, 6, 9, 11: 30
         default: 31
         }
+    }
+
+    private static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    private static func floorModulo(_ a: Int64, _ b: Int64) -> Int64 {
+        a - floorDivide(a, b) * b
     }
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {

@@ -5,7 +5,9 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import SwitchboardCore
 import SwitchboardProviders
+import Synchronization
 
 /// The routes answered straight from the connection's pipeline, and what answering them needs.
 struct DirectRoutes: Sendable {
@@ -260,23 +262,18 @@ private struct DirectBodyWriter: ResponseBodyWriter {
 
 /// The `Date` header, formatted once a second.
 struct HTTPDateCache {
-    private var second = 0
+    private var second: Int64 = .min
     private var text = ""
 
-    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    /// Every response's date, shared by the requests Hummingbird's async channel answers.
+    static let shared = Mutex(HTTPDateCache())
 
     var current: String {
         mutating get {
-            var now = time(nil)
+            let now = Int64(time(nil))
             if now != second {
                 second = now
-                var parts = tm()
-                gmtime_r(&now, &parts)
-                func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-                text =
-                    "\(Self.days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-                    + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+                text = UTCTime(unix: now).httpDate
             }
             return text
         }
