@@ -120,7 +120,7 @@ public enum RetryAfter {
         if let seconds = WaitText.decimal(text) { return WaitText.wait(seconds: seconds) }
         let seconds = now.timeIntervalSince1970
         guard let date = UTCTime(httpDate: text, now: Int64(seconds.rounded(.down))) else { return nil }
-        return .milliseconds(Int64((max(0, Double(date.unix) - seconds) * 1000).rounded()))
+        return WaitText.wait(seconds: max(0, Double(date.unix) - seconds))
     }
 }
 
