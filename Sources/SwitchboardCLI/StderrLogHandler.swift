@@ -25,7 +25,7 @@ struct StderrLogHandler: LogHandler {
         if let explicit = event.metadata { all.merge(explicit) { $1 } }
         let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         // Not `Date.formatted`, which loads ICU's data on the first line logged.
-        let time = UTCTime(unix: Int64(Date().timeIntervalSince1970.rounded(.down))).isoDateTime
+        let time = UTCTime(Date()).isoDateTime
         StderrWriter.shared.write("\(time) \(event.level) \(label):\(rendered) \(event.message)\n")
     }
 }

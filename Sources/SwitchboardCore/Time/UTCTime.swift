@@ -1,3 +1,5 @@
+package import Foundation
+
 /// A UTC date and time of day, by the proleptic Gregorian calendar's arithmetic (days from the civil date and back).
 ///
 /// Foundation's `Calendar`, `TimeZone(identifier:)` and `DateFormatter` load ICU's data, which then stays resident for
@@ -20,6 +22,11 @@ package struct UTCTime: Equatable, Sendable {
         hour = within / 3600
         minute = within % 3600 / 60
         second = within % 60
+    }
+
+    /// The second `date` falls in.
+    package init(_ date: Date) {
+        self.init(unix: Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// The date and time given; nil for a day the month does not have or a time of day out of range.

@@ -83,7 +83,7 @@ public enum SigV4 {
     }
 
     static func timestamps(_ date: Date) -> (String, String) {
-        let stamp = UTCTime(unix: Int64(date.timeIntervalSince1970.rounded(.down))).compactDateTime
+        let stamp = UTCTime(date).compactDateTime
         return (stamp, String(stamp.prefix(8)))
     }
 

@@ -127,7 +127,7 @@ enum DashboardPage {
 /// Calendar days in UTC, as the range form writes them (`2026-12-05`).
 enum UTCDay {
     static func string(_ date: Date) -> String {
-        UTCTime(unix: Int64(date.timeIntervalSince1970.rounded(.down))).dateString
+        UTCTime(date).dateString
     }
 
     /// The start of a day written `yyyy-MM-dd`; nil for anything else, such as a day its month does not have.
