@@ -34,7 +34,7 @@ import Testing
         let request = ChatRequest(model: "conformance-model", messages: [.user("Hello")])
         try await ProviderConformanceTests().withProvider(kind) { fake, provider in
             var g = SeededGenerator(seed: 0x5EED_0000 + UInt64(ProviderKind.allCases.firstIndex(of: kind)!))
-            let rounds = 120
+            let rounds = 60
             var answered = 0
             for round in 0..<rounds {
                 let rate = [0.05, 0.15, 0.4][round % 3]

@@ -9,7 +9,7 @@ import Testing
 /// spent waiting on an upstream is never reported as the gateway's overhead.
 @Suite struct UpstreamTimeoutsTests {
     @Test(arguments: [true, false]) func aHealthyStreamLongerThanTheRequestTimeoutIsNotCut(direct: Bool) async throws {
-        let timeouts = UpstreamTimeouts(firstByte: .seconds(5), streamIdle: .seconds(2))
+        let timeouts = UpstreamTimeouts(firstByte: .seconds(5), streamIdle: .seconds(5))
         try await LiveGateway.with(try await LiveGateway.start(requestTimeout: .seconds(1), direct: direct, timeouts: timeouts)) {
             (gw) async throws in
             // Eight chunks 250 ms apart: two seconds of stream, twice the request timeout.
