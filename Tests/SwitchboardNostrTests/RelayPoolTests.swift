@@ -91,7 +91,8 @@ import SwitchboardTesting
     }
 
     static func connected(_ pool: RelayPool, _ count: Int) async -> Bool {
-        for _ in 0..<200 {
+        // A bound, not a wait: a relay starting on a machine busy with the rest of the suite can take many seconds.
+        for _ in 0..<600 {
             if await pool.connected.count == count { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
