@@ -150,6 +150,8 @@ struct Reader {
                         config.store.url = source
                     case ("ledger", .bool(let b)): config.store.ledger = b
                     case ("ledger", _): throw fail("'store.ledger' must be a boolean", key: k, table: "store")
+                    case ("pool_timeout_seconds", _):
+                        config.store.poolTimeout = try seconds(v, "store.pool_timeout_seconds", key: k, table: "store", range: 0.05...300)
                     default: throw fail("unknown key 'store.\(k)'", key: k, table: "store")
                     }
                 }

@@ -54,6 +54,9 @@ public struct StoreSettings: Sendable, Hashable {
     public var url: SecretSource?
     /// Record every request in the usage ledger (off only to measure what it costs).
     public var ledger = true
+    /// `pool_timeout_seconds`: how long PostgreSQL may answer nothing while an operation waits for a connection
+    /// before the store counts as unavailable (the request then gets a 503).
+    public var poolTimeout: Duration = .seconds(5)
 
     /// Defaults.
     public init() {}

@@ -4,6 +4,7 @@ public import Hummingbird
 import Logging
 import NIOCore
 public import SwitchboardCore
+import SwitchboardStorage
 
 /// An error answered in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -113,6 +114,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         status: .serviceUnavailable, message: "the usage ledger is unavailable; the request was not recorded",
         type: "server_error", code: "ledger_unavailable")
 
+    static let storeUnavailable = APIError(
+        status: .serviceUnavailable, message: "the gateway's store is unavailable; try again shortly", type: "server_error",
+        code: "store_unavailable")
+
     /// Maps any failure to what the client should see: client mistakes keep their 4xx, upstream trouble
     /// becomes 502/503/504 (429 when every attempt was rate limited), and nothing secret is echoed.
     public static func from(_ error: any Error) -> APIError {
@@ -147,6 +152,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case is CancellationError:
             return APIError(
                 status: clientClosed, message: "request cancelled", type: "server_error")
+        case is StorageError:
+            // Which store and why go to the log (`logDiagnostics`), not to the client.
+            return storeUnavailable
         default:
             return APIError(status: .internalServerError, message: "internal error", type: "server_error")
         }
@@ -195,14 +203,22 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 extension APIError {
-    /// Logs what a client is not told of an upstream failure: the host, port and path, the transport's own words.
+    /// Logs what a client is not told: an upstream failure's host, port, path and transport's own words, why the store
+    /// was unavailable, and what an error answered as a bare 500 was.
     static func logDiagnostics(of error: any Error, requestID: String, logger: Logger) {
-        let failures: [ProviderError] =
-            switch error {
-            case let e as ProviderError: [e]
-            case let e as AllProvidersFailed: e.attempts.filter { !$0.skipped }.map(\.error)
-            default: []
-            }
+        let failures: [ProviderError]
+        switch error {
+        case let e as ProviderError: failures = [e]
+        case let e as AllProvidersFailed: failures = e.attempts.filter { !$0.skipped }.map(\.error)
+        case is APIError, is HTTPError, is QuotaEnforcer.Exceeded, is CancellationError: failures = []
+        case let e as StorageError:
+            logger.error("store unavailable", metadata: ["request_id": "\(requestID)", "error": "\(e)"])
+            failures = []
+        default:
+            // Answered as a bare 500: what it was is only here.
+            logger.error("internal error", metadata: ["request_id": "\(requestID)", "error": "\(Redacted(error))"])
+            failures = []
+        }
         for failure in failures {
             guard let detail = failure.diagnostic else { continue }
             logger.warning(

@@ -41,10 +41,11 @@ public final class CapturingLogHandler: LogHandler, @unchecked Sendable {
 
 /// Waits until `condition` holds, checking every `interval`, for at most `timeout`; returns whether it held. The one
 /// way tests wait for something another thread or process does: a deadline is a bound on a failing test, never a
-/// pause a passing test sits through.
+/// pause a passing test sits through, so it is long: a whole suite running at once on two cores holds a task back for
+/// seconds.
 @discardableResult
 public func eventually(
-    timeout: Duration = .seconds(5), interval: Duration = .milliseconds(10), _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(30), interval: Duration = .milliseconds(10), _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while true {

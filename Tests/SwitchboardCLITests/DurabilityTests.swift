@@ -13,7 +13,7 @@ func startServe(_ cli: CLIRunner) async throws -> (ChildProcess, Int) {
         executable: CLIRunner.binary.path, arguments: ["serve"], environment: cli.environment,
         directory: cli.directory.path)
     var port: Int?
-    await eventually(timeout: .seconds(10), interval: .milliseconds(20)) {
+    await eventually(interval: .milliseconds(20)) {
         port = process.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#).flatMap { Int($0.output.1) }
         return port != nil
     }
@@ -73,7 +73,7 @@ final class Completed: Sendable {
             }
         }
         // Kill it mid-load once enough has completed to mean something (however busy the machine is).
-        await eventually(timeout: .seconds(15), interval: .milliseconds(50)) { completed.ids.withLock({ $0.count }) >= 200 }
+        await eventually(interval: .milliseconds(50)) { completed.ids.withLock({ $0.count }) >= 200 }
         process.signal(SIGKILL)
         let termination = await process.wait()
         load.cancel()

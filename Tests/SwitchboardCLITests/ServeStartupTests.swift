@@ -66,7 +66,7 @@ private final class Text: Sendable {
             }
         }
         // Both clients have text before the signal: what was delivered is what the records count.
-        await eventually(timeout: .seconds(20)) {
+        await eventually {
             fake.streamsInFlight == 2 && received.allSatisfy { $0.value.withLock { $0.contains("tick") } }
         }
         process.signal(SIGTERM)

@@ -11,6 +11,7 @@ import SwitchboardTesting
             """
             [store]
             url = "env:DATABASE_URL"
+            pool_timeout_seconds = 2.5
 
             [limits]
             default_reserve_tokens = 512
@@ -27,6 +28,8 @@ import SwitchboardTesting
             budget_usd_per_day = 0.5
             """)
         #expect(config.store.url == .env("DATABASE_URL"))
+        #expect(config.store.poolTimeout == .milliseconds(2500))
+        #expect(try ConfigLoader.parse("").store.poolTimeout == .seconds(5))
         #expect(config.limits.defaultReserveTokens == 512)
         #expect(config.limits.global == UsageLimits(requestsPerMinute: 1000))
         #expect(config.limits.limits(user: "bob") == UsageLimits(tokensPerMinute: 50000, budgetPerMonth: NanoUSD(25_000_000_000)))
@@ -39,6 +42,8 @@ import SwitchboardTesting
             ("[limits.user]\nrpm = 0\n", "limits.user.rpm", 2),
             ("[limits]\nburst = 3\n", "limits.burst", 2),
             ("[store]\nurl = \"mysql://x\"\n", "store.url", 2),
+            ("[store]\npool_timeout_seconds = 0\n", "store.pool_timeout_seconds", 2),
+            ("[store]\npool_timeout_seconds = \"5\"\n", "store.pool_timeout_seconds", 2),
             ("[limits.users.\"bo\"]\nbudget_usd_per_month = \"lots\"\n", "limits.users.bo.budget_usd_per_month", 2),
         ]
         for (text, key, line) in cases {

@@ -167,7 +167,7 @@ import Testing
             }
             _ = await client.result
             // The full suite's load can delay the upstream's noticing the closed connection, so the wait is long.
-            await eventually(timeout: .seconds(20)) { gw.fake.streamsInFlight == 0 }
+            await eventually { gw.fake.streamsInFlight == 0 }
             let open = try await NIOHTTPTransport.shared.openConnections()
             #expect(gw.fake.streamsInFlight == 0, "the shared upstream client has \(open) connections open")
             #expect(gw.fake.streamsCancelled == 1)
@@ -181,7 +181,7 @@ import Testing
         gw.fake.setDefault(.reply(reply))
         let client = Task { try await gw.send("POST", "/v1/chat/completions", json: chatBody(stream: true)) }
         // Shut down once the stream is under way (however long a busy machine takes to get there).
-        await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { gw.fake.streamsInFlight != 0 }
+        await eventually(interval: .milliseconds(20)) { gw.fake.streamsInFlight != 0 }
         #expect(gw.fake.streamsInFlight == 1)
         await gw.group.triggerGracefulShutdown()
         let r = try await client.value
@@ -264,7 +264,7 @@ struct ClientLeavesTests {
             try await channel.close()
             _ = try? await closed.get()
             var records: [UsageRecord] = []
-            try await eventually(timeout: .seconds(20)) {
+            try await eventually {
                 records = try await gw.store.records(UsageFilter())
                 return !records.isEmpty
             }

@@ -151,7 +151,7 @@ import Testing
             // A byte every 100 ms until the deadlines close them: each write keeps the connection busy, none completes a
             // head or body. The bound is far longer than the deadlines, so a loaded machine passes; without them the
             // connections stay open.
-            await eventually(timeout: .seconds(10), interval: .milliseconds(100)) {
+            await eventually(interval: .milliseconds(100)) {
                 _ = try? await headers.writeAndFlush(ByteBuffer(string: "X"))
                 _ = try? await body.writeAndFlush(ByteBuffer(string: " "))
                 return !idle.isActive && !headers.isActive && !body.isActive
@@ -168,7 +168,7 @@ import Testing
         try await LiveGateway.with(try await LiveGateway.start { $0.maxConnections = 2 }) { (gw) async throws in
             // One at a time: a connection is counted once the server has set it up, not when the client's connect returns.
             func admitted(_ n: Int) async throws {
-                await eventually(timeout: .milliseconds(2500)) { gw.server.connections.current >= n }
+                await eventually { gw.server.connections.current >= n }
                 #expect(gw.server.connections.current == n)
             }
             let (first, _) = try await Self.open(gw.port)

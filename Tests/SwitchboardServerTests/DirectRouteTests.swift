@@ -95,12 +95,12 @@ import Testing
             request.writeString("content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
             try await channel.writeAndFlush(request)
             func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
-            await eventually(timeout: .seconds(5), interval: .milliseconds(20)) { chats() == calls }
+            await eventually(interval: .milliseconds(20)) { chats() == calls }
             #expect(chats() == calls)
             try await channel.close()
             // Recorded as 499 (an answer the upstream finished would be a 200): the exchange was cancelled.
             var records: [UsageRecord] = []
-            try await eventually(timeout: .seconds(10)) {
+            try await eventually {
                 records = try await gw.store.records(UsageFilter())
                 return !records.isEmpty
             }

@@ -91,7 +91,7 @@ import Testing
             _ = await client.result
             var records: [UsageRecord] = []
             // Polling: under the full suite's load noticing the cut can take seconds.
-            try await eventually(timeout: .seconds(20)) {
+            try await eventually {
                 records = try await gw.store.records(UsageFilter())
                 return !records.isEmpty
             }

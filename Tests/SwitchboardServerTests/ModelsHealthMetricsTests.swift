@@ -40,7 +40,7 @@ import Testing
         let interval = Duration.seconds(1)
         try await LiveGateway.with(try await LiveGateway.start { $0.healthInterval = interval }) { (gw) async throws in
             var health = try await gw.send("GET", "/health", key: nil)
-            try await eventually(timeout: .seconds(10)) {
+            try await eventually {
                 health = try await gw.send("GET", "/health", key: nil)
                 // The status and the model listing are probed side by side.
                 return health.json?["provider_status"]?["fake"] == "healthy" && health.json?["models_cached"] == 2

@@ -52,7 +52,7 @@ struct HealthTests {
         let hanging = HangingProvider()
         try await LiveGateway.with(try await LiveGateway.start(extraProviders: [hanging])) { (gw) async throws in
             var health = try await gw.send("GET", "/health", key: nil)
-            try await eventually(timeout: .seconds(10)) {
+            try await eventually {
                 health = try await gw.send("GET", "/health", key: nil)
                 return health.json?["provider_status"]?["fake"] == "healthy"
             }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SwitchboardCore
 @testable import SwitchboardStorage
+import Synchronization
 import Testing
 
 /// The SQLite ledger's journal: what a commit acknowledges is on disk before the tables have it, and every
@@ -178,6 +179,30 @@ import Testing
         #expect(try await owner.count(UsageFilter()) == 5, "a read moves the journal first")
         await other.close()
         await owner.close()
+    }
+
+    @Test func anOpenRefusedTheJournalClosesOnlyItsOwnDescriptor() throws {
+        let path = temporaryDatabase()
+        let owner = try #require(try LedgerJournal(databasePath: path))
+        // Another thread opens and checks descriptors meanwhile: one a refused open closed a second time (by then
+        // this thread's, or a socket's or SQLite's in a server) is found closed under it.
+        let stop = Atomic<Bool>(false)
+        let closedUnderIt = Atomic<Int>(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            while !stop.load(ordering: .relaxed) {
+                let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                if fd >= 0, fcntl(fd, F_GETFD) < 0 || close(fd) != 0 { closedUnderIt.add(1, ordering: .relaxed) }
+            }
+            done.signal()
+        }.start()
+        var refused = 0
+        for _ in 0..<20_000 where try LedgerJournal(databasePath: path) == nil { refused += 1 }
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+        #expect(refused == 20_000)
+        #expect(closedUnderIt.load(ordering: .relaxed) == 0)
+        owner.release()
     }
 
     @Test func aRecordAlreadyInTheTablesOrTheJournalIsRefusedWithItsBatch() throws {

@@ -18,7 +18,7 @@ import Testing
         let store = try SQLiteStore(path: path)
         let writer = LedgerWriter(store: store)
         let waiting = Task { try await writer.record(record(1)) }
-        await eventually(timeout: .seconds(5)) { writer.queued != 0 }
+        await eventually { writer.queued != 0 }
         #expect(writer.queued == 1)
         writer.stop()
         await writer.run()
@@ -56,10 +56,10 @@ import Testing
         func failures() -> [String] { capture.lines.filter { $0.contains("ledger housekeeping failed") } }
         // The writer's threads may start late on a loaded machine: wait for the first failure, then watch
         // fifteen more rounds.
-        await eventually(timeout: .seconds(10), interval: .milliseconds(20)) { !failures().isEmpty }
+        await eventually(interval: .milliseconds(20)) { !failures().isEmpty }
         try #require(failures().count == 1)
         let seen = writer.housekeepingRounds
-        await eventually(timeout: .seconds(10)) { writer.housekeepingRounds >= seen + 15 }
+        await eventually { writer.housekeepingRounds >= seen + 15 }
         #expect(writer.housekeepingRounds >= seen + 15)
         #expect(failures().count == 1, "\(failures().count) lines in \(writer.housekeepingRounds - seen) rounds: \(failures())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -124,14 +124,14 @@ import Testing
         let runner = Task { await writer.run() }
         let journal = try #require(store.journal)
         // A running writer has asked to be woken and readied a spare.
-        await eventually(timeout: .seconds(5)) { journal.wakesOnSpareTaken && journal.hasSpare }
+        await eventually { journal.wakesOnSpareTaken && journal.hasSpare }
         #expect(journal.hasSpare)
         var i = 0
         while journal.closedSegments == 0 {
             try await writer.record(record(i))
             i += 1
         }
-        await eventually(timeout: .seconds(5)) { journal.hasSpare }
+        await eventually { journal.hasSpare }
         #expect(journal.hasSpare, "readied without a housekeeping round")
         #expect(writer.committedByWriter == 0, "every record was journaled on the caller's thread")
         writer.stop()

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import PostgresNIO
 import SwitchboardCore
 import SwitchboardStorage
 import Testing
@@ -16,8 +15,8 @@ func temporaryDatabase() -> String {
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
 
-    static var postgresURL: String? { ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_POSTGRES_URL"] }
-    static var postgresRequired: Bool { ProcessInfo.processInfo.environment["SWITCHBOARD_REQUIRE_POSTGRES"] == "1" }
+    static var postgresURL: String? { TestPostgres.url }
+    static var postgresRequired: Bool { TestPostgres.required }
     static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
     var testDescription: String { rawValue }
@@ -26,7 +25,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func make() async throws -> any Storage {
         switch self {
         case .sqlite: return try SQLiteStore(path: temporaryDatabase())
-        case .postgres: return try await PostgresStore(url: try await freshPostgresDatabase(), logger: quietLogger)
+        case .postgres: return try await PostgresStore(url: try await TestPostgres.freshDatabase(), logger: quietLogger)
         }
     }
 }
@@ -36,27 +35,3 @@ let quietLogger: Logger = {
     l.logLevel = .critical
     return l
 }()
-
-/// Creates an empty database on the test server and returns its URL.
-func freshPostgresDatabase() async throws -> String {
-    guard let base = StoreKind.postgresURL, var parts = URLComponents(string: base) else {
-        throw PostgresUnavailable()
-    }
-    let name = "sb_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-    let config = PostgresClient.Configuration(
-        host: parts.host ?? "127.0.0.1", port: parts.port ?? 5432,
-        username: parts.user ?? "postgres", password: parts.password,
-        database: String(parts.path.dropFirst()), tls: .disable)
-    let client = PostgresClient(configuration: config, backgroundLogger: quietLogger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
-        try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
-        group.cancelAll()
-    }
-    parts.path = "/" + name
-    return parts.string! + (parts.query == nil ? "?sslmode=disable" : "")
-}
-
-struct PostgresUnavailable: Error, CustomStringConvertible {
-    var description: String { "SWITCHBOARD_TEST_POSTGRES_URL is not set" }
-}

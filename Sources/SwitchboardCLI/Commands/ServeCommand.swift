@@ -145,7 +145,7 @@ func openStore(_ loaded: GatewayOptions.Loaded) async throws -> any Storage {
             throw ValidationError("[store] url is empty")
         }
         do {
-            return try await PostgresStore(url: url, logger: loaded.logger)
+            return try await PostgresStore(url: url, poolTimeout: settings.poolTimeout, logger: loaded.logger)
         } catch {
             throw ValidationError("\(error)")
         }

@@ -5,14 +5,26 @@
 ///
 /// Only failures of the upstream count (server errors, overload, timeouts, lost connections): a rate limit or an
 /// exhausted quota cools the slot for as long as the provider says, and a refused request is the caller's.
-struct CircuitBreaker {
+/// The PostgreSQL store keeps one for the database (`PostgresStore.Client`).
+package struct CircuitBreaker: Sendable {
     /// When it opens, and for how long.
-    struct Settings: Sendable {
-        var consecutiveFailures = 5
-        var errorRate = 0.5
-        var window = 20
-        var minimumCalls = 10
-        var openFor: Duration = .seconds(30)
+    package struct Settings: Sendable {
+        var consecutiveFailures: Int
+        var errorRate: Double
+        var window: Int
+        var minimumCalls: Int
+        var openFor: Duration
+
+        package init(
+            consecutiveFailures: Int = 5, errorRate: Double = 0.5, window: Int = 20, minimumCalls: Int = 10,
+            openFor: Duration = .seconds(30)
+        ) {
+            self.consecutiveFailures = consecutiveFailures
+            self.errorRate = errorRate
+            self.window = window
+            self.minimumCalls = minimumCalls
+            self.openFor = openFor
+        }
     }
 
     enum State: Equatable {
@@ -29,12 +41,12 @@ struct CircuitBreaker {
     private var next = 0
     private var consecutive = 0
 
-    init(settings: Settings = Settings()) {
+    package init(settings: Settings = Settings()) {
         self.settings = settings
     }
 
     /// Whether a call may go to the slot now; an open breaker whose time is up lets this one through as its probe.
-    mutating func allows(now: ContinuousClock.Instant) -> Bool {
+    package mutating func allows(now: ContinuousClock.Instant) -> Bool {
         switch state {
         case .closed: return true
         case .halfOpen(let since):
@@ -49,7 +61,7 @@ struct CircuitBreaker {
     }
 
     /// The call succeeded.
-    mutating func succeeded() {
+    package mutating func succeeded() {
         if case .halfOpen = state {
             state = .closed
             recent = []
@@ -60,7 +72,7 @@ struct CircuitBreaker {
     }
 
     /// The call failed in a way that counts.
-    mutating func failed(now: ContinuousClock.Instant) {
+    package mutating func failed(now: ContinuousClock.Instant) {
         if case .halfOpen = state {
             state = .open(until: now + settings.openFor)
             return

@@ -16,7 +16,7 @@ extension PostgresStore {
         try await cleanupCounters(now: now)
         let order = charges.indices.sorted { charges[$0].counter < charges[$1].counter }
         do {
-            let values = try await client.withTransaction(logger: logger) { conn -> [Int64] in
+            let values = try await client.withTransaction(logger: logger) { [logger] conn -> [Int64] in
                 var values = [Int64](repeating: 0, count: charges.count)
                 for i in order {
                     let c = charges[i]

@@ -7,22 +7,26 @@ import Synchronization
 /// The shared store: PostgreSQL through postgres-nio's connection pool. Several gateway replicas may use
 /// one database; keys, the ledger, model mappings and the limit counters are all shared.
 public final class PostgresStore: Storage, CounterStore {
-    let client: PostgresClient
+    let client: Client
     let logger: Logger
     private let runner: Task<Void, Never>
     private let nextCleanup = Mutex<Int64>(0)
     public let location: String
     public var counters: any CounterStore { self }
 
+    /// How long an operation waits for a connection by default before the store counts as unavailable.
+    public static let defaultPoolTimeout: Duration = .seconds(5)
+
     /// Connects to `url` (`postgres://user:password@host:port/database`, `?sslmode=disable|prefer|require`)
-    /// and runs the migrations. Replicas starting together migrate one at a time.
-    public init(url: String, logger: Logger) async throws {
+    /// and runs the migrations. Replicas starting together migrate one at a time. An operation still waiting for a
+    /// connection once the database has answered nothing for `poolTimeout` throws `StorageError.unavailable`.
+    public init(url: String, poolTimeout: Duration = defaultPoolTimeout, logger: Logger) async throws {
         let config = try Self.configuration(url)
-        client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let pool = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
-        let client = client
-        runner = Task { await client.run() }
+        runner = Task { await pool.run() }
         location = "postgres://\(config.host ?? config.unixSocketPath ?? "")/\(config.database ?? "")"
+        client = Client(pool: pool, poolTimeout: poolTimeout, location: location)
         do {
             try await migrate()
         } catch {
@@ -124,8 +128,12 @@ public final class PostgresStore: Storage, CounterStore {
         ("v9-usage-ledger-msats", ["ALTER TABLE usage_ledger ADD COLUMN cost_msats BIGINT"]),
     ]
 
+    /// How long start-up waits for the database: one started alongside the gateway may take a while to accept.
+    static let startupTimeout: Duration = .seconds(60)
+
     private func migrate() async throws {
-        try await client.withTransaction(logger: logger) { conn in
+        let patient = Client(pool: client.pool, poolTimeout: max(client.poolTimeout, Self.startupTimeout), location: location)
+        try await patient.withTransaction(logger: logger) { [logger] conn in
             // One replica migrates at a time; the others wait here and then find nothing to do. (Even
             // CREATE TABLE IF NOT EXISTS races when run concurrently, so it too waits for the lock.)
             try await conn.query("SELECT pg_advisory_xact_lock(7262737761)", logger: logger)

@@ -82,12 +82,21 @@ final class LedgerJournal: @unchecked Sendable {
     init?(databasePath: String, segmentBytes: Int = LedgerJournal.defaultSegmentBytes) throws {
         base = databasePath + "-ledger"
         self.segmentBytes = segmentBytes
-        lockFD = open(base + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else { throw JournalError.io("cannot open \(base).lock", errno) }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockFD)
+        // Taken before the last field is set: an initializer that fails once every field is set runs `deinit`, whose
+        // `release()` would close the lock's descriptor a second time, by then perhaps another file's or socket's.
+        guard let lockFD = try Self.takeLock(base + ".lock") else { return nil }
+        self.lockFD = lockFD
+    }
+
+    /// The descriptor of `path`, opened and locked exclusively; nil (closed again) when another holds the lock.
+    private static func takeLock(_ path: String) throws -> Int32? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JournalError.io("cannot open \(path)", errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
             return nil
         }
+        return fd
     }
 
     deinit {

@@ -186,7 +186,7 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(5))
         // The connection was dropped, not kept trickling.
-        await eventually(timeout: .seconds(5)) { server.snapshot.closed >= server.snapshot.accepted }
+        await eventually { server.snapshot.closed >= server.snapshot.accepted }
         #expect(server.snapshot.closed == server.snapshot.accepted)
         try await transport.shutdown()
         await server.stop()
@@ -276,12 +276,12 @@ import Testing
         let server = try await MisbehavingServer.start(.silent)
         let transport = Self.transport()
         let task = Task { try await Self.get(transport, server.url, timeout: .seconds(30)) }
-        await eventually(timeout: .seconds(5)) { server.snapshot.requests != 0 }
+        await eventually { server.snapshot.requests != 0 }
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
-        await eventually(timeout: .seconds(5)) { server.snapshot.closed != 0 }
+        await eventually { server.snapshot.closed != 0 }
         #expect(server.snapshot.closed == 1)
-        try await eventually(timeout: .seconds(5)) { try await transport.openConnections() == 0 }
+        try await eventually { try await transport.openConnections() == 0 }
         #expect(try await transport.openConnections() == 0)
         try await transport.shutdown()
         await server.stop()
@@ -298,7 +298,7 @@ import Testing
             if iterate { for try await _ in response.body {} }
         }
         _ = await consumer.result
-        await eventually(timeout: .seconds(3)) { server.snapshot.closed != 0 }
+        await eventually { server.snapshot.closed != 0 }
         #expect(server.snapshot.closed == 1, "the upstream connection was closed")
         #expect(server.snapshot.bytesWritten < 200, "the server did not get to send its chunks")
         try await transport.shutdown()
@@ -328,7 +328,7 @@ import Testing
         var iterator = response.body.makeAsyncIterator()
         _ = try await iterator.next()
         // Once the connection holds back its reads, the server can only fill the sockets' buffers.
-        #expect(try await eventually(timeout: .seconds(30)) { try await transport.connectionsWithholdingReads() == 1 })
+        #expect(try await eventually { try await transport.connectionsWithholdingReads() == 1 })
         let written = server.snapshot.bytesWritten
         #expect(written < 24 << 20, "the server wrote \(written) bytes to a consumer that stopped")
         var total = 0
@@ -440,7 +440,7 @@ import Testing
         let clientSide = try Self.socketDescriptors(remotePorts: ports)
         #expect(clientSide <= workers, "\(clientSide) client sockets open for \(workers) workers")
         try await transport.shutdown()
-        try await eventually(timeout: .seconds(2)) { try await transport.openConnections() == 0 }
+        try await eventually { try await transport.openConnections() == 0 }
         #expect(try await transport.openConnections() == 0)
         #expect(try Self.socketDescriptors(remotePorts: ports) == 0, "client sockets left open after shutdown")
         await keep.stop()
