@@ -8,7 +8,7 @@ import Testing
 import SwitchboardTesting
 
 /// The relay pool against a real relay (`nostr-relay` from PyPI, in the suite's venv) on loopback.
-@Suite(.serialized, .timeLimit(.minutes(1))) struct RelayPoolTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayPoolTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let relayCommand = root.appendingPathComponent(".venv/bin/nostr-relay").path
 
@@ -41,10 +41,20 @@ import SwitchboardTesting
             // One process (uvicorn), so killing it frees the port at once.
             process.arguments = ["-c", config.path, "serve", "--use-uvicorn"]
             process.currentDirectoryURL = directory
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            // What it says goes to a file in its folder, for a test that fails to reach it.
+            let log = directory.appendingPathComponent("relay.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let output = try FileHandle(forWritingTo: log)
+            process.standardOutput = output
+            process.standardError = output
             try process.run()
+            try output.close()
+            self.log = log
         }
+        let log: URL
+
+        /// What the relay printed.
+        var printed: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         /// Killed, as a relay that crashes is.
         func stop() {
@@ -54,18 +64,23 @@ import SwitchboardTesting
         }
     }
 
+    /// A port no other socket holds, below Linux's ephemeral range (32768 and up). The relay is started on it twice,
+    /// and a port from that range could meanwhile be taken as the local port of any of the suite's many outgoing
+    /// connections (the relay then exits at once with "address in use").
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        while true {
+            let port = Int.random(in: 20_000..<32_768)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Every event a subscription delivers, read by one task for the whole test.
@@ -118,8 +133,8 @@ import SwitchboardTesting
         let subscriber = RelayPool(settings, key: NostrSecretKey.generate(), logger: logger)
         await publisher.start()
         await subscriber.start()
-        #expect(await Self.connected(publisher, 1))
-        #expect(await Self.connected(subscriber, 2))
+        #expect(await Self.connected(publisher, 1), "\(relay.printed)")
+        #expect(await Self.connected(subscriber, 2), "\(relay.printed)")
 
         let events = Collected(await subscriber.subscribe("jobs", filters: [NostrFilter(authors: [author.publicKey.hex], kinds: [5050])]))
         let first = NostrEvent.signed(
@@ -136,8 +151,8 @@ import SwitchboardTesting
         relay.stop()
         #expect(await Self.connected(subscriber, 0))
         relay = try Relay(port: port, directory: directory)
-        #expect(await Self.connected(publisher, 1))
-        #expect(await Self.connected(subscriber, 2))
+        #expect(await Self.connected(publisher, 1), "\(relay.printed)")
+        #expect(await Self.connected(subscriber, 2), "\(relay.printed)")
         let second = NostrEvent.signed(kind: 5050, tags: [["i", "again", "text"]], content: "", createdAt: first.createdAt + 1, by: author)
         #expect(await publisher.publish(second, timeout: .seconds(5)) == 1)
         #expect(await events.wait(for: 2))
