@@ -128,6 +128,8 @@ public indirect enum FakeBehavior: Sendable {
     case status(Int, body: String, headers: [(String, String)] = [])
     /// Wait, then behave as `then`.
     case delay(Duration, then: FakeBehavior)
+    /// Wait until `gate` opens (or the fake stops), then behave as `then`.
+    case gated(FakeGate, then: FakeBehavior)
     /// Stream `chunks` chunks of the reply, then close the connection without finishing.
     case dropAfter(chunks: Int, reply: FakeReply)
     /// A 200 whose body is not valid JSON (or, streaming, a chunk that is not).
@@ -150,4 +152,16 @@ public indirect enum FakeBehavior: Sendable {
     public static func serverError(_ status: Int = 500) -> FakeBehavior {
         .status(status, body: #"{"error":{"message":"upstream exploded","type":"server_error","param":null,"code":null}}"#)
     }
+}
+
+/// Holds the requests of a `.gated` behaviour until opened: a test sees what happens while they are in flight, for as
+/// long as a loaded machine takes, instead of racing a delay.
+public final class FakeGate: Sendable {
+    let signal = StopSignal()
+
+    /// A closed gate.
+    public init() {}
+
+    /// Lets every held request, and every later one, through.
+    public func open() { signal.fire() }
 }

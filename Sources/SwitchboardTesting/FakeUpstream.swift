@@ -242,6 +242,20 @@ public final class FakeUpstream: Sendable {
         case .delay(let d, let then):
             try await stopping.sleep(for: d)
             return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
+        case .gated(let gate, let then):
+            let opened = await withTaskGroup(of: Bool.self) { [stopping] group in
+                group.addTask {
+                    await gate.signal.wait(); return true
+                }
+                group.addTask {
+                    await stopping.wait(); return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            guard opened else { throw CancellationError() }
+            return try await render(then, model: model, stream: stream, includeUsage: includeUsage, dialect: dialect, extra: extra)
         case .reply(let reply) where dialect != .openAI:
             let (json, frames, contentType) = rendering(reply, model: model, dialect: dialect)
             if !stream { return respond(200, json.jsonString(), extra) }
@@ -387,7 +401,8 @@ final class StopSignal: Sendable {
         }
     }
 
-    private func wait() async {
+    /// Returns once fired (at once when it already was) or when the caller is cancelled.
+    func wait() async {
         let id = state.withLock { s -> UInt64 in
             s.next += 1
             return s.next

@@ -17,6 +17,30 @@ import Testing
         }
     }
 
+    /// `count` requests at once, those admitted held at the upstream until every one was refused or got there: none
+    /// settles before the last is admitted, however slowly a loaded machine sends them.
+    func heldBurst(_ gw: LiveGateway, _ count: Int, key: String, body: JSONValue, reply: FakeReply) async throws -> [LiveGateway.Reply] {
+        let gate = FakeGate()
+        gw.fake.setDefault(.gated(gate, then: .reply(reply)))
+        func chats() -> Int { gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count }
+        let upstreamBefore = chats()
+        final class Count: Sendable { let value = Atomic<Int>(0) }
+        let answered = Count()
+        async let replies = withThrowingTaskGroup(of: LiveGateway.Reply.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    let reply = try await gw.send("POST", "/v1/chat/completions", json: body, key: key)
+                    answered.value.add(1, ordering: .relaxed)
+                    return reply
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(await eventually { answered.value.load(ordering: .relaxed) + chats() - upstreamBefore >= count })
+        gate.open()
+        return try await replies
+    }
+
     @Test func aKeysRequestsPerMinuteCountExactlyUnderConcurrency() async throws {
         let clock = pinnedClock()
         try await LiveGateway.with(try await LiveGateway.start { $0.clock = clock }) { (gw) async throws in
@@ -64,19 +88,17 @@ import Testing
     @Test func streamsReserveTheirMaxTokensUpFrontAndSettleToWhatTheyUsed() async throws {
         let clock = pinnedClock()
         try await LiveGateway.with(try await LiveGateway.start { $0.clock = clock }) { (gw) async throws in
-            var reply = FakeReply("a long streamed answer that takes a while")
+            var reply = FakeReply("a streamed answer")
             reply.usage = Usage(inputTokens: 10, outputTokens: 5)
-            reply.chunkDelay = .milliseconds(30)
-            gw.fake.setDefault(.reply(reply))
             let (_, secret) = try await gw.store.createKey(NewAPIKey(name: "app", limits: UsageLimits(tokensPerMinute: 300)))
             var body = chatBody(stream: true, includeUsage: true).objectValue!
             body["max_tokens"] = 100
             // Each reserves 101 (1 prompt + 100): two fit in 300, a third would overshoot.
-            let replies = try await burst(gw, 6, key: secret, body: .object(body))
+            let replies = try await heldBurst(gw, 6, key: secret, body: .object(body), reply: reply)
             #expect(replies.filter { $0.status == 200 }.count == 2)
             #expect(replies.filter { $0.status == 429 }.count == 4)
             // Settled to 15 each, so 270 are free again: two more fit.
-            let again = try await burst(gw, 3, key: secret, body: .object(body))
+            let again = try await heldBurst(gw, 3, key: secret, body: .object(body), reply: reply)
             #expect(again.filter { $0.status == 200 }.count == 2)
             // A request that alone reserves more than the window holds is a client error, not a retry.
             body["max_tokens"] = 1000
