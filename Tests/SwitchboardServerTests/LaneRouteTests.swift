@@ -92,7 +92,7 @@ import Testing
             let lanes = try await gw.send("GET", "/v1/lanes").json
             #expect(lanes?["data"]?.arrayItem(0)?["name"] == "lane:fast")
             #expect(lanes?["data"]?.arrayItem(0)?["slots"]?.arrayItem(1)?["slot"] == "fake/fake-model")
-            #expect(lanes?["data"]?.arrayItem(1)?["ttft_timeout_ms"] == 2000)
+            #expect(lanes?["data"]?.arrayItem(1)?["ttft_timeout_ms"] == 8000)
             let unknown = try await gw.send("POST", "/v1/chat/completions", json: chatBody("lane:nope"))
             #expect(unknown.status == 404)
             #expect(unknown.json?["error"]?["message"] == "no lane is named 'nope'; lanes: fast, eager")

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+@testable import SwitchboardServer
 import SwitchboardStorage
 import SwitchboardTesting
 import Testing
@@ -45,5 +46,16 @@ import Testing
                     return Self.value(m, "switchboard_budget_remaining_nano_usd", labels: [key, "period=\"day\""]) == 990_000_000
                 })
         }
+    }
+
+    @Test func spendIsLabelledWithAModelTheConfigurationNamesBeforeAnyListingArrives() {
+        let metrics = GatewayMetrics()
+        // As the server sets it up: models named with their provider ("fake/fake-model", from a price), providers by id.
+        metrics.limitLabels(to: .init(isKnownModel: { $0 == "fake/fake-model" }, isKnownProvider: { $0 == "fake" }))
+        metrics.spend(provider: "fake", model: "fake-model", lane: "", key: "k", cost: NanoUSD(5))
+        metrics.spend(provider: "fake", model: "client-chosen", lane: "", key: "k", cost: NanoUSD(7))
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(Self.value(text, "switchboard_cost_nano_usd_total", labels: [#"model="fake-model""#]) == 5, "\(text)")
+        #expect(Self.value(text, "switchboard_cost_nano_usd_total", labels: [#"model="other""#]) == 7, "\(text)")
     }
 }

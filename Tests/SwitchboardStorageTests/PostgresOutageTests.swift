@@ -3,6 +3,7 @@ import PostgresNIO
 import SwitchboardCore
 @testable import SwitchboardStorage
 import SwitchboardTesting
+import Synchronization
 import Testing
 
 /// A database that goes away and comes back (a restart, a failover), seen through a relay the test cuts: the store
@@ -48,6 +49,51 @@ import Testing
         #expect(ids == ["before", "after-\(tries)"], "what was committed before stays, the refused record is not there")
         await store.close()
         await relay.stop()
+    }
+
+    @Test func anOperationThatNeverEndsIsGivenUpAfterTheTimeoutAndOneMore() async throws {
+        // Never run, never asked: the operation below stands for a query written to a connection that closed, which
+        // postgres-nio neither answers nor fails.
+        let pool = PostgresClient(
+            configuration: try PostgresStore.configuration("postgres://postgres@127.0.0.1:1/none?sslmode=disable"),
+            backgroundLogger: quietLogger)
+        let client = PostgresStore.Client(pool: pool, poolTimeout: .milliseconds(200), location: "test")
+        let hung = Hung()
+        let start = ContinuousClock.now
+        await #expect(throws: StorageError.self) {
+            try await client.bounded {
+                await hung.wait()
+                return 1
+            }
+        }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(400), "the timeout, then one more for a query that may have been sent")
+        #expect(waited < .seconds(30))
+        hung.release()
+    }
+
+    /// Waits, deaf to cancellation, until released.
+    final class Hung: Sendable {
+        private let state = Mutex<(released: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+        func wait() async {
+            await withCheckedContinuation { c in
+                let now = state.withLock { s -> Bool in
+                    if s.released { return true }
+                    s.waiters.append(c)
+                    return false
+                }
+                if now { c.resume() }
+            }
+        }
+
+        func release() {
+            for c in state.withLock({ s -> [CheckedContinuation<Void, Never>] in
+                s.released = true
+                defer { s.waiters = [] }
+                return s.waiters
+            }) { c.resume() }
+        }
     }
 
     @Test func aWaitGivesUpOnlyOnceTheDatabaseHasAnsweredNothingForTheTimeout() {

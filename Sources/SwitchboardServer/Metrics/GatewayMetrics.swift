@@ -117,7 +117,9 @@ public final class GatewayMetrics: Sendable, RouterObserver {
         let counter =
             spendHandles.withLock { $0[raw] }
             ?? {
-                let bounded = SpendKey(provider: bounded(provider: provider), model: bounded(model: model), lane: lane, key: key)
+                // The vocabulary names a model with its provider, as the configuration and the catalog do.
+                let known = bounded(model: provider.isEmpty ? model : "\(provider)/\(model)") != Self.other
+                let bounded = SpendKey(provider: bounded(provider: provider), model: known ? model : Self.other, lane: lane, key: key)
                 let made = Counter(
                     label: "switchboard_cost_nano_usd_total",
                     dimensions: [("provider", bounded.provider), ("model", bounded.model), ("lane", bounded.lane), ("key", bounded.key)],

@@ -11,8 +11,9 @@ extension PostgresStore {
     /// its place and throws `StorageError.unavailable`. A busy pool is not an outage: while other operations are being
     /// answered (many charges queued on one counter's row lock, say), a waiting one keeps its place.
     ///
-    /// Only the wait for a connection is cut short: a query already sent is waited for, so what it did is what the
-    /// caller learns (a ledger insert that committed is never reported as lost).
+    /// A query already sent is waited for one timeout more, so what it did is what the caller learns unless the
+    /// database stays silent that long too (a query written to a connection postgres-nio leased out as it closed is
+    /// never answered, and must not hold its caller forever).
     ///
     /// Once an operation found the database unreachable, the next ones fail at once rather than each waiting out the
     /// timeout (every request would otherwise wait a timeout per query); one a second is let through to find out
@@ -62,7 +63,7 @@ extension PostgresStore {
             try await bounded { [pool] in try await pool.withTransaction(logger: logger) { try await body($0) } }
         }
 
-        private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
             guard health.withLock({ $0.breaker.allows(now: .now) }) else {
                 throw StorageError.unavailable(
                     "PostgreSQL at \(location) was unreachable moments ago (tried again every \(Self.probeInterval))")
@@ -84,39 +85,70 @@ extension PostgresStore {
             }
         }
 
-        /// `operation`, given up with `StorageError.unavailable` when it has no connection and the database has
-        /// answered nothing for the timeout.
+        /// `operation`, given up with `StorageError.unavailable` when the database has answered nothing for the timeout:
+        /// the operation is then cancelled, which takes it out of the queue for a connection, and waited for one timeout
+        /// more, in which a query already sent may still be answered (its outcome then stands).
+        ///
+        /// The operation runs as a task of its own and is not waited for past that. postgres-nio can lease out a
+        /// connection that is closing, and a query written to it is never answered nor failed: waiting for it to end
+        /// could be waiting forever. Such an operation's task is left behind, holding nothing but itself.
         private func waited<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
             let timeout = poolTimeout
             let start = ContinuousClock.now
-            var timedOut = false
-            do {
-                return try await withThrowingTaskGroup(of: T?.self) { group in
-                    group.addTask { try await operation() }
-                    // nil: the time is up (or the caller was cancelled).
-                    group.addTask {
+            let task = Task { try await operation() }
+            let waiting = Waiting<T>()
+            let outcome = await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    waiting.begin(continuation)
+                    let timer = Task { [self] in
                         while true {
-                            let deadline = self.health.withLock { $0.givesUp(waitingSince: start, timeout: timeout) }
-                            if ContinuousClock.now >= deadline { return nil }
-                            do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return nil }
+                            let deadline = health.withLock { $0.givesUp(waitingSince: start, timeout: timeout) }
+                            if ContinuousClock.now >= deadline { break }
+                            // Cancelled: the operation ended.
+                            do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
                         }
+                        waiting.giveUp()
+                        task.cancel()
+                        do { try await Task.sleep(for: timeout) } catch { return }
+                        waiting.finish(nil)
                     }
-                    defer { group.cancelAll() }
-                    if let value = try await group.next() ?? nil { return value }
-                    // Cancelling the operation takes it out of the queue for a connection; one that has its connection
-                    // runs to its end, and its outcome stands.
-                    timedOut = true
-                    group.cancelAll()
-                    if let value = try await group.next() ?? nil { return value }
-                    throw CancellationError()
+                    Task {
+                        let result = await task.result
+                        timer.cancel()
+                        waiting.finish(result)
+                    }
                 }
-            } catch {
-                if Task.isCancelled { throw error }
-                if timedOut {
-                    throw StorageError.unavailable(
-                        "PostgreSQL at \(location) gave no connection and answered nothing for \(timeout)")
-                }
-                throw Self.classified(error, location: location)
+            } onCancel: {
+                task.cancel()
+            }
+            switch outcome {
+            case .success(let value)?: return value
+            case .failure(let error)? where Task.isCancelled: throw error
+            case .failure(let error)? where !waiting.gaveUp: throw Self.classified(error, location: location)
+            case .failure, nil:
+                throw StorageError.unavailable("PostgreSQL at \(location) gave no connection and answered nothing for \(timeout)")
+            }
+        }
+
+        /// One operation's wait: its outcome, delivered once, and whether it was given up.
+        private final class Waiting<T: Sendable>: Sendable {
+            private struct State {
+                var continuation: CheckedContinuation<Result<T, any Error>?, Never>?
+                var gaveUp = false
+            }
+            private let state = Mutex(State())
+
+            var gaveUp: Bool { state.withLock { $0.gaveUp } }
+
+            func begin(_ continuation: CheckedContinuation<Result<T, any Error>?, Never>) {
+                state.withLock { $0.continuation = continuation }
+            }
+
+            func giveUp() { state.withLock { $0.gaveUp = true } }
+
+            /// Resumes the waiter with `outcome` (nil: given up), the first time only.
+            func finish(_ outcome: Result<T, any Error>?) {
+                state.withLock { $0.continuation.take() }?.resume(returning: outcome)
             }
         }
 

@@ -184,7 +184,8 @@ import Testing
         await #expect(throws: TransportError.timedOut(.deadline)) {
             _ = try await Self.get(transport, server.url, timeout: .milliseconds(800))
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // The head never ends: the bound only needs to be far below forever and above a loaded machine's delays.
+        #expect(ContinuousClock.now - start < .seconds(30))
         // The connection was dropped, not kept trickling.
         await eventually { server.snapshot.closed >= server.snapshot.accepted }
         #expect(server.snapshot.closed == server.snapshot.accepted)
@@ -199,27 +200,27 @@ import Testing
         request.timeouts.firstByte = .milliseconds(300)
         let start = ContinuousClock.now
         await #expect(throws: TransportError.timedOut(.firstByte)) {
-            _ = try await transport.send(request, context: .testing(timeout: .seconds(30)))
+            _ = try await transport.send(request, context: .testing(timeout: .seconds(60)))
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30))
         try await transport.shutdown()
         await server.stop()
     }
 
     @Test func aStreamThatGoesSilentHitsTheIdleTimeoutAndOneThatKeepsTalkingOutlivesIt() async throws {
         // Chunks every second: a 200 ms idle timeout cuts the stream after its first chunk (with room for a loaded
-        // machine's delays), a 3 s one never does, though the whole stream takes longer than that.
+        // machine's delays), a 10 s one never does, though the whole stream takes longer than the gap between chunks.
         let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .seconds(1)))
         let transport = Self.transport()
         var request = TransportRequest(method: "GET", url: server.url)
-        request.timeouts = UpstreamTimeouts(firstByte: .seconds(5), streamIdle: .milliseconds(200))
+        request.timeouts = UpstreamTimeouts(firstByte: .seconds(30), streamIdle: .milliseconds(200))
         let cut = try await transport.send(request, context: .testing(timeout: .seconds(30)))
         var received = ""
         await #expect(throws: TransportError.timedOut(.idle)) {
             for try await chunk in cut.body { received += String(buffer: chunk) }
         }
         #expect(received == "a")
-        request.timeouts.streamIdle = .seconds(3)
+        request.timeouts.streamIdle = .seconds(10)
         let whole = try await transport.send(request, context: .testing(timeout: .seconds(30)))
         #expect(String(buffer: try await whole.body.collect(upTo: 1 << 10)) == "abcd")
         try await transport.shutdown()
@@ -236,12 +237,12 @@ import Testing
             body: ByteBuffer(string: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#))
         fake.setDefault(.reply(FakeReply("fast")))
         _ = try await transport.send(post, context: .testing(timeout: .seconds(60))).body.collect(upTo: 1 << 20)
-        fake.setDefault(.delay(.seconds(20), then: .reply(FakeReply("late"))))
+        fake.setDefault(.delay(.seconds(120), then: .reply(FakeReply("late"))))
         let start = ContinuousClock.now
         await #expect(throws: TransportError.timedOut(.deadline)) {
             _ = try await transport.send(post, context: .testing(timeout: .milliseconds(300))).body.collect(upTo: 1 << 20)
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(60))
         #expect(try await transport.counters().reused == 1)
         try await transport.shutdown()
         await fake.stop()
