@@ -94,24 +94,15 @@ import SwitchboardTesting
         }
         var all: [NostrEvent] { box.events.withLock { $0 } }
 
-        /// Waits until `count` events arrived (false after `timeout`).
-        func wait(for count: Int, timeout: Duration = .seconds(5)) async -> Bool {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if all.count >= count { return true }
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            return false
+        /// Waits until `count` events arrived (false after `eventually`'s bound).
+        func wait(for count: Int) async -> Bool {
+            await eventually { all.count >= count }
         }
     }
 
     static func connected(_ pool: RelayPool, _ count: Int) async -> Bool {
-        // A bound, not a wait: a relay starting on a machine busy with the rest of the suite can take many seconds.
-        for _ in 0..<600 {
-            if await pool.connected.count == count { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        // A relay starting on a machine busy with the rest of the suite can take many seconds.
+        await eventually(interval: .milliseconds(50)) { await pool.connected.count == count }
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: relayCommand), "the suite's venv has nostr-relay"))
@@ -141,8 +132,18 @@ import SwitchboardTesting
             kind: 5050, tags: [["i", "hello", "text"]], content: "", createdAt: Int64(Date().timeIntervalSince1970), by: author)
         #expect(await publisher.publish(first, timeout: .seconds(5)) == 1)
         #expect(await events.wait(for: 1))
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(events.all == [first], "the second relay's copy is not delivered again")
+        let filter = NostrFilter(authors: [author.publicKey.hex], kinds: [5050])
+        let settled = { (n: Int) async -> Bool in
+            // Every connection's copy of what came before has been seen once both relays answered a query sent after
+            // it; a marker then follows anything the subscription let through.
+            _ = await subscriber.query([filter], timeout: .seconds(10))
+            let marker = NostrEvent.signed(
+                kind: 5050, tags: [["i", "marker \(n)", "text"]], content: "", createdAt: first.createdAt + Int64(n), by: author)
+            guard await publisher.publish(marker, timeout: .seconds(5)) == 1, await events.wait(for: n + 1) else { return false }
+            return events.all.last == marker
+        }
+        #expect(await settled(1))
+        #expect(events.all.count == 2 && events.all.first == first, "the second relay's copy is not delivered again")
         // Another kind is not asked for.
         _ = await publisher.publish(
             NostrEvent.signed(kind: 1, content: "chatter", createdAt: first.createdAt, by: author), timeout: .seconds(5))
@@ -153,11 +154,13 @@ import SwitchboardTesting
         relay = try Relay(port: port, directory: directory)
         #expect(await Self.connected(publisher, 1), "\(relay.printed)")
         #expect(await Self.connected(subscriber, 2), "\(relay.printed)")
-        let second = NostrEvent.signed(kind: 5050, tags: [["i", "again", "text"]], content: "", createdAt: first.createdAt + 1, by: author)
+        let second = NostrEvent.signed(kind: 5050, tags: [["i", "again", "text"]], content: "", createdAt: first.createdAt + 2, by: author)
         #expect(await publisher.publish(second, timeout: .seconds(5)) == 1)
-        #expect(await events.wait(for: 2))
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(events.all == [first, second], "after the restart only what is new arrives: \(events.all.map(\.id))")
+        #expect(await events.wait(for: 3))
+        #expect(await settled(3))
+        #expect(
+            events.all.count == 4 && events.all[0] == first && events.all[2] == second,
+            "after the restart only what is new arrives: \(events.all.map(\.id))")
         events.reader.cancel()
         await publisher.stop()
         await subscriber.stop()

@@ -41,6 +41,21 @@ import SwitchboardTesting
         ScratchFiles.path("agent", suffix: ".json")
     }
 
+    /// The pid of the child a `hang` run started, once the run wrote it to `file` (it has started and holds its slot).
+    static func childPID(_ file: String) async -> Int32? {
+        var pid: Int32?
+        _ = await eventually {
+            pid = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            return pid != nil
+        }
+        return pid
+    }
+
+    /// Waits until `pid` is gone; false if it is still there after the bound.
+    static func ended(_ pid: Int32) async -> Bool {
+        await eventually { kill(pid, 0) != 0 }
+    }
+
     @Test func codexEventsBecomeTheAnswerItsCommentaryItsActionsAndItsUsage() async throws {
         let (events, trace) = try await Self.events(Self.provider(.codex))
         #expect(events.first == .started(id: "0199c0de-5a1e-7b22-9c41-3f6a2d0e8b17", model: "default", provider: "agent"))
@@ -146,11 +161,9 @@ import SwitchboardTesting
         defer { try? FileManager.default.removeItem(atPath: childFile) }
         let provider = Self.provider(.codex, environment: ["FAKE_AGENT_CHILD": childFile]) { $0.timeout = .seconds(3) }
         await #expect { try await Self.events(provider, model: "hang") } throws: { ($0 as? ProviderError)?.kind == .timeout }
-        let pid = try #require(Int32(String(contentsOfFile: childFile, encoding: .utf8)))
+        let pid = try #require(await Self.childPID(childFile), "the agent never started its child")
         // The agent's own child is in its process group, which the teardown ends.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while kill(pid, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(kill(pid, 0) != 0, "the agent's child \(pid) outlived it")
+        #expect(await Self.ended(pid), "the agent's child \(pid) outlived it")
     }
 
     @Test func aClientThatLeavesEndsTheAgentAndEverythingItStarted() async throws {
@@ -158,17 +171,11 @@ import SwitchboardTesting
         defer { try? FileManager.default.removeItem(atPath: childFile) }
         let provider = Self.provider(.claude, environment: ["FAKE_AGENT_CHILD": childFile])
         let consumer = Task { try await Self.events(provider, model: "hang") }
-        let started = ContinuousClock.now + .seconds(10)
-        while !FileManager.default.fileExists(atPath: childFile), ContinuousClock.now < started {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let pid = try #require(Int32(String(contentsOfFile: childFile, encoding: .utf8).trimmingCharacters(in: .whitespaces)))
+        let pid = try #require(await Self.childPID(childFile), "the agent never started its child")
         #expect(kill(pid, 0) == 0)
         consumer.cancel()
         _ = await consumer.result
-        let deadline = ContinuousClock.now + .seconds(5)
-        while kill(pid, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(kill(pid, 0) != 0, "the agent's child \(pid) outlived the client")
+        #expect(await Self.ended(pid), "the agent's child \(pid) outlived the client")
     }
 
     @Test func aSessionMayComeInTheRequestsMetadata() {
@@ -187,22 +194,24 @@ import SwitchboardTesting
     }
 
     @Test func moreRequestsThanRunsAndQueueAreRefusedAsRateLimited() async throws {
-        let provider = Self.provider(.codex) {
+        let childFile = Self.record()
+        defer { try? FileManager.default.removeItem(atPath: childFile) }
+        let provider = Self.provider(.codex, environment: ["FAKE_AGENT_CHILD": childFile]) {
             $0.maxConcurrent = 1
             $0.maxQueued = 0
             $0.timeout = .seconds(20)
         }
         let busy = Task { try await Self.events(provider, model: "hang") }
         defer { busy.cancel() }
-        // The first run holds the only slot once it has started.
-        try await Task.sleep(for: .milliseconds(300))
+        // The first run holds the only slot once it has started, which its child's pid says.
+        _ = try #require(await Self.childPID(childFile), "the first run never started")
         await #expect { try await Self.events(provider) } throws: {
             if case .rateLimited = ($0 as? ProviderError)?.kind { true } else { false }
         }
         busy.cancel()
         _ = await busy.result
         // The slot is free once the cancelled run's process group is gone.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
                 let (events, _) = try await Self.events(provider)

@@ -258,6 +258,32 @@ import Testing
         }
     }
 
+    @Test func aLargeCostQueryPricesEachRequestByItsTaskAndModel() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            try await gw.store.saveMapping(
+                HubModelMapping(task: "summarization", providerModelID: "fake/fake-model", hubModelID: "org/hub"))
+            let kinds: [JSONValue] = [
+                ["task": "summarization", "model": "org/hub", "input_tokens": 1000, "output_tokens": 333],
+                // The same Hub id under a task it is not mapped for names no model.
+                ["task": "translation", "model": "org/hub", "input_tokens": 1000, "output_tokens": 333],
+                ["model": "fake/fake-model", "input_tokens": 1000, "output_tokens": 333],
+                ["model": "fake/other-model", "input_tokens": 1, "output_tokens": 1],
+            ]
+            let cost = try await gw.send(
+                "POST", "/hf/tasks/billing/cost", json: ["requests": .array((0..<4000).map { kinds[$0 % 4] })])
+            #expect(cost.status == 200)
+            let costs = try #require(cost.json?["costs"]?.arrayValue)
+            #expect(costs.count == 4000)
+            let wrong = costs.indices.filter { i in
+                let priced = i % 4 == 0 || i % 4 == 2
+                return costs[i]["priced"] != .bool(priced) || costs[i]["cost_nano_usd"]?.intValue != (priced ? 3_165_750 : nil)
+            }
+            #expect(wrong.isEmpty, "mispriced: \(wrong.prefix(8))")
+            #expect(cost.json?["unpriced_requests"]?.intValue == 2000)
+            #expect(cost.json?["total_cost_nano_usd"]?.intValue == 6_331_500_000)
+        }
+    }
+
     @Test func billingPricesABatchAndPagesTheCallersOwnRecords() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             let cost = try await gw.send(

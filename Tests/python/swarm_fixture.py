@@ -140,6 +140,8 @@ class Fixture:
             await asyncio.sleep(0.5)
             await self.result(dvm_a, job, "The genuine answer.")
         elif model == "slow":
+            # The test restarts the relay once it knows the job is here.
+            open(os.path.join(STATE, "slow-job-received"), "w").close()
             await asyncio.sleep(3)
             event = n.EventBuilder(n.Kind(6050), "Survived a relay restart.").tags(
                 [tag("e", job.id().to_hex()), tag("p", job.author().to_hex())]).finalize(dvm_a)

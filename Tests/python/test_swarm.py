@@ -267,11 +267,14 @@ def test_a_job_survives_a_relay_restart(swarm):
     patient = serve(swarm, "restart", "", timeout=30)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(chat, patient, "swarm/slow")
-        time.sleep(1)
+        received = swarm["work"] / "slow-job-received"
+        deadline = time.monotonic() + 30
+        while not received.exists() and time.monotonic() < deadline and not pending.done():
+            time.sleep(0.05)
+        assert received.exists(), "the DVM never received the job"
         relay = swarm["processes"][0]
         relay.kill()
         relay.wait()
-        time.sleep(0.5)
         swarm["processes"][0] = start_relay(swarm["work"], swarm["relay_port"])
         answer = pending.result(timeout=60)
     assert answer.status_code == 200, answer.text

@@ -77,10 +77,9 @@ extension GatewayRoutes {
         await modelEntries().contains { $0.id == model }
     }
 
-    /// The provider and upstream model whose price applies to `model` (a gateway id or a mapped Hub id).
-    func priced(_ model: String, task: String?) async throws -> (provider: String, model: String)? {
-        var id = model
-        if let mapped = try await store.mappings(task: task).first(where: { $0.hubModelID == model }) { id = mapped.providerModelID }
+    /// The provider and upstream model whose price applies to `model` (a gateway id, or a Hub id `mappings` maps).
+    func priced(_ model: String, mappings: [HubModelMapping]) async throws -> (provider: String, model: String)? {
+        let id = mappings.first(where: { $0.hubModelID == model })?.providerModelID ?? model
         let resolved: (provider: any LLMProvider, model: String)
         do {
             resolved = try await gateway.resolve(model: id, context: CallContext(logger: logger, requestID: "price"))
@@ -94,6 +93,36 @@ extension GatewayRoutes {
         return (resolved.provider.id, resolved.model)
     }
 
+    /// One request of a cost query: its model, task and usage, or the error naming the field that is wrong.
+    private func costItem(_ item: JSONValue, at i: Int) throws -> (model: String, task: String?, usage: Usage) {
+        func tokens(_ name: String, required: Bool) throws -> Int {
+            guard let v = item[name], v != .null else {
+                if required { throw APIError.invalid("'requests[\(i)].\(name)' is required", param: "requests[\(i)].\(name)") }
+                return 0
+            }
+            guard let n = v.intValue, n >= 0, n <= 1_000_000_000_000_000 else {
+                throw APIError.invalid("'requests[\(i)].\(name)' must be an integer from 0 to 10^15", param: "requests[\(i)].\(name)")
+            }
+            return Int(n)
+        }
+        guard let model = item["model"]?.stringValue, !model.isEmpty else {
+            throw APIError.invalid("'requests[\(i)].model' is required", param: "requests[\(i)].model")
+        }
+        if let given = item["task"], given != .null, given.stringValue == nil {
+            throw APIError.invalid("'requests[\(i)].task' must be a task name", param: "requests[\(i)].task")
+        }
+        let task = item["task"]?.stringValue
+        if let task, HFTask(rawValue: task) == nil {
+            throw APIError.invalid("'requests[\(i)].task': unknown task '\(task)'", param: "requests[\(i)].task")
+        }
+        let usage = Usage(
+            inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
+            reasoningTokens: try tokens("reasoning_tokens", required: false),
+            cachedTokens: try tokens("cached_tokens", required: false),
+            cacheWriteTokens: try tokens("cache_write_tokens", required: false))
+        return (model, task, usage)
+    }
+
     func hfCost(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var request = request
         let body = try await jsonBody(&request)
@@ -103,41 +132,34 @@ extension GatewayRoutes {
         var costs: [JSONValue] = []
         var total = NanoUSD.zero
         var unpriced = 0
+        // Asked of the store and the resolver once for each task and model the query names, not once a request: a
+        // query of ten thousand requests for one model is one lookup.
+        var mappings: [String: [HubModelMapping]] = [:]
+        var pricedAt: [String: (provider: String, model: String)?] = [:]
         for (i, item) in items.enumerated() {
-            func tokens(_ name: String, required: Bool) throws -> Int {
-                guard let v = item[name], v != .null else {
-                    if required { throw APIError.invalid("'requests[\(i)].\(name)' is required", param: "requests[\(i)].\(name)") }
-                    return 0
-                }
-                guard let n = v.intValue, n >= 0, n <= 1_000_000_000_000_000 else {
-                    throw APIError.invalid("'requests[\(i)].\(name)' must be an integer from 0 to 10^15", param: "requests[\(i)].\(name)")
-                }
-                return Int(n)
-            }
-            guard let model = item["model"]?.stringValue, !model.isEmpty else {
-                throw APIError.invalid("'requests[\(i)].model' is required", param: "requests[\(i)].model")
-            }
-            if let given = item["task"], given != .null, given.stringValue == nil {
-                throw APIError.invalid("'requests[\(i)].task' must be a task name", param: "requests[\(i)].task")
-            }
-            let task = item["task"]?.stringValue
-            if let task, HFTask(rawValue: task) == nil {
-                throw APIError.invalid("'requests[\(i)].task': unknown task '\(task)'", param: "requests[\(i)].task")
-            }
-            let usage = Usage(
-                inputTokens: try tokens("input_tokens", required: true), outputTokens: try tokens("output_tokens", required: true),
-                reasoningTokens: try tokens("reasoning_tokens", required: false),
-                cachedTokens: try tokens("cached_tokens", required: false),
-                cacheWriteTokens: try tokens("cache_write_tokens", required: false))
+            let (model, task, usage) = try costItem(item, at: i)
             var entry: [String: JSONValue] = [
                 "model": .string(model), "task": task.map(JSONValue.string) ?? .null,
                 "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
                 "cached_tokens": .int(Int64(usage.cachedTokens)), "cache_write_tokens": .int(Int64(usage.cacheWriteTokens)),
                 "reasoning_tokens": .int(Int64(usage.reasoningTokens)),
             ]
-            let cost = try await priced(model, task: task).flatMap {
-                gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage)
+            let key = (task ?? "") + "\n" + model
+            let at: (provider: String, model: String)?
+            if let known = pricedAt[key] {
+                at = known
+            } else {
+                let taskMappings: [HubModelMapping]
+                if let known = mappings[task ?? ""] {
+                    taskMappings = known
+                } else {
+                    taskMappings = try await store.mappings(task: task)
+                    mappings[task ?? ""] = taskMappings
+                }
+                at = try await priced(model, mappings: taskMappings)
+                pricedAt[key] = .some(at)
             }
+            let cost = at.flatMap { gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage) }
             if let cost {
                 let (sum, overflow) = total.value.addingReportingOverflow(cost.value)
                 guard cost.value < Int64.max else {
