@@ -343,7 +343,8 @@ import Testing
                         for stream in [false, true] {
                             let (path, body) = Self.body(ingress, feature, model: "\(provider.id)/\(Self.model(feature))", stream: stream)
                             let reply = try await gw.send("POST", path, json: body)
-                            let upstream = gw.fake.received.last { $0.path != "/token" }?.text ?? ""
+                            // The call's own request: a listing or health probe (a GET) may have come after it.
+                            let upstream = gw.fake.received.last { $0.method == "POST" && $0.path != "/token" }?.text ?? ""
                             let outcome = Self.judge(
                                 feature, answer: Self.answer(ingress, stream: stream, body: reply.body), status: reply.status,
                                 body: reply.body, upstream: upstream)
