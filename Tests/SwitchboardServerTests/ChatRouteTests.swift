@@ -100,13 +100,11 @@ import Testing
     }
 
     @Test(arguments: [true, false]) func upstreamFailuresBeforeOutputMapToGatewayStatuses(direct: Bool) async throws {
-        // Timeouts long enough that a busy machine does not turn the other failures into 504s: the request timeout for
-        // non-streamed calls, the first-byte timeout for streams.
-        let start = { try await LiveGateway.start(requestTimeout: .seconds(5), direct: direct, timeouts: .init(firstByte: .seconds(5))) }
+        // Timeouts far past what a machine busy with the whole suite takes to answer: these failures are not 504s.
+        let start = { try await LiveGateway.start(requestTimeout: .seconds(60), direct: direct, timeouts: .init(firstByte: .seconds(60))) }
         try await LiveGateway.with(try await start()) { (gw) async throws in
             gw.fake.set(.rateLimited(retryAfter: 7), forModel: "limited")
             gw.fake.set(.serverError(500), forModel: "broken")
-            gw.fake.set(.delay(.seconds(15), then: .reply(FakeReply("late"))), forModel: "slow")
             gw.fake.set(
                 .status(
                     404,
@@ -120,15 +118,25 @@ import Testing
                 #expect(limited.json?["error"]?["type"] == "rate_limit_error")
                 let broken = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/broken", stream: stream))
                 #expect(broken.status == 502)
+                let missing = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/nope", stream: stream))
+                #expect(missing.status == 404)
+                #expect(missing.json?["error"]?["code"] == "model_not_found")
+            }
+        }
+    }
+
+    @Test(arguments: [true, false]) func anUpstreamSlowerThanItsTimeoutIsA504(direct: Bool) async throws {
+        let start = { try await LiveGateway.start(requestTimeout: .seconds(2), direct: direct, timeouts: .init(firstByte: .seconds(2))) }
+        try await LiveGateway.with(try await start()) { (gw) async throws in
+            // The answer would come long after the timeouts, however slowly the machine runs (the wait ends with the fake).
+            gw.fake.set(.delay(.seconds(300), then: .reply(FakeReply("late"))), forModel: "slow")
+            for stream in [false, true] {
                 let slow = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/slow", stream: stream))
                 #expect(slow.status == 504)
                 let which = stream ? "first-byte timeout" : "request timeout"
                 #expect(slow.json?["error"]?["message"]?.stringValue?.contains(which) == true, "\(slow.body)")
                 // Waiting for the upstream is upstream time, not the gateway's overhead.
                 #expect(Double(slow.header("x-switchboard-overhead-ms") ?? "") ?? 9_999 < 1_000, "\(slow.headers)")
-                let missing = try await gw.send("POST", "/v1/chat/completions", json: chatBody("fake/nope", stream: stream))
-                #expect(missing.status == 404)
-                #expect(missing.json?["error"]?["code"] == "model_not_found")
             }
         }
     }

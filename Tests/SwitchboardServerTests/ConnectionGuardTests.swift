@@ -146,7 +146,8 @@ import Testing
             let (idle, _) = try await Self.open(gw.port)
             let (headers, _) = try await Self.open(gw.port)
             let (body, _) = try await Self.open(gw.port)
-            try await body.writeAndFlush(
+            // On a busy machine the head deadline may close it first: closed either way is what is expected.
+            _ = try? await body.writeAndFlush(
                 ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"))
             // A byte every 100 ms until the deadlines close them: each write keeps the connection busy, none completes a
             // head or body. The bound is far longer than the deadlines, so a loaded machine passes; without them the
