@@ -12,7 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct DirectChatTests {
     /// Both gateways, the one under test answering on the loop.
-    static func pair(requestTimeout: Duration = .seconds(10)) async throws -> (loop: LiveGateway, routed: LiveGateway) {
+    static func pair(requestTimeout: Duration = .seconds(60)) async throws -> (loop: LiveGateway, routed: LiveGateway) {
         (
             try await LiveGateway.start(requestTimeout: requestTimeout),
             try await LiveGateway.start(requestTimeout: requestTimeout, loopChat: false)

@@ -37,8 +37,10 @@ final class LiveGateway: Sendable {
         self.server = server
     }
 
+    /// A gateway on a free port in front of a fake upstream. The request timeout defaults far past what a machine running
+    /// the whole suite at once takes to answer: a test of a timeout sets its own.
     static func start(
-        requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(10),
+        requireKeys: Bool = true, maxBodyBytes: Int = 1 << 20, requestTimeout: Duration = .seconds(60),
         upstreamKey: String = "sk-upstream-secret-9876543210", logger: Logger? = nil,
         extraProviders: [any LLMProvider] = [], limits: QuotaEnforcer.Configuration = .init(), store: (any Storage)? = nil,
         painter: Bool = false, direct: Bool = true, loopChat: Bool = true, timeouts: UpstreamTimeouts = UpstreamTimeouts(),
