@@ -208,9 +208,10 @@ import Testing
     }
 
     @Test func aStreamThatGoesSilentHitsTheIdleTimeoutAndOneThatKeepsTalkingOutlivesIt() async throws {
-        // Chunks every second: a 200 ms idle timeout cuts the stream after its first chunk (with room for a loaded
-        // machine's delays), a 10 s one never does, though the whole stream takes longer than the gap between chunks.
-        let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .seconds(1)))
+        // Chunks every three seconds: a 200 ms idle timeout cuts the stream after its first chunk (with room for a
+        // machine busy with the whole suite to fire it late), a 30 s one never does, though the whole stream takes longer
+        // than the gap between chunks.
+        let server = try await MisbehavingServer.start(.chunks(["a", "b", "c", "d"], delay: .seconds(3)))
         let transport = Self.transport()
         var request = TransportRequest(method: "GET", url: server.url)
         request.timeouts = UpstreamTimeouts(firstByte: .seconds(30), streamIdle: .milliseconds(200))
@@ -220,8 +221,8 @@ import Testing
             for try await chunk in cut.body { received += String(buffer: chunk) }
         }
         #expect(received == "a")
-        request.timeouts.streamIdle = .seconds(10)
-        let whole = try await transport.send(request, context: .testing(timeout: .seconds(30)))
+        request.timeouts.streamIdle = .seconds(30)
+        let whole = try await transport.send(request, context: .testing(timeout: .seconds(60)))
         #expect(String(buffer: try await whole.body.collect(upTo: 1 << 10)) == "abcd")
         try await transport.shutdown()
         await server.stop()
