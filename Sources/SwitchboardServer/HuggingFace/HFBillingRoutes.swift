@@ -132,9 +132,9 @@ extension GatewayRoutes {
         var costs: [JSONValue] = []
         var total = NanoUSD.zero
         var unpriced = 0
-        // Asked of the store and the resolver once for each task and model the query names, not once a request: a
-        // query of ten thousand requests for one model is one lookup.
-        var mappings: [String: [HubModelMapping]] = [:]
+        // One read of the mappings, and one resolution for each task and model the query names, not one of each a
+        // request: a query of ten thousand requests for one model is one lookup.
+        let mappings = try await store.mappings(task: nil)
         var pricedAt: [String: (provider: String, model: String)?] = [:]
         for (i, item) in items.enumerated() {
             let (model, task, usage) = try costItem(item, at: i)
@@ -149,14 +149,7 @@ extension GatewayRoutes {
             if let known = pricedAt[key] {
                 at = known
             } else {
-                let taskMappings: [HubModelMapping]
-                if let known = mappings[task ?? ""] {
-                    taskMappings = known
-                } else {
-                    taskMappings = try await store.mappings(task: task)
-                    mappings[task ?? ""] = taskMappings
-                }
-                at = try await priced(model, mappings: taskMappings)
+                at = try await priced(model, mappings: mappings.filter { task == nil || $0.task == task })
                 pricedAt[key] = .some(at)
             }
             let cost = at.flatMap { gateway.prices.cost(provider: $0.provider, model: $0.model, usage: usage) }
