@@ -17,6 +17,27 @@ import Testing
         #expect(NanoUSD(.max).usdString == "9223372036.854775807" && NanoUSD(.min).usdString == "-9223372036.854775808")
     }
 
+    @Test func dollarStringsMatchTheDecimalAmountForEveryMagnitude() {
+        // The plain decimal rendering: whole dollars, a point, the nine decimals with trailing zeros cut down to two.
+        func reference(_ value: Int64) -> String {
+            let magnitude = value.magnitude
+            var fraction = String(magnitude % 1_000_000_000)
+            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+            while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+            return (value < 0 ? "-" : "") + "\(magnitude / 1_000_000_000)." + fraction
+        }
+        var generator = SystemRandomNumberGenerator()
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, 999_999_999, 1_000_000_000, -1_000_000_001, .max, .min]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            values += [power, power - 1, power + 1, -power]
+            power *= 10
+        }
+        values += (0..<2000).map { _ in Int64.random(in: .min ... .max, using: &generator) }
+        values += (0..<2000).map { _ in Int64.random(in: -10_000_000_000...10_000_000_000, using: &generator) }
+        for value in values { #expect(NanoUSD(value).usdString == reference(value), "\(value)") }
+    }
+
     @Test func costRoundsEachComponentHalfUp() {
         let price = ModelPrice(inputPerMillion: NanoUSD(usd: "2.25")!, outputPerMillion: NanoUSD(usd: "2.75")!)
         // 1000 * 2.25e9 / 1e6 = 2_250_000 exactly; 333 * 2.75e9 / 1e6 = 915_750 exactly.

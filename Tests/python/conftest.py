@@ -1,4 +1,5 @@
 """Starts a fake upstream and a live `switchboard serve` in front of it, for the official SDKs."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -45,8 +46,10 @@ def own_postgres_database(prefix: str) -> str:
     return urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path="/" + name))
 
 
-@pytest.fixture(scope="session")
-def gateway():
+@contextlib.contextmanager
+def running_gateway(any_model: bool = False):
+    """A fake upstream and `switchboard serve` in front of it; with `any_model`, the fake provider takes every model
+    name no provider lists (so a generated name reaches a handler instead of a 404)."""
     fake = subprocess.Popen([str(BIN / "switchboard-fake-upstream"), "Hello from the fake upstream", "5"],
                             stdout=subprocess.PIPE, text=True)
     base_url = fake.stdout.readline().strip()
@@ -57,7 +60,8 @@ def gateway():
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
         f'[store]\npath = "{work}/switchboard.db"\n\n'
-        f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n\n'
+        f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
+        f'any_model = {"true" if any_model else "false"}\n\n'
         # The same fake serving the Responses API itself, as OpenAI does: /v1/responses requests go to it as they came.
         f'[[providers.openai_compat]]\nid = "native"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
         f'responses_path = "/responses"\n\n'
@@ -74,12 +78,18 @@ def gateway():
     try:
         wait_for(f"http://127.0.0.1:{port}/health")
         yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}",
-               "config": str(config), "work": work}
+               "config": str(config), "work": work, "server": server}
     finally:
         server.terminate()
         server.wait(timeout=30)
         fake.kill()
         fake.wait()
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    with running_gateway() as g:
+        yield g
 
 
 @pytest.fixture

@@ -32,13 +32,40 @@ public struct NanoUSD: Sendable, Hashable, Comparable, Codable, CustomStringConv
 
     /// Decimal dollars for display only ("$0.000123"); never feed this back into arithmetic.
     public var usdString: String {
-        let sign = value < 0 ? "-" : ""
+        // Digits laid out right to left in a fixed buffer: this is on every answer's path (the cost header).
         let magnitude = value.magnitude
-        let whole = magnitude / 1_000_000_000
-        var fraction = String(magnitude % 1_000_000_000)
-        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
-        while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(sign)\(whole).\(fraction)"
+        var fraction = magnitude % 1_000_000_000
+        var fractionDigits = 9
+        while fractionDigits > 2, fraction % 10 == 0 {
+            fraction /= 10
+            fractionDigits -= 1
+        }
+        // A sign, at most 11 whole digits, the point and 9 decimals.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var end = 24
+            func put(_ digit: UInt64) {
+                end -= 1
+                out[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit)
+            }
+            for _ in 0..<fractionDigits {
+                put(fraction % 10)
+                fraction /= 10
+            }
+            end -= 1
+            out[end] = UInt8(ascii: ".")
+            var whole = magnitude / 1_000_000_000
+            repeat {
+                put(whole % 10)
+                whole /= 10
+            } while whole > 0
+            if value < 0 {
+                end -= 1
+                out[end] = UInt8(ascii: "-")
+            }
+            let count = 24 - end
+            for i in 0..<count { out[i] = out[end + i] }
+            return count
+        }
     }
 
     /// "$" plus the display amount.
