@@ -60,6 +60,21 @@ import Testing
         }
     }
 
+    @Test func aStreamQueryThatIsNeitherTrueNorFalseIsRefused() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            for path in ["/hf/tasks/text-generation?stream=yes", "/hf/tasks/run?stream=null"] {
+                let r = try await gw.send(
+                    "POST", path, json: ["task": "text-generation", "inputs": "count:", "model": "fake/fake-model"])
+                #expect(r.status == 400, "\(path)")
+                #expect(r.json?["message"]?.stringValue == "'stream' must be true or false", "\(path)")
+            }
+            let plain = try await gw.send(
+                "POST", "/hf/tasks/text-generation?stream=0", json: ["inputs": "count:", "model": "fake/fake-model"])
+            #expect(plain.status == 200 && plain.header("content-type") != "text/event-stream")
+            #expect(gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count == 1)
+        }
+    }
+
     @Test func conversationalAppendsTheNewTurn() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             gw.fake.setDefault(.reply(FakeReply("Machine learning is learning from data.")))

@@ -15,7 +15,7 @@ extension GatewayRoutes {
                 var request = request
                 let body = try await jsonBody(&request)
                 let invocation = try HFInvocation(
-                    task: task, body: body, streamQuery: Self.streamQuery(request),
+                    task: task, body: body, streamQuery: try Self.streamQuery(request),
                     modelQuery: request.uri.queryParameters.get("model"))
                 return try await serveTask(invocation, request: request, context: context, envelope: .task)
             }
@@ -24,7 +24,7 @@ extension GatewayRoutes {
             var request = request
             let body = try await jsonBody(&request)
             let invocation = try HFInvocation.run(
-                body: body, streamQuery: Self.streamQuery(request),
+                body: body, streamQuery: try Self.streamQuery(request),
                 modelQuery: request.uri.queryParameters.get("model"))
             return try await serveTask(invocation, request: request, context: context, envelope: .run)
         }
@@ -34,8 +34,14 @@ extension GatewayRoutes {
         hf("billing/usage").get(use: hfUsage)
     }
 
-    static func streamQuery(_ request: Request) -> Bool {
-        request.uri.queryParameters.get("stream").map { $0 == "true" || $0 == "1" } ?? false
+    /// `?stream=`: true or 1 streams; false, 0, empty or absent does not; anything else is refused rather than
+    /// read as false.
+    static func streamQuery(_ request: Request) throws -> Bool {
+        switch request.uri.queryParameters.get("stream") {
+        case nil, "", "false", "0": return false
+        case "true", "1": return true
+        default: throw APIError.invalid("'stream' must be true or false", param: "stream")
+        }
     }
 
     enum Envelope { case task, run }
