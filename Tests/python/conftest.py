@@ -78,7 +78,7 @@ def running_gateway(any_model: bool = False):
     try:
         wait_for(f"http://127.0.0.1:{port}/health")
         yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}",
-               "config": str(config), "work": work, "server": server}
+               "config": str(config), "work": work}
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -40,7 +40,7 @@ public struct NanoUSD: Sendable, Hashable, Comparable, Codable, CustomStringConv
             fraction /= 10
             fractionDigits -= 1
         }
-        // A sign, at most 11 whole digits, the point and 9 decimals.
+        // A sign, at most 10 whole digits, the point and 9 decimals.
         return String(unsafeUninitializedCapacity: 24) { out in
             var end = 24
             func put(_ digit: UInt64) {
