@@ -432,6 +432,14 @@ struct Reader {
                 guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
                 endpoint.embeddingsPath = p
                 endpoint.embeddings = true
+            case "images":
+                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
+                endpoint.images = b
+            case "images_path":
+                let p = try string(v, path, key: k, table: table, occurrence: n)
+                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
+                endpoint.imagesPath = p
+                endpoint.images = true
             case "responses_path":
                 let p = try string(v, path, key: k, table: table, occurrence: n)
                 guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }

@@ -85,6 +85,8 @@ public struct GatewayBuilder: Sendable {
                         freeTier: .local)
                 descriptor.embeddings = descriptor.embeddings || endpoint.embeddings
                 if let path = endpoint.embeddingsPath { descriptor.embeddingsPath = path }
+                descriptor.images = descriptor.images || endpoint.images
+                if let path = endpoint.imagesPath { descriptor.imagesPath = path }
                 if let path = endpoint.responsesPath { descriptor.responsesPath = path }
                 var options = OpenAICompatibleProvider.Options(descriptor: descriptor, apiKey: key)
                 if let registry { options.baseURL = firstSet(registry.baseURLVariables) }

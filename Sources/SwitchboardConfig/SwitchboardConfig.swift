@@ -13,6 +13,9 @@ public struct CustomEndpoint: Sendable, Hashable {
     /// The endpoint serves OpenAI's `/embeddings` (at `embeddingsPath` when it says where).
     public var embeddings = false
     public var embeddingsPath: String?
+    /// The endpoint serves OpenAI's `/images/generations` (at `imagesPath` when it says where).
+    public var images = false
+    public var imagesPath: String?
     /// Where the endpoint serves OpenAI's Responses API, when it does: `/v1/responses` requests go there as they came.
     public var responsesPath: String?
     /// Its own timeouts; unset ones are `[server]`'s.

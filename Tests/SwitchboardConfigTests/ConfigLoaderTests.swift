@@ -349,6 +349,35 @@ import SwitchboardTesting
         }
     }
 
+    @Test func aCustomEndpointCanServeImages() throws {
+        let text = """
+            [[providers.openai_compat]]
+            id = "painter"
+            base_url = "http://127.0.0.1:8080/v1"
+            images_path = "/paint"
+            [[providers.openai_compat]]
+            id = "plain"
+            base_url = "http://127.0.0.1:8081/v1"
+            images = true
+            [[providers.openai_compat]]
+            id = "chat-only"
+            base_url = "http://127.0.0.1:8082/v1"
+            """
+        let config = try ConfigLoader.parse(text)
+        #expect(config.customEndpoints.map(\.images) == [true, true, false])
+        let built = try GatewayBuilder(config: config, environment: Environment([:]), transport: NIOHTTPTransport.shared).build()
+        #expect(built.gateway.provider(id: "painter")?.capabilities.contains(.images) == true)
+        #expect(built.gateway.provider(id: "chat-only")?.capabilities.contains(.images) == false)
+        #expect((built.gateway.provider(id: "painter") as? OpenAICompatibleProvider)?.descriptor.imagesPath == "/paint")
+        #expect((built.gateway.provider(id: "plain") as? OpenAICompatibleProvider)?.descriptor.imagesPath == "/images/generations")
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"x\"\nbase_url = \"http://h/v1\"\nimages = 1\n")
+        }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("[[providers.openai_compat]]\nid = \"x\"\nbase_url = \"http://h/v1\"\nimages_path = \"paint\"\n")
+        }
+    }
+
     @Test func aCustomEndpointNamingARegistryServiceWithoutAURLIsThatService() throws {
         let text = """
             [[providers.openai_compat]]

@@ -49,12 +49,71 @@ import Testing
                 ["model": "m", "max_tokens": 5, "messages": [["role": "user", "content": [["type": "video"]]]]], "messages.0.content.0.type"
             ),
             (["model": "m", "max_tokens": 5, "temperature": 3, "messages": [["role": "user", "content": "x"]]], "temperature"),
+            // Nested members of the wrong type, which used to be dropped without a word.
+            (Self.turn { $0["tools"] = [["name": "f", "description": 1]] }, "tools.0.description"),
+            (Self.turn { $0["tools"] = [["name": "f", "input_schema": "{}"]] }, "tools.0.input_schema"),
+            (Self.turn { $0["tools"] = [["name": "f", "strict": "true"]] }, "tools.0.strict"),
+            (
+                Self.turn { $0["tool_choice"] = ["type": "auto", "disable_parallel_tool_use": "yes"] },
+                "tool_choice.disable_parallel_tool_use"
+            ),
+            (Self.turn { $0["output_config"] = "json" }, "output_config"),
+            (Self.turn { $0["output_config"] = ["format": ["type": "text"]] }, "output_config.format"),
+            (Self.turn { $0["output_config"] = ["format": ["type": "json_schema", "schema": "{}"]] }, "output_config.format.schema"),
+            (Self.turn { $0["metadata"] = ["user_id": 5] }, "metadata.user_id"),
+            (
+                Self.turn {
+                    $0["messages"] = [["role": "assistant", "content": [["type": "tool_use", "id": "t", "name": "f", "input": "{}"]]]]
+                },
+                "messages.0.content.0.input"
+            ),
+            (
+                Self.turn { $0["messages"] = [["role": "assistant", "content": [["type": "thinking", "thinking": ["a"]]]]] },
+                "messages.0.content.0.thinking"
+            ),
+            (
+                Self.turn {
+                    $0["messages"] = [["role": "user", "content": [["type": "tool_result", "tool_use_id": "t", "is_error": "no"]]]]
+                },
+                "messages.0.content.0.is_error"
+            ),
+            (
+                Self.turn {
+                    $0["messages"] = [["role": "user", "content": [["type": "tool_result", "tool_use_id": "t", "content": ["x"]]]]]
+                },
+                "messages.0.content.0.content"
+            ),
         ] {
             #expect(throws: APIError.self) { try AnthropicRequestDecoding.decode(body) }
             do { _ = try AnthropicRequestDecoding.decode(body) } catch let e as APIError {
                 #expect(e.message.hasPrefix(field), "\(e.message)")
             } catch {}
         }
+    }
+
+    /// A request of one user turn, changed.
+    static func turn(_ change: (inout [String: JSONValue]) -> Void) -> JSONValue {
+        var o: [String: JSONValue] = ["model": "m", "max_tokens": 5, "messages": [["role": "user", "content": "x"]]]
+        change(&o)
+        return .object(o)
+    }
+
+    @Test func aNullOptionalMemberIsReadAsAbsentWhereverItIsNested() throws {
+        let r = try AnthropicRequestDecoding.decode(
+            Self.turn {
+                $0["tools"] = [["name": "f", "description": nil, "input_schema": nil, "strict": nil]]
+                $0["tool_choice"] = ["type": "auto", "disable_parallel_tool_use": nil]
+                $0["thinking"] = nil
+                $0["output_config"] = ["format": nil]
+                $0["metadata"] = ["user_id": nil]
+            }
+        ).request
+        #expect(r.tools == [Tool(name: "f")] && r.toolChoice == .auto && r.parallelToolCalls == nil)
+        #expect(r.reasoning == nil && r.responseFormat == nil && r.user == nil)
+        let structured = try AnthropicRequestDecoding.decode(
+            Self.turn { $0["output_config"] = ["format": ["type": "json_schema", "schema": ["type": "object"]]] }
+        ).request
+        #expect(structured.responseFormat == .jsonSchema(name: "output", schema: ["type": "object"], strict: true))
     }
 
     @Test func interleavedParallelToolFragmentsStayWithTheirBlocks() throws {

@@ -57,11 +57,13 @@ def running_gateway(any_model: bool = False):
     work = tempfile.mkdtemp(prefix="sb-py-")
     port = free_port()
     config = Path(work) / "switchboard.toml"
+    # Taking every model name, the fake provider also embeds and paints, so those operations reach their handlers too.
+    serves_everything = "any_model = true\nembeddings = true\nimages = true\n" if any_model else ""
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
         f'[store]\npath = "{work}/switchboard.db"\n\n'
         f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
-        f'any_model = {"true" if any_model else "false"}\n\n'
+        f'{serves_everything}\n'
         # The same fake serving the Responses API itself, as OpenAI does: /v1/responses requests go to it as they came.
         f'[[providers.openai_compat]]\nid = "native"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
         f'responses_path = "/responses"\n\n'

@@ -53,8 +53,9 @@ enum AnthropicRequestDecoding {
                     throw APIError.invalid("tools.\(i).name: Field required", param: "tools")
                 }
                 return Tool(
-                    name: name, description: t["description"]?.stringValue, parameters: t["input_schema"],
-                    strict: t["strict"]?.boolValue)
+                    name: name, description: try string(t["description"], "tools.\(i).description"),
+                    parameters: try object(t["input_schema"], "tools.\(i).input_schema"), strict: try bool(t["strict"], "tools.\(i).strict")
+                )
             }
         } else if let t = o["tools"], t != .null {
             throw APIError.invalid("tools: must be an array", param: "tools")
@@ -71,7 +72,9 @@ enum AnthropicRequestDecoding {
                 r.toolChoice = .named(name)
             default: throw APIError.invalid("tool_choice.type: must be auto, any, tool or none", param: "tool_choice")
             }
-            if choice["disable_parallel_tool_use"]?.boolValue == true { r.parallelToolCalls = false }
+            if try bool(choice["disable_parallel_tool_use"], "tool_choice.disable_parallel_tool_use") == true {
+                r.parallelToolCalls = false
+            }
         }
         if let thinking = o["thinking"], thinking != .null {
             switch thinking["type"]?.stringValue {
@@ -80,12 +83,14 @@ enum AnthropicRequestDecoding {
             default: throw APIError.invalid("thinking.type: must be enabled, adaptive or disabled", param: "thinking")
             }
         }
-        if case .object(let format)? = o["output_config"]?["format"], format["type"]?.stringValue == "json_schema",
-            let schema = format["schema"]
-        {
+        if let format = try object(object(o["output_config"], "output_config")?["format"], "output_config.format") {
+            guard format["type"] == "json_schema", let schema = try object(format["schema"], "output_config.format.schema") else {
+                throw APIError.invalid(
+                    "output_config.format: must be {\"type\": \"json_schema\", \"schema\": {...}}", param: "output_config")
+            }
             r.responseFormat = .jsonSchema(name: "output", schema: schema, strict: true)
         }
-        r.user = o["metadata"]?["user_id"]?.stringValue
+        r.user = try string(object(o["metadata"], "metadata")?["user_id"], "metadata.user_id")
         let stream: Bool
         switch o["stream"] {
         case nil, .null?: stream = false
@@ -93,6 +98,25 @@ enum AnthropicRequestDecoding {
         default: throw APIError.invalid("stream: must be a boolean", param: "stream")
         }
         return DecodedMessagesRequest(request: r, stream: stream)
+    }
+
+    /// An optional member of a given type: absent or null is nil, any other type a 400 naming it.
+    private static func string(_ v: JSONValue?, _ field: String) throws -> String? {
+        guard let v, v != .null else { return nil }
+        guard let s = v.stringValue else { throw APIError.invalid("\(field): must be a string", param: field) }
+        return s
+    }
+
+    private static func bool(_ v: JSONValue?, _ field: String) throws -> Bool? {
+        guard let v, v != .null else { return nil }
+        guard let b = v.boolValue else { throw APIError.invalid("\(field): must be a boolean", param: field) }
+        return b
+    }
+
+    private static func object(_ v: JSONValue?, _ field: String) throws -> JSONValue? {
+        guard let v, v != .null else { return nil }
+        guard case .object = v else { throw APIError.invalid("\(field): must be an object", param: field) }
+        return v
     }
 
     private static func number(_ v: JSONValue?, _ field: String, in range: ClosedRange<Double>) throws -> Double? {
@@ -144,7 +168,8 @@ enum AnthropicRequestDecoding {
                 guard let id = b["id"]?.stringValue, let name = b["name"]?.stringValue else {
                     throw APIError.invalid("\(at): tool_use needs id and name", param: "messages")
                 }
-                toolCalls.append(ToolCall(id: id, name: name, arguments: (b["input"] ?? .object([:])).jsonString()))
+                let input = try object(b["input"], "\(at).input") ?? .object([:])
+                toolCalls.append(ToolCall(id: id, name: name, arguments: input.jsonString()))
             case "tool_result" where role == "user":
                 guard let id = b["tool_use_id"]?.stringValue else {
                     throw APIError.invalid("\(at).tool_use_id: Field required", param: "messages")
@@ -153,14 +178,14 @@ enum AnthropicRequestDecoding {
                 switch b["content"] {
                 case nil, .null?: text = ""
                 case .string(let s)?: text = s
-                case .array(let inner)?:
+                case .array(let inner)? where inner.allSatisfy({ $0.objectValue != nil }):
                     text = inner.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
                 default: throw APIError.invalid("\(at).content: must be a string or blocks", param: "messages")
                 }
-                let flagged = b["is_error"]?.boolValue == true ? "Error: " + text : text
+                let flagged = try bool(b["is_error"], "\(at).is_error") == true ? "Error: " + text : text
                 toolResults.append(Message(role: .tool, content: .text(flagged), toolCallID: id))
             case "thinking" where role == "assistant":
-                reasoning = (reasoning ?? "") + (b["thinking"]?.stringValue ?? "")
+                reasoning = (reasoning ?? "") + (try string(b["thinking"], "\(at).thinking") ?? "")
             case "redacted_thinking":
                 continue
             default:

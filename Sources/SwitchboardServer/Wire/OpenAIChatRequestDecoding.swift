@@ -89,7 +89,7 @@ public enum OpenAIChatRequestDecoding {
         r.passthrough = m.passthrough
 
         let stream = try bool(m.stream, "stream") ?? false
-        let includeUsage = m.streamOptions?["include_usage"]?.boolValue ?? false
+        let includeUsage = try bool(object(m.streamOptions, "stream_options")?["include_usage"], "stream_options.include_usage") ?? false
         return DecodedChatRequest(request: r, stream: stream, includeUsage: includeUsage)
     }
 
@@ -115,15 +115,30 @@ public enum OpenAIChatRequestDecoding {
             throw .invalid("'\(path).role' must be one of system, developer, user, assistant, tool", param: "\(path).role")
         }
         let content = try self.content(contentValue, path: "\(path).content", optional: role == .assistant)
-        var message = Message(role: role, content: content, name: nameValue?.stringValue)
-        if case .array(let calls)? = toolCalls {
+        var message = Message(role: role, content: content, name: try string(nameValue, "\(path).name"))
+        switch toolCalls {
+        case nil, .null?: break
+        case .array(let calls)? where role == .assistant || calls.isEmpty:
             for (j, call) in calls.enumerated() {
+                let at = "\(path).tool_calls[\(j)]"
                 guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
-                    throw .invalid("'\(path).tool_calls[\(j)]' needs an id and function.name", param: "\(path).tool_calls")
+                    throw .invalid("'\(at)' needs an id and function.name", param: "\(path).tool_calls")
                 }
-                let args = call["function"]?["arguments"]
-                message.toolCalls.append(ToolCall(id: id, name: name, arguments: args?.stringValue ?? args?.jsonString() ?? "{}"))
+                if let type = call["type"], type != .null, type != "function" {
+                    throw .invalid("'\(at).type' must be function", param: "\(path).tool_calls")
+                }
+                // Arguments are JSON text on the wire; an object, which some clients send, is taken as its text.
+                let arguments: String
+                switch call["function"]?["arguments"] {
+                case nil, .null?: arguments = "{}"
+                case .string(let text)?: arguments = text
+                case let object? where object.objectValue != nil: arguments = object.jsonString()
+                default: throw .invalid("'\(at).function.arguments' must be a string of JSON", param: "\(path).tool_calls")
+                }
+                message.toolCalls.append(ToolCall(id: id, name: name, arguments: arguments))
             }
+        default:
+            throw .invalid("'\(path).tool_calls' must be an array, and only an assistant message makes calls", param: "\(path).tool_calls")
         }
         if role == .tool {
             guard let id = toolCallID?.stringValue else {
@@ -131,7 +146,8 @@ public enum OpenAIChatRequestDecoding {
             }
             message.toolCallID = id
         }
-        message.reasoning = reasoning?.stringValue ?? reasoningContent?.stringValue
+        let reasoningText = try string(reasoningContent, "\(path).reasoning_content")
+        message.reasoning = try string(reasoning, "\(path).reasoning") ?? reasoningText
         return message
     }
 
@@ -152,7 +168,7 @@ public enum OpenAIChatRequestDecoding {
                 case "image_url":
                     let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue
                     guard let url else { throw .invalid("'\(path)[\(k)].image_url.url' must be a string", param: path) }
-                    out.append(.imageURL(url, detail: part["image_url"]?["detail"]?.stringValue))
+                    out.append(.imageURL(url, detail: try string(part["image_url"]?["detail"], "\(path)[\(k)].image_url.detail")))
                 default:
                     throw .invalid("'\(path)[\(k)].type' must be text or image_url", param: path)
                 }
@@ -171,8 +187,11 @@ public enum OpenAIChatRequestDecoding {
             guard item["type"]?.stringValue == "function", let f = item["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
                 throw .invalid("'tools[\(i)]' must be {\"type\":\"function\",\"function\":{\"name\":...}}", param: "tools[\(i)]")
             }
+            let at = "tools[\(i)].function"
             out.append(
-                Tool(name: name, description: f["description"]?.stringValue, parameters: f["parameters"], strict: f["strict"]?.boolValue))
+                Tool(
+                    name: name, description: try string(f["description"], "\(at).description"),
+                    parameters: try object(f["parameters"], "\(at).parameters"), strict: try bool(f["strict"], "\(at).strict")))
         }
         return out
     }
@@ -184,6 +203,9 @@ public enum OpenAIChatRequestDecoding {
         case .string("none")?: return ToolChoice.none
         case .string("required")?: return .required
         case .object?:
+            if let type = value?["type"], type != .null, type != "function" {
+                throw .invalid("'tool_choice.type' must be function", param: "tool_choice")
+            }
             if let name = value?["function"]?["name"]?.stringValue { return .named(name) }
             throw .invalid("'tool_choice.function.name' is required", param: "tool_choice")
         default: throw .invalid("'tool_choice' must be auto, none, required or a function", param: "tool_choice")
@@ -199,9 +221,10 @@ public enum OpenAIChatRequestDecoding {
             guard let spec = value["json_schema"], let name = spec["name"]?.stringValue else {
                 throw .invalid("'response_format.json_schema.name' is required", param: "response_format")
             }
+            let at = "response_format.json_schema"
             return .jsonSchema(
-                name: name, schema: spec["schema"] ?? ["type": "object"], strict: spec["strict"]?.boolValue,
-                description: spec["description"]?.stringValue)
+                name: name, schema: try object(spec["schema"], "\(at).schema") ?? ["type": "object"],
+                strict: try bool(spec["strict"], "\(at).strict"), description: try string(spec["description"], "\(at).description"))
         default: throw .invalid("'response_format.type' must be text, json_object or json_schema", param: "response_format")
         }
     }
@@ -233,6 +256,13 @@ public enum OpenAIChatRequestDecoding {
         guard let v = value, v != .null else { return nil }
         guard let s = v.stringValue else { throw .invalid("'\(key)' must be a string", param: key) }
         return s
+    }
+
+    /// An optional member that must be a JSON object: absent or null is nil, any other type a 400 naming it.
+    static func object(_ value: JSONValue?, _ key: String) throws(APIError) -> JSONValue? {
+        guard let v = value, v != .null else { return nil }
+        guard case .object = v else { throw .invalid("'\(key)' must be an object", param: key) }
+        return v
     }
 
     static func bool(_ value: JSONValue?, _ key: String) throws(APIError) -> Bool? {
