@@ -100,22 +100,32 @@ enum AnthropicRequestDecoding {
         return DecodedMessagesRequest(request: r, stream: stream)
     }
 
-    /// An optional member of a given type: absent or null is nil, any other type a 400 naming it.
-    private static func string(_ v: JSONValue?, _ field: String) throws -> String? {
+    /// Optional members read by type: absent or null is nil, any other type a 400 naming the member (its name built
+    /// only then).
+    private static func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> String? {
         guard let v, v != .null else { return nil }
-        guard let s = v.stringValue else { throw APIError.invalid("\(field): must be a string", param: field) }
+        guard let s = v.stringValue else {
+            let field = name()
+            throw APIError.invalid("\(field): must be a string", param: field)
+        }
         return s
     }
 
-    private static func bool(_ v: JSONValue?, _ field: String) throws -> Bool? {
+    private static func bool(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> Bool? {
         guard let v, v != .null else { return nil }
-        guard let b = v.boolValue else { throw APIError.invalid("\(field): must be a boolean", param: field) }
+        guard let b = v.boolValue else {
+            let field = name()
+            throw APIError.invalid("\(field): must be a boolean", param: field)
+        }
         return b
     }
 
-    private static func object(_ v: JSONValue?, _ field: String) throws -> JSONValue? {
+    private static func object(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> JSONValue? {
         guard let v, v != .null else { return nil }
-        guard case .object = v else { throw APIError.invalid("\(field): must be an object", param: field) }
+        guard case .object = v else {
+            let field = name()
+            throw APIError.invalid("\(field): must be an object", param: field)
+        }
         return v
     }
 

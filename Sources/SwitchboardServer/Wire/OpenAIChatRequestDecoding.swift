@@ -120,7 +120,7 @@ public enum OpenAIChatRequestDecoding {
         case nil, .null?: break
         case .array(let calls)? where role == .assistant || calls.isEmpty:
             for (j, call) in calls.enumerated() {
-                let at = "\(path).tool_calls[\(j)]"
+                var at: String { "\(path).tool_calls[\(j)]" }
                 guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
                     throw .invalid("'\(at)' needs an id and function.name", param: "\(path).tool_calls")
                 }
@@ -187,7 +187,7 @@ public enum OpenAIChatRequestDecoding {
             guard item["type"]?.stringValue == "function", let f = item["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
                 throw .invalid("'tools[\(i)]' must be {\"type\":\"function\",\"function\":{\"name\":...}}", param: "tools[\(i)]")
             }
-            let at = "tools[\(i)].function"
+            var at: String { "tools[\(i)].function" }
             out.append(
                 Tool(
                     name: name, description: try string(f["description"], "\(at).description"),
@@ -237,9 +237,11 @@ public enum OpenAIChatRequestDecoding {
         return d
     }
 
-    static func integer(_ value: JSONValue?, _ key: String) throws(APIError) -> Int64? {
+    /// Optional members read by type: absent or null is nil, any other type a 400 naming the member. The name is
+    /// built only for the error: members are read on every message of every request.
+    static func integer(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> Int64? {
         guard let v = value, v != .null else { return nil }
-        guard let i = v.intValue else { throw .invalid("'\(key)' must be an integer", param: key) }
+        guard let i = v.intValue else { throw .invalid("'\(key())' must be an integer", param: key()) }
         return i
     }
 
@@ -252,22 +254,21 @@ public enum OpenAIChatRequestDecoding {
         return Int(n)
     }
 
-    static func string(_ value: JSONValue?, _ key: String) throws(APIError) -> String? {
+    static func string(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> String? {
         guard let v = value, v != .null else { return nil }
-        guard let s = v.stringValue else { throw .invalid("'\(key)' must be a string", param: key) }
+        guard let s = v.stringValue else { throw .invalid("'\(key())' must be a string", param: key()) }
         return s
     }
 
-    /// An optional member that must be a JSON object: absent or null is nil, any other type a 400 naming it.
-    static func object(_ value: JSONValue?, _ key: String) throws(APIError) -> JSONValue? {
+    static func object(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> JSONValue? {
         guard let v = value, v != .null else { return nil }
-        guard case .object = v else { throw .invalid("'\(key)' must be an object", param: key) }
+        guard case .object = v else { throw .invalid("'\(key())' must be an object", param: key()) }
         return v
     }
 
-    static func bool(_ value: JSONValue?, _ key: String) throws(APIError) -> Bool? {
+    static func bool(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> Bool? {
         guard let v = value, v != .null else { return nil }
-        guard let b = v.boolValue else { throw .invalid("'\(key)' must be a boolean", param: key) }
+        guard let b = v.boolValue else { throw .invalid("'\(key())' must be a boolean", param: key()) }
         return b
     }
 }
