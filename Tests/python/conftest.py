@@ -21,9 +21,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, timeout: float = 20.0) -> None:
+def wait_for(url: str, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    """Polls `url` until it answers 200; with the `process` meant to serve it, fails at once, with what the process
+    said on stderr, if it exits first (a configuration it refuses, say)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            said = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"{url}: the process exited with {process.returncode} before answering: {said[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
@@ -78,7 +83,7 @@ def running_gateway(any_model: bool = False):
     server = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
                               stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/health")
+        wait_for(f"http://127.0.0.1:{port}/health", process=server)
         yield {"base_url": f"http://127.0.0.1:{port}/v1", "key": MASTER_KEY, "root": f"http://127.0.0.1:{port}",
                "config": str(config), "work": work}
     finally:

@@ -54,7 +54,7 @@ def seeded(request):
     plain_key = create_key()
     server = subprocess.Popen(cli + ["serve", "--config", str(config)], cwd=work, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/health")
+        wait_for(f"http://127.0.0.1:{port}/health", process=server)
         root = f"http://127.0.0.1:{port}"
         for key, model, count in [(MASTER_KEY, "fake/fake-model", 3), (plain_key, "fake/json-model", 2),
                                   (plain_key, "lane:steady", 2), (admin_key, "fake/missing-model", 1)]:

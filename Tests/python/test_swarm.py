@@ -91,7 +91,7 @@ def serve(swarm, name: str, section: str, extra: str = "", timeout: int = 4, nwc
     process = subprocess.Popen([str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work, env=env,
                                stderr=subprocess.PIPE, text=True)
     swarm["processes"].append(process)
-    wait_for(f"http://127.0.0.1:{port}/health")
+    wait_for(f"http://127.0.0.1:{port}/health", process=process)
     return {"root": f"http://127.0.0.1:{port}", "config": config, "work": work, "env": env}
 
 

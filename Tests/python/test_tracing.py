@@ -154,7 +154,7 @@ def serve(upstream_port: int, env: dict, telemetry: str = ""):
         [str(BIN / "switchboard"), "serve", "--config", str(config)], cwd=work,
         env=dict(os.environ, SWITCHBOARD_MASTER_KEY=MASTER_KEY, OTEL_BSP_SCHEDULE_DELAY="50", **env),
         stderr=subprocess.PIPE, text=True)
-    wait_for(f"http://127.0.0.1:{port}/health")
+    wait_for(f"http://127.0.0.1:{port}/health", process=process)
     return process, port
 
 
