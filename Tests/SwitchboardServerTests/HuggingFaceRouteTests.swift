@@ -75,6 +75,23 @@ import Testing
         }
     }
 
+    @Test func aParameterOfTheWrongTypeIsRefusedByName() async throws {
+        try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
+            for (parameters, field) in [
+                (["return_full_text": "yes"] as JSONValue, "parameters.return_full_text"),
+                (["max_new_tokens": "5"], "parameters.max_new_tokens"),
+            ] {
+                for stream in [false, true] {
+                    let r = try await gw.send(
+                        "POST", "/hf/tasks/text-generation",
+                        json: ["inputs": "count:", "model": "fake/fake-model", "parameters": parameters, "stream": .bool(stream)])
+                    #expect(r.status == 400 && r.json?["message"]?.stringValue?.contains("'\(field)'") == true, "\(field)")
+                }
+            }
+            #expect(gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.isEmpty)
+        }
+    }
+
     @Test func conversationalAppendsTheNewTurn() async throws {
         try await LiveGateway.with(try await LiveGateway.start()) { (gw) async throws in
             gw.fake.setDefault(.reply(FakeReply("Machine learning is learning from data.")))

@@ -133,7 +133,7 @@ extension GatewayRoutes {
             let task = try HFTemplates.chatTask(invocation, model: model)
             try await pipeline.admit(call, usage: pipeline.reservation(task.request))
             if invocation.stream {
-                let prefix = invocation.parameters["return_full_text"]?.boolValue == true ? (invocation.inputs.stringValue ?? "") : ""
+                let prefix = try invocation.bool("return_full_text") == true ? (invocation.inputs.stringValue ?? "") : ""
                 return try await pipeline.stream(
                     task.request, at: provider, context: upstream, encoder: HFTokenStreamEncoder(prefix: prefix), call: call,
                     client: context.client(request))

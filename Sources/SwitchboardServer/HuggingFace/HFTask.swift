@@ -110,6 +110,12 @@ struct HFInvocation: Sendable {
         return Int(i)
     }
 
+    func bool(_ field: String) throws -> Bool? {
+        guard let v = parameters[field], v != .null else { return nil }
+        guard let b = v.boolValue else { throw APIError.invalid("'parameters.\(field)' must be a boolean", param: "parameters.\(field)") }
+        return b
+    }
+
     func double(_ field: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let v = parameters[field], v != .null else { return nil }
         guard let d = v.doubleValue, range.contains(d) else {

@@ -31,7 +31,7 @@ enum HFTemplates {
         switch inv.task {
         case .textGeneration:
             let prompt = try inv.string(inv.inputs, "inputs")
-            let full = inv.parameters["return_full_text"]?.boolValue ?? false
+            let full = try inv.bool("return_full_text") ?? false
             let request = ChatRequest(
                 model: model,
                 messages: [
