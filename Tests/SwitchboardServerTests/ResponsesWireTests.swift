@@ -85,6 +85,20 @@ import Testing
             (["model": "m", "input": "x", "metadata": ["k": 1]], "metadata"),
             (["model": "m", "input": "x", "include": [1.5]], "include"),
             (["model": "m", "input": "x", "include": "reasoning.encrypted_content"], "include"),
+            // A member of the wrong type is refused by its path, not dropped.
+            (["model": "m", "input": "x", "tools": [["type": "function", "name": "f", "strict": "true"]]], "tools[0].strict"),
+            (["model": "m", "input": "x", "tools": [["type": "function", "name": "f", "parameters": "{}"]]], "tools[0].parameters"),
+            (["model": "m", "input": "x", "tools": [["type": "function", "name": "f", "description": 1]]], "tools[0].description"),
+            (["model": "m", "input": "x", "text": "json"], "text"),
+            (["model": "m", "input": "x", "text": ["format": "json_object"]], "text.format"),
+            (
+                ["model": "m", "input": "x", "text": ["format": ["type": "json_schema", "name": "s", "schema": [:], "strict": 1]]],
+                "text.format.strict"
+            ),
+            (
+                ["model": "m", "input": [["type": "function_call", "call_id": "c", "name": "f", "arguments": ["a": 1]]]],
+                "input[0].arguments"
+            ),
         ]
         for (body, param) in refused {
             do {

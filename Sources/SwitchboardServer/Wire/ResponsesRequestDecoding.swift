@@ -152,7 +152,7 @@ enum ResponsesRequestDecoding {
                 guard let callID = item["call_id"]?.stringValue, let name = item["name"]?.stringValue else {
                     throw .invalid("'\(path)' needs call_id and name", param: path)
                 }
-                let call = ToolCall(id: callID, name: name, arguments: item["arguments"]?.stringValue ?? "{}")
+                let call = ToolCall(id: callID, name: name, arguments: try Chat.string(item["arguments"], "\(path).arguments") ?? "{}")
                 if assistantOpen, !out.isEmpty {
                     out[out.count - 1].toolCalls.append(call)
                 } else {
@@ -227,8 +227,9 @@ enum ResponsesRequestDecoding {
             }
             out.append(
                 Tool(
-                    name: name, description: item["description"]?.stringValue, parameters: item["parameters"],
-                    strict: item["strict"]?.boolValue))
+                    name: name, description: try Chat.string(item["description"], "tools[\(i)].description"),
+                    parameters: try Chat.object(item["parameters"], "tools[\(i)].parameters"),
+                    strict: try Chat.bool(item["strict"], "tools[\(i)].strict")))
         }
         return out
     }
@@ -259,16 +260,17 @@ enum ResponsesRequestDecoding {
     }
 
     static func format(_ text: JSONValue?) throws(APIError) -> ResponseFormat? {
-        guard let format = text?["format"], format != .null else { return nil }
+        guard let format = try Chat.object(Chat.object(text, "text")?["format"], "text.format") else { return nil }
         switch format["type"]?.stringValue {
         case "text": return .text
         case "json_object": return .jsonObject
         case "json_schema":
-            guard let name = format["name"]?.stringValue, let schema = format["schema"] else {
+            guard let name = format["name"]?.stringValue, let schema = try Chat.object(format["schema"], "text.format.schema") else {
                 throw .invalid("'text.format' of type json_schema needs name and schema", param: "text.format")
             }
             return .jsonSchema(
-                name: name, schema: schema, strict: format["strict"]?.boolValue, description: format["description"]?.stringValue)
+                name: name, schema: schema, strict: try Chat.bool(format["strict"], "text.format.strict"),
+                description: try Chat.string(format["description"], "text.format.description"))
         default: throw .invalid("'text.format.type' must be text, json_object or json_schema", param: "text.format")
         }
     }
