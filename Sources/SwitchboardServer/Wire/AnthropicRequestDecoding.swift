@@ -154,7 +154,7 @@ enum AnthropicRequestDecoding {
         var toolCalls: [ToolCall] = []
         var reasoning: String?
         for (j, b) in blocks.enumerated() {
-            let at = "messages.\(i).content.\(j)"
+            var at: String { "messages.\(i).content.\(j)" }
             switch b["type"]?.stringValue {
             case "text":
                 guard let t = b["text"]?.stringValue else { throw APIError.invalid("\(at).text: Field required", param: "messages") }

@@ -137,7 +137,7 @@ enum ResponsesRequestDecoding {
         var reasoning: String?
         var assistantOpen = false
         for (i, item) in items.enumerated() {
-            let path = "input[\(i)]"
+            var path: String { "input[\(i)]" }
             switch item["type"]?.stringValue {
             case "message":
                 let role = item["role"]?.stringValue ?? ""
@@ -183,7 +183,10 @@ enum ResponsesRequestDecoding {
         return out
     }
 
-    private static func content(_ value: JSONValue?, path: String, assistant: Bool, forwarded: Bool) throws(APIError) -> MessageContent {
+    private static func content(
+        _ value: JSONValue?, path named: @autoclosure () -> String, assistant: Bool, forwarded: Bool
+    ) throws(APIError) -> MessageContent {
+        var path: String { named() }
         guard case .array(let parts)? = value else { throw .invalid("'\(path)' must be a string or an array of parts", param: path) }
         var out: [ContentPart] = []
         for (i, part) in parts.enumerated() {
