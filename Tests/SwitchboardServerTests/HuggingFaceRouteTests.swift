@@ -68,6 +68,9 @@ import Testing
                 #expect(r.status == 400, "\(path)")
                 #expect(r.json?["message"]?.stringValue == "'stream' must be true or false", "\(path)")
             }
+            let emptyModel = try await gw.send(
+                "POST", "/hf/tasks/text-generation?model=", json: ["inputs": "count:", "model": "fake/fake-model"])
+            #expect(emptyModel.status == 400 && emptyModel.json?["message"]?.stringValue == "'model' must be a non-empty string")
             let plain = try await gw.send(
                 "POST", "/hf/tasks/text-generation?stream=0", json: ["inputs": "count:", "model": "fake/fake-model"])
             #expect(plain.status == 200 && plain.header("content-type") != "text/event-stream")
@@ -209,6 +212,20 @@ import Testing
                     "task": "question-answering", "model": "fake/fake-model", "inputs": ["question": "q?", "context": "short answer here"],
                 ])
             #expect(qa.status == 502 || qa.status == 200)  // "short" is not JSON: a checked failure, never a crash
+            // An input under `inputs` and at the top level too is ambiguous (one would be ignored): refused by name.
+            let asked = gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count
+            for (path, body) in [
+                (
+                    "/hf/tasks/run",
+                    ["task": "question-answering", "question": "", "inputs": ["question": "q?", "context": "c"]] as JSONValue
+                ),
+                ("/hf/tasks/question-answering", ["context": "c", "inputs": ["question": "q?", "context": "c"]]),
+                ("/hf/tasks/conversational", ["text": 5, "inputs": ["text": "hi"]]),
+            ] {
+                let both = try await gw.send("POST", path, json: body)
+                #expect(both.status == 400 && both.body.contains("not both"), "\(path): \(both.body)")
+            }
+            #expect(gw.fake.received.filter { $0.path.hasSuffix("/chat/completions") }.count == asked)
             #expect(try await gw.store.records(UsageFilter()).contains { $0.task == "hf.summarization" })
         }
     }

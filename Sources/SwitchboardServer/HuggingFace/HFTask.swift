@@ -40,13 +40,16 @@ struct HFInvocation: Sendable {
         for key in ["target_language", "source_language", "candidate_labels", "src_lang", "tgt_lang"] where parameters[key] == nil {
             if let v = o[key] { parameters[key] = v }
         }
-        // A model in the query serves clients that post to a fixed URL (huggingface_hub with `model=URL`).
+        // A model in the query serves clients that post to a fixed URL (huggingface_hub with `model=URL`). An empty
+        // one is refused even when the body names a model, as an empty one in the body is.
+        if modelQuery?.isEmpty == true { throw APIError.invalid("'model' must be a non-empty string", param: "model") }
         switch o["model"] ?? parameters["model"] ?? modelQuery.map(JSONValue.string) {
         case nil, .null?: model = nil
         case .string(let m)? where !m.isEmpty: model = m
         default: throw APIError.invalid("'model' must be a non-empty string", param: "model")
         }
         parameters["model"] = nil
+        if o["inputs"] != nil { try Self.refuseBothShapes(task, o) }
         switch task {
         case .conversational where o["inputs"] == nil:
             inputs = .object(o.filter { ["text", "past_user_inputs", "generated_responses"].contains($0.key) })
@@ -79,10 +82,27 @@ struct HFInvocation: Sendable {
         body["task"] = nil
         // `run` always carries its inputs under `inputs`, whatever the task.
         if task == .conversational || task == .questionAnswering, case .object(let inner)? = body["inputs"] {
-            for (k, v) in inner where body[k] == nil { body[k] = v }
+            try HFInvocation.refuseBothShapes(task, body)
+            for (k, v) in inner { body[k] = v }
             body["inputs"] = nil
         }
         return try HFInvocation(task: task, body: .object(body), streamQuery: streamQuery, modelQuery: modelQuery)
+    }
+
+    /// The fields a task may take at the top level instead of under `inputs`.
+    static func topLevelInputs(of task: HFTask) -> [String] {
+        switch task {
+        case .conversational: ["text", "past_user_inputs", "generated_responses"]
+        case .questionAnswering: ["question", "context"]
+        default: []
+        }
+    }
+
+    /// A body with `inputs` and a top-level input field too is ambiguous: one of the two would be ignored.
+    static func refuseBothShapes(_ task: HFTask, _ body: [String: JSONValue]) throws {
+        if let field = topLevelInputs(of: task).first(where: { body[$0] != nil }) {
+            throw APIError.invalid("give the input under 'inputs' or at the top level, not both ('\(field)')", param: field)
+        }
     }
 
     // MARK: typed access, each failure naming the field
