@@ -30,8 +30,18 @@ import Testing
             #expect(try await eventually { try await gw.send("POST", "/v1/chat/completions", json: chatBody(), key: secret).status == 401 })
             for bad: JSONValue in [
                 [:], ["name": ""], ["name": "x", "rpm": 0], ["name": "x", "budget_usd": "-1"], ["name": "x", "models": [1]],
+                ["name": "x", "budget_usd": .double(4e-10)], ["name": "x", "budget_usd": .double(1e300)],
+                ["name": "x", "budget_usd": 9_000_000_001],
+                ["name": "x", "budget_usd": "1e-5"],
             ] {
                 #expect(try await gw.send("POST", "/v1/keys", json: bad).status == 400, "\(bad)")
+            }
+            // A budget as a JSON number, even one written with an exponent, is that many dollars to the nano-dollar.
+            for (budget, shown): (JSONValue, String) in [
+                (.double(1e-5), "0.00001"), (.double(2.5), "2.50"), (.double(1e-9), "0.000000001"),
+            ] {
+                let made = try await gw.send("POST", "/v1/keys", json: ["name": "n", "budget_usd": budget])
+                #expect(made.status == 201 && made.json?["limits"]?["budget_usd_per_month"]?.stringValue == shown, "\(made.body)")
             }
         }
     }

@@ -99,6 +99,8 @@ import Testing
                 ["model": "m", "input": [["type": "function_call", "call_id": "c", "name": "f", "arguments": ["a": 1]]]],
                 "input[0].arguments"
             ),
+            (["model": "m", "input": "x", "tool_choice": ["type": "allowed_tools", "tools": true]], "tool_choice"),
+            (["model": "m", "input": "x", "tool_choice": ["type": "allowed_tools", "tools": [], "mode": 1]], "tool_choice.mode"),
         ]
         for (body, param) in refused {
             do {

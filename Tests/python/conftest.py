@@ -65,7 +65,9 @@ def running_gateway(any_model: bool = False):
     # Taking every model name, the fake provider also embeds and paints, so those operations reach their handlers too.
     serves_everything = "any_model = true\nembeddings = true\nimages = true\n" if any_model else ""
     config.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
+        # A default model, so a Hugging Face task body without one reaches its handler.
+        (f'[agent]\nmodel = "fake/fake-model"\n\n' if any_model else '')
+        + f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n'
         f'[store]\npath = "{work}/switchboard.db"\n\n'
         f'[[providers.openai_compat]]\nid = "fake"\nbase_url = "{base_url}"\napi_key = "sk-upstream-python"\n'
         f'{serves_everything}\n'

@@ -63,15 +63,18 @@ extension GatewayRoutes {
         }
         var limits = UsageLimits(requestsPerMinute: try count("rpm"), tokensPerMinute: try count("tpm"), tokensPerDay: try count("tpd"))
         if let budget = body["budget_usd"], budget != .null {
-            let text: String? =
+            let amount: NanoUSD? =
                 switch budget {
-                case .string(let s): s
-                case .int(let i): String(i)
-                case .double(let d): String(d)
+                case .string(let s): NanoUSD(usd: s)
+                case .int(let i): NanoUSD(usd: String(i))
+                // A JSON number is binary and may be written with an exponent (1e-05): rounded to the nearest
+                // nano-dollar rather than read through its text.
+                case .double(let d) where d.isFinite && d.magnitude < 9e9: NanoUSD(Int64((d * 1e9).rounded()))
                 default: nil
                 }
-            guard let text, let amount = NanoUSD(usd: text), amount.value > 0 else {
-                throw APIError.invalid("'budget_usd' must be a positive dollar amount", param: "budget_usd")
+            guard let amount, amount.value > 0, amount.value < 9_000_000_000 * 1_000_000_000 else {
+                throw APIError.invalid(
+                    "'budget_usd' must be a positive dollar amount under 9,000,000,000, with at most 9 decimals", param: "budget_usd")
             }
             switch try D.string(body["budget_period"], "budget_period") ?? "month" {
             case "day": limits.budgetPerDay = amount

@@ -252,8 +252,14 @@ enum ResponsesRequestDecoding {
                 }
                 return (.named(name), tools)
             case "allowed_tools":
-                let names = Set((value?["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
-                let mode: ToolChoice = value?["mode"]?.stringValue == "required" ? .required : .auto
+                let listed: [JSONValue]
+                switch value?["tools"] {
+                case nil, .null?: listed = []
+                case .array(let a)?: listed = a
+                default: throw .invalid("'tool_choice.tools' must be an array", param: "tool_choice")
+                }
+                let names = Set(listed.compactMap { $0["name"]?.stringValue })
+                let mode: ToolChoice = try Chat.string(value?["mode"], "tool_choice.mode") == "required" ? .required : .auto
                 return (mode, tools.filter { names.contains($0.name) })
             default:
                 throw .invalid("'tool_choice' must be auto, none, required, a function or allowed_tools", param: "tool_choice")
