@@ -1,4 +1,6 @@
-"""A server-error check for the run whose fake upstream takes every model name (SCHEMATHESIS_HOOKS loads this file).
+"""Two checks for the run whose fake upstream takes every model name (SCHEMATHESIS_HOOKS loads this file): server
+errors, and schema-valid requests served.
+
 That fake answers every chat with the same plain sentence, so a Hugging Face task that needs the model to answer in
 JSON (classification, question answering, entities) rightly gets a 502 naming the model's unusable answer. Any other
 5xx is the gateway's own failure."""

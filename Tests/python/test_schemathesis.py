@@ -1,9 +1,10 @@
 """Schema fuzzing: schemathesis against a live gateway, over every operation of /openapi.json, with the master key and
 with a normal key. No 5xx, no response outside its schema, status, content type or headers, no undeclared method
-answered, no request that violates the schema accepted. Seeded, so a failure replays. (Whether every schema-valid
-request is accepted is not checked: a model name no provider serves is valid JSON Schema and rightly refused.) A third
-run is against a gateway whose fake upstream takes every model name, so generated requests get past model resolution
-into the handlers, the upstream call and the answer's encoding."""
+answered, no request that violates the schema accepted. Seeded, so a failure replays. (In these two runs a model name
+no provider serves is valid JSON Schema and rightly refused, so acceptance is not checked.) A third run is against a
+gateway whose fake upstream takes every model name, so generated requests get past model resolution into the
+handlers, the upstream call and the answer's encoding; there a schema-valid request must also be served (the hooks
+list the refusals a schema cannot rule out)."""
 import os
 import subprocess
 import sys
