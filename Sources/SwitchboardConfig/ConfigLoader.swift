@@ -66,9 +66,18 @@ struct Reader {
         return s
     }
 
-    func bool(_ node: TOMLNode, _ path: String, key: String, table: String) throws(ConfigError) -> Bool {
-        guard case .bool(let b) = node else { throw fail("'\(path)' must be a boolean, not \(node.typeName)", key: key, table: table) }
+    func bool(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> Bool {
+        guard case .bool(let b) = node else {
+            throw fail("'\(path)' must be a boolean, not \(node.typeName)", key: key, table: table, occurrence: occurrence)
+        }
         return b
+    }
+
+    /// A path on an endpoint's base URL: it starts with '/'.
+    func urlPath(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> String {
+        let p = try string(node, path, key: key, table: table, occurrence: occurrence)
+        guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: key, table: table, occurrence: occurrence) }
+        return p
     }
 
     func url(_ node: TOMLNode, _ path: String, key: String, table: String, occurrence: Int = 0) throws(ConfigError) -> String {
@@ -419,34 +428,18 @@ struct Reader {
             case "id": id = try string(v, path, key: k, table: table, occurrence: n)
             case "api_key": endpoint.apiKey = SecretSource(try string(v, path, key: k, table: table, occurrence: n))
             case "base_url": base = try url(v, path, key: k, table: table, occurrence: n)
-            case "chat_path":
-                let p = try string(v, path, key: k, table: table, occurrence: n)
-                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
-                endpoint.chatPath = p
+            case "chat_path": endpoint.chatPath = try urlPath(v, path, key: k, table: table, occurrence: n)
             case "model": endpoint.model = try string(v, path, key: k, table: table, occurrence: n)
-            case "embeddings":
-                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
-                endpoint.embeddings = b
+            case "embeddings": endpoint.embeddings = try bool(v, path, key: k, table: table, occurrence: n)
             case "embeddings_path":
-                let p = try string(v, path, key: k, table: table, occurrence: n)
-                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
-                endpoint.embeddingsPath = p
+                endpoint.embeddingsPath = try urlPath(v, path, key: k, table: table, occurrence: n)
                 endpoint.embeddings = true
-            case "images":
-                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
-                endpoint.images = b
+            case "images": endpoint.images = try bool(v, path, key: k, table: table, occurrence: n)
             case "images_path":
-                let p = try string(v, path, key: k, table: table, occurrence: n)
-                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
-                endpoint.imagesPath = p
+                endpoint.imagesPath = try urlPath(v, path, key: k, table: table, occurrence: n)
                 endpoint.images = true
-            case "responses_path":
-                let p = try string(v, path, key: k, table: table, occurrence: n)
-                guard p.hasPrefix("/") else { throw fail("'\(path)' must start with '/'", key: k, table: table, occurrence: n) }
-                endpoint.responsesPath = p
-            case "any_model":
-                guard case .bool(let b) = v else { throw fail("'\(path)' must be a boolean", key: k, table: table, occurrence: n) }
-                endpoint.anyModel = b
+            case "responses_path": endpoint.responsesPath = try urlPath(v, path, key: k, table: table, occurrence: n)
+            case "any_model": endpoint.anyModel = try bool(v, path, key: k, table: table, occurrence: n)
             default: throw fail("unknown key '\(path)'", key: k, table: table, occurrence: n)
             }
         }

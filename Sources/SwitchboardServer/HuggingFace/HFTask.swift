@@ -49,15 +49,15 @@ struct HFInvocation: Sendable {
         default: throw APIError.invalid("'model' must be a non-empty string", param: "model")
         }
         parameters["model"] = nil
-        if o["inputs"] != nil { try Self.refuseBothShapes(task, o) }
-        switch task {
-        case .conversational where o["inputs"] == nil:
-            inputs = .object(o.filter { ["text", "past_user_inputs", "generated_responses"].contains($0.key) })
-        case .questionAnswering where o["inputs"] == nil:
-            inputs = .object(o.filter { ["question", "context"].contains($0.key) })
-        default:
-            guard let i = o["inputs"], i != .null else { throw APIError.invalid("missing required field 'inputs'", param: "inputs") }
+        let topLevel = Self.topLevelInputs(of: task)
+        if let i = o["inputs"] {
+            guard i != .null else { throw APIError.invalid("missing required field 'inputs'", param: "inputs") }
+            try Self.refuseBothShapes(task, o)
             inputs = i
+        } else if !topLevel.isEmpty {
+            inputs = .object(o.filter { topLevel.contains($0.key) })
+        } else {
+            throw APIError.invalid("missing required field 'inputs'", param: "inputs")
         }
         self.parameters = parameters
         switch o["stream"] {
@@ -81,9 +81,9 @@ struct HFInvocation: Sendable {
         var body = body.objectValue ?? [:]
         body["task"] = nil
         // `run` always carries its inputs under `inputs`, whatever the task.
-        if task == .conversational || task == .questionAnswering, case .object(let inner)? = body["inputs"] {
-            try HFInvocation.refuseBothShapes(task, body)
-            for (k, v) in inner { body[k] = v }
+        if !topLevelInputs(of: task).isEmpty, case .object(let inner)? = body["inputs"] {
+            try refuseBothShapes(task, body)
+            for (k, v) in inner where body[k] == nil { body[k] = v }
             body["inputs"] = nil
         }
         return try HFInvocation(task: task, body: .object(body), streamQuery: streamQuery, modelQuery: modelQuery)

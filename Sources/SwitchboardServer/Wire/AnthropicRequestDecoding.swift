@@ -102,31 +102,25 @@ enum AnthropicRequestDecoding {
 
     /// Optional members read by type: absent or null is nil, any other type a 400 naming the member (its name built
     /// only then).
-    private static func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> String? {
+    private static func member<T>(_ v: JSONValue?, _ name: () -> String, _ kind: String, _ read: (JSONValue) -> T?) throws -> T? {
         guard let v, v != .null else { return nil }
-        guard let s = v.stringValue else {
+        guard let value = read(v) else {
             let field = name()
-            throw APIError.invalid("\(field): must be a string", param: field)
+            throw APIError.invalid("\(field): must be \(kind)", param: field)
         }
-        return s
+        return value
+    }
+
+    private static func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> String? {
+        try member(v, name, "a string") { $0.stringValue }
     }
 
     private static func bool(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> Bool? {
-        guard let v, v != .null else { return nil }
-        guard let b = v.boolValue else {
-            let field = name()
-            throw APIError.invalid("\(field): must be a boolean", param: field)
-        }
-        return b
+        try member(v, name, "a boolean") { $0.boolValue }
     }
 
     private static func object(_ v: JSONValue?, _ name: @autoclosure () -> String) throws -> JSONValue? {
-        guard let v, v != .null else { return nil }
-        guard case .object = v else {
-            let field = name()
-            throw APIError.invalid("\(field): must be an object", param: field)
-        }
-        return v
+        try member(v, name, "an object") { if case .object = $0 { $0 } else { nil } }
     }
 
     private static func number(_ v: JSONValue?, _ field: String, in range: ClosedRange<Double>) throws -> Double? {

@@ -239,10 +239,19 @@ public enum OpenAIChatRequestDecoding {
 
     /// Optional members read by type: absent or null is nil, any other type a 400 naming the member. The name is
     /// built only for the error: members are read on every message of every request.
-    static func integer(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> Int64? {
+    static func member<T>(
+        _ value: JSONValue?, _ key: () -> String, _ kind: String, _ read: (JSONValue) -> T?
+    ) throws(APIError) -> T? {
         guard let v = value, v != .null else { return nil }
-        guard let i = v.intValue else { throw .invalid("'\(key())' must be an integer", param: key()) }
-        return i
+        guard let typed = read(v) else {
+            let key = key()
+            throw .invalid("'\(key)' must be \(kind)", param: key)
+        }
+        return typed
+    }
+
+    static func integer(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> Int64? {
+        try member(value, key, "an integer") { $0.intValue }
     }
 
     /// A token count a client asks for: a positive integer no larger than `ChatRequest.maximumOutputTokens`.
@@ -255,20 +264,14 @@ public enum OpenAIChatRequestDecoding {
     }
 
     static func string(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> String? {
-        guard let v = value, v != .null else { return nil }
-        guard let s = v.stringValue else { throw .invalid("'\(key())' must be a string", param: key()) }
-        return s
+        try member(value, key, "a string") { $0.stringValue }
     }
 
     static func object(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> JSONValue? {
-        guard let v = value, v != .null else { return nil }
-        guard case .object = v else { throw .invalid("'\(key())' must be an object", param: key()) }
-        return v
+        try member(value, key, "an object") { if case .object = $0 { $0 } else { nil } }
     }
 
     static func bool(_ value: JSONValue?, _ key: @autoclosure () -> String) throws(APIError) -> Bool? {
-        guard let v = value, v != .null else { return nil }
-        guard let b = v.boolValue else { throw .invalid("'\(key())' must be a boolean", param: key()) }
-        return b
+        try member(value, key, "a boolean") { $0.boolValue }
     }
 }
